@@ -1,0 +1,405 @@
+"""The run configuration: one TOML file, read into frozen dataclasses.
+
+Paths in a config file are relative to the file itself, so a config works from any working
+directory. Unknown keys are refused (a typo must not silently fall back to a default), and every
+value is range-checked here, before any data is read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sda.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class UnitsConfig:
+    """Where the building blocks (parishes or small areas) come from and which fields mean what.
+
+    Attributes
+    ----------
+    path : polygon file any OGR driver reads (GeoJSON, GeoPackage, Shapefile...). Required.
+    layer : layer name for multi-layer files such as GeoPackage; default the first layer.
+    code_field : unique unit code, e.g. ``PARNCP21CD`` for the ONS parish file. Required.
+    name_field : human-readable name; default: the code.
+    population_field : resident population in the polygon file; leave empty when it comes
+        from ``population_csv``.
+    district_field : district (LAD) code, used for ``nest_in = "district"`` and reports.
+    district_name_field : district name, for reports.
+    population_csv : optional CSV joined on the code, for parish files without population.
+    population_csv_code_field, population_csv_population_field : its columns.
+    """
+
+    path: Path
+    code_field: str
+    layer: str | None = None
+    name_field: str | None = None
+    population_field: str | None = None
+    district_field: str | None = None
+    district_name_field: str | None = None
+    population_csv: Path | None = None
+    population_csv_code_field: str = "code"
+    population_csv_population_field: str = "population"
+
+
+@dataclass(frozen=True)
+class GraphConfig:
+    """How adjacency is decided.
+
+    Attributes
+    ----------
+    contiguity : ``"queen"`` (touching at a point is enough) or ``"rook"`` (a shared border of at
+        least ``min_border_m`` is needed). Default queen.
+    snap_m : polygons closer than this many metres count as touching (closes slivers between
+        generalised boundaries). Default 1.0.
+    min_border_m : rook only: the shortest shared border that makes two units neighbours. Default 1.
+    islands : ``"join"`` links a unit that touches nothing to its nearest unit, with a warning;
+        ``"refuse"`` stops with an error. Default join.
+    extra_links : pairs of unit codes to link although they do not touch (bridges, ferries).
+    remove_links : pairs of unit codes to unlink although they touch (a river with no crossing).
+    """
+
+    contiguity: str = "queen"
+    snap_m: float = 1.0
+    min_border_m: float = 1.0
+    islands: str = "join"
+    extra_links: tuple[tuple[str, str], ...] = ()
+    remove_links: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class AreasConfig:
+    """The areas wanted.
+
+    Attributes
+    ----------
+    min_population, max_population : the band every area must fall in (inclusive). Default
+        30,000-50,000, the Think Communities / Primary Care Network size.
+    count : a fixed number of areas, or ``"auto"`` to let the engine choose among the feasible
+        counts the one with the best score. Default auto.
+    target_population : the size the balance objective aims at; ``"auto"`` means the middle of the
+        band when the count is auto, and total/count when it is fixed.
+    """
+
+    min_population: int = 30_000
+    max_population: int = 50_000
+    count: int | str = "auto"
+    target_population: int | str = "auto"
+
+
+@dataclass(frozen=True)
+class PcnConfig:
+    """Primary Care Network data.
+
+    Attributes
+    ----------
+    practices : CSV of GP practices with ``practice_code``, ``pcn_code``, ``pcn_name``,
+        ``easting``, ``northing`` (EPSG:27700). Empty disables PCN alignment.
+    method : ``"nearest"`` gives each unit the PCN of the practice nearest its centroid;
+        ``"shares"`` reads ``shares`` (unit code, PCN code, share of registered patients) and
+        gives each unit its largest PCN.
+    shares : CSV for ``method = "shares"``, columns ``unit_code``, ``pcn_code``, ``share``.
+    """
+
+    practices: Path | None = None
+    method: str = "nearest"
+    shares: Path | None = None
+
+
+@dataclass(frozen=True)
+class LockConfig:
+    """Units that must end up in the named area (the area takes the name as its id)."""
+
+    area: str
+    units: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    """Hard rules beyond the band and contiguity, which always hold.
+
+    Attributes
+    ----------
+    nest_in : ``"district"`` keeps every area inside one district; empty allows crossing.
+    locks : units locked to a named area.
+    keep_together : groups of unit codes that must share an area (a town and its hinterland).
+    keep_apart : pairs of unit codes that must be in different areas.
+    """
+
+    nest_in: str | None = None
+    locks: tuple[LockConfig, ...] = ()
+    keep_together: tuple[tuple[str, ...], ...] = ()
+    keep_apart: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    """Weights of the objective terms (all minimised; see ``sda.objective``).
+
+    Attributes
+    ----------
+    pcn : weight on the share of residents not in their own PCN's area. Default 1.0.
+    cut_border : weight on the share of all shared border that separates two areas. Default 0.1.
+    balance : weight on the mean relative deviation from the target size. Default 0.02.
+    district_splits : weight on the share of areas that cross a district boundary. Default 0.01.
+    """
+
+    pcn: float = 1.0
+    cut_border: float = 0.1
+    balance: float = 0.02
+    district_splits: float = 0.01
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """How hard the engine searches.
+
+    Attributes
+    ----------
+    seed : the only source of randomness; same data, config and seed give the same plan.
+    time_limit_s : wall-clock budget for the improvement phase. Default 60.
+    starts : independent constructions tried (multi-start). Default 4.
+    """
+
+    seed: int = 1
+    time_limit_s: float = 60.0
+    starts: int = 4
+
+
+@dataclass(frozen=True)
+class ExactConfig:
+    """The HiGHS model that bounds (and on small instances solves) the problem exactly.
+
+    Attributes
+    ----------
+    enabled : run it after the heuristic to report the gap. Default true.
+    time_limit_s : HiGHS time limit. Default 20.
+    max_units : above this many units the full model is skipped and only the aggregate bound is
+        computed. Default 600.
+    """
+
+    enabled: bool = True
+    time_limit_s: float = 20.0
+    max_units: int = 600
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """Where results go. ``dir`` is created if missing; files are replaced atomically."""
+
+    dir: Path = Path("out")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one run needs. Built by ``load_config``; CLI flags replace fields with ``dataclasses.replace``."""
+
+    units: UnitsConfig
+    graph: GraphConfig = field(default_factory=GraphConfig)
+    areas: AreasConfig = field(default_factory=AreasConfig)
+    pcn: PcnConfig = field(default_factory=PcnConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    exact: ExactConfig = field(default_factory=ExactConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    source: Path | None = None
+    sha256: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-ready dict of the settings actually used (for the report and provenance)."""
+        return _plain(dataclasses.asdict(self))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return value.as_posix()
+    return value
+
+
+_SECTIONS: dict[str, type] = {
+    "units": UnitsConfig,
+    "graph": GraphConfig,
+    "areas": AreasConfig,
+    "pcn": PcnConfig,
+    "rules": RulesConfig,
+    "objective": ObjectiveConfig,
+    "search": SearchConfig,
+    "exact": ExactConfig,
+    "output": OutputConfig,
+}
+_PATH_KEYS = {"path", "population_csv", "practices", "shares", "dir"}
+
+
+def load_config(path: Path | str) -> RunConfig:
+    """Read and check a TOML run configuration.
+
+    Parameters
+    ----------
+    path
+        The ``.toml`` file. Relative paths inside it are resolved against its folder.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing or not TOML, has an unknown section or key, or a value out of range.
+    """
+    path = Path(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        msg = f"{path}: cannot read the config file ({exc.strerror}); check the --config path."
+        raise ConfigError(msg) from exc
+    try:
+        raw = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        msg = f"{path}: not valid TOML: {exc}"
+        raise ConfigError(msg) from exc
+    return config_from_dict(raw, source=path, sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def config_from_dict(raw: dict[str, Any], *, source: Path | None = None, sha256: str = "") -> RunConfig:
+    """Build a checked ``RunConfig`` from a parsed TOML mapping (see ``load_config``)."""
+    where = str(source) if source else "config"
+    base = source.parent if source else Path.cwd()
+    unknown = sorted(set(raw) - set(_SECTIONS))
+    if unknown:
+        msg = f"{where}: unknown section [{unknown[0]}]; expected one of {', '.join(sorted(_SECTIONS))}."
+        raise ConfigError(msg)
+    if "units" not in raw:
+        msg = f"{where}: missing section [units] (needs at least 'path' and 'code_field')."
+        raise ConfigError(msg)
+    built: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        section = raw.get(name, {})
+        if not isinstance(section, dict):
+            msg = f"{where}: [{name}] must be a table of keys."
+            raise ConfigError(msg)
+        built[name] = _build_section(name, cls, section, base, where)
+    cfg = RunConfig(**built, source=source, sha256=sha256)
+    _check_values(cfg, where)
+    return cfg
+
+
+def _build_section(name: str, cls: type, section: dict[str, Any], base: Path, where: str) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if name == "rules":
+        return _build_rules(section, where)
+    kwargs: dict[str, Any] = {}
+    for key, value in section.items():
+        if key not in fields:
+            msg = (
+                f"{where}: unknown key {key!r} in [{name}]; "
+                f"expected one of {', '.join(sorted(fields))}."
+            )
+            raise ConfigError(msg)
+        if key in _PATH_KEYS:
+            value = (base / value) if isinstance(value, str) and value else None
+            if key == "dir" and value is None:
+                value = Path("out")
+        elif key in {"extra_links", "remove_links"}:
+            value = _pairs(value, f"[{name}] {key}", where)
+        elif isinstance(value, str) and value == "" and fields[key].default is None:
+            value = None
+        kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        msg = f"{where}: [{name}] is incomplete: {exc}"
+        raise ConfigError(msg) from exc
+
+
+def _pairs(value: Any, what: str, where: str) -> tuple[tuple[str, str], ...]:
+    ok = isinstance(value, list) and all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(c, str) for c in p) for p in value
+    )
+    if not ok:
+        msg = f'{where}: {what} must be a list of [code, code] pairs, e.g. [["E01000001", "E01000002"]].'
+        raise ConfigError(msg)
+    return tuple((p[0], p[1]) for p in value)
+
+
+def _build_rules(section: dict[str, Any], where: str) -> RulesConfig:
+    allowed = {"nest_in", "lock", "keep_together", "keep_apart"}
+    for key in section:
+        if key not in allowed:
+            msg = f"{where}: unknown key {key!r} in [rules]; expected one of {', '.join(sorted(allowed))}."
+            raise ConfigError(msg)
+    nest_in = section.get("nest_in") or None
+    if nest_in not in (None, "district"):
+        msg = f"{where}: [rules] nest_in = {nest_in!r}; expected \"district\" or \"\"."
+        raise ConfigError(msg)
+    locks = []
+    for i, lock in enumerate(section.get("lock", []), start=1):
+        if not (isinstance(lock, dict) and isinstance(lock.get("area"), str) and lock.get("area")):
+            msg = f'{where}: [[rules.lock]] number {i} needs area = "name" and units = ["code", ...].'
+            raise ConfigError(msg)
+        units = lock.get("units")
+        if not (isinstance(units, list) and units and all(isinstance(u, str) for u in units)):
+            msg = f"{where}: [[rules.lock]] {lock['area']!r} needs a non-empty list units = [\"code\", ...]."
+            raise ConfigError(msg)
+        extra = set(lock) - {"area", "units"}
+        if extra:
+            msg = f"{where}: unknown key {sorted(extra)[0]!r} in [[rules.lock]] {lock['area']!r}."
+            raise ConfigError(msg)
+        locks.append(LockConfig(area=lock["area"], units=tuple(units)))
+    groups = section.get("keep_together", [])
+    if not (isinstance(groups, list) and all(isinstance(g, list) and all(isinstance(c, str) for c in g) for g in groups)):
+        msg = f'{where}: [rules] keep_together must be a list of lists of codes, e.g. [["A", "B", "C"]].'
+        raise ConfigError(msg)
+    return RulesConfig(
+        nest_in=nest_in,
+        locks=tuple(locks),
+        keep_together=tuple(tuple(g) for g in groups if g),
+        keep_apart=_pairs(section.get("keep_apart", []), "[rules] keep_apart", where),
+    )
+
+
+def _check_values(cfg: RunConfig, where: str) -> None:
+    a = cfg.areas
+    problems: list[str] = []
+    if not isinstance(a.min_population, int) or a.min_population < 0:
+        problems.append(f"[areas] min_population = {a.min_population!r}; expected a whole number >= 0")
+    if not isinstance(a.max_population, int) or a.max_population <= 0:
+        problems.append(f"[areas] max_population = {a.max_population!r}; expected a whole number > 0")
+    elif isinstance(a.min_population, int) and a.min_population >= a.max_population:
+        problems.append(
+            f"[areas] min_population ({a.min_population}) must be below max_population ({a.max_population})"
+        )
+    if not (a.count == "auto" or (isinstance(a.count, int) and not isinstance(a.count, bool) and a.count >= 1)):
+        problems.append(f"[areas] count = {a.count!r}; expected \"auto\" or a whole number >= 1")
+    if not (a.target_population == "auto" or (isinstance(a.target_population, int) and a.target_population > 0)):
+        problems.append(f"[areas] target_population = {a.target_population!r}; expected \"auto\" or a whole number > 0")
+    g = cfg.graph
+    if g.contiguity not in ("queen", "rook"):
+        problems.append(f"[graph] contiguity = {g.contiguity!r}; expected \"queen\" or \"rook\"")
+    if g.islands not in ("join", "refuse"):
+        problems.append(f"[graph] islands = {g.islands!r}; expected \"join\" or \"refuse\"")
+    if not isinstance(g.snap_m, int | float) or g.snap_m < 0:
+        problems.append(f"[graph] snap_m = {g.snap_m!r}; expected a number of metres >= 0")
+    if cfg.pcn.method not in ("nearest", "shares"):
+        problems.append(f"[pcn] method = {cfg.pcn.method!r}; expected \"nearest\" or \"shares\"")
+    if cfg.pcn.method == "shares" and cfg.pcn.shares is None:
+        problems.append("[pcn] method = \"shares\" needs shares = \"path/to/shares.csv\"")
+    for key, value in dataclasses.asdict(cfg.objective).items():
+        if not isinstance(value, int | float) or value < 0:
+            problems.append(f"[objective] {key} = {value!r}; expected a number >= 0")
+    s = cfg.search
+    if not isinstance(s.seed, int):
+        problems.append(f"[search] seed = {s.seed!r}; expected a whole number")
+    if not isinstance(s.time_limit_s, int | float) or s.time_limit_s < 0:
+        problems.append(f"[search] time_limit_s = {s.time_limit_s!r}; expected seconds >= 0")
+    if not isinstance(s.starts, int) or s.starts < 1:
+        problems.append(f"[search] starts = {s.starts!r}; expected a whole number >= 1")
+    if problems:
+        msg = f"{where}: " + "; ".join(problems) + "."
+        raise ConfigError(msg)

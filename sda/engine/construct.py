@@ -1,0 +1,311 @@
+"""Construction: a first valid plan by recursive bisection of random spanning trees.
+
+A connected set that must become ``k`` areas is cut along an admissible tree edge (see
+``trees``) into two sets that must become ``k1`` and ``k - k1`` areas, and so on down to single
+areas, which are in band by construction. Among the admissible cuts of a tree the engine prefers
+those that split the fewest PCN residents, with a little randomness so that starts differ. When
+a part cannot be split it draws a new tree for the part above it; the number of draws is bounded,
+and running out is reported as "no plan found", not as infeasible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from sda.engine.trees import Cuts, Tree, admissible_cuts, apart_ok, local_edges, random_tree
+from sda.errors import InfeasibleError
+from sda.problem import Problem
+
+#: Trees drawn for one set before giving up on it (its parent then draws again).
+TREES_PER_SPLIT = 40
+
+#: Room per area (people to the nearer end of the band) beyond which a cut counts as safe. Below
+#: it, the engine only takes cuts that keep nearly the most room on offer, because room lost near
+#: the top of the recursion cannot be won back lower down when the band is tight (28 areas here).
+COMFORTABLE_ROOM = 2_000
+
+
+class _Builder:
+    def __init__(
+        self,
+        problem: Problem,
+        rng: np.random.Generator,
+        pcn_surcharge: float,
+        district_surcharge: float,
+        greed: float,
+    ) -> None:
+        self.problem = problem
+        self.adj = problem.adjacency_matrix()
+        self.rng = rng
+        self.pcn_surcharge = pcn_surcharge
+        self.district_surcharge = district_surcharge
+        self.greed = greed
+        self.budget = 20_000  # total trees for one construction, a guard against long backtracking
+
+    def split(self, nodes: np.ndarray, k: int) -> list[np.ndarray] | None:
+        if k == 1:
+            return [nodes] if apart_ok(self.problem, nodes) else None
+        edges = local_edges(self.adj, nodes)
+        neighbours: list[list[int]] | None = None
+        for _ in range(TREES_PER_SPLIT):
+            if self.budget <= 0:
+                return None
+            self.budget -= 1
+            tree = random_tree(
+                self.problem, nodes, edges, self.rng, self.pcn_surcharge, self.district_surcharge
+            )
+            if tree is None:
+                return None
+            cuts = admissible_cuts(self.problem, tree, k)
+            if len(cuts.child):
+                pick = self._choose(tree, cuts, k)
+                c, k1 = int(cuts.child[pick]), int(cuts.k_sub[pick])
+                mask = np.zeros(len(nodes), dtype=bool)
+                mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+            else:
+                # No tree edge lands in the window: take the nearest miss and shift units across.
+                if neighbours is None:
+                    neighbours = _local_neighbours(len(nodes), edges)
+                repaired = self._nearest_miss_repaired(tree, k, neighbours)
+                if repaired is None:
+                    continue
+                mask, k1 = repaired
+            left = self.split(nodes[mask], k1)
+            if left is None:
+                continue
+            right = self.split(nodes[~mask], k - k1)
+            if right is None:
+                continue
+            return left + right
+        return None
+
+    def _nearest_miss_repaired(
+        self, tree: Tree, k: int, neighbours: list[list[int]]
+    ) -> tuple[np.ndarray, int] | None:
+        """Cut the tree where the subtree population misses its window by least, then move
+        boundary units across (keeping both sides connected) until it fits; None if it cannot."""
+        problem = self.problem
+        nodes = tree.nodes
+        pop = problem.pop[nodes]
+        total = int(pop.sum())
+        sub = tree.subtree_sums(pop)
+        k1 = np.clip(np.rint(k * sub / max(total, 1)).astype(np.int64), 1, k - 1)
+        lo, hi = _window(total, k1, k, problem)
+        miss = np.where(lo <= hi, np.maximum(np.maximum(lo - sub, sub - hi), 0), np.iinfo(np.int64).max)
+        miss[tree.order[0]] = np.iinfo(np.int64).max
+        c = int(np.argmin(miss + self.rng.random(len(miss))))
+        if miss[c] == np.iinfo(np.int64).max:
+            return None
+        mask = np.zeros(len(nodes), dtype=bool)
+        mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+        kc = int(k1[c])
+        lo_c, hi_c = (int(v[0]) for v in _window(total, np.array([kc]), k, problem))
+        # Aim at the middle half of the window around the proportional share, so that both
+        # sides keep their fair part of the room for the splits below them.
+        share = total * kc / k
+        quarter = (hi_c - lo_c) / 4
+        aim_lo, aim_hi = max(lo_c, int(share - quarter)), min(hi_c, int(share + quarter))
+        if aim_lo > aim_hi:
+            aim_lo, aim_hi = lo_c, hi_c
+        movable = (problem.together[nodes] < 0) & (problem.lock[nodes] < 0)
+        if shift_into_window(mask, pop, aim_lo, aim_hi, neighbours, movable):
+            return mask, kc
+        return None
+
+    def _choose(self, tree: Tree, cuts: Cuts, k: int) -> int:
+        """Index of the cut to take.
+
+        Feasibility first: keep the cuts whose tighter side has comfortable room per area
+        (distance from its population to the nearer end of its band, divided by its number of
+        areas), or nearly the most room on offer, because a side packed against its band edge
+        rarely splits further.
+        Among those, prefer cuts that split few PCN residents, with some randomness.
+        """
+        problem = self.problem
+        child = cuts.child
+        total = int(problem.pop[tree.nodes].sum())
+        room = np.minimum(
+            _room(cuts.sub_pop, cuts.k_sub, problem), _room(total - cuts.sub_pop, k - cuts.k_sub, problem)
+        )
+        keep = np.flatnonzero(room >= min(0.9 * room.max(), COMFORTABLE_ROOM))
+        if problem.n_pcn == 0 or self.greed <= 0:
+            return int(keep[self.rng.integers(len(keep))])
+        nodes = tree.nodes
+        pcn = problem.pcn[nodes]
+        has = pcn >= 0
+        weights = np.zeros((len(nodes), problem.n_pcn), dtype=np.int64)
+        weights[np.flatnonzero(has), pcn[has]] = problem.pop[nodes][has]
+        inside = tree.subtree_sums(weights)[child[keep]]
+        whole = weights.sum(axis=0)[None, :]
+        split_residents = np.minimum(inside, whole - inside).sum(axis=1).astype(float)
+        noise = self.rng.random(len(keep)) * problem.total_pop * 0.002 / self.greed
+        return int(keep[np.argmin(split_residents + noise)])
+
+
+def _window(total: int, k1: np.ndarray, k: int, problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """Populations a side with ``k1`` of the ``k`` areas may have so that both sides fit the band."""
+    lo = np.maximum(k1 * problem.min_pop, total - (k - k1) * problem.max_pop)
+    hi = np.minimum(k1 * problem.max_pop, total - (k - k1) * problem.min_pop)
+    return lo, hi
+
+
+def _local_neighbours(s: int, edges: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[list[int]]:
+    rows, cols, _ = edges
+    out: list[list[int]] = [[] for _ in range(s)]
+    for a, b in zip(rows.tolist(), cols.tolist(), strict=True):
+        out[a].append(b)
+        out[b].append(a)
+    return out
+
+
+def _connected_without(members: set[int], drop: int, neighbours: list[list[int]]) -> bool:
+    """Is ``members - {drop}`` connected (and non-empty)?"""
+    rest = len(members) - 1
+    if rest <= 0:
+        return False
+    start = next(m for m in members if m != drop)
+    seen = {start}
+    stack = [start]
+    while stack:
+        v = stack.pop()
+        for w in neighbours[v]:
+            if w != drop and w in members and w not in seen:
+                seen.add(w)
+                stack.append(w)
+    return len(seen) == rest
+
+
+def shift_into_window(
+    mask: np.ndarray,
+    pop: np.ndarray,
+    lo: int,
+    hi: int,
+    neighbours: list[list[int]],
+    movable: np.ndarray,
+    max_steps: int = 200,
+) -> bool:
+    """Move units one at a time between the two sides of ``mask`` (in place) until the
+    population of the ``True`` side is within ``[lo, hi]``, keeping both sides connected.
+
+    Each step makes the move that leaves the side nearest the window (ties: nearest its middle),
+    and only moves that bring it strictly nearer are taken, so the loop always ends. Returns
+    False when no such move remains.
+    """
+    inside = set(np.flatnonzero(mask).tolist())
+    outside = set(np.flatnonzero(~mask).tolist())
+    current = int(pop[mask].sum())
+    mid = (lo + hi) / 2
+
+    def miss(x: float) -> float:
+        return max(lo - x, x - hi, 0)
+
+    for _ in range(max_steps):
+        if lo <= current <= hi:
+            return True
+        grow = current < lo
+        donor, taker = (outside, inside) if grow else (inside, outside)
+        best, best_key = -1, (miss(current), 0.0)
+        for v in donor:
+            if not movable[v] or not any(w in taker for w in neighbours[v]):
+                continue
+            after = current + pop[v] if grow else current - pop[v]
+            key = (miss(after), abs(after - mid))
+            if key < best_key and _connected_without(donor, v, neighbours):
+                best, best_key = v, key
+        if best < 0:
+            return False
+        donor.discard(best)
+        taker.add(best)
+        mask[best] = grow
+        current += int(pop[best]) if grow else -int(pop[best])
+    return lo <= current <= hi
+
+
+def _room(pop: np.ndarray, k: np.ndarray, problem: Problem) -> np.ndarray:
+    """Per-area distance from ``pop`` to the nearer end of ``[k*min, k*max]``."""
+    return np.minimum(pop - k * problem.min_pop, k * problem.max_pop - pop) / np.maximum(k, 1)
+
+
+def distribute_count(problem: Problem, component_pops: list[int], k: int) -> list[int]:
+    """Split ``k`` areas among disconnected parts so each part's count fits its population.
+
+    Raises
+    ------
+    InfeasibleError
+        If no distribution exists (a part too small for one area, or the counts cannot add to k).
+    """
+    lo = [-(-p // problem.max_pop) for p in component_pops]
+    hi = [p // problem.min_pop if problem.min_pop else p for p in component_pops]
+    if sum(lo) > k or sum(hi) < k or any(a > b for a, b in zip(lo, hi, strict=True)):
+        msg = (
+            f"{k} areas cannot be shared among {len(component_pops)} separate parts of the graph "
+            f"(populations {', '.join(f'{p:,}' for p in component_pops)}) within "
+            f"[{problem.min_pop:,}, {problem.max_pop:,}]: the parts allow between {sum(lo)} and {sum(hi)} areas."
+        )
+        raise InfeasibleError(msg)
+    counts = list(lo)
+    while sum(counts) < k:
+        # Give the next area to the part whose areas are currently the most crowded.
+        load = [p / c if c < h else -1.0 for p, c, h in zip(component_pops, counts, hi, strict=True)]
+        counts[int(np.argmax(load))] += 1
+    return counts
+
+
+def components(problem: Problem) -> list[np.ndarray]:
+    """Unit positions of each connected component of the problem graph, largest first."""
+    adj = sp.csr_matrix((np.ones(len(problem.indices)), problem.indices, problem.indptr), shape=(problem.n, problem.n))
+    n_comp, labels = connected_components(adj, directed=False)
+    parts = [np.flatnonzero(labels == c) for c in range(n_comp)]
+    return sorted(parts, key=len, reverse=True)
+
+
+def construct(
+    problem: Problem,
+    k: int,
+    rng: np.random.Generator,
+    *,
+    pcn_surcharge: float = 1.0,
+    district_surcharge: float = 0.0,
+    greed: float = 1.0,
+    attempts: int = 20,
+    on_attempt: Callable[[int], None] | None = None,
+) -> np.ndarray | None:
+    """A valid assignment into exactly ``k`` areas (labels ``0..k-1``), or None if none was found.
+
+    Parameters
+    ----------
+    problem
+        The instance.
+    k
+        Number of areas.
+    rng
+        The only source of randomness.
+    pcn_surcharge, district_surcharge
+        Extra tree weight on edges crossing a PCN / district boundary (0 = plain random trees).
+    greed
+        How strongly cuts that split few PCN residents are preferred (0 = uniformly random cut).
+    attempts
+        Whole-plan restarts before giving up.
+    """
+    parts = components(problem)
+    counts = distribute_count(problem, [int(problem.pop[p].sum()) for p in parts], k)
+    for attempt in range(attempts):
+        if on_attempt:
+            on_attempt(attempt)
+        builder = _Builder(problem, rng, pcn_surcharge, district_surcharge, greed)
+        areas: list[np.ndarray] = []
+        for nodes, kc in zip(parts, counts, strict=True):
+            got = builder.split(nodes, kc)
+            if got is None:
+                break
+            areas.extend(got)
+        else:
+            labels = np.empty(problem.n, dtype=np.int64)
+            for a, members in enumerate(areas):
+                labels[members] = a
+            return labels
+    return None

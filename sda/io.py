@@ -1,0 +1,376 @@
+"""Readers: turn input files into checked, standard frames (writers live elsewhere).
+
+This module owns every input format: the units polygon file (any OGR format, fields mapped by
+``[units]`` in the config, optional population CSV joined on the code), the GP practice list, the
+unit -> PCN shares table, and file fingerprints for provenance. Each reader checks everything
+with ``sda.validate`` first and then fails once, listing every problem (``ProblemsError``), so a
+planner fixes a file in one pass. Recoverable oddities become ``SdaWarning``. What comes out is
+always in EPSG:27700 with the same column names, whatever the source called them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyogrio.errors
+
+from sda.config import UnitsConfig
+from sda.errors import MAX_LISTED, ConfigError, InputError, ProblemsError, SdaWarning
+from sda.validate import (
+    PRACTICE_COLUMNS,
+    Problem,
+    as_code_strings,
+    check_pcn_shares,
+    check_population_table,
+    check_practices,
+    check_units,
+    parse_numbers,
+)
+
+__all__ = ["UNIT_COLUMNS", "file_sha256", "read_pcn_shares", "read_practices", "read_units"]
+
+#: Columns of the frame ``read_units`` returns (index ``unit_code``).
+UNIT_COLUMNS = ("unit_name", "population", "district", "district_name", "geometry")
+
+_BNG = "EPSG:27700"
+_PYOGRIO_ERRORS = (
+    pyogrio.errors.DataSourceError,
+    pyogrio.errors.DataLayerError,
+    pyogrio.errors.FieldError,
+    pyogrio.errors.FeatureError,
+    pyogrio.errors.GeometryError,
+    pyogrio.errors.CRSError,
+)
+
+
+# --------------------------------------------------------------------------- units
+
+
+def read_units(cfg: UnitsConfig) -> gpd.GeoDataFrame:
+    """Read, check and standardise the units (parishes or small areas).
+
+    Parameters
+    ----------
+    cfg
+        The ``[units]`` section: file, layer, and which fields hold the code, name, population
+        and district; or a population CSV joined on the code.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per unit in file order, indexed by ``unit_code`` (str), with ``unit_name``
+        (str; the code when there is no name field), ``population`` (int64), ``district`` and
+        ``district_name`` (str, ``""`` when not configured) and ``geometry``, in EPSG:27700.
+        ``attrs["source"]`` holds the file path.
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, or a configured field or column does not exist.
+    ProblemsError
+        The data break one or more rules (see ``sda.validate.check_units``); all are listed.
+    ConfigError
+        Neither or both of ``population_field`` and ``population_csv`` are set.
+
+    Warns
+    -----
+    SdaWarning
+        Units with zero population; population CSV codes that match no unit.
+    """
+    path = Path(cfg.path)
+    _check_population_source(cfg)
+    _require_file(path, "[units] path")
+    layer = _choose_layer(path, cfg.layer)
+    wanted = _configured_fields(cfg)
+    _require_fields(path, _layer_fields(path, layer), wanted, "named in [units]", "field", f"layer {layer!r}")
+    raw = _read_vector(path, layer, wanted)
+    problems = check_units(raw, cfg, path)
+    codes = as_code_strings(raw[cfg.code_field])
+    if cfg.population_csv is not None:
+        population = _population_from_csv(cfg, codes, problems)
+    else:
+        population = parse_numbers(raw[str(cfg.population_field)])
+    what = f"the units file {path}" + (f" and {cfg.population_csv}" if cfg.population_csv else "")
+    _raise_or_warn(problems, what)
+    units = _standard_units(raw, cfg, codes, population)
+    units.attrs["source"] = str(path)
+    return units
+
+
+def _configured_fields(cfg: UnitsConfig) -> list[str]:
+    """List the polygon-file fields the config names, each once, in a stable order."""
+    fields = (cfg.code_field, cfg.name_field, cfg.population_field, cfg.district_field, cfg.district_name_field)
+    return list(dict.fromkeys(f for f in fields if f))
+
+
+def _check_population_source(cfg: UnitsConfig) -> None:
+    if bool(cfg.population_field) == bool(cfg.population_csv):
+        state = "both are set" if cfg.population_field else "neither is set"
+        msg = (
+            f"[units]: set exactly one of population_field (a field of {cfg.path}) or "
+            f"population_csv (a CSV joined on the code); {state}."
+        )
+        raise ConfigError(msg)
+
+
+def _population_from_csv(cfg: UnitsConfig, codes: pd.Series, problems: list[Problem]) -> pd.Series:
+    """Join the population CSV onto the units by code; add its problems to ``problems``."""
+    csv_path = Path(str(cfg.population_csv))
+    _require_file(csv_path, "[units] population_csv")
+    table = _read_text_csv(csv_path)
+    columns = [cfg.population_csv_code_field, cfg.population_csv_population_field]
+    _require_fields(csv_path, list(table.columns), columns, "named in [units]", "column", "the CSV")
+    problems += check_population_table(table, cfg, csv_path, codes)
+    csv_codes = as_code_strings(table[cfg.population_csv_code_field])
+    numbers = parse_numbers(table[cfg.population_csv_population_field])
+    by_code = pd.Series(numbers.to_numpy(), index=csv_codes.to_numpy())
+    by_code = by_code[~by_code.index.duplicated()]
+    return pd.Series(by_code.reindex(codes.to_numpy()).to_numpy(), index=codes.index)
+
+
+def _standard_units(
+    raw: gpd.GeoDataFrame, cfg: UnitsConfig, codes: pd.Series, population: pd.Series
+) -> gpd.GeoDataFrame:
+    """Rename the configured fields to the standard columns and reproject to EPSG:27700."""
+
+    def text(field: str | None) -> np.ndarray:
+        if not field:
+            return np.full(len(raw), "", dtype=object)
+        return as_code_strings(raw[field]).to_numpy()
+
+    code_values = codes.to_numpy()
+    names = text(cfg.name_field)
+    return gpd.GeoDataFrame(
+        {
+            "unit_name": np.where(names == "", code_values, names),  # a unit with no name shows its code
+            "population": population.to_numpy().astype(np.int64),
+            "district": text(cfg.district_field),
+            "district_name": text(cfg.district_name_field),
+        },
+        geometry=raw.geometry.to_crs(_BNG).to_numpy(),
+        crs=_BNG,
+        index=pd.Index(code_values, name="unit_code", dtype=object),
+    )
+
+
+# --------------------------------------------------------------------------- practices
+
+
+def read_practices(path: Path) -> gpd.GeoDataFrame:
+    """Read and check the GP practice list.
+
+    Parameters
+    ----------
+    path
+        CSV with at least ``practice_code``, ``practice_name``, ``pcn_code``, ``pcn_name``,
+        ``easting`` and ``northing`` (British National Grid metres). Other columns are kept.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One point per practice in file order, EPSG:27700; ``easting``/``northing`` as float,
+        the other columns as text.
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, or required columns are missing (all are named).
+    ProblemsError
+        Blank or duplicate practice codes, blank PCN codes, bad coordinates; all are listed.
+    """
+    path = Path(path)
+    _require_file(path, "[pcn] practices")
+    table = _read_text_csv(path)
+    _require_fields(path, list(table.columns), PRACTICE_COLUMNS, "needed for GP practices", "column", "the CSV")
+    _raise_or_warn(check_practices(table, path), f"the GP practices file {path}")
+    frame = table.copy()
+    for field in ("practice_code", "pcn_code"):
+        frame[field] = as_code_strings(frame[field])
+    frame["easting"] = parse_numbers(frame["easting"])
+    frame["northing"] = parse_numbers(frame["northing"])
+    ordered = [*PRACTICE_COLUMNS, *(c for c in frame.columns if c not in PRACTICE_COLUMNS)]
+    points = gpd.points_from_xy(frame["easting"], frame["northing"], crs=_BNG)
+    return gpd.GeoDataFrame(frame[ordered], geometry=points, crs=_BNG)
+
+
+# --------------------------------------------------------------------------- PCN shares
+
+
+def read_pcn_shares(path: Path, unit_codes: Iterable[str]) -> pd.DataFrame:
+    """Read and check the unit -> PCN shares table.
+
+    Parameters
+    ----------
+    path
+        CSV with ``unit_code``, ``pcn_code`` and ``share`` (a fraction or a patient count, >= 0).
+    unit_codes
+        Codes of the units read by ``read_units``; rows for other codes are dropped with a warning.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``unit_code`` (str), ``pcn_code`` (str), ``share`` (float >= 0), file order.
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, or a required column is missing.
+    ProblemsError
+        Blank codes, bad shares, repeated (unit, PCN) rows; all are listed.
+    """
+    path = Path(path)
+    known = {str(c) for c in unit_codes}
+    _require_file(path, "[pcn] shares")
+    table = _read_text_csv(path)
+    columns = ["unit_code", "pcn_code", "share"]
+    _require_fields(path, list(table.columns), columns, "needed for PCN shares", "column", "the CSV")
+    _raise_or_warn(check_pcn_shares(table, path, known), f"the PCN shares file {path}")
+    shares = pd.DataFrame(
+        {
+            "unit_code": as_code_strings(table["unit_code"]),
+            "pcn_code": as_code_strings(table["pcn_code"]),
+            "share": parse_numbers(table["share"]),
+        }
+    )
+    return shares[shares["unit_code"].isin(known)].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+def file_sha256(path: Path | str) -> str:
+    """SHA-256 of a file's bytes, as hex (for the provenance record of a run)."""
+    digest = hashlib.sha256()
+    try:
+        with Path(path).open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        msg = f"cannot read the file ({exc.strerror})"
+        raise InputError(path, msg) from exc
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def _require_file(path: Path, key: str) -> None:
+    if not path.is_file():
+        found = "is a folder" if path.is_dir() else "does not exist"
+        msg = (
+            f"file not found (the path {found}); expected the file named by {key}. Fix: correct "
+            "the path in the config (relative paths are relative to the config file)."
+        )
+        raise InputError(path, msg)
+
+
+def _choose_layer(path: Path, layer: str | None) -> str:
+    """Pick the layer to read: the configured one (checked) or the first, warning if there are several."""
+    try:
+        layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+    except _PYOGRIO_ERRORS as exc:
+        msg = (
+            f"cannot be read as a spatial file ({exc}); expected a polygon file such as "
+            "GeoPackage, GeoJSON or Shapefile."
+        )
+        raise InputError(path, msg) from exc
+    if layer is not None:
+        if layer not in layers:
+            msg = (
+                f"[units] layer = {layer!r} is not in the file; the layers are "
+                f"{', '.join(map(repr, layers))}. Fix: set layer to one of them."
+            )
+            raise InputError(path, msg)
+        return layer
+    if not layers:
+        msg = "the file has no layers; expected a polygon layer."
+        raise InputError(path, msg)
+    if len(layers) > 1:
+        warnings.warn(
+            f"{path} has {len(layers)} layers ({', '.join(map(repr, layers))}); reading the first, "
+            f"{layers[0]!r}. Set [units] layer to choose another.",
+            SdaWarning,
+            stacklevel=3,
+        )
+    return layers[0]
+
+
+def _layer_fields(path: Path, layer: str) -> list[str]:
+    try:
+        return [str(f) for f in pyogrio.read_info(path, layer=layer)["fields"]]
+    except _PYOGRIO_ERRORS as exc:
+        msg = f"cannot read layer {layer!r} ({exc})"
+        raise InputError(path, msg) from exc
+
+
+def _require_fields(
+    path: Path, present: Sequence[str], wanted: Iterable[str], wanted_by: str, noun: str, where: str
+) -> None:
+    """Raise one ``InputError`` naming every wanted field that is absent, and the ones present."""
+    missing = [f for f in dict.fromkeys(wanted) if f not in present]
+    if not missing:
+        return
+    lowered = {p.lower(): p for p in present}
+    parts = []
+    for name in missing:
+        near = lowered.get(name.lower())
+        parts.append(f"{name!r}" + (f" (did you mean {near!r}? names are case-sensitive)" if near else ""))
+    plural = "s" if len(missing) > 1 else ""
+    if wanted_by.startswith("named in"):
+        fix = f"correct the name in the config, or add the {noun} to the file."
+    else:
+        fix = f"rename or add the {noun}{plural} in the file (names are fixed by sda)."
+    msg = (
+        f"{noun}{plural} {', '.join(parts)} {wanted_by} not found in {where}; the {noun}s that "
+        f"exist are {', '.join(repr(p) for p in present) or 'none'}. Fix: {fix}"
+    )
+    raise InputError(path, msg, field=missing[0])
+
+
+def _read_vector(path: Path, layer: str, columns: list[str]) -> gpd.GeoDataFrame:
+    try:
+        frame = gpd.read_file(path, engine="pyogrio", layer=layer, columns=columns)
+    except _PYOGRIO_ERRORS as exc:
+        msg = f"cannot read layer {layer!r} ({exc})"
+        raise InputError(path, msg) from exc
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
+        msg = f"layer {layer!r} has no geometry; expected a polygon layer."
+        raise InputError(path, msg)
+    return frame.reset_index(drop=True)
+
+
+def _read_text_csv(path: Path) -> pd.DataFrame:
+    """Read a CSV with every column as text, so bad values can be reported as written."""
+    for encoding in ("utf-8-sig", "cp1252"):  # Excel on Windows saves cp1252 unless told otherwise
+        try:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            msg = f"cannot be read as CSV ({exc}); expected a comma-separated file with a header row."
+            raise InputError(path, msg) from exc
+        table.columns = [str(c).strip() for c in table.columns]
+        return table
+    msg = "cannot be decoded as UTF-8 or Windows-1252 text; expected a CSV file. Fix: save it as CSV UTF-8."
+    raise InputError(path, msg)
+
+
+def _raise_or_warn(problems: list[Problem], what: str) -> None:
+    """Raise ``ProblemsError`` listing every error; otherwise emit the warnings (capped)."""
+    errors = [p.message for p in problems if p.severity == "error"]
+    if errors:
+        count = f"{len(errors)} problem" + ("s" if len(errors) > 1 else "")
+        headline = f"{count} in {what} (fix, then run again):"
+        raise ProblemsError(headline, errors)
+    notes = [p.message for p in problems if p.severity != "error"]
+    for message in notes[:MAX_LISTED]:
+        warnings.warn(message, SdaWarning, stacklevel=3)
+    if len(notes) > MAX_LISTED:
+        warnings.warn(f"... and {len(notes) - MAX_LISTED} more warnings like these.", SdaWarning, stacklevel=3)

@@ -1,0 +1,528 @@
+"""Data checks: look at what was read and return every problem found, never print or raise.
+
+This module owns the rules a units file, a population table, a GP practice list and a PCN
+shares table must meet. Each check returns a list of ``Problem`` objects whose ``message`` is a
+complete line a planner can act on: it names the file, the row (1-based feature or data row,
+header not counted) and/or the unit code, the field, what was found, what was expected and how
+to fix it. Callers (``sda.io``) decide what to do with them: raise on errors, warn on warnings.
+Checking everything before failing means one run shows all the bad rows, not just the first.
+
+Checks are vectorised (shapely 2 array functions, one bulk STRtree query) so that 10,000 units
+validate in seconds; Python loops run only over the rows that are actually wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from sda.config import UnitsConfig
+
+__all__ = [
+    "BNG_BOUNDS",
+    "OVERLAP_TOLERANCE_M2",
+    "OVERLAP_TOLERANCE_SHARE",
+    "PRACTICE_COLUMNS",
+    "PRACTICE_EASTING_RANGE",
+    "PRACTICE_NORTHING_RANGE",
+    "Problem",
+    "as_code_strings",
+    "check_pcn_shares",
+    "check_population_table",
+    "check_practices",
+    "check_units",
+    "parse_numbers",
+]
+
+#: Overlaps smaller than both of these are rounding noise, not an error.
+OVERLAP_TOLERANCE_M2 = 1.0
+OVERLAP_TOLERANCE_SHARE = 0.001  # of the smaller unit's area
+
+#: Generous British National Grid extent (xmin, ymin, xmax, ymax), metres; anything outside is
+#: a wrong CRS, not a place in Great Britain.
+BNG_BOUNDS = (-100_000.0, -100_000.0, 800_000.0, 1_400_000.0)
+
+#: Practice coordinates must fall in this (easting, northing) range, metres. Nothing in Great
+#: Britain lies within 1 km of the grid's origin axes, so smaller values are degrees, not metres.
+PRACTICE_EASTING_RANGE = (1_000.0, 700_000.0)
+PRACTICE_NORTHING_RANGE = (1_000.0, 1_300_000.0)
+
+PRACTICE_COLUMNS = ("practice_code", "practice_name", "pcn_code", "pcn_name", "easting", "northing")
+
+_POLYGON_TYPE_IDS = (3, 6)  # shapely type ids of Polygon and MultiPolygon
+_FIX_GEOMETRY = (
+    "Fix: in QGIS run Vector > Geometry Tools > Fix Geometries (make_valid) and point the config at the fixed file."
+)
+_FIX_CRS = (
+    "Fix: in QGIS set the layer's CRS (Layer Properties > Source) and save a copy with "
+    "Export > Save Features As, or run: ogr2ogr -a_srs EPSG:27700 fixed.gpkg input_file "
+    "(for a Shapefile, the CRS lives in the .prj file next to the .shp)."
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, ready to print.
+
+    Attributes
+    ----------
+    message : the full line: file, row/code, field, found, expected, fix.
+    severity : ``"error"`` (the run cannot go on) or ``"warning"`` (recoverable oddity).
+    code : the unit (or practice) code concerned, when known.
+    row : 1-based feature or data row, header not counted, when known.
+    field : the field concerned, when there is one.
+    """
+
+    message: str
+    severity: str = "error"
+    code: str | None = None
+    row: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        """Return the message, so a problem prints as its line."""
+        return self.message
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def _where(path: object, row: int | None = None, code: str | None = None, field: str | None = None) -> str:
+    """Location prefix in the same shape as ``InputError``: ``file, row 3, code 'X', field 'pop'``."""
+    where = f"{path}"
+    if row is not None:
+        where += f", row {row}"
+    if code:
+        where += f", code {code!r}"
+    if field is not None:
+        where += f", field {field!r}"
+    return where
+
+
+def _rows_text(rows: Iterable[int]) -> str:
+    rows = list(rows)
+    if len(rows) == 1:
+        return f"row {rows[0]}"
+    return "rows " + ", ".join(str(r) for r in rows[:-1]) + f" and {rows[-1]}"
+
+
+def as_code_strings(values: pd.Series) -> pd.Series:
+    """Turn a code column into stripped strings; missing values become ``""``.
+
+    Whole-number floats (a numeric code column with a gap reads as float) lose their ``.0``.
+    """
+    out = []
+    for value in values.tolist():
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            out.append("")
+        elif isinstance(value, float) and value.is_integer():
+            out.append(str(int(value)))
+        else:
+            out.append(str(value).strip())
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def parse_numbers(values: pd.Series) -> pd.Series:
+    """Read a column of numbers (populations, coordinates, shares) as floats, NaN where not a number.
+
+    Text is accepted when it is a plain number (``" 1200 "``), so a population stored as a text
+    field still loads; ``"12,400"`` and blanks become NaN (the checks say why).
+    """
+    if pd.api.types.is_bool_dtype(values):
+        return pd.Series(np.nan, index=values.index)
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(float)
+    text = values.map(lambda v: v.strip() if isinstance(v, str) else v)
+    return pd.to_numeric(text.replace("", np.nan), errors="coerce").astype(float)
+
+
+def _show(value: object) -> str:
+    """Show a value as the user wrote it: text quoted, numbers plain (no numpy reprs)."""
+    if isinstance(value, str):
+        return repr(value)
+    item = getattr(value, "item", None)
+    return repr(item() if callable(item) else value)
+
+
+def _population_hint(found: str) -> str:
+    cleaned = found.strip().replace(",", "").replace(" ", "").replace("O", "0").replace("o", "0")
+    if cleaned != found.strip() and cleaned.isdigit():
+        return f" (did you mean {int(cleaned)}? remove thousands separators and letters)"
+    return ""
+
+
+def _population_problems(values: pd.Series, codes: pd.Series, path: object, field: str, fix: str) -> list[Problem]:
+    """Problems with a column of populations: missing, text, negative, fractional, zero."""
+    numbers = parse_numbers(values)
+    missing = values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip())
+    not_number = numbers.isna() & ~missing
+    finite = numbers.where(np.isfinite(numbers))
+    negative = finite < 0
+    fractional = (finite % 1 != 0) & finite.notna()
+    infinite = numbers.notna() & finite.isna()
+    zero = finite == 0
+    expected = "expected a whole number >= 0"
+    problems: list[Problem] = []
+    for pos in np.flatnonzero((missing | not_number | negative | fractional | infinite).to_numpy()):
+        found = values.iloc[pos]
+        if missing.iloc[pos]:
+            what = "the population is missing"
+        elif not_number.iloc[pos]:
+            what = f"got {str(found)!r}, which is not a number{_population_hint(str(found))}"
+        elif infinite.iloc[pos] or fractional.iloc[pos]:
+            what = f"got {_show(found)}, which is not a whole number"
+        else:
+            what = f"got {_show(found)}, a negative number"
+        problems.append(_row_problem(path, pos, codes, field, f"{what}; {expected}. {fix}"))
+    for pos in np.flatnonzero(zero.to_numpy()):
+        message = (
+            f"{_where(path, pos + 1, codes.iloc[pos], field)}: population is 0; the unit is kept "
+            "(it adds no residents to its area). Check that this is not a mistake."
+        )
+        problems.append(Problem(message, "warning", codes.iloc[pos] or None, pos + 1, field))
+    return problems
+
+
+def _row_problem(path: object, pos: int, codes: pd.Series, field: str | None, text: str) -> Problem:
+    code = codes.iloc[pos] or None
+    return Problem(f"{_where(path, pos + 1, code, field)}: {text}", "error", code, pos + 1, field)
+
+
+def _code_problems(codes: pd.Series, path: object, field: str, what: str) -> list[Problem]:
+    """Blank and duplicate codes; a duplicate names every row that carries the code."""
+    problems: list[Problem] = []
+    for pos in np.flatnonzero((codes == "").to_numpy()):
+        problems.append(
+            _row_problem(
+                path,
+                pos,
+                codes,
+                field,
+                f"the code is blank; expected a unique {what} code in every row. "
+                "Fix: fill in the code or delete the row.",
+            )
+        )
+    values = codes.to_numpy()
+    repeated = np.flatnonzero((codes != "").to_numpy() & codes.duplicated(keep=False).to_numpy())
+    rows_by_code: dict[str, list[int]] = {}
+    for pos in repeated:
+        rows_by_code.setdefault(values[pos], []).append(int(pos) + 1)
+    for code, rows in sorted(rows_by_code.items()):
+        message = (
+            f"{_where(path, code=code, field=field)}: the code appears in {_rows_text(rows)}; "
+            f"expected each {what} code once. Fix: give each row its own code, or merge the rows."
+        )
+        problems.append(Problem(message, "error", code, rows[0], field))
+    return problems
+
+
+# --------------------------------------------------------------------------- units
+
+
+def check_units(raw: gpd.GeoDataFrame, cfg: UnitsConfig, path: object) -> list[Problem]:
+    """Check a units layer as read from file, before any field is renamed.
+
+    Parameters
+    ----------
+    raw
+        The layer as read, one row per feature in file order (row 1 is the first feature).
+    cfg
+        Which fields hold the code and (optionally) the population.
+    path
+        The file, used only in messages.
+
+    Returns
+    -------
+    list of Problem
+        Errors for blank or duplicate codes, missing, text, negative or fractional populations,
+        missing, empty, invalid or non-polygon geometry, a missing or implausible CRS and
+        overlapping units; warnings for units with zero population. Empty when all is well.
+    """
+    codes = as_code_strings(raw[cfg.code_field])
+    problems = _code_problems(codes, path, cfg.code_field, "unit")
+    if cfg.population_field:
+        fix = "Fix: correct the value in the file (a count of residents, digits only)."
+        problems += _population_problems(raw[cfg.population_field], codes, path, cfg.population_field, fix)
+    geometry_problems, usable = _geometry_problems(raw, codes, path)
+    problems += geometry_problems
+    if raw.crs is None:
+        return [*problems, _missing_crs_problem(path)]
+    with np.errstate(all="ignore"):  # a wrong CRS can send coordinates to infinity; reported below
+        usable_bng = raw.geometry[usable].to_crs(27700)
+    crs_problems = _extent_problems(raw, usable_bng, np.flatnonzero(usable), codes, path)
+    if crs_problems:
+        return problems + crs_problems
+    return problems + _overlap_problems(usable_bng, codes[usable], np.flatnonzero(usable), path)
+
+
+def _geometry_problems(raw: gpd.GeoDataFrame, codes: pd.Series, path: object) -> tuple[list[Problem], np.ndarray]:
+    """Missing, empty, non-polygon and invalid geometries; also returns the mask of usable rows."""
+    geoms = np.asarray(raw.geometry.array, dtype=object)
+    missing = shapely.is_missing(geoms)
+    empty = shapely.is_empty(geoms) & ~missing
+    type_ids = shapely.get_type_id(geoms)
+    polygonal = np.isin(type_ids, _POLYGON_TYPE_IDS)
+    wrong_type = ~missing & ~empty & ~polygonal
+    invalid = np.zeros(len(geoms), dtype=bool)
+    invalid[polygonal & ~empty] = ~shapely.is_valid(geoms[polygonal & ~empty])
+    problems: list[Problem] = []
+    for pos in np.flatnonzero(missing | empty):
+        found = "no geometry" if missing[pos] else "an empty geometry"
+        problems.append(
+            _row_problem(
+                path,
+                pos,
+                codes,
+                None,
+                f"the unit has {found}; expected a polygon. Fix: draw its boundary, or delete the "
+                "row and give its residents to a neighbour.",
+            )
+        )
+    for pos in np.flatnonzero(wrong_type):
+        problems.append(
+            _row_problem(
+                path,
+                pos,
+                codes,
+                None,
+                f"got a {geoms[pos].geom_type}; expected a Polygon or MultiPolygon. "
+                "Fix: use the boundary (polygon) layer, not a points or lines layer.",
+            )
+        )
+    for pos in np.flatnonzero(invalid):
+        reason = shapely.is_valid_reason(geoms[pos])
+        problems.append(
+            _row_problem(
+                path, pos, codes, None, f"invalid polygon ({reason}); expected a valid polygon. {_FIX_GEOMETRY}"
+            )
+        )
+    usable = polygonal & ~empty & ~invalid
+    return problems, usable
+
+
+def _missing_crs_problem(path: object) -> Problem:
+    message = (
+        f"{path}: the file has no coordinate reference system (CRS); expected one such as "
+        f"EPSG:27700 (British National Grid) or EPSG:4326 (longitude/latitude). {_FIX_CRS}"
+    )
+    return Problem(message)
+
+
+def _extent_problems(
+    raw: gpd.GeoDataFrame, usable_bng: gpd.GeoSeries, positions: np.ndarray, codes: pd.Series, path: object
+) -> list[Problem]:
+    """Report units that cannot be in Great Britain under the declared CRS (a wrong CRS)."""
+    if len(usable_bng) == 0:
+        return []
+    bounds = shapely.bounds(np.asarray(usable_bng.array, dtype=object))
+    xmin, ymin, xmax, ymax = BNG_BOUNDS
+    inside = (
+        np.isfinite(bounds).all(axis=1)
+        & (bounds[:, 0] >= xmin)
+        & (bounds[:, 1] >= ymin)
+        & (bounds[:, 2] <= xmax)
+        & (bounds[:, 3] <= ymax)
+    )
+    if inside.all():
+        return []
+    outside = positions[~inside]
+    first = outside[0]
+    x, y = shapely.get_coordinates(raw.geometry.iloc[first])[0]
+    crs_name = raw.crs.to_string()
+    hint = ""
+    if raw.crs.is_geographic and (abs(x) > 180 or abs(y) > 90):
+        hint = " The coordinates look like metres (eastings/northings), so the CRS is probably EPSG:27700."
+    message = (
+        f"{path}: {len(outside)} unit(s) (first: {_rows_text([int(first) + 1])}, code "
+        f"{codes.iloc[first]!r}, first point {x:.6g}, {y:.6g}) are not in Great Britain when read "
+        f"with the file's CRS {crs_name}; expected coordinates in Great Britain.{hint} {_FIX_CRS}"
+    )
+    return [Problem(message, code=codes.iloc[first] or None, row=int(first) + 1)]
+
+
+def _overlap_problems(geoms_bng: gpd.GeoSeries, codes: pd.Series, positions: np.ndarray, path: object) -> list[Problem]:
+    """Pairs of units whose interiors overlap by more than the tolerance (areas in EPSG:27700)."""
+    geoms = np.asarray(geoms_bng.array, dtype=object)
+    if len(geoms) < 2:
+        return []
+    rows = positions + 1
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    # Touching along an edge is fine; only interiors meeting (DE-9IM "T********") can overlap.
+    interiors_meet = shapely.relate_pattern(geoms[left], geoms[right], "T********")
+    left, right = left[interiors_meet], right[interiors_meet]
+    overlap_m2 = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    smaller_m2 = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
+    tolerance = np.maximum(OVERLAP_TOLERANCE_M2, OVERLAP_TOLERANCE_SHARE * smaller_m2)
+    code_values = codes.to_numpy()
+    problems: list[Problem] = []
+    for i in np.flatnonzero(overlap_m2 > tolerance):
+        a, b = left[i], right[i]
+        message = (
+            f"{path}: units {code_values[a]!r} (row {rows[a]}) and {code_values[b]!r} (row {rows[b]}) "
+            f"overlap by {overlap_m2[i]:,.0f} m²; expected units that do not overlap, so that every "
+            "place and resident is in one unit only. Fix: remove the overlap in QGIS (e.g. Vector > "
+            "Geometry Tools > Check Validity / the Topology Checker with 'must not overlap')."
+        )
+        problems.append(Problem(message, code=code_values[a] or None, row=int(rows[a])))
+    return problems
+
+
+# --------------------------------------------------------------------------- population table
+
+
+def check_population_table(
+    table: pd.DataFrame, cfg: UnitsConfig, path: object, unit_codes: Iterable[str]
+) -> list[Problem]:
+    """Check a population CSV (read as text) against the unit codes of the polygon file.
+
+    Parameters
+    ----------
+    table
+        The CSV as read, all columns as text; the configured code and population columns exist.
+    cfg
+        Names of the code (``population_csv_code_field``) and population columns.
+    path
+        The CSV, for messages.
+    unit_codes
+        Codes of the polygon file, in file order.
+
+    Returns
+    -------
+    list of Problem
+        Errors for blank or duplicate codes, bad populations and units the CSV does not cover;
+        one warning for CSV codes that are not in the polygon file (they are ignored, since a
+        national table legitimately covers more places than the study area).
+    """
+    unit_codes = list(unit_codes)
+    code_field = cfg.population_csv_code_field
+    pop_field = cfg.population_csv_population_field
+    codes = as_code_strings(table[code_field])
+    problems = _code_problems(codes, path, code_field, "unit")
+    fix = "Fix: correct the value in the CSV (a count of residents, digits only)."
+    problems += _population_problems(table[pop_field], codes, path, pop_field, fix)
+    units = set(unit_codes) - {""}
+    in_csv = set(codes) - {""}
+    uncovered = [c for c in unit_codes if c and c not in in_csv]
+    for code in uncovered:
+        message = (
+            f"{_where(path, code=code, field=code_field)}: unit {code!r} of {cfg.path} has no row "
+            "in the population CSV; expected a population for every unit. Fix: add a row "
+            f"({code_field}={code}, {pop_field}=<residents>)."
+        )
+        problems.append(Problem(message, code=code, field=code_field))
+    unknown = [c for c in codes if c and c not in units]
+    if unknown:
+        shown = ", ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        message = (
+            f"{_where(path, field=code_field)}: {len(unknown)} code(s) are not in {cfg.path} and are "
+            f"ignored: {shown}. Check for typos if you expected every code to match."
+        )
+        problems.append(Problem(message, "warning", field=code_field))
+    return problems
+
+
+# --------------------------------------------------------------------------- practices
+
+
+def check_practices(table: pd.DataFrame, path: object) -> list[Problem]:
+    """Check a GP practice CSV (read as text, with all of ``PRACTICE_COLUMNS``).
+
+    Returns
+    -------
+    list of Problem
+        Errors for blank or duplicate practice codes, blank PCN codes, and eastings or northings
+        that are blank, not numbers, or outside Great Britain (with a hint when they look like
+        longitude/latitude).
+    """
+    codes = as_code_strings(table["practice_code"])
+    problems = _code_problems(codes, path, "practice_code", "practice")
+    for pos in np.flatnonzero((as_code_strings(table["pcn_code"]) == "").to_numpy()):
+        problems.append(
+            _row_problem(
+                path,
+                pos,
+                codes,
+                "pcn_code",
+                "the PCN code is blank; expected the practice's PCN code (e.g. U89554). "
+                "Fix: fill it in, or delete the practice if it belongs to no PCN.",
+            )
+        )
+    for field, (low, high) in (("easting", PRACTICE_EASTING_RANGE), ("northing", PRACTICE_NORTHING_RANGE)):
+        values = table[field]
+        numbers = parse_numbers(values)
+        for pos in np.flatnonzero((numbers.isna() | (numbers < low) | (numbers > high)).to_numpy()):
+            found = str(values.iloc[pos]).strip()
+            if not found:
+                what = "the value is blank"
+            elif np.isnan(numbers.iloc[pos]):
+                what = f"got {found!r}, which is not a number"
+            else:
+                what = f"got {found}, outside Great Britain"
+                if abs(numbers.iloc[pos]) <= 180:
+                    what += " (it looks like a longitude/latitude, not metres)"
+            text = (
+                f"{what}; expected British National Grid (EPSG:27700) metres between {low:,.0f} "
+                f"and {high:,.0f}. Fix: use the practice postcode's grid reference from the ONS "
+                "Postcode Directory."
+            )
+            problems.append(_row_problem(path, pos, codes, field, text))
+    return sorted(problems, key=lambda p: p.row or 0)
+
+
+# --------------------------------------------------------------------------- PCN shares
+
+
+def check_pcn_shares(table: pd.DataFrame, path: object, unit_codes: Iterable[str]) -> list[Problem]:
+    """Check a unit -> PCN shares CSV (read as text, with ``unit_code``, ``pcn_code``, ``share``).
+
+    Returns
+    -------
+    list of Problem
+        Errors for blank codes, shares that are blank, not numbers or negative, and repeated
+        (unit, PCN) pairs; one warning for unit codes not among ``unit_codes`` (ignored).
+    """
+    units = as_code_strings(table["unit_code"])
+    pcns = as_code_strings(table["pcn_code"])
+    problems: list[Problem] = []
+    for field, codes in (("unit_code", units), ("pcn_code", pcns)):
+        for pos in np.flatnonzero((codes == "").to_numpy()):
+            problems.append(
+                _row_problem(
+                    path, pos, units, field, "the code is blank; expected a code. Fix: fill it in or delete the row."
+                )
+            )
+    shares = parse_numbers(table["share"])
+    bad = shares.isna() | (shares < 0) | ~np.isfinite(shares.fillna(0))
+    for pos in np.flatnonzero(bad.to_numpy()):
+        found = str(table["share"].iloc[pos]).strip()
+        what = "the share is blank" if not found else f"got {found!r}"
+        text = f"{what}; expected a number >= 0 (a fraction or a count of registered patients). Fix: correct the value."
+        problems.append(_row_problem(path, pos, units, "share", text))
+    pairs = pd.DataFrame({"unit": units.to_numpy(), "pcn": pcns.to_numpy()})
+    filled = (pairs["unit"] != "") & (pairs["pcn"] != "")
+    repeated = pairs[filled & pairs.duplicated(keep=False)]
+    for (unit, pcn), group in repeated.groupby(["unit", "pcn"], sort=True):
+        rows = [int(i) + 1 for i in group.index]
+        message = (
+            f"{_where(path, code=unit, field='pcn_code')}: PCN {pcn!r} appears for this unit in "
+            f"{_rows_text(rows)}; expected one row per unit and PCN. Fix: add the shares together "
+            "in one row."
+        )
+        problems.append(Problem(message, code=unit, row=rows[0], field="pcn_code"))
+    known = set(unit_codes)
+    unknown = sorted({c for c in units if c and c not in known})
+    if unknown:
+        shown = ", ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        message = (
+            f"{_where(path, field='unit_code')}: {len(unknown)} unit code(s) are not in the units "
+            f"file and are ignored: {shown}. Check for typos if you expected every code to match."
+        )
+        problems.append(Problem(message, "warning", field="unit_code"))
+    return problems

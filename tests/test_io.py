@@ -1,0 +1,262 @@
+"""Tests for sda.io: the shipped data load as documented; bad paths, fields and tables fail clearly."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from sda.config import UnitsConfig, config_from_dict
+from sda.errors import ConfigError, InputError, ProblemsError, SdaWarning
+from sda.io import UNIT_COLUMNS, file_sha256, read_pcn_shares, read_practices, read_units
+
+LSOA_FILE = "lsoa2011_cambs_peterborough.geojson"
+GOOD_CODES = ["E01000001", "E01000002", "E01000003", "E01000004"]
+
+
+@pytest.fixture(scope="module")
+def lsoa_units(repo_root: Path) -> gpd.GeoDataFrame:
+    cfg = UnitsConfig(
+        path=repo_root / "boundaries" / LSOA_FILE,
+        code_field="LSOA11CD",
+        name_field="LSOA11NM",
+        population_field="pop_mid2018",
+        district_field="LAD11CD",
+        district_name_field="LAD_NM",
+    )
+    return read_units(cfg)
+
+
+def _ons_cfg(data_dir: Path, csv_name: str = "ons_parish_population_fixture.csv", **overrides: object) -> UnitsConfig:
+    fields: dict[str, object] = {
+        "path": data_dir / "ons_parishes_fixture.gpkg",
+        "layer": "parishes",
+        "code_field": "PARNCP21CD",
+        "name_field": "PARNCP21NM",
+        "district_field": "LAD21CD",
+        "district_name_field": "LAD21NM",
+        "population_csv": data_dir / csv_name,
+        "population_csv_code_field": "parish_code",
+        "population_csv_population_field": "residents",
+    }
+    fields.update(overrides)
+    return UnitsConfig(**fields)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- shipped data
+
+
+def test_shipped_lsoas_load_as_the_standard_frame(lsoa_units: gpd.GeoDataFrame) -> None:
+    units = lsoa_units
+    assert len(units) == 487
+    assert int(units["population"].sum()) == 852_523
+    assert units.index.name == "unit_code"
+    assert units.index.is_unique
+    assert list(units.columns) == list(UNIT_COLUMNS)
+    assert units["population"].dtype == "int64"
+    assert units.crs.to_epsg() == 27700
+    assert units.loc["E01017943", "unit_name"] == "Cambridge 006A"
+    assert units.loc["E01017943", "district"] == "E07000008"
+    assert units.loc["E01017943", "district_name"] == "Cambridge"
+    assert units.groupby("district").size().to_dict() == {
+        "E06000031": 112,
+        "E07000008": 69,
+        "E07000009": 50,
+        "E07000010": 55,
+        "E07000011": 105,
+        "E07000012": 96,
+    }
+    minx, miny, maxx, maxy = units.total_bounds
+    assert 500_000 < minx < maxx < 580_000 and 230_000 < miny < maxy < 320_000
+    assert units.attrs["source"].endswith(LSOA_FILE)
+
+
+def test_shipped_practices_load_as_points(repo_root: Path) -> None:
+    practices = read_practices(repo_root / "boundaries" / "gp_practices_pcn_cambs_peterborough.csv")
+    assert len(practices) == 87
+    assert practices["pcn_code"].nunique() == 22
+    assert practices.crs.to_epsg() == 27700
+    assert list(practices.columns[:6]) == [
+        "practice_code",
+        "practice_name",
+        "pcn_code",
+        "pcn_name",
+        "easting",
+        "northing",
+    ]
+    first = practices.iloc[0]
+    assert (first.geometry.x, first.geometry.y) == (first["easting"], first["northing"])
+
+
+def test_every_shipped_file_is_documented_and_no_stand_in_layer_is_a_default(repo_root: Path) -> None:
+    folder = repo_root / "boundaries"
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    shipped = [p.name for p in folder.iterdir() if p.is_file() and p.name != "README.md"]
+    assert LSOA_FILE in shipped
+    for name in shipped:
+        assert f"## `{name}`" in readme
+    assert "parishes_approx_cambs_peterborough.geojson" not in shipped
+    assert "postcodes_cb_pe.csv" not in shipped
+
+
+# --------------------------------------------------------------------------- units: configuration and paths
+
+
+def test_units_without_name_or_district_fields_use_code_and_blank(data_dir: Path) -> None:
+    units = read_units(UnitsConfig(path=data_dir / "units_good.geojson", code_field="code", population_field="pop"))
+    assert units.index.tolist() == GOOD_CODES
+    assert units["unit_name"].tolist() == GOOD_CODES
+    assert units["district"].tolist() == [""] * 4
+    assert units["population"].tolist() == [1500, 1600, 1700, 1800]
+
+
+def test_missing_units_file_names_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "no_such_parishes.gpkg"
+    with pytest.raises(InputError, match=r"no_such_parishes\.gpkg: file not found"):
+        read_units(UnitsConfig(path=missing, code_field="c", population_field="p"))
+
+
+def test_missing_field_names_the_field_and_lists_those_that_exist(data_dir: Path) -> None:
+    cfg = UnitsConfig(path=data_dir / "units_missing_field.geojson", code_field="code", population_field="pop")
+    with pytest.raises(InputError) as caught:
+        read_units(cfg)
+    message = str(caught.value)
+    assert message.startswith(f"{data_dir / 'units_missing_field.geojson'}, field 'pop': field 'pop'")
+    assert "did you mean 'POP'?" in message
+    assert "the fields that exist are 'code', 'name', 'lad', 'POP'" in message
+
+
+def test_unreadable_file_is_an_input_error(data_dir: Path) -> None:
+    cfg = UnitsConfig(path=data_dir / "make_bad_inputs.py", code_field="code", population_field="pop")
+    with pytest.raises(InputError, match="cannot be read as a spatial file"):
+        read_units(cfg)
+
+
+def test_population_source_must_be_exactly_one(data_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="neither is set"):
+        read_units(UnitsConfig(path=data_dir / "units_good.geojson", code_field="code"))
+    with pytest.raises(ConfigError, match="both are set"):
+        read_units(_ons_cfg(data_dir, population_field="PARNCP21NM"))
+
+
+# --------------------------------------------------------------------------- units: ONS parish schema + CSV
+
+
+def test_ons_parish_schema_loads_from_config_fields_alone(data_dir: Path) -> None:
+    units = read_units(_ons_cfg(data_dir))
+    assert units.index.tolist() == ["E04001601", "E04001602", "E04001603", "E43000001", "E04001604", "E04001605"]
+    assert units["population"].tolist() == [3100, 850, 4200, 24500, 1900, 640]
+    assert units.loc["E43000001", "unit_name"] == "Testbridge, unparished area"
+    assert units.loc["E04001604", "district"] == "E07000011"
+    assert units.loc["E04001604", "district_name"] == "Huntingdonshire"
+
+
+def test_first_of_several_layers_is_read_with_a_warning(data_dir: Path) -> None:
+    with pytest.warns(SdaWarning, match=r"has 2 layers \('parishes', 'centroids'\); reading the first"):
+        units = read_units(_ons_cfg(data_dir, layer=None))
+    assert len(units) == 6
+
+
+def test_unknown_layer_lists_the_layers(data_dir: Path) -> None:
+    with pytest.raises(
+        InputError, match=r"layer = 'parish' is not in the file; the layers are 'parishes', 'centroids'"
+    ):
+        read_units(_ons_cfg(data_dir, layer="parish"))
+
+
+def test_population_csv_code_not_in_polygons_is_a_warning(data_dir: Path) -> None:
+    with pytest.warns(
+        SdaWarning, match=r"population_unknown_code\.csv, field 'parish_code': 1 code\(s\) .* 'E04099999'"
+    ):
+        units = read_units(_ons_cfg(data_dir, "population_unknown_code.csv"))
+    assert int(units["population"].sum()) == 35_190
+
+
+def test_population_csv_missing_a_unit_is_an_error_naming_it(data_dir: Path) -> None:
+    with pytest.raises(ProblemsError) as caught:
+        read_units(_ons_cfg(data_dir, "population_missing_code.csv"))
+    (problem,) = caught.value.problems
+    assert "population_missing_code.csv, code 'E43000001', field 'parish_code'" in problem
+    assert "has no row in the population CSV; expected a population for every unit" in problem
+    assert "Fix: add a row (parish_code=E43000001, residents=<residents>)" in problem
+
+
+def test_population_csv_missing_column_lists_columns(data_dir: Path) -> None:
+    with pytest.raises(
+        InputError, match=r"column 'population' .* the columns that exist are 'parish_code', 'residents'"
+    ):
+        read_units(_ons_cfg(data_dir, population_csv_population_field="population"))
+
+
+def test_readme_parish_config_block_is_a_valid_units_section(repo_root: Path) -> None:
+    readme = (repo_root / "boundaries" / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(.*?)```", readme, re.S)
+    assert block is not None
+    cfg = config_from_dict(tomllib.loads(block.group(1)), source=repo_root / "configs" / "example.toml")
+    assert cfg.units.code_field == "PARNCP21CD"
+    assert cfg.units.population_csv is not None and cfg.units.population_field is None
+
+
+# --------------------------------------------------------------------------- practices and shares
+
+
+def test_practices_bad_coordinates_are_all_reported_by_row(data_dir: Path) -> None:
+    with pytest.raises(ProblemsError) as caught:
+        read_practices(data_dir / "practices_bad_coordinates.csv")
+    problems = caught.value.problems
+    assert [re.search(r"row (\d)", p).group(1) for p in problems] == ["2", "3", "4", "4"]  # type: ignore[union-attr]
+    assert "practices_bad_coordinates.csv, row 2, code 'D81002', field 'easting': the value is blank" in problems[0]
+    assert "row 3, code 'D81003', field 'northing': got 'abc', which is not a number" in problems[1]
+    assert "row 4, code 'D81004', field 'easting': got 0.137179" in problems[2]
+    assert "looks like a longitude/latitude" in problems[3]
+    assert all("expected British National Grid (EPSG:27700) metres" in p for p in problems)
+
+
+def test_practices_duplicate_code_names_both_rows(data_dir: Path) -> None:
+    with pytest.raises(ProblemsError, match=r"code 'D81001', field 'practice_code': the code appears in rows 1 and 3"):
+        read_practices(data_dir / "practices_duplicate_code.csv")
+
+
+def test_practices_missing_columns_are_all_named(tmp_path: Path) -> None:
+    path = tmp_path / "practices.csv"
+    pd.DataFrame({"practice_code": ["P1"], "pcn_code": ["U1"], "x": [1]}).to_csv(path, index=False)
+    with pytest.raises(
+        InputError,
+        match=r"columns 'practice_name', 'pcn_name', 'easting', 'northing' needed for GP practices not found",
+    ):
+        read_practices(path)
+
+
+def test_pcn_shares_load(data_dir: Path) -> None:
+    shares = read_pcn_shares(data_dir / "pcn_shares_good.csv", GOOD_CODES)
+    assert list(shares.columns) == ["unit_code", "pcn_code", "share"]
+    assert shares["share"].tolist() == [0.8, 0.2, 1.0, 1.0, 1.0]
+
+
+def test_pcn_shares_bad_rows_are_reported(data_dir: Path) -> None:
+    with pytest.raises(ProblemsError) as caught:
+        read_pcn_shares(data_dir / "pcn_shares_bad.csv", GOOD_CODES)
+    message = str(caught.value)
+    assert "pcn_shares_bad.csv, row 3, code 'E01000002', field 'share': got 'abc'; expected a number >= 0" in message
+    assert "row 4, code 'E01000003', field 'share': got '-0.2'" in message
+    assert "PCN 'U00002' appears for this unit in rows 5 and 6" in message
+
+
+def test_pcn_shares_unknown_unit_is_dropped_with_a_warning(data_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "shares.csv"
+    path.write_text("unit_code,pcn_code,share\nE01000001,U1,1\nE01999999,U1,1\n", encoding="utf-8")
+    with pytest.warns(SdaWarning, match="'E01999999'"):
+        shares = read_pcn_shares(path, GOOD_CODES)
+    assert shares["unit_code"].tolist() == ["E01000001"]
+
+
+def test_file_sha256_matches_hashlib(data_dir: Path) -> None:
+    path = data_dir / "units_good.geojson"
+    assert file_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(InputError, match="cannot read the file"):
+        file_sha256(data_dir / "absent.csv")
