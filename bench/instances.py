@@ -103,12 +103,43 @@ def nearest_pcn(units: gpd.GeoDataFrame, practices: pd.DataFrame) -> np.ndarray:
     return practices["pcn_code"].astype(str).to_numpy()[idx]
 
 
-def graph_from_edges(codes: list[str], edges: np.ndarray) -> nx.Graph:
-    """Build the networkx graph on unit codes from row-pair edges."""
-    graph = nx.Graph()
-    graph.add_nodes_from(codes)
-    graph.add_edges_from((codes[i], codes[j]) for i, j in edges)
-    return graph
+def sda_config_text(
+    units_path: str,
+    fields: dict[str, str],
+    practices_path: str,
+    count: int | str,
+    band: tuple[int, int] = BAND,
+    time_limit_s: float = 20.0,
+    seed: int = 1,
+    exact: bool = False,
+) -> str:
+    """Return an sda run config (TOML). Paths are written as given (sda resolves relative ones
+    against the config's folder).
+
+    ``exact = false`` turns off sda's optional HiGHS bound, which reports a gap after the plan
+    is made; the benchmark times making the plan.
+    """
+    count_text = f'"{count}"' if isinstance(count, str) else str(int(count))
+    name = f'name_field = "{fields["name"]}"\n' if fields.get("name") else ""
+    return (
+        "[units]\n"
+        f"path = {json.dumps(units_path)}\n"
+        f'code_field = "{fields["code"]}"\n'
+        f"{name}"
+        f'population_field = "{fields["population"]}"\n'
+        f'district_field = "{fields["district"]}"\n\n'
+        "[areas]\n"
+        f"min_population = {band[0]}\n"
+        f"max_population = {band[1]}\n"
+        f"count = {count_text}\n\n"
+        "[pcn]\n"
+        f"practices = {json.dumps(practices_path)}\n\n"
+        "[search]\n"
+        f"seed = {seed}\n"
+        f"time_limit_s = {time_limit_s:g}\n\n"
+        "[exact]\n"
+        f"enabled = {'true' if exact else 'false'}\n"
+    )
 
 
 def write_instance(

@@ -188,7 +188,13 @@ def run_gerrychain_recom(inst: Instance, seed: int = 1, steps: int = 1000) -> Re
         "start_cut_edges": len(initial["cut_edges"]),
         "best_cut_edges": best_cut,
     }
-    return {node: best.assignment[node] for node in inst.graph.nodes}, notes
+    return _original_ids(best), notes
+
+
+def _original_ids(partition: object) -> Assignment:
+    """Map a partition's assignment back to unit codes (GerryChain 1.0 renumbers nodes)."""
+    graph = partition.graph
+    return {graph.original_nx_node_id_for_internal_node_id(n): part for n, part in partition.assignment.to_dict().items()}
 
 
 PEERS: dict[str, Callable[..., Result]] = {

@@ -272,6 +272,7 @@ def construct(
     district_surcharge: float = 0.0,
     greed: float = 1.0,
     attempts: int = 20,
+    max_trees: int = 20_000,
     on_attempt: Callable[[int], None] | None = None,
 ) -> np.ndarray | None:
     """A valid assignment into exactly ``k`` areas (labels ``0..k-1``), or None if none was found.
@@ -290,6 +291,8 @@ def construct(
         How strongly cuts that split few PCN residents are preferred (0 = uniformly random cut).
     attempts
         Whole-plan restarts before giving up.
+    max_trees
+        Spanning trees drawn per attempt at most (bounds the time spent backtracking).
     """
     parts = components(problem)
     counts = distribute_count(problem, [int(problem.pop[p].sum()) for p in parts], k)
@@ -297,6 +300,7 @@ def construct(
         if on_attempt:
             on_attempt(attempt)
         builder = _Builder(problem, rng, pcn_surcharge, district_surcharge, greed)
+        builder.budget = max_trees
         areas: list[np.ndarray] = []
         for nodes, kc in zip(parts, counts, strict=True):
             got = builder.split(nodes, kc)

@@ -43,6 +43,19 @@ class Partition:
             self.members[a].add(i)
         self.cost = area_costs(problem, self._stats(np.arange(self.k)), target, self.k)
         self.src = np.repeat(np.arange(problem.n), np.diff(problem.indptr))
+        # 0 keeps the band hard; > 0 lets areas leave it at this price per resident outside it
+        # (as a share of all residents), which lets annealing cross band edges.
+        self.band_weight = 0.0
+
+    def band_violation(self, pop: np.ndarray | int) -> np.ndarray:
+        """Residents below the minimum or above the maximum, per area."""
+        p = self.problem
+        return np.maximum(p.min_pop - np.asarray(pop), 0) + np.maximum(np.asarray(pop) - p.max_pop, 0)
+
+    @property
+    def in_band(self) -> bool:
+        """Every area within the band."""
+        return bool((self.band_violation(self.pop) == 0).all())
 
     def _stats(self, areas: np.ndarray) -> AreaStats:
         return AreaStats(self.pop[areas], self.pcn_pop[areas], self.district_pop[areas], self.ext[areas])
@@ -58,15 +71,21 @@ class Partition:
         p = self.problem
         a = int(self.labels[u])
         pu = int(p.pop[u])
-        if self.pop[a] - pu < p.min_pop or self.pop[b] + pu > p.max_pop:
-            return None
+        penalty = 0.0
+        if self.band_weight == 0.0:
+            if self.pop[a] - pu < p.min_pop or self.pop[b] + pu > p.max_pop:
+                return None
+        else:
+            before = self.band_violation(self.pop[[a, b]]).sum()
+            after = self.band_violation(np.array([self.pop[a] - pu, self.pop[b] + pu])).sum()
+            penalty = self.band_weight * float(after - before) / max(p.total_pop, 1)
         if p.together[u] >= 0 or p.lock[u] >= 0:
             return None  # grouped and locked units move only with their whole area (recombination)
         if len(p.apart_pairs) and not self._apart_allows(u, b):
             return None
         stats_a, stats_b = self._moved_stats(u, a, b)
         new = area_costs(p, stats_a, self.target, self.k)[0] + area_costs(p, stats_b, self.target, self.k)[0]
-        return float(new - self.cost[a] - self.cost[b])
+        return float(new - self.cost[a] - self.cost[b]) + penalty
 
     def _apart_allows(self, u: int, b: int) -> bool:
         pairs = self.problem.apart_pairs
@@ -280,6 +299,7 @@ def improve(
     recombine_share: float = 0.05,
     start_temperature: float = 0.004,
     end_temperature: float = 0.00002,
+    band_weight: float = 1.0,
     on_progress: Callable[[float], None] | None = None,
 ) -> tuple[np.ndarray, float]:
     """Improve a valid assignment until ``deadline`` (a ``time.monotonic()`` value).
@@ -302,17 +322,18 @@ def improve(
     while n_entries and time.monotonic() < polish_at:
         step += 1
         if step % 200 == 0:
-            elapsed = (time.monotonic() - start) / (polish_at - start)
-            temperature = start_temperature * (end_temperature / start_temperature) ** min(elapsed, 1.0)
-            if part.total_cost < best_cost - EPS:
-                best_labels, best_cost = part.labels.copy(), part.total_cost
+            progress = min((time.monotonic() - start) / (polish_at - start), 1.0)
+            temperature = start_temperature * (end_temperature / start_temperature) ** progress
+            # The price of leaving the band rises until, late on, nothing outside it is worth it.
+            part.band_weight = band_weight * (1.0 + 50.0 * progress**2) if band_weight else 0.0
             if on_progress and step % 5000 == 0:
                 on_progress(best_cost)
         if rng.random() < recombine_share:
             pairs = part.neighbour_pairs()
             if len(pairs):
                 a, b = (int(x) for x in pairs[rng.integers(len(pairs))])
-                part.recombine(a, b, rng, trees, temperature=temperature)
+                if part.recombine(a, b, rng, trees, temperature=temperature):
+                    best_labels, best_cost = _keep_best(part, best_labels, best_cost)
             continue
         j = int(rng.integers(n_entries))
         u, w = int(part.src[j]), int(problem.indices[j])
@@ -324,8 +345,8 @@ def improve(
             continue
         if (delta < 0 or rng.random() < np.exp(-delta / temperature)) and part.stays_connected_without(u):
             part.apply_move(u, b)
-    if part.total_cost < best_cost - EPS:
-        best_labels, best_cost = part.labels.copy(), part.total_cost
+            if delta < 0:
+                best_labels, best_cost = _keep_best(part, best_labels, best_cost)
     # Polish the best state greedily.
     part = Partition(problem, best_labels, target)
     part._adj = problem.adjacency_matrix()
@@ -340,4 +361,11 @@ def improve(
         best_labels, best_cost = part.labels.copy(), part.total_cost
     if on_progress:
         on_progress(best_cost)
+    return best_labels, best_cost
+
+
+def _keep_best(part: Partition, best_labels: np.ndarray, best_cost: float) -> tuple[np.ndarray, float]:
+    """The better of the stored best and the current state, counting only states in band."""
+    if part.total_cost < best_cost - EPS and part.in_band:
+        return part.labels.copy(), part.total_cost
     return best_labels, best_cost

@@ -1,0 +1,317 @@
+"""Run sda and its peers on the same instances and tabulate the results.
+
+Usage::
+
+    python bench/run.py                       # everything (about 20-25 minutes on 2 cores)
+    python bench/run.py --quick               # real data (22 areas) + 1k synthetic, short limits
+    python bench/run.py --instances cambs-28 syn-1k --methods sda gerrychain-tree
+
+Instances: the shipped Cambridgeshire & Peterborough LSOAs with 22 areas (sda chooses the
+count itself, ``count = "auto"``; peers need a number and get 22) and with 28 areas, and
+SYNTHETIC instances of 1,000, 3,000 and 10,000 units (``bench/synthetic.py``), where every
+method, sda included, gets ``total / 40,000`` areas.
+
+Every method runs in its own subprocess with a wall-clock limit: sda as
+``python -m sda propose --config sda.toml --out DIR --quiet --json``, each peer through
+``bench/peers.py``. The runtime is the subprocess's wall time (imports, reading the data and
+writing the plan included, for sda and peers alike); the peak memory is its maximum resident
+set size from ``os.wait4``. A method that times out on one instance is skipped on the larger
+ones (``--no-skip`` turns this off). Plans are scored by ``bench/metrics.py``, not by sda.
+
+Outputs go to ``--out`` (default ``bench/results/``, git-ignored): ``results.json``,
+``results.md``, the prepared instances and every plan's ``assignment.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+import instances as inst_mod
+import synthetic
+from metrics import compute_metrics
+from peers import PEERS
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+REAL_UNITS = "lsoa2011_cambs_peterborough.geojson"
+REAL_PRACTICES = "gp_practices_pcn_cambs_peterborough.csv"
+REAL_FIELDS = {"code": "LSOA11CD", "name": "LSOA11NM", "population": "pop_mid2018", "district": "LAD11CD"}
+SYNTHETIC_SIZES = {"syn-1k": 1_000, "syn-3k": 3_000, "syn-10k": 10_000}
+REAL_COUNTS = {"cambs-22": (22, "auto"), "cambs-28": (28, 28)}  # peers' count, sda's count
+ALL_INSTANCES = [*REAL_COUNTS, *SYNTHETIC_SIZES]
+ALL_METHODS = ["sda", *PEERS]
+
+
+def data_dir() -> Path:
+    """Return the folder with the shipped data: ``boundaries/``, else ``../shared/data``."""
+    for folder in (REPO_DIR / "boundaries", REPO_DIR.parent / "shared" / "data"):
+        if (folder / REAL_UNITS).exists():
+            return folder
+    msg = f"cannot find {REAL_UNITS} in {REPO_DIR / 'boundaries'} or {REPO_DIR.parent / 'shared' / 'data'}"
+    raise FileNotFoundError(msg)
+
+
+@dataclass
+class ChildRun:
+    """What one subprocess did: exit code, wall seconds, peak memory and whether it was killed."""
+
+    returncode: int | None
+    wall_s: float
+    peak_mb: float
+    timed_out: bool
+
+
+def run_child(cmd: list[str], timeout_s: float, log_dir: Path) -> ChildRun:
+    """Run ``cmd`` in a new session, kill it after ``timeout_s``, and measure it.
+
+    ``os.wait4`` gives the child's own resource usage, so the peak RSS belongs to this method
+    alone (and to any children it waited for), not to earlier runs.
+    """
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / "stdout.txt", "wb") as out, open(log_dir / "stderr.txt", "wb") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=REPO_DIR, start_new_session=True)
+        timed_out = False
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - started > timeout_s:
+                os.killpg(proc.pid, signal.SIGKILL)  # the session we created for this child
+                pid, status, usage = os.wait4(proc.pid, 0)
+                timed_out = True
+                break
+            time.sleep(0.05)
+        wall_s = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped; stop Popen waiting
+    return ChildRun(proc.returncode, wall_s, usage.ru_maxrss / 1024.0, timed_out)
+
+
+def _last_error_line(log_dir: Path) -> str:
+    lines = [ln for ln in (log_dir / "stderr.txt").read_text(errors="replace").splitlines() if ln.strip()]
+    return lines[-1][:500] if lines else "no error message"
+
+
+def prepare_real(root: Path, name: str, time_limit_s: float) -> Path:
+    """Write the instance folder and sda config for a real-data instance."""
+    folder = root / "instances" / name
+    data = data_dir()
+    peers_count, sda_count = REAL_COUNTS[name]
+    inst_mod.write_instance(folder, name, data / REAL_UNITS, REAL_FIELDS, data / REAL_PRACTICES, peers_count)
+    config = inst_mod.sda_config_text(
+        str(data / REAL_UNITS), REAL_FIELDS, str(data / REAL_PRACTICES), sda_count, time_limit_s=time_limit_s
+    )
+    (folder / "sda.toml").write_text(config)
+    return folder
+
+
+def prepare_synthetic(root: Path, name: str, time_limit_s: float) -> Path:
+    """Generate a synthetic instance (seed 0) and write its instance folder."""
+    folder = root / "instances" / name
+    info = synthetic.write_synthetic(folder, SYNTHETIC_SIZES[name], seed=0, time_limit_s=time_limit_s)
+    inst_mod.write_instance(
+        folder, name, folder / "units.geojson", synthetic.FIELDS, folder / "practices.csv", int(info["n_areas"])
+    )
+    return folder
+
+
+def method_command(method: str, folder: Path, out_dir: Path, seed: int, recom_steps: int) -> list[str]:
+    """Return the command line that runs ``method`` on the instance in ``folder``."""
+    if method == "sda":
+        return [sys.executable, "-m", "sda", "propose", "--config", str(folder / "sda.toml"),
+                "--out", str(out_dir), "--quiet", "--json"]  # fmt: skip
+    return [sys.executable, str(BENCH_DIR / "peers.py"), method, str(folder), str(out_dir),
+            "--seed", str(seed), "--recom-steps", str(recom_steps)]  # fmt: skip
+
+
+def _sda_summary(out_dir: Path) -> object:
+    text = (out_dir / "stdout.txt").read_text(errors="replace").strip()
+    try:
+        return json.loads(text) if text else None
+    except json.JSONDecodeError:
+        return text[:2000]
+
+
+def run_method(method: str, instance: inst_mod.Instance, out_dir: Path, args: argparse.Namespace) -> dict:
+    """Run one method on one instance; return its row (timings, metrics or error)."""
+    cmd = method_command(method, instance.folder, out_dir, args.seed, args.recom_steps)
+    child = run_child(cmd, args.timeout, out_dir)
+    row: dict = {"instance": instance.name, "method": method, "runtime_s": round(child.wall_s, 2),
+                 "peak_mb": round(child.peak_mb, 1)}  # fmt: skip
+    result_file = out_dir / "result.json"
+    extra = json.loads(result_file.read_text()) if result_file.exists() else {}
+    if method == "sda":
+        extra["summary"] = _sda_summary(out_dir)
+    row.update({k: v for k, v in extra.items() if k != "error"})
+    assignment_file = out_dir / "assignment.csv"
+    if child.timed_out:
+        row |= {"status": "timeout", "error": f"timed out after {args.timeout:g} s"}
+    elif child.returncode != 0 or not assignment_file.exists():
+        row |= {"status": "error", "error": extra.get("error") or _last_error_line(out_dir)}
+    else:
+        plan = pd.read_csv(assignment_file, dtype=str)
+        assignment = dict(zip(plan["unit_code"], plan["area_id"], strict=True))
+        band = (instance.min_population, instance.max_population)
+        row |= {"status": "ok", **compute_metrics(instance.units, instance.graph, assignment, band)}
+    return row
+
+
+def time_sample_plans(root: Path, n: int, timeout_s: float) -> dict:
+    """Time ``sda.api.sample_plans`` for ``n`` plans on the real data (22 areas, count auto)."""
+    folder = root / "instances" / "cambs-22"
+    out_dir = root / "runs" / "cambs-22" / "sda-sample-plans"
+    out_json = out_dir / "sample.json"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, str(BENCH_DIR / "sample_plans.py"), str(folder / "sda.toml"), str(n), str(out_json)]
+    child = run_child(cmd, timeout_s, out_dir)
+    result = json.loads(out_json.read_text()) if out_json.exists() else {}
+    if child.timed_out:
+        result["error"] = f"timed out after {timeout_s:g} s"
+    elif "error" not in result and child.returncode != 0:
+        result["error"] = _last_error_line(out_dir)
+    return {"n": n, "wall_s": round(child.wall_s, 2), "peak_mb": round(child.peak_mb, 1), **result}
+
+
+def add_ratios(rows: list[dict]) -> None:
+    """Add each row's ``runtime_vs_sda``: its runtime over sda's on the same instance."""
+    sda_time = {r["instance"]: r["runtime_s"] for r in rows if r["method"] == "sda" and r["status"] == "ok"}
+    for row in rows:
+        base = sda_time.get(row["instance"])
+        row["runtime_vs_sda"] = round(row["runtime_s"] / base, 2) if base and row.get("runtime_s") else None
+
+
+def machine_info() -> dict:
+    """Return cores, CPU model, RAM, Python and key package versions of this machine."""
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())  # fmt: skip
+    mem_kb = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
+                  if ln.startswith("MemTotal"))  # fmt: skip
+    versions = {}
+    for pkg in ("spopt", "libpysal", "gerrychain", "geopandas", "shapely", "networkx", "numpy"):
+        try:
+            versions[pkg] = __import__(pkg).__version__
+        except (ImportError, AttributeError):
+            versions[pkg] = "?"
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gb": round(mem_kb / 1024**2, 1),
+            "python": platform.python_version(), "platform": platform.platform(), "packages": versions}  # fmt: skip
+
+
+def _fmt(value: object, spec: str = "") -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return format(value, spec) if spec else str(value)
+
+
+COLUMNS = [
+    ("instance", "instance", ""), ("method", "method", ""), ("runtime_s", "runtime s", ".1f"),
+    ("runtime_vs_sda", "x sda", ".2f"), ("n_areas", "areas", ""), ("areas_in_band", "in band", ""),
+    ("residents_outside_band", "residents outside band", ","), ("contiguous", "contiguous", ""),
+    ("coterminosity", "PCN coterminosity", ".3f"), ("pcns_split", "PCNs split", ""),
+    ("cut_edges", "cut edges", ","), ("mean_polsby_popper", "mean Polsby-Popper", ".3f"),
+    ("peak_mb", "peak MB", ".0f"), ("error", "error", ""),
+]  # fmt: skip
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """Return the rows as a Markdown table (failed runs keep their error text)."""
+    lines = ["| " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for row in rows:
+        cells = [_fmt(row.get(key), spec).replace("|", "/") for key, _, spec in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _skip_reason(method: str, n_units: int, timeouts: dict[str, tuple[str, int]]) -> str | None:
+    if method in timeouts and n_units > timeouts[method][1]:
+        return f"skipped: timed out on smaller instance {timeouts[method][0]}"
+    return None
+
+
+def run_instance(name: str, root: Path, args: argparse.Namespace, timeouts: dict) -> list[dict]:
+    """Prepare one instance and run every selected method on it."""
+    prepare = prepare_real if name in REAL_COUNTS else prepare_synthetic
+    instance = inst_mod.load_instance(prepare(root, name, args.sda_time_limit))
+    n_units = len(instance.units)
+    rows = []
+    for method in args.methods:
+        reason = None if args.no_skip else _skip_reason(method, n_units, timeouts)
+        if reason:
+            rows.append({"instance": name, "method": method, "status": "skipped", "error": reason})
+            continue
+        print(f"[bench] {name} ({n_units} units, {instance.n_areas} areas): {method} ...", file=sys.stderr, flush=True)
+        row = run_method(method, instance, root / "runs" / name / method, args)
+        print(f"[bench]   {row['status']} in {row['runtime_s']} s {row.get('error', '')}", file=sys.stderr, flush=True)
+        if row["status"] == "timeout":
+            timeouts.setdefault(method, (name, n_units))
+        rows.append(row)
+    return rows
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line (see the module docstring)."""
+    parser = argparse.ArgumentParser(description="Benchmark sda against spopt and GerryChain.")
+    parser.add_argument("--quick", action="store_true", help="cambs-22 + syn-1k, short time limits (smoke run)")
+    parser.add_argument("--instances", nargs="+", choices=ALL_INSTANCES, help="default: all")
+    parser.add_argument("--methods", nargs="+", choices=ALL_METHODS, default=ALL_METHODS)
+    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results")
+    parser.add_argument("--timeout", type=float, help="seconds per method run (default 150, quick 40)")
+    parser.add_argument("--sda-time-limit", type=float, help="sda [search] time_limit_s (default 20, quick 5)")
+    parser.add_argument("--recom-steps", type=int, default=1000, help="GerryChain ReCom steps")
+    parser.add_argument("--sample-plans", type=int, default=1000, help="plans for sda.api.sample_plans; 0 skips")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-skip", action="store_true", help="run methods even after a timeout on a smaller instance")
+    args = parser.parse_args(argv)
+    args.instances = args.instances or (["cambs-22", "syn-1k"] if args.quick else ALL_INSTANCES)
+    args.timeout = args.timeout or (40.0 if args.quick else 150.0)
+    args.sda_time_limit = args.sda_time_limit or (5.0 if args.quick else 20.0)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, print the Markdown table and write ``results.json`` / ``results.md``."""
+    args = parse_args(argv)
+    root = args.out.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    started = dt.datetime.now(dt.timezone.utc)
+    rows: list[dict] = []
+    timeouts: dict[str, tuple[str, int]] = {}
+    for name in args.instances:
+        rows += run_instance(name, root, args, timeouts)
+    add_ratios(rows)
+    sample = None
+    if args.sample_plans and "sda" in args.methods and "cambs-22" in args.instances:
+        sample = time_sample_plans(root, args.sample_plans, max(args.timeout, 300.0))
+    report = {
+        "started_utc": started.isoformat(timespec="seconds"),
+        "elapsed_s": round((dt.datetime.now(dt.timezone.utc) - started).total_seconds(), 1),
+        "machine": machine_info(),
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "instances": {n: json.loads((root / "instances" / n / "instance.json").read_text()) for n in args.instances},
+        "runs": rows,
+        "sample_plans": sample,
+    }
+    (root / "results.json").write_text(json.dumps(report, indent=2, default=str))
+    table = markdown_table(rows)
+    (root / "results.md").write_text(table + "\n")
+    print(table)
+    if sample is not None:
+        print(f"\nsda.api.sample_plans(cfg, {sample['n']}): " + (sample.get("error") or f"{sample['seconds']:.1f} s"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""The whole job as plain functions: inputs -> problem -> search -> Plan.
+
+``run`` is what ``sda propose`` does and what a notebook calls. Nothing here prints: progress
+goes to a callback, so the CLI decides where it is shown.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from sda import __version__
+from sda.config import RunConfig
+from sda.engine.construct import construct
+from sda.engine.search import SearchResult, search, target_for
+from sda.feasibility import check_feasible
+from sda.graph import build_adjacency
+from sda.io import file_sha256, read_pcn_shares, read_practices, read_units
+from sda.objective import score_labels
+from sda.pcn import METHOD_TEXT, largest_share_pcn, nearest_practice_pcn
+from sda.plan import Plan
+from sda.problem import Problem, build_problem
+from sda.rules import check_rules, verify
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Inputs:
+    """Everything read and derived before the search: checked units, graph, PCNs, problem."""
+
+    units: gpd.GeoDataFrame
+    graph: nx.Graph
+    practices: gpd.GeoDataFrame | None
+    problem: Problem
+    warnings: list[str]
+    data_files: dict[str, str]
+
+
+def load_inputs(cfg: RunConfig, progress: Progress | None = None) -> Inputs:
+    """Read and check the units, build the graph, give units their PCN, and build the problem."""
+    say = progress or (lambda _m: None)
+    caught: list[str] = []
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        units = read_units(cfg.units)
+        say(f"read {len(units):,} units, {int(units['population'].sum()):,} residents from {cfg.units.path.name}")
+        graph = build_adjacency(units, cfg.graph)
+        say(f"adjacency: {graph.number_of_edges():,} links ({cfg.graph.contiguity}, snap {cfg.graph.snap_m} m)")
+        practices = None
+        units["pcn_code"] = ""
+        if cfg.pcn.practices is not None:
+            practices = read_practices(cfg.pcn.practices)
+            if cfg.pcn.method == "shares" and cfg.pcn.shares is not None:
+                shares = read_pcn_shares(cfg.pcn.shares, units.index)
+                units["pcn_code"] = largest_share_pcn(units, shares)
+            else:
+                units["pcn_code"] = nearest_practice_pcn(units, practices)
+            say(f"PCNs: {units['pcn_code'].nunique()} networks from {len(practices)} practices ({cfg.pcn.method})")
+    for w in seen:
+        caught.append(str(w.message))
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    problem = build_problem(
+        graph,
+        min_pop=cfg.areas.min_population,
+        max_pop=cfg.areas.max_population,
+        pcn_of=units["pcn_code"].to_dict() if cfg.pcn.practices is not None else None,
+        district_of=units["district"].to_dict(),
+        rules=cfg.rules,
+        weights=cfg.objective,
+    )
+    files = {"units": cfg.units.path}
+    if cfg.units.population_csv:
+        files["population_csv"] = cfg.units.population_csv
+    if cfg.pcn.practices:
+        files["practices"] = cfg.pcn.practices
+    if cfg.pcn.shares and cfg.pcn.method == "shares":
+        files["pcn_shares"] = cfg.pcn.shares
+    data_files = {f"{k}: {v.name}": file_sha256(v) for k, v in files.items()}
+    return Inputs(units, graph, practices, problem, caught, data_files)
+
+
+def area_names(problem: Problem, labels: np.ndarray, units: gpd.GeoDataFrame) -> list[str]:
+    """Names for areas ``0..k-1``: a locked area takes its lock name; the rest are ``SDA-01``...
+    numbered north to south (then west to east), so the same plan always gets the same ids."""
+    k = int(labels.max()) + 1
+    cent = units.geometry.centroid
+    x = np.bincount(labels, weights=cent.x.to_numpy() * 0 + cent.x.to_numpy(), minlength=k) / np.bincount(labels, minlength=k)
+    y = np.bincount(labels, weights=cent.y.to_numpy(), minlength=k) / np.bincount(labels, minlength=k)
+    names: list[str | None] = [None] * k
+    for li, name in enumerate(problem.lock_names):
+        held = np.unique(labels[problem.lock == li])
+        if len(held) == 1:
+            names[int(held[0])] = name
+    free = [a for a in np.lexsort((x, -y)).tolist() if names[a] is None]
+    width = max(2, len(str(len(free))))
+    for number, a in enumerate(free, start=1):
+        names[a] = f"SDA-{number:0{width}d}"
+    return [str(n) for n in names]
+
+
+def build_plan(
+    cfg: RunConfig,
+    inputs: Inputs,
+    labels: np.ndarray,
+    *,
+    target: float,
+    provenance: dict[str, Any] | None = None,
+) -> Plan:
+    """Turn an assignment into a checked Plan: named areas, dissolved geometry, scores, rules.
+
+    Raises ``InvariantError`` (and so writes nothing) if a unit or resident went missing or a
+    hard rule is broken.
+    """
+    problem = inputs.problem
+    names = area_names(problem, labels, inputs.units.loc[problem.codes])
+    results = check_rules(problem, labels, names, cfg.rules)
+    verify(problem, labels, names, results)
+    units = inputs.units.loc[problem.codes].copy()
+    units["area_id"] = [names[a] for a in labels]
+    units = units.loc[inputs.units.index]
+    scores = score_labels(problem, labels, target)
+    areas = _area_table(units, problem, labels, names, target)
+    scores["mean_polsby_popper"] = float(areas["polsby_popper"].mean())
+    scores["areas_in_band"] = float(((areas["population"] >= problem.min_pop) & (areas["population"] <= problem.max_pop)).sum())
+    practices = inputs.practices
+    return Plan(
+        units=units,
+        areas=areas,
+        scores=scores,
+        rules=results,
+        graph=inputs.graph,
+        config=cfg,
+        practices=practices,
+        target_population=float(target),
+        warnings=list(inputs.warnings),
+        provenance=provenance or {},
+    )
+
+
+def _area_table(
+    units: gpd.GeoDataFrame, problem: Problem, labels: np.ndarray, names: list[str], target: float
+) -> gpd.GeoDataFrame:
+    dissolved = units[["area_id", "geometry"]].dissolve(by="area_id")
+    rows = []
+    codes_pos = {c: i for i, c in enumerate(problem.codes)}
+    for a, name in enumerate(names):
+        member_codes = units.index[units["area_id"] == name]
+        positions = np.array([codes_pos[c] for c in member_codes])
+        pop = int(problem.pop[positions].sum())
+        pcn_counts = units.loc[member_codes].groupby("pcn_code")["population"].sum().sort_values(ascending=False)
+        pcn_counts = pcn_counts[pcn_counts.index != ""]
+        dominant = str(pcn_counts.index[0]) if len(pcn_counts) else ""
+        geom = dissolved.geometry.loc[name]
+        perimeter = geom.length
+        districts = sorted(set(units.loc[member_codes, "district"]))
+        src_mask = labels == a
+        ext = 0.0
+        for i in positions.tolist():
+            lo, hi = problem.indptr[i], problem.indptr[i + 1]
+            ext += float(problem.border_m[lo:hi][labels[problem.indices[lo:hi]] != a].sum())
+        del src_mask
+        rows.append(
+            {
+                "area_id": name,
+                "population": pop,
+                "n_units": len(member_codes),
+                "deviation": pop - target,
+                "deviation_pct": 100.0 * (pop - target) / target,
+                "districts": ";".join(districts),
+                "n_districts": len(districts),
+                "dominant_pcn": dominant,
+                "pcn_coterminosity": float(pcn_counts.iloc[0] / pop) if len(pcn_counts) and pop else float("nan"),
+                "n_pcns": int(len(pcn_counts)),
+                "cut_border_m": ext,
+                "polsby_popper": float(4 * np.pi * geom.area / perimeter**2) if perimeter else float("nan"),
+                "geometry": geom,
+            }
+        )
+    table = gpd.GeoDataFrame(rows, geometry="geometry", crs=units.crs).set_index("area_id")
+    return table.sort_index()
+
+
+def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
+    """Propose areas for a configuration: the whole ``sda propose`` job, without writing files."""
+    say = progress or (lambda _m: None)
+    started = time.monotonic()
+    inputs = load_inputs(cfg, say)
+    problem = inputs.problem
+    check_feasible(problem, cfg.areas.count)
+    result = search(
+        problem,
+        count=cfg.areas.count,
+        target=cfg.areas.target_population,
+        seed=cfg.search.seed,
+        time_limit_s=cfg.search.time_limit_s,
+        starts=cfg.search.starts,
+        progress=say,
+    )
+    target = target_for(problem, result.count if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
+    provenance = _provenance(cfg, inputs, result, started)
+    plan = build_plan(cfg, inputs, result.labels, target=target, provenance=provenance)
+    if cfg.exact.enabled and problem.n_pcn:
+        from sda.exact import bound_plan  # HiGHS is only needed here
+
+        say("bounding the plan with HiGHS")
+        plan.bound = bound_plan(problem, result.labels, cfg.exact)
+    plan.provenance["seconds_total"] = round(time.monotonic() - started, 2)
+    return plan
+
+
+def _provenance(cfg: RunConfig, inputs: Inputs, result: SearchResult, started: float) -> dict[str, Any]:
+    return {
+        "sda_version": __version__,
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config_file": cfg.source.name if cfg.source else "",
+        "config_sha256": cfg.sha256,
+        "data_files": inputs.data_files,
+        "seed": cfg.search.seed,
+        "count_asked": cfg.areas.count,
+        "count": result.count,
+        "counts_screened": {str(k): round(v, 5) for k, v in result.screened.items()},
+        "start_objectives": [round(c, 5) for c in result.starts],
+        "seconds_search": round(result.seconds, 2),
+        "pcn_method": METHOD_TEXT.get(cfg.pcn.method, cfg.pcn.method) if cfg.pcn.practices else "PCN alignment off",
+        "units_note": "units as configured; the shipped default is 2011 LSOAs with ONS mid-2018 populations, standing in for parishes",
+    }
+
+
+def sample_plans(cfg: RunConfig, n: int, *, count: int | None = None, seed: int | None = None) -> pd.DataFrame:
+    """Scores of ``n`` independent valid plans (random spanning-tree constructions, no search).
+
+    The ensemble the report ranks a proposal against, and the benchmark's "alternatives" test.
+    """
+    inputs = load_inputs(cfg)
+    problem = inputs.problem
+    k = count or (cfg.areas.count if cfg.areas.count != "auto" else round(problem.total_pop / target_for(problem, "auto", "auto")))
+    k = int(min(max(k, problem.feasible_counts()[0]), problem.feasible_counts()[1]))
+    rng = np.random.default_rng(cfg.search.seed if seed is None else seed)
+    target = target_for(problem, k, cfg.areas.target_population)
+    rows = []
+    for _ in range(n):
+        labels = construct(problem, k, rng, pcn_surcharge=0.0, greed=0.0, attempts=5)
+        if labels is not None:
+            rows.append(score_labels(problem, labels, target))
+    return pd.DataFrame(rows)

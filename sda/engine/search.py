@@ -1,0 +1,168 @@
+"""The search: choose the number of areas, construct from several starts, improve, keep the best.
+
+Randomness comes only from a ``numpy.random.Generator`` seeded from the config, and every step
+is bounded by the time budget or a fixed number of draws, so the same data, config and seed give
+the same plan on the same machine. (The annealing schedule reads the clock, so a much slower or
+faster machine may stop at a different step; ``time_limit_s = 0`` gives the pure construction,
+which is clock-free.)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sda.engine.construct import construct
+from sda.engine.improve import improve
+from sda.errors import InfeasibleError
+from sda.objective import score_labels
+from sda.problem import Problem
+
+Progress = Callable[[str], None]
+
+#: Constructions drawn per candidate count when the count is "auto", and the time cap per count.
+SCREEN_DRAWS = 12
+SCREEN_SECONDS = 1.5
+
+
+@dataclass
+class SearchResult:
+    """The best assignment found and how the search got there."""
+
+    labels: np.ndarray
+    objective: float
+    count: int
+    screened: dict[int, float] = field(default_factory=dict)
+    starts: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def target_for(problem: Problem, count: int | str, target: int | str) -> float:
+    """The balance target: given, or total/count for a fixed count, or the middle of the band."""
+    if target != "auto":
+        return float(target)
+    if count != "auto":
+        return problem.total_pop / int(count)
+    return (problem.min_pop + problem.max_pop) / 2
+
+
+def _first_plan(problem: Problem, k: int, rng: np.random.Generator) -> np.ndarray | None:
+    """PCN-guided construction first; plain random trees (which pack tight bands best) second."""
+    if problem.n_pcn:
+        labels = construct(problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=2, max_trees=1_500)
+        if labels is not None:
+            return labels
+    return construct(problem, k, rng, pcn_surcharge=0.0, greed=0.0, attempts=30)
+
+
+def choose_count(
+    problem: Problem, target: float, rng: np.random.Generator, progress: Progress
+) -> tuple[int, dict[int, float]]:
+    """Screen every feasible count with a few constructions; the count with the best one wins."""
+    lo, hi = problem.feasible_counts()
+    screened: dict[int, float] = {}
+    for k in range(lo, hi + 1):
+        best = np.inf
+        until = time.monotonic() + SCREEN_SECONDS
+        for _ in range(SCREEN_DRAWS):
+            if time.monotonic() > until and np.isfinite(best):
+                break
+            try:
+                labels = _first_plan(problem, k, rng)
+            except InfeasibleError:
+                break
+            if labels is not None:
+                best = min(best, score_labels(problem, labels, target)["objective"])
+        if np.isfinite(best):
+            screened[k] = float(best)
+            progress(f"count {k}: best first plan scores {best:.4f}")
+        else:
+            progress(f"count {k}: no valid plan found")
+    if not screened:
+        msg = (
+            f"no valid plan was found for any count from {lo} to {hi}; the band "
+            f"[{problem.min_pop:,}, {problem.max_pop:,}] may be too tight for this geography."
+        )
+        raise InfeasibleError(msg)
+    return min(screened, key=lambda k: screened[k]), screened
+
+
+def search(
+    problem: Problem,
+    *,
+    count: int | str,
+    target: int | str,
+    seed: int,
+    time_limit_s: float,
+    starts: int,
+    progress: Progress | None = None,
+    initial: np.ndarray | None = None,
+) -> SearchResult:
+    """Find a good valid plan.
+
+    Parameters
+    ----------
+    problem
+        The instance (checked by ``sda.feasibility.check_feasible`` first).
+    count
+        Number of areas, or ``"auto"`` to screen every feasible count.
+    target
+        Balance target, or ``"auto"`` (see ``target_for``).
+    seed
+        Seed of the only random generator used.
+    time_limit_s
+        Budget for improvement, shared among the starts.
+    starts
+        Independent constructions to improve.
+    progress
+        Called with one-line messages for the user.
+    initial
+        A valid assignment to start from (its count is kept); for re-runs and repairs.
+    """
+    say = progress or (lambda _msg: None)
+    t0 = time.monotonic()
+    rng = np.random.default_rng(seed)
+    goal = target_for(problem, count, target)
+    screened: dict[int, float] = {}
+    if initial is not None:
+        k = int(initial.max()) + 1
+    elif count == "auto":
+        k, screened = choose_count(problem, goal, rng, say)
+        say(f"chose {k} areas (best first plans among counts {min(screened)}-{max(screened)})")
+    else:
+        k = int(count)
+    best_labels, best_cost, start_costs = None, np.inf, []
+    deadline_all = time.monotonic() + max(time_limit_s, 0.0)
+    for s in range(starts if initial is None else 1):
+        labels = initial.copy() if initial is not None else _first_plan(problem, k, rng)
+        if labels is None:
+            say(f"start {s + 1}/{starts}: no valid first plan found with {k} areas")
+            continue
+        remaining = deadline_all - time.monotonic()
+        share = remaining / max(starts - s, 1)
+        if share > 0.05:
+            say(f"start {s + 1}/{starts}: improving for {share:.0f} s")
+            labels, cost = improve(problem, labels, goal, rng, deadline=time.monotonic() + share)
+        else:
+            cost = score_labels(problem, labels, goal)["objective"]
+        start_costs.append(float(cost))
+        say(f"start {s + 1}/{starts}: objective {cost:.4f}")
+        if cost < best_cost:
+            best_labels, best_cost = labels, float(cost)
+    if best_labels is None:
+        msg = (
+            f"no valid plan with {k} areas was found in {len(start_costs) or starts} starts; "
+            "the band may be too tight for this geography: try another seed, more starts, or another count."
+        )
+        raise InfeasibleError(msg)
+    return SearchResult(
+        labels=best_labels,
+        objective=best_cost,
+        count=k,
+        screened=screened,
+        starts=start_costs,
+        seconds=time.monotonic() - t0,
+    )

@@ -1,0 +1,272 @@
+"""QGIS styles: the QML text that makes every output layer open in QGIS already styled.
+
+This module owns how the plan looks in QGIS and which colour each area gets. It builds QGIS 3
+QML documents (the format QGIS writes with "Save Style... > QGIS Layer Style File") as plain
+text, with no QGIS import, so they can be embedded in the GeoPackage's ``layer_styles`` table
+and written as ``.qml`` sidecars next to GeoJSON files (QGIS loads a same-named ``.qml``
+automatically). The same area colours are used by ``sda.maps``, so the report's map and the
+QGIS layer agree.
+
+The styles: areas categorised by ``area_id`` with semi-transparent fills and labels (area id
+and population); units outlined thin grey with no fill; adjacency lines with cut edges red and
+dashed, the rest light grey; GP practices as small points.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from xml.sax.saxutils import quoteattr
+
+import networkx as nx
+
+__all__ = [
+    "QGIS_VERSION",
+    "adjacency_qml",
+    "area_colours",
+    "areas_qml",
+    "practices_qml",
+    "units_qml",
+]
+
+#: The QGIS release whose QML dialect these documents follow (an LTR, read by all later 3.x).
+QGIS_VERSION = "3.28.0-Firenze"
+
+# Geometry type codes QGIS writes in <layerGeometryType>.
+_POINT, _LINE, _POLYGON = 0, 1, 2
+_FILL_ALPHA = 150  # of 255: enough to tell areas apart, light enough to see the basemap
+_UNIT_GREY = "128,128,128,255"
+_OUTLINE = "35,35,35,255"
+
+
+# --------------------------------------------------------------------------- colours
+
+
+def area_colours(area_ids: Iterable[object], neighbours: nx.Graph | None = None) -> dict[str, str]:
+    """Give every area its own colour, with neighbouring areas far apart on the colour wheel.
+
+    Areas are first coloured greedily on their adjacency (so neighbours fall in different
+    colour classes, usually 4-6 classes); each class owns a sector of hues, and the members of a
+    class spread across their sector with alternating lightness. Every area thus gets a distinct
+    colour and two touching areas never look alike.
+
+    Parameters
+    ----------
+    area_ids
+        The area ids (any type; keys of the result are ``str(area_id)``).
+    neighbours
+        Graph whose nodes are ``str(area_id)`` and whose edges join areas that touch. ``None``
+        treats the areas as unrelated.
+
+    Returns
+    -------
+    dict
+        ``str(area_id) -> "#rrggbb"``, deterministic for the same input.
+    """
+    ids = sorted({str(a) for a in area_ids}, key=_natural_key)
+    graph = nx.Graph()
+    graph.add_nodes_from(ids)
+    if neighbours is not None:
+        graph.add_edges_from((str(u), str(v)) for u, v in neighbours.edges() if str(u) in graph and str(v) in graph)
+    classes = nx.greedy_color(graph, strategy="largest_first") if ids else {}
+    n_classes = max(classes.values(), default=0) + 1
+    members: dict[int, list[str]] = {}
+    for area in ids:
+        members.setdefault(classes[area], []).append(area)
+    colours: dict[str, str] = {}
+    for cls, group in members.items():
+        for j, area in enumerate(group):
+            # Spread the class's members over 70% of its hue sector; the gap keeps classes apart.
+            hue = (cls + 0.7 * j / max(len(group), 1)) / n_classes
+            lightness = (0.55, 0.42, 0.68)[j % 3]
+            r, g, b = colorsys.hls_to_rgb(hue % 1.0, lightness, 0.65)
+            colours[area] = f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+    return colours
+
+
+def _natural_key(text: str) -> tuple[object, ...]:
+    """Sort "A2" before "A10" (ids are often numbered)."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+
+
+def _rgba(hex_colour: str, alpha: int = 255) -> str:
+    value = hex_colour.lstrip("#")
+    r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
+    return f"{r},{g},{b},{alpha}"
+
+
+# --------------------------------------------------------------------------- public builders
+
+
+def areas_qml(area_ids: Sequence[object], colours: Mapping[str, str] | None = None) -> str:
+    """QML for the areas layer: categorised by ``area_id``, labelled with id and population.
+
+    Parameters
+    ----------
+    area_ids
+        Every area id in the plan; each becomes one category (value and legend label).
+    colours
+        ``str(area_id) -> "#rrggbb"``, e.g. from ``area_colours``; missing ids get a colour
+        from ``area_colours(area_ids)``.
+
+    Returns
+    -------
+    str
+        A QGIS 3 QML document.
+    """
+    ids = [str(a) for a in area_ids]
+    fallback = area_colours(ids)
+    chosen = {a: (colours or {}).get(a, fallback[a]) for a in ids}
+    symbols = [_fill_symbol(str(i), _rgba(chosen[a], _FILL_ALPHA), _OUTLINE, 0.46) for i, a in enumerate(ids)]
+    categories = [(a, str(i), a) for i, a in enumerate(ids)]
+    renderer = _categorized("area_id", categories, symbols, _fill_symbol("0", "200,200,200,150", _OUTLINE, 0.46))
+    label = 'concat("area_id", char(10), format_number("population", 0))'
+    return _document(renderer, _POLYGON, labeling=_labeling(label, placement=1))
+
+
+def units_qml() -> str:
+    """QML for the units layer: thin grey outlines and no fill, to sit under the areas."""
+    renderer = _single(_fill_symbol("0", "255,255,255,0", _UNIT_GREY, 0.15, style="no"))
+    return _document(renderer, _POLYGON)
+
+
+def adjacency_qml() -> str:
+    """QML for the adjacency lines: ``cut = 1`` (joins two areas) red dashed, others light grey."""
+    symbols = [
+        _line_symbol("0", "200,200,200,255", 0.2, "solid"),
+        _line_symbol("1", "215,25,28,255", 0.5, "dash"),
+    ]
+    categories = [("0", "0", "same area"), ("1", "1", "cut: between areas")]
+    renderer = _categorized("cut", categories, symbols, _line_symbol("0", "200,200,200,255", 0.2, "solid"))
+    return _document(renderer, _LINE)
+
+
+def practices_qml() -> str:
+    """QML for GP practices: small dark circles with a white rim, readable over any fill."""
+    symbol = (
+        '<symbol type="marker" name="0" alpha="1" clip_to_extent="1" force_rhr="0">'
+        + _layer(
+            "SimpleMarker",
+            {
+                "name": "circle",
+                "color": "20,20,20,255",
+                "outline_color": "255,255,255,255",
+                "outline_width": "0.3",
+                "outline_width_unit": "MM",
+                "outline_style": "solid",
+                "size": "2",
+                "size_unit": "MM",
+                "angle": "0",
+                "joinstyle": "bevel",
+                "scale_method": "diameter",
+                "vertical_anchor_point": "1",
+                "horizontal_anchor_point": "1",
+                "offset": "0,0",
+                "offset_unit": "MM",
+            },
+        )
+        + "</symbol>"
+    )
+    return _document(_single(symbol), _POINT)
+
+
+# --------------------------------------------------------------------------- XML pieces
+
+
+def _document(renderer: str, geometry_type: int, *, labeling: str = "") -> str:
+    categories = "Symbology|Labeling" if labeling else "Symbology"
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+        f'<qgis version="{QGIS_VERSION}" styleCategories="{categories}" labelsEnabled="{int(bool(labeling))}">\n'
+        f"  {renderer}\n"
+        f"  {labeling}\n"
+        "  <blendMode>0</blendMode>\n"
+        "  <featureBlendMode>0</featureBlendMode>\n"
+        "  <layerOpacity>1</layerOpacity>\n"
+        f"  <layerGeometryType>{geometry_type}</layerGeometryType>\n"
+        "</qgis>\n"
+    )
+
+
+def _single(symbol: str) -> str:
+    return (
+        '<renderer-v2 type="singleSymbol" forceraster="0" symbollevels="0" enableorderby="0" referencescale="-1">'
+        f"<symbols>{symbol}</symbols><rotation/><sizescale/></renderer-v2>"
+    )
+
+
+def _categorized(attr: str, categories: list[tuple[str, str, str]], symbols: list[str], source: str) -> str:
+    """``categories`` are ``(value, symbol name, legend label)``."""
+    cats = "".join(
+        f'<category value={quoteattr(value)} symbol={quoteattr(symbol)} label={quoteattr(label)} render="true"/>'
+        for value, symbol, label in categories
+    )
+    return (
+        f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(attr)} forceraster="0" symbollevels="0" '
+        'enableorderby="0" referencescale="-1">'
+        f"<categories>{cats}</categories>"
+        f"<symbols>{''.join(symbols)}</symbols>"
+        f"<source-symbol>{source}</source-symbol>"
+        "<rotation/><sizescale/></renderer-v2>"
+    )
+
+
+def _layer(cls: str, options: Mapping[str, str]) -> str:
+    body = "".join(f'<Option type="QString" name={quoteattr(k)} value={quoteattr(v)}/>' for k, v in options.items())
+    return f'<layer class="{cls}" enabled="1" locked="0" pass="0"><Option type="Map">{body}</Option></layer>'
+
+
+def _fill_symbol(name: str, fill_rgba: str, outline_rgba: str, width_mm: float, *, style: str = "solid") -> str:
+    options = {
+        "color": fill_rgba,
+        "style": style,
+        "outline_color": outline_rgba,
+        "outline_style": "solid",
+        "outline_width": f"{width_mm:g}",
+        "outline_width_unit": "MM",
+        "joinstyle": "bevel",
+        "offset": "0,0",
+        "offset_unit": "MM",
+    }
+    return (
+        f'<symbol type="fill" name={quoteattr(name)} alpha="1" clip_to_extent="1" force_rhr="0">'
+        f"{_layer('SimpleFill', options)}</symbol>"
+    )
+
+
+def _line_symbol(name: str, rgba: str, width_mm: float, style: str) -> str:
+    options = {
+        "line_color": rgba,
+        "line_style": style,
+        "line_width": f"{width_mm:g}",
+        "line_width_unit": "MM",
+        "capstyle": "square",
+        "joinstyle": "bevel",
+        "offset": "0",
+        "offset_unit": "MM",
+        "use_custom_dash": "0",
+    }
+    return (
+        f'<symbol type="line" name={quoteattr(name)} alpha="1" clip_to_extent="1" force_rhr="0">'
+        f"{_layer('SimpleLine', options)}</symbol>"
+    )
+
+
+def _labeling(expression: str, *, placement: int) -> str:
+    """Build simple labels; ``placement`` 1 is "over point" (centroid) for polygons."""
+    return (
+        '<labeling type="simple"><settings calloutType="simple">'
+        f'<text-style fieldName={quoteattr(expression)} isExpression="1" fontFamily="Sans Serif" '
+        'fontSize="9" fontSizeUnit="Point" fontWeight="75" textColor="0,0,0,255" textOpacity="1" '
+        'multilineAlign="1" namedStyle="Bold">'
+        '<text-buffer bufferDraw="1" bufferSize="1" bufferSizeUnits="MM" bufferColor="255,255,255,255" '
+        'bufferOpacity="0.8" bufferJoinStyle="128"/>'
+        "</text-style>"
+        '<text-format wrapChar="" autoWrapLength="0" multilineHeight="1" plussign="0" formatNumbers="0"/>'
+        f'<placement placement="{placement}" fitInPolygonOnly="0" centroidWhole="1" centroidInside="1" '
+        'priority="5" overrunDistance="0"/>'
+        '<rendering obstacle="1" scaleVisibility="0" upsidedownLabels="0" limitNumLabels="0" '
+        'fontLimitPixelSize="0" displayAll="1" labelPerPart="0" mergeLines="0" drawLabels="1"/>'
+        "</settings></labeling>"
+    )

@@ -1,0 +1,118 @@
+"""End-to-end: the real command on the real shipped data, as an officer runs it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from sda.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT / "configs" / "cambridgeshire-peterborough.toml"
+TIGHT = ROOT / "configs" / "cambridgeshire-peterborough-28.toml"
+TOTAL = 852_523
+
+
+def _propose(config: Path, out: Path, *extra: str) -> None:
+    result = CliRunner().invoke(
+        cli, ["propose", "--config", str(config), "--out", str(out), "--quiet", "--no-exact", *extra]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def _check_plan(out: Path, expected_count: int | None) -> pd.DataFrame:
+    assignment = pd.read_csv(out / "assignment.csv", dtype=str)
+    units = gpd.read_file(ROOT / "boundaries" / "lsoa2011_cambs_peterborough.geojson")
+    # Every unit exactly once.
+    assert sorted(assignment["unit_code"]) == sorted(units["LSOA11CD"])
+    merged = units.merge(assignment, left_on="LSOA11CD", right_on="unit_code")
+    pops = merged.groupby("area_id")["pop_mid2018"].sum()
+    assert pops.sum() == TOTAL
+    assert pops.between(30_000, 50_000).all(), pops[~pops.between(30_000, 50_000)]
+    if expected_count is not None:
+        assert len(pops) == expected_count
+    # Contiguity, checked independently of sda's own graph code (queen touches in BNG).
+    bng = merged.to_crs(27700)
+    for area, members in bng.groupby("area_id"):
+        g = nx.Graph()
+        g.add_nodes_from(members.index)
+        geoms = members.geometry
+        for i in members.index:
+            near = geoms[geoms.distance(geoms[i]) <= 1.0].index
+            g.add_edges_from((i, j) for j in near if j != i)
+        assert nx.is_connected(g), f"{area} is not contiguous"
+    areas = gpd.read_file(out / "areas.geojson")
+    assert areas.crs.to_epsg() == 4326
+    assert set(areas["area_id"]) == set(pops.index)
+    return assignment
+
+
+@pytest.mark.slow
+def test_default_config_gives_valid_plan(tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    _propose(DEFAULT, out, "--time-limit", "3", "--count", "22", "--starts", "1")
+    _check_plan(out, 22)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary  # the machine-readable summary is written beside the plan
+
+
+@pytest.mark.slow
+def test_same_seed_same_files_without_search(tmp_path: Path) -> None:
+    digests = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        _propose(DEFAULT, out, "--time-limit", "0", "--count", "22", "--starts", "1", "--seed", "5")
+        digests.append(hashlib.sha256((out / "assignment.csv").read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
+
+
+@pytest.mark.slow
+def test_28_areas_all_in_band(tmp_path: Path) -> None:
+    out = tmp_path / "28"
+    _propose(TIGHT, out, "--time-limit", "2", "--starts", "1")
+    _check_plan(out, 28)
+
+
+def test_json_summary_and_exit_code_for_impossible_count(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["propose", "--config", str(DEFAULT), "--out", str(tmp_path), "--count", "40", "--quiet"]
+    )
+    assert result.exit_code == 3
+    assert "count = 40" in result.output and "18 to 28" in result.output
+    assert not list(tmp_path.iterdir()), "nothing may be written when the run fails"
+
+
+def test_check_command_on_shipped_data() -> None:
+    result = CliRunner().invoke(cli, ["check", "--config", str(DEFAULT)])
+    assert result.exit_code == 0, result.output
+    assert "487 units, 852,523 residents" in result.output
+
+
+def test_bad_usage_exits_2() -> None:
+    result = CliRunner().invoke(cli, ["propose", "--config", "no-such-file.toml"])
+    assert result.exit_code == 2
+
+
+def test_every_command_has_help_with_an_example_and_is_in_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name, command in cli.commands.items():
+        result = CliRunner().invoke(cli, [name, "--help"])
+        assert result.exit_code == 0
+        assert "Example:" in result.output, name
+        assert f"sda {name}" in readme, f"README does not mention 'sda {name}'"
+
+
+def test_graph_command_writes_links(tmp_path: Path) -> None:
+    out = tmp_path / "graph.geojson"
+    result = CliRunner().invoke(cli, ["graph", "--config", str(DEFAULT), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    links = gpd.read_file(out)
+    assert len(links) == 1351
+    assert json.loads(out.read_text())["type"] == "FeatureCollection"

@@ -1,0 +1,460 @@
+"""Tests for sda.outputs: every file is written, atomically, in the right CRS, and reads back."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from sda.config import AreasConfig, RunConfig, UnitsConfig
+from sda.errors import InputError
+from sda.outputs import read_plan, summary_dict, summary_table, write_geojson, write_outputs
+from sda.plan import Plan, RuleResult
+
+ORIGIN = (545_000.0, 258_000.0)  # Cambridge, in British National Grid metres
+
+EXPECTED_FILES = {
+    "units.geojson",
+    "units.qml",
+    "areas.geojson",
+    "areas.qml",
+    "assignment.csv",
+    "plan.gpkg",
+    "plan.json",
+    "map.png",
+    "frontier.png",
+    "ensemble.png",
+    "report.md",
+    "report.html",
+    "summary.json",
+}
+
+
+# --------------------------------------------------------------------------- a hand-made plan
+
+
+def build_plan(*, extras: bool = True) -> Plan:
+    """Build a 4x4 grid of 1 km squares in four 2x2 quadrant areas A1-A4, two PCNs, band 3,000-6,000.
+
+    Populations rise by 25 a cell in row-major order (1,000..1,375), so the areas hold 4,250
+    (A1, bottom left), 4,450 (A2), 5,050 (A3) and 5,250 (A4, top right): 19,000 in all.
+    PCN P1 is the west half plus cell R0C2, which sits in A2, so A2 is not fully coterminous.
+    ``extras`` adds practices, alternatives, an ensemble and a bound.
+    """
+    codes, geoms, pops, pcns, areas = [], [], [], [], []
+    for r in range(4):
+        for c in range(4):
+            x, y = ORIGIN[0] + c * 1000, ORIGIN[1] + r * 1000
+            codes.append(f"R{r}C{c}")
+            geoms.append(shapely.box(x, y, x + 1000, y + 1000))
+            pops.append(1000 + 25 * (4 * r + c))
+            pcns.append("P1" if c < 2 or (r, c) == (0, 2) else "P2")
+            areas.append(_quadrant(r, c))
+    units = gpd.GeoDataFrame(
+        {
+            "unit_name": [f"Unit {c}" for c in codes],
+            "population": np.array(pops, dtype="int64"),
+            "district": ["D1" if c < 2 else "D2" for r in range(4) for c in range(4)],
+            "district_name": ["West" if c < 2 else "East" for r in range(4) for c in range(4)],
+            "pcn_code": pcns,
+            "area_id": areas,
+        },
+        geometry=geoms,
+        crs="EPSG:27700",
+        index=pd.Index(codes, name="unit_code"),
+    )
+    graph = nx.Graph(contiguity="queen", snap_m=1.0, edits=[])
+    graph.add_nodes_from((code, {"population": int(p)}) for code, p in zip(codes, pops, strict=True))
+    for r in range(4):
+        for c in range(4):
+            for dr, dc in ((0, 1), (1, 0)):
+                if r + dr < 4 and c + dc < 4:
+                    graph.add_edge(f"R{r}C{c}", f"R{r + dr}C{c + dc}", border_m=1000.0, kind="touch")
+    config = RunConfig(
+        units=UnitsConfig(path=Path("x.geojson"), code_field="code"),
+        areas=AreasConfig(min_population=3000, max_population=6000),
+    )
+    target = 4750.0
+    table = areas_table(units, graph, target)
+    plan = Plan(
+        units=units,
+        areas=table,
+        scores=plan_scores(units, table, graph),
+        rules=[RuleResult("band", True), RuleResult("contiguity", True, "every area is connected")],
+        graph=graph,
+        config=config,
+        target_population=target,
+        warnings=["unit R0C0 has an odd shape"],
+        provenance={"pcn_method": "nearest", "seed": 1, "timings": {"total_s": 1.5}},
+    )
+    if extras:
+        plan.practices = gpd.GeoDataFrame(
+            {"practice_code": ["X1", "X2"], "pcn_code": ["P1", "P2"], "pcn_name": ["West PCN", "East PCN"]},
+            geometry=[
+                shapely.Point(ORIGIN[0] + 500, ORIGIN[1] + 500),
+                shapely.Point(ORIGIN[0] + 3500, ORIGIN[1] + 3500),
+            ],
+            crs="EPSG:27700",
+        )
+        plan.alternatives = [
+            {
+                "label": "k=3",
+                "count": 3,
+                "feasible": True,
+                "coterminosity": 0.8,
+                "pcns_split": 1,
+                "cut_border_km": 5.0,
+                "mean_polsby_popper": 0.6,
+                "objective": 0.2,
+            },
+            {
+                "label": "k=5",
+                "count": 5,
+                "feasible": False,
+                "coterminosity": None,
+                "pcns_split": None,
+                "cut_border_km": None,
+                "mean_polsby_popper": None,
+                "objective": None,
+                "error": "no 5-area plan fits",
+            },
+        ]
+        rng = np.random.default_rng(0)
+        plan.ensemble = pd.DataFrame(
+            {
+                "coterminosity": rng.uniform(0.6, 0.95, 40),
+                "cut_border_km": rng.uniform(7.0, 10.0, 40),
+                "mean_polsby_popper": rng.uniform(0.4, 0.8, 40),
+            }
+        )
+        plan.bound = {"gap": 0.0125, "bound": 0.09, "status": "time limit"}
+    return plan
+
+
+def _quadrant(r: int, c: int) -> str:
+    return {(0, 0): "A1", (0, 1): "A2", (1, 0): "A3", (1, 1): "A4"}[(r // 2, c // 2)]
+
+
+def areas_table(units: gpd.GeoDataFrame, graph: nx.Graph, target: float) -> gpd.GeoDataFrame:
+    """Compute the ``plan.areas`` table the engine would make, the slow, obvious way."""
+    assignment = units["area_id"]
+    rows = []
+    for area, members in units.groupby("area_id"):
+        pop = int(members["population"].sum())
+        by_pcn = members.groupby("pcn_code")["population"].sum()
+        shape = members.geometry.union_all()
+        cut = sum(
+            d["border_m"] for u, v, d in graph.edges(data=True) if (assignment[u] == area) != (assignment[v] == area)
+        )
+        rows.append(
+            {
+                "area_id": area,
+                "population": pop,
+                "n_units": len(members),
+                "deviation": pop - target,
+                "deviation_pct": 100.0 * (pop - target) / target,
+                "districts": ";".join(sorted(set(members["district"]))),
+                "n_districts": members["district"].nunique(),
+                "dominant_pcn": str(by_pcn.idxmax()),
+                "pcn_coterminosity": float(by_pcn.max() / pop),
+                "n_pcns": len(by_pcn),
+                "cut_border_m": float(cut),
+                "polsby_popper": float(4 * math.pi * shape.area / shape.length**2),
+                "geometry": shape,
+            }
+        )
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:27700").set_index("area_id")
+
+
+def plan_scores(units: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, graph: nx.Graph) -> dict[str, float]:
+    assignment = units["area_id"]
+    cut_m = sum(d["border_m"] for u, v, d in graph.edges(data=True) if assignment[u] != assignment[v])
+    kept = sum(areas["population"] * areas["pcn_coterminosity"])
+    return {
+        "coterminosity": float(kept / units["population"].sum()),
+        "pcns_split": float((units.groupby("pcn_code")["area_id"].nunique() > 1).sum()),
+        "cut_edges": float(sum(assignment[u] != assignment[v] for u, v in graph.edges())),
+        "cut_border_km": cut_m / 1000.0,
+        "mean_polsby_popper": float(areas["polsby_popper"].mean()),
+        "objective": 0.1,
+        "n_areas": float(len(areas)),
+        "district_splits": float("nan"),
+    }
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    return build_plan()
+
+
+@pytest.fixture(scope="module")
+def out_dir(plan: Plan, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One full write shared by the read-only tests (drawing figures is the slow part)."""
+    folder = tmp_path_factory.mktemp("out") / "nested" / "run"  # missing parents are created
+    write_outputs(plan, folder)
+    return folder
+
+
+def _temp_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") or ".tmp" in p.name)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def test_write_outputs_writes_every_file_and_no_temporaries(plan: Plan, tmp_path: Path) -> None:
+    written = write_outputs(plan, tmp_path / "out")
+    names = {p.name for p in written}
+    assert names == EXPECTED_FILES
+    assert {p.name for p in (tmp_path / "out").iterdir()} == EXPECTED_FILES
+    assert all(p.stat().st_size > 0 for p in written)
+    assert _temp_files(tmp_path / "out") == []
+
+
+def test_plan_without_extras_skips_empty_figures_and_layers(tmp_path: Path) -> None:
+    # Stale figures from an earlier run with alternatives must not survive into this one.
+    (tmp_path / "frontier.png").write_bytes(b"old")
+    (tmp_path / "ensemble.png").write_bytes(b"old")
+    names = {p.name for p in write_outputs(build_plan(extras=False), tmp_path)}
+    assert names == EXPECTED_FILES - {"frontier.png", "ensemble.png"}
+    assert {p.name for p in tmp_path.iterdir()} == names
+    layers = {name for name, _ in pyogrio.list_layers(tmp_path / "plan.gpkg")}
+    assert "practices" not in layers
+
+
+@pytest.mark.parametrize("name", ["units.geojson", "areas.geojson"])
+def test_geojson_is_rfc7946_lon_lat(out_dir: Path, name: str) -> None:
+    document = json.loads((out_dir / name).read_text(encoding="utf-8"))
+    assert document["type"] == "FeatureCollection"
+    assert "crs" not in document  # RFC 7946 drops the member: WGS84 lon/lat is implied
+    coords = np.array(
+        [xy for f in document["features"] for xy in shapely.get_coordinates(shapely.geometry.shape(f["geometry"]))]
+    )
+    assert coords[:, 0].min() > 0.0 and coords[:, 0].max() < 0.3  # longitude near Cambridge
+    assert coords[:, 1].min() > 52.0 and coords[:, 1].max() < 52.4  # latitude
+    decimals = max(len(repr(float(v)).split(".")[1]) for v in coords.ravel())
+    assert decimals <= 7
+    assert pyogrio.read_info(out_dir / name)["crs"] == "EPSG:4326"
+
+
+def test_units_geojson_fields(out_dir: Path, plan: Plan) -> None:
+    units = gpd.read_file(out_dir / "units.geojson")
+    for field in ("unit_code", "unit_name", "population", "district", "pcn_code", "area_id"):
+        assert field in units.columns
+    assert len(units) == 16
+    assert dict(zip(units["unit_code"], units["area_id"], strict=True)) == plan.assignment.to_dict()
+
+
+def test_areas_geojson_fields(out_dir: Path, plan: Plan) -> None:
+    areas = gpd.read_file(out_dir / "areas.geojson").set_index("area_id")
+    for field in (
+        "population",
+        "n_units",
+        "deviation",
+        "deviation_pct",
+        "dominant_pcn",
+        "pcn_coterminosity",
+        "polsby_popper",
+        "n_districts",
+    ):
+        assert field in areas.columns
+    assert areas["population"].to_dict() == plan.areas["population"].to_dict()
+
+
+def test_sidecar_qml_files_parse(out_dir: Path, plan: Plan) -> None:
+    root = ET.parse(out_dir / "areas.qml").getroot()
+    values = {c.get("value") for c in root.iter("category")}
+    assert values == {str(a) for a in plan.areas.index}
+    assert ET.parse(out_dir / "units.qml").getroot().tag == "qgis"
+
+
+def test_assignment_csv_sorted(out_dir: Path, plan: Plan) -> None:
+    lines = (out_dir / "assignment.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "unit_code,area_id"
+    pairs = [line.split(",") for line in lines[1:]]
+    assert [p[0] for p in pairs] == sorted(plan.units.index)
+    assert dict(pairs) == plan.assignment.to_dict()
+
+
+# --------------------------------------------------------------------------- GeoPackage
+
+
+def test_geopackage_layers_in_british_national_grid(out_dir: Path) -> None:
+    gpkg = out_dir / "plan.gpkg"
+    layers = {name: kind for name, kind in pyogrio.list_layers(gpkg)}
+    assert {"units", "areas", "adjacency", "practices", "layer_styles"} <= set(layers)
+    for name in ("units", "areas", "adjacency", "practices"):
+        assert pyogrio.read_info(gpkg, layer=name)["crs"] == "EPSG:27700"
+    assert layers["adjacency"] == "LineString"
+    assert layers["layer_styles"] is None  # a plain attribute table, as QGIS makes it
+
+
+def test_geopackage_areas_carry_provenance(out_dir: Path) -> None:
+    areas = pyogrio.read_dataframe(out_dir / "plan.gpkg", layer="areas")
+    for field in ("sda_version", "config_sha256", "run_at"):
+        assert areas[field].astype(bool).all()
+    assert len(set(areas["config_sha256"])) == 1
+
+
+def test_geopackage_adjacency_marks_cut_edges(out_dir: Path, plan: Plan) -> None:
+    edges = pyogrio.read_dataframe(out_dir / "plan.gpkg", layer="adjacency")
+    assert len(edges) == plan.graph.number_of_edges()
+    assignment = plan.assignment
+    expected = [int(assignment[u] != assignment[v]) for u, v in zip(edges["u"], edges["v"], strict=True)]
+    assert edges["cut"].tolist() == expected
+    assert sum(expected) == plan.scores["cut_edges"]
+
+
+def test_geopackage_layer_styles_table(out_dir: Path) -> None:
+    gpkg = out_dir / "plan.gpkg"
+    info = pyogrio.read_info(gpkg, layer="layer_styles")
+    assert info["fid_column"] == "id"
+    for column in (
+        "f_table_catalog",
+        "f_table_schema",
+        "f_table_name",
+        "f_geometry_column",
+        "styleName",
+        "styleQML",
+        "styleSLD",
+        "useAsDefault",
+        "description",
+        "owner",
+        "ui",
+        "update_time",
+    ):
+        assert column in info["fields"]
+    styles = pyogrio.read_dataframe(gpkg, layer="layer_styles")
+    assert set(styles["f_table_name"]) == {"units", "areas", "adjacency", "practices"}
+    assert styles["useAsDefault"].all()
+    assert (styles["f_table_schema"] == "").all()
+    for row in styles.itertuples():
+        assert row.f_geometry_column == pyogrio.read_info(gpkg, layer=row.f_table_name)["geometry_name"]
+        assert ET.fromstring(row.styleQML).tag == "qgis"
+
+
+# --------------------------------------------------------------------------- plan.json and read_plan
+
+
+def test_read_plan_round_trips(out_dir: Path, plan: Plan) -> None:
+    back = read_plan(out_dir)
+    assert back.assignment.sort_index().to_dict() == plan.assignment.sort_index().to_dict()
+    assert back.scores.keys() == plan.scores.keys()
+    for key, value in plan.scores.items():
+        assert back.scores[key] == pytest.approx(value, nan_ok=True)
+    assert back.rules == plan.rules
+    assert back.config == plan.config
+    assert back.units.crs == "EPSG:27700"
+    assert back.areas["population"].to_dict() == plan.areas["population"].to_dict()
+    assert back.areas["dominant_pcn"].to_dict() == plan.areas["dominant_pcn"].to_dict()
+    assert {frozenset(e) for e in back.graph.edges()} == {frozenset(e) for e in plan.graph.edges()}
+    assert back.graph.graph["contiguity"] == "queen"
+    assert back.alternatives[0] == plan.alternatives[0]
+    assert back.alternatives[1]["error"] == "no 5-area plan fits"
+    pd.testing.assert_frame_equal(back.ensemble, plan.ensemble)
+    assert back.bound == plan.bound
+    assert back.warnings == plan.warnings
+    assert back.target_population == plan.target_population
+    assert back.provenance["timings"] == {"total_s": 1.5}
+    assert back.practices is not None and len(back.practices) == 2
+
+
+def test_plan_json_is_strict_json(out_dir: Path) -> None:
+    text = (out_dir / "plan.json").read_text(encoding="utf-8")
+    record = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    assert record["scores"]["district_splits"] is None  # NaN is written as null
+    assert "geometry" not in record["areas"][0]
+    assert record["config"]["units"]["code_field"] == "code"
+
+
+def test_read_plan_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="plan.json: not found"):
+        read_plan(tmp_path)
+
+
+def test_read_plan_refuses_unknown_format(tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text(json.dumps({"sda_plan_format": 99, "config": {}}), encoding="utf-8")
+    with pytest.raises(InputError, match="format"):
+        read_plan(tmp_path)
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+def test_failed_geojson_write_keeps_previous_file(plan: Plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "units.geojson"
+    write_geojson(plan.units.reset_index(), target)
+    before = target.read_bytes()
+
+    def half_write(frame: object, path: object, **kwargs: object) -> None:
+        Path(str(path)).write_text('{"type": "FeatureCollection", "feat', encoding="utf-8")
+        msg = "disk full"
+        raise OSError(msg)
+
+    monkeypatch.setattr("sda.outputs.pyogrio.write_dataframe", half_write)
+    with pytest.raises(OSError, match="disk full"):
+        write_geojson(plan.units.reset_index(), target)
+    assert target.read_bytes() == before
+    assert _temp_files(tmp_path) == []
+
+
+def test_failed_report_keeps_previous_report(
+    plan: Plan, out_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(out_dir, tmp_path, dirs_exist_ok=True)  # a previous run's folder
+    before = (tmp_path / "report.html").read_bytes()
+
+    def broken(*args: object, **kwargs: object) -> str:
+        msg = "template bug"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr("sda.outputs.render_report_html", broken)
+    with pytest.raises(RuntimeError, match="template bug"):
+        write_outputs(plan, tmp_path)
+    assert (tmp_path / "report.html").read_bytes() == before
+    assert _temp_files(tmp_path) == []
+
+
+def test_write_geojson_needs_a_crs(plan: Plan, tmp_path: Path) -> None:
+    frame = plan.units.reset_index().set_crs(None, allow_override=True)
+    with pytest.raises(ValueError, match="no CRS"):
+        write_geojson(frame, tmp_path / "x.geojson")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def test_summary_table_lists_areas_and_scores(plan: Plan) -> None:
+    table = summary_table(plan)
+    for area, pop in plan.areas["population"].items():
+        assert area in table
+        assert f"{pop:,}" in table
+    assert f"{plan.units['population'].sum():,}" in table
+    assert f"{plan.scores['coterminosity']:.1%}" in table
+    assert "all within 3,000-6,000" in table
+    widths = {len(line) for line in table.splitlines()[:2]}
+    assert len(widths) == 1  # header and rule line up
+
+
+def test_summary_json_matches_plan(out_dir: Path, plan: Plan) -> None:
+    summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary == json.loads(json.dumps(summary_dict(plan) | {"provenance": summary["provenance"]}))
+    assert summary["n_areas"] == 4
+    assert summary["total_population"] == int(plan.units["population"].sum())
+    assert summary["all_in_band"] is True
+    assert summary["scores"]["coterminosity"] == pytest.approx(plan.scores["coterminosity"])
+    assert summary["provenance"]["sda_version"]

@@ -1,0 +1,209 @@
+"""Tests for sda.report (and the figures it embeds): the numbers printed are the plan's numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pandas as pd
+import pytest
+from test_outputs import build_plan  # the shared hand-made 4x4 plan
+
+from sda.config import AreasConfig
+from sda.maps import plot_ensemble, plot_frontier, render_figures
+from sda.plan import Plan, RuleResult
+from sda.report import movable_units, render_report_html, render_report_md
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    return build_plan()
+
+
+@pytest.fixture(scope="module")
+def figures(plan: Plan) -> dict[str, bytes | None]:
+    return render_figures(plan)
+
+
+@pytest.fixture(scope="module")
+def markdown(plan: Plan) -> str:
+    return render_report_md(plan, images={"map": "map.png"})
+
+
+def _section(text: str, title: str) -> str:
+    """Return the Markdown between heading ``## title`` and the next level-2 heading."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, flags=re.S | re.M)
+    assert match, f"no section {title!r}"
+    return match.group(1)
+
+
+# --------------------------------------------------------------------------- Markdown content
+
+
+def test_headline_numbers_match_plan(plan: Plan, markdown: str) -> None:
+    headline = _section(markdown, "Headline")
+    assert markdown.startswith("# Proposed service delivery areas: 4 areas")
+    assert "**Areas:** 4, for 19,000 residents in 16 units" in headline
+    assert "yes, every area has 3,000-6,000 residents" in headline
+    assert f"{plan.scores['coterminosity']:.1%} ({plan.scores['coterminosity']:.3f})" in headline
+    assert f"{int(plan.scores['pcns_split'])} of 2 PCNs have residents in more than one area" in headline
+    assert f"{plan.scores['cut_border_km']:.1f} km" in headline
+    assert "1.25%" in headline  # gap to the bound
+    assert "all 2 hold" in headline
+
+
+def test_areas_table_has_every_area(plan: Plan, markdown: str) -> None:
+    table = _section(markdown, "Areas")
+    for area, row in plan.areas.iterrows():
+        line = next(x for x in table.splitlines() if x.startswith(f"| {area} |"))
+        assert f"{row['population']:,}" in line
+        assert f"{row['deviation_pct']:+.1f}%" in line
+        assert f"{row['pcn_coterminosity']:.1%}" in line
+    assert "| Total | 19,000 |" in table
+    assert "4,750" in table  # the target
+
+
+def test_area_outside_band_is_flagged(plan: Plan) -> None:
+    tight = dataclasses.replace(plan.config, areas=AreasConfig(min_population=4_500, max_population=6_000))
+    text = render_report_md(dataclasses.replace(plan, config=tight))
+    assert "NO: 2 outside 4,500-6,000: A1 (4,250), A2 (4,450)" in text
+
+
+def test_rules_and_warnings_listed(plan: Plan) -> None:
+    failing = dataclasses.replace(plan, rules=[*plan.rules, RuleResult("lock", False, "unit R0C0 not in Cambridge")])
+    text = render_report_md(failing)
+    assert "1 of 3 FAIL: lock" in text
+    assert "| lock | FAIL | unit R0C0 not in Cambridge |" in _section(text, "Rules checked")
+    assert "unit R0C0 has an odd shape" in _section(text, "Warnings")
+
+
+def test_tradeoffs_table(plan: Plan, markdown: str) -> None:
+    section = _section(markdown, "Trade-offs")
+    assert "| this plan |" in section
+    assert "| k=3 | 3 | yes | 80.0% |" in section
+    assert "| k=5 | 5 | no |" in section and "no 5-area plan fits" in section
+
+
+def test_ensemble_percentiles(plan: Plan) -> None:
+    ensemble = pd.DataFrame({"coterminosity": [0.5, 0.6, 0.7, 0.99], "cut_border_km": [1.0, 2.0, 30.0, 40.0]})
+    text = render_report_md(dataclasses.replace(plan, ensemble=ensemble))
+    section = _section(text, "Ensemble ranking")
+    assert "compared with 4 alternative valid plans" in section
+    assert re.search(r"\| coterminosity \|[^\n]*\| 75% \| higher \|", section)
+    assert re.search(r"\| cut_border_km \|[^\n]*\| 50% \| lower \|", section)
+
+
+def test_missing_alternatives_and_ensemble_are_explained(plan: Plan) -> None:
+    bare = dataclasses.replace(plan, alternatives=[], ensemble=None, bound=None)
+    text = render_report_md(bare)
+    assert "No alternative runs were made" in _section(text, "Trade-offs")
+    assert "not ranked" in _section(text, "Ensemble ranking")
+    assert "Gap to the exact bound" not in text
+    figures = render_figures(bare)
+    assert figures["frontier"] is None and figures["ensemble"] is None and figures["map"]
+
+
+def test_caveats_and_provenance(plan: Plan, markdown: str) -> None:
+    caveats = _section(markdown, "Data caveats")
+    assert "PCN of the GP practice nearest its centroid" in caveats
+    lsoa = dataclasses.replace(plan.config, units=dataclasses.replace(plan.config.units, code_field="LSOA11CD"))
+    assert "2011 Lower Layer Super Output Areas" in render_report_md(dataclasses.replace(plan, config=lsoa))
+    provenance = _section(markdown, "Provenance")
+    assert "| seed | 1 |" in provenance
+    assert "| timings.total_s | 1.5 |" in provenance
+    assert '"code_field": "code"' in provenance
+
+
+def test_markdown_links_written_images_only(markdown: str) -> None:
+    assert "![Map of the proposed areas](map.png)" in markdown
+    assert "Where this plan sits among alternative valid plans: see report.html" in markdown
+
+
+# --------------------------------------------------------------------------- area cards
+
+
+def test_area_cards(plan: Plan, markdown: str) -> None:
+    cards = _section(markdown, "Area by area")
+    for area in plan.areas.index:
+        assert f"### Area {area}" in cards
+    a1 = cards.split("### Area A1")[1].split("### Area A2")[0]
+    assert "4,250: 1,250 above the minimum 3,000, 1,750 below the maximum 6,000" in a1
+    assert "West (D1): 4,250" in a1
+    assert "West PCN (P1): 4,250" in a1
+
+
+def test_movable_units_respect_band_and_contiguity(plan: Plan) -> None:
+    moves = movable_units(plan)
+    pops = plan.areas["population"]
+    assert not moves.empty
+    assert (moves["area_pop_after"] >= 3000).all() and (moves["to_pop_after"] <= 6000).all()
+    for row in moves.itertuples():
+        assert row.area_pop_after == pops[row.area_id] - row.population
+        assert row.to_pop_after == pops[row.to_area] + row.population
+        assert plan.assignment[row.unit_code] == row.area_id
+    # R0C2 (P1) sits in A2 next to A1, whose dominant PCN is P1: moving it helps and is listed first.
+    a2 = moves[moves["area_id"] == "A2"]
+    assert a2.iloc[0]["unit_code"] == "R0C2" and a2.iloc[0]["to_area"] == "A1" and a2.iloc[0]["helps_pcn"]
+
+
+def test_binding_at_minimum(plan: Plan) -> None:
+    # A1 holds 4,250; its smallest boundary unit holds 1,025, so with a 3,300 minimum it cannot give any.
+    tight = dataclasses.replace(plan.config, areas=AreasConfig(min_population=3_300, max_population=6_000))
+    text = render_report_md(dataclasses.replace(plan, config=tight))
+    a1 = text.split("### Area A1")[1].split("### Area A2")[0]
+    assert "at minimum: losing any of its 3 boundary units would take it below 3,300" in a1
+    assert movable_units(dataclasses.replace(plan, config=tight)).query("area_id == 'A1'").empty
+
+
+def test_binding_at_maximum(plan: Plan) -> None:
+    tight = dataclasses.replace(plan.config, areas=AreasConfig(min_population=3_000, max_population=5_300))
+    text = render_report_md(dataclasses.replace(plan, config=tight))
+    a4 = text.split("### Area A4")[1]
+    assert "at maximum: gaining any neighbouring unit would take it above 5,300" in a4
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def test_html_is_self_contained(plan: Plan, figures: dict[str, bytes | None]) -> None:
+    page = render_report_html(plan, figures=figures)
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count("data:image/png;base64,") == 3
+    assert "<style>" in page
+    assert not re.search(r"""(src|href)=["']https?://""", page)  # nothing fetched: opens offline
+    assert "19,000" in page and f"{plan.scores['coterminosity']:.1%}" in page
+
+
+def test_html_escapes_user_strings(plan: Plan, figures: dict[str, bytes | None]) -> None:
+    units = plan.units.copy()
+    units.loc["R0C2", "unit_name"] = "<script>alert(1)</script> & Co"
+    hostile = dataclasses.replace(plan, units=units, warnings=["<b>bold</b> warning"])
+    page = render_report_html(hostile, figures=figures)
+    assert "<script>" not in page and "<b>bold</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
+    assert "&lt;b&gt;bold&lt;/b&gt; warning" in page
+
+
+def test_html_draws_figures_when_not_given(plan: Plan) -> None:
+    bare = dataclasses.replace(plan, alternatives=[], ensemble=None)
+    page = render_report_html(bare)
+    assert page.count("data:image/png;base64,") == 1
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def test_figures_are_png(figures: dict[str, bytes | None]) -> None:
+    for data in figures.values():
+        assert data is not None and data.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_frontier_skips_runs_without_scores() -> None:
+    assert plot_frontier([]) is None
+    assert plot_frontier([{"label": "x", "feasible": False, "error": "infeasible"}]) is None
+
+
+def test_ensemble_skips_empty() -> None:
+    assert plot_ensemble(None, {}) is None
+    assert plot_ensemble(pd.DataFrame(), {}) is None
+    assert plot_ensemble(pd.DataFrame({"other": [1.0]}), {}) is None
