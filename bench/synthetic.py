@@ -26,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 from sklearn.cluster import KMeans
 
 from instances import sda_config_text
@@ -177,8 +178,6 @@ def generate_practices(units: gpd.GeoDataFrame, seed: int = 0) -> pd.DataFrame:
 
 def _nearest_counts(uxy: np.ndarray, pxy: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Return, per practice, the population of the units whose nearest practice it is."""
-    from scipy.spatial import cKDTree
-
     _, idx = cKDTree(pxy).query(uxy)
     return np.bincount(idx, weights=weights, minlength=len(pxy))
 

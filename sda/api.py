@@ -18,9 +18,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sda import __version__
+from sda import __version__, tradeoffs
 from sda.config import RunConfig
-from sda.engine.construct import construct
 from sda.engine.search import SearchResult, search, target_for
 from sda.feasibility import check_feasible
 from sda.graph import build_adjacency
@@ -214,6 +213,12 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
 
         say("bounding the plan with HiGHS")
         plan.bound = bound_plan(problem, result.labels, cfg.exact)
+        say(f"coterminosity {plan.bound['plan']:.3f}; bound {plan.bound['bound']:.3f}; gap {100 * plan.bound['gap']:.1f}%")
+    if cfg.tradeoffs.enabled:
+        say("trade-offs: re-running with other counts, weights and rules")
+        plan.alternatives = tradeoffs.explore(cfg, inputs.graph, inputs.units, problem, result.count, say)
+        plan.ensemble = tradeoffs.ensemble(problem, result.count, target, cfg.tradeoffs.ensemble, cfg.search.seed)
+        say(f"ensemble: {len(plan.ensemble)} random valid plans to rank against")
     plan.provenance["seconds_total"] = round(time.monotonic() - started, 2)
     return plan
 
@@ -236,20 +241,15 @@ def _provenance(cfg: RunConfig, inputs: Inputs, result: SearchResult, started: f
     }
 
 
-def sample_plans(cfg: RunConfig, n: int, *, count: int | None = None, seed: int | None = None) -> pd.DataFrame:
-    """Scores of ``n`` independent valid plans (random spanning-tree constructions, no search).
+def sample_plans(cfg: RunConfig, n: int, *, count: int | None = None, time_limit_s: float = 60.0) -> pd.DataFrame:
+    """Scores of up to ``n`` independent valid plans (random spanning-tree constructions, no search).
 
     The ensemble the report ranks a proposal against, and the benchmark's "alternatives" test.
     """
-    inputs = load_inputs(cfg)
-    problem = inputs.problem
-    k = count or (cfg.areas.count if cfg.areas.count != "auto" else round(problem.total_pop / target_for(problem, "auto", "auto")))
-    k = int(min(max(k, problem.feasible_counts()[0]), problem.feasible_counts()[1]))
-    rng = np.random.default_rng(cfg.search.seed if seed is None else seed)
+    problem = load_inputs(cfg).problem
+    lo, hi = problem.feasible_counts()
+    if count is None:
+        count = cfg.areas.count if cfg.areas.count != "auto" else round(problem.total_pop / target_for(problem, "auto", "auto"))
+    k = int(min(max(int(count), lo), hi))
     target = target_for(problem, k, cfg.areas.target_population)
-    rows = []
-    for _ in range(n):
-        labels = construct(problem, k, rng, pcn_surcharge=0.0, greed=0.0, attempts=5)
-        if labels is not None:
-            rows.append(score_labels(problem, labels, target))
-    return pd.DataFrame(rows)
+    return tradeoffs.ensemble(problem, k, target, n, cfg.search.seed, time_limit_s)

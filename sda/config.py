@@ -189,6 +189,23 @@ class ExactConfig:
 
 
 @dataclass(frozen=True)
+class TradeoffsConfig:
+    """Alternatives run for the report's trade-off section.
+
+    Attributes
+    ----------
+    enabled : run them (each is a short search). Default true.
+    time_limit_s : total budget shared by all alternatives. Default 20.
+    ensemble : number of alternative valid plans (random spanning-tree constructions, no
+        search) that the chosen plan is ranked against. Default 200.
+    """
+
+    enabled: bool = True
+    time_limit_s: float = 20.0
+    ensemble: int = 200
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     """Where results go. ``dir`` is created if missing; files are replaced atomically."""
 
@@ -207,6 +224,7 @@ class RunConfig:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     exact: ExactConfig = field(default_factory=ExactConfig)
+    tradeoffs: TradeoffsConfig = field(default_factory=TradeoffsConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     source: Path | None = None
     sha256: str = ""
@@ -235,6 +253,7 @@ _SECTIONS: dict[str, type] = {
     "objective": ObjectiveConfig,
     "search": SearchConfig,
     "exact": ExactConfig,
+    "tradeoffs": TradeoffsConfig,
     "output": OutputConfig,
 }
 _PATH_KEYS = {"path", "population_csv", "practices", "shares", "dir"}
@@ -303,7 +322,10 @@ def _build_section(name: str, cls: type, section: dict[str, Any], base: Path, wh
             )
             raise ConfigError(msg)
         if key in _PATH_KEYS:
-            value = (base / value) if isinstance(value, str) and value else None
+            if not isinstance(value, str):
+                msg = f"{where}: [{name}] {key} = {value!r}; expected a path in quotes, e.g. \"data/file.csv\"."
+                raise ConfigError(msg)
+            value = (base / value) if value else None
             if key == "dir" and value is None:
                 value = Path("out")
         elif key in {"extra_links", "remove_links"}:

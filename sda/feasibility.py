@@ -38,15 +38,6 @@ def check_feasible(problem: Problem, count: int | str) -> None:
             "or split those units."
         )
         raise InfeasibleError(msg)
-    for part in components(problem):
-        people = int(problem.pop[part].sum())
-        if people < problem.min_pop:
-            msg = (
-                f"units {_names(problem, part)} form a separate part of the graph with {people:,} "
-                f"residents, below min_population {problem.min_pop:,}; link them with "
-                "[graph] extra_links, or (with nest_in = \"district\") check their district."
-            )
-            raise InfeasibleError(msg)
     lo, hi = problem.feasible_counts()
     total = problem.total_pop
     if lo > hi:
@@ -55,6 +46,23 @@ def check_feasible(problem: Problem, count: int | str) -> None:
             f"{hi} areas would be too big, {lo} too small; widen the band."
         )
         raise InfeasibleError(msg)
+    for part in components(problem):
+        people = int(problem.pop[part].sum())
+        fits_some_count = -(-people // problem.max_pop) <= people // max(problem.min_pop, 1)
+        if people >= problem.min_pop and not fits_some_count:
+            msg = (
+                f"units {_names(problem, part)} form a separate part of the graph with {people:,} "
+                f"residents, which no whole number of areas in [{problem.min_pop:,}, {problem.max_pop:,}] "
+                "can hold; link it to its neighbours with [graph] extra_links or widen the band."
+            )
+            raise InfeasibleError(msg)
+        if people < problem.min_pop:
+            msg = (
+                f"units {_names(problem, part)} form a separate part of the graph with {people:,} "
+                f"residents, below min_population {problem.min_pop:,}; link them with "
+                "[graph] extra_links, or (with nest_in = \"district\") check their district."
+            )
+            raise InfeasibleError(msg)
     if count != "auto":
         k = int(count)
         if not k * problem.min_pop <= total <= k * problem.max_pop:

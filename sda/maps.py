@@ -104,7 +104,9 @@ def plot_plan_map(plan: Plan) -> bytes:
     plan.units.boundary.plot(ax=ax, color="#8c8c8c", linewidth=0.25)
     areas.boundary.plot(ax=ax, color="#1a1a1a", linewidth=1.0)
     if plan.practices is not None and len(plan.practices):
-        practices = plan.practices.to_crs(areas.crs) if areas.crs is not None else plan.practices
+        practices = plan.practices
+        if practices.crs is not None and areas.crs is not None and practices.crs != areas.crs:
+            practices = practices.to_crs(areas.crs)
         practices.plot(ax=ax, color="#141414", markersize=16, edgecolor="white", linewidth=0.5, zorder=3)
     for area, point in zip(areas.index, areas.geometry.representative_point(), strict=True):
         ax.annotate(

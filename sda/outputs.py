@@ -22,6 +22,7 @@ import json
 import math
 import os
 import secrets
+import typing
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -36,19 +37,7 @@ import pandas as pd
 import pyogrio
 import pyogrio.errors
 
-from sda.config import (
-    AreasConfig,
-    ExactConfig,
-    GraphConfig,
-    LockConfig,
-    ObjectiveConfig,
-    OutputConfig,
-    PcnConfig,
-    RulesConfig,
-    RunConfig,
-    SearchConfig,
-    UnitsConfig,
-)
+from sda.config import LockConfig, RunConfig
 from sda.errors import InputError
 from sda.graph import graph_edges_frame
 from sda.maps import area_neighbours, render_figures
@@ -147,8 +136,8 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> Path:
     Parameters
     ----------
     frame
-        Features with a CRS (reprojected to EPSG:4326 here). The index is not written; reset it
-        first to keep it.
+        Features with a CRS (reprojected to EPSG:4326 here). A named index (such as
+        ``unit_code``) is written as a property; an unnamed one is dropped.
     path
         Target file; replaced only once the new file is complete.
 
@@ -167,6 +156,8 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> Path:
         msg = f"cannot write {path.name}: the frame has no CRS to reproject to EPSG:4326 from"
         raise ValueError(msg)
     frame = frame if frame.crs == _WGS84 else frame.to_crs(_WGS84)
+    if frame.index.name is not None and frame.index.name not in frame.columns:
+        frame = frame.reset_index()  # a named index (unit_code) is data; GDAL would drop it
     with _replacing(path) as tmp:
         pyogrio.write_dataframe(
             frame,
@@ -294,7 +285,7 @@ def _headline_lines(plan: Plan) -> list[str]:
     status = f"all within {band}" if not outside else f"{len(outside)} OUTSIDE {band}: {', '.join(outside)}"
     s = plan.scores
     lines = [
-        f"{len(plan.areas)} areas, {status}.",
+        f"{len(plan.areas)} area{'' if len(plan.areas) == 1 else 's'}, {status}.",
         f"Coterminosity {_fmt_pct(s.get('coterminosity'))}, PCNs split {_fmt_num(s.get('pcns_split'), 0)}, "
         f"cut border {_fmt_num(s.get('cut_border_km'), 1)} km, mean Polsby-Popper "
         f"{_fmt_num(s.get('mean_polsby_popper'), 3)}, objective {_fmt_num(s.get('objective'), 4)}.",
@@ -403,17 +394,6 @@ def _graph_from(units: gpd.GeoDataFrame, edges: pd.DataFrame, saved: Mapping[str
     return graph
 
 
-_SECTION_TYPES: dict[str, type] = {
-    "units": UnitsConfig,
-    "graph": GraphConfig,
-    "areas": AreasConfig,
-    "pcn": PcnConfig,
-    "rules": RulesConfig,
-    "objective": ObjectiveConfig,
-    "search": SearchConfig,
-    "exact": ExactConfig,
-    "output": OutputConfig,
-}
 _PATH_KEYS = {"path", "population_csv", "practices", "shares", "dir"}
 
 
@@ -421,7 +401,7 @@ def _config_from_dict(raw: Mapping[str, Any], where: Path) -> RunConfig:
     """Invert ``RunConfig.to_dict``; keys a later sda no longer knows are dropped, not refused."""
     sections: dict[str, Any] = {}
     try:
-        for name, cls in _SECTION_TYPES.items():
+        for name, cls in _config_sections().items():
             values = dict(raw.get(name) or {})
             known = {f.name for f in dataclasses.fields(cls)}
             kwargs = {k: _restore(k, v) for k, v in values.items() if k in known}
@@ -437,6 +417,12 @@ def _config_from_dict(raw: Mapping[str, Any], where: Path) -> RunConfig:
     return RunConfig(**sections, source=Path(source) if source else None, sha256=str(raw.get("sha256") or ""))
 
 
+def _config_sections() -> dict[str, type]:
+    """``RunConfig`` field -> its section dataclass, read from the class so new sections round-trip."""
+    hints = typing.get_type_hints(RunConfig)
+    return {f.name: hints[f.name] for f in dataclasses.fields(RunConfig) if dataclasses.is_dataclass(hints[f.name])}
+
+
 def _restore(key: str, value: Any) -> Any:
     if key in _PATH_KEYS:
         return Path(value) if value else (Path("out") if key == "dir" else None)
@@ -450,15 +436,14 @@ def _restore(key: str, value: Any) -> Any:
 
 def _units_frame(plan: Plan) -> gpd.GeoDataFrame:
     """Build the unit layer: ``UNIT_FIELDS`` (missing text fields blank) in EPSG:27700."""
-    units = plan.units if plan.units.crs is None or plan.units.crs == _BNG else plan.units.to_crs(_BNG)
-    frame = units.rename_axis("unit_code").reset_index()
+    frame = _in_bng(plan.units).rename_axis("unit_code").reset_index()
     frame["unit_code"] = frame["unit_code"].astype(str)
     for name in UNIT_FIELDS:
         if name not in frame.columns:
             frame[name] = ""
         elif name in {"unit_name", "district", "district_name", "pcn_code"}:
             frame[name] = frame[name].map(_text).astype(str)
-    return gpd.GeoDataFrame(frame[[*UNIT_FIELDS, "geometry"]], geometry="geometry", crs=units.crs)
+    return gpd.GeoDataFrame(frame[[*UNIT_FIELDS, "geometry"]], geometry="geometry", crs=_BNG)
 
 
 def _areas_frame(plan: Plan) -> gpd.GeoDataFrame:
@@ -467,12 +452,18 @@ def _areas_frame(plan: Plan) -> gpd.GeoDataFrame:
     if "geometry" not in areas.columns or areas.geometry.isna().any():
         shapes = plan.units[["area_id", "geometry"]].dissolve(by="area_id")
         areas = gpd.GeoDataFrame(areas.drop(columns=["geometry"], errors="ignore").join(shapes), crs=plan.units.crs)
-    areas = areas if areas.crs is None or areas.crs == _BNG else areas.to_crs(_BNG)
-    frame = areas.rename_axis("area_id").reset_index()
+    frame = _in_bng(areas).rename_axis("area_id").reset_index()
     for name in frame.columns:
         if name != "geometry" and frame[name].dtype == object:
             frame[name] = frame[name].map(_text).astype(str)
-    return gpd.GeoDataFrame(frame, geometry="geometry", crs=areas.crs or _BNG)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=_BNG)
+
+
+def _in_bng(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Reproject to EPSG:27700; a frame without a CRS is taken to be in it, as ``Plan`` promises."""
+    if frame.crs is None:
+        return frame.set_crs(_BNG)
+    return frame if frame.crs == _BNG else frame.to_crs(_BNG)
 
 
 def _adjacency_frame(plan: Plan, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -504,8 +495,7 @@ def _write_geopackage(
         "adjacency": (_adjacency_frame(plan, units), "LineString"),
     }
     if plan.practices is not None and len(plan.practices):
-        practices = plan.practices if plan.practices.crs == _BNG else plan.practices.to_crs(_BNG)
-        layers["practices"] = (practices, "Point")
+        layers["practices"] = (_in_bng(plan.practices), "Point")
     with _replacing(path) as tmp:
         for name, (frame, geometry_type) in layers.items():
             pyogrio.write_dataframe(

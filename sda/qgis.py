@@ -257,9 +257,9 @@ def _labeling(expression: str, *, placement: int) -> str:
     """Build simple labels; ``placement`` 1 is "over point" (centroid) for polygons."""
     return (
         '<labeling type="simple"><settings calloutType="simple">'
-        f'<text-style fieldName={quoteattr(expression)} isExpression="1" fontFamily="Sans Serif" '
+        f'<text-style fieldName={quoteattr(expression)} isExpression="1" '
         'fontSize="9" fontSizeUnit="Point" fontWeight="75" textColor="0,0,0,255" textOpacity="1" '
-        'multilineAlign="1" namedStyle="Bold">'
+        'multilineAlign="1">'
         '<text-buffer bufferDraw="1" bufferSize="1" bufferSizeUnits="MM" bufferColor="255,255,255,255" '
         'bufferOpacity="0.8" bufferJoinStyle="128"/>'
         "</text-style>"

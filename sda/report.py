@@ -43,6 +43,16 @@ ENSEMBLE_DIRECTIONS: dict[str, bool] = {
     "district_splits": False,
 }
 
+#: Decimal places for ensemble scores in the ranking table (others: 3).
+_SCORE_PLACES = {
+    "cut_border_km": 1,
+    "objective": 4,
+    "mean_abs_deviation_pct": 2,
+    "pcns_split": 0,
+    "cut_edges": 0,
+    "district_splits": 0,
+}
+
 #: How many candidate boundary moves each area card lists.
 MAX_MOVES_LISTED = 5
 
@@ -406,13 +416,14 @@ def _ensemble_section(plan: Plan, available: set[str]) -> list[Any]:
         if values.empty or math.isnan(mine):
             continue
         share = (values <= mine).mean() if higher_better else (values >= mine).mean()
+        places = _SCORE_PLACES.get(column, 3)
         rows.append(
             [
                 column,
-                _num(mine, 3),
-                _num(values.min(), 3),
-                _num(values.median(), 3),
-                _num(values.max(), 3),
+                _num(mine, places),
+                _num(values.min(), places),
+                _num(values.median(), places),
+                _num(values.max(), places),
                 f"{share:.0%}",
                 "higher" if higher_better else "lower",
             ]
@@ -570,19 +581,23 @@ def _caveats_section(plan: Plan, available: set[str]) -> list[Any]:
     return [_Heading(2, "Data caveats"), _List(items)]
 
 
+_PCN_METHODS = {
+    "nearest": "each unit is given the PCN of the GP practice nearest its centroid.",
+    "shares": "each unit is given the PCN holding the largest share of its registered patients.",
+}
+_NEAREST_CAVEAT = (
+    " This approximates where residents are registered; patients choose their practice, so real PCN catchments overlap."
+)
+
+
 def _pcn_method_text(plan: Plan) -> str:
-    method = str(plan.provenance.get("pcn_method") or "")
-    if not method and plan.config.pcn.practices is None:
+    """Explain the PCN method; the run's own description (provenance) wins over the config keyword."""
+    if plan.config.pcn.practices is None and not plan.provenance.get("pcn_method"):
         return "PCN alignment was not used (no GP practice file configured)."
-    method = method or plan.config.pcn.method
-    if method == "nearest":
-        return (
-            "each unit is given the PCN of the GP practice nearest its centroid. This approximates where "
-            "residents are registered; patients choose their practice, so real PCN catchments overlap."
-        )
-    if method == "shares":
-        return "each unit is given the PCN holding the largest share of its registered patients."
-    return f"method {method!r}."
+    method = plan.config.pcn.method
+    described = str(plan.provenance.get("pcn_method") or method)
+    text = _PCN_METHODS.get(described, described.rstrip(".") + ".")
+    return text + (_NEAREST_CAVEAT if method == "nearest" else "")
 
 
 def _warnings_section(plan: Plan, available: set[str]) -> list[Any]:

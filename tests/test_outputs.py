@@ -201,11 +201,14 @@ def plan() -> Plan:
 
 
 @pytest.fixture(scope="module")
-def out_dir(plan: Plan, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def written(plan: Plan, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """One full write shared by the read-only tests (drawing figures is the slow part)."""
-    folder = tmp_path_factory.mktemp("out") / "nested" / "run"  # missing parents are created
-    write_outputs(plan, folder)
-    return folder
+    return write_outputs(plan, tmp_path_factory.mktemp("out") / "nested" / "run")  # parents are created
+
+
+@pytest.fixture(scope="module")
+def out_dir(written: list[Path]) -> Path:
+    return written[0].parent
 
 
 def _temp_files(folder: Path) -> list[str]:
@@ -215,13 +218,12 @@ def _temp_files(folder: Path) -> list[str]:
 # --------------------------------------------------------------------------- files
 
 
-def test_write_outputs_writes_every_file_and_no_temporaries(plan: Plan, tmp_path: Path) -> None:
-    written = write_outputs(plan, tmp_path / "out")
-    names = {p.name for p in written}
-    assert names == EXPECTED_FILES
-    assert {p.name for p in (tmp_path / "out").iterdir()} == EXPECTED_FILES
+def test_write_outputs_writes_every_file_and_no_temporaries(written: list[Path], out_dir: Path) -> None:
+    assert out_dir.name == "run" and out_dir.parent.name == "nested"
+    assert {p.name for p in written} == EXPECTED_FILES
+    assert {p.name for p in out_dir.iterdir()} == EXPECTED_FILES
     assert all(p.stat().st_size > 0 for p in written)
-    assert _temp_files(tmp_path / "out") == []
+    assert _temp_files(out_dir) == []
 
 
 def test_plan_without_extras_skips_empty_figures_and_layers(tmp_path: Path) -> None:
@@ -421,6 +423,7 @@ def test_failed_report_keeps_previous_report(
         msg = "template bug"
         raise RuntimeError(msg)
 
+    monkeypatch.setattr("sda.outputs.render_figures", lambda plan: {"map": b"png"})  # skip the slow drawing
     monkeypatch.setattr("sda.outputs.render_report_html", broken)
     with pytest.raises(RuntimeError, match="template bug"):
         write_outputs(plan, tmp_path)
@@ -458,3 +461,22 @@ def test_summary_json_matches_plan(out_dir: Path, plan: Plan) -> None:
     assert summary["all_in_band"] is True
     assert summary["scores"]["coterminosity"] == pytest.approx(plan.scores["coterminosity"])
     assert summary["provenance"]["sda_version"]
+
+
+def test_saved_config_round_trips_every_section() -> None:
+    from sda.config import GraphConfig, LockConfig, PcnConfig, RulesConfig, SearchConfig
+    from sda.outputs import _config_from_dict
+
+    config = RunConfig(
+        units=UnitsConfig(path=Path("data/units.gpkg"), code_field="code", layer="parishes"),
+        graph=GraphConfig(contiguity="rook", extra_links=(("A", "B"),)),
+        pcn=PcnConfig(practices=Path("data/practices.csv"), method="nearest"),
+        rules=RulesConfig(
+            nest_in="district", locks=(LockConfig("Cambridge", ("A", "B")),), keep_together=(("C", "D"),)
+        ),
+        search=SearchConfig(seed=7, time_limit_s=5.0),
+        source=Path("configs/run.toml"),
+        sha256="ab" * 32,
+    )
+    saved = json.loads(json.dumps(config.to_dict()))
+    assert _config_from_dict(saved, Path("plan.json")) == config

@@ -108,6 +108,8 @@ def test_caveats_and_provenance(plan: Plan, markdown: str) -> None:
     assert "PCN of the GP practice nearest its centroid" in caveats
     lsoa = dataclasses.replace(plan.config, units=dataclasses.replace(plan.config.units, code_field="LSOA11CD"))
     assert "2011 Lower Layer Super Output Areas" in render_report_md(dataclasses.replace(plan, config=lsoa))
+    described = dataclasses.replace(plan, provenance={"pcn_method": "nearest practice by road distance"})
+    assert "**PCN affiliation:** nearest practice by road distance. This approximates" in render_report_md(described)
     provenance = _section(markdown, "Provenance")
     assert "| seed | 1 |" in provenance
     assert "| timings.total_s | 1.5 |" in provenance

@@ -10,13 +10,23 @@ and running out is reported as "no plan found", not as infeasible.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from sda.engine.trees import Cuts, Tree, admissible_cuts, apart_ok, local_edges, random_tree
+from sda.engine.trees import (
+    Cuts,
+    Tree,
+    _groups_whole,
+    _locks_fit,
+    admissible_cuts,
+    apart_ok,
+    local_edges,
+    random_tree,
+)
 from sda.errors import InfeasibleError
 from sda.problem import Problem
 
@@ -45,6 +55,7 @@ class _Builder:
         self.district_surcharge = district_surcharge
         self.greed = greed
         self.budget = 20_000  # total trees for one construction, a guard against long backtracking
+        self.deadline = float("inf")
 
     def split(self, nodes: np.ndarray, k: int) -> list[np.ndarray] | None:
         if k == 1:
@@ -52,7 +63,7 @@ class _Builder:
         edges = local_edges(self.adj, nodes)
         neighbours: list[list[int]] | None = None
         for _ in range(TREES_PER_SPLIT):
-            if self.budget <= 0:
+            if self.budget <= 0 or time.monotonic() > self.deadline:
                 return None
             self.budget -= 1
             tree = random_tree(
@@ -97,6 +108,9 @@ class _Builder:
         lo, hi = _window(total, k1, k, problem)
         miss = np.where(lo <= hi, np.maximum(np.maximum(lo - sub, sub - hi), 0), np.iinfo(np.int64).max)
         miss[tree.order[0]] = np.iinfo(np.int64).max
+        # The cut itself must keep groups whole and locks apart; the shift below moves only free units.
+        rules_ok = _groups_whole(problem, tree, nodes) & _locks_fit(problem, tree, nodes, k1, k)
+        miss[~rules_ok] = np.iinfo(np.int64).max
         c = int(np.argmin(miss + self.rng.random(len(miss))))
         if miss[c] == np.iinfo(np.int64).max:
             return None
@@ -273,6 +287,7 @@ def construct(
     greed: float = 1.0,
     attempts: int = 20,
     max_trees: int = 20_000,
+    deadline: float = float("inf"),
     on_attempt: Callable[[int], None] | None = None,
 ) -> np.ndarray | None:
     """A valid assignment into exactly ``k`` areas (labels ``0..k-1``), or None if none was found.
@@ -293,6 +308,8 @@ def construct(
         Whole-plan restarts before giving up.
     max_trees
         Spanning trees drawn per attempt at most (bounds the time spent backtracking).
+    deadline
+        ``time.monotonic()`` value after which it gives up (returns None).
     """
     parts = components(problem)
     counts = distribute_count(problem, [int(problem.pop[p].sum()) for p in parts], k)
@@ -301,6 +318,9 @@ def construct(
             on_attempt(attempt)
         builder = _Builder(problem, rng, pcn_surcharge, district_surcharge, greed)
         builder.budget = max_trees
+        builder.deadline = deadline
+        if time.monotonic() > deadline:
+            return None
         areas: list[np.ndarray] = []
         for nodes, kc in zip(parts, counts, strict=True):
             got = builder.split(nodes, kc)

@@ -172,6 +172,106 @@ class Partition:
                 moved += 1
         return moved
 
+    # ---- PCN-piece moves ----------------------------------------------------------------------
+    def pcn_piece(self, u: int, limit: int = 40) -> np.ndarray:
+        """The connected run of units in ``u``'s area that share ``u``'s PCN (at most ``limit``)."""
+        p = self.problem
+        a, pcn = self.labels[u], p.pcn[u]
+        seen = {u}
+        stack = [u]
+        while stack and len(seen) < limit:
+            v = stack.pop()
+            for w in p.indices[p.indptr[v] : p.indptr[v + 1]].tolist():
+                if w not in seen and self.labels[w] == a and p.pcn[w] == pcn:
+                    seen.add(w)
+                    stack.append(w)
+        return np.fromiter(seen, dtype=np.int64)
+
+    def piece_delta(self, piece: np.ndarray, b: int) -> float | None:
+        """Cost change of moving the units ``piece`` (all in one area) to area ``b``; None if not allowed."""
+        p = self.problem
+        a = int(self.labels[piece[0]])
+        if len(piece) >= len(self.members[a]):
+            return None
+        if (p.together[piece] >= 0).any() or (p.lock[piece] >= 0).any():
+            return None
+        moved = int(p.pop[piece].sum())
+        penalty = 0.0
+        if self.band_weight == 0.0:
+            if self.pop[a] - moved < p.min_pop or self.pop[b] + moved > p.max_pop:
+                return None
+        else:
+            before = self.band_violation(self.pop[[a, b]]).sum()
+            after = self.band_violation(np.array([self.pop[a] - moved, self.pop[b] + moved])).sum()
+            penalty = self.band_weight * float(after - before) / max(p.total_pop, 1)
+        if len(p.apart_pairs) and not all(self._apart_allows(int(u), b) for u in piece):
+            return None
+        sa, sb = self._piece_stats(piece, a, b)
+        new = area_costs(p, sa, self.target, self.k)[0] + area_costs(p, sb, self.target, self.k)[0]
+        return float(new - self.cost[a] - self.cost[b]) + penalty
+
+    def _piece_stats(self, piece: np.ndarray, a: int, b: int) -> tuple[AreaStats, AreaStats]:
+        p = self.problem
+        in_piece = np.zeros(p.n, dtype=bool)
+        in_piece[piece] = True
+        ext_a, ext_b = self.ext[a], self.ext[b]
+        for x in piece.tolist():
+            lo, hi = p.indptr[x], p.indptr[x + 1]
+            nb = p.indices[lo:hi]
+            border = p.border_m[lo:hi]
+            lab = self.labels[nb]
+            outside_piece = ~in_piece[nb]
+            # Piece leaves a: its borders to the rest of a become cut; its borders outside a stop being a's.
+            ext_a += border[outside_piece & (lab == a)].sum() - border[lab != a].sum()
+            # Piece joins b: borders to b stop being cut; borders to anything else but itself become b's.
+            ext_b += -border[lab == b].sum() + border[outside_piece & (lab != b)].sum()
+        moved = int(p.pop[piece].sum())
+        pcn_a, pcn_b = self.pcn_pop[a].copy(), self.pcn_pop[b].copy()
+        if p.n_pcn:
+            has = piece[p.pcn[piece] >= 0]
+            delta = np.bincount(p.pcn[has], weights=p.pop[has], minlength=p.n_pcn).astype(np.int64)
+            pcn_a -= delta
+            pcn_b += delta
+        dd = np.bincount(p.district[piece], weights=p.pop[piece], minlength=len(p.district_codes)).astype(np.int64)
+        d_a, d_b = self.district_pop[a] - dd, self.district_pop[b] + dd
+        sa = AreaStats(np.array([self.pop[a] - moved]), pcn_a[None, :], d_a[None, :], np.array([ext_a]))
+        sb = AreaStats(np.array([self.pop[b] + moved]), pcn_b[None, :], d_b[None, :], np.array([ext_b]))
+        return sa, sb
+
+    def stays_connected_without_piece(self, piece: np.ndarray) -> bool:
+        """Would the piece's area still be connected without it?"""
+        p = self.problem
+        a = int(self.labels[piece[0]])
+        drop = set(piece.tolist())
+        rest = self.members[a] - drop
+        if not rest:
+            return False
+        start = next(iter(rest))
+        seen = {start}
+        stack = [start]
+        while stack:
+            v = stack.pop()
+            for w in p.indices[p.indptr[v] : p.indptr[v + 1]].tolist():
+                if w not in seen and w in rest:
+                    seen.add(w)
+                    stack.append(w)
+        return len(seen) == len(rest)
+
+    def apply_piece_move(self, piece: np.ndarray, b: int) -> None:
+        """Move every unit of ``piece`` to area ``b`` and update the totals."""
+        a = int(self.labels[piece[0]])
+        sa, sb = self._piece_stats(piece, a, b)
+        for area, st in ((a, sa), (b, sb)):
+            self.pop[area] = st.pop[0]
+            self.pcn_pop[area] = st.pcn_pop[0]
+            self.district_pop[area] = st.district_pop[0]
+            self.ext[area] = st.ext_border_m[0]
+        self.labels[piece] = b
+        moved = set(piece.tolist())
+        self.members[a] -= moved
+        self.members[b] |= moved
+        self.cost[[a, b]] = area_costs(self.problem, self._stats(np.array([a, b])), self.target, self.k)
+
     # ---- recombination ----------------------------------------------------------------------
     def neighbour_pairs(self) -> np.ndarray:
         """Pairs of areas that touch, each once."""
@@ -300,6 +400,7 @@ def improve(
     start_temperature: float = 0.004,
     end_temperature: float = 0.00002,
     band_weight: float = 1.0,
+    piece_share: float = 0.2,
     on_progress: Callable[[float], None] | None = None,
 ) -> tuple[np.ndarray, float]:
     """Improve a valid assignment until ``deadline`` (a ``time.monotonic()`` value).
@@ -312,7 +413,7 @@ def improve(
     """
     part = Partition(problem, labels, target)
     part._adj = problem.adjacency_matrix()
-    best_labels, best_cost = part.labels.copy(), part.total_cost
+    best_labels, best_cost = part.labels.copy(), (part.total_cost if part.in_band else np.inf)
     start = time.monotonic()
     budget = max(deadline - start, 1e-6)
     polish_at = start + 0.85 * budget
@@ -340,6 +441,17 @@ def improve(
         b = int(part.labels[w])
         if part.labels[u] == b:
             continue
+        if problem.n_pcn and rng.random() < piece_share:
+            piece = part.pcn_piece(u)
+            if len(piece) > 1:
+                delta = part.piece_delta(piece, b)
+                if delta is None:
+                    continue
+                if (delta < 0 or rng.random() < np.exp(-delta / temperature)) and part.stays_connected_without_piece(piece):
+                    part.apply_piece_move(piece, b)
+                    if delta < 0:
+                        best_labels, best_cost = _keep_best(part, best_labels, best_cost)
+                continue
         delta = part.move_delta(u, b)
         if delta is None:
             continue

@@ -49,13 +49,20 @@ def target_for(problem: Problem, count: int | str, target: int | str) -> float:
     return (problem.min_pop + problem.max_pop) / 2
 
 
-def _first_plan(problem: Problem, k: int, rng: np.random.Generator) -> np.ndarray | None:
-    """PCN-guided construction first; plain random trees (which pack tight bands best) second."""
+def _first_plan(problem: Problem, k: int, rng: np.random.Generator, seconds: float = 60.0) -> np.ndarray | None:
+    """PCN-guided construction first; plain random trees (which pack tight bands best) second.
+
+    Gives up after ``seconds`` (None), so a count that is very hard to pack cannot stall a run.
+    """
+    deadline = time.monotonic() + seconds
     if problem.n_pcn:
-        labels = construct(problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=2, max_trees=1_500)
+        labels = construct(
+            problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=2, max_trees=1_500,
+            deadline=time.monotonic() + min(2.0, seconds / 4),
+        )
         if labels is not None:
             return labels
-    return construct(problem, k, rng, pcn_surcharge=0.0, greed=0.0, attempts=30)
+    return construct(problem, k, rng, pcn_surcharge=0.0, greed=0.0, attempts=30, deadline=deadline)
 
 
 def choose_count(
@@ -71,7 +78,7 @@ def choose_count(
             if time.monotonic() > until and np.isfinite(best):
                 break
             try:
-                labels = _first_plan(problem, k, rng)
+                labels = _first_plan(problem, k, rng, seconds=SCREEN_SECONDS * 2)
             except InfeasibleError:
                 break
             if labels is not None:
@@ -100,6 +107,7 @@ def search(
     starts: int,
     progress: Progress | None = None,
     initial: np.ndarray | None = None,
+    construct_seconds: float = 60.0,
 ) -> SearchResult:
     """Find a good valid plan.
 
@@ -121,6 +129,8 @@ def search(
         Called with one-line messages for the user.
     initial
         A valid assignment to start from (its count is kept); for re-runs and repairs.
+    construct_seconds
+        Cap on building each first plan.
     """
     say = progress or (lambda _msg: None)
     t0 = time.monotonic()
@@ -137,7 +147,7 @@ def search(
     best_labels, best_cost, start_costs = None, np.inf, []
     deadline_all = time.monotonic() + max(time_limit_s, 0.0)
     for s in range(starts if initial is None else 1):
-        labels = initial.copy() if initial is not None else _first_plan(problem, k, rng)
+        labels = initial.copy() if initial is not None else _first_plan(problem, k, rng, construct_seconds)
         if labels is None:
             say(f"start {s + 1}/{starts}: no valid first plan found with {k} areas")
             continue

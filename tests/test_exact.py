@@ -1,0 +1,180 @@
+"""Tests for sda.exact: HiGHS bounds and exact solutions on instances whose optimum is known by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import assert_valid_plan, cell, grid_graph, labels_from, path_graph, problem_of, two_pcn_grid
+
+from sda.config import ExactConfig
+from sda.engine.construct import construct
+from sda.exact import aggregate_bound, bound_plan, full_model
+from sda.objective import score_labels
+from sda.problem import Problem
+
+
+def path_with_pcns(pcns: str, min_pop: int = 20, max_pop: int = 30) -> Problem:
+    """Path U0..U5 of 10 residents each; ``pcns[i]`` is U{i}'s PCN (``-`` for none)."""
+    pcn_of = {f"U{i}": p for i, p in enumerate(pcns) if p != "-"}
+    return problem_of(path_graph(len(pcns)), min_pop, max_pop, pcn_of=pcn_of)
+
+
+def coterminous(problem: Problem, labels: np.ndarray) -> float:
+    return score_labels(problem, labels, 1.0)["coterminosity"] * problem.total_pop
+
+
+# --------------------------------------------------------------------------- aggregate bound
+
+
+def test_aggregate_bound_small_pcn_loses_its_residents() -> None:
+    # PCN A has 10 residents, below the floor of 20: an area it dominates needs 10+ others, so at
+    # best A's 10 or 10 of B's are lost. 2 areas of exactly 30: bound 50 of 60.
+    problem = path_with_pcns("ABBBBB")
+    assert aggregate_bound(problem, 2) == pytest.approx(50.0)
+    assert aggregate_bound(problem, 3) == pytest.approx(50.0)
+
+
+def test_aggregate_bound_large_pcn_loses_residents() -> None:
+    # PCN A has 40 residents but areas hold at most 30; with 2 areas of 30 one of them must be
+    # B's (20 B + 10 A), so 10 of A's residents are lost: 50 of 60.
+    problem = path_with_pcns("AAAABB")
+    assert aggregate_bound(problem, 2) == pytest.approx(50.0)
+
+
+def test_aggregate_bound_single_pcn_is_everyone() -> None:
+    assert aggregate_bound(path_with_pcns("AAAAAA"), 2) == pytest.approx(60.0)
+
+
+def test_aggregate_bound_excludes_units_without_pcn() -> None:
+    assert aggregate_bound(path_with_pcns("-AAAAA"), 2) == pytest.approx(50.0)
+
+
+def test_aggregate_bound_ignores_geography() -> None:
+    # A at both ends: geography forbids keeping A together, the aggregate model does not see it.
+    assert aggregate_bound(path_with_pcns("ABBBBA", 20, 40), 2) == pytest.approx(60.0)
+
+
+# --------------------------------------------------------------------------- full model
+
+
+def test_full_model_solves_two_pcn_grid() -> None:
+    problem = two_pcn_grid()
+    result, labels = full_model(problem, 2, time_limit_s=20)
+    assert result["status"] == "Optimal"
+    assert result["primal"] == pytest.approx(120.0)
+    assert result["dual_bound"] == pytest.approx(120.0)
+    assert_valid_plan(problem, labels, 2)
+    assert score_labels(problem, labels, 60.0)["coterminosity"] == 1.0
+
+
+def test_full_model_sees_geography() -> None:
+    # PCN A at both ends of the path, band [20, 40], 2 areas: any 2-area split of a path keeps
+    # at most 40 coterminous (e.g. U0-U1 tie 10 + U2-U5 B 30), less than the aggregate 60.
+    problem = path_with_pcns("ABBBBA", 20, 40)
+    result, labels = full_model(problem, 2, time_limit_s=20)
+    assert result["status"] == "Optimal"
+    assert result["primal"] == pytest.approx(40.0)
+    assert_valid_plan(problem, labels, 2)
+    assert coterminous(problem, labels) == pytest.approx(40.0)
+
+
+def test_full_model_from_start_plan() -> None:
+    problem = two_pcn_grid()
+    rows = labels_from(problem, {c: int(c[1]) for c in problem.codes})  # coterminosity 0.5
+    result, labels = full_model(problem, 2, time_limit_s=20, start_labels=rows)
+    assert result["status"] == "Optimal"
+    assert result["primal"] == pytest.approx(120.0)
+    assert_valid_plan(problem, labels, 2)
+
+
+def test_full_model_three_areas_on_grid() -> None:
+    # 3x3 grid, 10 a cell, band [30, 30]: 3 areas of 3 cells. PCN A is the left column, B the
+    # middle, C the right: the three columns are fully coterminous.
+    pcn = {cell(r, c): "ABC"[c] for r in range(3) for c in range(3)}
+    problem = problem_of(grid_graph(3, 3), 30, 30, pcn_of=pcn)
+    result, labels = full_model(problem, 3, time_limit_s=20)
+    assert result["status"] == "Optimal"
+    assert result["primal"] == pytest.approx(90.0)
+    assert_valid_plan(problem, labels, 3)
+
+
+def test_full_model_contiguity_is_enforced() -> None:
+    # PCN A is the opposite corners R0C0 and R2C2 of a 3x3 grid, B the other 7 cells; band
+    # [20, 70], 2 areas. A non-contiguous area {R0C0, R2C2} would make everyone coterminous.
+    # Contiguously, an area joining both corners holds at least 3 B cells (B dominates), and a
+    # corner alone is below the floor, so the best is all 70 B residents: 70 of 90.
+    pcn = {cell(r, c): ("A" if (r, c) in ((0, 0), (2, 2)) else "B") for r in range(3) for c in range(3)}
+    problem = problem_of(grid_graph(3, 3), 20, 70, pcn_of=pcn)
+    result, labels = full_model(problem, 2, time_limit_s=20)
+    assert result["status"] == "Optimal"
+    assert result["primal"] == pytest.approx(70.0)
+    assert_valid_plan(problem, labels, 2)
+    assert coterminous(problem, labels) == pytest.approx(70.0)
+
+
+# --------------------------------------------------------------------------- bound_plan
+
+
+def test_bound_plan_gap_zero_for_optimal_plan() -> None:
+    problem = two_pcn_grid()
+    halves = labels_from(problem, {c: (0 if int(c[3]) < 3 else 1) for c in problem.codes})
+    out = bound_plan(problem, halves, ExactConfig(time_limit_s=20))
+    assert out["plan"] == pytest.approx(1.0)
+    assert out["bound"] == pytest.approx(1.0)
+    assert out["gap"] == pytest.approx(0.0)
+    assert out["full_model"]["status"] == "Optimal"
+    assert "exact_labels" not in out
+
+
+def test_bound_plan_full_model_tightens_aggregate() -> None:
+    # The heuristic's forced-looking plan U0-U2 | U3-U5 keeps 40 of 60 and is optimal.
+    problem = path_with_pcns("ABBBBA", 20, 40)
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    out = bound_plan(problem, labels, ExactConfig(time_limit_s=20))
+    assert out["plan"] == pytest.approx(40 / 60)
+    assert out["aggregate_bound"] == pytest.approx(1.0)
+    assert out["bound"] == pytest.approx(40 / 60)
+    assert out["gap"] == pytest.approx(0.0)
+
+
+def test_bound_plan_reports_better_exact_plan() -> None:
+    problem = two_pcn_grid()
+    rows = labels_from(problem, {c: int(c[1]) for c in problem.codes})
+    out = bound_plan(problem, rows, ExactConfig(time_limit_s=20))
+    assert out["plan"] == pytest.approx(0.5)
+    assert out["bound"] == pytest.approx(1.0)
+    assert out["gap"] == pytest.approx(0.5)
+    assert out["exact_plan_coterminosity"] == pytest.approx(1.0)
+    exact = np.array(out["exact_labels"])
+    assert_valid_plan(problem, exact, 2)
+    assert score_labels(problem, exact, 60.0)["coterminosity"] == pytest.approx(1.0)
+
+
+def test_bound_plan_skips_full_model_above_max_units() -> None:
+    problem = two_pcn_grid()
+    rows = labels_from(problem, {c: int(c[1]) for c in problem.codes})
+    out = bound_plan(problem, rows, ExactConfig(max_units=5))
+    assert out["full_model"] == "skipped: 12 units is above [exact] max_units = 5"
+    assert out["bound"] == pytest.approx(out["aggregate_bound"]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_bound_never_below_plan(seed: int) -> None:
+    # HiGHS does not close this 16-unit model quickly; a short limit leaves a dual bound, which
+    # must still be a bound.
+    pops = [12, 7, 9, 15, 8, 11, 10, 6, 14, 9, 13, 7, 10, 12, 8, 11]
+    pcn_rows = ["AABB", "ACBB", "CCBA", "CCAA"]
+    pcn = {cell(r, c): pcn_rows[r][c] for r in range(4) for c in range(4)}
+    problem = problem_of(grid_graph(4, 4, population=pops), 40, 60, pcn_of=pcn)
+    k = 3 + seed % 2
+    labels = construct(problem, k, np.random.default_rng(seed))
+    out = bound_plan(problem, labels, ExactConfig(time_limit_s=0.5))
+    assert out["plan"] == pytest.approx(score_labels(problem, labels, 40.0)["coterminosity"])
+    assert out["bound"] >= out["plan"] - 1e-9
+    assert out["aggregate_bound"] >= out["bound"] - 1e-9
+    assert 0.0 <= out["gap"] <= 1.0
+    if "exact_labels" in out:  # a better plan HiGHS found must itself be valid, and within the bound
+        exact = np.array(out["exact_labels"])
+        assert_valid_plan(problem, exact, k)
+        assert out["plan"] < out["exact_plan_coterminosity"] <= out["bound"] + 1e-9
+        assert score_labels(problem, exact, 40.0)["coterminosity"] == pytest.approx(out["exact_plan_coterminosity"])

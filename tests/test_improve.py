@@ -1,0 +1,214 @@
+"""Tests for sda.engine.improve: local search stays valid, never ends worse, and finds the known optimum."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from helpers import (
+    assert_valid_plan,
+    cell,
+    grid_graph,
+    labels_from,
+    left_right_halves,
+    path_graph,
+    problem_of,
+    two_pcn_grid,
+)
+
+from sda.config import LockConfig, RulesConfig
+from sda.engine.construct import construct
+from sda.engine.improve import Partition, improve
+from sda.objective import score_labels
+from sda.problem import Problem
+
+
+def rows_plan(problem: Problem) -> np.ndarray:
+    """The two_pcn_grid split into its bottom and top rows: valid, but coterminosity 0.5."""
+    return labels_from(problem, {c: int(c[1]) for c in problem.codes})
+
+
+def quick(problem: Problem, labels: np.ndarray, target: float, seed: int = 0, seconds: float = 0.3):
+    return improve(problem, labels, target, np.random.default_rng(seed), deadline=time.monotonic() + seconds)
+
+
+def patchy_problem() -> Problem:
+    """A 4x4 grid, 162 residents in uneven cells, three PCNs in irregular patches; band [40, 60] (3 or 4 areas)."""
+    pops = [12, 7, 9, 15, 8, 11, 10, 6, 14, 9, 13, 7, 10, 12, 8, 11]
+    pcn_rows = ["AABB", "ACBB", "CCBA", "CCAA"]
+    graph = grid_graph(4, 4, population=pops)
+    pcn = {cell(r, c): pcn_rows[r][c] for r in range(4) for c in range(4)}
+    return problem_of(graph, 40, 60, pcn_of=pcn)
+
+
+# --------------------------------------------------------------------------- improve()
+
+
+def test_reaches_full_coterminosity_on_two_pcn_grid() -> None:
+    problem = two_pcn_grid()
+    start = rows_plan(problem)
+    assert score_labels(problem, start, 60.0)["coterminosity"] == pytest.approx(0.5)
+    labels, cost = quick(problem, start, 60.0, seconds=0.5)
+    assert_valid_plan(problem, labels, 2)
+    assert score_labels(problem, labels, 60.0)["coterminosity"] == 1.0
+    assert (labels == labels[0]).tolist() == (left_right_halves(problem) == left_right_halves(problem)[0]).tolist()
+    assert cost == pytest.approx(0.1 * 2 / 16)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_improve_stays_valid_and_never_worse(seed: int) -> None:
+    problem = patchy_problem()
+    start = construct(problem, 3, np.random.default_rng(seed), pcn_surcharge=0.0, greed=0.0)
+    assert_valid_plan(problem, start, 3)
+    before = score_labels(problem, start, 50.0)["objective"]
+    labels, cost = quick(problem, start.copy(), 50.0, seed=seed, seconds=0.2)
+    assert_valid_plan(problem, labels, 3)
+    assert cost <= before + 1e-12
+    # The cost returned is the objective of the labels returned.
+    assert cost == pytest.approx(score_labels(problem, labels, 50.0)["objective"])
+
+
+def test_improve_does_not_modify_input() -> None:
+    problem = two_pcn_grid()
+    start = rows_plan(problem)
+    kept = start.copy()
+    quick(problem, start, 60.0, seconds=0.1)
+    assert start.tolist() == kept.tolist()
+
+
+def test_improve_with_expired_deadline_returns_valid_plan() -> None:
+    problem = two_pcn_grid()
+    start = rows_plan(problem)
+    labels, cost = improve(problem, start, 60.0, np.random.default_rng(0), deadline=time.monotonic() - 1)
+    assert_valid_plan(problem, labels, 2)
+    assert cost <= score_labels(problem, start, 60.0)["objective"] + 1e-12
+
+
+def test_improve_without_band_slack_stays_valid() -> None:
+    problem = patchy_problem()
+    start = construct(problem, 4, np.random.default_rng(1))
+    labels, cost = improve(
+        problem, start, 40.0, np.random.default_rng(1), deadline=time.monotonic() + 0.15, band_weight=0.0
+    )
+    assert_valid_plan(problem, labels, 4)
+    assert cost <= score_labels(problem, start, 40.0)["objective"] + 1e-12
+
+
+def test_improve_keeps_rules() -> None:
+    # 4x4, 10 a cell, 4 areas of 3-5 cells. Hand-made valid start: the four rows.
+    rules = RulesConfig(
+        keep_together=((cell(0, 0), cell(0, 1)),),
+        keep_apart=((cell(1, 2), cell(2, 2)),),
+        locks=(LockConfig("North", (cell(3, 3),)),),
+    )
+    pcn = {cell(r, c): ("A" if c < 2 else "B") for r in range(4) for c in range(4)}
+    problem = problem_of(grid_graph(4, 4), 30, 50, pcn_of=pcn, rules=rules)
+    start = labels_from(problem, {c: int(c[1]) for c in problem.codes})
+    for seed in range(3):
+        labels, _ = quick(problem, start, 40.0, seed=seed, seconds=0.2)
+        assert_valid_plan(problem, labels, 4)
+        at = {c: labels[i] for i, c in enumerate(problem.codes)}
+        assert at[cell(0, 0)] == at[cell(0, 1)]
+        assert at[cell(1, 2)] != at[cell(2, 2)]
+
+
+# --------------------------------------------------------------------------- Partition
+
+
+def test_partition_totals_match_fresh_scores() -> None:
+    problem = patchy_problem()
+    labels = construct(problem, 3, np.random.default_rng(0))
+    part = Partition(problem, labels, 50.0)
+    assert part.k == 3
+    assert part.pop.tolist() == np.bincount(labels, weights=problem.pop).astype(int).tolist()
+    assert part.total_cost == pytest.approx(score_labels(problem, labels, 50.0)["objective"])
+    assert part.in_band
+    assert [sorted(m) for m in part.members] == [np.flatnonzero(labels == a).tolist() for a in range(3)]
+
+
+def test_move_delta_matches_rescoring() -> None:
+    problem = patchy_problem()
+    labels = construct(problem, 3, np.random.default_rng(2))
+    part = Partition(problem, labels, 50.0)
+    checked = 0
+    for u in range(problem.n):
+        for w in problem.neighbours(u).tolist():
+            b = int(part.labels[w])
+            if b == part.labels[u]:
+                continue
+            delta = part.move_delta(u, b)
+            if delta is None:
+                continue
+            moved = part.labels.copy()
+            moved[u] = b
+            expected = score_labels(problem, moved, 50.0)["objective"] - part.total_cost
+            assert delta == pytest.approx(expected, abs=1e-12)
+            checked += 1
+    assert checked > 0
+
+
+def test_apply_move_updates_every_total() -> None:
+    problem = path_graph(6)
+    pcn = {f"U{i}": ("A" if i < 3 else "B") for i in range(6)}
+    p = problem_of(problem, 20, 40, pcn_of=pcn)
+    part = Partition(p, np.array([0, 0, 0, 0, 1, 1]), 30.0)
+    assert part.move_delta(3, 1) < 0  # U3 (PCN B) joins the B area
+    assert part.stays_connected_without(3)
+    part.apply_move(3, 1)
+    fresh = Partition(p, part.labels, 30.0)
+    assert part.labels.tolist() == [0, 0, 0, 1, 1, 1]
+    assert part.pop.tolist() == fresh.pop.tolist() == [30, 30]
+    assert part.pcn_pop.tolist() == fresh.pcn_pop.tolist()
+    assert part.ext.tolist() == pytest.approx(fresh.ext.tolist())
+    assert part.total_cost == pytest.approx(fresh.total_cost)
+    assert part.members == fresh.members
+
+
+def test_move_delta_refuses_band_breaks() -> None:
+    p = problem_of(path_graph(6), 20, 30)
+    part = Partition(p, np.array([0, 0, 0, 1, 1, 1]), 30.0)
+    assert part.move_delta(2, 1) is None  # area 1 would hold 40
+    part = Partition(p, np.array([0, 0, 1, 1, 1, 2]), 20.0)
+    assert part.move_delta(1, 1) is None  # area 0 would hold 10
+
+
+def test_move_delta_refuses_rule_breaks() -> None:
+    rules = RulesConfig(
+        keep_together=(("U1", "U2"),), keep_apart=(("U3", "U5"),), locks=(LockConfig("East", ("U0",)),)
+    )
+    p = problem_of(path_graph(6), 10, 50, rules=rules)
+    part = Partition(p, np.array([0, 0, 0, 1, 2, 2]), 20.0)
+    assert part.move_delta(2, 1) is None  # grouped
+    assert part.move_delta(0, 1) is None  # locked
+    assert part.move_delta(3, 2) is None  # U5 is in area 2
+    assert part.move_delta(4, 1) is not None
+
+
+def test_stays_connected_without() -> None:
+    p = problem_of(path_graph(5), 1, 100)
+    part = Partition(p, np.array([0, 0, 0, 1, 1]), 25.0)
+    assert not part.stays_connected_without(1)  # the middle of area 0
+    assert part.stays_connected_without(2)
+    assert part.stays_connected_without(0)
+    single = Partition(p, np.array([0, 0, 0, 0, 1]), 25.0)
+    assert not single.stays_connected_without(4)  # would empty the area
+
+
+def test_neighbour_pairs() -> None:
+    p = problem_of(path_graph(6), 1, 100)
+    part = Partition(p, np.array([0, 0, 1, 1, 2, 2]), 20.0)
+    assert part.neighbour_pairs().tolist() == [[0, 1], [1, 2]]
+
+
+def test_recombine_finds_halves_and_stays_valid() -> None:
+    problem = two_pcn_grid()
+    part = Partition(problem, rows_plan(problem), 60.0)
+    part._adj = problem.adjacency_matrix()
+    rng = np.random.default_rng(0)
+    before = part.total_cost
+    for _ in range(30):
+        part.recombine(0, 1, rng, trees=8)
+        assert_valid_plan(problem, part.labels, 2)
+    assert part.total_cost < before
+    assert part.total_cost == pytest.approx(score_labels(problem, part.labels, 60.0)["objective"])

@@ -1,0 +1,140 @@
+"""Tests for sda.objective: every term computed by hand on a four-unit plan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import grid_graph, labels_from, path_graph, problem_of, two_pcn_grid
+
+from sda.config import ObjectiveConfig
+from sda.objective import TERMS, area_costs, area_term_values, score_labels, stats_of
+from sda.problem import Problem
+
+
+def tiny(weights: ObjectiveConfig | None = None) -> Problem:
+    """Path U0-U1-U2-U3 of 10, 20, 30, 40 residents; borders 100, 200, 300 m.
+
+    PCNs A, A, B, A; districts D1, D1, D1, D2.
+    """
+    graph = path_graph(4, population=[10, 20, 30, 40])
+    graph.edges["U0", "U1"]["border_m"] = 100.0
+    graph.edges["U1", "U2"]["border_m"] = 200.0
+    graph.edges["U2", "U3"]["border_m"] = 300.0
+    return problem_of(
+        graph,
+        1,
+        1000,
+        pcn_of={"U0": "A", "U1": "A", "U2": "B", "U3": "A"},
+        district_of={"U0": "D1", "U1": "D1", "U2": "D1", "U3": "D2"},
+        weights=weights,
+    )
+
+
+#: Areas {U0, U1} (30 residents, all PCN A) and {U2, U3} (70: B 30, A 40, so A dominates).
+PLAN = {"U0": 0, "U1": 0, "U2": 1, "U3": 1}
+
+
+def test_scores_by_hand() -> None:
+    problem = tiny()
+    scores = score_labels(problem, labels_from(problem, PLAN), target=50.0)
+    # Coterminous: area 0 all 30 (A), area 1 its 40 A residents; 70 of 100.
+    assert scores["coterminosity"] == pytest.approx(0.7)
+    assert scores["pcns_split"] == 1.0  # A is in both areas, B in one
+    assert scores["cut_edges"] == 1.0
+    assert scores["cut_border_km"] == pytest.approx(0.2)
+    assert scores["mean_abs_deviation_pct"] == pytest.approx(40.0)  # |30-50| and |70-50| of 50
+    assert scores["district_splits"] == 1.0
+    assert scores["n_areas"] == 2.0
+    # Weighted terms with the default weights 1.0, 0.1, 0.02, 0.01.
+    assert scores["term_pcn"] == pytest.approx(0.3)
+    assert scores["term_cut_border"] == pytest.approx(0.1 * 200 / 600)
+    assert scores["term_balance"] == pytest.approx(0.02 * (20 / 50 + 20 / 50) / 2)
+    assert scores["term_district_splits"] == pytest.approx(0.01 * 1 / 2)
+    assert scores["objective"] == pytest.approx(0.3 + 0.1 / 3 + 0.008 + 0.005)
+
+
+def test_terms_sum_to_objective() -> None:
+    weights = ObjectiveConfig(pcn=2.0, cut_border=0.5, balance=0.3, district_splits=0.7)
+    problem = tiny(weights)
+    for plan in (PLAN, {"U0": 0, "U1": 1, "U2": 1, "U3": 1}, {"U0": 0, "U1": 1, "U2": 2, "U3": 3}):
+        scores = score_labels(problem, labels_from(problem, plan), target=40.0)
+        assert scores["objective"] == pytest.approx(sum(scores[f"term_{t}"] for t in TERMS))
+
+
+def test_weights_scale_terms() -> None:
+    base = score_labels(tiny(), labels_from(tiny(), PLAN), 50.0)
+    doubled = tiny(ObjectiveConfig(pcn=2.0, cut_border=0.2, balance=0.04, district_splits=0.02))
+    scores = score_labels(doubled, labels_from(doubled, PLAN), 50.0)
+    for t in TERMS:
+        assert scores[f"term_{t}"] == pytest.approx(2 * base[f"term_{t}"])
+    zero = tiny(ObjectiveConfig(pcn=0.0, cut_border=0.0, balance=0.0, district_splits=0.0))
+    assert score_labels(zero, labels_from(zero, PLAN), 50.0)["objective"] == 0.0
+
+
+def test_area_costs_sum_to_objective() -> None:
+    problem = tiny()
+    labels = labels_from(problem, PLAN)
+    stats = stats_of(problem, labels, 2)
+    costs = area_costs(problem, stats, 50.0, 2)
+    assert costs.shape == (2,)
+    assert costs.sum() == pytest.approx(score_labels(problem, labels, 50.0)["objective"])
+    # Area 0 alone: nothing lost, 200 m of the 600 m cut (counted once per side), |30-50|/50/2.
+    assert costs[0] == pytest.approx(0 + 0.1 * 200 / 1200 + 0.02 * 0.2 + 0)
+
+
+def test_stats_of_by_hand() -> None:
+    problem = tiny()
+    stats = stats_of(problem, labels_from(problem, PLAN), 2)
+    assert stats.pop.tolist() == [30, 70]
+    assert stats.pcn_pop.tolist() == [[30, 0], [40, 30]]  # columns A, B
+    assert stats.district_pop.tolist() == [[30, 0], [30, 40]]
+    assert stats.ext_border_m.tolist() == [200.0, 200.0]
+
+
+def test_units_without_pcn_are_never_coterminous() -> None:
+    graph = path_graph(2, population=[30, 10])
+    problem = problem_of(graph, 1, 100, pcn_of={"U0": "A"})
+    scores = score_labels(problem, np.array([0, 0]), 40.0)
+    assert scores["coterminosity"] == pytest.approx(0.75)
+    values = area_term_values(problem, stats_of(problem, np.array([0, 0]), 1), 40.0, 1)
+    assert values["pcn"].tolist() == pytest.approx([0.25])
+
+
+def test_no_pcns_gives_nan_coterminosity_and_zero_pcn_term() -> None:
+    problem = problem_of(path_graph(4), 1, 100)
+    scores = score_labels(problem, np.array([0, 0, 1, 1]), 20.0)
+    assert np.isnan(scores["coterminosity"])
+    assert np.isnan(scores["pcns_split"])
+    assert scores["term_pcn"] == 0.0
+
+
+def test_one_area_has_no_cut() -> None:
+    problem = problem_of(grid_graph(3, 3), 1, 1000)
+    scores = score_labels(problem, np.zeros(9, dtype=np.int64), 90.0)
+    assert scores["cut_edges"] == 0.0
+    assert scores["term_cut_border"] == 0.0
+    assert scores["term_balance"] == 0.0
+
+
+def test_two_pcn_grid_halves_are_fully_coterminous() -> None:
+    problem = two_pcn_grid()
+    halves = {c: (0 if int(c[3]) < 3 else 1) for c in problem.codes}
+    scores = score_labels(problem, labels_from(problem, halves), 60.0)
+    assert scores["coterminosity"] == 1.0
+    assert scores["pcns_split"] == 0.0
+    assert scores["cut_edges"] == 2.0  # the two horizontal edges between columns 2 and 3
+    assert scores["cut_border_km"] == 2.0
+    # 16 edges of 1 km in a 2x6 grid, 2 of them cut.
+    assert scores["term_cut_border"] == pytest.approx(0.1 * 2 / 16)
+    assert scores["objective"] == pytest.approx(0.1 * 2 / 16)
+
+
+def test_checkerboard_rows_cost_more_than_halves() -> None:
+    problem = two_pcn_grid()
+    halves = labels_from(problem, {c: (0 if int(c[3]) < 3 else 1) for c in problem.codes})
+    rows = labels_from(problem, {c: int(c[1]) for c in problem.codes})  # top row / bottom row
+    good, bad = score_labels(problem, halves, 60.0), score_labels(problem, rows, 60.0)
+    assert bad["coterminosity"] == pytest.approx(0.5)
+    assert bad["pcns_split"] == 2.0
+    assert bad["cut_edges"] == 6.0
+    assert good["objective"] < bad["objective"]

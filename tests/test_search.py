@@ -1,0 +1,182 @@
+"""Tests for sda.engine.search: counts fixed or chosen, plans valid, same seed gives the same plan."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from helpers import assert_valid_plan, grid_graph, path_graph, problem_of, two_pcn_grid
+
+from sda.engine.search import choose_count, search, target_for
+from sda.errors import InfeasibleError
+from sda.feasibility import check_feasible
+from sda.objective import score_labels
+
+
+def run(problem, **kwargs):
+    options = {"count": "auto", "target": "auto", "seed": 1, "time_limit_s": 0, "starts": 2}
+    options.update(kwargs)
+    return search(problem, **options)
+
+
+# --------------------------------------------------------------------------- target_for
+
+
+def test_target_for() -> None:
+    problem = problem_of(path_graph(6), 20, 30)  # 60 residents
+    assert target_for(problem, "auto", "auto") == 25.0  # middle of the band
+    assert target_for(problem, 3, "auto") == 20.0  # total / count
+    assert target_for(problem, 3, 27) == 27.0
+    assert target_for(problem, "auto", 22) == 22.0
+
+
+# --------------------------------------------------------------------------- fixed count
+
+
+def test_fixed_count_gives_that_many_valid_areas() -> None:
+    problem = problem_of(grid_graph(4, 4), 30, 50)
+    for k in (4, 5):
+        result = run(problem, count=k)
+        assert result.count == k
+        assert_valid_plan(problem, result.labels, k)
+        assert result.screened == {}
+        assert len(result.starts) == 2
+        assert result.objective == min(result.starts)
+
+
+def test_objective_is_score_of_labels() -> None:
+    problem = two_pcn_grid()
+    result = run(problem, count=2)
+    assert result.objective == pytest.approx(score_labels(problem, result.labels, 60.0)["objective"])
+
+
+def test_forced_plan_found() -> None:
+    problem = problem_of(path_graph(6), 20, 30)
+    labels = run(problem, count=3).labels
+    assert labels.tolist() == [labels[0]] * 2 + [labels[2]] * 2 + [labels[4]] * 2
+    assert len(set(labels.tolist())) == 3
+
+
+# --------------------------------------------------------------------------- auto count
+
+
+def test_auto_picks_a_feasible_count() -> None:
+    problem = problem_of(grid_graph(4, 4), 30, 50)  # 160 residents: 4 or 5 areas
+    messages: list[str] = []
+    result = run(problem, progress=messages.append)
+    assert result.count in (4, 5)
+    assert set(result.screened) <= {4, 5} and result.count in result.screened
+    assert result.screened[result.count] == min(result.screened.values())
+    assert_valid_plan(problem, result.labels, result.count)
+    assert any(m.startswith("chose ") for m in messages)
+
+
+def test_auto_with_one_possible_count() -> None:
+    problem = two_pcn_grid()  # 120 residents in [50, 70]: only 2 areas
+    result = run(problem)
+    assert result.count == 2
+    assert set(result.screened) == {2}
+
+
+def test_choose_count_raises_when_no_count_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A star of 4 units, 10 each, band [20, 20]: 2 areas needed, but no two leaves touch.
+    # One screening draw is enough to show it (the default 12 take ~20 s here, because the
+    # per-count time cap only applies once some plan has been found).
+    monkeypatch.setattr("sda.engine.search.SCREEN_DRAWS", 1)
+    graph = nx.star_graph(["H", "L1", "L2", "L3"])
+    nx.set_node_attributes(graph, 10, "population")
+    nx.set_edge_attributes(graph, 1.0, "border_m")
+    problem = problem_of(graph, 20, 20)
+    with pytest.raises(InfeasibleError, match="no valid plan was found for any count from 2 to 2"):
+        choose_count(problem, 20.0, np.random.default_rng(0), lambda _m: None)
+
+
+def test_fixed_count_with_no_plan_raises() -> None:
+    graph = nx.star_graph(["H", "L1", "L2", "L3"])
+    nx.set_node_attributes(graph, 10, "population")
+    nx.set_edge_attributes(graph, 1.0, "border_m")
+    problem = problem_of(graph, 20, 20)
+    with pytest.raises(InfeasibleError, match="no valid plan with 2 areas was found"):
+        run(problem, count=2, starts=1)
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+@pytest.mark.parametrize("count", [4, "auto"])
+def test_same_seed_same_labels(count: int | str) -> None:
+    pcn = {c: ("A" if int(c[3]) < 2 else "B") for c in problem_of(grid_graph(4, 4), 30, 50).codes}
+    problem = problem_of(grid_graph(4, 4), 30, 50, pcn_of=pcn)
+    first = run(problem, count=count, seed=11)
+    again = run(problem, count=count, seed=11)
+    assert first.labels.tolist() == again.labels.tolist()
+    assert first.objective == again.objective
+    assert first.starts == again.starts
+
+
+def test_different_seeds_can_differ() -> None:
+    problem = problem_of(grid_graph(4, 4), 30, 50)
+    plans = {tuple(run(problem, count=4, seed=s, starts=1).labels.tolist()) for s in range(6)}
+    assert len(plans) > 1
+
+
+def test_positive_budget_gives_valid_plan() -> None:
+    problem = two_pcn_grid()
+    messages: list[str] = []
+    result = run(problem, count=2, time_limit_s=0.4, progress=messages.append)
+    assert_valid_plan(problem, result.labels, 2)
+    assert any("improving" in m for m in messages)
+    assert score_labels(problem, result.labels, 60.0)["coterminosity"] == 1.0
+    assert result.seconds > 0
+
+
+def test_positive_budget_auto_count_valid() -> None:
+    pops = [12, 7, 9, 15, 8, 11, 10, 6, 14, 9, 13, 7, 10, 12, 8, 11]
+    problem = problem_of(grid_graph(4, 4, population=pops), 40, 60)
+    result = run(problem, time_limit_s=0.3, starts=2, seed=3)
+    assert result.count in (3, 4)
+    assert_valid_plan(problem, result.labels, result.count)
+
+
+def test_initial_plan_is_kept_count() -> None:
+    problem = two_pcn_grid()
+    initial = np.array([int(c[1]) for c in problem.codes])  # bottom row / top row
+    result = run(problem, count=2, initial=initial, time_limit_s=0.3)
+    assert result.count == 2
+    assert len(result.starts) == 1
+    assert_valid_plan(problem, result.labels, 2)
+    assert result.objective <= score_labels(problem, initial, 60.0)["objective"]
+
+
+# --------------------------------------------------------------------------- property
+
+
+@st.composite
+def wide_band_grids(draw: st.DrawFn) -> tuple[nx.Graph, dict[str, str], int, int]:
+    """Random 3-5 x 3-5 grids, populations 1-20, two random PCNs, a band of ratio >= 2 and at most ~8 areas."""
+    rows = draw(st.integers(3, 5))
+    cols = draw(st.integers(3, 5))
+    pops = draw(st.lists(st.integers(1, 20), min_size=rows * cols, max_size=rows * cols))
+    total = sum(pops)
+    min_pop = draw(st.integers(max(total // 8, 1), max(total // 2, 1)))
+    max_pop = draw(st.integers(max(2 * min_pop, max(pops)), max(2 * min_pop, max(pops)) + total // 2))
+    graph = grid_graph(rows, cols, population=pops)
+    pcn = {code: draw(st.sampled_from("AB")) for code in sorted(graph.nodes)}
+    return graph, pcn, min_pop, max_pop
+
+
+@settings(max_examples=25, deadline=None)
+@given(instance=wide_band_grids(), seed=st.integers(0, 1000))
+def test_property_search_valid_or_infeasible(instance: tuple[nx.Graph, dict[str, str], int, int], seed: int) -> None:
+    graph, pcn, min_pop, max_pop = instance
+    problem = problem_of(graph, min_pop, max_pop, pcn_of=pcn)
+    try:
+        check_feasible(problem, "auto")
+        result = search(problem, count="auto", target="auto", seed=seed, time_limit_s=0, starts=1)
+    except InfeasibleError:
+        return
+    lo, hi = problem.feasible_counts()
+    assert lo <= result.count <= hi
+    assert_valid_plan(problem, result.labels, result.count)
