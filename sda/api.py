@@ -204,6 +204,7 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
         time_limit_s=cfg.search.time_limit_s,
         starts=cfg.search.starts,
         progress=say,
+        steps=cfg.search.steps,
     )
     target = target_for(problem, result.count if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
     provenance = _provenance(cfg, inputs, result, started)

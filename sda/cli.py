@@ -56,13 +56,17 @@ def _show_warnings(quiet: bool) -> None:
 def _with_overrides(cfg: RunConfig, **changes: Any) -> RunConfig:
     """Apply CLI flags over the file's settings (the report records the result)."""
     areas = {k: v for k, v in changes.items() if k in ("count", "min_population", "max_population") and v is not None}
-    search = {k: v for k, v in changes.items() if k in ("seed", "time_limit_s", "starts") and v is not None}
+    search = {k: v for k, v in changes.items() if k in ("seed", "time_limit_s", "starts", "steps") and v is not None}
+    if changes.get("time_limit_s") is not None and changes.get("steps") is None:
+        search["steps"] = 0  # an explicit time limit replaces the config's step budget
     if areas:
         cfg = dataclasses.replace(cfg, areas=dataclasses.replace(cfg.areas, **areas))
     if search:
         cfg = dataclasses.replace(cfg, search=dataclasses.replace(cfg.search, **search))
     if changes.get("out") is not None:
         cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, dir=changes["out"]))
+    if changes.get("no_tradeoffs"):
+        cfg = dataclasses.replace(cfg, tradeoffs=dataclasses.replace(cfg.tradeoffs, enabled=False))
     if changes.get("no_exact"):
         cfg = dataclasses.replace(cfg, exact=dataclasses.replace(cfg.exact, enabled=False))
     return cfg
@@ -95,9 +99,11 @@ def cli() -> None:
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: [output] dir).")
 @click.option("--count", help="Number of areas or 'auto' (overrides [areas] count).")
 @click.option("--seed", type=int, help="Random seed (overrides [search] seed).")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0), help="Search budget in seconds.")
+@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0), help="Search budget in seconds (replaces [search] steps).")
+@click.option("--steps", type=click.IntRange(min=0), help="Annealing steps per start (clock-free; overrides [search] steps).")
 @click.option("--starts", type=click.IntRange(min=1), help="Independent starts (overrides [search] starts).")
 @click.option("--no-exact", is_flag=True, help="Skip the HiGHS bound.")
+@click.option("--no-tradeoffs", is_flag=True, help="Skip the trade-off re-runs and the ensemble (faster).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or warnings on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout instead of the table.")
 def propose(
@@ -106,8 +112,10 @@ def propose(
     count: str | None,
     seed: int | None,
     time_limit_s: float | None,
+    steps: int | None,
     starts: int | None,
     no_exact: bool,
+    no_tradeoffs: bool,
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -128,9 +136,11 @@ def propose(
             count=_count(count),
             seed=seed,
             time_limit_s=time_limit_s,
+            steps=steps,
             starts=starts,
             out=out,
             no_exact=no_exact,
+            no_tradeoffs=no_tradeoffs,
         )
         from sda.api import run
         from sda.outputs import summary_dict, summary_table, write_outputs

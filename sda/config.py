@@ -164,11 +164,14 @@ class SearchConfig:
     seed : the only source of randomness; same data, config and seed give the same plan.
     time_limit_s : wall-clock budget for the improvement phase. Default 60.
     starts : independent constructions tried (multi-start). Default 4.
+    steps : annealing steps per start; when > 0 it replaces ``time_limit_s`` and makes the run
+        independent of the machine's speed (same seed, same plan). Default 0 (use the time).
     """
 
     seed: int = 1
     time_limit_s: float = 60.0
     starts: int = 4
+    steps: int = 0
 
 
 @dataclass(frozen=True)

@@ -286,7 +286,13 @@ def _bound_text(bound: Mapping[str, Any], scores: Mapping[str, float]) -> str:
     parts = [f"{gap:.2%}" if not math.isnan(gap) else "not known"]
     value = _float(bound.get("bound", bound.get("lower_bound")))
     if not math.isnan(value):
-        parts.append(f"(objective {_num(scores.get('objective'), 4)}, bound {value:.4f})")
+        achieved = _float(bound.get("plan", scores.get("coterminosity")))
+        parts.append(f"in PCN coterminosity (plan {achieved:.3f}, no plan can exceed {value:.3f})")
+        full = bound.get("full_model")
+        if isinstance(full, str):
+            parts.append(f"; aggregate HiGHS bound only ({full})")
+        elif isinstance(full, Mapping):
+            parts.append(f"; full HiGHS model: {full.get('status')} in {full.get('seconds')} s")
     if bound.get("status"):
         parts.append(f"status: {bound['status']}")
     return " ".join(parts)

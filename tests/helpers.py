@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import networkx as nx
 import numpy as np
+from hypothesis import strategies as st
 
 from sda.config import ObjectiveConfig, RulesConfig
 from sda.problem import Problem, build_problem
@@ -33,9 +34,7 @@ def cell(r: int, c: int) -> str:
     return f"R{r}C{c}"
 
 
-def grid_graph(
-    rows: int, cols: int, population: int | Sequence[int] = 10, border_m: float = 1000.0
-) -> nx.Graph:
+def grid_graph(rows: int, cols: int, population: int | Sequence[int] = 10, border_m: float = 1000.0) -> nx.Graph:
     """A rook-contiguous ``rows`` x ``cols`` grid; populations given per cell in row-major order."""
     assert rows <= 10 and cols <= 10
     n = rows * cols
@@ -121,3 +120,21 @@ def assert_valid_plan(problem: Problem, labels: np.ndarray | None, k: int | None
         people = int(problem.pop[members].sum())
         assert problem.min_pop <= people <= problem.max_pop, f"area {a} has {people}"
         assert nx.is_connected(graph.subgraph(members.tolist())), f"area {a} is not connected"
+
+
+@st.composite
+def grids_with_a_known_plan(draw: st.DrawFn) -> tuple[nx.Graph, dict[str, str], int, int, int]:
+    """Random 3-5 x 3-5 grids, populations 1-20, two random PCNs, and a band that the plan "one
+    area per row" meets with some slack (so a valid plan with ``rows`` areas exists)."""
+    rows = draw(st.integers(3, 5))
+    cols = draw(st.integers(3, 5))
+    pops = draw(st.lists(st.integers(1, 20), min_size=rows * cols, max_size=rows * cols))
+    row_pops = [sum(pops[r * cols : (r + 1) * cols]) for r in range(rows)]
+    mean = sum(row_pops) / rows
+    below = draw(st.integers(int(mean / 5), int(mean / 2)))
+    above = draw(st.integers(int(mean / 5), int(mean / 2)))
+    min_pop = max(min(row_pops) - below, 0)
+    max_pop = max(row_pops) + above
+    graph = grid_graph(rows, cols, population=pops)
+    pcn = {code: draw(st.sampled_from("AB")) for code in sorted(graph.nodes)}
+    return graph, pcn, min_pop, max_pop, rows

@@ -22,7 +22,7 @@ TOTAL = 852_523
 
 def _propose(config: Path, out: Path, *extra: str) -> None:
     result = CliRunner().invoke(
-        cli, ["propose", "--config", str(config), "--out", str(out), "--quiet", "--no-exact", *extra]
+        cli, ["propose", "--config", str(config), "--out", str(out), "--quiet", "--no-exact", "--no-tradeoffs", *extra]
     )
     assert result.exit_code == 0, result.output
 
@@ -38,14 +38,14 @@ def _check_plan(out: Path, expected_count: int | None) -> pd.DataFrame:
     assert pops.between(30_000, 50_000).all(), pops[~pops.between(30_000, 50_000)]
     if expected_count is not None:
         assert len(pops) == expected_count
-    # Contiguity, checked independently of sda's own graph code (queen touches in BNG).
+    # Contiguity, checked independently of sda's own graph code (within snap_m = 10 m, in BNG).
     bng = merged.to_crs(27700)
     for area, members in bng.groupby("area_id"):
         g = nx.Graph()
         g.add_nodes_from(members.index)
         geoms = members.geometry
         for i in members.index:
-            near = geoms[geoms.distance(geoms[i]) <= 1.0].index
+            near = geoms[geoms.distance(geoms[i]) <= 10.0].index  # the configs' snap_m
             g.add_edges_from((i, j) for j in near if j != i)
         assert nx.is_connected(g), f"{area} is not contiguous"
     areas = gpd.read_file(out / "areas.geojson")
@@ -64,12 +64,14 @@ def test_default_config_gives_valid_plan(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_same_seed_same_files_without_search(tmp_path: Path) -> None:
+def test_same_seed_same_files_with_step_budget(tmp_path: Path) -> None:
     digests = []
     for name in ("a", "b"):
         out = tmp_path / name
-        _propose(DEFAULT, out, "--time-limit", "0", "--count", "22", "--starts", "1", "--seed", "5")
-        digests.append(hashlib.sha256((out / "assignment.csv").read_bytes()).hexdigest())
+        _propose(DEFAULT, out, "--steps", "400", "--count", "22", "--starts", "1", "--seed", "5")
+        digests.append(
+            [hashlib.sha256((out / f).read_bytes()).hexdigest() for f in ("assignment.csv", "units.geojson")]
+        )
     assert digests[0] == digests[1]
 
 
@@ -114,5 +116,38 @@ def test_graph_command_writes_links(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["graph", "--config", str(DEFAULT), "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     links = gpd.read_file(out)
-    assert len(links) == 1351
+    assert len(links) == 1358
     assert json.loads(out.read_text())["type"] == "FeatureCollection"
+
+
+@pytest.mark.slow
+def test_nested_in_districts_no_area_crosses_a_district(tmp_path: Path) -> None:
+    out = tmp_path / "nested"
+    _propose(ROOT / "configs" / "cambridgeshire-peterborough-districts.toml", out, "--time-limit", "2", "--count", "22", "--starts", "1")
+    _check_plan(out, 22)
+    assignment = pd.read_csv(out / "assignment.csv", dtype=str)
+    units = gpd.read_file(ROOT / "boundaries" / "lsoa2011_cambs_peterborough.geojson")
+    merged = units.merge(assignment, left_on="LSOA11CD", right_on="unit_code")
+    assert (merged.groupby("area_id")["LAD11CD"].nunique() == 1).all()
+
+
+@pytest.mark.slow
+def test_full_run_with_bound_tradeoffs_and_report(tmp_path: Path) -> None:
+    text = DEFAULT.read_text().replace('"../boundaries/', f'"{(ROOT / "boundaries").as_posix()}/')
+    text = text.replace("time_limit_s = 15\nensemble = 100", "time_limit_s = 3\nensemble = 10")
+    config = tmp_path / "run.toml"
+    config.write_text(text)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli, ["propose", "--config", str(config), "--out", str(out), "--quiet", "--time-limit", "2", "--count", "22", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    plan = json.loads((out / "plan.json").read_text())
+    bound = plan["bound"]
+    assert 0 < bound["plan"] <= bound["bound"] <= 1
+    assert bound["gap"] == pytest.approx((bound["bound"] - bound["plan"]) / bound["bound"], abs=1e-9)
+    labels = {a["label"] for a in plan["alternatives"]}
+    assert {"18 areas", "28 areas", "ignore PCNs"} <= labels
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html
+    assert f"{plan['scores']['coterminosity']:.3f}" in html or f"{100 * plan['scores']['coterminosity']:.1f}%" in html

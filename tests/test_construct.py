@@ -6,12 +6,25 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
+from helpers import (
+    area_sets,
+    assert_valid_plan,
+    cell,
+    grid_graph,
+    path_graph,
+    problem_of,
+    two_pcn_grid,
+)
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from helpers import area_sets, assert_valid_plan, cell, grid_graph, path_graph, problem_of, two_pcn_grid
 
 from sda.config import LockConfig, RulesConfig
-from sda.engine.construct import components, construct, distribute_count, shift_into_window
+from sda.engine.construct import (
+    components,
+    construct,
+    distribute_count,
+    shift_into_window,
+)
 from sda.engine.trees import admissible_cuts, local_edges, random_tree
 from sda.errors import InfeasibleError
 from sda.feasibility import check_feasible
@@ -30,7 +43,11 @@ def grid_neighbours(rows: int, cols: int) -> list[list[int]]:
     for r in range(rows):
         for c in range(cols):
             out.append(
-                [rr * cols + cc for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)) if 0 <= rr < rows and 0 <= cc < cols]
+                [
+                    rr * cols + cc
+                    for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1))
+                    if 0 <= rr < rows and 0 <= cc < cols
+                ]
             )
     return out
 
@@ -186,7 +203,9 @@ def test_distribute_count() -> None:
 
 def test_distribute_count_impossible_total() -> None:
     problem = problem_of(path_graph(2), 20, 30)
-    with pytest.raises(InfeasibleError, match=r"5 areas cannot be shared among 2 separate parts .* between 3 and 4 areas"):
+    with pytest.raises(
+        InfeasibleError, match=r"5 areas cannot be shared among 2 separate parts .* between 3 and 4 areas"
+    ):
         distribute_count(problem, [60, 30], 5)
 
 

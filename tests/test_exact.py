@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_valid_plan, cell, grid_graph, labels_from, path_graph, problem_of, two_pcn_grid
+from helpers import (
+    assert_valid_plan,
+    cell,
+    grid_graph,
+    labels_from,
+    path_graph,
+    problem_of,
+    two_pcn_grid,
+)
 
 from sda.config import ExactConfig
 from sda.engine.construct import construct

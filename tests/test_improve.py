@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import time
 
+import networkx as nx
 import numpy as np
 import pytest
 from helpers import (
     assert_valid_plan,
     cell,
     grid_graph,
+    grids_with_a_known_plan,
     labels_from,
     left_right_halves,
     path_graph,
     problem_of,
     two_pcn_grid,
 )
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from sda.config import LockConfig, RulesConfig
 from sda.engine.construct import construct
@@ -174,9 +178,7 @@ def test_move_delta_refuses_band_breaks() -> None:
 
 
 def test_move_delta_refuses_rule_breaks() -> None:
-    rules = RulesConfig(
-        keep_together=(("U1", "U2"),), keep_apart=(("U3", "U5"),), locks=(LockConfig("East", ("U0",)),)
-    )
+    rules = RulesConfig(keep_together=(("U1", "U2"),), keep_apart=(("U3", "U5"),), locks=(LockConfig("East", ("U0",)),))
     p = problem_of(path_graph(6), 10, 50, rules=rules)
     part = Partition(p, np.array([0, 0, 0, 1, 2, 2]), 20.0)
     assert part.move_delta(2, 1) is None  # grouped
@@ -212,3 +214,24 @@ def test_recombine_finds_halves_and_stays_valid() -> None:
         assert_valid_plan(problem, part.labels, 2)
     assert part.total_cost < before
     assert part.total_cost == pytest.approx(score_labels(problem, part.labels, 60.0)["objective"])
+
+
+# --------------------------------------------------------------------------- property
+
+
+@settings(max_examples=20, deadline=None)
+@given(instance=grids_with_a_known_plan(), seed=st.integers(0, 1000))
+def test_property_improve_valid_and_never_worse(
+    instance: tuple[nx.Graph, dict[str, str], int, int, int], seed: int
+) -> None:
+    """From any valid start on a random grid, improve returns a valid plan no worse than it."""
+    graph, pcn, min_pop, max_pop, k = instance
+    problem = problem_of(graph, min_pop, max_pop, pcn_of=pcn)
+    start = construct(problem, k, np.random.default_rng(seed), attempts=3, max_trees=400)
+    assume(start is not None)
+    target = problem.total_pop / k
+    before = score_labels(problem, start, target)["objective"]
+    labels, cost = quick(problem, start, target, seed=seed, seconds=0.05)
+    assert_valid_plan(problem, labels, k)
+    assert cost <= before + 1e-12
+    assert cost == pytest.approx(score_labels(problem, labels, target)["objective"])

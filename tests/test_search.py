@@ -5,10 +5,18 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
+from helpers import (
+    assert_valid_plan,
+    grid_graph,
+    grids_with_a_known_plan,
+    path_graph,
+    problem_of,
+    two_pcn_grid,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from helpers import assert_valid_plan, grid_graph, path_graph, problem_of, two_pcn_grid
 
+import sda.engine.search as search_module
 from sda.engine.search import choose_count, search, target_for
 from sda.errors import InfeasibleError
 from sda.feasibility import check_feasible
@@ -102,6 +110,23 @@ def test_fixed_count_with_no_plan_raises() -> None:
         run(problem, count=2, starts=1)
 
 
+def test_choose_count_draws_are_bounded_when_nothing_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A count with no plan must cost a bounded number of constructions (at most SCREEN_DRAWS),
+    # not run on until some clock or budget is exhausted.
+    calls: list[int] = []
+
+    def no_plan(problem: object, k: int, rng: object, *args: object, **kwargs: object) -> None:
+        calls.append(k)
+
+    monkeypatch.setattr("sda.engine.search._first_plan", no_plan)
+    problem = problem_of(path_graph(6), 20, 30)  # counts 2 and 3
+    with pytest.raises(InfeasibleError, match="no valid plan was found for any count from 2 to 3"):
+        choose_count(problem, 25.0, np.random.default_rng(0), lambda _m: None)
+    assert sorted(set(calls)) == [2, 3]
+    assert 1 <= calls.count(2) <= search_module.SCREEN_DRAWS
+    assert 1 <= calls.count(3) <= search_module.SCREEN_DRAWS
+
+
 # --------------------------------------------------------------------------- determinism
 
 
@@ -153,30 +178,19 @@ def test_initial_plan_is_kept_count() -> None:
 # --------------------------------------------------------------------------- property
 
 
-@st.composite
-def wide_band_grids(draw: st.DrawFn) -> tuple[nx.Graph, dict[str, str], int, int]:
-    """Random 3-5 x 3-5 grids, populations 1-20, two random PCNs, a band of ratio >= 2 and at most ~8 areas."""
-    rows = draw(st.integers(3, 5))
-    cols = draw(st.integers(3, 5))
-    pops = draw(st.lists(st.integers(1, 20), min_size=rows * cols, max_size=rows * cols))
-    total = sum(pops)
-    min_pop = draw(st.integers(max(total // 8, 1), max(total // 2, 1)))
-    max_pop = draw(st.integers(max(2 * min_pop, max(pops)), max(2 * min_pop, max(pops)) + total // 2))
-    graph = grid_graph(rows, cols, population=pops)
-    pcn = {code: draw(st.sampled_from("AB")) for code in sorted(graph.nodes)}
-    return graph, pcn, min_pop, max_pop
-
-
 @settings(max_examples=25, deadline=None)
-@given(instance=wide_band_grids(), seed=st.integers(0, 1000))
-def test_property_search_valid_or_infeasible(instance: tuple[nx.Graph, dict[str, str], int, int], seed: int) -> None:
-    graph, pcn, min_pop, max_pop = instance
+@given(instance=grids_with_a_known_plan(), seed=st.integers(0, 1000))
+def test_property_search_valid_or_infeasible(
+    instance: tuple[nx.Graph, dict[str, str], int, int, int], seed: int
+) -> None:
+    """Either search returns a plan with every unit in exactly one connected in-band area, or it
+    raises InfeasibleError."""
+    graph, pcn, min_pop, max_pop, k = instance
     problem = problem_of(graph, min_pop, max_pop, pcn_of=pcn)
+    check_feasible(problem, k)  # the row plan exists, so the checks must pass
     try:
-        check_feasible(problem, "auto")
-        result = search(problem, count="auto", target="auto", seed=seed, time_limit_s=0, starts=1)
+        result = search(problem, count=k, target="auto", seed=seed, time_limit_s=0, starts=1)
     except InfeasibleError:
         return
-    lo, hi = problem.feasible_counts()
-    assert lo <= result.count <= hi
-    assert_valid_plan(problem, result.labels, result.count)
+    assert result.count == k
+    assert_valid_plan(problem, result.labels, k)

@@ -71,14 +71,9 @@ class Partition:
         p = self.problem
         a = int(self.labels[u])
         pu = int(p.pop[u])
-        penalty = 0.0
-        if self.band_weight == 0.0:
-            if self.pop[a] - pu < p.min_pop or self.pop[b] + pu > p.max_pop:
-                return None
-        else:
-            before = self.band_violation(self.pop[[a, b]]).sum()
-            after = self.band_violation(np.array([self.pop[a] - pu, self.pop[b] + pu])).sum()
-            penalty = self.band_weight * float(after - before) / max(p.total_pop, 1)
+        penalty = self._band_price(a, b, pu)
+        if penalty is None:
+            return None
         if p.together[u] >= 0 or p.lock[u] >= 0:
             return None  # grouped and locked units move only with their whole area (recombination)
         if len(p.apart_pairs) and not self._apart_allows(u, b):
@@ -86,6 +81,18 @@ class Partition:
         stats_a, stats_b = self._moved_stats(u, a, b)
         new = area_costs(p, stats_a, self.target, self.k)[0] + area_costs(p, stats_b, self.target, self.k)[0]
         return float(new - self.cost[a] - self.cost[b]) + penalty
+
+    def _band_price(self, a: int, b: int, moved: int) -> float | None:
+        """Price of moving ``moved`` residents from area ``a`` to ``b`` against the band: None if
+        the band is hard and would break, else the soft-band penalty change (0 when in band)."""
+        p = self.problem
+        if self.band_weight == 0.0:
+            if self.pop[a] - moved < p.min_pop or self.pop[b] + moved > p.max_pop:
+                return None
+            return 0.0
+        before = self.band_violation(self.pop[[a, b]]).sum()
+        after = self.band_violation(np.array([self.pop[a] - moved, self.pop[b] + moved])).sum()
+        return self.band_weight * float(after - before) / max(p.total_pop, 1)
 
     def _apart_allows(self, u: int, b: int) -> bool:
         pairs = self.problem.apart_pairs
@@ -196,14 +203,9 @@ class Partition:
         if (p.together[piece] >= 0).any() or (p.lock[piece] >= 0).any():
             return None
         moved = int(p.pop[piece].sum())
-        penalty = 0.0
-        if self.band_weight == 0.0:
-            if self.pop[a] - moved < p.min_pop or self.pop[b] + moved > p.max_pop:
-                return None
-        else:
-            before = self.band_violation(self.pop[[a, b]]).sum()
-            after = self.band_violation(np.array([self.pop[a] - moved, self.pop[b] + moved])).sum()
-            penalty = self.band_weight * float(after - before) / max(p.total_pop, 1)
+        penalty = self._band_price(a, b, moved)
+        if penalty is None:
+            return None
         if len(p.apart_pairs) and not all(self._apart_allows(int(u), b) for u in piece):
             return None
         sa, sb = self._piece_stats(piece, a, b)
@@ -401,9 +403,12 @@ def improve(
     end_temperature: float = 0.00002,
     band_weight: float = 1.0,
     piece_share: float = 0.2,
+    steps: int = 0,
     on_progress: Callable[[float], None] | None = None,
 ) -> tuple[np.ndarray, float]:
-    """Improve a valid assignment until ``deadline`` (a ``time.monotonic()`` value).
+    """Improve a valid assignment until ``deadline`` (a ``time.monotonic()`` value), or for
+    exactly ``steps`` annealing steps when ``steps > 0`` (then the result does not depend on the
+    clock: same seed, same plan, on any machine; ``deadline`` is ignored).
 
     Simulated annealing over unit moves and recombinations (a share ``recombine_share`` of the
     steps), with a temperature falling geometrically from ``start_temperature`` to
@@ -420,10 +425,19 @@ def improve(
     n_entries = len(problem.indices)
     step = 0
     temperature = start_temperature
-    while n_entries and time.monotonic() < polish_at:
+    if steps > 0:
+        deadline = polish_at = float("inf")
+
+    def running() -> bool:
+        return step < steps if steps > 0 else time.monotonic() < polish_at
+
+    while n_entries and running():
         step += 1
         if step % 200 == 0:
-            progress = min((time.monotonic() - start) / (polish_at - start), 1.0)
+            if steps > 0:
+                progress = step / steps
+            else:
+                progress = min((time.monotonic() - start) / (polish_at - start), 1.0)
             temperature = start_temperature * (end_temperature / start_temperature) ** progress
             # The price of leaving the band rises until, late on, nothing outside it is worth it.
             part.band_weight = band_weight * (1.0 + 50.0 * progress**2) if band_weight else 0.0

@@ -23,9 +23,9 @@ from sda.problem import Problem
 
 Progress = Callable[[str], None]
 
-#: Constructions drawn per candidate count when the count is "auto", and the time cap per count.
-SCREEN_DRAWS = 12
-SCREEN_SECONDS = 1.5
+#: Constructions drawn per candidate count when the count is "auto" (a count, not a time, so the
+#: choice does not depend on the machine's speed).
+SCREEN_DRAWS = 6
 
 
 @dataclass
@@ -49,7 +49,9 @@ def target_for(problem: Problem, count: int | str, target: int | str) -> float:
     return (problem.min_pop + problem.max_pop) / 2
 
 
-def _first_plan(problem: Problem, k: int, rng: np.random.Generator, seconds: float = 60.0) -> np.ndarray | None:
+def _first_plan(
+    problem: Problem, k: int, rng: np.random.Generator, seconds: float = 60.0, plain_attempts: int = 30
+) -> np.ndarray | None:
     """PCN-guided construction first; plain random trees (which pack tight bands best) second.
 
     Gives up after ``seconds`` (None), so a count that is very hard to pack cannot stall a run.
@@ -58,11 +60,11 @@ def _first_plan(problem: Problem, k: int, rng: np.random.Generator, seconds: flo
     if problem.n_pcn:
         labels = construct(
             problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=2, max_trees=1_500,
-            deadline=time.monotonic() + min(2.0, seconds / 4),
+            deadline=time.monotonic() + min(30.0, seconds / 4),
         )
         if labels is not None:
             return labels
-    return construct(problem, k, rng, pcn_surcharge=0.0, greed=0.0, attempts=30, deadline=deadline)
+    return construct(problem, k, rng, pcn_surcharge=0.0, greed=0.0, attempts=plain_attempts, deadline=deadline)
 
 
 def choose_count(
@@ -73,12 +75,9 @@ def choose_count(
     screened: dict[int, float] = {}
     for k in range(lo, hi + 1):
         best = np.inf
-        until = time.monotonic() + SCREEN_SECONDS
         for _ in range(SCREEN_DRAWS):
-            if time.monotonic() > until and np.isfinite(best):
-                break
             try:
-                labels = _first_plan(problem, k, rng, seconds=SCREEN_SECONDS * 2)
+                labels = _first_plan(problem, k, rng, seconds=float("inf"), plain_attempts=2)
             except InfeasibleError:
                 break
             if labels is not None:
@@ -108,6 +107,7 @@ def search(
     progress: Progress | None = None,
     initial: np.ndarray | None = None,
     construct_seconds: float = 60.0,
+    steps: int = 0,
 ) -> SearchResult:
     """Find a good valid plan.
 
@@ -131,6 +131,8 @@ def search(
         A valid assignment to start from (its count is kept); for re-runs and repairs.
     construct_seconds
         Cap on building each first plan.
+    steps
+        Annealing steps per start; > 0 replaces the time budget (clock-free, reproducible).
     """
     say = progress or (lambda _msg: None)
     t0 = time.monotonic()
@@ -153,7 +155,10 @@ def search(
             continue
         remaining = deadline_all - time.monotonic()
         share = remaining / max(starts - s, 1)
-        if share > 0.05:
+        if steps > 0:
+            say(f"start {s + 1}/{starts}: improving for {steps:,} steps")
+            labels, cost = improve(problem, labels, goal, rng, deadline=float("inf"), steps=steps)
+        elif share > 0.05:
             say(f"start {s + 1}/{starts}: improving for {share:.0f} s")
             labels, cost = improve(problem, labels, goal, rng, deadline=time.monotonic() + share)
         else:
