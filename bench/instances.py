@@ -138,7 +138,9 @@ def sda_config_text(
         f"seed = {seed}\n"
         f"time_limit_s = {time_limit_s:g}\n\n"
         "[exact]\n"
-        f"enabled = {'true' if exact else 'false'}\n"
+        f"enabled = {'true' if exact else 'false'}\n\n"
+        "[tradeoffs]\n"
+        "enabled = false\n"
     )
 
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/run.py                       # everything (about 20-25 minutes on 2 cores)
+    python bench/run.py                       # everything (about 25-30 minutes on 2 cores)
     python bench/run.py --quick               # real data (22 areas) + 1k synthetic, short limits
     python bench/run.py --instances cambs-28 syn-1k --methods sda gerrychain-tree
 
@@ -242,7 +242,8 @@ def markdown_table(rows: list[dict]) -> str:
     """Return the rows as a Markdown table (failed runs keep their error text)."""
     lines = ["| " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in rows:
-        cells = [_fmt(row.get(key), spec).replace("|", "/") for key, _, spec in COLUMNS]
+        shown = row | {"error": " ".join(filter(None, [row.get("error"), row.get("note")]))}
+        cells = [_fmt(shown.get(key), spec).replace("|", "/") for key, _, spec in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

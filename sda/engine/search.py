@@ -26,6 +26,9 @@ Progress = Callable[[str], None]
 #: Constructions drawn per candidate count when the count is "auto" (a count, not a time, so the
 #: choice does not depend on the machine's speed).
 SCREEN_DRAWS = 6
+#: Spanning trees one screening construction may draw (bounds the time spent on a count that
+#: has no plan, without reading the clock).
+SCREEN_TREES = 500
 
 
 @dataclass
@@ -50,7 +53,12 @@ def target_for(problem: Problem, count: int | str, target: int | str) -> float:
 
 
 def _first_plan(
-    problem: Problem, k: int, rng: np.random.Generator, seconds: float = 60.0, plain_attempts: int = 30
+    problem: Problem,
+    k: int,
+    rng: np.random.Generator,
+    seconds: float = 60.0,
+    plain_attempts: int = 30,
+    plain_trees: int = 20_000,
 ) -> np.ndarray | None:
     """PCN-guided construction first; plain random trees (which pack tight bands best) second.
 
@@ -59,12 +67,14 @@ def _first_plan(
     deadline = time.monotonic() + seconds
     if problem.n_pcn:
         labels = construct(
-            problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=2, max_trees=1_500,
+            problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=2, max_trees=min(1_500, plain_trees),
             deadline=time.monotonic() + min(30.0, seconds / 4),
         )
         if labels is not None:
             return labels
-    return construct(problem, k, rng, pcn_surcharge=0.0, greed=0.0, attempts=plain_attempts, deadline=deadline)
+    return construct(
+        problem, k, rng, pcn_surcharge=0.0, greed=0.0, attempts=plain_attempts, max_trees=plain_trees, deadline=deadline
+    )
 
 
 def choose_count(
@@ -77,7 +87,9 @@ def choose_count(
         best = np.inf
         for _ in range(SCREEN_DRAWS):
             try:
-                labels = _first_plan(problem, k, rng, seconds=float("inf"), plain_attempts=2)
+                labels = _first_plan(
+                    problem, k, rng, seconds=float("inf"), plain_attempts=2, plain_trees=SCREEN_TREES
+                )
             except InfeasibleError:
                 break
             if labels is not None:
