@@ -93,7 +93,7 @@ def area_names(problem: Problem, labels: np.ndarray, units: gpd.GeoDataFrame) ->
     numbered north to south (then west to east), so the same plan always gets the same ids."""
     k = int(labels.max()) + 1
     cent = units.geometry.centroid
-    x = np.bincount(labels, weights=cent.x.to_numpy() * 0 + cent.x.to_numpy(), minlength=k) / np.bincount(labels, minlength=k)
+    x = np.bincount(labels, weights=cent.x.to_numpy(), minlength=k) / np.bincount(labels, minlength=k)
     y = np.bincount(labels, weights=cent.y.to_numpy(), minlength=k) / np.bincount(labels, minlength=k)
     names: list[str | None] = [None] * k
     for li, name in enumerate(problem.lock_names):
@@ -162,12 +162,10 @@ def _area_table(
         geom = dissolved.geometry.loc[name]
         perimeter = geom.length
         districts = sorted(set(units.loc[member_codes, "district"]))
-        src_mask = labels == a
         ext = 0.0
         for i in positions.tolist():
             lo, hi = problem.indptr[i], problem.indptr[i + 1]
             ext += float(problem.border_m[lo:hi][labels[problem.indices[lo:hi]] != a].sum())
-        del src_mask
         rows.append(
             {
                 "area_id": name,
