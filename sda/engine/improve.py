@@ -146,15 +146,19 @@ class Partition:
         # u's neighbours in a all reachable from each other => a - u is connected.
         return not need
 
+    def _store(self, area: int, stats: AreaStats) -> None:
+        """Write one area's new totals (a one-row ``AreaStats``) back into the partition."""
+        self.pop[area] = stats.pop[0]
+        self.pcn_pop[area] = stats.pcn_pop[0]
+        self.district_pop[area] = stats.district_pop[0]
+        self.ext[area] = stats.ext_border_m[0]
+
     def apply_move(self, u: int, b: int) -> None:
         """Move unit ``u`` to area ``b`` and update every total."""
         a = int(self.labels[u])
         sa, sb = self._moved_stats(u, a, b)
-        for area, st in ((a, sa), (b, sb)):
-            self.pop[area] = st.pop[0]
-            self.pcn_pop[area] = st.pcn_pop[0]
-            self.district_pop[area] = st.district_pop[0]
-            self.ext[area] = st.ext_border_m[0]
+        self._store(a, sa)
+        self._store(b, sb)
         self.labels[u] = b
         self.members[a].discard(u)
         self.members[b].add(u)
@@ -263,11 +267,8 @@ class Partition:
         """Move every unit of ``piece`` to area ``b`` and update the totals."""
         a = int(self.labels[piece[0]])
         sa, sb = self._piece_stats(piece, a, b)
-        for area, st in ((a, sa), (b, sb)):
-            self.pop[area] = st.pop[0]
-            self.pcn_pop[area] = st.pcn_pop[0]
-            self.district_pop[area] = st.district_pop[0]
-            self.ext[area] = st.ext_border_m[0]
+        self._store(a, sa)
+        self._store(b, sb)
         self.labels[piece] = b
         moved = set(piece.tolist())
         self.members[a] -= moved
