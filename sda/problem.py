@@ -77,11 +77,6 @@ class Problem:
         """Positions of the units adjacent to unit ``i``."""
         return self.indices[self.indptr[i] : self.indptr[i + 1]]
 
-    def adjacency_matrix(self) -> sp.csr_matrix:
-        """CSR matrix whose entry ``(i, j)`` is 1 + the position of that entry (never 0)."""
-        data = np.arange(1, len(self.indices) + 1, dtype=np.float64)
-        return sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n, self.n))
-
     def feasible_counts(self) -> tuple[int, int]:
         """Smallest and largest number of areas the total population allows (ignoring geography)."""
         lo = -(-self.total_pop // self.max_pop)

@@ -462,30 +462,55 @@ def _cards_section(plan: Plan, available: set[str]) -> list[Any]:
             "could move to a neighbouring area while both stay in the band (and the area stays in one piece)."
         ),
     ]
+    # Everything per area is grouped once here: thousands of areas must not mean thousands of scans.
+    moves_of = dict(tuple(moves.groupby("area_id"))) if len(moves) else {}
+    members_of = dict(tuple(plan.units.groupby("area_id")))
+    edges_of = _edge_populations(plan)
+    pcn_names = _pcn_names(plan)
+    districts_of = _residents_by_area(plan.units, "district", _district_names(plan))
+    pcns_of = _residents_by_area(plan.units, "pcn_code", pcn_names)
     for area in plan.areas.index:
-        blocks.append(_Card(f"Area {area}", _card(plan, area, moves[moves["area_id"] == area])))
+        facts = _AreaFacts(
+            n_units=len(members_of.get(area, ())),
+            districts=districts_of.get(area, ""),
+            pcns=pcns_of.get(area, ""),
+            moves=moves_of.get(area, moves.iloc[0:0]),
+            edge_pops=edges_of.get(area, ([], [])),
+        )
+        blocks.append(_Card(f"Area {area}", _card(plan, area, facts, pcn_names)))
     return blocks
 
 
-def _card(plan: Plan, area: Any, moves: pd.DataFrame) -> list[Any]:
+@dataclass
+class _AreaFacts:
+    """What one area's card needs beyond the area table: its unit count, residents by district and
+    by PCN (as text), its possible moves, and the populations of its boundary units and of the
+    units just outside it."""
+
+    n_units: int
+    districts: str
+    pcns: str
+    moves: pd.DataFrame
+    edge_pops: tuple[list[int], list[int]]
+
+
+def _card(plan: Plan, area: Any, facts: _AreaFacts, pcn_names: Mapping[str, str]) -> list[Any]:
     row = plan.areas.loc[area]
     population = int(row["population"])
-    members = plan.units[plan.units["area_id"] == area]
     dominant = _text(row.get("dominant_pcn"))
-    pcn_names = _pcn_names(plan)
     items = [
         ("Population", _room_text(population, *_band(plan))),
-        ("Binding", _binding_text(plan, area, population)),
-        ("Units", _int(len(members))),
-        ("Districts", _residents_by(members, "district", _district_names(plan))),
-        ("PCNs", _residents_by(members, "pcn_code", pcn_names) or "none recorded"),
+        ("Binding", _binding_text(plan, population, facts.edge_pops)),
+        ("Units", _int(facts.n_units)),
+        ("Districts", facts.districts),
+        ("PCNs", facts.pcns or "none recorded"),
         (
             "Dominant PCN",
             f"{pcn_names.get(dominant, dominant) or '-'}, "
             f"holding {_pct(row.get('pcn_coterminosity'))} of its residents",
         ),
     ]
-    return [_List(items), *_moves_blocks(population, moves)]
+    return [_List(items), *_moves_blocks(population, facts.moves)]
 
 
 def _room_text(population: int, band_min: int, band_max: int) -> str:
@@ -521,18 +546,16 @@ def _moves_blocks(population: int, moves: pd.DataFrame) -> list[Any]:
     return [_Para(f"Boundary units that could move{more}:"), _Table(headers, rows, {1})]
 
 
-def _binding_text(plan: Plan, area: Any, population: int) -> str:
+def _binding_text(plan: Plan, population: int, edge_pops: tuple[list[int], list[int]]) -> str:
     """Whether the band, not the objective, stops this area giving or taking boundary units."""
     band_min, band_max = _band(plan)
     if not band_min <= population <= band_max:
         return "outside the band"
-    edge_pops, neighbour_pops = _edge_populations(plan, area)
+    inside, outside = edge_pops
     notes = []
-    if edge_pops and population - min(edge_pops) < band_min:
-        notes.append(
-            f"at minimum: losing any of its {len(edge_pops)} boundary units would take it below {_int(band_min)}"
-        )
-    if neighbour_pops and population + min(neighbour_pops) > band_max:
+    if inside and population - min(inside) < band_min:
+        notes.append(f"at minimum: losing any of its {len(inside)} boundary units would take it below {_int(band_min)}")
+    if outside and population + min(outside) > band_max:
         notes.append(f"at maximum: gaining any neighbouring unit would take it above {_int(band_max)}")
     return "; ".join(notes) if notes else "no: it can give and take boundary units within the band"
 
@@ -542,22 +565,24 @@ def _unit_label(code: str, name: Any) -> str:
     return code if not name or name == code else f"{code} {name}"
 
 
-def _edge_populations(plan: Plan, area: Any) -> tuple[list[int], list[int]]:
-    """Return the populations of this area's boundary units and of the neighbouring units outside it."""
+def _edge_populations(plan: Plan) -> dict[Any, tuple[list[int], list[int]]]:
+    """Per area, the populations of its boundary units and of the neighbouring units outside it
+    (one pass over the links for all areas)."""
     assignment = {str(k): v for k, v in plan.assignment.items()}
     pops = {str(k): int(v) for k, v in plan.units["population"].items()}
-    inside, outside = set(), set()
+    inside: dict[Any, set[str]] = {}
+    outside: dict[Any, set[str]] = {}
     for u, v in plan.graph.edges():
         a, b = assignment.get(str(u)), assignment.get(str(v))
         if a == b or a is None or b is None:
             continue
-        if a == area:
-            inside.add(str(u))
-            outside.add(str(v))
-        elif b == area:
-            inside.add(str(v))
-            outside.add(str(u))
-    return [pops[c] for c in inside], [pops[c] for c in outside]
+        inside.setdefault(a, set()).add(str(u))
+        outside.setdefault(a, set()).add(str(v))
+        inside.setdefault(b, set()).add(str(v))
+        outside.setdefault(b, set()).add(str(u))
+    return {
+        area: ([pops[c] for c in inside[area]], [pops[c] for c in outside.get(area, set())]) for area in inside
+    }
 
 
 def _caveats_section(plan: Plan, available: set[str]) -> list[Any]:
@@ -663,13 +688,17 @@ def _pcn_names(plan: Plan) -> dict[str, str]:
     return {str(c): f"{n} ({c})" for c, n in pairs.itertuples(index=False)}
 
 
-def _residents_by(members: pd.DataFrame, column: str, names: Mapping[str, str]) -> str:
-    if column not in members.columns:
-        return ""
-    keys = members[column].fillna("").astype(str)
-    totals = members.groupby(keys)["population"].sum().sort_values(ascending=False)
-    parts = [f"{names.get(k, k) if k else 'none'}: {_int(v)}" for k, v in totals.items()]
-    return "; ".join(parts)
+def _residents_by_area(units: pd.DataFrame, column: str, names: Mapping[str, str]) -> dict[Any, str]:
+    """Per area, "name: residents; ..." for each value of ``column``, largest first."""
+    if column not in units.columns:
+        return {}
+    keys = units[column].fillna("").astype(str)
+    totals = units.groupby([units["area_id"], keys])["population"].sum()
+    texts: dict[Any, str] = {}
+    for area, part in totals.groupby(level=0):
+        ordered = part.droplevel(0).sort_values(ascending=False)
+        texts[area] = "; ".join(f"{names.get(k, k) if k else 'none'}: {_int(v)}" for k, v in ordered.items())
+    return texts
 
 
 def _cut_vertices(plan: Plan, areas: set[Any]) -> set[str]:

@@ -286,7 +286,7 @@ def test_shift_never_empties_the_donor() -> None:
 def test_random_tree_spans_and_cuts_are_admissible() -> None:
     problem = problem_of(grid_graph(4, 4), 30, 50)
     nodes = np.arange(problem.n)
-    edges = local_edges(problem.adjacency_matrix(), nodes)
+    edges = local_edges(problem, nodes)
     tree = random_tree(problem, nodes, edges, rng(3))
     assert tree is not None
     assert sorted(tree.order.tolist()) == list(range(16))
@@ -303,7 +303,7 @@ def test_random_tree_spans_and_cuts_are_admissible() -> None:
 def test_random_tree_of_disconnected_nodes_is_none() -> None:
     problem = problem_of(two_parts(), 20, 30)
     nodes = np.arange(problem.n)
-    assert random_tree(problem, nodes, local_edges(problem.adjacency_matrix(), nodes), rng()) is None
+    assert random_tree(problem, nodes, local_edges(problem, nodes), rng()) is None
 
 
 # --------------------------------------------------------------------------- rules

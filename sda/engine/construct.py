@@ -49,7 +49,6 @@ class _Builder:
         greed: float,
     ) -> None:
         self.problem = problem
-        self.adj = problem.adjacency_matrix()
         self.rng = rng
         self.pcn_surcharge = pcn_surcharge
         self.district_surcharge = district_surcharge
@@ -60,7 +59,7 @@ class _Builder:
     def split(self, nodes: np.ndarray, k: int) -> list[np.ndarray] | None:
         if k == 1:
             return [nodes] if apart_ok(self.problem, nodes) else None
-        edges = local_edges(self.adj, nodes)
+        edges = local_edges(self.problem, nodes)
         neighbours: list[list[int]] | None = None
         for _ in range(TREES_PER_SPLIT):
             if self.budget <= 0 or time.monotonic() > self.deadline:

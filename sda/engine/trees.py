@@ -7,7 +7,8 @@ when its side of population ``s`` can become some ``k1`` areas and the rest ``k 
 (GerryChain's rule, which fails at 28 areas here), this works with any asymmetric band and with
 very little slack.
 
-Trees are minimum spanning trees of random edge weights. A weight *surcharge* on edges that cross
+Trees are minimum spanning trees of random edge weights (compiled with numba: the search draws
+tens of thousands of them). A weight *surcharge* on edges that cross
 a PCN (or district) boundary makes those edges the ones left out of the tree's interior, so the
 cuts the engine is offered tend to follow PCN boundaries.
 
@@ -20,8 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
+from numba import njit
 
 from sda.problem import Problem
 
@@ -55,11 +55,9 @@ class Tree:
         return (px >= start) & (px < start + self.size[c][:, None])
 
 
-def local_edges(adj: sp.csr_matrix, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def local_edges(problem: Problem, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Edges (each once) among ``nodes``: local endpoints and the CSR entry of each in the Problem."""
-    sub = adj[nodes][:, nodes]
-    upper = sp.triu(sub, k=1).tocoo()
-    return upper.row.astype(np.int64), upper.col.astype(np.int64), upper.data.astype(np.int64) - 1
+    return _local_edges(problem.indptr, problem.indices, np.ascontiguousarray(nodes, dtype=np.int64), problem.n)
 
 
 def random_tree(
@@ -81,17 +79,104 @@ def random_tree(
         weights += pcn_surcharge * (problem.pcn[nodes[rows]] != problem.pcn[nodes[cols]])
     if district_surcharge:
         weights += district_surcharge * (problem.district[nodes[rows]] != problem.district[nodes[cols]])
-    mst = minimum_spanning_tree(sp.csr_matrix((weights, (rows, cols)), shape=(s, s)))
     root = int(rng.integers(s))
-    order, parent = depth_first_order(mst, root, directed=False, return_predecessors=True)
-    if len(order) < s:
+    order, parent, size, spans = _spanning_tree(s, rows, cols, weights, root)
+    if not spans:
         return None
     pos = np.empty(s, dtype=np.int64)
     pos[order] = np.arange(s)
+    return Tree(nodes, order, pos, size, parent)
+
+
+@njit(cache=True)
+def _local_edges(indptr, indices, nodes, n):  # noqa: ANN001, ANN202 (numba)
+    local = np.full(n, -1, dtype=np.int64)
+    for j in range(len(nodes)):
+        local[nodes[j]] = j
+    count = 0
+    for j in range(len(nodes)):
+        for e in range(indptr[nodes[j]], indptr[nodes[j] + 1]):
+            if local[indices[e]] > j:
+                count += 1
+    rows = np.empty(count, dtype=np.int64)
+    cols = np.empty(count, dtype=np.int64)
+    entry = np.empty(count, dtype=np.int64)
+    m = 0
+    for j in range(len(nodes)):
+        for e in range(indptr[nodes[j]], indptr[nodes[j] + 1]):
+            other = local[indices[e]]
+            if other > j:
+                rows[m] = j
+                cols[m] = other
+                entry[m] = e
+                m += 1
+    return rows, cols, entry
+
+
+@njit(cache=True)
+def _find(root_of, x):  # noqa: ANN001, ANN202
+    while root_of[x] != x:
+        root_of[x] = root_of[root_of[x]]
+        x = root_of[x]
+    return x
+
+
+@njit(cache=True)
+def _spanning_tree(s, rows, cols, weights, root):  # noqa: ANN001, ANN202
+    """Minimum spanning tree of the weighted edges (Kruskal), in depth-first preorder from ``root``:
+    (order, parent with -9999 at the root, subtree sizes, whether the edges span all ``s`` nodes)."""
+    root_of = np.arange(s)
+    tu = np.empty(max(s - 1, 0), dtype=np.int64)
+    tv = np.empty(max(s - 1, 0), dtype=np.int64)
+    m = 0
+    for e in np.argsort(weights):
+        ru = _find(root_of, rows[e])
+        rv = _find(root_of, cols[e])
+        if ru != rv:
+            root_of[ru] = rv
+            tu[m] = rows[e]
+            tv[m] = cols[e]
+            m += 1
+            if m == s - 1:
+                break
+    order = np.empty(s, dtype=np.int64)
+    parent = np.full(s, -9999, dtype=np.int64)
     size = np.ones(s, dtype=np.int64)
-    for v in order[:0:-1]:  # children before parents; the only Python loop per tree
+    if m < s - 1:
+        return order, parent, size, False
+    ptr = np.zeros(s + 1, dtype=np.int64)
+    for i in range(m):
+        ptr[tu[i] + 1] += 1
+        ptr[tv[i] + 1] += 1
+    for i in range(s):
+        ptr[i + 1] += ptr[i]
+    fill = ptr[:-1].copy()
+    adj = np.empty(2 * m, dtype=np.int64)
+    for i in range(m):
+        adj[fill[tu[i]]] = tv[i]
+        fill[tu[i]] += 1
+        adj[fill[tv[i]]] = tu[i]
+        fill[tv[i]] += 1
+    # Iterative DFS: a node is emitted when popped, so every subtree is a contiguous run.
+    stack = np.empty(s, dtype=np.int64)
+    stack[0] = root
+    top = 1
+    emitted = 0
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        order[emitted] = v
+        emitted += 1
+        for j in range(ptr[v], ptr[v + 1]):
+            w = adj[j]
+            if w != parent[v]:
+                parent[w] = v
+                stack[top] = w
+                top += 1
+    for i in range(s - 1, 0, -1):
+        v = order[i]
         size[parent[v]] += size[v]
-    return Tree(nodes, order.astype(np.int64), pos, size, parent)
+    return order, parent, size, True
 
 
 @dataclass

@@ -1,0 +1,174 @@
+"""Recombination: merge two neighbouring areas and re-split them along the best admissible cut.
+
+This is the search's large move. Unit and piece moves (``sda.engine.anneal``) reshape areas a
+few units at a time; a recombination redraws the boundary between two areas in one go, which
+lets the search leave shapes that no sequence of small valid moves can. The merged pair is split
+along the best admissible cut of a few PCN-biased random spanning trees, all cuts of a tree
+priced at once with numpy (see ``sda.engine.trees`` and ``sda.objective``), so both new areas
+are connected, in band and keep every rule.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from sda.engine.trees import admissible_cuts, local_edges, random_tree
+from sda.objective import AreaStats, area_costs, stats_of
+from sda.problem import Problem
+
+EPS = 1e-12
+
+
+class Partition:
+    """An assignment with per-area totals, able to recombine pairs of its areas."""
+
+    def __init__(self, problem: Problem, labels: np.ndarray, target: float) -> None:
+        self.problem = problem
+        self.k = int(labels.max()) + 1
+        self.target = target
+        self.labels = labels.astype(np.int64).copy()
+        stats = stats_of(problem, self.labels, self.k)
+        self.pop = stats.pop.copy()
+        self.pcn_pop = stats.pcn_pop.copy()
+        self.district_pop = stats.district_pop.copy()
+        self.ext = stats.ext_border_m.astype(float).copy()
+        self.members: list[set[int]] = [set() for _ in range(self.k)]
+        for i, a in enumerate(self.labels.tolist()):
+            self.members[a].add(i)
+        self.cost = area_costs(problem, self._stats(np.arange(self.k)), target, self.k)
+        self.src = np.repeat(np.arange(problem.n), np.diff(problem.indptr))
+
+    @property
+    def in_band(self) -> bool:
+        """Every area within the band."""
+        p = self.problem
+        return bool(((self.pop >= p.min_pop) & (self.pop <= p.max_pop)).all())
+
+    def _stats(self, areas: np.ndarray) -> AreaStats:
+        return AreaStats(self.pop[areas], self.pcn_pop[areas], self.district_pop[areas], self.ext[areas])
+
+    @property
+    def total_cost(self) -> float:
+        """The plan's objective."""
+        return float(self.cost.sum())
+
+    # ---- recombination ----------------------------------------------------------------------
+    def neighbour_pairs(self) -> np.ndarray:
+        """Pairs of areas that touch, each once."""
+        la, lb = self.labels[self.src], self.labels[self.problem.indices]
+        cut = la < lb
+        return np.unique(np.stack([la[cut], lb[cut]], axis=1), axis=0)
+
+    def recombine(
+        self, a: int, b: int, rng: np.random.Generator, trees: int, temperature: float = 0.0
+    ) -> bool:
+        """Merge areas ``a`` and ``b`` and re-split them the best way found; True if changed."""
+        p = self.problem
+        nodes = np.array(sorted(self.members[a] | self.members[b]), dtype=np.int64)
+        edges = local_edges(p, nodes)
+        in_region = np.zeros(p.n, dtype=bool)
+        in_region[nodes] = True
+        # Border of each unit with units outside the pair: it stays "external" whatever the split.
+        ext_unit = np.zeros(len(nodes))
+        for j, u in enumerate(nodes.tolist()):
+            lo, hi = p.indptr[u], p.indptr[u + 1]
+            ext_unit[j] = p.border_m[lo:hi][~in_region[p.indices[lo:hi]]].sum()
+        pop = p.pop[nodes]
+        pcn_w = np.zeros((len(nodes), p.n_pcn), dtype=np.int64)
+        if p.n_pcn:
+            has = p.pcn[nodes] >= 0
+            pcn_w[np.flatnonzero(has), p.pcn[nodes][has]] = pop[has]
+        dist_w = np.zeros((len(nodes), len(p.district_codes)), dtype=np.int64)
+        dist_w[np.arange(len(nodes)), p.district[nodes]] = pop
+        rows, cols, entry = edges
+        edge_border = p.border_m[entry]
+        current = self.cost[a] + self.cost[b]
+        best_cost, best_mask = np.inf, None
+        for _ in range(trees):
+            tree = random_tree(p, nodes, edges, rng, pcn_surcharge=self._surcharge)
+            if tree is None:
+                return False
+            cuts = admissible_cuts(p, tree, 2)
+            if len(cuts.child) == 0:
+                continue
+            child = cuts.child
+            inside_rows = tree.in_subtree(child, rows)
+            inside_cols = tree.in_subtree(child, cols)
+            cross = ((inside_rows != inside_cols) * edge_border[None, :]).sum(axis=1)
+            sub_pop = tree.subtree_sums(pop)[child]
+            sub_pcn = tree.subtree_sums(pcn_w)[child]
+            sub_dist = tree.subtree_sums(dist_w)[child]
+            sub_ext = tree.subtree_sums(ext_unit)[child]
+            s1 = AreaStats(sub_pop, sub_pcn, sub_dist, sub_ext + cross)
+            s2 = AreaStats(
+                pop.sum() - sub_pop, pcn_w.sum(axis=0) - sub_pcn, dist_w.sum(axis=0) - sub_dist,
+                ext_unit.sum() - sub_ext + cross,
+            )
+            costs = area_costs(p, s1, self.target, self.k) + area_costs(p, s2, self.target, self.k)
+            if len(p.apart_pairs) or (p.lock[nodes] >= 0).any():
+                costs = costs + self._apart_penalty(tree, child, nodes)
+            j = int(np.argmin(costs))
+            if costs[j] < best_cost:
+                best_cost = float(costs[j])
+                c = int(child[j])
+                best_mask = np.zeros(len(nodes), dtype=bool)
+                best_mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+        if best_mask is None or not np.isfinite(best_cost):
+            return False
+        delta = best_cost - current
+        if delta >= -EPS and (temperature <= 0 or rng.random() >= np.exp(-delta / temperature)):
+            return False
+        self._relabel(nodes, best_mask, a, b)
+        return True
+
+    def _apart_penalty(self, tree: object, child: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+        """+inf for cuts that leave a keep-apart pair, or two locks, on one side."""
+        p = self.problem
+        penalty = np.zeros(len(child))
+        local = {int(u): j for j, u in enumerate(nodes.tolist())}
+        pairs = [(local[x], local[y]) for x, y in p.apart_pairs.tolist() if x in local and y in local]
+        locked = [j for j, u in enumerate(nodes.tolist()) if p.lock[u] >= 0]
+        for j1 in locked:
+            for j2 in locked:
+                if j1 < j2 and p.lock[nodes[j1]] != p.lock[nodes[j2]]:
+                    pairs.append((j1, j2))
+        if not pairs:
+            return penalty
+        xs = np.array([x for x, _ in pairs])
+        ys = np.array([y for _, y in pairs])
+        same = tree.in_subtree(child, xs) == tree.in_subtree(child, ys)  # type: ignore[attr-defined]
+        penalty[same.any(axis=1)] = np.inf
+        return penalty
+
+    def _relabel(self, nodes: np.ndarray, mask: np.ndarray, a: int, b: int) -> None:
+        self.labels[nodes[mask]] = a
+        self.labels[nodes[~mask]] = b
+        self.members[a] = set(nodes[mask].tolist())
+        self.members[b] = set(nodes[~mask].tolist())
+        stats = stats_of(self.problem, self.labels, self.k)
+        for area in (a, b):
+            self.pop[area] = stats.pop[area]
+            self.pcn_pop[area] = stats.pcn_pop[area]
+            self.district_pop[area] = stats.district_pop[area]
+        # External borders change for every area touching the pair; recompute them all (cheap).
+        self.ext = stats.ext_border_m.astype(float)
+        self.cost = area_costs(self.problem, self._stats(np.arange(self.k)), self.target, self.k)
+
+    _surcharge = 1.0  # PCN-boundary weight surcharge of the random trees
+
+    def recombine_sweep(self, rng: np.random.Generator, trees: int, deadline: float | None = None) -> int:
+        """Try recombining every touching pair once (random order), stopping at ``deadline`` (a
+        ``time.monotonic()`` value) if given. Returns improvements made."""
+        improved = 0
+        pairs = self.neighbour_pairs()
+        for j in rng.permutation(len(pairs)).tolist():
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            a, b = (int(x) for x in pairs[j])
+            if self.recombine(a, b, rng, trees):
+                improved += 1
+        return improved
+
+
