@@ -8,7 +8,9 @@ value is range-checked here, before any data is read.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,11 +284,42 @@ def load_config(path: Path | str) -> RunConfig:
         msg = f"{path}: cannot read the config file ({exc.strerror}); check the --config path."
         raise ConfigError(msg) from exc
     try:
-        raw = tomllib.loads(raw_bytes.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        msg = f"{path}: not valid TOML: {exc}"
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        utf16 = raw_bytes[:2] in (b"\xff\xfe", b"\xfe\xff")
+        found = "UTF-16 text (what Notepad calls 'Unicode')" if utf16 else "not UTF-8 text"
+        msg = (
+            f"{path}: the config file is {found}; expected UTF-8 text. Fix: open it in a text "
+            "editor and save it with the encoding 'UTF-8'."
+        )
+        raise ConfigError(msg) from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path}: not valid TOML: {exc}{_toml_hint(text, str(exc))}"
         raise ConfigError(msg) from exc
     return config_from_dict(raw, source=path, sha256=hashlib.sha256(raw_bytes).hexdigest())
+
+
+def _toml_hint(text: str, error: str) -> str:
+    """Quote the line a TOML error points at, with the fix for the usual slip on it."""
+    where = re.search(r"line (\d+)", error)
+    lines = text.splitlines()
+    if not where or not 0 < int(where.group(1)) <= len(lines):
+        return ""
+    line = lines[int(where.group(1)) - 1].strip()
+    if re.search(r"=\s*-?\d{1,3}(,\d{3})+\s*(#.*)?$", line):
+        fix = "write numbers without commas, e.g. 30000 or 30_000."
+    elif re.search(r"=\s*[A-Za-z]", line) and not re.search(r"=\s*(true|false|inf|nan)\b", line):
+        fix = 'put text in double quotes, e.g. count = "auto" or path = "data/units.gpkg".'
+    else:
+        fix = 'check that line: text in "double quotes", lists in [brackets], numbers without commas.'
+    return f". The line is: {line}  Fix: {fix}"
+
+
+def _did_you_mean(name: str, choices: list[str]) -> str:
+    near = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 def config_from_dict(raw: dict[str, Any], *, source: Path | None = None, sha256: str = "") -> RunConfig:
@@ -295,7 +328,9 @@ def config_from_dict(raw: dict[str, Any], *, source: Path | None = None, sha256:
     base = source.parent if source else Path.cwd()
     unknown = sorted(set(raw) - set(_SECTIONS))
     if unknown:
-        msg = f"{where}: unknown section [{unknown[0]}]; expected one of {', '.join(sorted(_SECTIONS))}."
+        near = difflib.get_close_matches(unknown[0], list(_SECTIONS), n=1, cutoff=0.6)
+        hint = f" (did you mean [{near[0]}]?)" if near else ""
+        msg = f"{where}: unknown section [{unknown[0]}]{hint}; expected one of {', '.join(sorted(_SECTIONS))}."
         raise ConfigError(msg)
     if "units" not in raw:
         msg = f"{where}: missing section [units] (needs at least 'path' and 'code_field')."
@@ -320,7 +355,7 @@ def _build_section(name: str, cls: type, section: dict[str, Any], base: Path, wh
     for key, value in section.items():
         if key not in fields:
             msg = (
-                f"{where}: unknown key {key!r} in [{name}]; "
+                f"{where}: unknown key {key!r} in [{name}]{_did_you_mean(key, list(fields))}; "
                 f"expected one of {', '.join(sorted(fields))}."
             )
             raise ConfigError(msg)
@@ -333,14 +368,20 @@ def _build_section(name: str, cls: type, section: dict[str, Any], base: Path, wh
                 value = Path("out")
         elif key in {"extra_links", "remove_links"}:
             value = _pairs(value, f"[{name}] {key}", where)
+        elif key.endswith("_field") and not isinstance(value, str):
+            msg = f"{where}: [{name}] {key} = {value!r}; expected a field name in quotes, e.g. \"CODE\"."
+            raise ConfigError(msg)
         elif isinstance(value, str) and value == "" and fields[key].default is None:
             value = None
         kwargs[key] = value
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        msg = f"{where}: [{name}] is incomplete: {exc}"
-        raise ConfigError(msg) from exc
+    required = [f.name for f in fields.values() if f.default is f.default_factory is dataclasses.MISSING]
+    absent = [key for key in required if key not in kwargs or kwargs[key] is None]
+    if absent:
+        example = {"path": 'path = "boundaries/parishes.gpkg"', "code_field": 'code_field = "PARNCP21CD"'}
+        shown = ", ".join(example.get(key, key) for key in absent)
+        msg = f"{where}: [{name}] is incomplete: it needs {', '.join(absent)}; add e.g. {shown}."
+        raise ConfigError(msg)
+    return cls(**kwargs)
 
 
 def _pairs(value: Any, what: str, where: str) -> tuple[tuple[str, str], ...]:
@@ -425,6 +466,85 @@ def _check_values(cfg: RunConfig, where: str) -> None:
         problems.append(f"[search] time_limit_s = {s.time_limit_s!r}; expected seconds >= 0")
     if not isinstance(s.starts, int) or s.starts < 1:
         problems.append(f"[search] starts = {s.starts!r}; expected a whole number >= 1")
+    problems = [_quoted_number_hint(p) for p in problems]
+    problems += _more_problems(cfg)
     if problems:
         msg = f"{where}: " + "; ".join(problems) + "."
         raise ConfigError(msg)
+
+
+def _more_problems(cfg: RunConfig) -> list[str]:
+    """Types the checks above let through, and settings that contradict one another."""
+    problems: list[str] = []
+    # Values come from TOML, so their types are only what the file says: check each by kind.
+    checks: list[tuple[str, Any, str]] = [
+        ("[areas] min_population", cfg.areas.min_population, "not bool"),
+        ("[areas] max_population", cfg.areas.max_population, "not bool"),
+        ("[search] seed", cfg.search.seed, "not bool"),
+        ("[search] starts", cfg.search.starts, "not bool"),
+        ("[search] steps", cfg.search.steps, "whole"),
+        ("[exact] max_units", cfg.exact.max_units, "whole"),
+        ("[tradeoffs] ensemble", cfg.tradeoffs.ensemble, "whole"),
+        ("[graph] min_border_m", cfg.graph.min_border_m, "number"),
+        ("[exact] time_limit_s", cfg.exact.time_limit_s, "number"),
+        ("[tradeoffs] time_limit_s", cfg.tradeoffs.time_limit_s, "number"),
+        ("[exact] enabled", cfg.exact.enabled, "bool"),
+        ("[tradeoffs] enabled", cfg.tradeoffs.enabled, "bool"),
+    ]
+    for key, value, kind in checks:
+        is_bool = isinstance(value, bool)
+        if kind == "not bool" and is_bool:  # TOML true/false would pass as the numbers 1/0
+            problems.append(f"{key} = {_toml(value)}; expected a whole number, not true or false")
+        elif kind == "whole" and (is_bool or not isinstance(value, int) or value < 0):
+            problems.append(f"{key} = {_toml(value)}; expected a whole number >= 0 (without quotes)")
+        elif kind == "number" and (is_bool or not isinstance(value, int | float) or value < 0):
+            problems.append(f"{key} = {_toml(value)}; expected a number >= 0 (without quotes)")
+        elif kind == "bool" and not is_bool:
+            problems.append(f"{key} = {_toml(value)}; expected true or false (without quotes)")
+    low: Any = cfg.areas.min_population
+    high: Any = cfg.areas.max_population
+    target: Any = cfg.areas.target_population
+    numbers = [v for v in (low, high, target) if isinstance(v, int) and not isinstance(v, bool)]
+    if len(numbers) == 3 and target > 0 and not low <= target <= high:
+        problems.append(
+            f"[areas] target_population = {target} is outside the band {low}-{high}; "
+            'expected a size inside it, or "auto"'
+        )
+    if cfg.rules.nest_in == "district" and not cfg.units.district_field:
+        problems.append(
+            '[rules] nest_in = "district" needs [units] district_field (the field holding each '
+            "unit's district code, e.g. \"LAD21CD\")"
+        )
+    if cfg.pcn.method == "shares" and cfg.pcn.shares is not None and cfg.pcn.practices is None:
+        problems.append(
+            '[pcn] method = "shares" also needs practices = "path/to/practices.csv" (without it '
+            "PCN alignment is off and the shares would be ignored)"
+        )
+    problems += _output_dir_problems(cfg.output.dir)
+    return problems
+
+
+def _quoted_number_hint(problem: str) -> str:
+    """Point out a number written in quotes (``min_population = "30000"``), which TOML reads as text."""
+    return re.sub(r"(= '-?\d[\d,._]*');", r"\1 (a number in quotes is text: remove the quotes);", problem)
+
+
+def _toml(value: Any) -> str:
+    """Show a value as the other messages do, but booleans as TOML writes them (true/false)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def _output_dir_problems(folder: Path) -> list[str]:
+    """The output folder, or a folder it would be made in, must not be an existing file."""
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            if candidate.is_dir():
+                return []
+            what = "is a file" if candidate == folder else f"would be made inside {candidate}, which is a file"
+            return [
+                f"[output] dir = \"{folder}\" {what}; expected a folder (it is created if missing). "
+                "Fix: choose another dir, or move the file"
+            ]
+    return []

@@ -14,6 +14,7 @@ import hashlib
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -89,7 +90,15 @@ def read_units(cfg: UnitsConfig) -> gpd.GeoDataFrame:
     _require_file(path, "[units] path")
     layer = _choose_layer(path, cfg.layer)
     wanted = _configured_fields(cfg)
-    _require_fields(path, _layer_fields(path, layer), wanted, "named in [units]", "field", f"layer {layer!r}")
+    info = _layer_info(path, layer)
+    if info["features"] == 0:
+        msg = (
+            f"layer {layer!r} has no features (0 units); expected one polygon per unit. Fix: export "
+            "the layer again (in QGIS, untick 'Save only selected features'), or set [units] layer."
+        )
+        raise InputError(path, msg)
+    fields = [str(f) for f in info["fields"]]
+    _require_fields(path, fields, wanted, "named in [units]", "field", f"layer {layer!r}")
     raw = _read_vector(path, layer, wanted)
     problems = check_units(raw, cfg, path)
     codes = as_code_strings(raw[cfg.code_field])
@@ -211,7 +220,8 @@ def read_pcn_shares(path: Path, unit_codes: Iterable[str]) -> pd.DataFrame:
     path
         CSV with ``unit_code``, ``pcn_code`` and ``share`` (a fraction or a patient count, >= 0).
     unit_codes
-        Codes of the units read by ``read_units``; rows for other codes are dropped with a warning.
+        Codes of the units read by ``read_units``; every one needs a row, and rows for other
+        codes are dropped with a warning.
 
     Returns
     -------
@@ -223,15 +233,17 @@ def read_pcn_shares(path: Path, unit_codes: Iterable[str]) -> pd.DataFrame:
     InputError
         The file is missing or unreadable, or a required column is missing.
     ProblemsError
-        Blank codes, bad shares, repeated (unit, PCN) rows; all are listed.
+        Blank codes, bad shares, repeated (unit, PCN) rows, units with no row, all-zero shares,
+        fractions that do not add up to 1; all are listed.
     """
     path = Path(path)
-    known = {str(c) for c in unit_codes}
+    ordered = [str(c) for c in unit_codes]
+    known = set(ordered)
     _require_file(path, "[pcn] shares")
     table = _read_text_csv(path)
     columns = ["unit_code", "pcn_code", "share"]
     _require_fields(path, list(table.columns), columns, "needed for PCN shares", "column", "the CSV")
-    _raise_or_warn(check_pcn_shares(table, path, known), f"the PCN shares file {path}")
+    _raise_or_warn(check_pcn_shares(table, path, ordered), f"the PCN shares file {path}")
     shares = pd.DataFrame(
         {
             "unit_code": as_code_strings(table["unit_code"]),
@@ -276,11 +288,7 @@ def _choose_layer(path: Path, layer: str | None) -> str:
     try:
         layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     except _PYOGRIO_ERRORS as exc:
-        msg = (
-            f"cannot be read as a spatial file ({exc}); expected a polygon file such as "
-            "GeoPackage, GeoJSON or Shapefile."
-        )
-        raise InputError(path, msg) from exc
+        raise InputError(path, _unreadable(path, exc)) from exc
     if layer is not None:
         if layer not in layers:
             msg = (
@@ -302,9 +310,27 @@ def _choose_layer(path: Path, layer: str | None) -> str:
     return layers[0]
 
 
-def _layer_fields(path: Path, layer: str) -> list[str]:
+def _unreadable(path: Path, exc: Exception) -> str:
+    """Say why GDAL could not open a spatial file, in the terms of the usual causes."""
+    expected = "expected a polygon file such as GeoPackage, GeoJSON or Shapefile."
+    if path.stat().st_size == 0:
+        return f"the file is empty (0 bytes); {expected} Fix: export or copy the layer again."
+    if path.suffix.lower() == ".shp":
+        missing = [path.with_suffix(s).name for s in (".shx", ".dbf") if not path.with_suffix(s).exists()]
+        if missing:
+            return (
+                f"cannot be read: a Shapefile is several files with the same name, and "
+                f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not next to {path.name}; "
+                f"{expected} Fix: copy all of them (.shp, .shx, .dbf and .prj) to the same folder, "
+                "or save the layer as one GeoPackage."
+            )
+    reason = str(exc).split("; It might help", 1)[0]  # GDAL's advice about driver prefixes is not for users
+    return f"cannot be read as a spatial file ({reason}); {expected}"
+
+
+def _layer_info(path: Path, layer: str) -> dict[str, Any]:
     try:
-        return [str(f) for f in pyogrio.read_info(path, layer=layer)["fields"]]
+        return dict(pyogrio.read_info(path, layer=layer))
     except _PYOGRIO_ERRORS as exc:
         msg = f"cannot read layer {layer!r} ({exc})"
         raise InputError(path, msg) from exc
@@ -327,11 +353,34 @@ def _require_fields(
         fix = f"correct the name in the config, or add the {noun} to the file."
     else:
         fix = f"rename or add the {noun}{plural} in the file (names are fixed by sda)."
+    why, fix = _columns_hint(present, missing) or ("", fix)
     msg = (
         f"{noun}{plural} {', '.join(parts)} {wanted_by} not found in {where}; the {noun}s that "
-        f"exist are {', '.join(repr(p) for p in present) or 'none'}. Fix: {fix}"
+        f"exist are {', '.join(repr(p) for p in present) or 'none'}.{why} Fix: {fix}"
     )
     raise InputError(path, msg, field=missing[0])
+
+
+def _columns_hint(present: Sequence[str], missing: Sequence[str]) -> tuple[str, str] | None:
+    """Explain the usual cause when wanted columns are absent (another separator, degrees for metres) and its fix."""
+    if len(present) == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if sep in present[0]:
+                why = f" The header is one column with {name} in it: the file is separated by {name}, not commas."
+                return why, "save it again from Excel as 'CSV UTF-8 (Comma delimited)'."
+    lowered = {p.lower() for p in present}
+    if {"easting", "northing"} & set(missing) and lowered & {"lat", "latitude", "lon", "long", "lng", "longitude"}:
+        why = (
+            " The file has latitude/longitude (degrees); sda needs British National Grid eastings "
+            "and northings (EPSG:27700 metres)."
+        )
+        fix = (
+            "add easting and northing columns: take them from the ONS Postcode Directory for each "
+            "practice's postcode, or in QGIS load the points as EPSG:4326, reproject them to "
+            "EPSG:27700 and add $x and $y with the Field Calculator."
+        )
+        return why, fix
+    return None
 
 
 def _read_vector(path: Path, layer: str, columns: list[str]) -> gpd.GeoDataFrame:
@@ -341,7 +390,12 @@ def _read_vector(path: Path, layer: str, columns: list[str]) -> gpd.GeoDataFrame
         msg = f"cannot read layer {layer!r} ({exc})"
         raise InputError(path, msg) from exc
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
-        msg = f"layer {layer!r} has no geometry; expected a polygon layer."
+        msg = (
+            f"layer {layer!r} has no geometry (it is a table, such as a CSV or a spreadsheet); "
+            "expected a polygon layer with a boundary for each unit. Fix: point [units] path at the "
+            "boundary file (GeoPackage, GeoJSON or Shapefile); to take populations from this table, "
+            "set [units] population_csv to it."
+        )
         raise InputError(path, msg)
     return frame.reset_index(drop=True)
 
@@ -363,13 +417,16 @@ def _read_text_csv(path: Path) -> pd.DataFrame:
 
 
 def _raise_or_warn(problems: list[Problem], what: str) -> None:
-    """Raise ``ProblemsError`` listing every error; otherwise emit the warnings (capped)."""
+    """Raise ``ProblemsError`` listing every error (and the warnings, when there is room); otherwise warn."""
     errors = [p.message for p in problems if p.severity == "error"]
+    notes = [p.message for p in problems if p.severity != "error"]
     if errors:
         count = f"{len(errors)} problem" + ("s" if len(errors) > 1 else "")
         headline = f"{count} in {what} (fix, then run again):"
-        raise ProblemsError(headline, errors)
-    notes = [p.message for p in problems if p.severity != "error"]
+        # Warnings go in the same listing while there is room: they often explain an error (a
+        # CSV code that matches no unit is the mistyped code of the unit that has no row).
+        room = max(MAX_LISTED - len(errors), 0)
+        raise ProblemsError(headline, [*errors, *(f"warning: {n}" for n in notes[:room])])
     for message in notes[:MAX_LISTED]:
         warnings.warn(message, SdaWarning, stacklevel=3)
     if len(notes) > MAX_LISTED:

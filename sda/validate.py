@@ -13,7 +13,9 @@ validate in seconds; Python loops run only over the rows that are actually wrong
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -30,6 +32,7 @@ __all__ = [
     "PRACTICE_COLUMNS",
     "PRACTICE_EASTING_RANGE",
     "PRACTICE_NORTHING_RANGE",
+    "SHARE_SUM_TOLERANCE",
     "Problem",
     "as_code_strings",
     "check_pcn_shares",
@@ -54,15 +57,27 @@ PRACTICE_NORTHING_RANGE = (1_000.0, 1_300_000.0)
 
 PRACTICE_COLUMNS = ("practice_code", "practice_name", "pcn_code", "pcn_name", "easting", "northing")
 
+#: Shares given as fractions must add up to 1 within this, for each unit (rounding to 2 decimals
+#: over several PCNs can be a few hundredths off).
+SHARE_SUM_TOLERANCE = 0.05
+
+#: What a spreadsheet leaves in a cell when a formula or lookup fails, or a placeholder for "none".
+_PLACEHOLDERS = frozenset(
+    {"#N/A", "N/A", "NA", "#REF!", "#VALUE!", "#NAME?", "#DIV/0!", "#NULL!", "NULL", "NONE", "NAN", "UNKNOWN", "-", "?"}
+)
+
 _POLYGON_TYPE_IDS = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 _FIX_GEOMETRY = (
     "Fix: in QGIS run Vector > Geometry Tools > Fix Geometries (make_valid) and point the config at the fixed file."
 )
-_FIX_CRS = (
-    "Fix: in QGIS set the layer's CRS (Layer Properties > Source) and save a copy with "
-    "Export > Save Features As, or run: ogr2ogr -a_srs EPSG:27700 fixed.gpkg input_file "
-    "(for a Shapefile, the CRS lives in the .prj file next to the .shp)."
-)
+
+
+def _fix_crs(crs: str = "EPSG:27700") -> str:
+    return (
+        "Fix: in QGIS set the layer's CRS (Layer Properties > Source) and save a copy with "
+        f"Export > Save Features As, or run: ogr2ogr -a_srs {crs} fixed.gpkg input_file "
+        "(for a Shapefile, the CRS lives in the .prj file next to the .shp)."
+    )
 
 
 @dataclass(frozen=True)
@@ -153,7 +168,23 @@ def _population_hint(found: str) -> str:
     cleaned = found.strip().replace(",", "").replace(" ", "").replace("O", "0").replace("o", "0")
     if cleaned != found.strip() and cleaned.isdigit():
         return f" (did you mean {int(cleaned)}? remove thousands separators and letters)"
+    if _is_placeholder(found):
+        return " (a spreadsheet error or placeholder: the formula or lookup that made it found nothing)"
     return ""
+
+
+def _is_placeholder(value: str) -> bool:
+    return value.strip().upper() in _PLACEHOLDERS
+
+
+def _close_codes(code: str, candidates: Sequence[str]) -> list[str]:
+    """Codes among ``candidates`` that look like a typo of ``code`` (same once spaces and case go, or close)."""
+    squashed = code.replace(" ", "").upper()
+    exact = [c for c in candidates if c.replace(" ", "").upper() == squashed]
+    if exact:
+        return exact[:1]
+    similar = [c for c in candidates if abs(len(c) - len(code)) <= 2][:5000]  # keeps difflib cheap
+    return difflib.get_close_matches(code, similar, n=1, cutoff=0.85)
 
 
 def _population_problems(values: pd.Series, codes: pd.Series, path: object, field: str, fix: str) -> list[Problem]:
@@ -179,6 +210,13 @@ def _population_problems(values: pd.Series, codes: pd.Series, path: object, fiel
         else:
             what = f"got {_show(found)}, a negative number"
         problems.append(_row_problem(path, pos, codes, field, f"{what}; {expected}. {fix}"))
+    if len(values) > 1 and zero.all():
+        message = (
+            f"{_where(path, field=field)}: the population of every unit (all {len(values)} rows) "
+            f"is 0; expected the number of residents. Fix: check that {field!r} is the population "
+            "field and that the join or formula that filled it worked."
+        )
+        return [*problems, Problem(message, field=field)]
     for pos in np.flatnonzero(zero.to_numpy()):
         message = (
             f"{_where(path, pos + 1, codes.iloc[pos], field)}: population is 0; the unit is kept "
@@ -193,8 +231,14 @@ def _row_problem(path: object, pos: int, codes: pd.Series, field: str | None, te
     return Problem(f"{_where(path, pos + 1, code, field)}: {text}", "error", code, pos + 1, field)
 
 
-def _code_problems(codes: pd.Series, path: object, field: str, what: str) -> list[Problem]:
-    """Blank and duplicate codes; a duplicate names every row that carries the code."""
+def _code_problems(
+    codes: pd.Series, path: object, field: str, what: str, raw: pd.Series | None = None
+) -> list[Problem]:
+    """Blank and duplicate codes; a duplicate names every row that carries the code.
+
+    ``raw`` is the column as read (before spaces are stripped), to say when two codes differ
+    only by spaces around them.
+    """
     problems: list[Problem] = []
     for pos in np.flatnonzero((codes == "").to_numpy()):
         problems.append(
@@ -213,12 +257,34 @@ def _code_problems(codes: pd.Series, path: object, field: str, what: str) -> lis
     for pos in repeated:
         rows_by_code.setdefault(values[pos], []).append(int(pos) + 1)
     for code, rows in sorted(rows_by_code.items()):
+        spaces = ""
+        written = [str(raw.iloc[r - 1]) for r in rows] if raw is not None else []
+        if len(set(written)) > 1 and len({w.strip() for w in written}) == 1:
+            spaces = f" (written {', '.join(map(repr, written))}: spaces before or after a code are ignored)"
         message = (
-            f"{_where(path, code=code, field=field)}: the code appears in {_rows_text(rows)}; "
+            f"{_where(path, code=code, field=field)}: the code appears in {_rows_text(rows)}{spaces}; "
             f"expected each {what} code once. Fix: give each row its own code, or merge the rows."
         )
         problems.append(Problem(message, "error", code, rows[0], field))
     return problems
+
+
+def _no_code_matches(
+    path: object, field: str, table_codes: list[str], unit_codes: list[str], units_file: str
+) -> Problem:
+    """One error for a table none of whose codes is a unit (another geography or year), instead of one per unit."""
+
+    def some(codes: list[str]) -> str:
+        return ", ".join(map(repr, codes[:3])) + (" ..." if len(codes) > 3 else "")
+
+    message = (
+        f"{_where(path, field=field)}: none of the {len(table_codes)} codes in the CSV is a unit of "
+        f"{units_file} (the CSV has {some(table_codes)}; the units are {some([c for c in unit_codes if c])}); "
+        "expected the codes of the units file. Fix: use a "
+        "table for the same geography and year as the units file (e.g. 2011 or 2021 LSOA codes), "
+        "or correct [units] code_field."
+    )
+    return Problem(message, field=field)
 
 
 # --------------------------------------------------------------------------- units
@@ -239,12 +305,15 @@ def check_units(raw: gpd.GeoDataFrame, cfg: UnitsConfig, path: object) -> list[P
     Returns
     -------
     list of Problem
-        Errors for blank or duplicate codes, missing, text, negative or fractional populations,
-        missing, empty, invalid or non-polygon geometry, a missing or implausible CRS and
-        overlapping units; warnings for units with zero population. Empty when all is well.
+        Errors for blank or duplicate codes, blank districts (when ``district_field`` is set),
+        missing, text, negative or fractional populations, missing, empty, invalid or
+        non-polygon geometry, a missing or implausible CRS and overlapping units; warnings for
+        units with zero population. Empty when all is well.
     """
     codes = as_code_strings(raw[cfg.code_field])
-    problems = _code_problems(codes, path, cfg.code_field, "unit")
+    problems = _code_problems(codes, path, cfg.code_field, "unit", raw[cfg.code_field])
+    if cfg.district_field:
+        problems += _district_problems(raw[cfg.district_field], codes, path, cfg.district_field)
     if cfg.population_field:
         fix = "Fix: correct the value in the file (a count of residents, digits only)."
         problems += _population_problems(raw[cfg.population_field], codes, path, cfg.population_field, fix)
@@ -258,6 +327,17 @@ def check_units(raw: gpd.GeoDataFrame, cfg: UnitsConfig, path: object) -> list[P
     if crs_problems:
         return problems + crs_problems
     return problems + _overlap_problems(usable_bng, codes[usable], np.flatnonzero(usable), path)
+
+
+def _district_problems(values: pd.Series, codes: pd.Series, path: object, field: str) -> list[Problem]:
+    """Rows with a blank district code (a unit outside every district breaks nesting and reports)."""
+    text = (
+        f"the district is blank; expected a district (LAD) code in every row, since [units] "
+        f"district_field = {field!r}. Fix: fill it in (the district the unit lies in), or remove "
+        "district_field from the config if districts are not needed."
+    )
+    blank = (as_code_strings(values) == "").to_numpy()
+    return [_row_problem(path, pos, codes, field, text) for pos in np.flatnonzero(blank)]
 
 
 def _geometry_problems(raw: gpd.GeoDataFrame, codes: pd.Series, path: object) -> tuple[list[Problem], np.ndarray]:
@@ -295,10 +375,11 @@ def _geometry_problems(raw: gpd.GeoDataFrame, codes: pd.Series, path: object) ->
             )
         )
     for pos in np.flatnonzero(invalid):
-        reason = shapely.is_valid_reason(geoms[pos])
+        reason = re.sub(r"\[(\S+) (\S+)\]$", r" at \1, \2", str(shapely.is_valid_reason(geoms[pos])))
+        kind = "multipolygon" if type_ids[pos] == 6 else "polygon"
         problems.append(
             _row_problem(
-                path, pos, codes, None, f"invalid polygon ({reason}); expected a valid polygon. {_FIX_GEOMETRY}"
+                path, pos, codes, None, f"invalid {kind} ({reason}); expected a valid polygon. {_FIX_GEOMETRY}"
             )
         )
     usable = polygonal & ~empty & ~invalid
@@ -308,7 +389,7 @@ def _geometry_problems(raw: gpd.GeoDataFrame, codes: pd.Series, path: object) ->
 def _missing_crs_problem(path: object) -> Problem:
     message = (
         f"{path}: the file has no coordinate reference system (CRS); expected one such as "
-        f"EPSG:27700 (British National Grid) or EPSG:4326 (longitude/latitude). {_FIX_CRS}"
+        f"EPSG:27700 (British National Grid) or EPSG:4326 (longitude/latitude). {_fix_crs()}"
     )
     return Problem(message)
 
@@ -316,7 +397,13 @@ def _missing_crs_problem(path: object) -> Problem:
 def _extent_problems(
     raw: gpd.GeoDataFrame, usable_bng: gpd.GeoSeries, positions: np.ndarray, codes: pd.Series, path: object
 ) -> list[Problem]:
-    """Report units that cannot be in Great Britain under the declared CRS (a wrong CRS)."""
+    """Report units that cannot be in Great Britain under the declared CRS (a wrong CRS).
+
+    Two mislabellings are named: metres (British National Grid eastings/northings) in a file
+    that says it is another CRS, and degrees (longitude/latitude) in a file that says it is a
+    projected CRS. Degrees read as metres would land within 200 m of the grid's origin, which is
+    inside the generous extent but in the sea off Cornwall, so that case is tested on its own.
+    """
     if len(usable_bng) == 0:
         return []
     bounds = shapely.bounds(np.asarray(usable_bng.array, dtype=object))
@@ -328,19 +415,36 @@ def _extent_problems(
         & (bounds[:, 2] <= xmax)
         & (bounds[:, 3] <= ymax)
     )
+    as_written = shapely.bounds(np.asarray(raw.geometry.iloc[positions].array, dtype=object))
+    x_degrees = (np.abs(as_written[:, [0, 2]]) <= 180).all(axis=1)
+    looks_degrees = x_degrees & (np.abs(as_written[:, [1, 3]]) <= 90).all(axis=1)
+    if not raw.crs.is_geographic:
+        inside &= ~looks_degrees
     if inside.all():
         return []
     outside = positions[~inside]
     first = outside[0]
     x, y = shapely.get_coordinates(raw.geometry.iloc[first])[0]
     crs_name = raw.crs.to_string()
-    hint = ""
-    if raw.crs.is_geographic and (abs(x) > 180 or abs(y) > 90):
-        hint = " The coordinates look like metres (eastings/northings), so the CRS is probably EPSG:27700."
+    looks_bng = (
+        (as_written[~inside, 0] >= PRACTICE_EASTING_RANGE[0])
+        & (as_written[~inside, 2] <= PRACTICE_EASTING_RANGE[1])
+        & (as_written[~inside, 1] >= PRACTICE_NORTHING_RANGE[0])
+        & (as_written[~inside, 3] <= PRACTICE_NORTHING_RANGE[1])
+    ).all()
+    hint, likely = "", "EPSG:27700"
+    if looks_bng and raw.crs.to_epsg() != 27700:
+        hint = (
+            " The coordinates look like metres (British National Grid eastings/northings), so the "
+            "CRS is probably EPSG:27700."
+        )
+    elif looks_degrees[~inside].all() and not raw.crs.is_geographic:
+        hint = " The coordinates look like longitude/latitude degrees, so the CRS is probably EPSG:4326."
+        likely = "EPSG:4326"
     message = (
         f"{path}: {len(outside)} unit(s) (first: {_rows_text([int(first) + 1])}, code "
         f"{codes.iloc[first]!r}, first point {x:.6g}, {y:.6g}) are not in Great Britain when read "
-        f"with the file's CRS {crs_name}; expected coordinates in Great Britain.{hint} {_FIX_CRS}"
+        f"with the file's CRS {crs_name}; expected coordinates in Great Britain.{hint} {_fix_crs(likely)}"
     )
     return [Problem(message, code=codes.iloc[first] or None, row=int(first) + 1)]
 
@@ -404,20 +508,25 @@ def check_population_table(
     code_field = cfg.population_csv_code_field
     pop_field = cfg.population_csv_population_field
     codes = as_code_strings(table[code_field])
-    problems = _code_problems(codes, path, code_field, "unit")
+    problems = _code_problems(codes, path, code_field, "unit", table[code_field])
     fix = "Fix: correct the value in the CSV (a count of residents, digits only)."
     problems += _population_problems(table[pop_field], codes, path, pop_field, fix)
     units = set(unit_codes) - {""}
     in_csv = set(codes) - {""}
     uncovered = [c for c in unit_codes if c and c not in in_csv]
+    unknown = [c for c in codes if c and c not in units]
+    if in_csv and not in_csv & units:
+        problems.append(_no_code_matches(path, code_field, sorted(in_csv), unit_codes, f"{cfg.path}"))
+        uncovered = unknown = []
     for code in uncovered:
+        near = _close_codes(code, unknown) if len(uncovered) <= 100 else []
+        typo = f" The CSV has {near[0]!r}, which matches no unit: is that it, mistyped?" if near else ""
         message = (
             f"{_where(path, code=code, field=code_field)}: unit {code!r} of {cfg.path} has no row "
-            "in the population CSV; expected a population for every unit. Fix: add a row "
-            f"({code_field}={code}, {pop_field}=<residents>)."
+            f"in the population CSV; expected a population for every unit.{typo} Fix: add a row "
+            f"({code_field}={code}, {pop_field}=<residents>)" + (" or correct the code." if near else ".")
         )
         problems.append(Problem(message, code=code, field=code_field))
-    unknown = [c for c in codes if c and c not in units]
     if unknown:
         shown = ", ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
         message = (
@@ -437,13 +546,15 @@ def check_practices(table: pd.DataFrame, path: object) -> list[Problem]:
     Returns
     -------
     list of Problem
-        Errors for blank or duplicate practice codes, blank PCN codes, and eastings or northings
+        Errors for blank or duplicate practice codes, blank PCN codes or spreadsheet
+        placeholders such as ``#N/A`` in their place, and eastings or northings
         that are blank, not numbers, or outside Great Britain (with a hint when they look like
         longitude/latitude).
     """
     codes = as_code_strings(table["practice_code"])
-    problems = _code_problems(codes, path, "practice_code", "practice")
-    for pos in np.flatnonzero((as_code_strings(table["pcn_code"]) == "").to_numpy()):
+    problems = _code_problems(codes, path, "practice_code", "practice", table["practice_code"])
+    pcn_codes = as_code_strings(table["pcn_code"])
+    for pos in np.flatnonzero((pcn_codes == "").to_numpy()):
         problems.append(
             _row_problem(
                 path,
@@ -452,6 +563,19 @@ def check_practices(table: pd.DataFrame, path: object) -> list[Problem]:
                 "pcn_code",
                 "the PCN code is blank; expected the practice's PCN code (e.g. U89554). "
                 "Fix: fill it in, or delete the practice if it belongs to no PCN.",
+            )
+        )
+    for pos in np.flatnonzero(pcn_codes.map(_is_placeholder).to_numpy()):
+        problems.append(
+            _row_problem(
+                path,
+                pos,
+                codes,
+                "pcn_code",
+                f"got {pcn_codes.iloc[pos]!r}, which is not a PCN code (a spreadsheet error or "
+                "placeholder: the lookup that filled it found no PCN for this practice); expected "
+                "the practice's PCN code (e.g. U89554). Fix: look the practice up in the NHS "
+                "'epcn' list and fill in its PCN, or delete the practice if it belongs to no PCN.",
             )
         )
     for field, (low, high) in (("easting", PRACTICE_EASTING_RANGE), ("northing", PRACTICE_NORTHING_RANGE)):
@@ -479,14 +603,54 @@ def check_practices(table: pd.DataFrame, path: object) -> list[Problem]:
 # --------------------------------------------------------------------------- PCN shares
 
 
+def _share_sum_problems(units: pd.Series, shares: pd.Series, path: object) -> list[Problem]:
+    """Units whose shares are all 0, and (when the file holds fractions) whose shares do not add up to 1.
+
+    A file holds fractions when no share is above 1; otherwise shares are counts of patients,
+    which may add up to anything.
+    """
+    valid = (shares.notna() & np.isfinite(shares.fillna(0)) & (shares >= 0) & (units != "")).to_numpy()
+    if not valid.any():
+        return []
+    frame = pd.DataFrame(
+        {"unit": units.to_numpy()[valid], "share": shares.to_numpy()[valid], "row": np.flatnonzero(valid) + 1}
+    )
+    totals = frame.groupby("unit", sort=True)["share"].sum()
+    rows_of = frame.groupby("unit", sort=True)["row"].agg(list)
+    fractions = bool((frame["share"] <= 1).all())
+    problems: list[Problem] = []
+    for unit, total in totals.items():
+        rows = [int(r) for r in rows_of[unit]]
+        if total == 0:
+            text = (
+                f"every share of this unit ({_rows_text(rows)}) is 0; expected a share above 0 for "
+                "at least one PCN, so that the unit has a PCN. Fix: correct the shares."
+            )
+        elif fractions and abs(total - 1) > SHARE_SUM_TOLERANCE:
+            text = (
+                f"the shares of this unit ({_rows_text(rows)}) add up to {total:.3g}; expected "
+                f"fractions that add up to 1 (within {SHARE_SUM_TOLERANCE}) for each unit, or counts "
+                "of registered patients. Fix: correct the shares, or look for a row that is missing "
+                "or given twice."
+            )
+        else:
+            continue
+        where = _where(path, code=str(unit), field="share")
+        problems.append(Problem(f"{where}: {text}", code=str(unit), row=rows[0], field="share"))
+    return problems
+
+
 def check_pcn_shares(table: pd.DataFrame, path: object, unit_codes: Iterable[str]) -> list[Problem]:
     """Check a unit -> PCN shares CSV (read as text, with ``unit_code``, ``pcn_code``, ``share``).
 
     Returns
     -------
     list of Problem
-        Errors for blank codes, shares that are blank, not numbers or negative, and repeated
-        (unit, PCN) pairs; one warning for unit codes not among ``unit_codes`` (ignored).
+        Errors for blank codes, shares that are blank, not numbers or negative, repeated
+        (unit, PCN) pairs, units of ``unit_codes`` with no row, units whose shares are all 0 and,
+        when the shares are fractions (none above 1), units whose shares do not add up to 1
+        within ``SHARE_SUM_TOLERANCE``; one warning for unit codes not among ``unit_codes``
+        (ignored, since a national table covers more places than the study area).
     """
     units = as_code_strings(table["unit_code"])
     pcns = as_code_strings(table["pcn_code"])
@@ -516,8 +680,25 @@ def check_pcn_shares(table: pd.DataFrame, path: object, unit_codes: Iterable[str
             "in one row."
         )
         problems.append(Problem(message, code=unit, row=rows[0], field="pcn_code"))
+    unit_codes = list(unit_codes)
     known = set(unit_codes)
+    problems += _share_sum_problems(units.where(units.isin(known), ""), shares, path)
     unknown = sorted({c for c in units if c and c not in known})
+    in_table = set(units) - {""}
+    uncovered = [c for c in unit_codes if c and c not in in_table]
+    if in_table and not in_table & known:
+        problems.append(_no_code_matches(path, "unit_code", sorted(in_table), unit_codes, "the units file"))
+        uncovered = unknown = []
+    for code in uncovered:
+        near = _close_codes(code, unknown) if len(uncovered) <= 100 else []
+        typo = f" The CSV has {near[0]!r}, which matches no unit: is that it, mistyped?" if near else ""
+        message = (
+            f"{_where(path, code=code, field='unit_code')}: unit {code!r} of the units file has no "
+            f"row in the PCN shares CSV; expected at least one row (unit_code, pcn_code, share) for "
+            f"every unit, so that each unit has a PCN.{typo} Fix: add its rows; check that the CSV "
+            "uses the same geography and year as the units file (e.g. 2011 or 2021 LSOA codes)."
+        )
+        problems.append(Problem(message, code=code, field="unit_code"))
     if unknown:
         shown = ", ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
         message = (

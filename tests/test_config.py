@@ -206,6 +206,7 @@ def test_rules_parsed() -> None:
             "keep_apart": [["A", "Z"]],
         }
     )
+    raw["units"]["district_field"] = "LAD"  # nest_in = "district" needs one
     rules = config_from_dict(raw).rules
     assert rules.nest_in == "district"
     assert rules.locks == (LockConfig("North", ("A", "B")), LockConfig("South", ("Z",)))
@@ -279,3 +280,72 @@ def test_lock_tables_from_toml(tmp_path: Path) -> None:
 def test_non_string_path_refused() -> None:
     with pytest.raises(ConfigError, match="practices"):
         config_from_dict(base(pcn={"practices": 1}))
+
+
+# --------------------------------------------------------------------------- clearer messages
+
+
+def test_unknown_names_suggest_the_nearest(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown key 'min_pop' in \[areas\] \(did you mean 'min_population'\?\)"):
+        load_config(write(tmp_path, MINIMAL + "[areas]\nmin_pop = 100\n"))
+    with pytest.raises(ConfigError, match=r"unknown section \[aeras\] \(did you mean \[areas\]\?\)"):
+        load_config(write(tmp_path, MINIMAL + "[aeras]\ncount = 3\n"))
+
+
+@pytest.mark.parametrize(
+    ("line", "fix"),
+    [("min_population = 30,000", "write numbers without commas"), ("count = auto", "put text in double quotes")],
+)
+def test_toml_error_quotes_the_line_and_the_usual_fix(tmp_path: Path, line: str, fix: str) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML") as info:
+        load_config(write(tmp_path, MINIMAL + f"[areas]\n{line}\n"))
+    assert f"The line is: {line}" in str(info.value)
+    assert fix in str(info.value)
+
+
+def test_utf16_config_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "run.toml"
+    path.write_bytes(MINIMAL.encode("utf-16"))
+    with pytest.raises(ConfigError, match=r"the config file is UTF-16 text .* expected UTF-8"):
+        load_config(path)
+
+
+def test_incomplete_units_names_the_missing_keys() -> None:
+    with pytest.raises(ConfigError, match=r"\[units\] is incomplete: it needs path, code_field"):
+        config_from_dict({"units": {"name_field": "NAME"}})
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "expected"),
+    [
+        ("search", "starts", True, "[search] starts = true; expected a whole number, not true or false"),
+        ("search", "steps", -1, "[search] steps = -1; expected a whole number >= 0"),
+        ("exact", "enabled", "yes", "[exact] enabled = 'yes'; expected true or false"),
+        ("tradeoffs", "time_limit_s", "10", "[tradeoffs] time_limit_s = '10'; expected a number >= 0"),
+        ("areas", "min_population", "1000", "min_population = '1000' (a number in quotes is text"),
+        ("units", "code_field", 3, "[units] code_field = 3; expected a field name in quotes"),
+    ],
+)
+def test_wrong_types_refused(section: str, key: str, value: object, expected: str) -> None:
+    raw = base()
+    raw.setdefault(section, {})[key] = value
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw)
+    assert expected in str(info.value)
+
+
+def test_settings_that_contradict_each_other_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "results").write_text("a file", encoding="utf-8")
+    raw = base(
+        areas={"min_population": 1000, "max_population": 5000, "target_population": 8000},
+        rules={"nest_in": "district"},
+        pcn={"method": "shares", "shares": "shares.csv"},
+        output={"dir": "results"},
+    )
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(raw, source=tmp_path / "run.toml")
+    msg = str(info.value)
+    assert "[areas] target_population = 8000 is outside the band 1000-5000" in msg
+    assert '[rules] nest_in = "district" needs [units] district_field' in msg
+    assert '[pcn] method = "shares" also needs practices' in msg
+    assert "results\" is a file; expected a folder" in msg

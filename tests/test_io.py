@@ -249,10 +249,11 @@ def test_pcn_shares_bad_rows_are_reported(data_dir: Path) -> None:
 
 def test_pcn_shares_unknown_unit_is_dropped_with_a_warning(data_dir: Path, tmp_path: Path) -> None:
     path = tmp_path / "shares.csv"
-    path.write_text("unit_code,pcn_code,share\nE01000001,U1,1\nE01999999,U1,1\n", encoding="utf-8")
+    rows = "".join(f"{code},U1,1\n" for code in [*GOOD_CODES, "E01999999"])
+    path.write_text("unit_code,pcn_code,share\n" + rows, encoding="utf-8")
     with pytest.warns(SdaWarning, match="'E01999999'"):
         shares = read_pcn_shares(path, GOOD_CODES)
-    assert shares["unit_code"].tolist() == ["E01000001"]
+    assert shares["unit_code"].tolist() == GOOD_CODES
 
 
 def test_file_sha256_matches_hashlib(data_dir: Path) -> None:
@@ -260,3 +261,31 @@ def test_file_sha256_matches_hashlib(data_dir: Path) -> None:
     assert file_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
     with pytest.raises(InputError, match="cannot read the file"):
         file_sha256(data_dir / "absent.csv")
+
+
+def test_layer_without_features_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "empty.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    with pytest.raises(InputError, match=r"empty\.geojson: layer 'empty' has no features \(0 units\)"):
+        read_units(UnitsConfig(path=path, code_field="code", population_field="pop"))
+
+
+def test_warnings_are_listed_with_the_errors_they_may_explain(data_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "population.csv"
+    path.write_text(
+        (data_dir / "ons_parish_population_fixture.csv").read_text(encoding="utf-8").replace("E43000001", "E4300001"),
+        encoding="utf-8",
+    )
+    with pytest.raises(ProblemsError) as caught:
+        read_units(_ons_cfg(data_dir, population_csv=path))
+    message = str(caught.value)
+    assert message.startswith("1 problem in the units file")  # the warning is listed, not counted
+    assert "unit 'E43000001'" in message and "The CSV has 'E4300001', which matches no unit" in message
+    assert "  - warning: " in message
+
+
+def test_semicolon_separated_csv_is_recognised(data_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "population.csv"
+    path.write_text("parish_code;residents\nE04001601;3100\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"separated by semicolons, not commas"):
+        read_units(_ons_cfg(data_dir, population_csv=path))

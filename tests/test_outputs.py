@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from helpers import build_plan  # the shared hand-made 4x4 plan
 
-from sda.config import AreasConfig, RunConfig, UnitsConfig
+from sda.config import RunConfig, UnitsConfig
 from sda.errors import InputError
 from sda.outputs import read_plan, summary_dict, summary_table, write_geojson, write_outputs
-from sda.plan import Plan, RuleResult
-
-ORIGIN = (545_000.0, 258_000.0)  # Cambridge, in British National Grid metres
+from sda.plan import Plan
 
 EXPECTED_FILES = {
     "units.geojson",
@@ -38,158 +35,6 @@ EXPECTED_FILES = {
     "report.html",
     "summary.json",
 }
-
-
-# --------------------------------------------------------------------------- a hand-made plan
-
-
-def build_plan(*, extras: bool = True) -> Plan:
-    """Build a 4x4 grid of 1 km squares in four 2x2 quadrant areas A1-A4, two PCNs, band 3,000-6,000.
-
-    Populations rise by 25 a cell in row-major order (1,000..1,375), so the areas hold 4,250
-    (A1, bottom left), 4,450 (A2), 5,050 (A3) and 5,250 (A4, top right): 19,000 in all.
-    PCN P1 is the west half plus cell R0C2, which sits in A2, so A2 is not fully coterminous.
-    ``extras`` adds practices, alternatives, an ensemble and a bound.
-    """
-    codes, geoms, pops, pcns, areas = [], [], [], [], []
-    for r in range(4):
-        for c in range(4):
-            x, y = ORIGIN[0] + c * 1000, ORIGIN[1] + r * 1000
-            codes.append(f"R{r}C{c}")
-            geoms.append(shapely.box(x, y, x + 1000, y + 1000))
-            pops.append(1000 + 25 * (4 * r + c))
-            pcns.append("P1" if c < 2 or (r, c) == (0, 2) else "P2")
-            areas.append(_quadrant(r, c))
-    units = gpd.GeoDataFrame(
-        {
-            "unit_name": [f"Unit {c}" for c in codes],
-            "population": np.array(pops, dtype="int64"),
-            "district": ["D1" if c < 2 else "D2" for r in range(4) for c in range(4)],
-            "district_name": ["West" if c < 2 else "East" for r in range(4) for c in range(4)],
-            "pcn_code": pcns,
-            "area_id": areas,
-        },
-        geometry=geoms,
-        crs="EPSG:27700",
-        index=pd.Index(codes, name="unit_code"),
-    )
-    graph = nx.Graph(contiguity="queen", snap_m=1.0, edits=[])
-    graph.add_nodes_from((code, {"population": int(p)}) for code, p in zip(codes, pops, strict=True))
-    for r in range(4):
-        for c in range(4):
-            for dr, dc in ((0, 1), (1, 0)):
-                if r + dr < 4 and c + dc < 4:
-                    graph.add_edge(f"R{r}C{c}", f"R{r + dr}C{c + dc}", border_m=1000.0, kind="touch")
-    config = RunConfig(
-        units=UnitsConfig(path=Path("x.geojson"), code_field="code"),
-        areas=AreasConfig(min_population=3000, max_population=6000),
-    )
-    target = 4750.0
-    table = areas_table(units, graph, target)
-    plan = Plan(
-        units=units,
-        areas=table,
-        scores=plan_scores(units, table, graph),
-        rules=[RuleResult("band", True), RuleResult("contiguity", True, "every area is connected")],
-        graph=graph,
-        config=config,
-        target_population=target,
-        warnings=["unit R0C0 has an odd shape"],
-        provenance={"pcn_method": "nearest", "seed": 1, "timings": {"total_s": 1.5}},
-    )
-    if extras:
-        plan.practices = gpd.GeoDataFrame(
-            {"practice_code": ["X1", "X2"], "pcn_code": ["P1", "P2"], "pcn_name": ["West PCN", "East PCN"]},
-            geometry=[
-                shapely.Point(ORIGIN[0] + 500, ORIGIN[1] + 500),
-                shapely.Point(ORIGIN[0] + 3500, ORIGIN[1] + 3500),
-            ],
-            crs="EPSG:27700",
-        )
-        plan.alternatives = [
-            {
-                "label": "k=3",
-                "count": 3,
-                "feasible": True,
-                "coterminosity": 0.8,
-                "pcns_split": 1,
-                "cut_border_km": 5.0,
-                "mean_polsby_popper": 0.6,
-                "objective": 0.2,
-            },
-            {
-                "label": "k=5",
-                "count": 5,
-                "feasible": False,
-                "coterminosity": None,
-                "pcns_split": None,
-                "cut_border_km": None,
-                "mean_polsby_popper": None,
-                "objective": None,
-                "error": "no 5-area plan fits",
-            },
-        ]
-        rng = np.random.default_rng(0)
-        plan.ensemble = pd.DataFrame(
-            {
-                "coterminosity": rng.uniform(0.6, 0.95, 40),
-                "cut_border_km": rng.uniform(7.0, 10.0, 40),
-                "mean_polsby_popper": rng.uniform(0.4, 0.8, 40),
-            }
-        )
-        plan.bound = {"gap": 0.0125, "bound": 0.09, "status": "time limit"}
-    return plan
-
-
-def _quadrant(r: int, c: int) -> str:
-    return {(0, 0): "A1", (0, 1): "A2", (1, 0): "A3", (1, 1): "A4"}[(r // 2, c // 2)]
-
-
-def areas_table(units: gpd.GeoDataFrame, graph: nx.Graph, target: float) -> gpd.GeoDataFrame:
-    """Compute the ``plan.areas`` table the engine would make, the slow, obvious way."""
-    assignment = units["area_id"]
-    rows = []
-    for area, members in units.groupby("area_id"):
-        pop = int(members["population"].sum())
-        by_pcn = members.groupby("pcn_code")["population"].sum()
-        shape = members.geometry.union_all()
-        cut = sum(
-            d["border_m"] for u, v, d in graph.edges(data=True) if (assignment[u] == area) != (assignment[v] == area)
-        )
-        rows.append(
-            {
-                "area_id": area,
-                "population": pop,
-                "n_units": len(members),
-                "deviation": pop - target,
-                "deviation_pct": 100.0 * (pop - target) / target,
-                "districts": ";".join(sorted(set(members["district"]))),
-                "n_districts": members["district"].nunique(),
-                "dominant_pcn": str(by_pcn.idxmax()),
-                "pcn_coterminosity": float(by_pcn.max() / pop),
-                "n_pcns": len(by_pcn),
-                "cut_border_m": float(cut),
-                "polsby_popper": float(4 * math.pi * shape.area / shape.length**2),
-                "geometry": shape,
-            }
-        )
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:27700").set_index("area_id")
-
-
-def plan_scores(units: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, graph: nx.Graph) -> dict[str, float]:
-    assignment = units["area_id"]
-    cut_m = sum(d["border_m"] for u, v, d in graph.edges(data=True) if assignment[u] != assignment[v])
-    kept = sum(areas["population"] * areas["pcn_coterminosity"])
-    return {
-        "coterminosity": float(kept / units["population"].sum()),
-        "pcns_split": float((units.groupby("pcn_code")["area_id"].nunique() > 1).sum()),
-        "cut_edges": float(sum(assignment[u] != assignment[v] for u, v in graph.edges())),
-        "cut_border_km": cut_m / 1000.0,
-        "mean_polsby_popper": float(areas["polsby_popper"].mean()),
-        "objective": 0.1,
-        "n_areas": float(len(areas)),
-        "district_splits": float("nan"),
-    }
 
 
 # --------------------------------------------------------------------------- fixtures

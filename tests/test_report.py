@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 import pytest
-from test_outputs import build_plan  # the shared hand-made 4x4 plan
+from helpers import build_plan  # the shared hand-made 4x4 plan
 
 from sda.config import AreasConfig
 from sda.maps import plot_ensemble, plot_frontier, render_figures

@@ -159,7 +159,7 @@ def _squares(n: int, side: float = 1000.0) -> list[shapely.Geometry]:
 def test_all_problems_are_collected_before_failing() -> None:
     geoms = _squares(4)
     raw = _square_frame(geoms, code=["A", "A", "", "D"], pop=[1, "x", -2, 3])
-    problems = check_units(raw, _units_cfg(Path("mem.gpkg")), "mem.gpkg")
+    problems = check_units(raw, _units_cfg(Path("mem.gpkg"), district_field=None), "mem.gpkg")
     errors = [p for p in problems if p.severity == "error"]
     assert {(p.row, p.field) for p in errors} >= {(1, "code"), (2, "pop"), (3, "code"), (3, "pop")}
     assert all(isinstance(p, Problem) and p.message.startswith("mem.gpkg") for p in problems)
@@ -181,7 +181,7 @@ def test_error_lists_at_most_max_listed_and_a_total(tmp_path: Path) -> None:
 def test_touching_units_and_tiny_overlaps_are_not_overlaps() -> None:
     geoms = _squares(3)
     geoms[1] = shapely.box(500_999.9, 250_000, 502_000, 251_000)  # 0.1 m x 1 km = 100 m², < 0.1% of 1 km²
-    problems = check_units(_square_frame(geoms), _units_cfg(Path("m")), "m")
+    problems = check_units(_square_frame(geoms), _units_cfg(Path("m"), district_field=None), "m")
     assert problems == []
 
 
@@ -195,7 +195,7 @@ def test_overlap_check_is_fast_on_ten_thousand_units() -> None:
         crs="EPSG:27700",
     )
     start = time.perf_counter()
-    problems = check_units(raw, _units_cfg(Path("m")), "m")
+    problems = check_units(raw, _units_cfg(Path("m"), district_field=None), "m")
     assert problems == []
     assert time.perf_counter() - start < 10
 
@@ -227,3 +227,65 @@ def test_check_pcn_shares_warns_about_unknown_units_only() -> None:
     problems = check_pcn_shares(table, "s.csv", ["A"])
     assert [p.severity for p in problems] == ["warning"]
     assert "'Z'" in problems[0].message
+
+
+def test_degrees_in_a_file_labelled_british_national_grid_are_refused() -> None:
+    geoms = [shapely.box(0.10 + 0.015 * i, 52.20, 0.115 + 0.015 * i, 52.209) for i in range(2)]
+    problems = check_units(_square_frame(geoms), _units_cfg(Path("m"), district_field=None), "m")
+    (problem,) = problems
+    assert "2 unit(s) (first: row 1, code 'U1', first point 0.115, 52.2) are not in Great Britain" in problem.message
+    assert "look like longitude/latitude degrees, so the CRS is probably EPSG:4326" in problem.message
+    assert "ogr2ogr -a_srs EPSG:4326" in problem.message
+
+
+def test_blank_district_is_an_error_naming_the_row() -> None:
+    raw = _square_frame(_squares(3), lad=["E07000008", "", None])
+    problems = check_units(raw, _units_cfg(Path("m")), "m")
+    assert [(p.row, p.field, p.severity) for p in problems] == [(2, "lad", "error"), (3, "lad", "error")]
+    assert "m, row 2, code 'U2', field 'lad': the district is blank" in problems[0].message
+
+
+def test_duplicate_codes_differing_only_by_spaces_say_so() -> None:
+    raw = _square_frame(_squares(2), code=["A", "A "])
+    (problem,) = check_units(raw, _units_cfg(Path("m"), district_field=None), "m")
+    assert "appears in rows 1 and 2 (written 'A', 'A '" in problem.message
+
+
+def test_check_practices_flags_spreadsheet_placeholders_as_pcn_codes() -> None:
+    table = pd.DataFrame(
+        {
+            "practice_code": ["P1", "P2"],
+            "practice_name": ["X", "Y"],
+            "pcn_code": ["U1", "#N/A"],
+            "pcn_name": ["N", "#N/A"],
+            "easting": ["545500", "546500"],
+            "northing": ["258500", "259500"],
+        }
+    )
+    (problem,) = check_practices(table, "p.csv")
+    assert problem.message.startswith("p.csv, row 2, code 'P2', field 'pcn_code': got '#N/A', which is not a PCN code")
+
+
+def test_check_pcn_shares_fractions_must_add_up_to_one_per_unit() -> None:
+    table = pd.DataFrame(
+        {"unit_code": ["A", "A", "B", "C"], "pcn_code": ["U1", "U2", "U1", "U1"], "share": ["0.6", "0.6", "0.98", "0"]}
+    )
+    problems = check_pcn_shares(table, "s.csv", ["A", "B", "C"])
+    messages = [p.message for p in problems]
+    assert len(messages) == 2  # B's 0.98 is within the tolerance
+    assert "s.csv, code 'A', field 'share': the shares of this unit (rows 1 and 2) add up to 1.2" in messages[0]
+    assert "s.csv, code 'C', field 'share': every share of this unit (row 4) is 0" in messages[1]
+
+
+def test_check_pcn_shares_counts_of_patients_may_add_up_to_anything() -> None:
+    table = pd.DataFrame({"unit_code": ["A", "A", "B"], "pcn_code": ["U1", "U2", "U1"], "share": ["600", "650", "3"]})
+    assert check_pcn_shares(table, "s.csv", ["A", "B"]) == []
+
+
+def test_check_pcn_shares_every_unit_needs_a_row_and_a_typo_is_pointed_out() -> None:
+    table = pd.DataFrame({"unit_code": ["A", "E0100002"], "pcn_code": ["U1", "U1"], "share": ["1", "1"]})
+    problems = check_pcn_shares(table, "s.csv", ["A", "E01000002"])
+    assert [p.severity for p in problems] == ["error", "warning"]
+    message = problems[0].message
+    assert "s.csv, code 'E01000002', field 'unit_code': unit 'E01000002' of the units file has no row" in message
+    assert "The CSV has 'E0100002', which matches no unit" in message

@@ -36,6 +36,8 @@ population_missing_code.csv               E43000001 has no row
 practices_bad_coordinates.csv             row 2 easting blank, row 3 northing "abc",
                                           row 4 longitude/latitude instead of metres
 practices_duplicate_code.csv              rows 1 and 3 are both D81001
+practices_good.csv                        two practices in two PCNs on the units_good.geojson
+                                          grid (a good fixture, for the bad-input corpus)
 pcn_shares_good.csv                       shares for the units of units_good.geojson
 pcn_shares_bad.csv                        row 2 unknown unit, row 3 share "abc", row 4 share
                                           -0.2, rows 5 and 6 repeat a (unit, PCN) pair
@@ -201,6 +203,11 @@ def make_table_files() -> None:
             ["D81003", "TEXT NORTHING SURGERY", "U00001", "FIXTURE PCN", 546500, "abc"],
             ["D81004", "LAT LON SURGERY", "U00002", "OTHER PCN", 0.137179, 52.192254],
         ],
+    )
+    write_csv(
+        "practices_good.csv",
+        header,
+        [good, ["D81002", "SECOND SURGERY", "U00002", "SECOND PCN", 546500, 259500]],
     )
     write_csv(
         "practices_duplicate_code.csv",
