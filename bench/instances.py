@@ -116,8 +116,10 @@ def sda_config_text(
     """Return an sda run config (TOML). Paths are written as given (sda resolves relative ones
     against the config's folder).
 
-    ``exact = false`` turns off sda's optional HiGHS bound, which reports a gap after the plan
-    is made; the benchmark times making the plan.
+    ``steps = 0`` makes ``time_limit_s`` the search budget whatever sda's default step budget
+    is. ``exact = false`` turns off sda's optional HiGHS bound, which reports a gap after the
+    plan is made, and trade-offs are off (they re-run the search for the report); the benchmark
+    times making the plan.
     """
     count_text = f'"{count}"' if isinstance(count, str) else str(int(count))
     name = f'name_field = "{fields["name"]}"\n' if fields.get("name") else ""
@@ -136,7 +138,8 @@ def sda_config_text(
         f"practices = {json.dumps(practices_path)}\n\n"
         "[search]\n"
         f"seed = {seed}\n"
-        f"time_limit_s = {time_limit_s:g}\n\n"
+        f"time_limit_s = {time_limit_s:g}\n"
+        "steps = 0\n\n"
         "[exact]\n"
         f"enabled = {'true' if exact else 'false'}\n\n"
         "[tradeoffs]\n"

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/run.py                       # everything (about 25-30 minutes on 2 cores)
+    python bench/run.py                       # everything (about 30-40 minutes on 2 cores)
     python bench/run.py --quick               # real data (22 areas) + 1k synthetic, short limits
     python bench/run.py --instances cambs-28 syn-1k --methods sda gerrychain-tree
 
@@ -11,15 +11,18 @@ count itself, ``count = "auto"``; peers need a number and get 22) and with 28 ar
 SYNTHETIC instances of 1,000, 3,000 and 10,000 units (``bench/synthetic.py``), where every
 method, sda included, gets ``total / 40,000`` areas.
 
-Every method runs in its own subprocess with a wall-clock limit: sda as
-``python -m sda propose --config sda.toml --out DIR --quiet --json``, each peer through
-``bench/peers.py``. The runtime is the subprocess's wall time (imports, reading the data and
-writing the plan included, for sda and peers alike); the peak memory is its maximum resident
-set size from ``os.wait4``. A method that times out on one instance is skipped on the larger
-ones (``--no-skip`` turns this off). Plans are scored by ``bench/metrics.py``, not by sda.
+Every method runs in its own subprocess with a wall-clock limit: sda's three variants through
+``python -m sda propose`` (``bench/sda_runs.py``), each peer through ``bench/peers.py``. Methods
+run in the table's order, so ``sda-matched`` comes after ``gerrychain-recom``, whose solve time
+it is given. The runtime is the subprocess's wall time (imports, reading the data and writing
+the plan included, for sda and peers alike); ``solve_s`` is the algorithm alone; the peak
+memory is the maximum resident set size from ``os.wait4``. A peer that times out on one
+instance is skipped on the larger ones (``--no-skip`` turns this off); sda never is. Plans are
+scored by ``bench/metrics.py``, not by sda, and ``bench/goals.py`` checks issue 4's goals.
 
 Outputs go to ``--out`` (default ``bench/results/``, git-ignored): ``results.json``,
-``results.md``, the prepared instances and every plan's ``assignment.csv``.
+``results.md`` (the table and the goals), the prepared instances and every plan's
+``assignment.csv``.
 """
 
 from __future__ import annotations
@@ -29,19 +32,24 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
 import instances as inst_mod
 import synthetic
+from goals import check_goals, goals_json, goals_markdown
 from metrics import compute_metrics
-from peers import PEERS
+from peers import PEERS, SOLVE_MARKER
+from sda_runs import MATCHED_FALLBACK_S, SDA_METHODS, engine_times, matched_budget, read_summary, sda_command
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -51,11 +59,13 @@ REAL_FIELDS = {"code": "LSOA11CD", "name": "LSOA11NM", "population": "pop_mid201
 SYNTHETIC_SIZES = {"syn-1k": 1_000, "syn-3k": 3_000, "syn-10k": 10_000}
 REAL_COUNTS = {"cambs-22": (22, "auto"), "cambs-28": (28, 28)}  # peers' count, sda's count
 ALL_INSTANCES = [*REAL_COUNTS, *SYNTHETIC_SIZES]
-ALL_METHODS = ["sda", *PEERS]
+# The table's order, and the order methods run in: sda-matched needs gerrychain-recom's time.
+ALL_METHODS = ["sda", "sda-first", *PEERS, "sda-matched"]
 COUNT_FREE = {"spopt-maxp"}  # methods whose input does not include the number of areas
 # Per-method wall-clock limits (s). Max-p gets more: with spopt's defaults it needs about
 # 5 minutes on the 487 real units on 2 cores, and its plan is worth seeing once. sda is the
-# subject of the benchmark and is never skipped.
+# subject of the benchmark and is never skipped; its limit applies to each of its variants
+# (sda-matched gets its time budget on top).
 DEFAULT_TIMEOUT_S = {"*": 120.0, "spopt-maxp": 360.0, "sda": 180.0}
 QUICK_TIMEOUT_S = 60.0
 SAMPLE_PLANS_TIMEOUT_S = 300.0
@@ -79,6 +89,7 @@ class ChildRun:
     cpu_s: float
     peak_mb: float
     timed_out: bool
+    ended_unix: float
 
 
 def run_child(cmd: list[str], timeout_s: float, log_dir: Path) -> ChildRun:
@@ -105,7 +116,7 @@ def run_child(cmd: list[str], timeout_s: float, log_dir: Path) -> ChildRun:
         wall_s = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped; stop Popen waiting
     cpu_s = usage.ru_utime + usage.ru_stime
-    return ChildRun(proc.returncode, wall_s, cpu_s, usage.ru_maxrss / 1024.0, timed_out)
+    return ChildRun(proc.returncode, wall_s, cpu_s, usage.ru_maxrss / 1024.0, timed_out, time.time())
 
 
 def _last_error_line(log_dir: Path) -> str:
@@ -136,40 +147,42 @@ def prepare_synthetic(root: Path, name: str, time_limit_s: float) -> Path:
     return folder
 
 
-def method_command(method: str, folder: Path, out_dir: Path, seed: int, recom_steps: int) -> list[str]:
-    """Return the command line that runs ``method`` on the instance in ``folder``."""
-    if method == "sda":
-        return [sys.executable, "-m", "sda", "propose", "--config", str(folder / "sda.toml"),
-                "--out", str(out_dir / "plan"), "--quiet", "--json"]  # fmt: skip
-    return [sys.executable, str(BENCH_DIR / "peers.py"), method, str(folder), str(out_dir),
-            "--seed", str(seed), "--recom-steps", str(recom_steps)]  # fmt: skip
+def method_command(
+    method: str, instance: inst_mod.Instance, out_dir: Path, args: argparse.Namespace, budget_s: float | None = None
+) -> list[str]:
+    """Return the command line that runs ``method`` on ``instance`` (``budget_s``: sda-matched's)."""
+    if method in SDA_METHODS:
+        return sda_command(method, instance.folder / "sda.toml", out_dir / "plan", seed=args.seed,
+                           count=instance.n_areas, time_limit_s=budget_s)  # fmt: skip
+    return [sys.executable, str(BENCH_DIR / "peers.py"), method, str(instance.folder), str(out_dir),
+            "--seed", str(args.seed), "--recom-steps", str(args.recom_steps)]  # fmt: skip
 
 
-def _sda_summary(out_dir: Path) -> object:
-    text = (out_dir / "stdout.txt").read_text(errors="replace").strip()
-    try:
-        return json.loads(text) if text else None
-    except json.JSONDecodeError:
-        return text[:2000]
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
-def run_method(
-    method: str, instance: inst_mod.Instance, out_dir: Path, args: argparse.Namespace, timeout_s: float
-) -> dict:
-    """Run one method on one instance; return its row (timings, metrics or error)."""
-    cmd = method_command(method, instance.folder, out_dir, args.seed, args.recom_steps)
+def run_method(method: str, instance: inst_mod.Instance, out_dir: Path, cmd: list[str], timeout_s: float) -> dict:
+    """Run one method on one instance; return its row (timings, metrics or error).
+
+    ``out_dir`` is emptied first, so a file left by an earlier run is never read as this one's.
+    """
+    shutil.rmtree(out_dir, ignore_errors=True)
     child = run_child(cmd, timeout_s, out_dir)
     row: dict = {"instance": instance.name, "method": method, "runtime_s": round(child.wall_s, 2),
                  "cpu_s": round(child.cpu_s, 2), "peak_mb": round(child.peak_mb, 1),
-                 "load_avg_1min": round(os.getloadavg()[0], 2)}  # fmt: skip
-    result_file = out_dir / "result.json"
-    extra = json.loads(result_file.read_text()) if result_file.exists() else {}
-    if method == "sda":
-        extra["summary"] = _sda_summary(out_dir)
+                 "load_avg_1min": round(os.getloadavg()[0], 2), "command": shlex.join(cmd)}  # fmt: skip
+    extra = _read_json(out_dir / "result.json")
+    if method in SDA_METHODS:
+        extra["summary"] = read_summary(out_dir)
+        extra |= engine_times(extra["summary"])
     row.update({k: v for k, v in extra.items() if k != "error"})
-    assignment_file = out_dir / ("plan" if method == "sda" else "") / "assignment.csv"
+    assignment_file = out_dir / ("plan" if method in SDA_METHODS else "") / "assignment.csv"
     if child.timed_out:
         row |= {"status": "timeout", "error": f"timed out after {timeout_s:g} s"}
+        started = _read_json(out_dir / SOLVE_MARKER).get("solve_started_unix")
+        if started is not None:  # a lower bound on the solve time of a peer that did not finish
+            row["solve_s_at_least"] = round(child.ended_unix - started, 2)
     elif child.returncode != 0 or not assignment_file.exists():
         row |= {"status": "error", "error": extra.get("error") or _last_error_line(out_dir)}
     else:
@@ -185,7 +198,8 @@ def time_sample_plans(root: Path, n: int, timeout_s: float) -> dict:
     folder = root / "instances" / "cambs-22"
     out_dir = root / "runs" / "cambs-22" / "sda-sample-plans"
     out_json = out_dir / "sample.json"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
     cmd = [sys.executable, str(BENCH_DIR / "sample_plans.py"), str(folder / "sda.toml"), str(n), str(out_json)]
     child = run_child(cmd, timeout_s, out_dir)
     result = json.loads(out_json.read_text()) if out_json.exists() else {}
@@ -211,10 +225,10 @@ def machine_info() -> dict:
     mem_kb = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
                   if ln.startswith("MemTotal"))  # fmt: skip
     versions = {}
-    for pkg in ("spopt", "libpysal", "gerrychain", "geopandas", "shapely", "networkx", "numpy"):
+    for pkg in ("sda", "spopt", "libpysal", "gerrychain", "geopandas", "shapely", "networkx", "numpy"):
         try:
-            versions[pkg] = __import__(pkg).__version__
-        except (ImportError, AttributeError):
+            versions[pkg] = metadata.version(pkg)  # gerrychain has no __version__
+        except metadata.PackageNotFoundError:
             versions[pkg] = "?"
     return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gb": round(mem_kb / 1024**2, 1),
             "python": platform.python_version(), "platform": platform.platform(), "packages": versions}  # fmt: skip
@@ -225,12 +239,15 @@ def _fmt(value: object, spec: str = "") -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, str):
+        return value
     return format(value, spec) if spec else str(value)
 
 
 COLUMNS = [
     ("instance", "instance", ""), ("method", "method", ""), ("runtime_s", "runtime s", ".1f"),
-    ("cpu_s", "CPU s", ".1f"), ("runtime_vs_sda", "x sda", ".2f"), ("n_areas", "areas", ""), ("areas_in_band", "in band", ""),
+    ("cpu_s", "CPU s", ".1f"), ("solve_s", "solve s", ".2f"), ("runtime_vs_sda", "x sda", ".2f"),
+    ("n_areas", "areas", ""), ("areas_in_band", "in band", ""),
     ("residents_outside_band", "residents outside band", ","), ("contiguous", "contiguous", ""),
     ("coterminosity", "PCN coterminosity", ".3f"), ("pcns_split", "PCNs split", ""),
     ("cut_edges", "cut edges", ","), ("mean_polsby_popper", "mean Polsby-Popper", ".3f"),
@@ -239,10 +256,15 @@ COLUMNS = [
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """Return the rows as a Markdown table (failed runs keep their error text)."""
+    """Return the rows as a Markdown table (failed runs keep their error text).
+
+    A run killed at its limit shows ``>=`` the time its algorithm had run as its solve time.
+    """
     lines = ["| " + " | ".join(h for _, h, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in rows:
         shown = row | {"error": " ".join(filter(None, [row.get("error"), row.get("note")]))}
+        if row.get("solve_s_at_least") is not None:
+            shown["solve_s"] = f">= {row['solve_s_at_least']:.2f}"
         cells = [_fmt(shown.get(key), spec).replace("|", "/") for key, _, spec in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -274,7 +296,8 @@ def method_timeout(method: str, args: argparse.Namespace) -> float:
         return args.timeout
     if args.quick:
         return QUICK_TIMEOUT_S
-    return DEFAULT_TIMEOUT_S.get(method, DEFAULT_TIMEOUT_S["*"])
+    key = "sda" if method in SDA_METHODS else method
+    return DEFAULT_TIMEOUT_S.get(key, DEFAULT_TIMEOUT_S["*"])
 
 
 def run_instance(name: str, root: Path, args: argparse.Namespace, history: dict, cache: dict) -> list[dict]:
@@ -287,11 +310,18 @@ def run_instance(name: str, root: Path, args: argparse.Namespace, history: dict,
     instance = inst_mod.load_instance(prepare(root, name, args.sda_time_limit))
     n_units = len(instance.units)
     spec = json.loads((instance.folder / "instance.json").read_text())
-    rows = []
+    rows: list[dict] = []
     for method in args.methods:
         timeout_s = method_timeout(method, args)
+        budget: dict = {}
+        if method == "sda-matched":
+            recom = next((r for r in rows if r["method"] == "gerrychain-recom"), None)
+            seconds, source = matched_budget(recom, args.matched_fallback)
+            budget = {"time_budget_s": round(seconds, 2), "time_budget_from": source}
+            timeout_s += seconds
         key = (method, spec["units_path"], instance.min_population, instance.max_population)
-        reason = None if args.no_skip or method == "sda" else skip_reason(method, n_units, timeout_s, history)
+        never_skip = args.no_skip or method in SDA_METHODS
+        reason = None if never_skip else skip_reason(method, n_units, timeout_s, history)
         if method in COUNT_FREE and key in cache:
             rows.append(cache[key] | {"instance": name, "note": f"same run as {cache[key]['instance']} (takes no count)"})
             continue
@@ -299,7 +329,9 @@ def run_instance(name: str, root: Path, args: argparse.Namespace, history: dict,
             rows.append({"instance": name, "method": method, "status": "skipped", "error": reason})
             continue
         print(f"[bench] {name} ({n_units} units, {instance.n_areas} areas): {method} ...", file=sys.stderr, flush=True)
-        row = run_method(method, instance, root / "runs" / name / method, args, timeout_s)
+        out_dir = root / "runs" / name / method
+        cmd = method_command(method, instance, out_dir, args, budget.get("time_budget_s"))
+        row = run_method(method, instance, out_dir, cmd, timeout_s) | budget
         print(f"[bench]   {row['status']} in {row['runtime_s']} s {row.get('error', '')}", file=sys.stderr, flush=True)
         seconds = float("inf") if row["status"] == "timeout" else row["runtime_s"]
         if method not in history or n_units >= history[method][1]:
@@ -314,16 +346,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmark sda against spopt and GerryChain.")
     parser.add_argument("--quick", action="store_true", help="cambs-22 + syn-1k, short time limits (smoke run)")
     parser.add_argument("--instances", nargs="+", choices=ALL_INSTANCES, help="default: all")
-    parser.add_argument("--methods", nargs="+", choices=ALL_METHODS, default=ALL_METHODS)
+    parser.add_argument("--methods", nargs="+", choices=ALL_METHODS, default=ALL_METHODS,
+                        help="default: all; they run in the table's order whatever the order given")  # fmt: skip
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results")
     parser.add_argument("--timeout", type=float, help="seconds per method run (default 120, sda 180, max-p 360; quick 60)")
-    parser.add_argument("--sda-time-limit", type=float, help="sda [search] time_limit_s (default 20, quick 5)")
+    parser.add_argument("--sda-time-limit", type=float, help="the sda row's [search] time_limit_s (default 20, quick 5)")
     parser.add_argument("--recom-steps", type=int, default=1000, help="GerryChain ReCom steps")
     parser.add_argument("--sample-plans", type=int, default=1000, help="plans for sda.api.sample_plans; 0 skips")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--no-skip", action="store_true", help="run methods even when a smaller instance predicts a timeout")
+    parser.add_argument("--matched-fallback", type=float, default=MATCHED_FALLBACK_S,
+                        help="sda-matched's time limit when gerrychain-recom gave no plan (default 5)")  # fmt: skip
+    parser.add_argument("--no-skip", action="store_true", help="run peers even when a smaller instance predicts a timeout")
     args = parser.parse_args(argv)
     args.instances = args.instances or (["cambs-22", "syn-1k"] if args.quick else ALL_INSTANCES)
+    args.methods = [m for m in ALL_METHODS if m in args.methods]
     args.sda_time_limit = args.sda_time_limit or (5.0 if args.quick else 20.0)
     return args
 
@@ -333,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     root = args.out.resolve()
     root.mkdir(parents=True, exist_ok=True)
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     rows: list[dict] = []
     history: dict[str, tuple[str, int, float]] = {}
     cache: dict[tuple, dict] = {}
@@ -341,23 +377,23 @@ def main(argv: list[str] | None = None) -> int:
         rows += run_instance(name, root, args, history, cache)
     add_ratios(rows)
     sample = None
-    if args.sample_plans and "sda" in args.methods and "cambs-22" in args.instances:
+    if args.sample_plans and "cambs-22" in args.instances and set(SDA_METHODS) & set(args.methods):
         sample = time_sample_plans(root, args.sample_plans, args.timeout or SAMPLE_PLANS_TIMEOUT_S)
+    goals = check_goals(rows, sample, ALL_INSTANCES, args.instances)
     report = {
         "started_utc": started.isoformat(timespec="seconds"),
-        "elapsed_s": round((dt.datetime.now(dt.timezone.utc) - started).total_seconds(), 1),
+        "elapsed_s": round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1),
         "machine": machine_info(),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "instances": {n: json.loads((root / "instances" / n / "instance.json").read_text()) for n in args.instances},
         "runs": rows,
         "sample_plans": sample,
+        "goals": goals_json(goals),
     }
     (root / "results.json").write_text(json.dumps(report, indent=2, default=str))
-    table = markdown_table(rows)
-    (root / "results.md").write_text(table + "\n")
-    print(table)
-    if sample is not None:
-        print(f"\nsda.api.sample_plans(cfg, {sample['n']}): " + (sample.get("error") or f"{sample['seconds']:.1f} s"))
+    text = markdown_table(rows) + "\n\n" + goals_markdown(goals) + "\n"
+    (root / "results.md").write_text(text)
+    print(text)
     return 0
 
 

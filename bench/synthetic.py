@@ -72,8 +72,8 @@ def _cluster_points(rng: np.random.Generator, n: int, n_clusters: int, sd_m: flo
 
 def generate_points(rng: np.random.Generator, n_units: int) -> tuple[np.ndarray, np.ndarray]:
     """Return unit points ``(n, 2)`` and their settlement class (0 city, 1 town, 2 rural)."""
-    n_city = int(round(_CITY[0] * n_units))
-    n_town = int(round(_TOWN[0] * n_units))
+    n_city = round(_CITY[0] * n_units)
+    n_town = round(_TOWN[0] * n_units)
     n_rural = n_units - n_city - n_town
     xy = np.vstack(
         [
