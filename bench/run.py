@@ -49,7 +49,16 @@ import synthetic
 from goals import check_goals, goals_json, goals_markdown
 from metrics import compute_metrics
 from peers import PEERS, SOLVE_MARKER
-from sda_runs import MATCHED_FALLBACK_S, SDA_METHODS, engine_times, matched_budget, read_summary, sda_command
+from sda_runs import (
+    MATCHED_FALLBACK_S,
+    SDA_METHODS,
+    TIME_MATCHED,
+    engine_times,
+    matched_budget,
+    read_summary,
+    sda_command,
+    write_compact_config,
+)
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -60,7 +69,7 @@ SYNTHETIC_SIZES = {"syn-1k": 1_000, "syn-3k": 3_000, "syn-10k": 10_000}
 REAL_COUNTS = {"cambs-22": (22, "auto"), "cambs-28": (28, 28)}  # peers' count, sda's count
 ALL_INSTANCES = [*REAL_COUNTS, *SYNTHETIC_SIZES]
 # The table's order, and the order methods run in: sda-matched needs gerrychain-recom's time.
-ALL_METHODS = ["sda", "sda-first", *PEERS, "sda-matched"]
+ALL_METHODS = ["sda", "sda-first", *PEERS, *TIME_MATCHED]
 COUNT_FREE = {"spopt-maxp"}  # methods whose input does not include the number of areas
 # Per-method wall-clock limits (s). Max-p gets more: with spopt's defaults it needs about
 # 5 minutes on the 487 real units on 2 cores, and its plan is worth seeing once. sda is the
@@ -308,13 +317,14 @@ def run_instance(name: str, root: Path, args: argparse.Namespace, history: dict,
     """
     prepare = prepare_real if name in REAL_COUNTS else prepare_synthetic
     instance = inst_mod.load_instance(prepare(root, name, args.sda_time_limit))
+    write_compact_config(instance.folder)
     n_units = len(instance.units)
     spec = json.loads((instance.folder / "instance.json").read_text())
     rows: list[dict] = []
     for method in args.methods:
         timeout_s = method_timeout(method, args)
         budget: dict = {}
-        if method == "sda-matched":
+        if method in TIME_MATCHED:
             recom = next((r for r in rows if r["method"] == "gerrychain-recom"), None)
             seconds, source = matched_budget(recom, args.matched_fallback)
             budget = {"time_budget_s": round(seconds, 2), "time_budget_from": source}

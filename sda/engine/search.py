@@ -19,6 +19,7 @@ from sda.engine.construct import construct
 from sda.engine.anneal import warm_up
 from sda.engine.trees import local_edges, random_tree
 from sda.engine.improve import Schedule, improve
+from sda.engine.repair import loose_then_repair
 from sda.errors import InfeasibleError
 from sda.objective import score_labels
 from sda.problem import Problem
@@ -34,6 +35,8 @@ SCREEN_STEPS = 400_000
 #: Spanning trees one screening construction may draw (bounds the time spent on a count that
 #: has no plan, without reading the clock).
 SCREEN_TREES = 500
+#: Spanning trees the PCN-guided construction may draw before a first plan is sought another way.
+GUIDED_TREES = 200
 #: The screening search: small moves only, no recombination or polish (they cost more time than
 #: they change the ranking).
 SCREEN_SCHEDULE = Schedule(recombinations=0, polish_rounds=0)
@@ -79,18 +82,26 @@ def _first_plan(
     plain_attempts: int = 30,
     plain_trees: int = 20_000,
 ) -> np.ndarray | None:
-    """PCN-guided construction first; plain random trees (which pack tight bands best) second.
+    """A first valid plan, by the quickest route that works:
+
+    1. PCN-guided spanning-tree construction with a small tree budget (enough whenever the band
+       leaves some slack);
+    2. the same construction with a band widened by 10%, repaired into the real band by the
+       annealing kernel (quick even when the band is tight, as at 28 areas here);
+    3. plain random trees with backtracking, the slow last resort.
 
     Gives up after ``seconds`` (None), so a count that is very hard to pack cannot stall a run.
     """
     deadline = time.monotonic() + seconds
-    if problem.n_pcn:
-        labels = construct(
-            problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=2, max_trees=min(1_500, plain_trees),
-            deadline=time.monotonic() + min(30.0, seconds / 4),
-        )
-        if labels is not None:
-            return labels
+    labels = construct(
+        problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=1, max_trees=min(GUIDED_TREES, plain_trees),
+        deadline=deadline,
+    )
+    if labels is not None:
+        return labels
+    labels = loose_then_repair(problem, k, rng, max_trees=min(1_500, plain_trees))
+    if labels is not None:
+        return labels
     return construct(
         problem, k, rng, pcn_surcharge=0.0, greed=0.0, attempts=plain_attempts, max_trees=plain_trees, deadline=deadline
     )
