@@ -269,6 +269,30 @@ def _code_problems(
     return problems
 
 
+def _coverage(table_codes: list[str], unit_codes: list[str]) -> tuple[list[str], list[str], bool]:
+    """How a table keyed by unit code covers the units: the units it has no row for, its codes
+    that are no unit (once each, in table order), and whether none of its codes matches at all
+    (then both lists are empty: one summary message says it better than one per unit)."""
+    units = set(unit_codes) - {""}
+    in_table = set(table_codes) - {""}
+    if in_table and not in_table & units:
+        return [], [], True
+    uncovered = [c for c in unit_codes if c and c not in in_table]
+    unknown = list(dict.fromkeys(c for c in table_codes if c and c not in units))
+    return uncovered, unknown, False
+
+
+def _typo_hint(code: str, unknown: list[str], n_uncovered: int) -> str:
+    """A sentence naming the table's code that looks like ``code`` mistyped (empty if none does)."""
+    near = _close_codes(code, unknown) if n_uncovered <= 100 else []
+    return f" The CSV has {near[0]!r}, which matches no unit: is that it, mistyped?" if near else ""
+
+
+def _listed(codes: list[str]) -> str:
+    """The first ten codes, quoted."""
+    return ", ".join(repr(c) for c in codes[:10]) + (" ..." if len(codes) > 10 else "")
+
+
 def _no_code_matches(
     path: object, field: str, table_codes: list[str], unit_codes: list[str], units_file: str
 ) -> Problem:
@@ -511,27 +535,21 @@ def check_population_table(
     problems = _code_problems(codes, path, code_field, "unit", table[code_field])
     fix = "Fix: correct the value in the CSV (a count of residents, digits only)."
     problems += _population_problems(table[pop_field], codes, path, pop_field, fix)
-    units = set(unit_codes) - {""}
-    in_csv = set(codes) - {""}
-    uncovered = [c for c in unit_codes if c and c not in in_csv]
-    unknown = [c for c in codes if c and c not in units]
-    if in_csv and not in_csv & units:
-        problems.append(_no_code_matches(path, code_field, sorted(in_csv), unit_codes, f"{cfg.path}"))
-        uncovered = unknown = []
+    uncovered, unknown, none_match = _coverage(list(codes), unit_codes)
+    if none_match:
+        problems.append(_no_code_matches(path, code_field, sorted(set(codes) - {""}), unit_codes, f"{cfg.path}"))
     for code in uncovered:
-        near = _close_codes(code, unknown) if len(uncovered) <= 100 else []
-        typo = f" The CSV has {near[0]!r}, which matches no unit: is that it, mistyped?" if near else ""
+        typo = _typo_hint(code, unknown, len(uncovered))
         message = (
             f"{_where(path, code=code, field=code_field)}: unit {code!r} of {cfg.path} has no row "
             f"in the population CSV; expected a population for every unit.{typo} Fix: add a row "
-            f"({code_field}={code}, {pop_field}=<residents>)" + (" or correct the code." if near else ".")
+            f"({code_field}={code}, {pop_field}=<residents>)" + (" or correct the code." if typo else ".")
         )
         problems.append(Problem(message, code=code, field=code_field))
     if unknown:
-        shown = ", ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
         message = (
             f"{_where(path, field=code_field)}: {len(unknown)} code(s) are not in {cfg.path} and are "
-            f"ignored: {shown}. Check for typos if you expected every code to match."
+            f"ignored: {_listed(unknown)}. Check for typos if you expected every code to match."
         )
         problems.append(Problem(message, "warning", field=code_field))
     return problems
@@ -683,15 +701,12 @@ def check_pcn_shares(table: pd.DataFrame, path: object, unit_codes: Iterable[str
     unit_codes = list(unit_codes)
     known = set(unit_codes)
     problems += _share_sum_problems(units.where(units.isin(known), ""), shares, path)
-    unknown = sorted({c for c in units if c and c not in known})
-    in_table = set(units) - {""}
-    uncovered = [c for c in unit_codes if c and c not in in_table]
-    if in_table and not in_table & known:
-        problems.append(_no_code_matches(path, "unit_code", sorted(in_table), unit_codes, "the units file"))
-        uncovered = unknown = []
+    uncovered, unknown, none_match = _coverage(list(units), unit_codes)
+    unknown = sorted(unknown)
+    if none_match:
+        problems.append(_no_code_matches(path, "unit_code", sorted(set(units) - {""}), unit_codes, "the units file"))
     for code in uncovered:
-        near = _close_codes(code, unknown) if len(uncovered) <= 100 else []
-        typo = f" The CSV has {near[0]!r}, which matches no unit: is that it, mistyped?" if near else ""
+        typo = _typo_hint(code, unknown, len(uncovered))
         message = (
             f"{_where(path, code=code, field='unit_code')}: unit {code!r} of the units file has no "
             f"row in the PCN shares CSV; expected at least one row (unit_code, pcn_code, share) for "
@@ -700,10 +715,9 @@ def check_pcn_shares(table: pd.DataFrame, path: object, unit_codes: Iterable[str
         )
         problems.append(Problem(message, code=code, field="unit_code"))
     if unknown:
-        shown = ", ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
         message = (
             f"{_where(path, field='unit_code')}: {len(unknown)} unit code(s) are not in the units "
-            f"file and are ignored: {shown}. Check for typos if you expected every code to match."
+            f"file and are ignored: {_listed(unknown)}. Check for typos if you expected every code to match."
         )
         problems.append(Problem(message, "warning", field="unit_code"))
     return problems

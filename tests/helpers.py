@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 from hypothesis import strategies as st
 
-from sda.config import AreasConfig, ObjectiveConfig, RulesConfig, RunConfig, UnitsConfig
+from sda.config import AreasConfig, LockConfig, ObjectiveConfig, RulesConfig, RunConfig, UnitsConfig
 from sda.plan import Plan, RuleResult
 from sda.problem import Problem, build_problem
 
@@ -86,6 +86,20 @@ def two_pcn_grid() -> Problem:
     graph = grid_graph(2, 6)
     pcn = {cell(r, c): ("A" if c < 3 else "B") for r in range(2) for c in range(6)}
     return problem_of(graph, 50, 70, pcn_of=pcn)
+
+
+def ruled_grid() -> tuple[Problem, np.ndarray]:
+    """A 4x4 grid (10 a cell, band [30, 50], PCN A in columns 0-1, B in 2-3) with every kind of
+    rule: R0C0 and R0C1 kept together, R1C2 and R2C2 kept apart, R3C3 locked to "North"; and a
+    valid start that keeps them all (one area per row)."""
+    rules = RulesConfig(
+        keep_together=((cell(0, 0), cell(0, 1)),),
+        keep_apart=((cell(1, 2), cell(2, 2)),),
+        locks=(LockConfig("North", (cell(3, 3),)),),
+    )
+    pcn = {cell(r, c): ("A" if c < 2 else "B") for r in range(4) for c in range(4)}
+    problem = problem_of(grid_graph(4, 4), 30, 50, pcn_of=pcn, rules=rules)
+    return problem, labels_from(problem, {c: int(c[1]) for c in problem.codes})
 
 
 def left_right_halves(problem: Problem) -> np.ndarray:

@@ -10,19 +10,18 @@ from helpers import (
     area_sets,
     assert_valid_plan,
     cell,
-    grid_graph,
     grids_with_a_known_plan,
     labels_from,
     left_right_halves,
     path_graph,
     problem_graph,
     problem_of,
+    ruled_grid,
     two_pcn_grid,
 )
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from sda.config import LockConfig, RulesConfig
 from sda.engine.anneal import AnnealState
 from sda.engine.construct import construct
 from sda.objective import area_costs, score_labels, stats_of
@@ -105,14 +104,7 @@ def test_a_unit_never_leaves_its_area_empty_or_cut() -> None:
 
 
 def test_rules_hold_through_a_hot_run() -> None:
-    rules = RulesConfig(
-        keep_together=((cell(0, 0), cell(0, 1)),),
-        keep_apart=((cell(1, 2), cell(2, 2)),),
-        locks=(LockConfig("North", (cell(3, 3),)),),
-    )
-    pcn = {cell(r, c): ("A" if c < 2 else "B") for r in range(4) for c in range(4)}
-    problem = problem_of(grid_graph(4, 4), 30, 50, pcn_of=pcn, rules=rules)
-    start = labels_from(problem, {c: int(c[1]) for c in problem.codes})
+    problem, start = ruled_grid()
     at = {c: i for i, c in enumerate(problem.codes)}
     for seed in range(3):
         state = AnnealState(problem, start, 40.0)

@@ -17,12 +17,12 @@ from helpers import (
     left_right_halves,
     path_graph,
     problem_of,
+    ruled_grid,
     two_pcn_grid,
 )
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from sda.config import LockConfig, RulesConfig
 from sda.engine.construct import construct
 from sda.engine.improve import Schedule, improve, polish
 from sda.engine.recombine import Partition
@@ -103,15 +103,7 @@ def test_improve_without_band_slack_stays_valid() -> None:
 
 
 def test_improve_keeps_rules() -> None:
-    # 4x4, 10 a cell, 4 areas of 3-5 cells. Hand-made valid start: the four rows.
-    rules = RulesConfig(
-        keep_together=((cell(0, 0), cell(0, 1)),),
-        keep_apart=((cell(1, 2), cell(2, 2)),),
-        locks=(LockConfig("North", (cell(3, 3),)),),
-    )
-    pcn = {cell(r, c): ("A" if c < 2 else "B") for r in range(4) for c in range(4)}
-    problem = problem_of(grid_graph(4, 4), 30, 50, pcn_of=pcn, rules=rules)
-    start = labels_from(problem, {c: int(c[1]) for c in problem.codes})
+    problem, start = ruled_grid()  # 4 areas of 3-5 cells; the start is the four rows
     for seed in range(3):
         labels, _ = quick(problem, start, 40.0, seed=seed, seconds=0.2)
         assert_valid_plan(problem, labels, 4)

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sda.engine.construct import construct
 from sda.engine.anneal import warm_up
-from sda.engine.trees import local_edges, random_tree
+from sda.engine.construct import construct
 from sda.engine.improve import Schedule, improve
 from sda.engine.repair import loose_then_repair
+from sda.engine.trees import local_edges, random_tree
 from sda.errors import InfeasibleError
 from sda.objective import score_labels
 from sda.problem import Problem
