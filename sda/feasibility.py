@@ -43,7 +43,12 @@ def check_feasible(problem: Problem, count: int | str) -> None:
     if lo > hi:
         msg = (
             f"no number of areas fits {total:,} residents in [{problem.min_pop:,}, {problem.max_pop:,}]: "
-            f"{hi} areas would be too big, {lo} too small; widen the band."
+            + (
+                f"even one area would hold fewer than {problem.min_pop:,}; widen the band (lower min_population)."
+                if hi == 0
+                else f"{hi} area(s) would each hold more than {problem.max_pop:,} on average, "
+                f"{lo} fewer than {problem.min_pop:,}; widen the band."
+            )
         )
         raise InfeasibleError(msg)
     for part in components(problem):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sda.config import ObjectiveConfig
 from sda.problem import Problem
 
 TERMS = ("pcn", "cut_border", "balance", "district_splits")
@@ -60,6 +61,18 @@ def area_costs(problem: Problem, stats: AreaStats, target: float, k: int) -> np.
         + w.balance * values["balance"]
         + w.district_splits * values["district_splits"]
     )
+
+
+def weight_scale(problem: Problem) -> float:
+    """How much larger this problem's objective is than with the default weights (their sum over
+    the default sum; PCN weight counted only when PCNs are on). The search's temperatures and band
+    prices are multiplied by it, so that a weighting stresses a term without also cooling or
+    heating the whole search."""
+    w, d = problem.weights, ObjectiveConfig()
+    on = 1.0 if problem.n_pcn else 0.0
+    mine = on * w.pcn + w.cut_border + w.balance + w.district_splits
+    default = on * d.pcn + d.cut_border + d.balance + d.district_splits
+    return max(mine / default, 1e-3)
 
 
 def stats_of(problem: Problem, labels: np.ndarray, k: int) -> AreaStats:

@@ -7,7 +7,7 @@ import pytest
 from helpers import grid_graph, labels_from, path_graph, problem_of, two_pcn_grid
 
 from sda.config import ObjectiveConfig
-from sda.objective import TERMS, area_costs, area_term_values, score_labels, stats_of
+from sda.objective import TERMS, area_costs, area_term_values, score_labels, stats_of, weight_scale
 from sda.problem import Problem
 
 
@@ -138,3 +138,12 @@ def test_checkerboard_rows_cost_more_than_halves() -> None:
     assert bad["pcns_split"] == 2.0
     assert bad["cut_edges"] == 6.0
     assert good["objective"] < bad["objective"]
+
+
+def test_weight_scale_is_one_for_default_weights_and_grows_with_them() -> None:
+    pcn = {c: "A" for c in grid_graph(2, 2).nodes}
+    assert weight_scale(problem_of(grid_graph(2, 2), 10, 40, pcn_of=pcn)) == pytest.approx(1.0)
+    heavy = problem_of(grid_graph(2, 2), 10, 40, pcn_of=pcn, weights=ObjectiveConfig(pcn=1.0, cut_border=3.0))
+    assert weight_scale(heavy) == pytest.approx((1.0 + 3.0 + 0.02 + 0.01) / 1.13)
+    # Without PCNs the PCN weight does not count.
+    assert weight_scale(problem_of(grid_graph(2, 2), 10, 40)) == pytest.approx(1.0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from helpers import assert_valid_plan, grid_graph, path_graph, problem_of, two_pcn_grid
 
+from sda.config import ObjectiveConfig
 from sda.engine.repair import loose_then_repair, repair_band
 
 
@@ -35,3 +36,11 @@ def test_loose_then_repair_packs_a_tight_grid() -> None:
     for seed in range(3):
         labels = loose_then_repair(problem, 4, np.random.default_rng(seed), slack=0.2)
         assert_valid_plan(problem, labels, 4)
+
+
+def test_heavy_weights_do_not_stop_the_repair() -> None:
+    # The repair's band price scales with the objective's weights (sda.objective.weight_scale).
+    heavy = ObjectiveConfig(pcn=1.0, cut_border=30.0)
+    problem = problem_of(grid_graph(6, 6), 90, 90, weights=heavy)
+    for seed in range(3):
+        assert_valid_plan(problem, loose_then_repair(problem, 4, np.random.default_rng(seed), slack=0.2), 4)

@@ -150,9 +150,12 @@ class _Builder:
         nodes = tree.nodes
         pcn = problem.pcn[nodes]
         has = pcn >= 0
-        weights = np.zeros((len(nodes), problem.n_pcn), dtype=np.int64)
-        weights[np.flatnonzero(has), pcn[has]] = problem.pop[nodes][has]
-        inside = tree.subtree_sums(weights)[child[keep]]
+        # Residents per PCN present here (not per PCN of the whole problem: 10,000 units may
+        # have 400 PCNs, while any one set of units holds only its own few).
+        present, local = np.unique(pcn[has], return_inverse=True)
+        weights = np.zeros((len(nodes), len(present)), dtype=np.int64)
+        weights[np.flatnonzero(has), local] = problem.pop[nodes][has]
+        inside = tree.subtree_sums(weights, at=child[keep])
         whole = weights.sum(axis=0)[None, :]
         split_residents = np.minimum(inside, whole - inside).sum(axis=1).astype(float)
         noise = self.rng.random(len(keep)) * problem.total_pop * 0.002 / self.greed

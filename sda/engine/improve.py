@@ -17,6 +17,7 @@ on any machine) or a deadline.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import numpy as np
 
 from sda.engine.anneal import AnnealState
 from sda.engine.recombine import EPS, Partition
+from sda.objective import weight_scale
 from sda.problem import Problem
 
 
@@ -57,6 +59,17 @@ class Schedule:
     polish_steps_per_link: int = 20
     polish_rounds: int = 10
 
+    def scaled(self, factor: float) -> Schedule:
+        """The same schedule for an objective ``factor`` times the default's size (see
+        ``sda.objective.weight_scale``): temperatures and band prices scale with it."""
+        return dataclasses.replace(
+            self,
+            start_temperature=self.start_temperature * factor,
+            end_temperature=self.end_temperature * factor,
+            band_price=self.band_price * factor,
+            band_price_end=self.band_price_end * factor,
+        )
+
     def temperature(self, progress: float) -> float:
         """Temperature at ``progress`` in [0, 1] of the annealing budget."""
         return self.start_temperature * (self.end_temperature / self.start_temperature) ** progress
@@ -83,7 +96,7 @@ def improve(
     many annealing steps instead and ignores the clock. ``on_progress`` gets the best objective
     so far, now and then.
     """
-    plan = schedule or Schedule()
+    plan = (schedule or Schedule()).scaled(weight_scale(problem))
     state = AnnealState(problem, labels, target)
     start = time.monotonic()
     polish_at = start + 0.9 * max(deadline - start, 0.0)

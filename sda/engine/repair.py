@@ -15,6 +15,7 @@ import numpy as np
 
 from sda.engine.anneal import AnnealState
 from sda.engine.construct import construct
+from sda.objective import weight_scale
 from sda.problem import Problem
 
 #: Price of each resident outside the band (as a share of all residents) while repairing: far
@@ -35,9 +36,11 @@ def repair_band(
     state = AnnealState(problem, labels, target)
     if state.in_band:
         return state.labels.copy()
+    scale = weight_scale(problem)  # the same balance of band and objective under any weights
+    temperature, price = REPAIR_TEMPERATURE * scale, REPAIR_BAND_PRICE * scale
     done = 0
     while done < max_steps:
-        state.run(rng, REPAIR_CHUNK, (REPAIR_TEMPERATURE,) * 2, (REPAIR_BAND_PRICE,) * 2, 0.2)
+        state.run(rng, REPAIR_CHUNK, (temperature, temperature), (price, price), 0.2)
         done += REPAIR_CHUNK
         if np.isfinite(state.best[0]):
             return state.best_assignment()[0]
@@ -49,7 +52,7 @@ def loose_then_repair(
     k: int,
     rng: np.random.Generator,
     *,
-    slack: float = 0.1,
+    slack: float = 0.05,
     attempts: int = 3,
     max_trees: int = 1_500,
     max_steps: int = 5_000_000,

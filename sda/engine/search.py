@@ -35,8 +35,13 @@ SCREEN_STEPS = 400_000
 #: Spanning trees one screening construction may draw (bounds the time spent on a count that
 #: has no plan, without reading the clock).
 SCREEN_TREES = 500
-#: Spanning trees the PCN-guided construction may draw before a first plan is sought another way.
+#: Spanning trees the PCN-guided construction may draw before a first plan is sought another
+#: way: a base plus a few per area (a plan of k areas needs at least k - 1 successful splits).
 GUIDED_TREES = 200
+GUIDED_TREES_PER_AREA = 4
+#: A band is "tight" for k areas when their mean population is within this share of its ends
+#: (28 areas here: mean 30,447 against a minimum of 30,000, 1.5%).
+TIGHT_BAND = 0.05
 #: The screening search: small moves only, no recombination or polish (they cost more time than
 #: they change the ranking).
 SCREEN_SCHEDULE = Schedule(recombinations=0, polish_rounds=0)
@@ -85,26 +90,34 @@ def _first_plan(
     """A first valid plan, by the quickest route that works:
 
     1. PCN-guided spanning-tree construction with a small tree budget (enough whenever the band
-       leaves some slack);
-    2. the same construction with a band widened by 10%, repaired into the real band by the
+       leaves some slack; skipped when it leaves little, see ``_tight``);
+    2. the same construction with a band widened by 5%, repaired into the real band by the
        annealing kernel (quick even when the band is tight, as at 28 areas here);
     3. plain random trees with backtracking, the slow last resort.
 
     Gives up after ``seconds`` (None), so a count that is very hard to pack cannot stall a run.
     """
     deadline = time.monotonic() + seconds
-    labels = construct(
-        problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=1, max_trees=min(GUIDED_TREES, plain_trees),
-        deadline=deadline,
-    )
-    if labels is not None:
-        return labels
+    if not _tight(problem, k):
+        labels = construct(
+            problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=1,
+            max_trees=min(GUIDED_TREES + GUIDED_TREES_PER_AREA * k, plain_trees), deadline=deadline,
+        )
+        if labels is not None:
+            return labels
     labels = loose_then_repair(problem, k, rng, max_trees=min(1_500, plain_trees))
     if labels is not None:
         return labels
     return construct(
         problem, k, rng, pcn_surcharge=0.0, greed=0.0, attempts=plain_attempts, max_trees=plain_trees, deadline=deadline
     )
+
+
+def _tight(problem: Problem, k: int) -> bool:
+    """Does the mean area of ``k`` sit within ``TIGHT_BAND`` of an end of the band? Then exact
+    packing by bisection mostly backtracks, and building loose and repairing is quicker."""
+    mean = problem.total_pop / k
+    return mean < problem.min_pop * (1 + TIGHT_BAND) or mean > problem.max_pop * (1 - TIGHT_BAND)
 
 
 def choose_count(
@@ -194,8 +207,18 @@ def search(
         say(f"chose {k} areas (best short searches among counts {min(screened)}-{max(screened)})")
     else:
         k = int(count)
-    best_labels, best_cost, start_costs = None, np.inf, []
-    for s in range(starts if initial is None else 1):
+    # With a chosen count, the starts alternate between the two best-screened counts: short
+    # screening searches rank close counts by luck, and full searches settle it.
+    counts = sorted(screened, key=lambda c: screened[c])[:2] if screened else [k]
+    if len(counts) > 1 and starts > 1:
+        say(f"starts alternate between {counts[0]} and {counts[1]} areas")
+    best_labels, best_cost, best_k, start_costs = None, np.inf, k, []
+    n_starts = starts if initial is None else 1
+    for s in range(n_starts):
+        if steps == 0 and s > 0 and time.monotonic() >= deadline_all:
+            say(f"time budget spent after {s} start(s)")
+            break
+        k = counts[s % len(counts)]
         labels = initial.copy() if initial is not None else _first_plan(problem, k, rng, construct_seconds)
         if labels is None:
             say(f"start {s + 1}/{starts}: no valid first plan found with {k} areas")
@@ -211,9 +234,9 @@ def search(
         else:
             cost = score_labels(problem, labels, goal)["objective"]
         start_costs.append(float(cost))
-        say(f"start {s + 1}/{starts}: objective {cost:.4f}")
+        say(f"start {s + 1}/{starts}: {k} areas, objective {cost:.4f}")
         if cost < best_cost:
-            best_labels, best_cost = labels, float(cost)
+            best_labels, best_cost, best_k = labels, float(cost), k
     if best_labels is None:
         msg = (
             f"no valid plan with {k} areas was found in {len(start_costs) or starts} starts; "
@@ -223,7 +246,7 @@ def search(
     return SearchResult(
         labels=best_labels,
         objective=best_cost,
-        count=k,
+        count=best_k,
         screened=screened,
         starts=start_costs,
         seconds=time.monotonic() - t0,

@@ -41,12 +41,15 @@ class Tree:
     size: np.ndarray
     parent: np.ndarray
 
-    def subtree_sums(self, values: np.ndarray) -> np.ndarray:
-        """Total of ``values`` (indexed like ``nodes``, 1-D or 2-D) over each local node's subtree."""
+    def subtree_sums(self, values: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
+        """Total of ``values`` (indexed like ``nodes``, 1-D or 2-D) over each local node's subtree
+        (only over the subtrees of the local nodes ``at``, when given)."""
         ordered = values[self.order]
         zero = np.zeros((1,) + ordered.shape[1:], dtype=ordered.dtype)
         cums = np.concatenate([zero, np.cumsum(ordered, axis=0)])
-        return cums[self.pos + self.size] - cums[self.pos]
+        pos = self.pos if at is None else self.pos[at]
+        size = self.size if at is None else self.size[at]
+        return cums[pos + size] - cums[pos]
 
     def in_subtree(self, c: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Boolean matrix: is local node ``x[j]`` inside the subtree of local node ``c[i]``."""
