@@ -1,10 +1,10 @@
 """The search: choose the number of areas, construct from several starts, improve, keep the best.
 
-Randomness comes only from a ``numpy.random.Generator`` seeded from the config, and every step
-is bounded by the time budget or a fixed number of draws, so the same data, config and seed give
-the same plan on the same machine. (The annealing schedule reads the clock, so a much slower or
-faster machine may stop at a different step; ``time_limit_s = 0`` gives the pure construction,
-which is clock-free.)
+Randomness comes only from a ``numpy.random.Generator`` seeded from the config, and the count
+screening and first plans are bounded by counts of draws and steps, not seconds. With
+``[search] steps`` the improvement is too, so the same data, config and seed give the same plan
+on any machine; with a time budget instead, the annealing reads the clock and a faster machine
+goes further.
 """
 
 from __future__ import annotations
