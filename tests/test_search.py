@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sda.engine.search as search_module
-from sda.engine.search import choose_count, search, target_for
+from sda.engine.search import candidate_counts, choose_count, search, target_for
 from sda.errors import InfeasibleError
 from sda.feasibility import check_feasible
 from sda.objective import score_labels
@@ -194,3 +194,13 @@ def test_property_search_valid_or_infeasible(
         return
     assert result.count == k
     assert_valid_plan(problem, result.labels, k)
+
+
+def test_candidate_counts_are_the_nearest_to_the_balance_count() -> None:
+    assert candidate_counts(18, 28, 21.3) == list(range(18, 29))  # all eleven
+    got = candidate_counts(350, 583, 438.0)
+    assert len(got) == 12
+    assert got == sorted(got)
+    assert min(got) >= 350 and max(got) <= 583
+    assert all(abs(c - 438) <= 6 for c in got)
+    assert candidate_counts(5, 5, 100.0) == [5]

@@ -32,6 +32,8 @@ Progress = Callable[[str], None]
 #: machine's speed.
 SCREEN_DRAWS = 2
 SCREEN_STEPS = 400_000
+#: Counts screened at most (here all eleven feasible counts, 18-28).
+SCREEN_COUNTS = 12
 #: Spanning trees one screening construction may draw (bounds the time spent on a count that
 #: has no plan, without reading the clock).
 SCREEN_TREES = 500
@@ -120,13 +122,24 @@ def _tight(problem: Problem, k: int) -> bool:
     return mean < problem.min_pop * (1 + TIGHT_BAND) or mean > problem.max_pop * (1 - TIGHT_BAND)
 
 
+def candidate_counts(lo: int, hi: int, centre: float) -> list[int]:
+    """The (at most ``SCREEN_COUNTS``) counts in ``lo..hi`` nearest ``centre``, ascending."""
+    nearest = sorted(range(lo, hi + 1), key=lambda c: (abs(c - centre), c))[:SCREEN_COUNTS]
+    return sorted(nearest)
+
+
 def choose_count(
     problem: Problem, target: float, rng: np.random.Generator, progress: Progress
 ) -> tuple[int, dict[int, float]]:
-    """Screen every feasible count with a few short searches; the count with the best result wins."""
+    """Screen the feasible counts with a few short searches; the count with the best result wins.
+
+    At most ``SCREEN_COUNTS`` counts are screened, those nearest the count the balance target
+    implies (total / target): a county has a dozen feasible counts, but 10,000 parishes have
+    hundreds, and the best count lies near that one.
+    """
     lo, hi = problem.feasible_counts()
     screened: dict[int, float] = {}
-    for k in range(lo, hi + 1):
+    for k in candidate_counts(lo, hi, problem.total_pop / max(target, 1.0)):
         best = np.inf
         for _ in range(SCREEN_DRAWS):
             try:
