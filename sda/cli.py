@@ -77,7 +77,8 @@ def _count(value: str | None) -> int | str | None:
         return value
     if value.isdigit() and int(value) > 0:
         return int(value)
-    raise click.BadParameter(f"{value!r}: expected 'auto' or a whole number >= 1", param_hint="--count")
+    msg = f"{value!r}: expected 'auto' or a whole number >= 1"
+    raise click.BadParameter(msg, param_hint="--count")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
