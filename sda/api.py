@@ -49,25 +49,20 @@ def load_inputs(cfg: RunConfig, progress: Progress | None = None) -> Inputs:
     """Read and check the units, build the graph, give units their PCN, and build the problem."""
     say = progress or (lambda _m: None)
     caught: list[str] = []
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always")
-        units = read_units(cfg.units)
-        say(f"read {len(units):,} units, {int(units['population'].sum()):,} residents from {cfg.units.path.name}")
-        graph = build_adjacency(units, cfg.graph)
-        say(f"adjacency: {graph.number_of_edges():,} links ({cfg.graph.contiguity}, snap {cfg.graph.snap_m} m)")
-        practices = None
-        units["pcn_code"] = ""
-        if cfg.pcn.practices is not None:
-            practices = read_practices(cfg.pcn.practices)
-            if cfg.pcn.method == "shares" and cfg.pcn.shares is not None:
-                shares = read_pcn_shares(cfg.pcn.shares, units.index)
-                units["pcn_code"] = largest_share_pcn(units, shares)
-            else:
-                units["pcn_code"] = nearest_practice_pcn(units, practices)
-            say(f"PCNs: {units['pcn_code'].nunique()} networks from {len(practices)} practices ({cfg.pcn.method})")
-    for w in seen:
-        caught.append(str(w.message))
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    recorded: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            try:
+                units, graph, practices = _read_and_link(cfg, say)
+            finally:
+                recorded = list(seen)
+    finally:
+        # Replayed even when a step failed: a warning about one file often explains the error
+        # about the next (e.g. extra codes in a CSV and the unit it then lacks).
+        for w in recorded:
+            caught.append(str(w.message))
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     problem = build_problem(
         graph,
         min_pop=cfg.areas.min_population,
@@ -86,6 +81,25 @@ def load_inputs(cfg: RunConfig, progress: Progress | None = None) -> Inputs:
         files["pcn_shares"] = cfg.pcn.shares
     data_files = {f"{k}: {v.name}": file_sha256(v) for k, v in files.items()}
     return Inputs(units, graph, practices, problem, caught, data_files)
+
+
+def _read_and_link(cfg: RunConfig, say: Progress) -> tuple[gpd.GeoDataFrame, nx.Graph, gpd.GeoDataFrame | None]:
+    """Read the units, build their graph, and give each unit its PCN (``pcn_code``)."""
+    units = read_units(cfg.units)
+    say(f"read {len(units):,} units, {int(units['population'].sum()):,} residents from {cfg.units.path.name}")
+    graph = build_adjacency(units, cfg.graph)
+    say(f"adjacency: {graph.number_of_edges():,} links ({cfg.graph.contiguity}, snap {cfg.graph.snap_m} m)")
+    practices = None
+    units["pcn_code"] = ""
+    if cfg.pcn.practices is not None:
+        practices = read_practices(cfg.pcn.practices)
+        if cfg.pcn.method == "shares" and cfg.pcn.shares is not None:
+            shares = read_pcn_shares(cfg.pcn.shares, units.index)
+            units["pcn_code"] = largest_share_pcn(units, shares)
+        else:
+            units["pcn_code"] = nearest_practice_pcn(units, practices)
+        say(f"PCNs: {units['pcn_code'].nunique()} networks from {len(practices)} practices ({cfg.pcn.method})")
+    return units, graph, practices
 
 
 def area_names(problem: Problem, labels: np.ndarray, units: gpd.GeoDataFrame) -> list[str]:
