@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/run.py                       # everything (about 30-40 minutes on 2 cores)
+    python bench/run.py                       # everything (about 23 minutes on an idle 2-core machine)
     python bench/run.py --quick               # real data (22 areas) + 1k synthetic, short limits
     python bench/run.py --instances cambs-28 syn-1k --methods sda gerrychain-tree
 
