@@ -21,6 +21,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from sda.formatting import as_float
 from sda.plan import Plan
 from sda.qgis import area_colours
 
@@ -153,10 +154,10 @@ def plot_frontier(alternatives: Sequence[Mapping[str, Any]], chosen: Mapping[str
             ax.scatter([p[1] for p in group], [p[2] for p in group], label=label, marker=marker, color=colour)
     for label, x, y, _ in points:
         ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    if chosen is not None and math.isfinite(_num(chosen.get("coterminosity"))):
+    if chosen is not None and math.isfinite(as_float(chosen.get("coterminosity"))):
         ax.scatter(
-            [_num(chosen.get("coterminosity"))],
-            [_num(chosen.get("cut_border_km"))],
+            [as_float(chosen.get("coterminosity"))],
+            [as_float(chosen.get("cut_border_km"))],
             marker="*",
             s=180,
             color="#d7191c",
@@ -195,7 +196,7 @@ def plot_ensemble(ensemble: pd.DataFrame | None, chosen: Mapping[str, float]) ->
     for ax, column in zip(axes, columns, strict=True):
         values = pd.to_numeric(ensemble[column], errors="coerce").dropna().to_numpy(dtype=float)
         ax.hist(values, bins=min(20, max(5, int(np.sqrt(len(values))))), color="#abd9e9", edgecolor="#2c7bb6")
-        mine = _num(chosen.get(column))
+        mine = as_float(chosen.get(column))
         if math.isfinite(mine):
             ax.axvline(mine, color="#d7191c", linewidth=2, label="this plan")
             ax.legend(fontsize=7)
@@ -213,8 +214,8 @@ def _frontier_points(alternatives: Sequence[Mapping[str, Any]] | None) -> list[t
     points = [
         (
             str(alt.get("label", "")),
-            _num(alt.get("coterminosity")),
-            _num(alt.get("cut_border_km")),
+            as_float(alt.get("coterminosity")),
+            as_float(alt.get("cut_border_km")),
             bool(alt.get("feasible")),
         )
         for alt in alternatives or ()
@@ -243,11 +244,6 @@ def _has_practices(plan: Plan) -> bool:
     return plan.practices is not None and len(plan.practices) > 0
 
 
-def _num(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _png(fig: Figure) -> bytes:

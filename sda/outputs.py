@@ -39,6 +39,13 @@ import pyogrio.errors
 
 from sda.config import LockConfig, RunConfig
 from sda.errors import InputError
+from sda.formatting import (
+    show_number,
+    show_percent,
+    show_signed_number,
+    show_text,
+    show_whole,
+)
 from sda.graph import graph_edges_frame
 from sda.maps import area_neighbours, render_figures
 from sda.plan import Plan, RuleResult
@@ -249,20 +256,20 @@ def summary_table(plan: Plan) -> str:
         rows.append(
             [
                 str(area),
-                _fmt_int(row.get("population")),
-                _fmt_num(row.get("deviation_pct"), 1, signed=True),
-                _fmt_int(row.get("n_units")),
-                _text(row.get("dominant_pcn")) or "-",
-                _fmt_pct(row.get("pcn_coterminosity")),
+                show_whole(row.get("population")),
+                show_signed_number(row.get("deviation_pct"), 1),
+                show_whole(row.get("n_units")),
+                show_text(row.get("dominant_pcn")) or "-",
+                show_percent(row.get("pcn_coterminosity")),
             ]
         )
     total = [
         "Total",
-        _fmt_int(plan.units["population"].sum()),
+        show_whole(plan.units["population"].sum()),
         "",
-        _fmt_int(len(plan.units)),
+        show_whole(len(plan.units)),
         "",
-        _fmt_pct(plan.scores.get("coterminosity")),
+        show_percent(plan.scores.get("coterminosity")),
     ]
     widths = [max(len(r[i]) for r in [headers, *rows, total]) for i in range(len(headers))]
     left = {0, 4}  # text columns; numbers are right-aligned so digits line up
@@ -286,15 +293,15 @@ def _headline_lines(plan: Plan) -> list[str]:
     s = plan.scores
     lines = [
         f"{len(plan.areas)} area{'' if len(plan.areas) == 1 else 's'}, {status}.",
-        f"Coterminosity {_fmt_pct(s.get('coterminosity'))}, PCNs split {_fmt_num(s.get('pcns_split'), 0)}, "
-        f"cut border {_fmt_num(s.get('cut_border_km'), 1)} km, mean Polsby-Popper "
-        f"{_fmt_num(s.get('mean_polsby_popper'), 3)}, objective {_fmt_num(s.get('objective'), 4)}.",
+        f"Coterminosity {show_percent(s.get('coterminosity'))}, PCNs split {show_number(s.get('pcns_split'), 0)}, "
+        f"cut border {show_number(s.get('cut_border_km'), 1)} km, mean Polsby-Popper "
+        f"{show_number(s.get('mean_polsby_popper'), 3)}, objective {show_number(s.get('objective'), 4)}.",
     ]
     failed = [r.name for r in plan.rules if not r.ok]
     if plan.rules:
         lines.append(f"Rules: all {len(plan.rules)} hold." if not failed else f"Rules FAILED: {', '.join(failed)}.")
     if plan.bound and "gap" in plan.bound:
-        lines.append(f"Gap to the exact bound: {_fmt_pct(plan.bound['gap'], places=2)}.")
+        lines.append(f"Gap to the exact bound: {show_percent(plan.bound['gap'], 2)}.")
     return lines
 
 
@@ -442,7 +449,7 @@ def _units_frame(plan: Plan) -> gpd.GeoDataFrame:
         if name not in frame.columns:
             frame[name] = ""
         elif name in {"unit_name", "district", "district_name", "pcn_code"}:
-            frame[name] = frame[name].map(_text).astype(str)
+            frame[name] = frame[name].map(show_text).astype(str)
     return gpd.GeoDataFrame(frame[[*UNIT_FIELDS, "geometry"]], geometry="geometry", crs=_BNG)
 
 
@@ -455,7 +462,7 @@ def _areas_frame(plan: Plan) -> gpd.GeoDataFrame:
     frame = _in_bng(areas).rename_axis("area_id").reset_index()
     for name in frame.columns:
         if name != "geometry" and frame[name].dtype == object:
-            frame[name] = frame[name].map(_text).astype(str)
+            frame[name] = frame[name].map(show_text).astype(str)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=_BNG)
 
 
@@ -488,7 +495,7 @@ def _write_geopackage(
     plan: Plan, units: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, qml: Mapping[str, str], path: Path
 ) -> Path:
     """One GeoPackage in EPSG:27700 with the plan's layers and their default QGIS styles."""
-    stamped = areas.assign(**{k: _text(plan.provenance.get(k)) for k in PROVENANCE_FIELDS})
+    stamped = areas.assign(**{k: show_text(plan.provenance.get(k)) for k in PROVENANCE_FIELDS})
     layers: dict[str, tuple[gpd.GeoDataFrame, str]] = {
         "units": (units, "MultiPolygon"),
         "areas": (stamped, "MultiPolygon"),
@@ -673,31 +680,10 @@ def _band(plan: Plan) -> tuple[int, int]:
     return int(plan.config.areas.min_population), int(plan.config.areas.max_population)
 
 
-def _text(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value)
 
 
-def _float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
-def _fmt_int(value: Any) -> str:
-    number = _float(value)
-    return "-" if math.isnan(number) else f"{round(number):,}"
 
 
-def _fmt_num(value: Any, places: int, *, signed: bool = False) -> str:
-    number = _float(value)
-    if math.isnan(number):
-        return "-"
-    return f"{number:+.{places}f}" if signed else f"{number:,.{places}f}"
 
-
-def _fmt_pct(value: Any, *, places: int = 1) -> str:
-    number = _float(value)
-    return "-" if math.isnan(number) else f"{number:.{places}%}"

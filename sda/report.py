@@ -26,6 +26,15 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
+from sda.formatting import (
+    as_float,
+    show_number,
+    show_percent,
+    show_signed_number,
+    show_signed_whole,
+    show_text,
+    show_whole,
+)
 from sda.maps import drawable_figures, render_figures
 from sda.plan import Plan
 
@@ -225,8 +234,8 @@ def _build(plan: Plan, *, available: set[str]) -> list[Any]:
 def _headline(plan: Plan, available: set[str]) -> list[Any]:
     band_min, band_max = _band(plan)
     pops = plan.areas["population"]
-    outside = [f"{a} ({_int(p)})" for a, p in pops.items() if not band_min <= p <= band_max]
-    band = f"{_int(band_min)}-{_int(band_max)}"
+    outside = [f"{a} ({show_whole(p)})" for a, p in pops.items() if not band_min <= p <= band_max]
+    band = f"{show_whole(band_min)}-{show_whole(band_max)}"
     in_band = (
         f"yes, every area has {band} residents"
         if not outside
@@ -236,17 +245,17 @@ def _headline(plan: Plan, available: set[str]) -> list[Any]:
     items = [
         (
             "Areas",
-            f"{len(plan.areas)}, for {_int(plan.units['population'].sum())} residents in {len(plan.units)} units",
+            f"{len(plan.areas)}, for {show_whole(plan.units['population'].sum())} residents in {len(plan.units)} units",
         ),
         ("All in the population band", in_band),
-        ("Smallest and largest area", f"{_int(pops.min())} and {_int(pops.max())}" if len(pops) else "n/a"),
+        ("Smallest and largest area", f"{show_whole(pops.min())} and {show_whole(pops.max())}" if len(pops) else "n/a"),
         ("PCN coterminosity", _coterminosity_text(plan)),
         ("PCNs split between areas", _pcns_split_text(plan)),
         (
             "Cut border",
-            f"{_num(s.get('cut_border_km'), 1)} km of boundary between different areas (lower is more compact)",
+            f"{show_number(s.get('cut_border_km'), 1)} km of boundary between different areas (lower is more compact)",
         ),
-        ("Mean Polsby-Popper", f"{_num(s.get('mean_polsby_popper'), 3)} (1 is a circle; higher is more compact)"),
+        ("Mean Polsby-Popper", f"{show_number(s.get('mean_polsby_popper'), 3)} (1 is a circle; higher is more compact)"),
         ("Rules", _rules_text(plan)),
     ]
     if plan.bound:
@@ -257,14 +266,14 @@ def _headline(plan: Plan, available: set[str]) -> list[Any]:
 
 
 def _coterminosity_text(plan: Plan) -> str:
-    value = _float(plan.scores.get("coterminosity"))
+    value = as_float(plan.scores.get("coterminosity"))
     if math.isnan(value):
         return "n/a (PCN alignment was not used)"
     return f"{value:.1%} ({value:.3f}) of residents live in an area whose dominant PCN is their own PCN"
 
 
 def _pcns_split_text(plan: Plan) -> str:
-    value = _float(plan.scores.get("pcns_split"))
+    value = as_float(plan.scores.get("pcns_split"))
     if math.isnan(value):
         return "n/a"
     n_pcns = _pcn_codes(plan).nunique()
@@ -282,11 +291,11 @@ def _rules_text(plan: Plan) -> str:
 
 def _bound_text(bound: Mapping[str, Any], scores: Mapping[str, float]) -> str:
     """``bound["gap"]`` is read as a fraction (0.012 = 1.2%) of the bound."""
-    gap = _float(bound.get("gap"))
+    gap = as_float(bound.get("gap"))
     parts = [f"{gap:.2%}" if not math.isnan(gap) else "not known"]
-    value = _float(bound.get("bound", bound.get("lower_bound")))
+    value = as_float(bound.get("bound", bound.get("lower_bound")))
     if not math.isnan(value):
-        achieved = _float(bound.get("plan", scores.get("coterminosity")))
+        achieved = as_float(bound.get("plan", scores.get("coterminosity")))
         parts.append(f"in PCN coterminosity (plan {achieved:.3f}, no plan can exceed {value:.3f})")
         full = bound.get("full_model")
         if isinstance(full, str):
@@ -325,21 +334,21 @@ def _areas_section(plan: Plan, available: set[str]) -> list[Any]:
         rows.append(
             [
                 str(area),
-                _int(row["population"]),
-                _signed_int(row.get("deviation")),
-                _signed(row.get("deviation_pct"), 1) + "%",
-                _int(row.get("n_units")),
-                "; ".join(names.get(d, d) for d in districts) or _int(row.get("n_districts")),
-                pcn_names.get(_text(row.get("dominant_pcn")), _text(row.get("dominant_pcn"))) or "-",
-                _pct(row.get("pcn_coterminosity")),
-                _num(row.get("polsby_popper"), 3),
+                show_whole(row["population"]),
+                show_signed_whole(row.get("deviation")),
+                show_signed_number(row.get("deviation_pct"), 1) + "%",
+                show_whole(row.get("n_units")),
+                "; ".join(names.get(d, d) for d in districts) or show_whole(row.get("n_districts")),
+                pcn_names.get(show_text(row.get("dominant_pcn")), show_text(row.get("dominant_pcn"))) or "-",
+                show_percent(row.get("pcn_coterminosity")),
+                show_number(row.get("polsby_popper"), 3),
             ]
         )
-    total = _int(areas["population"].sum())
-    rows.append(["Total", total, "", "", _int(len(plan.units)), "", "", _pct(plan.scores.get("coterminosity")), ""])
+    total = show_whole(areas["population"].sum())
+    rows.append(["Total", total, "", "", show_whole(len(plan.units)), "", "", show_percent(plan.scores.get("coterminosity")), ""])
     blocks: list[Any] = [_Heading(2, "Areas")]
     if plan.target_population:
-        blocks.append(_Para(f"Deviation is from the target of {_int(plan.target_population)} residents."))
+        blocks.append(_Para(f"Deviation is from the target of {show_whole(plan.target_population)} residents."))
     return [*blocks, _Table(headers, rows, {1, 2, 3, 4, 7, 8})]
 
 
@@ -369,28 +378,28 @@ def _tradeoffs_section(plan: Plan, available: set[str]) -> list[Any]:
     rows = [
         [
             "this plan",
-            _int(s.get("n_areas", len(plan.areas))),
+            show_whole(s.get("n_areas", len(plan.areas))),
             "yes",
-            _pct(s.get("coterminosity")),
-            _num(s.get("pcns_split"), 0),
-            _num(s.get("cut_border_km"), 1),
-            _num(s.get("mean_polsby_popper"), 3),
-            _num(s.get("objective"), 4),
+            show_percent(s.get("coterminosity")),
+            show_number(s.get("pcns_split"), 0),
+            show_number(s.get("cut_border_km"), 1),
+            show_number(s.get("mean_polsby_popper"), 3),
+            show_number(s.get("objective"), 4),
             "",
         ]
     ]
     for alt in plan.alternatives:
         rows.append(
             [
-                _text(alt.get("label")),
-                _int(alt.get("count")),
+                show_text(alt.get("label")),
+                show_whole(alt.get("count")),
                 "yes" if alt.get("feasible") else "no",
-                _pct(alt.get("coterminosity")),
-                _num(alt.get("pcns_split"), 0),
-                _num(alt.get("cut_border_km"), 1),
-                _num(alt.get("mean_polsby_popper"), 3),
-                _num(alt.get("objective"), 4),
-                _text(alt.get("error")),
+                show_percent(alt.get("coterminosity")),
+                show_number(alt.get("pcns_split"), 0),
+                show_number(alt.get("cut_border_km"), 1),
+                show_number(alt.get("mean_polsby_popper"), 3),
+                show_number(alt.get("objective"), 4),
+                show_text(alt.get("error")),
             ]
         )
     blocks.append(_Para("Each row is a run with a different area count, weights or rules; compare it with this plan."))
@@ -418,7 +427,7 @@ def _ensemble_section(plan: Plan, available: set[str]) -> list[Any]:
         if column not in ensemble.columns:
             continue
         values = pd.to_numeric(ensemble[column], errors="coerce").dropna()
-        mine = _float(plan.scores.get(column))
+        mine = as_float(plan.scores.get(column))
         if values.empty or math.isnan(mine):
             continue
         share = (values <= mine).mean() if higher_better else (values >= mine).mean()
@@ -426,10 +435,10 @@ def _ensemble_section(plan: Plan, available: set[str]) -> list[Any]:
         rows.append(
             [
                 column,
-                _num(mine, places),
-                _num(values.min(), places),
-                _num(values.median(), places),
-                _num(values.max(), places),
+                show_number(mine, places),
+                show_number(values.min(), places),
+                show_number(values.median(), places),
+                show_number(values.max(), places),
                 f"{share:.0%}",
                 "higher" if higher_better else "lower",
             ]
@@ -497,17 +506,17 @@ class _AreaFacts:
 def _card(plan: Plan, area: Any, facts: _AreaFacts, pcn_names: Mapping[str, str]) -> list[Any]:
     row = plan.areas.loc[area]
     population = int(row["population"])
-    dominant = _text(row.get("dominant_pcn"))
+    dominant = show_text(row.get("dominant_pcn"))
     items = [
         ("Population", _room_text(population, *_band(plan))),
         ("Binding", _binding_text(plan, population, facts.edge_pops)),
-        ("Units", _int(facts.n_units)),
+        ("Units", show_whole(facts.n_units)),
         ("Districts", facts.districts),
         ("PCNs", facts.pcns or "none recorded"),
         (
             "Dominant PCN",
             f"{pcn_names.get(dominant, dominant) or '-'}, "
-            f"holding {_pct(row.get('pcn_coterminosity'))} of its residents",
+            f"holding {show_percent(row.get('pcn_coterminosity'))} of its residents",
         ),
     ]
     return [_List(items), *_moves_blocks(population, facts.moves)]
@@ -515,12 +524,12 @@ def _card(plan: Plan, area: Any, facts: _AreaFacts, pcn_names: Mapping[str, str]
 
 def _room_text(population: int, band_min: int, band_max: int) -> str:
     if population < band_min:
-        return f"{_int(population)}: {_int(band_min - population)} BELOW the minimum {_int(band_min)}"
+        return f"{show_whole(population)}: {show_whole(band_min - population)} BELOW the minimum {show_whole(band_min)}"
     if population > band_max:
-        return f"{_int(population)}: {_int(population - band_max)} ABOVE the maximum {_int(band_max)}"
+        return f"{show_whole(population)}: {show_whole(population - band_max)} ABOVE the maximum {show_whole(band_max)}"
     return (
-        f"{_int(population)}: {_int(population - band_min)} above the minimum {_int(band_min)}, "
-        f"{_int(band_max - population)} below the maximum {_int(band_max)}"
+        f"{show_whole(population)}: {show_whole(population - band_min)} above the minimum {show_whole(band_min)}, "
+        f"{show_whole(band_max - population)} below the maximum {show_whole(band_max)}"
     )
 
 
@@ -533,10 +542,10 @@ def _moves_blocks(population: int, moves: pd.DataFrame) -> list[Any]:
     rows = [
         [
             _unit_label(r.unit_code, r.unit_name),
-            _int(r.population),
+            show_whole(r.population),
             str(r.to_area),
-            f"{_int(population)} -> {_int(r.area_pop_after)}",
-            f"{_int(r.to_pop_after - r.population)} -> {_int(r.to_pop_after)}",
+            f"{show_whole(population)} -> {show_whole(r.area_pop_after)}",
+            f"{show_whole(r.to_pop_after - r.population)} -> {show_whole(r.to_pop_after)}",
             "yes" if r.helps_pcn else "",
         ]
         for r in shown.itertuples()
@@ -554,14 +563,14 @@ def _binding_text(plan: Plan, population: int, edge_pops: tuple[list[int], list[
     inside, outside = edge_pops
     notes = []
     if inside and population - min(inside) < band_min:
-        notes.append(f"at minimum: losing any of its {len(inside)} boundary units would take it below {_int(band_min)}")
+        notes.append(f"at minimum: losing any of its {len(inside)} boundary units would take it below {show_whole(band_min)}")
     if outside and population + min(outside) > band_max:
-        notes.append(f"at maximum: gaining any neighbouring unit would take it above {_int(band_max)}")
+        notes.append(f"at maximum: gaining any neighbouring unit would take it above {show_whole(band_max)}")
     return "; ".join(notes) if notes else "no: it can give and take boundary units within the band"
 
 
 def _unit_label(code: str, name: Any) -> str:
-    name = _text(name)
+    name = show_text(name)
     return code if not name or name == code else f"{code} {name}"
 
 
@@ -640,9 +649,9 @@ def _warnings_section(plan: Plan, available: set[str]) -> list[Any]:
 def _provenance_section(plan: Plan, available: set[str]) -> list[Any]:
     cfg = plan.config
     rows = [
-        ["sda version", _text(plan.provenance.get("sda_version")) or "unknown"],
+        ["sda version", show_text(plan.provenance.get("sda_version")) or "unknown"],
         ["config file", cfg.source.as_posix() if cfg.source else "(built in code)"],
-        ["config sha256", cfg.sha256 or _text(plan.provenance.get("config_sha256")) or "-"],
+        ["config sha256", cfg.sha256 or show_text(plan.provenance.get("config_sha256")) or "-"],
         ["seed", str(cfg.search.seed)],
     ]
     shown = {"sda_version", "config_sha256", "seed", "data_caveats"}
@@ -697,7 +706,7 @@ def _residents_by_area(units: pd.DataFrame, column: str, names: Mapping[str, str
     texts: dict[Any, str] = {}
     for area, part in totals.groupby(level=0):
         ordered = part.droplevel(0).sort_values(ascending=False)
-        texts[area] = "; ".join(f"{names.get(k, k) if k else 'none'}: {_int(v)}" for k, v in ordered.items())
+        texts[area] = "; ".join(f"{names.get(k, k) if k else 'none'}: {show_whole(v)}" for k, v in ordered.items())
     return texts
 
 
@@ -722,8 +731,8 @@ def _describe_moves(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
     pcn = units["pcn_code"] if "pcn_code" in units.columns else pd.Series(dtype=object)
 
     def helps(row: Any) -> bool:
-        own = _text(pcn.get(row.unit_code))
-        return bool(own) and own == _text(dominant.get(row.to_area)) and own != _text(dominant.get(row.area_id))
+        own = show_text(pcn.get(row.unit_code))
+        return bool(own) and own == show_text(dominant.get(row.to_area)) and own != show_text(dominant.get(row.area_id))
 
     frame["helps_pcn"] = [helps(r) for r in frame.itertuples()] if len(frame) else pd.Series([], dtype=bool)
     columns = [
@@ -761,42 +770,18 @@ def _flatten(value: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]
 # --------------------------------------------------------------------------- number formatting
 
 
-def _float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
-def _int(value: Any) -> str:
-    number = _float(value)
-    return "-" if math.isnan(number) else f"{round(number):,}"
 
 
-def _signed_int(value: Any) -> str:
-    number = _float(value)
-    return "-" if math.isnan(number) else f"{round(number):+,}"
 
 
-def _num(value: Any, places: int) -> str:
-    number = _float(value)
-    return "-" if math.isnan(number) else f"{number:,.{places}f}"
 
 
-def _signed(value: Any, places: int) -> str:
-    number = _float(value)
-    return "-" if math.isnan(number) else f"{number:+.{places}f}"
 
 
-def _pct(value: Any) -> str:
-    number = _float(value)
-    return "-" if math.isnan(number) else f"{number:.1%}"
 
 
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    return str(value)
 
 
 # --------------------------------------------------------------------------- Markdown
