@@ -145,7 +145,8 @@ def _check_matched_one(rows: Rows, instance: str, method: str) -> Verdict | None
     fewer = matched["cut_edges"] < recom["cut_edges"]
     higher = matched["coterminosity"] > recom["coterminosity"]
     within = spent is not None and budget is not None and spent <= budget * (1 + MATCHED_TIME_SLACK)
-    text = (f"{method}: cut edges {matched['cut_edges']:,} vs {recom['cut_edges']:,} ({'fewer' if fewer else 'not fewer'}); "
+    fewer_text = "fewer" if fewer else "not fewer"
+    text = (f"{method}: cut edges {matched['cut_edges']:,} vs {recom['cut_edges']:,} ({fewer_text}); "
             f"coterminosity {matched['coterminosity']:.3f} vs {recom['coterminosity']:.3f} "
             f"({'higher' if higher else 'not higher'}); sda search {_s(spent)} for GerryChain's {_s(budget)} "
             f"({'within' if within else 'over'})")  # fmt: skip
@@ -162,7 +163,8 @@ def check_scale(rows: Rows, instance: str) -> Verdict | None:
     fast = row["runtime_s"] < SCALE_WALL_S
     small = row["peak_mb"] < SCALE_PEAK_MB
     text = (f"wall {_sda_wall(row)}, limit {SCALE_WALL_S:g} s; peak {row['peak_mb']:,.0f} MB, limit "
-            f"{SCALE_PEAK_MB:,.0f} MB; sda search {_s(row.get('solve_s'))}; valid plan of {row['n_areas']} areas")  # fmt: skip
+            f"{SCALE_PEAK_MB:,.0f} MB; sda search {_s(row.get('solve_s'))}; "
+            f"valid plan of {row['n_areas']} areas")  # fmt: skip
     return (MET if fast and small else NOT_MET), text
 
 
@@ -198,7 +200,8 @@ def _per_instance(goal: Goal, check: Callable[[Rows, str], Verdict | None], rows
 GOALS = {
     "valid_everywhere": (
         "100% of areas in band and contiguous on every instance, including 28 areas on Cambridgeshire & Peterborough",
-        "every sda row (sda, sda-first, sda-matched, sda-compact) on every instance has a valid plan (bench/metrics.py)",
+        "every sda row (sda, sda-first, sda-matched, sda-compact) on every instance has a valid plan "
+        "(bench/metrics.py)",
     ),
     "first_plan_10x": (
         "a first valid plan at least 10 times faster than GerryChain's recursive_tree_part on the same instance",
@@ -222,7 +225,8 @@ GOALS = {
     ),
     "scale_10k": (
         "10,000 units end to end in under 2 minutes and under 2 GB peak memory on 2 cores",
-        f"the sda row on {SCALE_INSTANCE}: valid plan, subprocess wall < {SCALE_WALL_S:g} s, peak RSS < {SCALE_PEAK_MB:,.0f} MB",
+        f"the sda row on {SCALE_INSTANCE}: valid plan, subprocess wall < {SCALE_WALL_S:g} s, "
+        f"peak RSS < {SCALE_PEAK_MB:,.0f} MB",
     ),
     "sample_plans_1000": (
         "1,000 alternative valid plans for Cambridgeshire & Peterborough in under 60 seconds",

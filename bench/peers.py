@@ -45,7 +45,6 @@ from typing import Self
 
 import numpy as np
 import pandas as pd
-
 from instances import Instance, load_instance
 
 Assignment = dict[str, object]
@@ -231,7 +230,9 @@ def run_gerrychain_recom(inst: Instance, seed: int, clock: Stopwatch, steps: int
 def _original_ids(partition: object) -> Assignment:
     """Map a partition's assignment back to unit codes (GerryChain 1.0 renumbers nodes)."""
     graph = partition.graph
-    return {graph.original_nx_node_id_for_internal_node_id(n): part for n, part in partition.assignment.to_dict().items()}
+    return {
+        graph.original_nx_node_id_for_internal_node_id(n): part for n, part in partition.assignment.to_dict().items()
+    }
 
 
 PEERS: dict[str, Callable[..., Result]] = {

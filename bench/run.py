@@ -42,9 +42,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import pandas as pd
-
 import instances as inst_mod
+import pandas as pd
 import synthetic
 from goals import check_goals, goals_json, goals_markdown
 from metrics import compute_metrics
@@ -333,7 +332,9 @@ def run_instance(name: str, root: Path, args: argparse.Namespace, history: dict,
         never_skip = args.no_skip or method in SDA_METHODS
         reason = None if never_skip else skip_reason(method, n_units, timeout_s, history)
         if method in COUNT_FREE and key in cache:
-            rows.append(cache[key] | {"instance": name, "note": f"same run as {cache[key]['instance']} (takes no count)"})
+            rows.append(
+                cache[key] | {"instance": name, "note": f"same run as {cache[key]['instance']} (takes no count)"}
+            )
             continue
         if reason:
             rows.append({"instance": name, "method": method, "status": "skipped", "error": reason})
@@ -359,14 +360,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--methods", nargs="+", choices=ALL_METHODS, default=ALL_METHODS,
                         help="default: all; they run in the table's order whatever the order given")  # fmt: skip
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results")
-    parser.add_argument("--timeout", type=float, help="seconds per method run (default 120, sda 180, max-p 360; quick 60)")
-    parser.add_argument("--sda-time-limit", type=float, help="the sda row's [search] time_limit_s (default 20, quick 5)")
+    parser.add_argument(
+        "--timeout", type=float, help="seconds per method run (default 120, sda 180, max-p 360; quick 60)"
+    )
+    parser.add_argument(
+        "--sda-time-limit", type=float, help="the sda row's [search] time_limit_s (default 20, quick 5)"
+    )
     parser.add_argument("--recom-steps", type=int, default=1000, help="GerryChain ReCom steps")
     parser.add_argument("--sample-plans", type=int, default=1000, help="plans for sda.api.sample_plans; 0 skips")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--matched-fallback", type=float, default=MATCHED_FALLBACK_S,
                         help="sda-matched's time limit when gerrychain-recom gave no plan (default 5)")  # fmt: skip
-    parser.add_argument("--no-skip", action="store_true", help="run peers even when a smaller instance predicts a timeout")
+    parser.add_argument(
+        "--no-skip", action="store_true", help="run peers even when a smaller instance predicts a timeout"
+    )
     args = parser.parse_args(argv)
     args.instances = args.instances or (["cambs-22", "syn-1k"] if args.quick else ALL_INSTANCES)
     args.methods = [m for m in ALL_METHODS if m in args.methods]

@@ -83,7 +83,8 @@ def sda_command(
         if method == "sda-compact":
             cmd[cmd.index(str(config))] = str(config.with_name(COMPACT_CONFIG))
         # One start: with a budget of a few seconds one longer anneal beats several short ones.
-        return cmd + ["--time-limit", f"{time_limit_s:.2f}", "--steps", "0", "--starts", "1", "--no-tradeoffs", "--no-exact"]
+        quick = ["--steps", "0", "--starts", "1", "--no-tradeoffs", "--no-exact"]
+        return [*cmd, "--time-limit", f"{time_limit_s:.2f}", *quick]
     msg = f"not an sda method: {method!r}"
     raise ValueError(msg)
 

@@ -26,10 +26,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from instances import sda_config_text
 from scipy.spatial import cKDTree
 from sklearn.cluster import KMeans
-
-from instances import sda_config_text
 
 CRS = "EPSG:27700"
 ORIGIN_M = (500_000.0, 240_000.0)  # south-west corner of the square

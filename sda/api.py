@@ -144,7 +144,9 @@ def build_plan(
     scores = score_labels(problem, labels, target)
     areas = _area_table(units, problem, labels, names, target)
     scores["mean_polsby_popper"] = float(areas["polsby_popper"].mean())
-    scores["areas_in_band"] = float(((areas["population"] >= problem.min_pop) & (areas["population"] <= problem.max_pop)).sum())
+    scores["areas_in_band"] = float(
+        ((areas["population"] >= problem.min_pop) & (areas["population"] <= problem.max_pop)).sum()
+    )
     practices = inputs.practices
     return Plan(
         units=units,
@@ -191,7 +193,7 @@ def _area_table(
                 "n_districts": len(districts),
                 "dominant_pcn": dominant,
                 "pcn_coterminosity": float(pcn_counts.iloc[0] / pop) if len(pcn_counts) and pop else float("nan"),
-                "n_pcns": int(len(pcn_counts)),
+                "n_pcns": len(pcn_counts),
                 "cut_border_m": ext,
                 "polsby_popper": float(4 * np.pi * geom.area / perimeter**2) if perimeter else float("nan"),
                 "geometry": geom,
@@ -226,7 +228,10 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
 
         say("bounding the plan with HiGHS")
         plan.bound = bound_plan(problem, result.labels, cfg.exact)
-        say(f"coterminosity {plan.bound['plan']:.3f}; bound {plan.bound['bound']:.3f}; gap {100 * plan.bound['gap']:.1f}%")
+        say(
+            f"coterminosity {plan.bound['plan']:.3f}; bound {plan.bound['bound']:.3f}; "
+            f"gap {100 * plan.bound['gap']:.1f}%"
+        )
     if cfg.tradeoffs.enabled:
         say("trade-offs: re-running with other counts, weights and rules")
         plan.alternatives = tradeoffs.explore(cfg, inputs.graph, inputs.units, problem, result.count, say)
@@ -251,7 +256,10 @@ def _provenance(cfg: RunConfig, inputs: Inputs, result: SearchResult, started: f
         "seconds_search": round(result.seconds, 3),
         "seconds_compile": round(result.seconds_compile, 3),
         "pcn_method": METHOD_TEXT.get(cfg.pcn.method, cfg.pcn.method) if cfg.pcn.practices else "PCN alignment off",
-        "units_note": "units as configured; the shipped default is 2011 LSOAs with ONS mid-2018 populations, standing in for parishes",
+        "units_note": (
+            "units as configured; the shipped default is 2011 LSOAs with ONS mid-2018 populations, "
+            "standing in for parishes"
+        ),
     }
 
 
@@ -263,7 +271,8 @@ def sample_plans(cfg: RunConfig, n: int, *, count: int | None = None, time_limit
     problem = load_inputs(cfg).problem
     lo, hi = problem.feasible_counts()
     if count is None:
-        count = cfg.areas.count if cfg.areas.count != "auto" else round(problem.total_pop / target_for(problem, "auto", "auto"))
-    k = int(min(max(int(count), lo), hi))
+        asked = cfg.areas.count
+        count = asked if isinstance(asked, int) else round(problem.total_pop / target_for(problem, "auto", "auto"))
+    k = int(min(max(count, lo), hi))
     target = target_for(problem, k, cfg.areas.target_population)
     return tradeoffs.ensemble(problem, k, target, n, cfg.search.seed, time_limit_s)

@@ -50,7 +50,7 @@ def _show_warnings(quiet: bool) -> None:
         if not quiet:
             click.echo(f"Warning: {message}", err=True)
 
-    warnings.showwarning = show  # type: ignore[assignment]
+    warnings.showwarning = show
 
 
 def _with_overrides(cfg: RunConfig, **changes: Any) -> RunConfig:
@@ -97,16 +97,27 @@ def cli() -> None:
 
 @cli.command()
 @CONFIG_OPTION
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: [output] dir).")
+@click.option(
+    "--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: [output] dir)."
+)
 @click.option("--count", help="Number of areas or 'auto' (overrides [areas] count).")
 @click.option("--seed", type=int, help="Random seed (overrides [search] seed).")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0), help="Search budget in seconds (replaces [search] steps).")
-@click.option("--steps", type=click.IntRange(min=0), help="Annealing steps per start (clock-free; overrides [search] steps).")
+@click.option(
+    "--time-limit",
+    "time_limit_s",
+    type=click.FloatRange(min=0),
+    help="Search budget in seconds (replaces [search] steps).",
+)
+@click.option(
+    "--steps", type=click.IntRange(min=0), help="Annealing steps per start (clock-free; overrides [search] steps)."
+)
 @click.option("--starts", type=click.IntRange(min=1), help="Independent starts (overrides [search] starts).")
 @click.option("--no-exact", is_flag=True, help="Skip the HiGHS bound.")
 @click.option("--no-tradeoffs", is_flag=True, help="Skip the trade-off re-runs and the ensemble (faster).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or warnings on stderr.")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout instead of the table.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout instead of the table."
+)
 def propose(
     config_path: Path,
     out: Path | None,
@@ -183,12 +194,16 @@ def check(config_path: Path, quiet: bool) -> None:
     except SdaError as exc:
         _fail(exc)
     if not quiet:
-        click.echo(f"OK: {inputs.problem.n:,} units, {inputs.problem.total_pop:,} residents; counts {lo}-{hi} fit the band.")
+        click.echo(
+            f"OK: {inputs.problem.n:,} units, {inputs.problem.total_pop:,} residents; counts {lo}-{hi} fit the band."
+        )
 
 
 @cli.command()
 @CONFIG_OPTION
-@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help="GeoJSON file of links.")
+@click.option(
+    "--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help="GeoJSON file of links."
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 def graph(config_path: Path, out: Path, quiet: bool) -> None:
     """Write the adjacency graph as lines (one per link, with border length and kind) for QGIS.

@@ -361,7 +361,7 @@ def _build_section(name: str, cls: type, section: dict[str, Any], base: Path, wh
             raise ConfigError(msg)
         if key in _PATH_KEYS:
             if not isinstance(value, str):
-                msg = f"{where}: [{name}] {key} = {value!r}; expected a path in quotes, e.g. \"data/file.csv\"."
+                msg = f'{where}: [{name}] {key} = {value!r}; expected a path in quotes, e.g. "data/file.csv".'
                 raise ConfigError(msg)
             value = (base / value) if value else None
             if key == "dir" and value is None:
@@ -369,7 +369,7 @@ def _build_section(name: str, cls: type, section: dict[str, Any], base: Path, wh
         elif key in {"extra_links", "remove_links"}:
             value = _pairs(value, f"[{name}] {key}", where)
         elif key.endswith("_field") and not isinstance(value, str):
-            msg = f"{where}: [{name}] {key} = {value!r}; expected a field name in quotes, e.g. \"CODE\"."
+            msg = f'{where}: [{name}] {key} = {value!r}; expected a field name in quotes, e.g. "CODE".'
             raise ConfigError(msg)
         elif isinstance(value, str) and value == "" and fields[key].default is None:
             value = None
@@ -402,7 +402,7 @@ def _build_rules(section: dict[str, Any], where: str) -> RulesConfig:
             raise ConfigError(msg)
     nest_in = section.get("nest_in") or None
     if nest_in not in (None, "district"):
-        msg = f"{where}: [rules] nest_in = {nest_in!r}; expected \"district\" or \"\"."
+        msg = f'{where}: [rules] nest_in = {nest_in!r}; expected "district" or "".'
         raise ConfigError(msg)
     locks = []
     for i, lock in enumerate(section.get("lock", []), start=1):
@@ -411,7 +411,7 @@ def _build_rules(section: dict[str, Any], where: str) -> RulesConfig:
             raise ConfigError(msg)
         units = lock.get("units")
         if not (isinstance(units, list) and units and all(isinstance(u, str) for u in units)):
-            msg = f"{where}: [[rules.lock]] {lock['area']!r} needs a non-empty list units = [\"code\", ...]."
+            msg = f'{where}: [[rules.lock]] {lock["area"]!r} needs a non-empty list units = ["code", ...].'
             raise ConfigError(msg)
         extra = set(lock) - {"area", "units"}
         if extra:
@@ -419,7 +419,9 @@ def _build_rules(section: dict[str, Any], where: str) -> RulesConfig:
             raise ConfigError(msg)
         locks.append(LockConfig(area=lock["area"], units=tuple(units)))
     groups = section.get("keep_together", [])
-    if not (isinstance(groups, list) and all(isinstance(g, list) and all(isinstance(c, str) for c in g) for g in groups)):
+    if not (
+        isinstance(groups, list) and all(isinstance(g, list) and all(isinstance(c, str) for c in g) for g in groups)
+    ):
         msg = f'{where}: [rules] keep_together must be a list of lists of codes, e.g. [["A", "B", "C"]].'
         raise ConfigError(msg)
     return RulesConfig(
@@ -442,20 +444,20 @@ def _check_values(cfg: RunConfig, where: str) -> None:
             f"[areas] min_population ({a.min_population}) must be below max_population ({a.max_population})"
         )
     if not (a.count == "auto" or (isinstance(a.count, int) and not isinstance(a.count, bool) and a.count >= 1)):
-        problems.append(f"[areas] count = {a.count!r}; expected \"auto\" or a whole number >= 1")
+        problems.append(f'[areas] count = {a.count!r}; expected "auto" or a whole number >= 1')
     if not (a.target_population == "auto" or (isinstance(a.target_population, int) and a.target_population > 0)):
-        problems.append(f"[areas] target_population = {a.target_population!r}; expected \"auto\" or a whole number > 0")
+        problems.append(f'[areas] target_population = {a.target_population!r}; expected "auto" or a whole number > 0')
     g = cfg.graph
     if g.contiguity not in ("queen", "rook"):
-        problems.append(f"[graph] contiguity = {g.contiguity!r}; expected \"queen\" or \"rook\"")
+        problems.append(f'[graph] contiguity = {g.contiguity!r}; expected "queen" or "rook"')
     if g.islands not in ("join", "refuse"):
-        problems.append(f"[graph] islands = {g.islands!r}; expected \"join\" or \"refuse\"")
+        problems.append(f'[graph] islands = {g.islands!r}; expected "join" or "refuse"')
     if not isinstance(g.snap_m, int | float) or g.snap_m < 0:
         problems.append(f"[graph] snap_m = {g.snap_m!r}; expected a number of metres >= 0")
     if cfg.pcn.method not in ("nearest", "shares"):
-        problems.append(f"[pcn] method = {cfg.pcn.method!r}; expected \"nearest\" or \"shares\"")
+        problems.append(f'[pcn] method = {cfg.pcn.method!r}; expected "nearest" or "shares"')
     if cfg.pcn.method == "shares" and cfg.pcn.shares is None:
-        problems.append("[pcn] method = \"shares\" needs shares = \"path/to/shares.csv\"")
+        problems.append('[pcn] method = "shares" needs shares = "path/to/shares.csv"')
     for key, value in dataclasses.asdict(cfg.objective).items():
         if not isinstance(value, int | float) or value < 0:
             problems.append(f"[objective] {key} = {value!r}; expected a number >= 0")
@@ -513,7 +515,7 @@ def _more_problems(cfg: RunConfig) -> list[str]:
     if cfg.rules.nest_in == "district" and not cfg.units.district_field:
         problems.append(
             '[rules] nest_in = "district" needs [units] district_field (the field holding each '
-            "unit's district code, e.g. \"LAD21CD\")"
+            'unit\'s district code, e.g. "LAD21CD")'
         )
     if cfg.pcn.method == "shares" and cfg.pcn.shares is not None and cfg.pcn.practices is None:
         problems.append(
@@ -544,7 +546,7 @@ def _output_dir_problems(folder: Path) -> list[str]:
                 return []
             what = "is a file" if candidate == folder else f"would be made inside {candidate}, which is a file"
             return [
-                f"[output] dir = \"{folder}\" {what}; expected a folder (it is created if missing). "
+                f'[output] dir = "{folder}" {what}; expected a folder (it is created if missing). '
                 "Fix: choose another dir, or move the file"
             ]
     return []

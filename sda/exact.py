@@ -121,17 +121,36 @@ def aggregate_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> flo
     idx_n, idx_x, idx_y = np.arange(p_count), p_count + np.arange(p_count), 2 * p_count + np.arange(p_count)
     rows = _Rows()
     local = np.arange(p_count)
-    rows.add(np.r_[local, local, local], np.r_[idx_x, idx_y, idx_n],
-             np.r_[np.ones(p_count), np.ones(p_count), -problem.min_pop * np.ones(p_count)],
-             np.zeros(p_count), np.full(p_count, _INF))
-    rows.add(np.r_[local, local, local], np.r_[idx_x, idx_y, idx_n],
-             np.r_[np.ones(p_count), np.ones(p_count), -problem.max_pop * np.ones(p_count)],
-             np.full(p_count, -_INF), np.zeros(p_count))
+    rows.add(
+        np.r_[local, local, local],
+        np.r_[idx_x, idx_y, idx_n],
+        np.r_[np.ones(p_count), np.ones(p_count), -problem.min_pop * np.ones(p_count)],
+        np.zeros(p_count),
+        np.full(p_count, _INF),
+    )
+    rows.add(
+        np.r_[local, local, local],
+        np.r_[idx_x, idx_y, idx_n],
+        np.r_[np.ones(p_count), np.ones(p_count), -problem.max_pop * np.ones(p_count)],
+        np.full(p_count, -_INF),
+        np.zeros(p_count),
+    )
     rows.add(np.zeros(p_count, dtype=int), idx_n, np.ones(p_count), np.array([k]), np.array([k]))
-    rows.add(np.zeros(2 * p_count, dtype=int), np.r_[idx_x, idx_y], np.ones(2 * p_count), np.array([total]), np.array([total]))
+    rows.add(
+        np.zeros(2 * p_count, dtype=int),
+        np.r_[idx_x, idx_y],
+        np.ones(2 * p_count),
+        np.array([total]),
+        np.array([total]),
+    )
     # Residents of p can only be coterminous in areas p dominates: x_p <= P_p * [n_p > 0].
-    rows.add(np.r_[local, local], np.r_[idx_x, idx_n], np.r_[np.ones(p_count), -pcn_pop],
-             np.full(p_count, -_INF), np.zeros(p_count))
+    rows.add(
+        np.r_[local, local],
+        np.r_[idx_x, idx_n],
+        np.r_[np.ones(p_count), -pcn_pop],
+        np.full(p_count, -_INF),
+        np.zeros(p_count),
+    )
     matrix, lo, hi = rows.matrix(n_col)
     cost = np.r_[np.zeros(p_count), np.ones(p_count), np.zeros(p_count)]
     lower = np.zeros(n_col)
@@ -160,8 +179,8 @@ def full_model(
     def xi(i: np.ndarray, a: np.ndarray) -> np.ndarray:
         return off_x + i * k + a
 
-    ii, aa = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
-    ii, aa = ii.ravel(), aa.ravel()
+    grid_i, grid_a = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
+    ii, aa = grid_i.ravel(), grid_a.ravel()
     rows = _Rows()
     # Each unit in exactly one area.
     rows.add(ii, xi(ii, aa), np.ones(n * k), np.ones(n), np.ones(n))
@@ -173,14 +192,31 @@ def full_model(
     # z <= x and z <= d[a, pcn(i)] (z = 0 for units without a PCN).
     m = n * k
     local = np.arange(m)
-    rows.add(np.r_[local, local], np.r_[off_z + local, xi(ii, aa)], np.r_[np.ones(m), -np.ones(m)], np.full(m, -_INF), np.zeros(m))
+    rows.add(
+        np.r_[local, local],
+        np.r_[off_z + local, xi(ii, aa)],
+        np.r_[np.ones(m), -np.ones(m)],
+        np.full(m, -_INF),
+        np.zeros(m),
+    )
     has = problem.pcn[ii] >= 0
     d_col = off_d + aa * p_count + np.where(has, problem.pcn[ii], 0)
-    rows.add(np.r_[local, local[has]], np.r_[off_z + local, d_col[has]], np.r_[np.ones(m), -np.ones(has.sum())],
-             np.full(m, -_INF), np.zeros(m))
+    rows.add(
+        np.r_[local, local[has]],
+        np.r_[off_z + local, d_col[has]],
+        np.r_[np.ones(m), -np.ones(has.sum())],
+        np.full(m, -_INF),
+        np.zeros(m),
+    )
     # One root per area, inside it.
     rows.add(aa, off_r + local, np.ones(m), np.ones(k), np.ones(k))
-    rows.add(np.r_[local, local], np.r_[off_r + local, xi(ii, aa)], np.r_[np.ones(m), -np.ones(m)], np.full(m, -_INF), np.zeros(m))
+    rows.add(
+        np.r_[local, local],
+        np.r_[off_r + local, xi(ii, aa)],
+        np.r_[np.ones(m), -np.ones(m)],
+        np.full(m, -_INF),
+        np.zeros(m),
+    )
     # Flow: inflow - outflow >= x[i,a] - n * r[i,a]; flow only on arcs inside the area.
     arc_a = np.repeat(np.arange(k), n_arc)
     arc_e = np.tile(np.arange(n_arc), k)
@@ -191,14 +227,20 @@ def full_model(
         np.r_[node_row_in, node_row_out, local, local],
         np.r_[f_col, f_col, xi(ii, aa), off_r + local],
         np.r_[np.ones(len(f_col)), -np.ones(len(f_col)), -np.ones(m), np.full(m, float(n))],
-        np.zeros(m), np.full(m, _INF),
+        np.zeros(m),
+        np.full(m, _INF),
     )
     big = float(n)
     q = len(f_col)
     lq = np.arange(q)
     for end in (src, dst):
-        rows.add(np.r_[lq, lq], np.r_[f_col, xi(end[arc_e], arc_a)], np.r_[np.ones(q), -big * np.ones(q)],
-                 np.full(q, -_INF), np.zeros(q))
+        rows.add(
+            np.r_[lq, lq],
+            np.r_[f_col, xi(end[arc_e], arc_a)],
+            np.r_[np.ones(q), -big * np.ones(q)],
+            np.full(q, -_INF),
+            np.zeros(q),
+        )
     matrix, lo, hi = rows.matrix(n_col)
     cost = np.zeros(n_col)
     cost[off_z : off_z + m] = problem.pop[ii]
@@ -233,8 +275,11 @@ def _start_vector(problem: Problem, labels: np.ndarray, k: int, n_col: int, offs
     arc_of = {(int(s), int(t)): j for j, (s, t) in enumerate(zip(src, problem.indices, strict=True))}
     for a in range(k):
         members = np.flatnonzero(labels == a)
-        pcn_pop = np.bincount(problem.pcn[members][problem.pcn[members] >= 0],
-                              weights=problem.pop[members][problem.pcn[members] >= 0], minlength=p_count)
+        pcn_pop = np.bincount(
+            problem.pcn[members][problem.pcn[members] >= 0],
+            weights=problem.pop[members][problem.pcn[members] >= 0],
+            minlength=p_count,
+        )
         dom = int(pcn_pop.argmax())
         v[off_d + a * p_count + dom] = 1
         z_members = members[problem.pcn[members] == dom]

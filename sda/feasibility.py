@@ -41,14 +41,11 @@ def check_feasible(problem: Problem, count: int | str) -> None:
     lo, hi = problem.feasible_counts()
     total = problem.total_pop
     if lo > hi:
-        msg = (
-            f"no number of areas fits {total:,} residents in [{problem.min_pop:,}, {problem.max_pop:,}]: "
-            + (
-                f"even one area would hold fewer than {problem.min_pop:,}; widen the band (lower min_population)."
-                if hi == 0
-                else f"{hi} area(s) would each hold more than {problem.max_pop:,} on average, "
-                f"{lo} fewer than {problem.min_pop:,}; widen the band."
-            )
+        msg = f"no number of areas fits {total:,} residents in [{problem.min_pop:,}, {problem.max_pop:,}]: " + (
+            f"even one area would hold fewer than {problem.min_pop:,}; widen the band (lower min_population)."
+            if hi == 0
+            else f"{hi} area(s) would each hold more than {problem.max_pop:,} on average, "
+            f"{lo} fewer than {problem.min_pop:,}; widen the band."
         )
         raise InfeasibleError(msg)
     for part in components(problem):
@@ -65,7 +62,7 @@ def check_feasible(problem: Problem, count: int | str) -> None:
             msg = (
                 f"units {_names(problem, part)} form a separate part of the graph with {people:,} "
                 f"residents, below min_population {problem.min_pop:,}; link them with "
-                "[graph] extra_links, or (with nest_in = \"district\") check their district."
+                '[graph] extra_links, or (with nest_in = "district") check their district.'
             )
             raise InfeasibleError(msg)
     if count != "auto":
@@ -102,7 +99,7 @@ def _check_rules(problem: Problem, count: int | str) -> None:
             raise InfeasibleError(msg)
         if len(np.unique(problem.district[members])) > 1 and _nested(problem, members):
             msg = (
-                f"rule keep_together/lock contradicts nest_in = \"district\": units "
+                f'rule keep_together/lock contradicts nest_in = "district": units '
                 f"{_names(problem, members)} must share an area but lie in different districts."
             )
             raise InfeasibleError(msg)

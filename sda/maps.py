@@ -244,9 +244,7 @@ def _has_practices(plan: Plan) -> bool:
     return plan.practices is not None and len(plan.practices) > 0
 
 
-
-
 def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
-    FigureCanvasAgg(fig).print_png(buffer)  # type: ignore[no-untyped-call]
+    FigureCanvasAgg(fig).print_png(buffer)
     return buffer.getvalue()

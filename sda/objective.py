@@ -38,10 +38,7 @@ class AreaStats:
 def area_term_values(problem: Problem, stats: AreaStats, target: float, k: int) -> dict[str, np.ndarray]:
     """Unweighted contribution of each candidate area to each term (sums over a plan give the term)."""
     total = max(problem.total_pop, 1)
-    if problem.n_pcn and stats.pcn_pop.size:
-        lost = stats.pop - stats.pcn_pop.max(axis=1)
-    else:
-        lost = np.zeros(len(stats.pop))
+    lost = stats.pop - stats.pcn_pop.max(axis=1) if problem.n_pcn and stats.pcn_pop.size else np.zeros(len(stats.pop))
     n_districts = (stats.district_pop > 0).sum(axis=1)
     return {
         "pcn": lost / total,

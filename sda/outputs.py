@@ -678,12 +678,3 @@ def _write_text(path: Path, text: str) -> Path:
 
 def _band(plan: Plan) -> tuple[int, int]:
     return int(plan.config.areas.min_population), int(plan.config.areas.max_population)
-
-
-
-
-
-
-
-
-

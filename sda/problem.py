@@ -9,6 +9,7 @@ bridge between the two worlds.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -216,7 +217,7 @@ def _rule_labels(
     for g in groups:
         for m in g:
             grouped[m] = True
-        for a, b in zip(g, g[1:], strict=False):
+        for a, b in itertools.pairwise(g):
             ra, rb = find(a), find(b)
             if ra != rb:
                 parent[ra] = rb

@@ -255,7 +255,10 @@ def _headline(plan: Plan, available: set[str]) -> list[Any]:
             "Cut border",
             f"{show_number(s.get('cut_border_km'), 1)} km of boundary between different areas (lower is more compact)",
         ),
-        ("Mean Polsby-Popper", f"{show_number(s.get('mean_polsby_popper'), 3)} (1 is a circle; higher is more compact)"),
+        (
+            "Mean Polsby-Popper",
+            f"{show_number(s.get('mean_polsby_popper'), 3)} (1 is a circle; higher is more compact)",
+        ),
         ("Rules", _rules_text(plan)),
     ]
     if plan.bound:
@@ -345,7 +348,19 @@ def _areas_section(plan: Plan, available: set[str]) -> list[Any]:
             ]
         )
     total = show_whole(areas["population"].sum())
-    rows.append(["Total", total, "", "", show_whole(len(plan.units)), "", "", show_percent(plan.scores.get("coterminosity")), ""])
+    rows.append(
+        [
+            "Total",
+            total,
+            "",
+            "",
+            show_whole(len(plan.units)),
+            "",
+            "",
+            show_percent(plan.scores.get("coterminosity")),
+            "",
+        ]
+    )
     blocks: list[Any] = [_Heading(2, "Areas")]
     if plan.target_population:
         blocks.append(_Para(f"Deviation is from the target of {show_whole(plan.target_population)} residents."))
@@ -563,7 +578,9 @@ def _binding_text(plan: Plan, population: int, edge_pops: tuple[list[int], list[
     inside, outside = edge_pops
     notes = []
     if inside and population - min(inside) < band_min:
-        notes.append(f"at minimum: losing any of its {len(inside)} boundary units would take it below {show_whole(band_min)}")
+        notes.append(
+            f"at minimum: losing any of its {len(inside)} boundary units would take it below {show_whole(band_min)}"
+        )
     if outside and population + min(outside) > band_max:
         notes.append(f"at maximum: gaining any neighbouring unit would take it above {show_whole(band_max)}")
     return "; ".join(notes) if notes else "no: it can give and take boundary units within the band"
@@ -589,9 +606,7 @@ def _edge_populations(plan: Plan) -> dict[Any, tuple[list[int], list[int]]]:
         outside.setdefault(a, set()).add(str(v))
         inside.setdefault(b, set()).add(str(v))
         outside.setdefault(b, set()).add(str(u))
-    return {
-        area: ([pops[c] for c in inside[area]], [pops[c] for c in outside.get(area, set())]) for area in inside
-    }
+    return {area: ([pops[c] for c in inside[area]], [pops[c] for c in outside.get(area, set())]) for area in inside}
 
 
 def _caveats_section(plan: Plan, available: set[str]) -> list[Any]:
@@ -768,20 +783,6 @@ def _flatten(value: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]
 
 
 # --------------------------------------------------------------------------- number formatting
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 # --------------------------------------------------------------------------- Markdown

@@ -59,18 +59,26 @@ def check_rules(problem: Problem, labels: np.ndarray, names: list[str], rules: R
         members = np.flatnonzero(problem.lock == li)
         held = np.unique(labels[members])
         ok = len(held) == 1 and names[held[0]] == area
-        results.append(RuleResult(f"lock {area!r}", ok, f"{_codes(problem, members)} in {', '.join(names[h] for h in held)}"))
+        results.append(
+            RuleResult(f"lock {area!r}", ok, f"{_codes(problem, members)} in {', '.join(names[h] for h in held)}")
+        )
     for gi, group in enumerate(rules.keep_together, start=1):
         positions = np.array([problem.codes.index(c) for c in group])
         held = np.unique(labels[positions])
         results.append(
-            RuleResult(f"keep_together #{gi}", len(held) == 1, f"{_codes(problem, positions)} in {', '.join(names[h] for h in held)}")
+            RuleResult(
+                f"keep_together #{gi}",
+                len(held) == 1,
+                f"{_codes(problem, positions)} in {', '.join(names[h] for h in held)}",
+            )
         )
     for x, y in problem.apart_pairs.tolist():
         ok = labels[x] != labels[y]
         results.append(
             RuleResult(
-                f"keep_apart {problem.codes[x]}/{problem.codes[y]}", bool(ok), f"in {names[labels[x]]} and {names[labels[y]]}"
+                f"keep_apart {problem.codes[x]}/{problem.codes[y]}",
+                bool(ok),
+                f"in {names[labels[x]]} and {names[labels[y]]}",
             )
         )
     return results
@@ -82,7 +90,7 @@ def verify(problem: Problem, labels: np.ndarray, names: list[str], results: list
         msg = "internal error: some units have no area; no output was written. Please report this."
         raise InvariantError(msg)
     pops = np.bincount(labels, weights=problem.pop, minlength=len(names))
-    if int(round(pops.sum())) != problem.total_pop:
+    if round(pops.sum()) != problem.total_pop:
         msg = f"internal error: areas hold {int(pops.sum()):,} residents, units {problem.total_pop:,}; nothing written."
         raise InvariantError(msg)
     broken = [r for r in results if not r.ok]

@@ -51,19 +51,38 @@ def _variants(cfg: RunConfig, count: int, lo: int, hi: int) -> list[tuple[str, s
     for label, w in weights.items():
         out.append(("weights", label, dataclasses.replace(fixed, objective=w)))
     nest = None if cfg.rules.nest_in == "district" else "district"
-    out.append(("rule", "without nesting in districts" if nest is None else "nested in districts",
-                dataclasses.replace(fixed, rules=dataclasses.replace(cfg.rules, nest_in=nest))))
+    out.append(
+        (
+            "rule",
+            "without nesting in districts" if nest is None else "nested in districts",
+            dataclasses.replace(fixed, rules=dataclasses.replace(cfg.rules, nest_in=nest)),
+        )
+    )
     if cfg.rules.locks or cfg.rules.keep_together or cfg.rules.keep_apart:
-        out.append(("rule", "without locks and groups",
-                    dataclasses.replace(fixed, rules=dataclasses.replace(cfg.rules, locks=(), keep_together=(), keep_apart=()))))
+        out.append(
+            (
+                "rule",
+                "without locks and groups",
+                dataclasses.replace(
+                    fixed, rules=dataclasses.replace(cfg.rules, locks=(), keep_together=(), keep_apart=())
+                ),
+            )
+        )
     a = cfg.areas
     span = a.max_population - a.min_population
     for label, lo_pop, hi_pop in (
         ("tighter band", a.min_population + span // 10, a.max_population - span // 10),
         ("looser band", max(a.min_population - span // 4, 1), a.max_population + span // 4),
     ):
-        out.append(("band", f"{label} {lo_pop:,}-{hi_pop:,}",
-                    dataclasses.replace(cfg, areas=dataclasses.replace(a, min_population=lo_pop, max_population=hi_pop, count=count))))
+        out.append(
+            (
+                "band",
+                f"{label} {lo_pop:,}-{hi_pop:,}",
+                dataclasses.replace(
+                    cfg, areas=dataclasses.replace(a, min_population=lo_pop, max_population=hi_pop, count=count)
+                ),
+            )
+        )
     return out
 
 
@@ -100,15 +119,26 @@ def explore(
         row: dict[str, Any] = {"kind": kind, "label": label, "count": variant.areas.count}
         try:
             alt = build_problem(
-                graph, min_pop=variant.areas.min_population, max_pop=variant.areas.max_population,
-                pcn_of=pcn_of, district_of=units["district"].to_dict(), rules=variant.rules, weights=variant.objective,
+                graph,
+                min_pop=variant.areas.min_population,
+                max_pop=variant.areas.max_population,
+                pcn_of=pcn_of,
+                district_of=units["district"].to_dict(),
+                rules=variant.rules,
+                weights=variant.objective,
             )
             variant = _nearest_feasible_count(alt, variant)
             row["count"] = variant.areas.count
             check_feasible(alt, variant.areas.count)
-            result = search(alt, count=variant.areas.count, target=variant.areas.target_population,
-                            seed=cfg.search.seed, time_limit_s=budget, starts=1,
-                            construct_seconds=max(3.0, 2 * budget))
+            result = search(
+                alt,
+                count=variant.areas.count,
+                target=variant.areas.target_population,
+                seed=cfg.search.seed,
+                time_limit_s=budget,
+                starts=1,
+                construct_seconds=max(3.0, 2 * budget),
+            )
             # Score every alternative with the plan's own weights, so objectives compare.
             scored = dataclasses.replace(alt, weights=problem.weights)
             target = target_for(alt, variant.areas.count, variant.areas.target_population)
@@ -119,11 +149,16 @@ def explore(
         except InfeasibleError as exc:
             row.update({"feasible": False, "error": str(exc)})
         rows.append(row)
-        say(f"trade-off '{label}': " + (f"coterminosity {row['coterminosity']:.3f}" if row.get("feasible") else "infeasible"))
+        say(
+            f"trade-off '{label}': "
+            + (f"coterminosity {row['coterminosity']:.3f}" if row.get("feasible") else "infeasible")
+        )
     return rows
 
 
-def ensemble(problem: Problem, count: int, target: float, size: int, seed: int, time_limit_s: float = 15.0) -> pd.DataFrame:
+def ensemble(
+    problem: Problem, count: int, target: float, size: int, seed: int, time_limit_s: float = 15.0
+) -> pd.DataFrame:
     """Scores of up to ``size`` random valid plans (plain spanning-tree constructions)."""
     rng = np.random.default_rng(seed + 1)
     rows = []

@@ -199,7 +199,7 @@ def _population_problems(values: pd.Series, codes: pd.Series, path: object, fiel
     zero = finite == 0
     expected = "expected a whole number >= 0"
     problems: list[Problem] = []
-    for pos in np.flatnonzero((missing | not_number | negative | fractional | infinite).to_numpy()):
+    for pos in np.flatnonzero((missing | not_number | negative | fractional | infinite).to_numpy()).tolist():
         found = values.iloc[pos]
         if missing.iloc[pos]:
             what = "the population is missing"
@@ -217,7 +217,7 @@ def _population_problems(values: pd.Series, codes: pd.Series, path: object, fiel
             "field and that the join or formula that filled it worked."
         )
         return [*problems, Problem(message, field=field)]
-    for pos in np.flatnonzero(zero.to_numpy()):
+    for pos in np.flatnonzero(zero.to_numpy()).tolist():
         message = (
             f"{_where(path, pos + 1, codes.iloc[pos], field)}: population is 0; the unit is kept "
             "(it adds no residents to its area). Check that this is not a mistake."
@@ -226,9 +226,10 @@ def _population_problems(values: pd.Series, codes: pd.Series, path: object, fiel
     return problems
 
 
-def _row_problem(path: object, pos: int, codes: pd.Series, field: str | None, text: str) -> Problem:
-    code = codes.iloc[pos] or None
-    return Problem(f"{_where(path, pos + 1, code, field)}: {text}", "error", code, pos + 1, field)
+def _row_problem(path: object, pos: int | np.integer, codes: pd.Series, field: str | None, text: str) -> Problem:
+    row = int(pos) + 1
+    code = codes.iloc[row - 1] or None
+    return Problem(f"{_where(path, row, code, field)}: {text}", "error", code, row, field)
 
 
 def _code_problems(

@@ -55,7 +55,9 @@ def rows_plan(problem: Problem) -> np.ndarray:
     return labels_from(problem, {c: int(c[1]) for c in problem.codes})
 
 
-def anneal(state: AnnealState, seed: int, steps: int, *, hot: float = 0.01, band: float = 1.0, piece: float = 0.3) -> None:
+def anneal(
+    state: AnnealState, seed: int, steps: int, *, hot: float = 0.01, band: float = 1.0, piece: float = 0.3
+) -> None:
     state.run(np.random.default_rng(seed), steps, (hot, hot / 100), (band, band * 50), piece)
 
 

@@ -104,7 +104,7 @@ def test_bad_usage_exits_2() -> None:
 
 def test_every_command_has_help_with_an_example_and_is_in_readme() -> None:
     readme = (ROOT / "README.md").read_text()
-    for name, command in cli.commands.items():
+    for name, _command in cli.commands.items():
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0
         assert "Example:" in result.output, name
@@ -123,7 +123,16 @@ def test_graph_command_writes_links(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_nested_in_districts_no_area_crosses_a_district(tmp_path: Path) -> None:
     out = tmp_path / "nested"
-    _propose(ROOT / "configs" / "cambridgeshire-peterborough-districts.toml", out, "--time-limit", "2", "--count", "22", "--starts", "1")
+    _propose(
+        ROOT / "configs" / "cambridgeshire-peterborough-districts.toml",
+        out,
+        "--time-limit",
+        "2",
+        "--count",
+        "22",
+        "--starts",
+        "1",
+    )
     _check_plan(out, 22)
     assignment = pd.read_csv(out / "assignment.csv", dtype=str)
     units = gpd.read_file(ROOT / "boundaries" / "lsoa2011_cambs_peterborough.geojson")
@@ -139,7 +148,20 @@ def test_full_run_with_bound_tradeoffs_and_report(tmp_path: Path) -> None:
     config.write_text(text)
     out = tmp_path / "out"
     result = CliRunner().invoke(
-        cli, ["propose", "--config", str(config), "--out", str(out), "--quiet", "--time-limit", "2", "--count", "22", "--json"]
+        cli,
+        [
+            "propose",
+            "--config",
+            str(config),
+            "--out",
+            str(out),
+            "--quiet",
+            "--time-limit",
+            "2",
+            "--count",
+            "22",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     plan = json.loads((out / "plan.json").read_text())

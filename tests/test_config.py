@@ -41,7 +41,7 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
 
 def test_missing_file_is_config_error(tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
-    with pytest.raises(ConfigError, match="nope.toml: cannot read the config file"):
+    with pytest.raises(ConfigError, match=r"nope\.toml: cannot read the config file"):
         load_config(missing)
 
 
@@ -348,4 +348,4 @@ def test_settings_that_contradict_each_other_are_refused(tmp_path: Path) -> None
     assert "[areas] target_population = 8000 is outside the band 1000-5000" in msg
     assert '[rules] nest_in = "district" needs [units] district_field' in msg
     assert '[pcn] method = "shares" also needs practices' in msg
-    assert "results\" is a file; expected a folder" in msg
+    assert 'results" is a file; expected a folder' in msg

@@ -161,5 +161,5 @@ def test_auto_count_part_that_fits_no_count() -> None:
     graph = path_graph(6, population=[10, 10, 15, 10, 10, 15])
     graph.remove_edge("U2", "U3")
     problem = problem_of(graph, 20, 30)
-    with pytest.raises(InfeasibleError, match="U3|U0"):
+    with pytest.raises(InfeasibleError, match=r"U3|U0"):
         check_feasible(problem, "auto")

@@ -95,7 +95,11 @@ def test_improve_without_band_slack_stays_valid() -> None:
     problem = patchy_problem()
     start = construct(problem, 4, np.random.default_rng(1))
     labels, cost = improve(
-        problem, start, 40.0, np.random.default_rng(1), deadline=time.monotonic() + 0.15,
+        problem,
+        start,
+        40.0,
+        np.random.default_rng(1),
+        deadline=time.monotonic() + 0.15,
         schedule=Schedule(band_price=0.0, band_price_end=0.0),
     )
     assert_valid_plan(problem, labels, 4)

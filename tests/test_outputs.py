@@ -228,7 +228,7 @@ def test_plan_json_is_strict_json(out_dir: Path) -> None:
 
 
 def test_read_plan_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="plan.json: not found"):
+    with pytest.raises(InputError, match=r"plan\.json: not found"):
         read_plan(tmp_path)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
-import scipy.sparse as sp
 import pytest
+import scipy.sparse as sp
 from helpers import cell, grid_graph, path_graph, problem_of
 
 from sda.config import LockConfig, ObjectiveConfig, RulesConfig
@@ -47,7 +47,9 @@ def test_csr_symmetric_with_aligned_borders() -> None:
     for i in range(problem.n):
         row = problem.neighbours(i)
         assert (np.diff(row) > 0).all()
-    structure = sp.csr_matrix((np.ones(len(problem.indices)), problem.indices, problem.indptr), shape=(problem.n, problem.n))
+    structure = sp.csr_matrix(
+        (np.ones(len(problem.indices)), problem.indices, problem.indptr), shape=(problem.n, problem.n)
+    )
     assert (structure != structure.T).nnz == 0
     assert problem.total_border_m == pytest.approx(sum(100.0 + k for k in range(graph.number_of_edges())))
 

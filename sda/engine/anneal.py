@@ -44,8 +44,18 @@ class AnnealState:
         self.target = target
         w = p.weights
         self.params = np.array(
-            [w.pcn if p.n_pcn else 0.0, w.cut_border, w.balance, w.district_splits, max(p.total_pop, 1),
-             p.total_border_m, max(target, 1.0), self.k, p.min_pop, p.max_pop],
+            [
+                w.pcn if p.n_pcn else 0.0,
+                w.cut_border,
+                w.balance,
+                w.district_splits,
+                max(p.total_pop, 1),
+                p.total_border_m,
+                max(target, 1.0),
+                self.k,
+                p.min_pop,
+                p.max_pop,
+            ],
             dtype=np.float64,
         )
         self.upcn = p.pcn.astype(np.int64) if p.n_pcn else np.full(p.n, -1, np.int64)
@@ -119,12 +129,40 @@ class AnnealState:
         p = self.problem
         return int(
             _anneal(
-                p.indptr, p.indices, p.border_m, self.src, p.pop, self.upcn, p.district, self.movable,
-                self.apart_ptr, self.apart_idx,
-                self.labels, self.pop, self.pcn_pop, self.pcn_max, self.dist_pop, self.n_dist, self.ext,
-                self.cost, self.size, self.best_labels, self.best, self.params,
-                float(temperature[0]), float(temperature[1]), float(band_weight[0]), float(band_weight[1]),
-                int(steps), float(piece_share), rng, self.stamp, self.stack, self.piece, self.tmp_dist, self.counter,
+                p.indptr,
+                p.indices,
+                p.border_m,
+                self.src,
+                p.pop,
+                self.upcn,
+                p.district,
+                self.movable,
+                self.apart_ptr,
+                self.apart_idx,
+                self.labels,
+                self.pop,
+                self.pcn_pop,
+                self.pcn_max,
+                self.dist_pop,
+                self.n_dist,
+                self.ext,
+                self.cost,
+                self.size,
+                self.best_labels,
+                self.best,
+                self.params,
+                float(temperature[0]),
+                float(temperature[1]),
+                float(band_weight[0]),
+                float(band_weight[1]),
+                int(steps),
+                float(piece_share),
+                rng,
+                self.stamp,
+                self.stack,
+                self.piece,
+                self.tmp_dist,
+                self.counter,
             )
         )
 
@@ -158,7 +196,7 @@ def _apart_csr(p: Problem) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def _area_cost(params, pop, pcn_max, n_dist, ext):  # noqa: ANN001, ANN202 (numba)
+def _area_cost(params, pop, pcn_max, n_dist, ext):
     """One area's weighted cost; mirrors ``sda.objective.area_costs``."""
     k = params[K]
     cost = params[W_PCN] * (pop - pcn_max) / params[TOTAL_POP]
@@ -170,7 +208,7 @@ def _area_cost(params, pop, pcn_max, n_dist, ext):  # noqa: ANN001, ANN202 (numb
 
 
 @njit(cache=True)
-def _outside(params, pop):  # noqa: ANN001, ANN202
+def _outside(params, pop):
     """Residents outside the band for an area of ``pop`` residents."""
     if pop < params[MIN_POP]:
         return params[MIN_POP] - pop
@@ -180,7 +218,7 @@ def _outside(params, pop):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True)
-def _row_max(pcn_pop, a):  # noqa: ANN001, ANN202
+def _row_max(pcn_pop, a):
     best = 0
     for c in range(pcn_pop.shape[1]):
         if pcn_pop[a, c] > best:
@@ -189,7 +227,7 @@ def _row_max(pcn_pop, a):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True)
-def _connected_without(indptr, indices, labels, a, size_a, drop_stamp, stamp, stack, counter, start, n_drop):  # noqa: ANN001, ANN202, PLR0913
+def _connected_without(indptr, indices, labels, a, size_a, drop_stamp, stamp, stack, counter, start, n_drop):
     """Are the units of area ``a`` not stamped ``drop_stamp`` connected? Searches from ``start``."""
     counter[0] += 1
     mark = counter[0]
@@ -212,10 +250,41 @@ def _connected_without(indptr, indices, labels, a, size_a, drop_stamp, stamp, st
 
 
 @njit(cache=True)
-def _anneal(  # noqa: ANN001, ANN202, C901, PLR0912, PLR0913, PLR0915
-    indptr, indices, border, src, upop, upcn, udist, movable, apart_ptr, apart_idx,
-    labels, pop, pcn_pop, pcn_max, dist_pop, n_dist, ext, cost, size, best_labels, best, params,
-    t0, t1, bw0, bw1, steps, piece_share, rng, stamp, stack, piece, tmp_dist, counter,
+def _anneal(
+    indptr,
+    indices,
+    border,
+    src,
+    upop,
+    upcn,
+    udist,
+    movable,
+    apart_ptr,
+    apart_idx,
+    labels,
+    pop,
+    pcn_pop,
+    pcn_max,
+    dist_pop,
+    n_dist,
+    ext,
+    cost,
+    size,
+    best_labels,
+    best,
+    params,
+    t0,
+    t1,
+    bw0,
+    bw1,
+    steps,
+    piece_share,
+    rng,
+    stamp,
+    stack,
+    piece,
+    tmp_dist,
+    counter,
 ):
     n_entries = len(indices)
     if n_entries == 0 or steps <= 0:
@@ -265,8 +334,11 @@ def _anneal(  # noqa: ANN001, ANN202, C901, PLR0912, PLR0913, PLR0915
                 for jj in range(indptr[v], indptr[v + 1]):
                     w = indices[jj]
                     if (
-                        n_piece < piece.shape[0] and stamp[w] != pmark and labels[w] == a
-                        and upcn[w] == c and movable[w]
+                        n_piece < piece.shape[0]
+                        and stamp[w] != pmark
+                        and labels[w] == a
+                        and upcn[w] == c
+                        and movable[w]
                     ):
                         ok = True
                         for q in range(apart_ptr[w], apart_ptr[w + 1]):
@@ -352,7 +424,9 @@ def _anneal(  # noqa: ANN001, ANN202, C901, PLR0912, PLR0913, PLR0915
             if start < 0:
                 take = False
             else:
-                take = _connected_without(indptr, indices, labels, a, size[a], pmark, stamp, stack, counter, start, n_piece)
+                take = _connected_without(
+                    indptr, indices, labels, a, size[a], pmark, stamp, stack, counter, start, n_piece
+                )
         if not take:
             for t in range(n_piece):
                 tmp_dist[udist[piece[t]]] = 0

@@ -65,9 +65,7 @@ class _Builder:
             if self.budget <= 0 or time.monotonic() > self.deadline:
                 return None
             self.budget -= 1
-            tree = random_tree(
-                self.problem, nodes, edges, self.rng, self.pcn_surcharge, self.district_surcharge
-            )
+            tree = random_tree(self.problem, nodes, edges, self.rng, self.pcn_surcharge, self.district_surcharge)
             if tree is None:
                 return None
             cuts = admissible_cuts(self.problem, tree, k)
@@ -93,9 +91,7 @@ class _Builder:
             return left + right
         return None
 
-    def _nearest_miss_repaired(
-        self, tree: Tree, k: int, neighbours: list[list[int]]
-    ) -> tuple[np.ndarray, int] | None:
+    def _nearest_miss_repaired(self, tree: Tree, k: int, neighbours: list[list[int]]) -> tuple[np.ndarray, int] | None:
         """Cut the tree where the subtree population misses its window by least, then move
         boundary units across (keeping both sides connected) until it fits; None if it cannot."""
         problem = self.problem

@@ -114,7 +114,9 @@ def improve(
                 break
             n = plan.chunk
             f0 = f1 = (now - start) / max(polish_at - start, 1e-9)
-        state.run(rng, n, (plan.temperature(f0), plan.temperature(f1)), (plan.band(f0), plan.band(f1)), plan.piece_share)
+        state.run(
+            rng, n, (plan.temperature(f0), plan.temperature(f1)), (plan.band(f0), plan.band(f1)), plan.piece_share
+        )
         done += n
         if plan.recombinations:
             _recombine_round(problem, state, rng, plan, plan.temperature(f1))

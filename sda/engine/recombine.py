@@ -61,9 +61,7 @@ class Partition:
         cut = la < lb
         return np.unique(np.stack([la[cut], lb[cut]], axis=1), axis=0)
 
-    def recombine(
-        self, a: int, b: int, rng: np.random.Generator, trees: int, temperature: float = 0.0
-    ) -> bool:
+    def recombine(self, a: int, b: int, rng: np.random.Generator, trees: int, temperature: float = 0.0) -> bool:
         """Merge areas ``a`` and ``b`` and re-split them the best way found; True if changed."""
         p = self.problem
         nodes = np.array(sorted(self.members[a] | self.members[b]), dtype=np.int64)
@@ -103,7 +101,9 @@ class Partition:
             sub_ext = tree.subtree_sums(ext_unit)[child]
             s1 = AreaStats(sub_pop, sub_pcn, sub_dist, sub_ext + cross)
             s2 = AreaStats(
-                pop.sum() - sub_pop, pcn_w.sum(axis=0) - sub_pcn, dist_w.sum(axis=0) - sub_dist,
+                pop.sum() - sub_pop,
+                pcn_w.sum(axis=0) - sub_pcn,
+                dist_w.sum(axis=0) - sub_dist,
                 ext_unit.sum() - sub_ext + cross,
             )
             costs = area_costs(p, s1, self.target, self.k) + area_costs(p, s2, self.target, self.k)
@@ -170,5 +170,3 @@ class Partition:
             if self.recombine(a, b, rng, trees):
                 improved += 1
         return improved
-
-

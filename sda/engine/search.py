@@ -102,8 +102,14 @@ def _first_plan(
     deadline = time.monotonic() + seconds
     if not _tight(problem, k):
         labels = construct(
-            problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=1,
-            max_trees=min(GUIDED_TREES + GUIDED_TREES_PER_AREA * k, plain_trees), deadline=deadline,
+            problem,
+            k,
+            rng,
+            pcn_surcharge=1.0,
+            greed=1.0,
+            attempts=1,
+            max_trees=min(GUIDED_TREES + GUIDED_TREES_PER_AREA * k, plain_trees),
+            deadline=deadline,
         )
         if labels is not None:
             return labels
@@ -143,9 +149,7 @@ def choose_count(
         best = np.inf
         for _ in range(SCREEN_DRAWS):
             try:
-                labels = _first_plan(
-                    problem, k, rng, seconds=float("inf"), plain_attempts=2, plain_trees=SCREEN_TREES
-                )
+                labels = _first_plan(problem, k, rng, seconds=float("inf"), plain_attempts=2, plain_trees=SCREEN_TREES)
             except InfeasibleError:
                 break
             if labels is not None:

@@ -45,7 +45,7 @@ class Tree:
         """Total of ``values`` (indexed like ``nodes``, 1-D or 2-D) over each local node's subtree
         (only over the subtrees of the local nodes ``at``, when given)."""
         ordered = values[self.order]
-        zero = np.zeros((1,) + ordered.shape[1:], dtype=ordered.dtype)
+        zero = np.zeros((1, *ordered.shape[1:]), dtype=ordered.dtype)
         cums = np.concatenate([zero, np.cumsum(ordered, axis=0)])
         pos = self.pos if at is None else self.pos[at]
         size = self.size if at is None else self.size[at]
@@ -92,7 +92,7 @@ def random_tree(
 
 
 @njit(cache=True)
-def _local_edges(indptr, indices, nodes, n):  # noqa: ANN001, ANN202 (numba)
+def _local_edges(indptr, indices, nodes, n):
     local = np.full(n, -1, dtype=np.int64)
     for j in range(len(nodes)):
         local[nodes[j]] = j
@@ -117,7 +117,7 @@ def _local_edges(indptr, indices, nodes, n):  # noqa: ANN001, ANN202 (numba)
 
 
 @njit(cache=True)
-def _find(root_of, x):  # noqa: ANN001, ANN202
+def _find(root_of, x):
     while root_of[x] != x:
         root_of[x] = root_of[root_of[x]]
         x = root_of[x]
@@ -125,7 +125,7 @@ def _find(root_of, x):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True)
-def _spanning_tree(s, rows, cols, weights, root):  # noqa: ANN001, ANN202
+def _spanning_tree(s, rows, cols, weights, root):
     """Minimum spanning tree of the weighted edges (Kruskal), in depth-first preorder from ``root``:
     (order, parent with -9999 at the root, subtree sizes, whether the edges span all ``s`` nodes)."""
     root_of = np.arange(s)
