@@ -38,6 +38,8 @@ import pyogrio
 import pyogrio.errors
 
 from sda.config import LockConfig, RunConfig
+from sda.crs import BNG as _BNG
+from sda.crs import WGS84 as _WGS84
 from sda.errors import InputError
 from sda.formatting import (
     show_number,
@@ -48,7 +50,7 @@ from sda.formatting import (
 )
 from sda.graph import graph_edges_frame
 from sda.maps import area_neighbours, render_figures
-from sda.plan import Plan, RuleResult
+from sda.plan import Plan, Provenance, RuleResult
 from sda.qgis import adjacency_qml, area_colours, areas_qml, practices_qml, units_qml
 from sda.report import render_report_html, render_report_md
 
@@ -89,8 +91,6 @@ AREA_FIELDS = (
 #: Provenance stamped on every feature of the GeoPackage ``areas`` layer.
 PROVENANCE_FIELDS = ("sda_version", "config_sha256", "run_at")
 
-_BNG = "EPSG:27700"
-_WGS84 = "EPSG:4326"
 _FIGURE_FILES = {"map": "map.png", "frontier": "frontier.png", "ensemble": "ensemble.png"}
 
 
@@ -348,7 +348,7 @@ def read_plan(out_dir: Path) -> Plan:
         alternatives=list(record.get("alternatives") or []),
         ensemble=None if ensemble is None else pd.DataFrame(ensemble["records"], columns=ensemble["columns"]),
         warnings=[str(w) for w in record.get("warnings", [])],
-        provenance=dict(record.get("provenance") or {}),
+        provenance=record.get("provenance") or Provenance(),
     )
 
 
@@ -588,12 +588,12 @@ def _plan_record(plan: Plan) -> dict[str, Any]:
     return record
 
 
-def _complete_provenance(plan: Plan) -> dict[str, Any]:
+def _complete_provenance(plan: Plan) -> Provenance:
     """``plan.provenance`` with ``sda_version``, ``config_sha256`` and ``run_at`` always present.
 
     A config built in code has no file to hash, so its settings (``to_dict``) are hashed instead.
     """
-    provenance = dict(plan.provenance)
+    provenance = plan.provenance.copy()
     provenance.setdefault("sda_version", _sda_version())
     settings_hash = hashlib.sha256(json.dumps(plan.config.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
     provenance.setdefault("config_sha256", plan.config.sha256 or settings_hash)

@@ -36,7 +36,7 @@ from sda.formatting import (
     show_whole,
 )
 from sda.maps import drawable_figures, render_figures
-from sda.plan import Plan
+from sda.plan import Bound, Plan
 
 __all__ = ["ENSEMBLE_DIRECTIONS", "movable_units", "render_report_html", "render_report_md"]
 
@@ -292,11 +292,11 @@ def _rules_text(plan: Plan) -> str:
     return f"{len(failed)} of {len(plan.rules)} FAIL: {', '.join(failed)}"
 
 
-def _bound_text(bound: Mapping[str, Any], scores: Mapping[str, float]) -> str:
+def _bound_text(bound: Bound, scores: Mapping[str, float]) -> str:
     """``bound["gap"]`` is read as a fraction (0.012 = 1.2%) of the bound."""
     gap = as_float(bound.get("gap"))
     parts = [f"{gap:.2%}" if not math.isnan(gap) else "not known"]
-    value = as_float(bound.get("bound", bound.get("lower_bound")))
+    value = as_float(bound.get("bound"))
     if not math.isnan(value):
         achieved = as_float(bound.get("plan", scores.get("coterminosity")))
         parts.append(f"in PCN coterminosity (plan {achieved:.3f}, no plan can exceed {value:.3f})")
@@ -305,8 +305,6 @@ def _bound_text(bound: Mapping[str, Any], scores: Mapping[str, float]) -> str:
             parts.append(f"; aggregate HiGHS bound only ({full})")
         elif isinstance(full, Mapping):
             parts.append(f"; full HiGHS model: {full.get('status')} in {full.get('seconds')} s")
-    if bound.get("status"):
-        parts.append(f"status: {bound['status']}")
     return " ".join(parts)
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -24,9 +23,9 @@ from sda.engine.search import search, target_for
 from sda.errors import InfeasibleError
 from sda.feasibility import check_feasible
 from sda.objective import score_labels
+from sda.plan import Alternative
 from sda.problem import Problem, build_problem
-
-Progress = Callable[[str], None]
+from sda.progress import Progress
 
 
 def mean_polsby_popper(units: gpd.GeoDataFrame, codes: list[str], labels: np.ndarray) -> float:
@@ -107,16 +106,16 @@ def explore(
     problem: Problem,
     count: int,
     progress: Progress | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Alternative]:
     """Scores of every alternative (one dict each), within ``cfg.tradeoffs.time_limit_s``."""
     say = progress or (lambda _m: None)
     lo, hi = problem.feasible_counts()
     variants = _variants(cfg, count, lo, hi)
     budget = cfg.tradeoffs.time_limit_s / max(len(variants), 1)
     pcn_of = units["pcn_code"].to_dict() if problem.n_pcn else None
-    rows = []
+    rows: list[Alternative] = []
     for kind, label, variant in variants:
-        row: dict[str, Any] = {"kind": kind, "label": label, "count": variant.areas.count}
+        row: Alternative = {"kind": kind, "label": label, "count": variant.areas.count}
         try:
             alt = build_problem(
                 graph,
@@ -142,7 +141,8 @@ def explore(
             # Score every alternative with the plan's own weights, so objectives compare.
             scored = dataclasses.replace(alt, weights=problem.weights)
             target = target_for(alt, variant.areas.count, variant.areas.target_population)
-            row.update(score_labels(scored, result.labels, target))
+            # The measures ``Alternative`` names, plus one ``term_<name>`` per objective term.
+            row.update(cast(Alternative, score_labels(scored, result.labels, target)))
             row["count"] = result.count
             row["mean_polsby_popper"] = mean_polsby_popper(units, alt.codes, result.labels)
             row["feasible"] = True
