@@ -164,7 +164,8 @@ class SearchConfig:
     Attributes
     ----------
     seed : the only source of randomness; same data, config and seed give the same plan.
-    time_limit_s : wall-clock budget for the improvement phase. Default 60.
+    time_limit_s : wall-clock budget in seconds for the whole search (choosing the count,
+        constructing, improving), shared among the starts. Default 60.
     starts : independent constructions tried (multi-start). Default 4.
     steps : annealing steps per start; when > 0 it replaces ``time_limit_s`` and makes the run
         independent of the machine's speed (same seed, same plan). Default 0 (use the time).

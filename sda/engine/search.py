@@ -202,7 +202,7 @@ def search(
     progress
         Called with one-line messages for the user.
     initial
-        A valid assignment to start from (its count is kept); for re-runs and repairs.
+        A valid assignment to start from (its count is kept, and one start improves it).
     construct_seconds
         Cap on building each first plan.
     steps
