@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import tomllib
 import types
 import typing
 from pathlib import Path
@@ -19,6 +20,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+import sda
 from sda.cli import cli
 from sda.config import RunConfig
 
@@ -192,3 +194,15 @@ def test_every_command_has_help_with_an_example_and_is_in_readme() -> None:
                 longest = max(option.opts, key=len)
                 mentioned = f"`{longest}`" in README or f"{longest} " in README
                 assert mentioned, f"README does not mention `sda {name}` option {longest}"
+
+
+# --------------------------------------------------------------------------- version
+
+
+def test_version_is_written_once_and_reported() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert "version" not in project and "version" in project["dynamic"], "pyproject.toml must read the version"
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"sda, version {sda.__version__}"
+    assert f"## [{sda.__version__}]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
