@@ -243,10 +243,14 @@ def propose(
         no_tradeoffs=no_tradeoffs,
     )
     from sda.api import run
+    from sda.folder import input_paths, locked, refuse_overwriting_inputs
     from sda.outputs import summary_dict, summary_table, write_outputs
 
-    plan = run(cfg, progress=say)
-    written = write_outputs(plan, cfg.output.dir)
+    # Refused before the search, not after it: an output over an input, a busy folder.
+    refuse_overwriting_inputs([cfg.output.dir], input_paths(cfg), flag="--out" if out else "[output] dir")
+    with locked(cfg.output.dir):
+        plan = run(cfg, progress=say)
+        written = write_outputs(plan, cfg.output.dir)
     say(f"wrote {len(written)} files to {cfg.output.dir}")
     if as_json:
         click.echo(json.dumps(summary_dict(plan), indent=2, default=str))
@@ -300,13 +304,16 @@ def graph(config_path: Path, out: Path, quiet: bool) -> None:
     _show_warnings(quiet)
     say = _Reporter(quiet)
     cfg = load_config(config_path)
+    from sda.folder import input_paths, refuse_overwriting_inputs, write_file_atomically
     from sda.graph import build_adjacency, graph_edges_frame
     from sda.io import read_units
     from sda.outputs import write_geojson
 
+    refuse_overwriting_inputs([out], input_paths(cfg))
     units = read_units(cfg.units)
     g = build_adjacency(units, cfg.graph)
-    write_geojson(graph_edges_frame(units, g), out)
+    edges = graph_edges_frame(units, g)
+    write_file_atomically(out, lambda tmp: write_geojson(edges, tmp), input_paths(cfg))
     say(f"wrote {g.number_of_edges():,} links to {out}")
 
 
