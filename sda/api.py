@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import geopandas as gpd
 import networkx as nx
@@ -20,6 +19,7 @@ from sda import __version__, tradeoffs
 from sda.config import RunConfig
 from sda.engine.search import SearchResult, search, target_for
 from sda.feasibility import check_feasible
+from sda.folder import run_timestamp
 from sda.graph import build_adjacency
 from sda.io import file_sha256, read_pcn_shares, read_practices, read_units
 from sda.objective import score_labels
@@ -232,7 +232,11 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
     if cfg.tradeoffs.enabled:
         say("trade-offs: re-running with other counts, weights and rules")
         plan.alternatives = tradeoffs.explore(cfg, inputs.graph, inputs.units, problem, result.count, say)
-        plan.ensemble = tradeoffs.ensemble(problem, result.count, target, cfg.tradeoffs.ensemble, cfg.search.seed)
+        # On steps, the ensemble is bounded by its size alone (no clock), so the report repeats.
+        ensemble_s = float("inf") if tradeoffs.alternative_steps(cfg) > 0 else 15.0
+        plan.ensemble = tradeoffs.ensemble(
+            problem, result.count, target, cfg.tradeoffs.ensemble, cfg.search.seed, ensemble_s
+        )
         say(f"ensemble: {len(plan.ensemble)} random valid plans to rank against")
     plan.provenance["seconds_total"] = round(time.monotonic() - started, 2)
     return plan
@@ -241,7 +245,7 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
 def _provenance(cfg: RunConfig, inputs: Inputs, result: SearchResult, started: float) -> Provenance:
     return {
         "sda_version": __version__,
-        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run_at": run_timestamp().isoformat(timespec="seconds"),
         "config_file": cfg.source.name if cfg.source else "",
         "config_sha256": cfg.sha256,
         "data_files": inputs.data_files,

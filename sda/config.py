@@ -204,11 +204,15 @@ class TradeoffsConfig:
     time_limit_s : total budget shared by all alternatives. Default 20.
     ensemble : number of alternative valid plans (random spanning-tree constructions, no
         search) that the chosen plan is ranked against. Default 200.
+    steps : annealing steps per alternative; 0 (default) means a tenth of ``[search] steps``
+        when the search runs on steps (then neither alternatives nor ensemble read the clock,
+        so the report repeats), else the time budget.
     """
 
     enabled: bool = True
     time_limit_s: float = 20.0
     ensemble: int = 200
+    steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -488,6 +492,7 @@ def _more_problems(cfg: RunConfig) -> list[str]:
         ("[search] steps", cfg.search.steps, "whole"),
         ("[exact] max_units", cfg.exact.max_units, "whole"),
         ("[tradeoffs] ensemble", cfg.tradeoffs.ensemble, "whole"),
+        ("[tradeoffs] steps", cfg.tradeoffs.steps, "whole"),
         ("[graph] min_border_m", cfg.graph.min_border_m, "number"),
         ("[exact] time_limit_s", cfg.exact.time_limit_s, "number"),
         ("[tradeoffs] time_limit_s", cfg.tradeoffs.time_limit_s, "number"),

@@ -84,6 +84,8 @@ class Provenance(TypedDict, total=False):
     seconds_compile: float
     seconds_total: float
     data_caveats: list[str]  # extra caveats for the report's data section
+    run_id: str  # the run every file of an output folder belongs to (``sda.folder``)
+    assignment_sha256: str  # fingerprint of the assignment, to tell an edited folder
 
 
 @dataclass

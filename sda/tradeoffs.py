@@ -107,11 +107,14 @@ def explore(
     count: int,
     progress: Progress | None = None,
 ) -> list[Alternative]:
-    """Scores of every alternative (one dict each), within ``cfg.tradeoffs.time_limit_s``."""
+    """Scores of every alternative (one dict each), within ``cfg.tradeoffs.time_limit_s``, or on
+    ``alternative_steps(cfg)`` annealing steps each when the run uses steps (clock-free, so the
+    report repeats)."""
     say = progress or (lambda _m: None)
     lo, hi = problem.feasible_counts()
     variants = _variants(cfg, count, lo, hi)
     budget = cfg.tradeoffs.time_limit_s / max(len(variants), 1)
+    steps = alternative_steps(cfg)
     pcn_of = units["pcn_code"].to_dict() if problem.n_pcn else None
     rows: list[Alternative] = []
     for kind, label, variant in variants:
@@ -136,7 +139,8 @@ def explore(
                 seed=cfg.search.seed,
                 time_limit_s=budget,
                 starts=1,
-                construct_seconds=max(3.0, 2 * budget),
+                construct_seconds=max(3.0, 2 * budget) if steps == 0 else 60.0,
+                steps=steps,
             )
             # Score every alternative with the plan's own weights, so objectives compare.
             scored = dataclasses.replace(alt, weights=problem.weights)
@@ -154,6 +158,16 @@ def explore(
             + (f"coterminosity {row['coterminosity']:.3f}" if row.get("feasible") else "infeasible")
         )
     return rows
+
+
+def alternative_steps(cfg: RunConfig) -> int:
+    """Annealing steps per alternative: ``[tradeoffs] steps``, else a tenth of ``[search] steps``
+    (at least 1,000) when the search runs on steps, else 0 (the time budget)."""
+    if cfg.tradeoffs.steps > 0:
+        return int(cfg.tradeoffs.steps)
+    if cfg.search.steps > 0:
+        return max(int(cfg.search.steps) // 10, 1_000)
+    return 0
 
 
 def ensemble(

@@ -170,3 +170,32 @@ def test_full_run_with_bound_tradeoffs_and_report(tmp_path: Path) -> None:
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html
     assert f"{plan['scores']['coterminosity']:.3f}" in html or f"{100 * plan['scores']['coterminosity']:.1f}%" in html
+
+
+def test_unexpected_exception_exits_4_with_one_line_and_a_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(path: Path) -> None:
+        msg = "simulated bug\nsecond line"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr("sda.cli.load_config", broken)
+    result = CliRunner().invoke(cli, ["check", "--config", str(DEFAULT)])
+    assert result.exit_code == 4
+    assert "Traceback" not in result.output
+    line = result.output.strip()
+    assert "\n" not in line and "RuntimeError: simulated bug" in line
+    log = Path(line.split("the traceback is in ")[1].split(";")[0])
+    try:
+        text = log.read_text()
+        assert "Traceback" in text and "simulated bug" in text and "'check'" in text
+    finally:
+        log.unlink()
+
+
+def test_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(path: Path) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sda.cli.load_config", interrupted)
+    result = CliRunner().invoke(cli, ["check", "--config", str(DEFAULT)])
+    assert result.exit_code == 130
+    assert "Interrupted" in result.output and "Traceback" not in result.output
