@@ -628,7 +628,8 @@ def _caveats_section(plan: Plan, available: set[str]) -> list[Any]:
             (
                 "Units",
                 f"{len(plan.units)} units read from {plan.config.units.path.name} "
-                f"(code field {code_field!r}); populations: {plan.provenance.get('population_source') or 'as given in the input'}.",
+                f"(code field {code_field!r}); populations: "
+                f"{plan.provenance.get('population_source') or 'as given in the input'}.",
             )
         )
     items.append(("PCN affiliation", _pcn_method_text(plan)))
