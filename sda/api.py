@@ -99,7 +99,7 @@ def _population_notes(cfg: RunConfig, units: gpd.GeoDataFrame) -> dict[str, Any]
         source = f"points in {fit['file']}, each counted in the unit holding it"
     notes: dict[str, Any] = {"population_source": source or "as given in the input"}
     if fit:
-        notes["population_points"] = {k: v for k, v in fit.items() if k not in ("caveats", "warnings", "unplaced_text")}
+        notes["population_points"] = {k: v for k, v in fit.items() if k not in ("caveats", "notes", "unplaced_text")}
     if split.get("units_split"):
         notes["units_split"] = {r["code"]: f"{r['name']}: {r['pieces']} pieces ({r['reason']})" for r in split["split"]}
     notes["data_caveats"] = [*fit.get("caveats", []), *split.get("caveats", [])]
@@ -110,6 +110,8 @@ def _read_and_link(cfg: RunConfig, say: Progress) -> tuple[gpd.GeoDataFrame, nx.
     """Read the units, build their graph, and give each unit its PCN (``pcn_code``)."""
     units = read_units(cfg.units)
     say(f"read {len(units):,} units, {int(units['population'].sum()):,} residents from {cfg.units.path.name}")
+    for note in (units.attrs.get("population_fit") or {}).get("notes", []):
+        say(note)
     if cfg.units.split is not None:
         from sda.mixed import split_units
 

@@ -14,7 +14,6 @@ of the points that do not land in exactly one unit:
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ import pyproj
 import pyproj.exceptions
 
 from sda.config import UnitsConfig
-from sda.errors import ConfigError, InputError, ProblemsError, SdaWarning
+from sda.errors import ConfigError, InputError, ProblemsError
 from sda.formatting import show_whole
 from sda.validate import as_code_strings, parse_numbers
 
@@ -199,10 +198,9 @@ def best_fit_units(units: gpd.GeoDataFrame, cfg: UnitsConfig) -> PointFit:
     InputError
         More than ``max_unplaced_share`` of the points' residents fall in no unit.
 
-    Warns
-    -----
-    SdaWarning
-        Points in no unit, and points on a border between units, with their residents.
+    Points in no unit and points on a border are not warnings (a points file often reaches beyond
+    the units on purpose); they are in ``summary["notes"]``, which the run shows in its progress
+    and the report lists under data caveats.
     """
     source = read_population_points(cfg)
     fit = fit_points(units, source.points)
@@ -217,8 +215,6 @@ def best_fit_units(units: gpd.GeoDataFrame, cfg: UnitsConfig) -> PointFit:
             "beyond the units."
         )
         raise InputError(source.source, msg, field=cfg.population_points_field)
-    for note in fit.summary["warnings"]:
-        warnings.warn(note, SdaWarning, stacklevel=3)
     units["population"] = fit.population
     units.attrs["population_fit"] = fit.summary
     return fit
@@ -268,7 +264,7 @@ def summarise_fit(fit: PointFit, source: PopulationPoints, cfg: UnitsConfig) -> 
         "border_residents": int(residents[border].sum()),
         "unplaced_text": unplaced_text,
         "caveats": [line, *notes],
-        "warnings": notes,
+        "notes": notes,
     }
 
 
