@@ -221,6 +221,10 @@ def graph(config_path: Path, out: Path, quiet: bool) -> None:
         from sda.outputs import write_geojson
 
         units = read_units(cfg.units)
+        if cfg.units.split is not None:  # the graph of the units a run uses
+            from sda.mixed import split_units
+
+            units, _ = split_units(units, cfg.units, cfg.areas.max_population)
         g = build_adjacency(units, cfg.graph)
         write_geojson(graph_edges_frame(units, g), out)
         say(f"wrote {g.number_of_edges():,} links to {out}")

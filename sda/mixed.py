@@ -281,7 +281,7 @@ def _pieces(
         touch = shapely.area(shapely.intersection(near, np.array(pieces)))
         k = int(np.argmax(touch)) if touch.max() > 0 else int(np.argmin(shapely.distance(part, np.array(pieces))))
         pieces[k] = shapely.union(pieces[k], part)
-    pieces_arr = shapely.make_valid(np.array(pieces))
+    pieces_arr = np.array([_polygonal(g) for g in shapely.make_valid(np.array(pieces))])
     unparished = "unparished" in record.reason and "unparished" not in record.name.lower()
     label = f"{record.name} (unparished)" if unparished else record.name
     frame = gpd.GeoDataFrame(
@@ -302,6 +302,12 @@ def _pieces(
     record.pieces = list(frame.index)
     record.pieces_population = int(frame["population"].sum())
     return frame[unit.columns]
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """Keep the polygons of a clipped piece (clipping can leave stray lines or points on the edge)."""
+    parts = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6) and not p.is_empty]
+    return shapely.union_all(parts) if parts else geom
 
 
 def _share_points(
