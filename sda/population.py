@@ -209,8 +209,9 @@ def best_fit_units(units: gpd.GeoDataFrame, cfg: UnitsConfig) -> PointFit:
     if share > cfg.max_unplaced_share:
         msg = (
             f"{fit.summary['unplaced_text']}: {100 * share:.2f}% of the residents in the file, above "
-            f"[units] max_unplaced_share = {cfg.max_unplaced_share}. Fix: check population_points_crs "
-            "(when most points miss, the coordinates are in another CRS), check that the points and the "
+            f"[units] max_unplaced_share = {cfg.max_unplaced_share}. Fix: check population_points_crs = "
+            f"{cfg.population_points_crs!r} (when most points miss, the coordinates are in another CRS: "
+            "lon/lat need 'EPSG:4326'), check that the points and the "
             "units cover the same place, or raise max_unplaced_share if the file deliberately reaches "
             "beyond the units."
         )
