@@ -113,6 +113,25 @@ def test_gaps_below_the_tolerance_are_counted_but_not_listed(layers: UnitsConfig
     assert mixed["population"].sum() == 730
 
 
+def test_pieces_can_take_the_finer_layers_own_populations(layers: UnitsConfig, tmp_path: Path) -> None:
+    assert layers.split is not None
+    fine = gpd.read_file(layers.split.path).assign(pop=[120, 190, 450])
+    fine.to_file(tmp_path / "fine_with_pop.geojson")
+    split = dataclasses.replace(layers.split, path=tmp_path / "fine_with_pop.geojson", population_field="pop")
+    cfg = dataclasses.replace(layers, split=split)
+    units = read_units(cfg)
+    with pytest.warns(SdaWarning) as caught:
+        mixed, (town,) = split_units(units, cfg, max_population=50_000)
+    assert mixed["population"].to_dict() == {"F1": 120, "F2": 190, "E04000001": 400}
+    assert (town.population, town.pieces_population) == (330, 310)
+    assert town.gap_residents is None  # no points to count them: said so, not guessed
+    messages = [str(w.message) for w in caught]
+    assert any("has 330 residents in parishes.gpkg but its pieces have 310" in m for m in messages)
+    assert any(
+        "10.0 ha of land of the unit that no finer unit covered" in m and "residents unknown" in m for m in messages
+    )
+
+
 def test_what_marks_a_unit_for_splitting(layers: UnitsConfig) -> None:
     assert layers.split is not None
     units = read_units(layers)
