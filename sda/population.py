@@ -29,7 +29,7 @@ from sda.errors import ConfigError, InputError, ProblemsError
 from sda.formatting import show_whole
 from sda.validate import as_code_strings, parse_numbers
 
-__all__ = ["PointFit", "PopulationPoints", "fit_points", "read_population_points"]
+__all__ = ["PointFit", "PopulationPoints", "best_fit_units", "fit_points", "read_population_points", "summarise_fit"]
 
 _BNG = "EPSG:27700"
 _SHOWN_CODES = 10  # points named in a message before "..."
