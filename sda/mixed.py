@@ -367,7 +367,11 @@ def _summary(records: list[SplitUnit], split: SplitConfig, cfg: UnitsConfig) -> 
                 r.gap_m2,
                 r.gap_residents,
             ),
-            ("land of its finer units outside it (cut off)", r.overlap_m2, r.overlap_residents),
+            (
+                "land of its finer units outside it (cut off, left to the units it lies in)",
+                r.overlap_m2,
+                r.overlap_residents,
+            ),
         ):
             if m2 > split.tolerance_m2:
                 people = "residents unknown" if residents is None else f"{show_whole(residents)} residents"

@@ -96,7 +96,10 @@ def test_unparished_unit_is_replaced_by_its_finer_units_clipped_with_gap_and_ove
         "Town (E43000001): 10.0 ha of land of the unit that no finer unit covered" in m and "30 residents" in m
         for m in messages
     )
-    assert any("5.0 ha of land of its finer units outside it (cut off), 9 residents" in m for m in messages)
+    assert any(
+        "5.0 ha of land of its finer units outside it (cut off, left to the units it lies in), 9 residents" in m
+        for m in messages
+    )
     summary = mixed.attrs["split"]
     assert summary["units_split"] == 1
     assert any(line.startswith("Split: Town (E43000001, 330 residents") for line in summary["caveats"])
