@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import networkx as nx
@@ -24,7 +24,7 @@ from sda.graph import build_adjacency
 from sda.io import file_sha256, read_pcn_shares, read_practices, read_units
 from sda.objective import score_labels
 from sda.pcn import METHOD_TEXT, largest_share_pcn, nearest_practice_pcn
-from sda.plan import Plan, Provenance
+from sda.plan import Plan, PopulationNotes, Provenance
 from sda.problem import Problem, build_problem
 from sda.progress import Progress
 from sda.rules import check_rules, verify
@@ -40,6 +40,7 @@ class Inputs:
     problem: Problem
     warnings: list[str]
     data_files: dict[str, str]
+    population_notes: PopulationNotes = field(default_factory=lambda: PopulationNotes())
 
 
 def load_inputs(cfg: RunConfig, progress: Progress | None = None) -> Inputs:
@@ -72,18 +73,48 @@ def load_inputs(cfg: RunConfig, progress: Progress | None = None) -> Inputs:
     files = {"units": cfg.units.path}
     if cfg.units.population_csv:
         files["population_csv"] = cfg.units.population_csv
+    if cfg.units.population_points:
+        files["population_points"] = cfg.units.population_points
+    if cfg.units.split is not None:
+        files["units_split"] = cfg.units.split.path
     if cfg.pcn.practices:
         files["practices"] = cfg.pcn.practices
     if cfg.pcn.shares and cfg.pcn.method == "shares":
         files["pcn_shares"] = cfg.pcn.shares
     data_files = {f"{k}: {v.name}": file_sha256(v) for k, v in files.items()}
-    return Inputs(units, graph, practices, problem, caught, data_files)
+    inputs = Inputs(units, graph, practices, problem, caught, data_files)
+    inputs.population_notes = _population_notes(cfg, units)
+    return inputs
+
+
+def _population_notes(cfg: RunConfig, units: gpd.GeoDataFrame) -> PopulationNotes:
+    """Where the population came from and what best-fitting and splitting did (for provenance)."""
+    fit = units.attrs.get("population_fit") or {}
+    split = units.attrs.get("split") or {}
+    source = cfg.units.population_source
+    if not source and fit:
+        source = f"points in {fit['file']}, each counted in the unit holding it"
+    notes = PopulationNotes(population_source=source or "as given in the input")
+    if fit:
+        notes["population_points"] = {k: v for k, v in fit.items() if k not in ("caveats", "notes", "unplaced_text")}
+    if split.get("units_split"):
+        notes["units_split"] = {r["code"]: f"{r['name']}: {r['pieces']} pieces ({r['reason']})" for r in split["split"]}
+    notes["data_caveats"] = [*fit.get("caveats", []), *split.get("caveats", [])]
+    return notes
 
 
 def _read_and_link(cfg: RunConfig, say: Progress) -> tuple[gpd.GeoDataFrame, nx.Graph, gpd.GeoDataFrame | None]:
     """Read the units, build their graph, and give each unit its PCN (``pcn_code``)."""
     units = read_units(cfg.units)
     say(f"read {len(units):,} units, {int(units['population'].sum()):,} residents from {cfg.units.path.name}")
+    for note in (units.attrs.get("population_fit") or {}).get("notes", []):
+        say(note)
+    if cfg.units.split is not None:
+        from sda.mixed import split_units
+
+        units, records = split_units(units, cfg.units, cfg.areas.max_population)
+        if records:
+            say(f"split {len(records)} units into finer units: {len(units):,} units now")
     graph = build_adjacency(units, cfg.graph)
     say(f"adjacency: {graph.number_of_edges():,} links ({cfg.graph.contiguity}, snap {cfg.graph.snap_m} m)")
     practices = None
@@ -258,6 +289,7 @@ def _provenance(cfg: RunConfig, inputs: Inputs, result: SearchResult, started: f
         "seconds_compile": round(result.seconds_compile, 3),
         "pcn_method": METHOD_TEXT.get(cfg.pcn.method, cfg.pcn.method) if cfg.pcn.practices else "PCN alignment off",
         "units_note": _units_note(cfg, inputs),
+        **inputs.population_notes,
     }
 
 

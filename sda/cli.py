@@ -311,6 +311,10 @@ def graph(config_path: Path, out: Path, quiet: bool) -> None:
 
     refuse_overwriting_inputs([out], input_paths(cfg))
     units = read_units(cfg.units)
+    if cfg.units.split is not None:  # the graph of the units a run uses
+        from sda.mixed import split_units
+
+        units, _ = split_units(units, cfg.units, cfg.areas.max_population)
     g = build_adjacency(units, cfg.graph)
     edges = graph_edges_frame(units, g)
     write_file_atomically(out, lambda tmp: write_geojson(edges, tmp), input_paths(cfg))

@@ -61,7 +61,8 @@ def read_units(cfg: UnitsConfig) -> gpd.GeoDataFrame:
     ----------
     cfg
         The ``[units]`` section: file, layer, and which fields hold the code, name, population
-        and district; or a population CSV joined on the code.
+        and district; or a population CSV joined on the code; or population points summed into
+        the units (``sda.population``).
 
     Returns
     -------
@@ -78,7 +79,8 @@ def read_units(cfg: UnitsConfig) -> gpd.GeoDataFrame:
     ProblemsError
         The data break one or more rules (see ``sda.validate.check_units``); all are listed.
     ConfigError
-        Neither or both of ``population_field`` and ``population_csv`` are set.
+        Not exactly one of ``population_field``, ``population_csv`` and ``population_points``
+        is set.
 
     Warns
     -----
@@ -104,12 +106,18 @@ def read_units(cfg: UnitsConfig) -> gpd.GeoDataFrame:
     codes = as_code_strings(raw[cfg.code_field])
     if cfg.population_csv is not None:
         population = _population_from_csv(cfg, codes, problems)
+    elif cfg.population_points is not None:
+        population = pd.Series(0, index=codes.index)  # filled below by sda.population
     else:
         population = parse_numbers(raw[str(cfg.population_field)])
     what = f"the units file {path}" + (f" and {cfg.population_csv}" if cfg.population_csv else "")
     _raise_or_warn(problems, what)
     units = _standard_units(raw, cfg, codes, population)
     units.attrs["source"] = str(path)
+    if cfg.population_points is not None:
+        from sda.population import best_fit_units  # reads the points; imports from this module
+
+        best_fit_units(units, cfg)
     return units
 
 
@@ -120,11 +128,13 @@ def _configured_fields(cfg: UnitsConfig) -> list[str]:
 
 
 def _check_population_source(cfg: UnitsConfig) -> None:
-    if bool(cfg.population_field) == bool(cfg.population_csv):
-        state = "both are set" if cfg.population_field else "neither is set"
+    sources = [bool(cfg.population_field), bool(cfg.population_csv), bool(cfg.population_points)]
+    if sum(sources) != 1:
+        state = ("neither is set", "", "both are set", "all three are set")[sum(sources)]
         msg = (
-            f"[units]: set exactly one of population_field (a field of {cfg.path}) or "
-            f"population_csv (a CSV joined on the code); {state}."
+            f"[units]: set exactly one of population_field (a field of {cfg.path}), "
+            f"population_csv (a CSV joined on the code) or population_points (points summed "
+            f"into the units); {state}."
         )
         raise ConfigError(msg)
 

@@ -9,7 +9,7 @@ serialise to the output folder and back. The dicts have typed shapes (``Bound``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import geopandas as gpd
 import networkx as nx
@@ -65,6 +65,15 @@ class Alternative(TypedDict, total=False):
     mean_polsby_popper: float
 
 
+class PopulationNotes(TypedDict, total=False):
+    """Where the population came from and what best-fitting and splitting did (``sda.api``)."""
+
+    population_source: str  # source and vintage, in words
+    population_points: dict[str, Any]  # best-fit figures: points placed, unplaced, on borders
+    units_split: dict[str, str]  # code of a split unit -> what it became
+    data_caveats: list[str]  # extra caveats for the report's data section
+
+
 class Provenance(TypedDict, total=False):
     """Where a plan came from: version, inputs, settings and timings (``sda.api``)."""
 
@@ -84,6 +93,9 @@ class Provenance(TypedDict, total=False):
     seconds_compile: float
     seconds_total: float
     data_caveats: list[str]  # extra caveats for the report's data section
+    population_source: str
+    population_points: dict[str, Any]
+    units_split: dict[str, str]
     run_id: str  # the run every file of an output folder belongs to (``sda.folder``)
     assignment_sha256: str  # fingerprint of the assignment, to tell an edited folder
 

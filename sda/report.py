@@ -615,8 +615,9 @@ def _caveats_section(plan: Plan, available: set[str]) -> list[Any]:
         items.append(
             (
                 "Units",
-                "the building blocks are 2011 Lower Layer Super Output Areas (LSOAs) with ONS "
-                "mid-2018 population estimates, standing in for civil parishes, whose boundaries "
+                "the building blocks are 2011 Lower Layer Super Output Areas (LSOAs) with populations "
+                f"from {plan.provenance.get('population_source') or 'ONS mid-2018 estimates'}, "
+                "standing in for civil parishes, whose boundaries "
                 "and populations were not available. Areas built from them are realistic in size "
                 "and shape but do not follow parish boundaries.",
             )
@@ -626,7 +627,8 @@ def _caveats_section(plan: Plan, available: set[str]) -> list[Any]:
             (
                 "Units",
                 f"{len(plan.units)} units read from {plan.config.units.path.name} "
-                f"(code field {code_field!r}); populations as given in the input.",
+                f"(code field {code_field!r}); populations: "
+                f"{plan.provenance.get('population_source') or 'as given in the input'}.",
             )
         )
     items.append(("PCN affiliation", _pcn_method_text(plan)))

@@ -17,8 +17,20 @@ from sda.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "configs" / "cambridgeshire-peterborough.toml"
-TIGHT = ROOT / "configs" / "cambridgeshire-peterborough-28.toml"
-TOTAL = 852_523
+TIGHT = ROOT / "configs" / "cambridgeshire-peterborough-28.toml"  # mid-2018 populations
+MID2018 = ROOT / "configs" / "cambridgeshire-peterborough-mid2018.toml"
+LSOAS = ROOT / "boundaries" / "lsoa2011_cambs_peterborough.geojson"
+OAS = ROOT / "boundaries" / "oa21_cambs_peterborough_pop2021_pwc.csv"
+CENSUS_2021 = 894_520  # official: Cambridgeshire 678,849 + Peterborough 215,671
+
+
+def _census_2021_by_lsoa() -> pd.Series:
+    """Census 2021 residents per LSOA, summed here from the OA centroids without sda's code."""
+    lsoas = gpd.read_file(LSOAS).to_crs(27700)
+    oas = pd.read_csv(OAS)
+    points = gpd.GeoDataFrame(oas, geometry=gpd.points_from_xy(oas["easting"], oas["northing"]), crs=27700)
+    inside = gpd.sjoin(points, lsoas[["LSOA11CD", "geometry"]], predicate="within")
+    return inside.groupby("LSOA11CD")["usual_residents_2021"].sum()
 
 
 def _propose(config: Path, out: Path, *extra: str) -> None:
@@ -28,14 +40,20 @@ def _propose(config: Path, out: Path, *extra: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-def _check_plan(out: Path, expected_count: int | None) -> pd.DataFrame:
+def _check_plan(out: Path, expected_count: int | None, *, census_2021: bool = True) -> pd.DataFrame:
     assignment = pd.read_csv(out / "assignment.csv", dtype=str)
-    units = gpd.read_file(ROOT / "boundaries" / "lsoa2011_cambs_peterborough.geojson")
+    units = gpd.read_file(LSOAS)
     # Every unit exactly once.
     assert sorted(assignment["unit_code"]) == sorted(units["LSOA11CD"])
+    if census_2021:
+        units["residents"] = units["LSOA11CD"].map(_census_2021_by_lsoa()).fillna(0).astype(int)
+    else:
+        units["residents"] = units["pop_mid2018"]
     merged = units.merge(assignment, left_on="LSOA11CD", right_on="unit_code")
-    pops = merged.groupby("area_id")["pop_mid2018"].sum()
-    assert pops.sum() == TOTAL
+    pops = merged.groupby("area_id")["residents"].sum()
+    assert pops.sum() == units["residents"].sum()
+    if census_2021:
+        assert abs(pops.sum() - CENSUS_2021) <= 0.0001 * CENSUS_2021
     assert pops.between(30_000, 50_000).all(), pops[~pops.between(30_000, 50_000)]
     if expected_count is not None:
         assert len(pops) == expected_count
@@ -80,7 +98,7 @@ def test_same_seed_same_files_with_step_budget(tmp_path: Path) -> None:
 def test_28_areas_all_in_band(tmp_path: Path) -> None:
     out = tmp_path / "28"
     _propose(TIGHT, out, "--time-limit", "2", "--starts", "1")
-    _check_plan(out, 28)
+    _check_plan(out, 28, census_2021=False)
 
 
 def test_json_summary_and_exit_code_for_impossible_count(tmp_path: Path) -> None:
@@ -88,12 +106,15 @@ def test_json_summary_and_exit_code_for_impossible_count(tmp_path: Path) -> None
         cli, ["propose", "--config", str(DEFAULT), "--out", str(tmp_path), "--count", "40", "--quiet"]
     )
     assert result.exit_code == 3
-    assert "count = 40" in result.output and "18 to 28" in result.output
+    assert "count = 40" in result.output and "18 to 29" in result.output
     assert not list(tmp_path.iterdir()), "nothing may be written when the run fails"
 
 
 def test_check_command_on_shipped_data() -> None:
     result = CliRunner().invoke(cli, ["check", "--config", str(DEFAULT)])
+    assert result.exit_code == 0, result.output
+    assert "487 units, 894,523 residents" in result.output  # Census 2021, best-fitted from OAs
+    result = CliRunner().invoke(cli, ["check", "--config", str(MID2018)])
     assert result.exit_code == 0, result.output
     assert "487 units, 852,523 residents" in result.output
 
@@ -169,6 +190,9 @@ def test_full_run_with_bound_tradeoffs_and_report(tmp_path: Path) -> None:
     assert {"18 areas", "28 areas", "ignore PCNs"} <= labels
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html
+    # The provenance names the population's source and vintage.
+    assert plan["provenance"]["population_source"].startswith("ONS Census 2021 usual residents")
+    assert "ONS Census 2021 usual residents" in html
     assert f"{plan['scores']['coterminosity']:.3f}" in html or f"{100 * plan['scores']['coterminosity']:.1f}%" in html
 
 

@@ -87,12 +87,22 @@ def code_settings() -> dict[tuple[str, str], Any]:
         cls = _dataclass_of(hint)
         if cls is None:
             continue  # source, sha256: recorded by load_config, not settings
-        for f in dataclasses.fields(cls):
-            default = f.default
-            if default is dataclasses.MISSING and f.default_factory is not dataclasses.MISSING:
-                default = f.default_factory()
-            settings[(section, f.name)] = default
+        _add_fields(settings, section, cls)
     return settings
+
+
+def _add_fields(settings: dict[tuple[str, str], Any], section: str, cls: type) -> None:
+    """A nested settings class (``[units.split]``) is a table of its own, not a key."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        nested = _dataclass_of(hints[f.name])
+        if nested is not None:
+            _add_fields(settings, f"{section}.{f.name}", nested)
+            continue
+        default = f.default
+        if default is dataclasses.MISSING and f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        settings[(section, f.name)] = default
 
 
 def _agrees(documented: str, default: Any) -> bool:
@@ -111,7 +121,7 @@ def _agrees(documented: str, default: Any) -> bool:
         except ValueError:
             return False
     if isinstance(default, tuple | list):
-        return not default and text in ("", "[]")
+        return text == ("[" + ", ".join(str(v) for v in default) + "]") or (not default and text == "")
     if isinstance(default, Path):
         return text == default.as_posix()
     return text == str(default)

@@ -230,6 +230,27 @@ def _(folder: Path) -> None:
     (folder / "population.csv").write_bytes(b"")
 
 
+def point_rows() -> list[list[object]]:
+    """One point at the centre of each cell of units_good.geojson (1 km squares from 545000, 258000)."""
+    centres = [(545_500, 258_500), (546_500, 258_500), (545_500, 259_500), (546_500, 259_500)]
+    return [[f"E0000000{i + 1}", x, y, 1500] for i, (x, y) in enumerate(centres)]
+
+
+@case("population-points-lonlat-as-bng")
+def _(folder: Path) -> None:
+    rows = [
+        [code, 0.2 + (x - 545_000) / 100_000, 52.2 + (y - 258_000) / 100_000, pop] for code, x, y, pop in point_rows()
+    ]
+    write_csv(folder / "points.csv", ["oa", "lon", "lat", "residents"], rows)
+
+
+@case("population-points-text-population")
+def _(folder: Path) -> None:
+    rows = point_rows()
+    rows[1][3] = "1,5OO"
+    write_csv(folder / "points.csv", ["oa", "easting", "northing", "residents"], rows)
+
+
 # --------------------------------------------------------------------------- GP practices
 
 
