@@ -1,0 +1,90 @@
+"""Small locator maps for the area cards: the whole study area in grey, one area highlighted.
+
+The grey base (every area and the district outlines) is drawn once per plan and kept as a
+pixel buffer; each locator restores that buffer, draws only its highlighted area on top, and
+encodes the pixels as PNG. So the 20-30 locators of a report cost about one full drawing.
+"""
+
+from __future__ import annotations
+
+import io
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+from sda.maps.layers import area_shapes, district_shapes
+from sda.plan import Plan
+
+__all__ = ["LOCATOR_SIZE_IN", "plot_locator", "render_locators"]
+
+#: Size of a locator (inches) and its resolution: 1.6 x 1.8 in at 100 dpi is 160 x 180 px.
+LOCATOR_SIZE_IN = (1.6, 1.8)
+_LOCATOR_DPI = 100
+_HIGHLIGHT = "#d7301f"
+
+
+@dataclass
+class _Base:
+    fig: Figure
+    canvas: FigureCanvasAgg
+    background: Any
+    shapes: gpd.GeoDataFrame
+
+    def png(self, area_id: str) -> bytes:
+        if area_id not in self.shapes.index:
+            known = ", ".join(self.shapes.index[:5])
+            msg = f"no area {area_id!r} in this plan; its areas are {known}, ..."
+            raise ValueError(msg)
+        ax = self.fig.axes[0]
+        self.canvas.restore_region(self.background)
+        before = len(ax.collections)
+        self.shapes.loc[[area_id]].plot(ax=ax, color=_HIGHLIGHT, edgecolor="#67000d", linewidth=0.6, zorder=5)
+        added = ax.collections[before:]
+        for artist in added:
+            ax.draw_artist(artist)
+            artist.remove()
+        pixels = np.asarray(self.canvas.buffer_rgba())
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+
+# One base at a time: the last plan's, dropped when that plan is.
+_cache: tuple[weakref.ref[Plan], _Base] | None = None
+
+
+def plot_locator(plan: Plan, area_id: object) -> bytes:
+    """A small PNG of the study area with ``area_id`` highlighted (the base is drawn once per plan)."""
+    return _base(plan).png(str(area_id))
+
+
+def render_locators(plan: Plan) -> dict[str, bytes]:
+    """Locators of every area: ``str(area_id) -> PNG bytes``."""
+    base = _base(plan)
+    return {area: base.png(area) for area in base.shapes.index}
+
+
+def _base(plan: Plan) -> _Base:
+    global _cache
+    if _cache is not None and _cache[0]() is plan:
+        return _cache[1]
+    shapes = area_shapes(plan)
+    fig = Figure(figsize=LOCATOR_SIZE_IN, dpi=_LOCATOR_DPI)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.02, 0.02, 0.96, 0.96))
+    shapes.plot(ax=ax, color="#e3e3e3", edgecolor="white", linewidth=0.4)
+    districts = district_shapes(plan)
+    if len(districts) > 1:
+        districts.boundary.plot(ax=ax, color="#7a7a7a", linewidth=0.6)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    canvas.draw()
+    base = _Base(fig, canvas, canvas.copy_from_bbox(fig.bbox), shapes)
+    _cache = (weakref.ref(plan), base)
+    return base
