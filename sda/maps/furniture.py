@@ -191,7 +191,7 @@ def add_legend(
     legend.set_gid("legend")
     note = "Colours only tell neighbouring areas apart.\nLabels: area id and name."
     if key:
-        note += "\n\nNumbered labels (no room on the map):\n" + "\n".join(f"{n}  {text}" for n, text in key)
+        note += "\n\nLabels shortened for room:\n" + "\n".join(f"{n}  {text}" for n, text in key)
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     bottom = ax.transAxes.inverted().transform(legend.get_window_extent(renderer))[0][1]
     ax.text(

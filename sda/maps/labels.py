@@ -8,8 +8,9 @@ Placement runs in three steps on a drawn figure:
    and from the fixed labels, and joined to their anchor by a leader line.
 3. ``adjustText`` minimises overlaps but cannot promise none, so a last deterministic pass
    measures every label's rendered box and, for each pair that still overlaps (or a label
-   that leaves its map), demotes the less important one: a full label becomes a number listed
-   in the map key, and a number that still collides is left off the map and listed in the key.
+   that leaves its map or covers the scale bar), demotes the less important one, one step at
+   a time: a full label shrinks to its id at its anchor (the name goes in the map key), then to
+   a number in the key, and a number that still collides is left off and listed in the key.
 
 After ``settle_labels`` no two visible labels of a figure overlap, which ``label_overlaps``
 checks from the renderer's own text extents.
@@ -62,7 +63,7 @@ class MapLabel:
     key_text: str = ""
     artist: Text | None = None
     leader: list[Any] = field(default_factory=list)
-    state: str = "full"  # "full", "number" or "hidden"
+    state: str = "full"  # "full", "short" (first line only), "number" or "hidden"
 
 
 def place_labels(labels: Sequence[MapLabel], *, obstacles: Sequence[Bbox] = (), fit_share: float = 0.97) -> None:
@@ -132,8 +133,8 @@ def settle_labels(fig: Figure, labels: Sequence[MapLabel], obstacles: Sequence[A
     Returns
     -------
     list of (str, str)
-        The map key for demoted labels: ``(number, text)``, numbers in the order given; a label
-        left off the map has ``"-"`` for its number.
+        The map key for demoted labels: ``(id, name)`` for labels shortened to their id,
+        ``(number, text)`` for numbered ones, ``("-", text)`` for those left off the map.
     """
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     number = itertools.count(1)
@@ -144,7 +145,10 @@ def settle_labels(fig: Figure, labels: Sequence[MapLabel], obstacles: Sequence[A
         if clash is None:
             break
         _demote(clash, numbers, number)
-    key = [(numbers[lab.key], lab.key_text or lab.text.replace("\n", " ")) for lab in labels if lab.key in numbers]
+    shortened = [lab for lab in labels if lab.state == "short"]
+    key = [(lab.text.partition("\n")[0], lab.text.partition("\n")[2].replace("\n", " ")) for lab in shortened]
+    numbered = sorted((lab for lab in labels if lab.key in numbers), key=lambda lab: int(numbers[lab.key]))
+    key += [(numbers[lab.key], lab.key_text or lab.text.replace("\n", " ")) for lab in numbered]
     hidden = [lab for lab in labels if lab.state == "hidden" and not lab.optional]
     key += [("-", (lab.key_text or lab.text.replace("\n", " ")) + " (not labelled: no room)") for lab in hidden]
     return key
@@ -221,17 +225,23 @@ def _first_clash(labels: Sequence[MapLabel], renderer: Any, blocked: Sequence[Bb
 
 
 def _demote(label: MapLabel, numbers: dict[str, str], counter: Any) -> None:
+    """One step down: full -> id only (when it has a name) -> number -> hidden; optional labels hide at once."""
     assert label.artist is not None
     for artist in label.leader:
         artist.remove()
     label.leader = []
-    if label.state == "full" and not label.optional:
-        numbers[label.key] = str(next(counter))
-        label.state = "number"
-        label.artist.set_text(numbers[label.key])
-        label.artist.set_position(label.anchor)
-        label.artist.set_fontsize(max(label.fontsize - 1, 5))
-    else:
+    first_line, _, rest = label.text.partition("\n")
+    if label.optional or label.state == "number":
         label.state = "hidden"
         label.artist.set_visible(False)
         numbers.pop(label.key, None)
+        return
+    label.artist.set_position(label.anchor)
+    if label.state == "full" and rest:
+        label.state = "short"
+        label.artist.set_text(first_line)
+        return
+    numbers[label.key] = str(next(counter))
+    label.state = "number"
+    label.artist.set_text(numbers[label.key])
+    label.artist.set_fontsize(max(label.fontsize - 1, 5))

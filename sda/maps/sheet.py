@@ -64,6 +64,8 @@ _A3_FONT = 1.2
 _MAX_INSETS = 2
 #: An area is "dense" at a scale when its label box covers at least this share of it.
 _DENSE_SHARE = 0.35
+#: An inset covers at most this share of the main map's width (so it enlarges at least ~2.5x).
+_INSET_MAX_SPAN = 0.22
 
 
 @dataclass
@@ -262,7 +264,7 @@ def _find_insets(fig: Figure, ax: Axes, labels: list[MapLabel], plan: Plan, shap
     """Group the areas whose label does not fit at the main scale; the largest groups get insets."""
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     inverse = ax.transData.inverted()
-    crowded = []
+    density: dict[str, float] = {}
     for label in labels:
         probe = ax.text(*label.anchor, label.text, ha="center", va="center", fontsize=label.fontsize, **label.style)
         extent = probe.get_window_extent(renderer)
@@ -272,18 +274,26 @@ def _find_insets(fig: Figure, ax: Axes, labels: list[MapLabel], plan: Plan, shap
         # Dense: the label is a sizeable share of the area itself, so no nudge would fit it.
         # (A big rural area whose long label only pokes out is nudged by adjustText instead.)
         if box.intersection(label.shape).area < 0.97 * box.area and box.area >= _DENSE_SHARE * label.shape.area:
-            crowded.append(label.key)
+            density[label.key] = box.area / max(label.shape.area, 1.0)
+    crowded = sorted(density)
     near = nx.Graph()
     near.add_nodes_from(crowded)
-    gap_m = 0.03 * (ax.get_xlim()[1] - ax.get_xlim()[0])
+    span = ax.get_xlim()[1] - ax.get_xlim()[0]
     for i, a in enumerate(crowded):
         for b in crowded[i + 1 :]:
-            if shapes.geometry[a].distance(shapes.geometry[b]) <= gap_m:
+            if shapes.geometry[a].distance(shapes.geometry[b]) <= 0.03 * span:
                 near.add_edge(a, b)
-    groups = sorted(
-        (sorted(g) for g in nx.connected_components(near) if len(g) >= 2),
-        key=lambda g: (-len(g), g[0]),
-    )[:_MAX_INSETS]
+    groups = []
+    for component in nx.connected_components(near):
+        # Grow the inset from its densest area while it stays small enough to be worth enlarging.
+        core: list[str] = []
+        for area in sorted(component, key=lambda a: (-density[a], a)):
+            x0, y0, x1, y1 = shapes.loc[[*core, area]].total_bounds
+            if max(x1 - x0, y1 - y0) <= _INSET_MAX_SPAN * span:
+                core.append(area)
+        if len(core) >= 2:
+            groups.append(sorted(core))
+    groups = sorted(groups, key=lambda g: (-len(g), g[0]))[:_MAX_INSETS]
     insets = []
     for letter, group in zip("ABCD", groups, strict=False):
         x0, y0, x1, y1 = shapes.loc[group].total_bounds
