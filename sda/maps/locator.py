@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Circle
 from PIL import Image
 
 from sda.maps.layers import area_shapes, district_shapes
@@ -27,6 +28,8 @@ __all__ = ["LOCATOR_SIZE_IN", "plot_locator", "render_locators"]
 LOCATOR_SIZE_IN = (1.6, 1.8)
 _LOCATOR_DPI = 100
 _HIGHLIGHT = "#d7301f"
+#: Areas smaller than this share of the study area's width get a ring round them.
+_SMALL = 0.08
 
 
 @dataclass
@@ -45,7 +48,15 @@ class _Base:
         self.canvas.restore_region(self.background)
         before = len(ax.collections)
         self.shapes.loc[[area_id]].plot(ax=ax, color=_HIGHLIGHT, edgecolor="#67000d", linewidth=0.6, zorder=5)
-        added = ax.collections[before:]
+        added: list[Any] = list(ax.collections[before:])
+        x0, y0, x1, y1 = self.shapes.geometry[area_id].bounds
+        span = self.shapes.total_bounds[2] - self.shapes.total_bounds[0]
+        if max(x1 - x0, y1 - y0) < _SMALL * span:  # too small to see: ring it
+            ring = Circle(
+                ((x0 + x1) / 2, (y0 + y1) / 2), _SMALL * span, fill=False, edgecolor=_HIGHLIGHT, linewidth=1.2
+            )
+            ax.add_patch(ring)
+            added.append(ring)
         for artist in added:
             ax.draw_artist(artist)
             artist.remove()
