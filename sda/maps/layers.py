@@ -12,10 +12,13 @@ from typing import Any
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import shapely
 import shapely.ops
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
+from matplotlib.path import Path
 
 from sda.plan import Plan
 
@@ -27,7 +30,9 @@ __all__ = [
     "district_shapes",
     "figure_bytes",
     "label_anchor",
+    "outline_collection",
     "png_bytes",
+    "polygon_collection",
     "practices_in",
 ]
 
@@ -107,6 +112,36 @@ def practices_in(plan: Plan, crs: Any) -> gpd.GeoDataFrame | None:
     if practices.crs is not None and crs is not None and practices.crs != crs:
         practices = practices.to_crs(crs)
     return practices
+
+
+def polygon_collection(geometries: Any, **style: Any) -> PathCollection:
+    """Filled polygons (holes kept) as one collection, one path per geometry, in the given order.
+
+    Built directly rather than with ``GeoSeries.plot``, which redraws the whole figure after
+    every layer.
+    """
+    paths = [
+        Path.make_compound_path(*_ring_paths(geom)) if not geom.is_empty else Path(np.zeros((0, 2)))
+        for geom in geometries
+    ]
+    return PathCollection(paths, **style)
+
+
+def outline_collection(geometries: Any, **style: Any) -> LineCollection:
+    """The rings of polygons (outer and inner) as one line collection."""
+    rings = [path.vertices for geom in geometries if not geom.is_empty for path in _ring_paths(geom)]
+    return LineCollection(rings, **style)
+
+
+def _ring_paths(geom: Any) -> list[Path]:
+    parts = getattr(geom, "geoms", [geom])
+    paths = []
+    for part in parts:
+        if part.geom_type != "Polygon" or part.is_empty:
+            continue
+        for ring in (part.exterior, *part.interiors):
+            paths.append(Path(np.asarray(ring.coords)[:, :2], closed=True))
+    return paths
 
 
 def png_bytes(fig: Figure, dpi: float | None = None) -> bytes:

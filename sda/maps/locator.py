@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 from PIL import Image
 
-from sda.maps.layers import area_shapes, district_shapes
+from sda.maps.layers import area_shapes, district_shapes, outline_collection, polygon_collection
 from sda.plan import Plan
 
 __all__ = ["LOCATOR_SIZE_IN", "plot_locator", "render_locators"]
@@ -46,9 +46,12 @@ class _Base:
             raise ValueError(msg)
         ax = self.fig.axes[0]
         self.canvas.restore_region(self.background)
-        before = len(ax.collections)
-        self.shapes.loc[[area_id]].plot(ax=ax, color=_HIGHLIGHT, edgecolor="#67000d", linewidth=0.6, zorder=5)
-        added: list[Any] = list(ax.collections[before:])
+        added: list[Any] = [
+            polygon_collection(
+                [self.shapes.geometry[area_id]], facecolors=_HIGHLIGHT, edgecolors="#67000d", linewidths=0.6, zorder=5
+            )
+        ]
+        ax.add_collection(added[0], autolim=False)
         x0, y0, x1, y1 = self.shapes.geometry[area_id].bounds
         span = self.shapes.total_bounds[2] - self.shapes.total_bounds[0]
         if max(x1 - x0, y1 - y0) < _SMALL * span:  # too small to see: ring it
@@ -89,10 +92,13 @@ def _base(plan: Plan) -> _Base:
     fig = Figure(figsize=LOCATOR_SIZE_IN, dpi=_LOCATOR_DPI)
     canvas = FigureCanvasAgg(fig)
     ax = fig.add_axes((0.02, 0.02, 0.96, 0.96))
-    shapes.plot(ax=ax, color="#e3e3e3", edgecolor="white", linewidth=0.4)
+    ax.add_collection(polygon_collection(shapes.geometry, facecolors="#e3e3e3", edgecolors="white", linewidths=0.4))
     districts = district_shapes(plan)
     if len(districts) > 1:
-        districts.boundary.plot(ax=ax, color="#7a7a7a", linewidth=0.6)
+        ax.add_collection(outline_collection(districts.geometry, colors="#7a7a7a", linewidths=0.6))
+    x0, y0, x1, y1 = shapes.total_bounds
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
     ax.set_axis_off()
     canvas.draw()

@@ -13,6 +13,7 @@ district holding most of their residents.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,6 +46,8 @@ from sda.maps.layers import (
     district_shapes,
     figure_bytes,
     label_anchor,
+    outline_collection,
+    polygon_collection,
     practices_in,
 )
 from sda.plan import Plan
@@ -78,7 +81,7 @@ class _Inset:
 
 def plot_plan_map(plan: Plan) -> bytes:
     """The report's map: the A4 sheet as a PNG at screen resolution (``REPORT_DPI``)."""
-    return figure_bytes(draw_sheet(plan, "a4"), "png", REPORT_DPI)
+    return figure_bytes(_sheet(plan, "a4"), "png", REPORT_DPI)
 
 
 def render_print_maps(plan: Plan) -> dict[str, bytes]:
@@ -89,10 +92,24 @@ def render_print_maps(plan: Plan) -> dict[str, bytes]:
     """
     files: dict[str, bytes] = {}
     for paper in ("a4", "a3"):
-        fig = draw_sheet(plan, paper)
+        fig = _sheet(plan, paper)
         files[f"map_{paper}.png"] = figure_bytes(fig, "png", PRINT_DPI)
         files[f"map_{paper}.pdf"] = figure_bytes(fig, "pdf")
     return files
+
+
+# The last sheet drawn, so the report's map.png and the print A4 of one run are drawn once.
+_last: tuple[weakref.ref[Plan], str, int, Figure] | None = None
+
+
+def _sheet(plan: Plan, paper: str) -> Figure:
+    global _last
+    stamp = hash((tuple(map(str, plan.assignment.items())), tuple(area_names(plan).items())))
+    if _last is not None and _last[0]() is plan and _last[1] == paper and _last[2] == stamp:
+        return _last[3]
+    fig = draw_sheet(plan, paper)
+    _last = (weakref.ref(plan), paper, stamp, fig)
+    return fig
 
 
 def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
@@ -126,8 +143,8 @@ def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
     map_h = height - top - foot
     map_w = min(map_h * aspect * 1.04, 0.62 * (width - 2 * margin))
     main = fig.add_axes((margin / width, foot / height, map_w / width, map_h / height), gid="main-map")
-    _draw_layers(main, shapes, districts, colours, plan, practices, marker_size=6 * scale)
     _fit_extent(main, bounds, pad=0.02)
+    _draw_layers(main, shapes, districts, colours, plan, practices, marker_size=6 * scale)
 
     labels = [
         MapLabel(
@@ -213,11 +230,21 @@ def _draw_layers(
     *,
     marker_size: float,
 ) -> None:
-    shapes.plot(ax=ax, color=[colours[a] for a in shapes.index], linewidth=0, zorder=1)
-    plan.units.boundary.plot(ax=ax, color=UNIT_INK, linewidth=0.2, zorder=2)
+    view = _view_box(ax)
+    ax.add_collection(
+        polygon_collection(
+            shapes.geometry, facecolors=[colours[a] for a in shapes.index], edgecolors="none", linewidths=0, zorder=1
+        ),
+        autolim=False,
+    )
+    units = plan.units.geometry if view is None else plan.units.geometry[plan.units.intersects(view)]
+    ax.add_collection(outline_collection(units, colors=UNIT_INK, linewidths=0.2, zorder=2), autolim=False)
     if len(districts) > 1:
-        districts.boundary.plot(ax=ax, color=DISTRICT_INK, linewidth=2.2, alpha=0.6, zorder=3)
-    shapes.boundary.plot(ax=ax, color=INK, linewidth=0.7, zorder=4)
+        ax.add_collection(
+            outline_collection(districts.geometry, colors=DISTRICT_INK, linewidths=2.2, alpha=0.6, zorder=3),
+            autolim=False,
+        )
+    ax.add_collection(outline_collection(shapes.geometry, colors=INK, linewidths=0.7, zorder=4), autolim=False)
     if practices is not None:
         ax.scatter(
             practices.geometry.x, practices.geometry.y, s=marker_size, zorder=5, gid="practices", **PRACTICE_STYLE
@@ -229,6 +256,13 @@ def _draw_layers(
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_linewidth(0.6)
+
+
+def _view_box(ax: Axes) -> shapely.Polygon | None:
+    """The axes' data limits as a box, once set (``None`` while still at matplotlib's default)."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    return None if (x0, x1) == (0.0, 1.0) else shapely.box(x0, y0, x1, y1)
 
 
 def _fit_extent(ax: Axes, bounds: Sequence[float], *, pad: float) -> None:
@@ -332,8 +366,8 @@ def _draw_insets(
     labels: list[MapLabel] = []
     for i, inset in enumerate(insets):
         ax = fig.add_axes((x + i * (each + gap), y, each, h - 0.03), gid=f"inset-{inset.letter}")
-        _draw_layers(ax, shapes, districts, colours, plan, practices, marker_size=14 * scale)
         _fit_extent(ax, inset.extent, pad=0.06)
+        _draw_layers(ax, shapes, districts, colours, plan, practices, marker_size=14 * scale)
         inset.extent = (*ax.get_xlim(), *ax.get_ylim())
         inset.extent = (inset.extent[0], inset.extent[2], inset.extent[1], inset.extent[3])
         ax.set_title(f"{inset.letter}  {inset.name}", fontsize=font["furniture"] + 1.5, loc="left", weight="bold")
@@ -379,18 +413,19 @@ def _draw_insets(
 
 
 def _draw_frame(ax: Axes, inset: _Inset, fontsize: float) -> MapLabel:
-    """Outline the inset's extent on the main map; return the label with its letter (top-left, inside)."""
+    """Outline the inset's extent on the main map; return the label with its letter (top-left, outside)."""
     x0, y0, x1, y1 = inset.extent
     ax.add_patch(
         Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=INK, linestyle="--", linewidth=0.8, zorder=7)
     )
-    pad = 0.08 * min(x1 - x0, y1 - y0)
+    span = ax.get_xlim()[1] - ax.get_xlim()[0]
+    pad = 0.012 * span
     return MapLabel(
         key=f"frame:{inset.letter}",
         text=inset.letter,
         key_text=f"inset {inset.letter}",
-        anchor=(x0 + pad, y1 - pad),
-        shape=shapely.box(x0, y0, x1, y1),
+        anchor=(x0 - pad, y1 + pad),  # just outside the top-left corner
+        shape=shapely.box(x0 - span, y0 - span, x1 + span, y1 + span),  # any room near the frame will do
         ax=ax,
         priority=3,
         fontsize=fontsize + 1,
