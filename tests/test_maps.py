@@ -27,9 +27,9 @@ from PIL import Image
 
 from sda import api
 from sda.config import load_config
-from sda.maps import area_neighbours, draw_sheet, plot_locator, render_locators, render_print_maps
+from sda.maps import area_neighbours, draw_sheet, plot_locator, plot_plan_map, render_locators, render_print_maps
 from sda.maps.labels import MapLabel, place_labels, settle_labels
-from sda.maps.layers import area_label, area_names, figure_bytes
+from sda.maps.layers import area_label, area_names
 from sda.plan import Plan
 from sda.qgis import AREA_PALETTE, area_colours
 from tests.helpers import build_plan
@@ -229,6 +229,6 @@ def test_locators_highlight_each_area(real_plan: Plan) -> None:
         plot_locator(real_plan, "nowhere")
 
 
-def test_report_map_is_the_a4_sheet_for_screens() -> None:
-    data = figure_bytes(draw_sheet(build_plan(), "a4"), "png", 130)
-    assert Image.open(io.BytesIO(data)).size == pytest.approx((11.69 * 130, 8.27 * 130), abs=2)
+def test_report_map_is_a_landscape_a4_page_for_screens() -> None:
+    data = plot_plan_map(build_plan())
+    assert Image.open(io.BytesIO(data)).size == pytest.approx((1169, 827), abs=2)

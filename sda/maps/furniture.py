@@ -149,6 +149,7 @@ def add_legend(
     n_practices: int,
     has_districts: bool,
     has_insets: bool,
+    named: bool = True,
     key: Sequence[tuple[str, str]] = (),
 ) -> Legend:
     """Add the map key in its own frameless axes at ``rect`` (figure fraction).
@@ -189,7 +190,7 @@ def add_legend(
         borderaxespad=0.0,
     )
     legend.set_gid("legend")
-    note = "Colours only tell neighbouring areas apart.\nLabels: area id and name."
+    note = "Colours only tell neighbouring areas apart.\nLabels: " + ("area id and name." if named else "area id.")
     if key:
         note += "\n\nLabels shortened for room:\n" + "\n".join(f"{n}  {text}" for n, text in key)
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]

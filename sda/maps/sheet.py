@@ -3,7 +3,7 @@
 One drawing serves every size: ``draw_sheet`` lays out a landscape page (A4 or A3) with the
 whole study area on the left and, on the right, insets for the dense clusters where labels do
 not fit at the main scale (Cambridge and Peterborough on the shipped data), then the key. The
-report's ``map.png`` is the A4 sheet at screen resolution; ``render_print_maps`` gives the print
+report's ``map.png`` is the A4 page with larger text at screen resolution; ``render_print_maps`` gives the print
 files (PNG at 200 dpi and vector PDF).
 
 Insets are found, not hard-coded: areas whose label does not fit inside them at the main scale
@@ -13,7 +13,7 @@ district holding most of their residents.
 
 from __future__ import annotations
 
-import weakref
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -55,15 +55,17 @@ from sda.qgis import area_colours
 
 __all__ = ["PAPER_IN", "PRINT_DPI", "REPORT_DPI", "draw_sheet", "plot_plan_map", "render_print_maps"]
 
-#: Landscape page sizes in inches (ISO 216).
-PAPER_IN: dict[str, tuple[float, float]] = {"a4": (11.69, 8.27), "a3": (16.54, 11.69)}
+#: Landscape page sizes in inches (ISO 216); "screen" is the A4 page with larger text, for the
+#: report's ``map.png``, which a browser shows about 1,000 pixels wide.
+PAPER_IN: dict[str, tuple[float, float]] = {"a4": (11.69, 8.27), "a3": (16.54, 11.69), "screen": (11.69, 8.27)}
 #: Resolution of the print PNGs.
 PRINT_DPI = 200
-#: Resolution of the report's ``map.png`` (the A4 sheet, for screens).
-REPORT_DPI = 130
+#: Resolution of the report's ``map.png`` (the "screen" sheet: 1,169 x 827 pixels).
+REPORT_DPI = 100
 #: Text sizes (points) on A4; A3 scales them by ``_A3_FONT`` (less than the page, so A3 fits more labels).
 _FONT = {"title": 13.0, "subtitle": 7.5, "area": 6.5, "district": 6.0, "furniture": 6.5, "attribution": 5.0}
 _A3_FONT = 1.2
+_SCREEN_FONT = 1.3
 _MAX_INSETS = 2
 #: An area is "dense" at a scale when its label box covers at least this share of it.
 _DENSE_SHARE = 0.35
@@ -80,8 +82,8 @@ class _Inset:
 
 
 def plot_plan_map(plan: Plan) -> bytes:
-    """The report's map: the A4 sheet as a PNG at screen resolution (``REPORT_DPI``)."""
-    return figure_bytes(_sheet(plan, "a4"), "png", REPORT_DPI)
+    """The report's map: the "screen" sheet (A4 with larger text) as a PNG at ``REPORT_DPI``."""
+    return figure_bytes(draw_sheet(plan, "screen"), "png", REPORT_DPI)
 
 
 def render_print_maps(plan: Plan) -> dict[str, bytes]:
@@ -92,28 +94,14 @@ def render_print_maps(plan: Plan) -> dict[str, bytes]:
     """
     files: dict[str, bytes] = {}
     for paper in ("a4", "a3"):
-        fig = _sheet(plan, paper)
+        fig = draw_sheet(plan, paper)
         files[f"map_{paper}.png"] = figure_bytes(fig, "png", PRINT_DPI)
         files[f"map_{paper}.pdf"] = figure_bytes(fig, "pdf")
     return files
 
 
-# The last sheet drawn, so the report's map.png and the print A4 of one run are drawn once.
-_last: tuple[weakref.ref[Plan], str, int, Figure] | None = None
-
-
-def _sheet(plan: Plan, paper: str) -> Figure:
-    global _last
-    stamp = hash((tuple(map(str, plan.assignment.items())), tuple(area_names(plan).items())))
-    if _last is not None and _last[0]() is plan and _last[1] == paper and _last[2] == stamp:
-        return _last[3]
-    fig = draw_sheet(plan, paper)
-    _last = (weakref.ref(plan), paper, stamp, fig)
-    return fig
-
-
 def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
-    """Draw the plan map on a landscape page of ``paper`` (``"a4"`` or ``"a3"``).
+    """Draw the plan map on a landscape page of ``paper`` (``"a4"``, ``"a3"`` or ``"screen"``).
 
     Returns
     -------
@@ -124,7 +112,7 @@ def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
         msg = f"unknown paper size {paper!r}; expected one of {sorted(PAPER_IN)}"
         raise ValueError(msg)
     width, height = PAPER_IN[paper]
-    scale = 1.0 if paper == "a4" else _A3_FONT
+    scale = {"a4": 1.0, "a3": _A3_FONT, "screen": _SCREEN_FONT}[paper]
     font = {k: v * scale for k, v in _FONT.items()}
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -137,7 +125,7 @@ def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
     practices = practices_in(plan, shapes.crs)
 
     # Page layout in inches, then figure fractions.
-    margin, top, foot, gap = 0.3 * scale, 0.78 * scale, 0.62 * scale, 0.25 * scale
+    margin, top, foot, gap = 0.3 * scale, 0.9 * scale, 0.62 * scale, 0.25 * scale
     bounds = shapes.total_bounds
     aspect = (bounds[2] - bounds[0]) / max(bounds[3] - bounds[1], 1.0)
     map_h = height - top - foot
@@ -202,6 +190,7 @@ def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
         n_practices=0 if practices is None else len(practices),
         has_districts=len(districts) > 1,
         has_insets=bool(insets),
+        named=bool(names),
         key=key,
     )
     _add_title(fig, plan, shapes, margin / width, 1 - 0.22 * scale / height, font)
@@ -481,35 +470,34 @@ def _district_labels(
 
 
 def _add_title(fig: Figure, plan: Plan, shapes: gpd.GeoDataFrame, x: float, y: float, font: dict[str, float]) -> None:
-    n = len(shapes)
+    """Title (how many areas) and, under it, the plan in one or two lines: people, band, PCN
+    alignment, nesting; then which config, seed and date made it."""
     total = int(np.asarray(plan.units["population"], dtype=np.int64).sum())
     band = plan.config.areas
-    parts = [
+    facts = [
         f"{show_whole(total)} residents",
-        f"band {show_whole(band.min_population)}-{show_whole(band.max_population)}",
+        f"{show_whole(band.min_population)}-{show_whole(band.max_population)} residents per area",
     ]
     if "coterminosity" in plan.scores and np.isfinite(plan.scores["coterminosity"]):
-        parts.append(f"{show_percent(plan.scores['coterminosity'], 1)} of residents in their own PCN's area")
-    parts.append("every area inside one district" if plan.config.rules.nest_in else "areas may cross districts")
+        facts.append(
+            f"{show_percent(plan.scores['coterminosity'], 1)} of residents live in an area whose main PCN is their own"
+        )
+    facts.append("every area inside one district" if plan.config.rules.nest_in else "areas may cross districts")
     source = plan.provenance.get("config_file")
     run = [f"config {source}" if source else "", f"seed {plan.provenance['seed']}" if "seed" in plan.provenance else ""]
     run_at = str(plan.provenance.get("run_at", ""))[:10]
-    parts.append(", ".join(p for p in [*run, run_at] if p))
+    made = ", ".join(p for p in [*run, run_at] if p)
+    width_in = fig.get_size_inches()[0] * (1 - 2 * x)
+    chars = int(width_in * 72 / (0.55 * font["subtitle"]))  # average glyph about 0.55 em wide
+    lines = textwrap.wrap(" · ".join(facts), width=chars) + ([f"Made with {made}."] if made else [])
     fig.text(
         x,
         y,
-        f"Proposed service delivery areas: {n} areas",
+        f"Proposed service delivery areas: {len(shapes)} areas",
         fontsize=font["title"],
         weight="bold",
         va="top",
         gid="title",
     )
-    fig.text(
-        x,
-        y - 0.045,
-        " · ".join(p for p in parts if p),
-        fontsize=font["subtitle"],
-        va="top",
-        color="#333333",
-        gid="subtitle",
-    )
+    below = (font["title"] * 1.45) / 72 / fig.get_size_inches()[1]
+    fig.text(x, y - below, "\n".join(lines), fontsize=font["subtitle"], va="top", color="#333333", gid="subtitle")
