@@ -69,8 +69,8 @@ _SCREEN_FONT = 1.3
 _MAX_INSETS = 2
 #: An area is "dense" at a scale when its label box covers at least this share of it.
 _DENSE_SHARE = 0.35
-#: An inset covers at most this share of the main map's width (so it enlarges at least ~2.5x).
-_INSET_MAX_SPAN = 0.22
+#: An inset's areas span at most this share of the main map's width (so it enlarges ~3x or more).
+_INSET_MAX_SPAN = 0.16
 
 
 @dataclass
@@ -148,8 +148,29 @@ def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
         )
         for area in shapes.index
     ]
-    insets = _find_insets(fig, main, labels, plan, shapes)
+    insets, crowded = _find_insets(fig, main, labels, plan, shapes)
+    col_x = (margin + map_w + gap) / width
+    col_w = (width - margin) / width - col_x
+    inset_axes = _open_insets(
+        fig,
+        insets,
+        (col_x, 0.44, col_w, (height - top) / height - 0.44),
+        shapes,
+        districts,
+        colours,
+        plan,
+        practices,
+        font,
+        scale,
+    )
     in_inset = {a for inset in insets for a in inset.areas}
+    for inset in insets:  # a crowded area mostly inside an inset is labelled there too
+        view = shapely.box(*inset.extent)
+        for area in crowded:
+            shape = shapes.geometry[area]
+            if area not in in_inset and shape.intersection(view).area >= 0.5 * shape.area:
+                inset.areas.append(area)
+                in_inset.add(area)
     main_labels = [lab for lab in labels if lab.key not in in_inset]
     furniture = [
         add_scale_bar(main, fontsize=font["furniture"]),
@@ -163,22 +184,7 @@ def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
     place_labels(main_labels, obstacles=keep_clear)
     district_labels = _district_labels(main, districts, main_labels, insets, font["district"])
     place_labels(district_labels)
-
-    col_x = (margin + map_w + gap) / width
-    col_w = (width - margin) / width - col_x
-    inset_labels = _draw_insets(
-        fig,
-        insets,
-        (col_x, 0.44, col_w, (height - top) / height - 0.44),
-        shapes,
-        districts,
-        colours,
-        plan,
-        practices,
-        font,
-        scale,
-        names,
-    )
+    inset_labels = _label_insets(fig, insets, inset_axes, shapes, font, names)
     place_labels(frames)
     furniture += [artist for ax in fig.axes for artist in ax.artists if artist.get_gid() == "scale-bar"]
     key = settle_labels(fig, frames + main_labels + district_labels + inset_labels, obstacles=furniture)
@@ -283,7 +289,9 @@ def _xy(point: shapely.Point) -> tuple[float, float]:
 # --------------------------------------------------------------------------- insets
 
 
-def _find_insets(fig: Figure, ax: Axes, labels: list[MapLabel], plan: Plan, shapes: gpd.GeoDataFrame) -> list[_Inset]:
+def _find_insets(
+    fig: Figure, ax: Axes, labels: list[MapLabel], plan: Plan, shapes: gpd.GeoDataFrame
+) -> tuple[list[_Inset], list[str]]:
     """Group the areas whose label does not fit at the main scale; the largest groups get insets."""
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     inverse = ax.transData.inverted()
@@ -306,22 +314,30 @@ def _find_insets(fig: Figure, ax: Axes, labels: list[MapLabel], plan: Plan, shap
         for b in crowded[i + 1 :]:
             if shapes.geometry[a].distance(shapes.geometry[b]) <= 0.03 * span:
                 near.add_edge(a, b)
-    groups = []
-    for component in nx.connected_components(near):
-        # Grow the inset from its densest area while it stays small enough to be worth enlarging.
-        core: list[str] = []
-        for area in sorted(component, key=lambda a: (-density[a], a)):
+    # Grow each inset round the densest area not yet taken, nearest areas first, while it stays
+    # small enough to be worth enlarging; then start again from the next densest area left.
+    groups: list[list[str]] = []
+    taken: set[str] = set()
+    for seed in sorted(crowded, key=lambda a: (-density[a], a)):
+        if seed in taken:
+            continue
+        reach = nx.node_connected_component(near.subgraph(set(crowded) - taken), seed)
+        core = [seed]
+        for area in sorted(reach - {seed}, key=lambda a: (shapes.geometry[a].distance(shapes.geometry[seed]), a)):
             x0, y0, x1, y1 = shapes.loc[[*core, area]].total_bounds
             if max(x1 - x0, y1 - y0) <= _INSET_MAX_SPAN * span:
                 core.append(area)
         if len(core) >= 2:
             groups.append(sorted(core))
+            taken.update(core)
+        else:
+            taken.add(seed)
     groups = sorted(groups, key=lambda g: (-len(g), g[0]))[:_MAX_INSETS]
     insets = []
     for letter, group in zip("ABCD", groups, strict=False):
         x0, y0, x1, y1 = shapes.loc[group].total_bounds
         insets.append(_Inset(letter, _place_name(plan, group), group, (x0, y0, x1, y1)))
-    return insets
+    return insets, crowded
 
 
 def _place_name(plan: Plan, areas: list[str]) -> str:
@@ -333,7 +349,7 @@ def _place_name(plan: Plan, areas: list[str]) -> str:
     return areas[0]
 
 
-def _draw_insets(
+def _open_insets(
     fig: Figure,
     insets: list[_Inset],
     rect: tuple[float, float, float, float],
@@ -344,22 +360,35 @@ def _draw_insets(
     practices: gpd.GeoDataFrame | None,
     font: dict[str, float],
     scale: float,
-    names: dict[str, str],
-) -> list[MapLabel]:
-    """Draw the insets side by side in ``rect`` (figure fraction) and label their areas."""
-    if not insets:
-        return []
+) -> list[Axes]:
+    """Draw the insets side by side in ``rect`` (figure fraction); each inset's extent becomes its view."""
     x, y, w, h = rect
     gap = 0.012
-    each = (w - gap * (len(insets) - 1)) / len(insets)
-    labels: list[MapLabel] = []
+    each = (w - gap * (len(insets) - 1)) / max(len(insets), 1)
+    axes = []
     for i, inset in enumerate(insets):
         ax = fig.add_axes((x + i * (each + gap), y, each, h - 0.03), gid=f"inset-{inset.letter}")
         _fit_extent(ax, inset.extent, pad=0.06)
         _draw_layers(ax, shapes, districts, colours, plan, practices, marker_size=14 * scale)
-        inset.extent = (*ax.get_xlim(), *ax.get_ylim())
-        inset.extent = (inset.extent[0], inset.extent[2], inset.extent[1], inset.extent[3])
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        inset.extent = (x0, y0, x1, y1)
         ax.set_title(f"{inset.letter}  {inset.name}", fontsize=font["furniture"] + 1.5, loc="left", weight="bold")
+        add_scale_bar(ax, fontsize=font["furniture"] - 0.5, below=True)
+        axes.append(ax)
+    return axes
+
+
+def _label_insets(
+    fig: Figure,
+    insets: list[_Inset],
+    axes: list[Axes],
+    shapes: gpd.GeoDataFrame,
+    font: dict[str, float],
+    names: dict[str, str],
+) -> list[MapLabel]:
+    """Full labels for each inset's own areas; the other areas in view get their id where it fits."""
+    labels: list[MapLabel] = []
+    for inset, ax in zip(insets, axes, strict=True):
         view = shapely.box(*inset.extent)
         batch = []
         for area in inset.areas:
@@ -394,9 +423,9 @@ def _draw_insets(
                     style={"color": "#444444"},
                 )
             )
-        bar = add_scale_bar(ax, fontsize=font["furniture"] - 0.5, below=True)
         renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-        place_labels(batch, obstacles=[bar.get_window_extent(renderer)])
+        bars = [a.get_window_extent(renderer) for a in ax.artists if a.get_gid() == "scale-bar"]
+        place_labels(batch, obstacles=bars)
         labels += batch
     return labels
 
