@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -22,15 +19,15 @@ from sda import __version__, tradeoffs
 from sda.config import RunConfig
 from sda.engine.search import SearchResult, search, target_for
 from sda.feasibility import check_feasible
+from sda.folder import run_timestamp
 from sda.graph import build_adjacency
 from sda.io import file_sha256, read_pcn_shares, read_practices, read_units
 from sda.objective import score_labels
 from sda.pcn import METHOD_TEXT, largest_share_pcn, nearest_practice_pcn
-from sda.plan import Plan
+from sda.plan import Plan, Provenance
 from sda.problem import Problem, build_problem
+from sda.progress import Progress
 from sda.rules import check_rules, verify
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -127,7 +124,7 @@ def build_plan(
     labels: np.ndarray,
     *,
     target: float,
-    provenance: dict[str, Any] | None = None,
+    provenance: Provenance | None = None,
 ) -> Plan:
     """Turn an assignment into a checked Plan: named areas, dissolved geometry, scores, rules.
 
@@ -158,7 +155,7 @@ def build_plan(
         practices=practices,
         target_population=float(target),
         warnings=list(inputs.warnings),
-        provenance=provenance or {},
+        provenance=provenance or Provenance(),
     )
 
 
@@ -235,16 +232,20 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
     if cfg.tradeoffs.enabled:
         say("trade-offs: re-running with other counts, weights and rules")
         plan.alternatives = tradeoffs.explore(cfg, inputs.graph, inputs.units, problem, result.count, say)
-        plan.ensemble = tradeoffs.ensemble(problem, result.count, target, cfg.tradeoffs.ensemble, cfg.search.seed)
+        # On steps, the ensemble is bounded by its size alone (no clock), so the report repeats.
+        ensemble_s = float("inf") if tradeoffs.alternative_steps(cfg) > 0 else 15.0
+        plan.ensemble = tradeoffs.ensemble(
+            problem, result.count, target, cfg.tradeoffs.ensemble, cfg.search.seed, ensemble_s
+        )
         say(f"ensemble: {len(plan.ensemble)} random valid plans to rank against")
     plan.provenance["seconds_total"] = round(time.monotonic() - started, 2)
     return plan
 
 
-def _provenance(cfg: RunConfig, inputs: Inputs, result: SearchResult, started: float) -> dict[str, Any]:
+def _provenance(cfg: RunConfig, inputs: Inputs, result: SearchResult, started: float) -> Provenance:
     return {
         "sda_version": __version__,
-        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run_at": run_timestamp().isoformat(timespec="seconds"),
         "config_file": cfg.source.name if cfg.source else "",
         "config_sha256": cfg.sha256,
         "data_files": inputs.data_files,
@@ -256,11 +257,22 @@ def _provenance(cfg: RunConfig, inputs: Inputs, result: SearchResult, started: f
         "seconds_search": round(result.seconds, 3),
         "seconds_compile": round(result.seconds_compile, 3),
         "pcn_method": METHOD_TEXT.get(cfg.pcn.method, cfg.pcn.method) if cfg.pcn.practices else "PCN alignment off",
-        "units_note": (
-            "units as configured; the shipped default is 2011 LSOAs with ONS mid-2018 populations, "
-            "standing in for parishes"
-        ),
+        "units_note": _units_note(cfg, inputs),
     }
+
+
+def _units_note(cfg: RunConfig, inputs: Inputs) -> str:
+    """Which units file and fields this run read, e.g. ``487 units from lsoa.geojson (code LSOA11CD, ...)``."""
+    u = cfg.units
+    fields = [f"code {u.code_field}"]
+    if u.population_csv is not None:
+        fields.append(f"population {u.population_csv_population_field} from {u.population_csv.name}")
+    elif u.population_field:
+        fields.append(f"population {u.population_field}")
+    if u.district_field:
+        fields.append(f"district {u.district_field}")
+    layer = f", layer {u.layer}" if u.layer else ""
+    return f"{len(inputs.units):,} units from {u.path.name}{layer} ({', '.join(fields)})"
 
 
 def sample_plans(cfg: RunConfig, n: int, *, count: int | None = None, time_limit_s: float = 60.0) -> pd.DataFrame:

@@ -164,7 +164,8 @@ class SearchConfig:
     Attributes
     ----------
     seed : the only source of randomness; same data, config and seed give the same plan.
-    time_limit_s : wall-clock budget for the improvement phase. Default 60.
+    time_limit_s : wall-clock budget in seconds for the whole search (choosing the count,
+        constructing, improving), shared among the starts. Default 60.
     starts : independent constructions tried (multi-start). Default 4.
     steps : annealing steps per start; when > 0 it replaces ``time_limit_s`` and makes the run
         independent of the machine's speed (same seed, same plan). Default 0 (use the time).
@@ -203,11 +204,15 @@ class TradeoffsConfig:
     time_limit_s : total budget shared by all alternatives. Default 20.
     ensemble : number of alternative valid plans (random spanning-tree constructions, no
         search) that the chosen plan is ranked against. Default 200.
+    steps : annealing steps per alternative; 0 (default) means a tenth of ``[search] steps``
+        when the search runs on steps (then neither alternatives nor ensemble read the clock,
+        so the report repeats), else the time budget.
     """
 
     enabled: bool = True
     time_limit_s: float = 20.0
     ensemble: int = 200
+    steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -487,6 +492,7 @@ def _more_problems(cfg: RunConfig) -> list[str]:
         ("[search] steps", cfg.search.steps, "whole"),
         ("[exact] max_units", cfg.exact.max_units, "whole"),
         ("[tradeoffs] ensemble", cfg.tradeoffs.ensemble, "whole"),
+        ("[tradeoffs] steps", cfg.tradeoffs.steps, "whole"),
         ("[graph] min_border_m", cfg.graph.min_border_m, "number"),
         ("[exact] time_limit_s", cfg.exact.time_limit_s, "number"),
         ("[tradeoffs] time_limit_s", cfg.tradeoffs.time_limit_s, "number"),

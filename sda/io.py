@@ -23,10 +23,11 @@ import pyogrio
 import pyogrio.errors
 
 from sda.config import UnitsConfig
+from sda.crs import BNG
 from sda.errors import MAX_LISTED, ConfigError, InputError, ProblemsError, SdaWarning
 from sda.validate import (
     PRACTICE_COLUMNS,
-    Problem,
+    Finding,
     as_code_strings,
     check_pcn_shares,
     check_population_table,
@@ -40,7 +41,6 @@ __all__ = ["UNIT_COLUMNS", "file_sha256", "read_pcn_shares", "read_practices", "
 #: Columns of the frame ``read_units`` returns (index ``unit_code``).
 UNIT_COLUMNS = ("unit_name", "population", "district", "district_name", "geometry")
 
-_BNG = "EPSG:27700"
 _PYOGRIO_ERRORS = (
     pyogrio.errors.DataSourceError,
     pyogrio.errors.DataLayerError,
@@ -129,7 +129,7 @@ def _check_population_source(cfg: UnitsConfig) -> None:
         raise ConfigError(msg)
 
 
-def _population_from_csv(cfg: UnitsConfig, codes: pd.Series, problems: list[Problem]) -> pd.Series:
+def _population_from_csv(cfg: UnitsConfig, codes: pd.Series, problems: list[Finding]) -> pd.Series:
     """Join the population CSV onto the units by code; add its problems to ``problems``."""
     csv_path = Path(str(cfg.population_csv))
     _require_file(csv_path, "[units] population_csv")
@@ -163,8 +163,8 @@ def _standard_units(
             "district": text(cfg.district_field),
             "district_name": text(cfg.district_name_field),
         },
-        geometry=raw.geometry.to_crs(_BNG).to_numpy(),
-        crs=_BNG,
+        geometry=raw.geometry.to_crs(BNG).to_numpy(),
+        crs=BNG,
         index=pd.Index(code_values, name="unit_code", dtype=object),
     )
 
@@ -205,8 +205,8 @@ def read_practices(path: Path) -> gpd.GeoDataFrame:
     frame["easting"] = parse_numbers(frame["easting"])
     frame["northing"] = parse_numbers(frame["northing"])
     ordered = [*PRACTICE_COLUMNS, *(c for c in frame.columns if c not in PRACTICE_COLUMNS)]
-    points = gpd.points_from_xy(frame["easting"], frame["northing"], crs=_BNG)
-    return gpd.GeoDataFrame(frame[ordered], geometry=points, crs=_BNG)
+    points = gpd.points_from_xy(frame["easting"], frame["northing"], crs=BNG)
+    return gpd.GeoDataFrame(frame[ordered], geometry=points, crs=BNG)
 
 
 # --------------------------------------------------------------------------- PCN shares
@@ -416,7 +416,7 @@ def _read_text_csv(path: Path) -> pd.DataFrame:
     raise InputError(path, msg)
 
 
-def _raise_or_warn(problems: list[Problem], what: str) -> None:
+def _raise_or_warn(problems: list[Finding], what: str) -> None:
     """Raise ``ProblemsError`` listing every error (and the warnings, when there is room); otherwise warn."""
     errors = [p.message for p in problems if p.severity == "error"]
     notes = [p.message for p in problems if p.severity != "error"]

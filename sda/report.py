@@ -36,7 +36,7 @@ from sda.formatting import (
     show_whole,
 )
 from sda.maps import drawable_figures, render_figures
-from sda.plan import Plan
+from sda.plan import Bound, Plan
 
 __all__ = ["ENSEMBLE_DIRECTIONS", "movable_units", "render_report_html", "render_report_md"]
 
@@ -292,11 +292,11 @@ def _rules_text(plan: Plan) -> str:
     return f"{len(failed)} of {len(plan.rules)} FAIL: {', '.join(failed)}"
 
 
-def _bound_text(bound: Mapping[str, Any], scores: Mapping[str, float]) -> str:
+def _bound_text(bound: Bound, scores: Mapping[str, float]) -> str:
     """``bound["gap"]`` is read as a fraction (0.012 = 1.2%) of the bound."""
     gap = as_float(bound.get("gap"))
     parts = [f"{gap:.2%}" if not math.isnan(gap) else "not known"]
-    value = as_float(bound.get("bound", bound.get("lower_bound")))
+    value = as_float(bound.get("bound"))
     if not math.isnan(value):
         achieved = as_float(bound.get("plan", scores.get("coterminosity")))
         parts.append(f"in PCN coterminosity (plan {achieved:.3f}, no plan can exceed {value:.3f})")
@@ -304,9 +304,8 @@ def _bound_text(bound: Mapping[str, Any], scores: Mapping[str, float]) -> str:
         if isinstance(full, str):
             parts.append(f"; aggregate HiGHS bound only ({full})")
         elif isinstance(full, Mapping):
-            parts.append(f"; full HiGHS model: {full.get('status')} in {full.get('seconds')} s")
-    if bound.get("status"):
-        parts.append(f"status: {bound['status']}")
+            took = f" in {full['seconds']} s" if full.get("seconds") is not None else ""
+            parts.append(f"; full HiGHS model: {full.get('status')}{took}")
     return " ".join(parts)
 
 
@@ -795,30 +794,56 @@ def _to_markdown(blocks: Sequence[Any], images: Mapping[str, str]) -> str:
     return "\n\n".join(part for part in out if part) + "\n"
 
 
+#: Characters that could make data into a link, image, code span or table cell edge.
+_MD_SPECIAL = re.compile(r"([\\`\[\]|])")
+
+
+def _md(text: Any, *, cell: bool = False) -> str:
+    """Text from data or config as inert Markdown: no links, images, emphasis, code or raw HTML.
+
+    ``&``, ``<`` and ``>`` become entities (so ``<script>`` and ``<javascript:...>`` autolinks
+    are shown, not run), brackets, backticks, backslashes and pipes are backslash-escaped, line
+    breaks become spaces, and (outside table cells) a leading ``-``, ``+``, ``*``, ``#`` or ``1.``
+    cannot start a list or heading.
+    """
+    out = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    out = _MD_SPECIAL.sub(r"\\\1", out).replace("\r", " ").replace("\n", " ")
+    if cell:
+        return out
+    out = re.sub(r"^(\s*)([-+*#])(?=\s|$)", r"\1\\\2", out)
+    return re.sub(r"^(\s*\d+)([.)])(?=\s|$)", r"\1\\\2", out)
+
+
 def _md_block(block: Any, images: Mapping[str, str]) -> list[str]:
     if isinstance(block, _Heading):
-        return ["#" * block.level + " " + block.text]
+        return ["#" * block.level + " " + _md(block.text)]
     if isinstance(block, _Para):
-        return [(f"**{block.label}:** " if block.label else "") + block.text]
+        return [(f"**{_md(block.label)}:** " if block.label else "") + _md(block.text)]
     if isinstance(block, _List):
-        return ["\n".join(f"- **{label}:** {text}" if label else f"- {text}" for label, text in block.items)]
+        return [
+            "\n".join(f"- **{_md(label)}:** {_md(text)}" if label else f"- {_md(text)}" for label, text in block.items)
+        ]
     if isinstance(block, _Table):
         return [_md_table(block)]
     if isinstance(block, _Figure):
+        title = _md(_FIGURE_TITLES.get(block.key, block.key))
         if block.key in images:
-            return [f"![{_FIGURE_TITLES.get(block.key, block.key)}]({images[block.key]})\n\n*{block.caption}*"]
-        return [f"*{_FIGURE_TITLES.get(block.key, block.key)}: see report.html.*"]
+            return [f"![{title}]({images[block.key]})\n\n*{_md(block.caption)}*"]
+        return [f"*{title}: see report.html.*"]
     if isinstance(block, _Pre):
-        return ["```json\n" + block.text + "\n```"]
+        # A fence longer than any run of backticks in the text, so nothing in it can close it.
+        longest = max((len(run) for run in re.findall(r"`+", block.text)), default=0)
+        fence = "`" * max(3, longest + 1)
+        return [f"{fence}json\n" + block.text + f"\n{fence}"]
     if isinstance(block, _Card):
-        return ["### " + block.title, *(part for b in block.blocks for part in _md_block(b, images))]
+        return ["### " + _md(block.title), *(part for b in block.blocks for part in _md_block(b, images))]
     msg = f"unknown report block {block!r}"
     raise TypeError(msg)
 
 
 def _md_table(table: _Table) -> str:
     def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
+        return _md(text, cell=True)
 
     align = ["---:" if i in table.right else "---" for i in range(len(table.headers))]
     lines = ["| " + " | ".join(cell(h) for h in table.headers) + " |", "| " + " | ".join(align) + " |"]

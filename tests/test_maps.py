@@ -32,7 +32,7 @@ from sda.maps.labels import MapLabel, place_labels, settle_labels
 from sda.maps.layers import area_label, area_names
 from sda.plan import Plan
 from sda.qgis import AREA_PALETTE, area_colours
-from tests.helpers import build_plan
+from tests.helpers import quadrant_plan
 
 CONFIG_28 = Path(__file__).resolve().parents[1] / "configs" / "cambridgeshire-peterborough-28.toml"
 
@@ -77,7 +77,7 @@ def test_neighbouring_areas_never_share_a_colour_on_the_shipped_plan(real_plan: 
 
 
 def test_area_neighbours_of_the_hand_made_quadrants() -> None:
-    plan = build_plan(extras=False)  # A1 A2 bottom, A3 A4 top; rook links only
+    plan = quadrant_plan(extras=False)  # A1 A2 bottom, A3 A4 top; rook links only
     graph = area_neighbours(plan)
     assert {tuple(sorted(e)) for e in graph.edges()} == {("A1", "A2"), ("A1", "A3"), ("A2", "A4"), ("A3", "A4")}
     colours = area_colours(graph.nodes, graph)
@@ -167,7 +167,7 @@ def test_area_label_falls_back_to_the_id() -> None:
     assert area_label("SDA-01", None) == "SDA-01"
     assert area_label("SDA-01", "") == "SDA-01"
     assert area_label("SDA-01", "Ely & Soham") == "SDA-01\nEly & Soham"
-    plan = build_plan(extras=False)
+    plan = quadrant_plan(extras=False)
     assert area_names(plan) == {}
     plan.areas["area_name"] = ["West", "", "North", "East"]
     assert area_names(plan) == {"A1": "West", "A3": "North", "A4": "East"}
@@ -193,7 +193,7 @@ def test_sheet_carries_key_scale_north_arrow_attribution_and_title(sheet: Figure
 
 
 def test_print_maps_are_a4_and_a3_at_200_dpi_in_png_and_pdf() -> None:
-    files = render_print_maps(build_plan())
+    files = render_print_maps(quadrant_plan())
     assert set(files) == {"map_a4.png", "map_a4.pdf", "map_a3.png", "map_a3.pdf"}
     for paper, (w_mm, h_mm) in {"a4": (297, 210), "a3": (420, 297)}.items():
         image = Image.open(io.BytesIO(files[f"map_{paper}.png"]))
@@ -207,7 +207,7 @@ def test_print_maps_are_a4_and_a3_at_200_dpi_in_png_and_pdf() -> None:
 
 
 def test_print_maps_repeat_byte_for_byte() -> None:
-    plan = build_plan()
+    plan = quadrant_plan()
     first = render_print_maps(plan)
     assert first["map_a4.pdf"] == render_print_maps(plan)["map_a4.pdf"]
 
@@ -230,5 +230,5 @@ def test_locators_highlight_each_area(real_plan: Plan) -> None:
 
 
 def test_report_map_is_a_landscape_a4_page_for_screens() -> None:
-    data = plot_plan_map(build_plan())
+    data = plot_plan_map(quadrant_plan())
     assert Image.open(io.BytesIO(data)).size == pytest.approx((1169, 827), abs=2)

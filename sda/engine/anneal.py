@@ -1,4 +1,4 @@
-"""The annealing inner loop, compiled: single-unit and PCN-piece moves at millions of steps a minute.
+"""The annealing inner loop, compiled: single-unit and PCN-piece moves at millions of steps a second.
 
 Why compiled: the search touches boundary units millions of times, and each step is a handful
 of scalar updates (a population here, a border length there). In Python with numpy each step

@@ -4,7 +4,7 @@ Why: when the band is tight (28 areas here leave 447 residents of slack per area
 plan that lands every area inside the band directly takes long backtracking. Building with a
 looser band is quick, and the annealing kernel (``sda.engine.anneal``), with residents outside
 the band priced high, then moves boundary units until every area is inside; contiguity holds at
-every step. The same step will repair plans that officers have edited by hand.
+every step. The search uses it to build first plans (``loose_then_repair``).
 """
 
 from __future__ import annotations

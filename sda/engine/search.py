@@ -10,7 +10,6 @@ goes further.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,8 +22,7 @@ from sda.engine.trees import local_edges, random_tree
 from sda.errors import InfeasibleError
 from sda.objective import score_labels
 from sda.problem import Problem
-
-Progress = Callable[[str], None]
+from sda.progress import Progress
 
 #: Constructions drawn per candidate count when the count is "auto", each then annealed for
 #: ``SCREEN_STEPS`` steps: counts are compared on short searches, not on raw constructions, which
@@ -204,7 +202,7 @@ def search(
     progress
         Called with one-line messages for the user.
     initial
-        A valid assignment to start from (its count is kept); for re-runs and repairs.
+        A valid assignment to start from (its count is kept, and one start improves it).
     construct_seconds
         Cap on building each first plan.
     steps
