@@ -64,7 +64,7 @@ from sda.formatting import (
     show_whole,
 )
 from sda.graph import graph_edges_frame
-from sda.maps import area_neighbours, render_figures
+from sda.maps import area_neighbours, render_figures, render_print_maps
 from sda.plan import Plan, Provenance, RuleResult
 from sda.qgis import adjacency_qml, area_colours, areas_qml, practices_qml, units_qml
 from sda.report import render_report_html, render_report_md
@@ -135,7 +135,8 @@ def write_outputs(plan: Plan, out_dir: Path) -> list[Path]:
         ``areas.qml``, ``assignment.csv``, ``plan.gpkg`` (layers ``units``, ``areas``,
         ``adjacency``, ``practices`` when there are practices, and ``layer_styles``),
         ``plan.json``, the figures (``map.png``, plus ``frontier.png`` and ``ensemble.png`` when
-        there is something to draw), ``report.md``, ``report.html`` and ``summary.json``.
+        there is something to draw), ``report.md``, ``report.html``, the print maps
+        (``map_a4.png``, ``map_a4.pdf``, ``map_a3.png``, ``map_a3.pdf``) and ``summary.json``.
 
     Raises
     ------
@@ -170,6 +171,8 @@ def _write_set(plan: Plan, out_dir: Path) -> list[Path]:
         _write_text(out_dir / "plan.json", _dumps(_plan_record(plan))),
     ]
     written += _write_report_files(plan, out_dir)
+    for name, data in render_print_maps(plan).items():  # map_a4/a3 .png/.pdf
+        written.append(_write_bytes(out_dir / name, _stamp_png(data, run) if name.endswith(".png") else data))
     written.append(_write_text(out_dir / "summary.json", _dumps(summary_dict(plan))))
     return written
 
