@@ -144,7 +144,7 @@ def propose(
     every area is contiguous and in band; a failed check writes nothing.
 
     \b
-    Examples:
+    Example:
         sda propose --config configs/cambridgeshire-peterborough-28.toml --out out/28 --seed 7
         sda propose --config configs/cambridgeshire-peterborough.toml --previous out/2025 --out out/2026
     """
