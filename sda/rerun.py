@@ -158,16 +158,16 @@ def _count_for(problem: Problem, asked: int | str, k0: int, previous_count: int)
     if asked != "auto":
         k = int(asked)
         if k == previous_count:
-            return k, f"count {k}, as configured and as in the previous plan"
-        return k, f"count {k}, as configured (the previous plan had {previous_count})"
+            return k, f"Count {k}, as configured and as in the previous plan"
+        return k, f"Count {k}, as configured (the previous plan had {previous_count})"
     if lo <= previous_count <= hi:
         return (
             previous_count,
-            f"count auto: kept the previous plan's {previous_count} areas (the band allows {lo}-{hi})",
+            f"Count auto: kept the previous plan's {previous_count} areas (the band allows {lo}-{hi})",
         )
     k = min(max(previous_count, lo), hi)
     return k, (
-        f"count auto: changed from {previous_count} to {k} areas because the band forces it: "
+        f"Count auto: changed from {previous_count} to {k} areas because the band forces it: "
         f"{problem.total_pop:,} residents fit {lo}-{hi} areas of {problem.min_pop:,}-{problem.max_pop:,}"
     )
 
