@@ -53,15 +53,17 @@ def render_figures(plan: Plan) -> dict[str, bytes | None]:
     Returns
     -------
     dict
-        ``"map"``, ``"frontier"`` and ``"ensemble"`` -> PNG bytes, or ``None`` for a figure with
-        nothing to show (no alternatives, no ensemble).
+        ``"map"``, ``"frontier"`` and ``"ensemble"`` (and ``"changes"`` for a re-run) -> PNG
+        bytes, or ``None`` for a figure with nothing to show (no alternatives, no ensemble).
     """
-    return {
+    figures = {
         "map": plot_plan_map(plan),
         "frontier": plot_frontier(plan.alternatives, plan.scores),
         "ensemble": plot_ensemble(plan.ensemble, plan.scores),
-        "changes": plot_moved_units(plan),
     }
+    if plan.provenance.get("previous"):  # a re-run (see sda.rerun)
+        figures["changes"] = plot_moved_units(plan)
+    return figures
 
 
 def drawable_figures(plan: Plan) -> set[str]:
