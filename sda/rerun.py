@@ -11,6 +11,7 @@ band.
 
 from __future__ import annotations
 
+import importlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -223,9 +224,17 @@ def _split(problem: Problem, labels: np.ndarray, a: int) -> np.ndarray:
 
 
 def _points(cfg: RunConfig) -> gpd.GeoDataFrame | None:
-    """Population points from ``[units] population_points`` when the config has them."""
+    """Population points from ``[units] population_points`` when the config has them (read by
+    ``sda.population`` where that module exists, else as a CSV by ``read_points``)."""
     path = getattr(cfg.units, "population_points", None)
-    return read_points(Path(path)) if path else None
+    if not path:
+        return None
+    try:
+        population = importlib.import_module("sda.population")
+    except ImportError:
+        return read_points(Path(path))
+    points: gpd.GeoDataFrame = population.read_population_points(cfg.units).points
+    return points
 
 
 def read_points(path: Path) -> gpd.GeoDataFrame:
