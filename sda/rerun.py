@@ -34,6 +34,9 @@ __all__ = ["Rerun", "read_points", "search_from_previous"]
 
 Progress = Callable[[str], None]
 
+#: A previous plan that gives an area to fewer than this share of the residents is refused: it is
+#: most likely a plan of another place or another kind of unit.
+MIN_CARRIED_SHARE = 0.5
 #: Columns accepted for the residents of a population point, first match wins.
 POINT_POPULATION_FIELDS = ("population", "usual_residents_2021", "residents", "pop")
 
@@ -66,6 +69,15 @@ def search_from_previous(
     points = _points(cfg)
     carried = carry_previous(units.loc[problem.codes], plan_file, points=points)
     counts = {k: v for k, v in carried.counts().items() if v}
+    has_area = (carried.area.reindex(problem.codes).fillna("") != "").to_numpy()
+    if problem.pop[has_area].sum() < MIN_CARRIED_SHARE * problem.total_pop:
+        share = problem.pop[has_area].sum() / max(problem.total_pop, 1)
+        msg = (
+            f"only {share:.0%} of the current residents could be given an area from this previous plan "
+            f"(its unit codes and polygons hardly match the units of {cfg.units.path.name}); expected at "
+            f"least {MIN_CARRIED_SHARE:.0%}. Check that it is a plan of the same place, or run without --previous."
+        )
+        raise InputError(plan_file.path, msg)
     say(f"previous plan {plan_file.path.name}: carried by {carried.weighting}; units: {counts}")
     start, start_ids = start_labels(problem, carried)
     start = _honour_groups(problem, start)

@@ -19,6 +19,7 @@ from reviews import boundary_review, read_shipped, write_units
 from sda.api import load_inputs, run
 from sda.cli import cli
 from sda.config import RulesConfig, RunConfig, config_from_dict, load_config
+from sda.errors import InputError
 from sda.outputs import write_outputs
 from sda.planfile import read_planfile
 from sda.rerun import _change_count, _count_for
@@ -189,3 +190,11 @@ def test_every_rule_holds_in_a_re_run_and_a_new_count_gets_a_new_id(tmp_path: Pa
     assert record["retired_ids"] == []
     assert "as configured (the previous plan had 6)" in record["count_note"]
     assert set(before) <= set(more.areas.index)
+
+
+def test_a_previous_plan_of_other_units_is_refused(tmp_path: Path, make_grid: GridFactory) -> None:
+    other = tmp_path / "other.csv"
+    other.write_text("unit_code,area_id\nX1,SDA-01\nX2,SDA-01\n", encoding="utf-8")
+    cfg = _grid_config(tmp_path, make_grid, 1.0, 6)
+    with pytest.raises(InputError, match=r"other.csv: only 0% of the current residents could be given an area"):
+        run(cfg, previous=other)
