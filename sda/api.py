@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -212,26 +213,47 @@ def _area_table(
     return table.sort_index()
 
 
-def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
-    """Propose areas for a configuration: the whole ``sda propose`` job, without writing files."""
+def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | None = None) -> Plan:
+    """Propose areas for a configuration: the whole ``sda propose`` job, without writing files.
+
+    With ``previous`` (an output folder or plan file), the search starts from that plan carried
+    onto the current units, pays for every resident moved, and the areas keep their ids
+    (``sda.rerun``); ``plan.provenance["previous"]`` records what changed.
+    """
     say = progress or (lambda _m: None)
     started = time.monotonic()
     inputs = load_inputs(cfg, say)
     problem = inputs.problem
     check_feasible(problem, cfg.areas.count)
-    result = search(
-        problem,
-        count=cfg.areas.count,
-        target=cfg.areas.target_population,
-        seed=cfg.search.seed,
-        time_limit_s=cfg.search.time_limit_s,
-        starts=cfg.search.starts,
-        progress=say,
-        steps=cfg.search.steps,
-    )
+    rerun = None
+    if previous is not None:
+        from sda.rerun import search_from_previous
+
+        rerun = search_from_previous(cfg, problem, inputs.units, previous, say)
+        result = rerun.result
+    else:
+        result = search(
+            problem,
+            count=cfg.areas.count,
+            target=cfg.areas.target_population,
+            seed=cfg.search.seed,
+            time_limit_s=cfg.search.time_limit_s,
+            starts=cfg.search.starts,
+            progress=say,
+            steps=cfg.search.steps,
+        )
     target = target_for(problem, result.count if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
     provenance = _provenance(cfg, inputs, result, started)
-    plan = build_plan(cfg, inputs, result.labels, target=target, provenance=provenance)
+    if rerun is not None:
+        provenance["count_asked"] = f"{cfg.areas.count} (re-run: {rerun.count_note})"
+        provenance["previous"] = rerun.record
+        provenance["lineage"] = {
+            "previous": rerun.carried.source,
+            "retired_ids": rerun.identity.retired_line,
+            "names": rerun.identity.names,
+        }
+    names = rerun.identity.ids if rerun is not None else None
+    plan = build_plan(cfg, inputs, result.labels, target=target, provenance=provenance, names=names)
     if cfg.exact.enabled and problem.n_pcn:
         from sda.exact import bound_plan  # HiGHS is only needed here
 

@@ -113,6 +113,12 @@ def cli() -> None:
 )
 @click.option("--starts", type=click.IntRange(min=1), help="Independent starts (overrides [search] starts).")
 @click.option("--no-exact", is_flag=True, help="Skip the HiGHS bound.")
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, path_type=Path),
+    help="Re-run from this previous plan (output folder, plan.gpkg, units.geojson or assignment.csv): "
+    "few residents moved, areas keep their ids.",
+)
 @click.option("--no-tradeoffs", is_flag=True, help="Skip the trade-off re-runs and the ensemble (faster).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or warnings on stderr.")
 @click.option(
@@ -127,6 +133,7 @@ def propose(
     steps: int | None,
     starts: int | None,
     no_exact: bool,
+    previous: Path | None,
     no_tradeoffs: bool,
     quiet: bool,
     as_json: bool,
@@ -139,6 +146,7 @@ def propose(
     \b
     Example:
         sda propose --config configs/cambridgeshire-peterborough-28.toml --out out/28 --seed 7
+        sda propose --config configs/cambridgeshire-peterborough.toml --previous out/2025 --out out/2026
     """
     _show_warnings(quiet)
     say = _Reporter(quiet)
@@ -157,7 +165,7 @@ def propose(
         from sda.api import run
         from sda.outputs import summary_dict, summary_table, write_outputs
 
-        plan = run(cfg, progress=say)
+        plan = run(cfg, progress=say, previous=previous)
         written = write_outputs(plan, cfg.output.dir)
         say(f"wrote {len(written)} files to {cfg.output.dir}")
     except SdaError as exc:
@@ -320,3 +328,35 @@ def evaluate(
     if not ev.ok:
         broken = [r.name for r in ev.plan.rules if not r.ok]
         _fail(PlanBrokenError(f"the plan breaks {len(broken)} rule(s): {', '.join(broken)} (listed above)."))
+
+
+@cli.command()
+@click.argument("old", type=click.Path(exists=True, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write changes.txt, moved.csv, moved.geojson and areas.csv to this folder.",
+)
+def diff(old: Path, new: Path, out: Path | None) -> None:
+    """Say what changed between two plans: units and residents moved, between which areas, areas
+    created or retired, and each area's population and scores before and after.
+
+    OLD and NEW are output folders of ``sda propose`` or plan files (plan.gpkg, units.geojson,
+    assignment.csv). Areas are matched by residents in common, so a fresh run is compared fairly.
+
+    \b
+    Example:
+        sda diff out/2025 out/2026 --out out/2026/changes
+    """
+    try:
+        from sda.diff import diff_plans, render_diff_text, write_diff
+        from sda.planfile import read_planfile
+
+        changes = diff_plans(read_planfile(old), read_planfile(new))
+        if out is not None:
+            write_diff(changes, out)
+    except SdaError as exc:
+        _fail(exc)
+    click.echo(render_diff_text(changes), nl=False)
