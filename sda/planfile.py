@@ -319,12 +319,16 @@ def _check_rows(
             )
             hint = f" (did you mean {near[0]!r}?)" if near else ""
             problems.append(
-                f"{row}, field {code_col!r}: unit {code!r} is not in the units file{hint}; "
-                "correct the code, or delete the row"
+                f"{row}, field {code_col!r}: unit {code!r} is not in the units file{hint}; expected one of "
+                f"its {len(known_set):,} unit codes. Fix: correct the code, or delete the row"
             )
             continue
         if not area:
-            problems.append(f"{row}, field {area_col!r}: unit {code!r} has no area; give it the id of its area")
+            example = next((a for a in areas if a), "SDA-01")
+            problems.append(
+                f"{row}, field {area_col!r}: unit {code!r} has no area (blank); expected an area id such as "
+                f"{example!r}. Fix: give it the id of its area"
+            )
             continue
         if code in seen:
             first_row, first_area = seen[code]
@@ -345,7 +349,8 @@ def _check_rows(
             "needs an area: add them back (the run's assignment.csv lists them), or undo the deletion in QGIS"
         )
     if problems:
-        raise ProblemsError(f"{path}: the plan has {len(problems)} bad row(s):", problems)
+        count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
+        raise ProblemsError(f"{path}: {count} in the plan (fix, then run again):", problems)
     if not len(codes):
         msg = "the plan has no rows; expected one row per unit."
         raise InputError(path, msg)

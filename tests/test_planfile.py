@@ -105,7 +105,7 @@ def test_unknown_missing_and_doubled_units_are_named_with_their_rows(tmp_path: P
     with pytest.raises(ProblemsError) as caught:
         read_assignment(tmp_path / "plan.csv", units=CODES)
     text = str(caught.value)
-    assert "the plan has 4 bad row(s)" in text
+    assert "4 problems in the plan" in text
     assert "row 2, field 'area_id': unit 'R0C1' has no area" in text
     assert "row 3, field 'unit_code': unit 'R0X2' is not in the units file (did you mean 'R0C2'?)" in text
     assert "row 7, field 'unit_code': unit 'R1C0' again (first on row 4), in two areas, 'A' and 'B'" in text
