@@ -31,6 +31,7 @@ __all__ = [
     "drawable_figures",
     "plot_ensemble",
     "plot_frontier",
+    "plot_moved_units",
     "plot_plan_map",
     "render_figures",
 ]
@@ -52,14 +53,17 @@ def render_figures(plan: Plan) -> dict[str, bytes | None]:
     Returns
     -------
     dict
-        ``"map"``, ``"frontier"`` and ``"ensemble"`` -> PNG bytes, or ``None`` for a figure with
-        nothing to show (no alternatives, no ensemble).
+        ``"map"``, ``"frontier"`` and ``"ensemble"`` (and ``"changes"`` for a re-run) -> PNG
+        bytes, or ``None`` for a figure with nothing to show (no alternatives, no ensemble).
     """
-    return {
+    figures = {
         "map": plot_plan_map(plan),
         "frontier": plot_frontier(plan.alternatives, plan.scores),
         "ensemble": plot_ensemble(plan.ensemble, plan.scores),
     }
+    if plan.provenance.get("previous"):  # a re-run (see sda.rerun)
+        figures["changes"] = plot_moved_units(plan)
+    return figures
 
 
 def drawable_figures(plan: Plan) -> set[str]:
@@ -69,6 +73,8 @@ def drawable_figures(plan: Plan) -> set[str]:
         keys.add("frontier")
     if _ensemble_columns(plan.ensemble):
         keys.add("ensemble")
+    if (plan.provenance.get("previous") or {}).get("moved_units"):
+        keys.add("changes")
     return keys
 
 
@@ -122,6 +128,28 @@ def plot_plan_map(plan: Plan) -> bytes:
     ax.set_axis_off()
     ax.set_aspect("equal")
     ax.set_title(f"{len(areas)} service delivery areas" + (" and GP practices" if _has_practices(plan) else ""))
+    return _png(fig)
+
+
+def plot_moved_units(plan: Plan) -> bytes | None:
+    """Map of the units whose area changed since the previous plan (a re-run's
+    ``provenance["previous"]["moved_units"]``), in red over the areas' outlines; None when nobody
+    moved or the plan is not a re-run."""
+    moved = (plan.provenance.get("previous") or {}).get("moved_units") or []
+    codes = [str(m["unit_code"]) for m in moved if str(m.get("unit_code")) in plan.units.index]
+    if not codes:
+        return None
+    fig = Figure(figsize=(8.0, 8.5), dpi=_DPI, layout="constrained")
+    ax = fig.add_subplot()
+    areas = _area_shapes(plan)
+    areas.plot(ax=ax, color="#f2f2f2", linewidth=0)
+    plan.units.loc[codes].plot(ax=ax, color="#d7301f", linewidth=0)
+    areas.boundary.plot(ax=ax, color="#1a1a1a", linewidth=0.8)
+    for area, point in zip(areas.index, areas.geometry.representative_point(), strict=True):
+        ax.annotate(str(area), (point.x, point.y), ha="center", va="center", fontsize=6, color="#404040")
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    ax.set_title(f"{len(codes)} units moved since the previous plan (red)")
     return _png(fig)
 
 

@@ -91,7 +91,7 @@ PROVENANCE_FIELDS = ("sda_version", "config_sha256", "run_at")
 
 _BNG = "EPSG:27700"
 _WGS84 = "EPSG:4326"
-_FIGURE_FILES = {"map": "map.png", "frontier": "frontier.png", "ensemble": "ensemble.png"}
+_FIGURE_FILES = {"map": "map.png", "frontier": "frontier.png", "ensemble": "ensemble.png", "changes": "changes.png"}
 
 
 # --------------------------------------------------------------------------- public writers

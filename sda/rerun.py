@@ -139,12 +139,25 @@ def _search(
             steps=cfg.search.steps,
             initial_labels=start,  # type: ignore[call-arg]
         )
-    # Without the engine's ``moved`` term: repair the carried plan into the band and stop there,
-    # which moves few residents but does not improve the plan.
-    from sda.engine.repair import repair_band
-    from sda.objective import score_labels
+    # Without the engine's ``moved`` term: bring the carried plan into the band by the kernel's
+    # moves, coldest first (a cold search takes only moves that pay, so it moves few residents),
+    # and stop there: the plan is not improved further.
+    from sda.engine.anneal import AnnealState
+    from sda.objective import score_labels, weight_scale
 
-    repaired = repair_band(problem, start, goal, np.random.default_rng(cfg.search.seed))
+    rng = np.random.default_rng(cfg.search.seed)
+    state = AnnealState(problem, start, goal)
+    scale = weight_scale(problem)
+    repaired = state.labels.copy() if state.in_band else None
+    for temperature in (1e-7, 1e-6, 1e-5, 1e-4, 2e-3):
+        if repaired is not None:
+            break
+        t, price = temperature * scale, 20.0 * scale
+        for _ in range(20):
+            state.run(rng, 50_000, (t, t), (price, price), 0.2)
+            if np.isfinite(state.best[0]):
+                repaired = state.best_assignment()[0]
+                break
     if repaired is None:
         msg = "no valid plan was reached from the previous plan; run without --previous for a fresh plan."
         raise InfeasibleError(msg)
@@ -158,16 +171,16 @@ def _count_for(problem: Problem, asked: int | str, k0: int, previous_count: int)
     if asked != "auto":
         k = int(asked)
         if k == previous_count:
-            return k, f"count {k}, as configured and as in the previous plan"
-        return k, f"count {k}, as configured (the previous plan had {previous_count})"
+            return k, f"Count {k}, as configured and as in the previous plan"
+        return k, f"Count {k}, as configured (the previous plan had {previous_count})"
     if lo <= previous_count <= hi:
         return (
             previous_count,
-            f"count auto: kept the previous plan's {previous_count} areas (the band allows {lo}-{hi})",
+            f"Count auto: kept the previous plan's {previous_count} areas (the band allows {lo}-{hi})",
         )
     k = min(max(previous_count, lo), hi)
     return k, (
-        f"count auto: changed from {previous_count} to {k} areas because the band forces it: "
+        f"Count auto: changed from {previous_count} to {k} areas because the band forces it: "
         f"{problem.total_pop:,} residents fit {lo}-{hi} areas of {problem.min_pop:,}-{problem.max_pop:,}"
     )
 
