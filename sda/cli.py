@@ -360,3 +360,71 @@ def diff(old: Path, new: Path, out: Path | None) -> None:
     except SdaError as exc:
         _fail(exc)
     click.echo(render_diff_text(changes), nl=False)
+
+
+@cli.command()
+@CONFIG_OPTION
+@PLAN_ARGUMENT
+@click.option(
+    "--keep",
+    "keep",
+    multiple=True,
+    metavar="AREA",
+    help="Hold every unit of this area where it is (repeat for several areas).",
+)
+@click.option(
+    "--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Write the repaired plan's files here."
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=0),
+    help="Annealing steps after the repair (clock-free; default 1,000,000).",
+)
+@_plan_field_options
+@click.option("--quiet", "-q", is_flag=True, help="No progress or warnings on stderr.")
+def repair(
+    config_path: Path,
+    plan_path: Path,
+    keep: tuple[str, ...],
+    out: Path | None,
+    steps: int | None,
+    code_field: str | None,
+    area_field: str | None,
+    original: Path | None,
+    quiet: bool,
+) -> None:
+    """Make an edited plan valid again, moving as few residents as possible.
+
+    The officer's edits (units whose area differs from the run's assignment.csv) and every unit
+    of the --keep areas stay where they are; the engine starts from the edited plan and mends
+    the band and contiguity around them. When holding them makes the rules impossible, it says
+    which edit conflicts with which rule. --out writes the files of propose and, in changes/,
+    the units the repair moved (as sda diff).
+
+    \b
+    Example:
+        sda repair --config configs/cambridgeshire-peterborough.toml out/cambridgeshire-peterborough \\
+            --keep SDA-03 --out out/repaired
+    """
+    _show_warnings(quiet)
+    say = _Reporter(quiet)
+    try:
+        from sda.edits import REPAIR_STEPS, repair_edited_plan, repair_text, write_repair
+
+        cfg = _with_overrides(load_config(config_path), out=out)
+        rep = repair_edited_plan(
+            cfg,
+            plan_path,
+            keep=keep,
+            original=original,
+            code_field=code_field,
+            area_field=area_field,
+            steps=REPAIR_STEPS if steps is None else steps,
+            progress=say,
+        )
+        if out is not None:
+            written = write_repair(rep, out)
+            say(f"wrote {len(written)} files to {out}")
+    except SdaError as exc:
+        _fail(exc)
+    click.echo(repair_text(rep))

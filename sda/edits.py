@@ -15,8 +15,11 @@ above the band on their own.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +27,162 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from sda.api import build_plan, load_inputs
 from sda.config import RunConfig
-from sda.errors import InfeasibleError, InputError
+from sda.engine.search import search, target_for
+from sda.errors import InfeasibleError, InputError, InvariantError
+from sda.evaluate import Evaluation, evaluate_plan, labels_of
 from sda.formatting import show_whole
+from sda.plan import Plan
+from sda.planfile import PlanFile, changed_units
 from sda.problem import Problem
 
-__all__ = ["find_conflicts", "held_units"]
+__all__ = ["REPAIR_STEPS", "Repair", "find_conflicts", "held_units", "repair_edited_plan", "repair_text"]
 
 Progress = Callable[[str], None]
+
+#: Annealing steps after the repair (clock-free): enough to undo the repair's needless moves and
+#: polish its new borders, few enough that the plan stays the officer's.
+REPAIR_STEPS = 1_000_000
+#: Weight of the ``moved`` term in a repair: a resident moved costs ten times a resident outside
+#: their PCN's area, so the search moves only what the rules need (the engine's repair uses the
+#: same floor).
+REPAIR_MOVED_WEIGHT = 10.0
+
+
+@dataclass
+class Repair:
+    """An edited plan made valid.
+
+    Attributes
+    ----------
+    evaluation : the edited plan as found (``sda.evaluate``).
+    plan : the repaired plan; every rule holds (``build_plan`` checked it).
+    moved : units the repair moved, indexed by ``unit_code``: ``from_area`` (in the edited
+        plan), ``to_area`` (in the repaired one), ``population``.
+    held : codes of the units held in place (the officer's edits and the ``--keep`` areas).
+    kept_areas : the ``--keep`` areas.
+    """
+
+    evaluation: Evaluation
+    plan: Plan
+    moved: pd.DataFrame
+    held: list[str]
+    kept_areas: list[str]
+
+    @property
+    def residents_moved(self) -> int:
+        """Residents whose area the repair changed."""
+        return int(self.moved["population"].sum())
+
+    @property
+    def share_moved(self) -> float:
+        """``residents_moved`` as a share of all residents."""
+        return self.residents_moved / max(int(self.plan.units["population"].sum()), 1)
+
+
+def repair_edited_plan(
+    cfg: RunConfig,
+    plan_path: Path,
+    *,
+    keep: Sequence[str] = (),
+    original: Path | None = None,
+    code_field: str | None = None,
+    area_field: str | None = None,
+    steps: int = REPAIR_STEPS,
+    progress: Progress | None = None,
+) -> Repair:
+    """Make an edited plan valid, moving as few of its residents as possible.
+
+    The officer's edits (units whose area differs from the run's) and every unit of the ``keep``
+    areas stay where the plan puts them; areas keep their ids.
+
+    Raises
+    ------
+    InputError, ProblemsError
+        The plan file has bad rows, or a ``keep`` area is not in it.
+    InfeasibleError
+        Holding those units makes the rules impossible (each conflict named), or the engine
+        found no valid plan.
+    """
+    say = progress or (lambda _m: None)
+    started = time.monotonic()
+    inputs = load_inputs(cfg, say)
+    ev = evaluate_plan(
+        cfg, plan_path, inputs=inputs, original=original, code_field=code_field, area_field=area_field, progress=say
+    )
+    problem = inputs.problem
+    edited = ev.plan.assignment
+    labels, names = labels_of(problem, edited)
+    held = held_units(problem, labels, names, ev.edits.index, keep, ev.source)
+    say(
+        f"holding {int(held.sum())} unit(s): {len(ev.edits)} edited, the rest in --keep areas"
+        if keep
+        else f"holding the {int(held.sum())} edited unit(s) where the officer put them"
+    )
+    _raise_conflicts(find_conflicts(problem, labels, names, held, cfg, ev.edits), int(held.sum()))
+    k = len(names)
+    target = target_for(problem, k if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
+    if ev.ok:
+        say("the plan already keeps every rule: nothing to repair")
+        repaired = labels
+    else:
+        say(f"repairing: {len(ev.violations)} broken rule(s) to mend")
+        repaired = _search_near(cfg, problem, labels, held, target, steps, say)
+    kept = np.flatnonzero(held & (repaired != labels))
+    if len(kept):
+        msg = f"internal error: held units {_codes(problem, kept)} were moved by the repair; nothing written."
+        raise InvariantError(msg)
+    provenance = {
+        **ev.plan.provenance,
+        "made_by": "sda repair (an edited plan made valid, few residents moved; edits held)",
+        "units_held": int(held.sum()),
+        "kept_areas": list(keep),
+        "repair_steps": steps,
+        "seed": cfg.search.seed,
+        "seconds_total": round(time.monotonic() - started, 2),
+    }
+    plan = build_plan(cfg, inputs, repaired, target=target, provenance=provenance, names=names)
+    plan.warnings = [*inputs.warnings, *(w for w in ev.plan.warnings if w.startswith("Edited: "))]
+    moved = changed_units(plan.assignment, edited)
+    pop = dict(zip(problem.codes, problem.pop.tolist(), strict=True))
+    moved = moved.assign(population=[int(pop[c]) for c in moved.index])
+    held_codes = [problem.codes[i] for i in np.flatnonzero(held)]
+    return Repair(ev, plan, moved, held_codes, list(keep))
+
+
+def _search_near(
+    cfg: RunConfig,
+    problem: Problem,
+    labels: np.ndarray,
+    held: np.ndarray,
+    target: float,
+    steps: int,
+    say: Progress,
+) -> np.ndarray:
+    """The engine's search from the edited plan: held units frozen, every resident moved from it
+    priced. The areas keep their numbers (the plan's are already ``0..k-1``)."""
+    weights = dataclasses.replace(problem.weights, moved=max(problem.weights.moved, REPAIR_MOVED_WEIGHT))
+    near = dataclasses.replace(problem.with_previous(labels, frozen=held), weights=weights)
+    try:
+        result = search(
+            near,
+            count=int(labels.max()) + 1,
+            target=target,  # type: ignore[arg-type]  # a number is accepted as well as "auto"
+            seed=cfg.search.seed,
+            time_limit_s=cfg.search.time_limit_s,
+            starts=1,
+            progress=say,
+            steps=steps,
+            initial_labels=labels,
+        )
+    except InfeasibleError as exc:
+        msg = (
+            f"no valid plan was found that holds the edits ({exc}). No single edit conflicts with a rule on its "
+            "own; try releasing some: --keep fewer areas, or undo an edit (sda evaluate lists them)."
+        )
+        raise InfeasibleError(msg) from exc
+    return np.asarray(result.labels, dtype=np.int64)
 
 
 def held_units(
@@ -184,6 +335,60 @@ def _codes(problem: Problem, positions: np.ndarray, limit: int = 8) -> str:
     codes = [problem.codes[i] for i in np.asarray(positions, dtype=np.int64).tolist()]
     shown = ", ".join(codes[:limit])
     return shown + (f" (+{len(codes) - limit} more)" if len(codes) > limit else "")
+
+
+def write_repair(rep: Repair, out_dir: Path) -> list[Path]:
+    """Write the repaired plan as ``propose`` does, and the change from the edited plan in
+    ``changes/`` (``sda diff``'s files: ``changes.txt``, ``moved.csv``, ``moved.geojson``,
+    ``areas.csv``)."""
+    from sda.diff import diff_plans, write_diff
+    from sda.outputs import write_outputs
+
+    written = write_outputs(rep.plan, out_dir)
+    columns = ["population", "geometry"]
+    edited = PlanFile(
+        path=rep.evaluation.source,
+        assignment=rep.evaluation.plan.assignment.rename("area_id"),
+        units=rep.evaluation.plan.units[columns],
+        record={"scores": rep.evaluation.plan.scores},
+    )
+    repaired = PlanFile(
+        path=Path(out_dir) / "plan.gpkg",
+        assignment=rep.plan.assignment.rename("area_id"),
+        units=rep.plan.units[columns],
+        record={"scores": rep.plan.scores},
+    )
+    written += write_diff(diff_plans(edited, repaired), Path(out_dir) / "changes")
+    return written
+
+
+def repair_text(rep: Repair) -> str:
+    """What ``sda repair`` prints: what was broken, what was held, what moved, the scores."""
+    ev = rep.evaluation
+    lines = []
+    if ev.ok:
+        lines.append(f"{ev.source} already keeps every rule; nothing was moved.")
+    else:
+        lines.append(f"{ev.source} broke {sum(not r.ok for r in ev.plan.rules)} rule(s):")
+        lines += [f"  - {v}" for v in ev.violations]
+    lines.append(
+        f"Held in place: {len(rep.held)} unit(s) ({len(ev.edits)} edited"
+        + (f"; areas kept: {', '.join(rep.kept_areas)}" if rep.kept_areas else "")
+        + ")."
+    )
+    total = int(rep.plan.units["population"].sum())
+    lines.append(
+        f"The repair moved {len(rep.moved)} unit(s), {show_whole(rep.residents_moved)} of "
+        f"{show_whole(total)} residents ({rep.share_moved:.2%}); every rule now holds."
+    )
+    for code, row in rep.moved.iterrows():
+        lines.append(f"  {code} ({show_whole(row['population'])}): {row['from_area']} -> {row['to_area']}")
+    s = rep.plan.scores
+    lines.append(
+        f"Scores: objective {s['objective']:.4f}, coterminosity {s['coterminosity']:.1%}, "
+        f"cut border {s['cut_border_km']:.1f} km, mean Polsby-Popper {s['mean_polsby_popper']:.3f}."
+    )
+    return "\n".join(lines)
 
 
 def _raise_conflicts(conflicts: list[str], n_held: int) -> None:

@@ -137,7 +137,7 @@ def _search(
             starts=1,
             progress=say,
             steps=cfg.search.steps,
-            initial_labels=start,  # type: ignore[call-arg]
+            initial_labels=start,
         )
     # Without the engine's ``moved`` term: bring the carried plan into the band by the kernel's
     # moves, coldest first (a cold search takes only moves that pay, so it moves few residents),

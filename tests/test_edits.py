@@ -8,11 +8,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
+from editing import (
+    BreakingEdits,
+    choose_breaking_edits,
+    copy_run,
+    edit_units_in_place,
+    fids_of,
+    quick_config,
+    write_real_run,
+)
 from helpers import cell, grid_graph, labels_from, problem_of
 
+from sda.api import load_inputs
+from sda.cli import cli
 from sda.config import RulesConfig, RunConfig, UnitsConfig
 from sda.edits import find_conflicts, held_units
 from sda.errors import InputError
+from sda.planfile import changed_units, read_assignment
 from sda.problem import Problem
 
 NAMES = ["West", "East"]
@@ -70,3 +83,78 @@ def test_keep_names_an_unknown_area() -> None:
     problem, labels = _halves()
     with pytest.raises(InputError, match=r"--keep 'Eats' is not an area of the plan \(did you mean 'East'\?\)"):
         held_units(problem, labels, NAMES, [], keep=["Eats"])
+
+
+# --------------------------------------------------------------------------- a real edited plan.gpkg
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> tuple[RunConfig, Path]:
+    out = tmp_path_factory.mktemp("real") / "run"
+    cfg = quick_config(repo_root, out)
+    return cfg, write_real_run(cfg)
+
+
+@pytest.fixture(scope="module")
+def edited(real_run: tuple[RunConfig, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BreakingEdits]:
+    cfg, folder = real_run
+    copy = copy_run(folder, tmp_path_factory.mktemp("edited") / "run")
+    edits = choose_breaking_edits(load_inputs(cfg).problem, read_assignment(folder).to_dict())
+    fid = fids_of(copy / "plan.gpkg")
+    edit_units_in_place(copy / "plan.gpkg", {fid[code]: area for code, area in edits.moves.items()})
+    return copy, edits
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+def test_repair_holds_the_edits_moves_few_residents_and_diff_lists_its_moves(
+    real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
+) -> None:
+    cfg, _ = real_run
+    assert cfg.source is not None
+    folder, edits = edited
+    out = tmp_path / "repaired"
+    code, output = _invoke("repair", "--config", str(cfg.source), str(folder), "--out", str(out), "--steps", "200000")
+    assert code == 0, output
+    before = read_assignment(folder)
+    after = read_assignment(out)
+    for unit, area in edits.moves.items():  # every edit stays where the officer put it
+        assert after[unit] == area, unit
+    moved = changed_units(after, before)
+    problem = load_inputs(cfg).problem
+    pop = dict(zip(problem.codes, problem.pop.tolist(), strict=True))
+    residents_moved = sum(pop[c] for c in moved.index)
+    assert 0 < residents_moved < 0.03 * problem.total_pop, residents_moved
+    assert f"The repair moved {len(moved)} unit(s)" in output
+    # the repaired plan keeps every rule, by the same check an officer would run
+    code, output = _invoke("evaluate", "--config", str(cfg.source), str(out), "-q")
+    assert code == 0, output
+    # the change log beside it, and sda diff, list exactly the units the repair moved
+    logged = pd.read_csv(out / "changes" / "moved.csv", dtype=str)
+    assert set(logged["unit_code"]) == set(moved.index)
+    code, output = _invoke("diff", str(folder), str(out), "--out", str(tmp_path / "diff"))
+    assert code == 0, output
+    listed = pd.read_csv(tmp_path / "diff" / "moved.csv", dtype=str)
+    assert set(listed["unit_code"]) == set(moved.index)
+    assert all(c in output for c in moved.index)
+
+
+def test_holding_every_neighbour_of_the_short_area_is_named_as_the_conflict(
+    real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits]
+) -> None:
+    cfg, _ = real_run
+    assert cfg.source is not None
+    folder, edits = edited
+    problem = load_inputs(cfg).problem
+    plan = read_assignment(folder)
+    short = {i for i, c in enumerate(problem.codes) if plan[c] == edits.short_area}
+    around = sorted({plan[problem.codes[j]] for i in short for j in problem.neighbours(i)} - {edits.short_area})
+    keep = [arg for area in around for arg in ("--keep", area)]
+    code, output = _invoke("repair", "--config", str(cfg.source), str(folder), *keep, "-q")
+    assert code == 3, output
+    assert f"leaves {edits.short_area} at " in output and "with no free neighbour to take in" in output
+    assert "below the minimum of 30,000" in output
