@@ -23,7 +23,7 @@ from helpers import cell, grid_graph, labels_from, problem_of
 from sda.api import load_inputs
 from sda.cli import cli
 from sda.config import RulesConfig, RunConfig, UnitsConfig
-from sda.edits import find_conflicts, held_units
+from sda.edits import find_conflicts, held_units, repair_edited_plan
 from sda.errors import InputError
 from sda.planfile import changed_units, read_assignment
 from sda.problem import Problem
@@ -158,3 +158,11 @@ def test_holding_every_neighbour_of_the_short_area_is_named_as_the_conflict(
     assert code == 3, output
     assert f"leaves {edits.short_area} at " in output and "with no free neighbour to take in" in output
     assert "below the minimum of 30,000" in output
+
+
+def test_repair_of_a_valid_plan_moves_nobody(real_run: tuple[RunConfig, Path]) -> None:
+    cfg, folder = real_run
+    rep = repair_edited_plan(cfg, folder, keep=["SDA-01"], steps=1000)
+    assert rep.evaluation.ok and rep.moved.empty and rep.residents_moved == 0
+    assert rep.plan.assignment.to_dict() == read_assignment(folder).to_dict()
+    assert len(rep.held) == int((rep.plan.assignment == "SDA-01").sum())

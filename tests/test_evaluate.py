@@ -20,11 +20,12 @@ from editing import (
     quick_config,
     write_real_run,
 )
+from helpers import cell, ruled_grid
 
 from sda.api import load_inputs
 from sda.cli import cli
-from sda.config import RunConfig
-from sda.evaluate import evaluate_plan
+from sda.config import LockConfig, RulesConfig, RunConfig, UnitsConfig
+from sda.evaluate import evaluate_plan, list_violations
 from sda.formatting import show_whole
 from sda.planfile import read_assignment
 
@@ -134,3 +135,39 @@ def test_bad_plan_rows_get_exit_1_naming_the_units(real_run: tuple[RunConfig, Pa
     assert f"unit '{second}' again (first on row 2), in two areas" in result.output
     assert f"have no row: {first}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_every_rule_is_listed_by_unit_on_a_ruled_grid() -> None:
+    problem, labels = ruled_grid()  # one area per row; R0C0+R0C1 together, R1C2/R2C2 apart, R3C3 locked to North
+    names = ["R0", "R1", "R2", "North"]
+    labels = labels.copy()
+    labels[problem.codes.index(cell(0, 1))] = 1  # splits the keep-together pair
+    labels[problem.codes.index(cell(2, 2))] = 1  # puts the keep-apart pair together
+    labels[problem.codes.index(cell(3, 3))] = 2  # takes the locked unit out of North
+    rules = RulesConfig(
+        keep_together=((cell(0, 0), cell(0, 1)),),
+        keep_apart=((cell(1, 2), cell(2, 2)),),
+        locks=(LockConfig("North", (cell(3, 3),)),),
+    )
+    cfg = RunConfig(units=UnitsConfig(path=Path("units.gpkg"), code_field="code"), rules=rules)
+    edits = pd.DataFrame({"from_area": ["R0"], "to_area": ["R1"]}, index=pd.Index([cell(0, 1)], name="unit_code"))
+    lines = list_violations(problem, labels, names, cfg, edits)
+    assert "R0: 30 residents" not in " ".join(lines)  # R0 keeps 30: in band, not listed
+    assert "lock 'North': 1 of its 1 units are elsewhere: R3C3 in R2" in lines
+    assert "keep_together #1: split between 2 areas (R0: R0C0; R1: R0C1)" in lines
+    assert "keep_apart R1C2/R2C2: both in R1" in lines
+    assert "R1: 60 residents, 10 above the maximum of 50, after R0C1 moved in from R0" in lines
+
+
+def test_a_plan_moved_out_of_its_folder_is_compared_with_original(
+    real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
+) -> None:
+    cfg, _ = real_run
+    folder, edits = edited
+    exported = tmp_path / "plan.csv"  # e.g. the layer exported from QGIS to a spreadsheet
+    read_assignment(folder).rename_axis("unit_code").reset_index().to_csv(exported, index=False)
+    alone = evaluate_plan(cfg, exported)
+    assert alone.run_dir is None and alone.edits.empty and not alone.ok
+    compared = evaluate_plan(cfg, exported, original=folder)
+    assert sorted(compared.edits.index) == sorted(edits.moves)
+    assert any(f"after {edits.split_unit} moved to {edits.split_to}" in v for v in compared.violations)
