@@ -40,6 +40,10 @@ __all__ = ["Evaluation", "edit_costs", "evaluate_plan", "evaluation_text", "labe
 
 Progress = Callable[[str], None]
 
+#: Provenance key (``plan.json``) listing the officer's edits a plan carries, ``unit -> "A -> B"``.
+EDITS_KEY = "edits_since_run"
+_ARROW = " -> "
+
 #: Edits priced one by one (reverting each alone); beyond this many only the total is given.
 MAX_PRICED_EDITS = 60
 
@@ -129,7 +133,7 @@ def evaluate_plan(
     if run_dir is not None:
         say(f"compared with the run in {run_dir.name}: {len(edits)} unit(s) moved")
     violations = list_violations(problem, labels, names, cfg, edits)
-    provenance = _provenance(cfg, inputs, source, run_dir, len(edits))
+    provenance = _provenance(cfg, inputs, source, run_dir, edits)
     plan = build_plan(cfg, inputs, labels, target=target, provenance=provenance, names=names, broken_rules="record")
     costs = edit_costs(problem, labels, names, edits, target)
     plan.warnings = [
@@ -205,8 +209,9 @@ def _contiguity_lines(problem: Problem, labels: np.ndarray, names: Sequence[str]
             parts.append(f"{_listed([problem.codes[i] for i in cut])} ({show_whole(piece_pop[c])} residents)")
         rest = members[comp[members] == main]
         verb = "is" if len(parts) == 1 and "," not in parts[0] else "are"
+        listed = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + " and " + parts[-1]
         lines.append(
-            f"{name}: in {len(pieces)} pieces: {' and '.join(parts)} {verb} cut off from its other {len(rest)} units "
+            f"{name}: in {len(pieces)} pieces: {listed} {verb} cut off from its other {len(rest)} units "
             f"({show_whole(piece_pop[main])} residents){_after(name, edits, problem, 'both')}"
         )
     return lines
@@ -305,9 +310,25 @@ def _read_run(path: Path, problem: Problem) -> tuple[Path | None, pd.Series | No
     if before is None:
         return None, None, None
     record = _plan_json(folder)
+    before = _undo_recorded_edits(before, record)
     scores = record.get("scores") if isinstance(record.get("scores"), Mapping) else None
     run_scores = {str(k): float("nan") if v is None else float(v) for k, v in scores.items()} if scores else None
     return folder, before, run_scores
+
+
+def _undo_recorded_edits(before: pd.Series, record: Mapping[str, Any]) -> pd.Series:
+    """The run's own assignment, when the folder was written by ``sda evaluate`` or ``sda repair``:
+    its ``assignment.csv`` holds the edited plan, and its provenance lists the edits to undo."""
+    provenance = record.get("provenance")
+    recorded = provenance.get(EDITS_KEY) if isinstance(provenance, Mapping) else None
+    if not isinstance(recorded, Mapping) or not recorded:
+        return before
+    before = before.copy()
+    for unit, change in recorded.items():
+        frm, sep, to = str(change).partition(_ARROW)
+        if sep and unit in before.index and before[unit] == to:
+            before[unit] = frm
+    return before
 
 
 def _plan_json(folder: Path) -> dict[str, Any]:
@@ -376,7 +397,9 @@ def _edit_notes(edits: pd.DataFrame, costs: pd.DataFrame) -> list[str]:
     return notes
 
 
-def _provenance(cfg: RunConfig, inputs: Inputs, source: Path, run_dir: Path | None, n_edits: int) -> dict[str, Any]:
+def _provenance(
+    cfg: RunConfig, inputs: Inputs, source: Path, run_dir: Path | None, edits: pd.DataFrame
+) -> dict[str, Any]:
     return {
         "sda_version": __version__,
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -386,7 +409,10 @@ def _provenance(cfg: RunConfig, inputs: Inputs, source: Path, run_dir: Path | No
         "made_by": "sda evaluate (a plan read from a file, checked and scored; no search)",
         "plan_file": source.name,
         "edited_from": run_dir.name if run_dir is not None else "",
-        "units_edited": n_edits,
+        "units_edited": len(edits),
+        # Kept so that a folder written by --out still knows the officer's edits: its
+        # assignment.csv is the edited plan, and ``_read_run`` undoes these to find the run's.
+        EDITS_KEY: {str(c): f"{row['from_area']}{_ARROW}{row['to_area']}" for c, row in edits.iterrows()},
     }
 
 

@@ -27,6 +27,7 @@ from sda.cli import cli
 from sda.config import LockConfig, RulesConfig, RunConfig, UnitsConfig
 from sda.evaluate import evaluate_plan, list_violations
 from sda.formatting import show_whole
+from sda.outputs import write_outputs
 from sda.planfile import read_assignment
 
 
@@ -171,3 +172,15 @@ def test_a_plan_moved_out_of_its_folder_is_compared_with_original(
     compared = evaluate_plan(cfg, exported, original=folder)
     assert sorted(compared.edits.index) == sorted(edits.moves)
     assert any(f"after {edits.split_unit} moved to {edits.split_to}" in v for v in compared.violations)
+
+
+def test_a_folder_refreshed_by_evaluate_out_still_knows_the_edits(
+    real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
+) -> None:
+    cfg, _ = real_run
+    folder, edits = edited
+    refreshed = copy_run(folder, tmp_path / "run")
+    write_outputs(evaluate_plan(cfg, refreshed).plan, refreshed)  # sda evaluate ... DIR --out DIR
+    assert read_assignment(refreshed / "assignment.csv").to_dict() == read_assignment(folder).to_dict()
+    again = evaluate_plan(cfg, refreshed)
+    assert again.edits["to_area"].to_dict() == edits.moves
