@@ -29,7 +29,7 @@ from sda.objective import score_labels
 from sda.pcn import METHOD_TEXT, largest_share_pcn, nearest_practice_pcn
 from sda.plan import Plan
 from sda.problem import Problem, build_problem
-from sda.rules import check_rules, verify
+from sda.rules import check_rules, verify, verify_totals
 
 Progress = Callable[[str], None]
 
@@ -130,16 +130,24 @@ def build_plan(
     target: float,
     provenance: dict[str, Any] | None = None,
     names: list[str] | None = None,
+    broken_rules: str = "raise",
 ) -> Plan:
     """Turn an assignment into a checked Plan: named areas, dissolved geometry, scores, rules.
 
-    Raises ``InvariantError`` (and so writes nothing) if a unit or resident went missing or a
-    hard rule is broken.
+    Raises ``InvariantError`` (and so writes nothing) if a unit or resident went missing or, with
+    ``broken_rules="raise"`` (what ``propose`` uses), a hard rule is broken. With
+    ``broken_rules="record"`` (a plan made or edited outside sda, ``sda evaluate``) broken rules
+    are kept in ``Plan.rules`` instead. ``names`` keeps the areas' own ids (``names[label]``);
+    by default areas are named by ``area_names``.
     """
     problem = inputs.problem
-    names = names or area_names(problem, labels, inputs.units.loc[problem.codes])
+    if names is None:
+        names = area_names(problem, labels, inputs.units.loc[problem.codes])
     results = check_rules(problem, labels, names, cfg.rules)
-    verify(problem, labels, names, results)
+    if broken_rules == "record":
+        verify_totals(problem, labels, names)
+    else:
+        verify(problem, labels, names, results)
     units = inputs.units.loc[problem.codes].copy()
     units["area_id"] = [names[a] for a in labels]
     units = units.loc[inputs.units.index]

@@ -142,7 +142,7 @@ def _search(
     return search(
         engine_problem,
         count=k,
-        target=goal,  # type: ignore[arg-type]
+        target=goal,  # type: ignore[arg-type]  # search takes a number too
         seed=cfg.search.seed,
         time_limit_s=cfg.search.time_limit_s,
         starts=1,
