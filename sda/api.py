@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
@@ -27,7 +28,7 @@ from sda.pcn import METHOD_TEXT, largest_share_pcn, nearest_practice_pcn
 from sda.plan import Plan, PopulationNotes, Provenance
 from sda.problem import Problem, build_problem
 from sda.progress import Progress
-from sda.rules import check_rules, verify
+from sda.rules import check_rules, verify, verify_totals
 
 
 @dataclass
@@ -156,16 +157,25 @@ def build_plan(
     *,
     target: float,
     provenance: Provenance | None = None,
+    names: list[str] | None = None,
+    broken_rules: str = "raise",
 ) -> Plan:
     """Turn an assignment into a checked Plan: named areas, dissolved geometry, scores, rules.
 
-    Raises ``InvariantError`` (and so writes nothing) if a unit or resident went missing or a
-    hard rule is broken.
+    Raises ``InvariantError`` (and so writes nothing) if a unit or resident went missing or, with
+    ``broken_rules="raise"`` (what ``propose`` uses), a hard rule is broken. With
+    ``broken_rules="record"`` (a plan made or edited outside sda, ``sda evaluate``) broken rules
+    are kept in ``Plan.rules`` instead. ``names`` keeps the areas' own ids (``names[label]``);
+    by default areas are named by ``area_names``.
     """
     problem = inputs.problem
-    names = area_names(problem, labels, inputs.units.loc[problem.codes])
+    if names is None:
+        names = area_names(problem, labels, inputs.units.loc[problem.codes])
     results = check_rules(problem, labels, names, cfg.rules)
-    verify(problem, labels, names, results)
+    if broken_rules == "record":
+        verify_totals(problem, labels, names)
+    else:
+        verify(problem, labels, names, results)
     units = inputs.units.loc[problem.codes].copy()
     units["area_id"] = [names[a] for a in labels]
     units = units.loc[inputs.units.index]
@@ -231,26 +241,47 @@ def _area_table(
     return table.sort_index()
 
 
-def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
-    """Propose areas for a configuration: the whole ``sda propose`` job, without writing files."""
+def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | None = None) -> Plan:
+    """Propose areas for a configuration: the whole ``sda propose`` job, without writing files.
+
+    With ``previous`` (an output folder or plan file), the search starts from that plan carried
+    onto the current units, pays for every resident moved, and the areas keep their ids
+    (``sda.rerun``); ``plan.provenance["previous"]`` records what changed.
+    """
     say = progress or (lambda _m: None)
     started = time.monotonic()
     inputs = load_inputs(cfg, say)
     problem = inputs.problem
     check_feasible(problem, cfg.areas.count)
-    result = search(
-        problem,
-        count=cfg.areas.count,
-        target=cfg.areas.target_population,
-        seed=cfg.search.seed,
-        time_limit_s=cfg.search.time_limit_s,
-        starts=cfg.search.starts,
-        progress=say,
-        steps=cfg.search.steps,
-    )
+    rerun = None
+    if previous is not None:
+        from sda.rerun import search_from_previous
+
+        rerun = search_from_previous(cfg, problem, inputs.units, previous, say)
+        result = rerun.result
+    else:
+        result = search(
+            problem,
+            count=cfg.areas.count,
+            target=cfg.areas.target_population,
+            seed=cfg.search.seed,
+            time_limit_s=cfg.search.time_limit_s,
+            starts=cfg.search.starts,
+            progress=say,
+            steps=cfg.search.steps,
+        )
     target = target_for(problem, result.count if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
     provenance = _provenance(cfg, inputs, result, started)
-    plan = build_plan(cfg, inputs, result.labels, target=target, provenance=provenance)
+    if rerun is not None:
+        provenance["count_asked"] = f"{cfg.areas.count} (re-run: {rerun.count_note})"
+        provenance["previous"] = rerun.record
+        provenance["lineage"] = {
+            "previous": rerun.carried.source,
+            "retired_ids": rerun.identity.retired_line,
+            "names": rerun.identity.names,
+        }
+    names = rerun.identity.ids if rerun is not None else None
+    plan = build_plan(cfg, inputs, result.labels, target=target, provenance=provenance, names=names)
     if cfg.exact.enabled and problem.n_pcn:
         from sda.exact import bound_plan  # HiGHS is only needed here
 

@@ -201,6 +201,12 @@ def cli() -> None:
 )
 @click.option("--starts", type=click.IntRange(min=1), help="Independent starts (overrides [search] starts).")
 @click.option("--no-exact", is_flag=True, help="Skip the HiGHS bound.")
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, path_type=Path),
+    help="Re-run from this previous plan (output folder, plan.gpkg, units.geojson or assignment.csv): "
+    "few residents moved, areas keep their ids.",
+)
 @click.option("--no-tradeoffs", is_flag=True, help="Skip the trade-off re-runs and the ensemble (faster).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or warnings on stderr.")
 @click.option(
@@ -216,6 +222,7 @@ def propose(
     steps: int | None,
     starts: int | None,
     no_exact: bool,
+    previous: Path | None,
     no_tradeoffs: bool,
     quiet: bool,
     as_json: bool,
@@ -228,6 +235,7 @@ def propose(
     \b
     Example:
         sda propose --config configs/cambridgeshire-peterborough-28.toml --out out/28 --seed 7
+        sda propose --config configs/cambridgeshire-peterborough.toml --previous out/2025 --out out/2026
     """
     _show_warnings(quiet)
     say = _Reporter(quiet)
@@ -249,7 +257,7 @@ def propose(
     # Refused before the search, not after it: an output over an input, a busy folder.
     refuse_overwriting_inputs([cfg.output.dir], input_paths(cfg), flag="--out" if out else "[output] dir")
     with locked(cfg.output.dir):
-        plan = run(cfg, progress=say)
+        plan = run(cfg, progress=say, previous=previous)
         written = write_outputs(plan, cfg.output.dir)
     say(f"wrote {len(written)} files to {cfg.output.dir}")
     if as_json:
@@ -335,3 +343,172 @@ def report(plan_dir: Path) -> None:
 
     written = write_report(read_plan(plan_dir), plan_dir)
     click.echo("\n".join(str(p) for p in written))
+
+
+PLAN_ARGUMENT = click.argument("plan_path", metavar="PLAN", type=click.Path(exists=True, path_type=Path))
+PLAN_FIELD_OPTIONS = (
+    click.option("--code-field", help="Column of PLAN holding the unit code (default: unit_code, code, the config's)."),
+    click.option("--area-field", help="Column of PLAN holding the area id (default: area_id, area, sda)."),
+    click.option(
+        "--original",
+        type=click.Path(exists=True, path_type=Path),
+        help="The sda output folder PLAN was edited from (default: the folder PLAN is in, if it is one).",
+    ),
+)
+
+
+def _plan_field_options(command: Any) -> Any:
+    for option in reversed(PLAN_FIELD_OPTIONS):
+        command = option(command)
+    return command
+
+
+@cli.command()
+@CONFIG_OPTION
+@PLAN_ARGUMENT
+@click.option(
+    "--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Write the plan's files and report here."
+)
+@_plan_field_options
+@click.option("--quiet", "-q", is_flag=True, help="No progress or warnings on stderr.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary (rules, violations, scores) as JSON.")
+@guarded
+def evaluate(
+    config_path: Path,
+    plan_path: Path,
+    out: Path | None,
+    code_field: str | None,
+    area_field: str | None,
+    original: Path | None,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Check and score a plan made or edited outside sda (e.g. plan.gpkg changed in QGIS).
+
+    PLAN is an output folder (its plan.gpkg), a GeoPackage, a GeoJSON or a CSV with a unit code
+    and an area per unit. Lists every broken rule by area and unit, with the numbers and the
+    edits behind it, and the scores. Exits 0 when the plan keeps every rule, 5 when it breaks
+    one. --out writes the same files and report as propose, for the plan as it is.
+
+    \b
+    Example:
+        sda evaluate --config configs/cambridgeshire-peterborough.toml out/cambridgeshire-peterborough
+    """
+    _show_warnings(quiet)
+    say = _Reporter(quiet)
+    from sda.errors import PlanBrokenError
+    from sda.evaluate import evaluate_plan, evaluation_text
+    from sda.outputs import summary_dict, write_outputs
+
+    cfg = _with_overrides(load_config(config_path), out=out)
+    ev = evaluate_plan(cfg, plan_path, original=original, code_field=code_field, area_field=area_field, progress=say)
+    if out is not None:
+        written = write_outputs(ev.plan, out)
+        say(f"wrote {len(written)} files to {out}")
+    if as_json:
+        summary = summary_dict(ev.plan)
+        summary["violations"] = ev.violations
+        summary["edits"] = [{"unit_code": c, **row} for c, row in ev.edits.astype(object).iterrows()]
+        click.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        click.echo(evaluation_text(ev))
+    if not ev.ok:
+        broken = [r.name for r in ev.plan.rules if not r.ok]
+        msg = f"the plan breaks {len(broken)} rule(s): {', '.join(broken)} (listed above)."
+        raise PlanBrokenError(msg)
+
+
+@cli.command()
+@click.argument("old", type=click.Path(exists=True, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write changes.txt, moved.csv, moved.geojson and areas.csv to this folder.",
+)
+@guarded
+def diff(old: Path, new: Path, out: Path | None) -> None:
+    """Say what changed between two plans: units and residents moved, between which areas, areas
+    created or retired, and each area's population and scores before and after.
+
+    OLD and NEW are output folders of ``sda propose`` or plan files (plan.gpkg, units.geojson,
+    assignment.csv). Areas are matched by residents in common, so a fresh run is compared fairly.
+
+    \b
+    Example:
+        sda diff out/2025 out/2026 --out out/2026/changes
+    """
+    from sda.diff import diff_plans, render_diff_text, write_diff
+    from sda.planfile import read_planfile
+
+    changes = diff_plans(read_planfile(old), read_planfile(new))
+    if out is not None:
+        write_diff(changes, out)
+    click.echo(render_diff_text(changes), nl=False)
+
+
+@cli.command()
+@CONFIG_OPTION
+@PLAN_ARGUMENT
+@click.option(
+    "--keep",
+    "keep",
+    multiple=True,
+    metavar="AREA",
+    help="Hold every unit of this area where it is (repeat for several areas).",
+)
+@click.option(
+    "--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Write the repaired plan's files here."
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=0),
+    help="Annealing steps after the repair (clock-free; default 1,000,000).",
+)
+@_plan_field_options
+@click.option("--quiet", "-q", is_flag=True, help="No progress or warnings on stderr.")
+@guarded
+def repair(
+    config_path: Path,
+    plan_path: Path,
+    keep: tuple[str, ...],
+    out: Path | None,
+    steps: int | None,
+    code_field: str | None,
+    area_field: str | None,
+    original: Path | None,
+    quiet: bool,
+) -> None:
+    """Make an edited plan valid again, moving as few residents as possible.
+
+    The officer's edits (units whose area differs from the run's assignment.csv) and every unit
+    of the --keep areas stay where they are; the engine starts from the edited plan and mends
+    the band and contiguity around them. When holding them makes the rules impossible, it says
+    which edit conflicts with which rule. --out writes the files of propose and, in changes/,
+    the units the repair moved (as sda diff).
+
+    \b
+    Example:
+        sda repair --config configs/cambridgeshire-peterborough.toml out/cambridgeshire-peterborough \\
+            --keep SDA-03 --out out/repaired
+    """
+    _show_warnings(quiet)
+    say = _Reporter(quiet)
+    from sda.edits import REPAIR_STEPS, repair_edited_plan, repair_text, write_repair
+
+    cfg = _with_overrides(load_config(config_path), out=out)
+    rep = repair_edited_plan(
+        cfg,
+        plan_path,
+        keep=keep,
+        original=original,
+        code_field=code_field,
+        area_field=area_field,
+        steps=REPAIR_STEPS if steps is None else steps,
+        progress=say,
+    )
+    if out is not None:
+        written = write_repair(rep, out)
+        say(f"wrote {len(written)} files to {out}")
+    click.echo(repair_text(rep))

@@ -215,12 +215,28 @@ class ObjectiveConfig:
     cut_border : weight on the share of all shared border that separates two areas. Default 0.1.
     balance : weight on the mean relative deviation from the target size. Default 0.02.
     district_splits : weight on the share of areas that cross a district boundary. Default 0.01.
+    moved : weight on the share of residents whose area differs from the previous plan; on only
+        when a previous plan is given. Default 1.0.
     """
 
     pcn: float = 1.0
     cut_border: float = 0.1
     balance: float = 0.02
     district_splits: float = 0.01
+    moved: float = 1.0
+
+
+@dataclass(frozen=True)
+class PreviousConfig:
+    """A re-run from a previous plan.
+
+    Attributes
+    ----------
+    max_moved_share : hard cap on the share of residents whose area may differ from the previous
+        plan (0-1). Default 1.0 (no cap).
+    """
+
+    max_moved_share: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -298,6 +314,7 @@ class RunConfig:
     pcn: PcnConfig = field(default_factory=PcnConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    previous: PreviousConfig = field(default_factory=PreviousConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     exact: ExactConfig = field(default_factory=ExactConfig)
     tradeoffs: TradeoffsConfig = field(default_factory=TradeoffsConfig)
@@ -327,6 +344,7 @@ _SECTIONS: dict[str, type] = {
     "pcn": PcnConfig,
     "rules": RulesConfig,
     "objective": ObjectiveConfig,
+    "previous": PreviousConfig,
     "search": SearchConfig,
     "exact": ExactConfig,
     "tradeoffs": TradeoffsConfig,
@@ -539,6 +557,9 @@ def _check_values(cfg: RunConfig, where: str) -> None:
     for key, value in dataclasses.asdict(cfg.objective).items():
         if not isinstance(value, int | float) or value < 0:
             problems.append(f"[objective] {key} = {value!r}; expected a number >= 0")
+    share = cfg.previous.max_moved_share
+    if not isinstance(share, int | float) or not 0 <= share <= 1:
+        problems.append(f"[previous] max_moved_share = {share!r}; expected a share from 0 to 1 (e.g. 0.05)")
     s = cfg.search
     if not isinstance(s.seed, int):
         problems.append(f"[search] seed = {s.seed!r}; expected a whole number")

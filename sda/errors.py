@@ -83,6 +83,13 @@ class InvariantError(SdaError):
     exit_code = 4
 
 
+class PlanBrokenError(SdaError):
+    """A plan read from a file (``sda evaluate``) breaks a rule; the message lists each area and
+    unit at fault. Its own exit code, so that scripts can tell "checked: broken" from bad input."""
+
+    exit_code = 5
+
+
 class SdaWarning(UserWarning):
     """A recoverable oddity (an island joined to its nearest unit, a unit with no residents).
 

@@ -1,28 +1,164 @@
-"""The objective: named, weighted terms that the engine minimises and the report explains.
+"""The objective: one table of named, weighted terms that the engine minimises and the report explains.
 
 Every term is a sum over areas of something computed from that area's totals alone (population,
-residents per PCN, residents per district, border with other areas). That makes the cost of a
-move or a recombination a difference of a few area costs, and lets the engine score hundreds of
-candidate splits at once with numpy. The terms, each scaled to roughly [0, 1]:
+its largest PCN's residents, how many districts it touches, border with other areas, residents
+moved from a previous plan). That makes the cost of a move or a recombination a difference of a
+few area costs, and lets the engine score hundreds of candidate splits at once.
+
+``TERMS`` is the table. Each row gives the config key (a field of ``ObjectiveConfig`` with the same
+name and default), the term's per-area formula (a small compiled function), when it is on, and
+the report's glossary line. Everything else is derived from it: the kernel's weight vector
+(``weight_vector``), the weight scaling of the search (``weight_scale``), the per-term scores
+(``score_labels``) and the glossary (``glossary``). One compiled function, ``area_cost``, sums
+the rows; the annealing kernel and the numpy pricing of recombinations both call it, so the two
+cannot drift apart.
+
+The terms, each scaled to roughly [0, 1]:
 
 - ``pcn``: share of all residents who are *not* in their own PCN's area, i.e. ``1 -``
   coterminosity, where an area "belongs" to the PCN with most residents in it;
 - ``cut_border``: shared border between different areas, as a share of all shared border
   (the compactness term: short cut borders make round, compact areas);
 - ``balance``: mean relative deviation of area populations from the target;
-- ``district_splits``: share of areas that cross a district boundary.
+- ``district_splits``: share of areas that cross a district boundary;
+- ``moved``: share of all residents whose area differs from a previous plan (on only when the
+  problem carries one, see ``Problem.with_previous``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numba import njit
 
 from sda.config import ObjectiveConfig
+from sda.metrics import edge_sources
 from sda.problem import Problem
 
-TERMS = ("pcn", "cut_border", "balance", "district_splits")
+# Indices into the constants vector every term function receives.
+C_TOTAL_POP, C_TOTAL_BORDER, C_TARGET, C_K = range(4)
+
+
+# ---- the per-area formulas (one compiled function per term, one signature for all) -----------
+# Arguments: constants, then the area's population, largest PCN population, number of districts,
+# border with other areas (m) and residents moved from a previous plan.
+
+
+@njit(cache=True)
+def _pcn(c, pop, pcn_max, n_dist, ext, moved):
+    return (pop - pcn_max) / c[C_TOTAL_POP]
+
+
+@njit(cache=True)
+def _cut_border(c, pop, pcn_max, n_dist, ext, moved):
+    return ext / (2.0 * c[C_TOTAL_BORDER])
+
+
+@njit(cache=True)
+def _balance(c, pop, pcn_max, n_dist, ext, moved):
+    return abs(pop - c[C_TARGET]) / c[C_TARGET] / c[C_K]
+
+
+@njit(cache=True)
+def _district_splits(c, pop, pcn_max, n_dist, ext, moved):
+    return (1.0 if n_dist > 1 else 0.0) / c[C_K]
+
+
+@njit(cache=True)
+def _moved(c, pop, pcn_max, n_dist, ext, moved):
+    return moved / c[C_TOTAL_POP]
+
+
+@dataclass(frozen=True)
+class Term:
+    """One row of the objective table.
+
+    Attributes
+    ----------
+    name : the ``[objective]`` config key and the score's name (``term_<name>``).
+    value : compiled per-area formula ``(constants, pop, pcn_max, n_dist, ext, moved) -> float``.
+    active : whether the term applies to a problem (PCN alignment on, a previous plan given...).
+    glossary : one line for the report.
+    """
+
+    name: str
+    value: Callable[..., float]
+    active: Callable[[Problem], bool]
+    glossary: str
+
+
+def _always(_problem: Problem) -> bool:
+    return True
+
+
+#: The table. Adding a term: a formula above, a row here, a field of ``ObjectiveConfig`` with the
+#: same name, and one product in ``area_cost`` (see docs/engine.md, "Adding a term").
+TERMS_TABLE: tuple[Term, ...] = (
+    Term(
+        "pcn",
+        _pcn,
+        lambda p: p.n_pcn > 0,
+        "share of residents not in their own PCN's area (1 - coterminosity)",
+    ),
+    Term("cut_border", _cut_border, _always, "shared border between different areas, as a share of all shared border"),
+    Term("balance", _balance, _always, "mean relative deviation of area populations from the target"),
+    Term("district_splits", _district_splits, _always, "share of areas that cross a district boundary"),
+    Term(
+        "moved",
+        _moved,
+        lambda p: p.has_previous,
+        "share of residents whose area differs from the previous plan (re-runs and repairs only)",
+    ),
+)
+#: The term names, in table order.
+TERMS: tuple[str, ...] = tuple(t.name for t in TERMS_TABLE)
+#: Index of each term's weight in the kernel's weight vector.
+W_INDEX = {name: i for i, name in enumerate(TERMS)}
+
+
+@njit(cache=True)
+def area_cost(w, c, pop, pcn_max, n_dist, ext, moved):
+    """One area's weighted cost: the weighted sum of the table's rows (``w`` in table order).
+
+    The one place the rows are listed for the compiler (numba cannot loop over a table of
+    functions without an experimental feature); ``tests/test_objective.py`` checks it against
+    the table row by row.
+    """
+    return (
+        w[0] * _pcn(c, pop, pcn_max, n_dist, ext, moved)
+        + w[1] * _cut_border(c, pop, pcn_max, n_dist, ext, moved)
+        + w[2] * _balance(c, pop, pcn_max, n_dist, ext, moved)
+        + w[3] * _district_splits(c, pop, pcn_max, n_dist, ext, moved)
+        + w[4] * _moved(c, pop, pcn_max, n_dist, ext, moved)
+    )
+
+
+@njit(cache=True)
+def _area_costs(w, c, pop, pcn_max, n_dist, ext, moved):
+    out = np.empty(pop.shape[0])
+    for a in range(pop.shape[0]):
+        out[a] = area_cost(w, c, pop[a], pcn_max[a], n_dist[a], ext[a], moved[a])
+    return out
+
+
+def weight_vector(problem: Problem) -> np.ndarray:
+    """The weights in table order, inactive terms at 0: the kernel's weight vector."""
+    return np.array(
+        [getattr(problem.weights, t.name) if t.active(problem) else 0.0 for t in TERMS_TABLE], dtype=np.float64
+    )
+
+
+def constants(problem: Problem, target: float, k: int) -> np.ndarray:
+    """The constants every term reads (indexed by ``C_*``)."""
+    return np.array([max(problem.total_pop, 1), problem.total_border_m, max(target, 1.0), max(k, 1)], dtype=np.float64)
+
+
+def glossary() -> dict[str, str]:
+    """Term name -> the report's one-line explanation."""
+    return {t.name: t.glossary for t in TERMS_TABLE}
 
 
 @dataclass(frozen=True)
@@ -33,43 +169,54 @@ class AreaStats:
     pcn_pop: np.ndarray  # (m, n_pcn)
     district_pop: np.ndarray  # (m, n_district)
     ext_border_m: np.ndarray  # (m,) border shared with units of other areas
+    moved_pop: np.ndarray  # (m,) residents whose previous area is another one
+
+
+def _summaries(problem: Problem, stats: AreaStats) -> tuple[Any, ...]:
+    pop = np.asarray(stats.pop, dtype=np.float64)
+    if problem.n_pcn and stats.pcn_pop.size:
+        pcn_max = stats.pcn_pop.max(axis=1).astype(np.float64)
+    else:
+        pcn_max = np.zeros(len(pop))
+    n_dist = (stats.district_pop > 0).sum(axis=1).astype(np.int64)
+    ext = np.asarray(stats.ext_border_m, dtype=np.float64)
+    moved = np.asarray(stats.moved_pop, dtype=np.float64)
+    return pop, pcn_max, n_dist, ext, moved
 
 
 def area_term_values(problem: Problem, stats: AreaStats, target: float, k: int) -> dict[str, np.ndarray]:
     """Unweighted contribution of each candidate area to each term (sums over a plan give the term)."""
-    total = max(problem.total_pop, 1)
-    lost = stats.pop - stats.pcn_pop.max(axis=1) if problem.n_pcn and stats.pcn_pop.size else np.zeros(len(stats.pop))
-    n_districts = (stats.district_pop > 0).sum(axis=1)
-    return {
-        "pcn": lost / total,
-        "cut_border": stats.ext_border_m / (2.0 * problem.total_border_m),
-        "balance": np.abs(stats.pop - target) / max(target, 1.0) / max(k, 1),
-        "district_splits": (n_districts > 1).astype(float) / max(k, 1),
-    }
+    c = constants(problem, target, k)
+    arrays = _summaries(problem, stats)
+    values = {}
+    for i, name in enumerate(TERMS):
+        unit = np.zeros(len(TERMS))
+        unit[i] = 1.0
+        values[name] = _area_costs(unit, c, *arrays)
+    return values
 
 
 def area_costs(problem: Problem, stats: AreaStats, target: float, k: int) -> np.ndarray:
     """Weighted cost of each candidate area; a plan's objective is the sum over its areas."""
-    w = problem.weights
-    values = area_term_values(problem, stats, target, k)
-    return (
-        w.pcn * values["pcn"]
-        + w.cut_border * values["cut_border"]
-        + w.balance * values["balance"]
-        + w.district_splits * values["district_splits"]
-    )
+    return _area_costs(weight_vector(problem), constants(problem, target, k), *_summaries(problem, stats))
 
 
 def weight_scale(problem: Problem) -> float:
-    """How much larger this problem's objective is than with the default weights (their sum over
-    the default sum; PCN weight counted only when PCNs are on). The search's temperatures and band
+    """How much larger this problem's objective is than with the default weights (the sum of the
+    active terms' weights over the sum of their defaults). The search's temperatures and band
     prices are multiplied by it, so that a weighting stresses a term without also cooling or
     heating the whole search."""
-    w, d = problem.weights, ObjectiveConfig()
-    on = 1.0 if problem.n_pcn else 0.0
-    mine = on * w.pcn + w.cut_border + w.balance + w.district_splits
-    default = on * d.pcn + d.cut_border + d.balance + d.district_splits
-    return max(mine / default, 1e-3)
+    default = ObjectiveConfig()
+    mine = sum(getattr(problem.weights, t.name) for t in TERMS_TABLE if t.active(problem))
+    base = sum(getattr(default, t.name) for t in TERMS_TABLE if t.active(problem))
+    return max(mine / base, 1e-3) if base > 0 else 1.0
+
+
+def moved_pop_of(problem: Problem, labels: np.ndarray, k: int) -> np.ndarray:
+    """Residents per area whose previous area (``problem.previous``) is another one."""
+    prev = problem.previous
+    moved = (prev >= 0) & (prev != labels)
+    return np.bincount(labels[moved], weights=problem.pop[moved], minlength=k).astype(np.int64)
 
 
 def stats_of(problem: Problem, labels: np.ndarray, k: int) -> AreaStats:
@@ -81,10 +228,10 @@ def stats_of(problem: Problem, labels: np.ndarray, k: int) -> AreaStats:
         np.add.at(pcn_pop, (labels[has], problem.pcn[has]), problem.pop[has])
     district_pop = np.zeros((k, len(problem.district_codes)), dtype=np.int64)
     np.add.at(district_pop, (labels, problem.district), problem.pop)
-    src = np.repeat(np.arange(problem.n), np.diff(problem.indptr))
+    src = edge_sources(problem.indptr)
     cut = labels[src] != labels[problem.indices]
     ext = np.bincount(labels[src[cut]], weights=problem.border_m[cut], minlength=k)
-    return AreaStats(pop=pop, pcn_pop=pcn_pop, district_pop=district_pop, ext_border_m=ext)
+    return AreaStats(pop, pcn_pop, district_pop, ext, moved_pop_of(problem, labels, k))
 
 
 def score_labels(problem: Problem, labels: np.ndarray, target: float) -> dict[str, float]:
@@ -93,16 +240,16 @@ def score_labels(problem: Problem, labels: np.ndarray, target: float) -> dict[st
     Returns ``objective`` and each weighted term (``term_<name>``), plus the plain measures
     ``coterminosity`` (share of residents in an area whose dominant PCN is their own),
     ``pcns_split`` (PCNs whose residents fall in more than one area), ``cut_edges``,
-    ``cut_border_km``, ``mean_abs_deviation_pct`` and ``district_splits`` (areas crossing a
-    district boundary).
+    ``cut_border_km``, ``mean_abs_deviation_pct``, ``district_splits`` (areas crossing a
+    district boundary) and, with a previous plan, ``moved_share`` (residents whose area changed).
     """
     k = int(labels.max()) + 1 if len(labels) else 0
     stats = stats_of(problem, labels, k)
     values = area_term_values(problem, stats, target, k)
-    w = problem.weights
+    w = weight_vector(problem)
     scores: dict[str, float] = {}
-    for term in TERMS:
-        scores[f"term_{term}"] = float(getattr(w, term) * values[term].sum())
+    for name in TERMS:
+        scores[f"term_{name}"] = float(w[W_INDEX[name]] * values[name].sum())
     scores["objective"] = float(sum(scores[f"term_{t}"] for t in TERMS))
     total = max(problem.total_pop, 1)
     if problem.n_pcn:
@@ -111,11 +258,13 @@ def score_labels(problem: Problem, labels: np.ndarray, target: float) -> dict[st
     else:
         scores["coterminosity"] = float("nan")
         scores["pcns_split"] = float("nan")
-    src = np.repeat(np.arange(problem.n), np.diff(problem.indptr))
+    src = edge_sources(problem.indptr)
     cut = (labels[src] != labels[problem.indices]) & (src < problem.indices)
     scores["cut_edges"] = float(cut.sum())
     scores["cut_border_km"] = float(problem.border_m[cut].sum() / 1000.0)
     scores["mean_abs_deviation_pct"] = float(100.0 * np.mean(np.abs(stats.pop - target)) / max(target, 1.0))
     scores["district_splits"] = float(((stats.district_pop > 0).sum(axis=1) > 1).sum())
     scores["n_areas"] = float(k)
+    if problem.has_previous:
+        scores["moved_share"] = float(stats.moved_pop.sum() / total)
     return scores

@@ -111,7 +111,7 @@ PROVENANCE_FIELDS = ("sda_version", "config_sha256", "run_at", "run_id")
 #: Files the report writes (``sda report DIR`` replaces only these).
 REPORT_NAMES = frozenset({"report.md", "report.html", "map.png", "frontier.png", "ensemble.png"})
 
-_FIGURE_FILES = {"map": "map.png", "frontier": "frontier.png", "ensemble": "ensemble.png"}
+_FIGURE_FILES = {"map": "map.png", "frontier": "frontier.png", "ensemble": "ensemble.png", "changes": "changes.png"}
 
 
 # --------------------------------------------------------------------------- public writers

@@ -96,6 +96,16 @@ class Provenance(TypedDict, total=False):
     population_source: str
     population_points: dict[str, Any]
     units_split: dict[str, str]
+    previous: dict[str, Any]  # a re-run: how units were carried and what moved (``sda.rerun``)
+    lineage: dict[str, Any]  # a line of plans: previous source, retired ids, names (``sda.identity``)
+    made_by: str  # a plan not proposed: "sda evaluate ..." or "sda repair ..."
+    plan_file: str  # the plan file evaluated or repaired
+    edited_from: str  # the run folder the plan was edited from, if known
+    units_edited: int
+    edits_since_run: dict[str, str]  # unit code -> "from -> to" (``sda.evaluate.EDITS_KEY``)
+    units_held: int  # sda repair: units held where the officer put them
+    kept_areas: list[str]
+    repair_steps: int
     run_id: str  # the run every file of an output folder belongs to (``sda.folder``)
     assignment_sha256: str  # fingerprint of the assignment, to tell an edited folder
 

@@ -9,9 +9,10 @@ bridge between the two worlds.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
@@ -19,6 +20,7 @@ import scipy.sparse as sp
 
 from sda.config import ObjectiveConfig, RulesConfig
 from sda.errors import ConfigError
+from sda.metrics import count_bounds
 
 
 @dataclass
@@ -39,6 +41,12 @@ class Problem:
     min_pop, max_pop : the band.
     weights : objective weights.
     total_border_m : sum of all shared borders (normalises the cut term).
+    previous : area index of each unit in a previous plan, -1 where none (all -1 for a fresh
+        run). Turns on the ``moved`` term; see ``with_previous``.
+    max_moved_share : hard cap on the share of residents whose area differs from ``previous``
+        (1.0: no cap).
+    frozen : units no move may take out of their current area (an officer's edits held in
+        place); the search must then start from an assignment (``search(initial_labels=...)``).
     """
 
     codes: list[str]
@@ -58,6 +66,15 @@ class Problem:
     max_pop: int
     weights: ObjectiveConfig
     total_border_m: float
+    previous: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    max_moved_share: float = 1.0
+    frozen: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def __post_init__(self) -> None:
+        if len(self.previous) != self.n:
+            self.previous = np.full(self.n, -1, dtype=np.int64)
+        if len(self.frozen) != self.n:
+            self.frozen = np.zeros(self.n, dtype=bool)
 
     @property
     def n(self) -> int:
@@ -74,15 +91,51 @@ class Problem:
         """Number of PCNs (0 when PCN alignment is off)."""
         return len(self.pcn_codes)
 
+    @property
+    def has_previous(self) -> bool:
+        """Does the problem carry a previous plan (and so the ``moved`` term)?"""
+        return bool((self.previous >= 0).any())
+
+    def with_previous(
+        self, previous: np.ndarray, *, max_moved_share: float = 1.0, frozen: np.ndarray | None = None
+    ) -> Problem:
+        """A copy carrying a previous plan: ``previous[i]`` is unit ``i``'s area index in it (-1
+        for a unit that had none, e.g. a new unit), in the same numbering as the labels the
+        search returns. ``max_moved_share`` caps the share of residents whose area may change;
+        ``frozen`` (bool per unit) holds units where the starting assignment puts them.
+
+        Raises
+        ------
+        ValueError
+            If an array does not have one entry per unit, or the cap is outside [0, 1].
+        """
+        prev = np.asarray(previous, dtype=np.int64)
+        if prev.shape != (self.n,):
+            msg = f"previous has {prev.shape} entries; expected one area index per unit ({self.n})."
+            raise ValueError(msg)
+        if not 0.0 <= max_moved_share <= 1.0:
+            msg = f"max_moved_share = {max_moved_share}; expected a share between 0 and 1."
+            raise ValueError(msg)
+        held = np.zeros(self.n, dtype=bool) if frozen is None else np.asarray(frozen, dtype=bool)
+        if held.shape != (self.n,):
+            msg = f"frozen has {held.shape} entries; expected one per unit ({self.n})."
+            raise ValueError(msg)
+        return dataclasses.replace(self, previous=prev.copy(), max_moved_share=float(max_moved_share), frozen=held)
+
+    @property
+    def movable(self) -> np.ndarray:
+        """Units a single move may take out of their area: not frozen, locked or grouped (groups
+        and locks move whole, by recombination)."""
+        return (self.together < 0) & (self.lock < 0) & ~self.frozen
+
     def neighbours(self, i: int) -> np.ndarray:
         """Positions of the units adjacent to unit ``i``."""
         return self.indices[self.indptr[i] : self.indptr[i + 1]]
 
     def feasible_counts(self) -> tuple[int, int]:
         """Smallest and largest number of areas the total population allows (ignoring geography)."""
-        lo = -(-self.total_pop // self.max_pop)
-        hi = self.total_pop // self.min_pop if self.min_pop > 0 else self.n
-        return int(lo), int(min(hi, self.n))
+        lo, hi = count_bounds(self.total_pop, self.min_pop, self.max_pop)
+        return int(lo), min(int(hi), self.n)
 
 
 def build_problem(

@@ -3,6 +3,8 @@ the rules, and finds known optima on small graphs."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -22,6 +24,7 @@ from helpers import (
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from sda.config import ObjectiveConfig
 from sda.engine.anneal import AnnealState
 from sda.engine.construct import construct
 from sda.objective import area_costs, score_labels, stats_of
@@ -40,6 +43,7 @@ def assert_totals_exact(state: AnnealState) -> None:
     assert state.n_dist.tolist() == (fresh.district_pop > 0).sum(axis=1).tolist()
     assert state.ext == pytest.approx(fresh.ext_border_m, abs=1e-6)
     assert state.size.tolist() == np.bincount(state.labels, minlength=state.k).tolist()
+    assert state.moved.tolist() == fresh.moved_pop.tolist()
     assert state.cost == pytest.approx(area_costs(p, fresh, state.target, state.k), abs=1e-12)
 
 
@@ -123,17 +127,25 @@ def test_rules_hold_through_a_hot_run() -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(instance=grids_with_a_known_plan(), seed=st.integers(0, 10_000), piece=st.sampled_from([0.0, 0.5, 1.0]))
+@given(
+    instance=grids_with_a_known_plan(),
+    seed=st.integers(0, 10_000),
+    piece=st.sampled_from([0.0, 0.5, 1.0]),
+    previous=st.booleans(),
+)
 def test_property_totals_exact_and_areas_connected(
-    instance: tuple[nx.Graph, dict[str, str], int, int, int], seed: int, piece: float
+    instance: tuple[nx.Graph, dict[str, str], int, int, int], seed: int, piece: float, previous: bool
 ) -> None:
-    """After any run, hot or cold, soft or hard band: totals equal a recount, every area is
-    connected, and the best state is valid with the objective it claims."""
+    """After any run, hot or cold, soft or hard band, with or without a previous plan: totals
+    equal a recount, every area is connected, and the best state is valid with the objective it
+    claims (the kernel's running totals against the pure-Python recount of ``sda.objective``)."""
     graph, pcn, min_pop, max_pop, k = instance
     district = {code: ("D1" if code < "R2" else "D2") for code in graph.nodes}
     problem = problem_of(graph, min_pop, max_pop, pcn_of=pcn, district_of=district)
     start = construct(problem, k, np.random.default_rng(seed), attempts=3, max_trees=400)
     assume(start is not None)
+    if previous:  # a random previous plan, some units without one: the moved term is on
+        problem = problem.with_previous(np.random.default_rng(seed).integers(-1, k, problem.n))
     target = problem.total_pop / k
     state = AnnealState(problem, start, target)
     rng = np.random.default_rng(seed)
@@ -165,3 +177,57 @@ def test_load_keeps_the_best() -> None:
     labels, cost = state.best_assignment()
     assert cost == pytest.approx(best_cost)
     assert labels.tolist() == left_right_halves(problem).tolist()
+
+
+# --------------------------------------------------------------------------- previous plan
+
+
+def test_moved_term_keeps_an_unchanged_previous_plan() -> None:
+    # The halves are optimal; with them as the previous plan, a hot run may wander but the best
+    # state (in band) is the previous plan itself, nothing moved.
+    problem = two_pcn_grid()
+    halves = left_right_halves(problem)
+    state = AnnealState(problem.with_previous(halves), halves, 60.0)
+    anneal(state, 2, 20_000)
+    labels, cost = state.best_assignment()
+    assert labels.tolist() == halves.tolist()
+    assert cost == pytest.approx(score_labels(problem, halves, 60.0)["objective"])
+
+
+def test_moved_term_prices_each_resident_moved() -> None:
+    # From the rows plan (previous), the halves gain coterminosity 0.5 but move half the
+    # residents: with moved weighted 2.0 the kernel must stay; with 0.1 it must go.
+    problem = two_pcn_grid()
+    rows = rows_plan(problem)
+    for weight, stays in ((2.0, True), (0.1, False)):
+        weighted = dataclasses.replace(problem, weights=ObjectiveConfig(moved=weight))
+        state = AnnealState(weighted.with_previous(rows), rows, 60.0)
+        anneal(state, 0, 20_000, piece=0.3)
+        labels, _ = state.best_assignment()
+        moved = int(problem.pop[labels != rows].sum())
+        assert (moved == 0) == stays, (weight, moved)
+
+
+def test_cap_on_residents_moved_holds_at_every_step() -> None:
+    # Cap 10% of 120 residents = 12, i.e. one unit of 10: no state ever moves two.
+    problem = two_pcn_grid()
+    rows = rows_plan(problem)
+    capped = problem.with_previous(rows, max_moved_share=0.1)
+    state = AnnealState(capped, rows, 60.0)
+    for seed in range(5):
+        anneal(state, seed, 2_000, hot=1.0)
+        assert int(problem.pop[state.labels != rows].sum()) <= 12
+        assert_totals_exact(state)
+    labels, _ = state.best_assignment()
+    assert int(problem.pop[labels != rows].sum()) <= 12
+
+
+def test_frozen_units_never_move() -> None:
+    problem = two_pcn_grid()
+    rows = rows_plan(problem)
+    frozen = np.zeros(problem.n, dtype=bool)
+    frozen[[0, 5, 6, 11]] = True
+    held = problem.with_previous(np.full(problem.n, -1), frozen=frozen)
+    state = AnnealState(held, rows, 60.0)
+    anneal(state, 1, 20_000, hot=1.0)
+    assert state.labels[frozen].tolist() == rows[frozen].tolist()

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from helpers import grid_graph, labels_from, path_graph, problem_of, two_pcn_grid
 
 from sda.config import ObjectiveConfig
-from sda.objective import TERMS, area_costs, area_term_values, score_labels, stats_of, weight_scale
+from sda.objective import (
+    TERMS,
+    TERMS_TABLE,
+    area_cost,
+    area_costs,
+    area_term_values,
+    glossary,
+    score_labels,
+    stats_of,
+    weight_scale,
+)
 from sda.problem import Problem
 
 
@@ -147,3 +159,54 @@ def test_weight_scale_is_one_for_default_weights_and_grows_with_them() -> None:
     assert weight_scale(heavy) == pytest.approx((1.0 + 3.0 + 0.02 + 0.01) / 1.13)
     # Without PCNs the PCN weight does not count.
     assert weight_scale(problem_of(grid_graph(2, 2), 10, 40)) == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def test_config_fields_are_the_table() -> None:
+    # One list: every term is an [objective] key with a default, and nothing else is.
+    assert tuple(f.name for f in dataclasses.fields(ObjectiveConfig)) == TERMS
+    assert set(glossary()) == set(TERMS)
+    assert all(line for line in glossary().values())
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_area_cost_is_the_weighted_sum_of_the_rows(seed: int) -> None:
+    # area_cost lists the rows by hand for numba; each row's formula, weighted, must add up to it.
+    rng = np.random.default_rng(seed)
+    w = rng.random(len(TERMS))
+    c = np.array([1000.0, 5000.0, 120.0, 7.0])
+    for _ in range(20):
+        pop, pcn_max, n_dist, ext, moved = (
+            rng.integers(0, 200),
+            rng.integers(0, 100),
+            rng.integers(1, 4),
+            rng.random(),
+            rng.integers(0, 100),
+        )
+        by_rows = sum(w[i] * t.value(c, pop, pcn_max, n_dist, ext, moved) for i, t in enumerate(TERMS_TABLE))
+        assert area_cost(w, c, pop, pcn_max, n_dist, ext, moved) == pytest.approx(by_rows, rel=1e-12)
+
+
+def test_moved_by_hand() -> None:
+    # Previous plan: U0 in 0, U1 in 1, U2 none, U3 in 1. PLAN puts U0, U1 in 0 and U2, U3 in 1:
+    # only U1 (20 of 100 residents) changed area; U2 had none and does not count.
+    problem = tiny().with_previous(np.array([0, 1, -1, 1]))
+    labels = labels_from(problem, PLAN)
+    scores = score_labels(problem, labels, 50.0)
+    assert scores["moved_share"] == pytest.approx(0.2)
+    assert scores["term_moved"] == pytest.approx(1.0 * 0.2)
+    assert scores["objective"] == pytest.approx(0.3 + 0.1 / 3 + 0.008 + 0.005 + 0.2)
+    assert stats_of(problem, labels, 2).moved_pop.tolist() == [20, 0]
+
+
+def test_moved_is_off_without_a_previous_plan() -> None:
+    scores = score_labels(tiny(), labels_from(tiny(), PLAN), 50.0)
+    assert scores["term_moved"] == 0.0
+    assert "moved_share" not in scores
+    # And the weight scale counts it only when on: default weights scale 1 either way.
+    on = tiny().with_previous(np.array([0, 1, -1, 1]))
+    assert weight_scale(on) == pytest.approx(1.0)
+    heavy = dataclasses.replace(on, weights=ObjectiveConfig(moved=3.13))
+    assert weight_scale(heavy) == pytest.approx((1.13 + 3.13) / 2.13)

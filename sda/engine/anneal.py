@@ -7,11 +7,19 @@ well under a microsecond, which is what reaching high PCN coterminosity needs.
 
 The state is the assignment plus per-area totals kept up to date incrementally: population,
 residents per PCN (and the largest of them), residents per district (and how many districts
-are present), border shared with other areas, unit count, and each area's cost. A move is priced
-as the change in the two areas' costs (``sda.objective`` defines the terms; ``_area_cost``
-mirrors ``area_costs`` for one area) plus a soft-band penalty on residents outside the band,
+are present), border shared with other areas, residents moved from a previous plan, unit count,
+and each area's cost. A move is priced as the change in the two areas' costs (computed by
+``sda.objective.area_cost``, the same compiled function that prices recombinations) plus a
+soft-band penalty on residents outside the band,
 whose price rises during the run so that the search may cross the band's edges early and
 settles inside it late. Only states inside the band are ever recorded as best.
+
+The state travels in named tuples (``Graph``, ``Units``, ``Areas``, ``Best``, ``Scratch``,
+``Pricing``, ``Run``), as pynndescent passes its heaps and trees, and the loop is split into
+small compiled helpers that LLVM inlines (numba's own ``inline="always"`` made the kernel twice
+as slow here, so it is not used). The kernel sees only the rules' building blocks: a movable
+mask (frozen, locked and grouped units stay), keep-apart partners, and the cap on residents
+moved.
 
 Contiguity is kept at every step: a unit may leave its area only when the area's units that
 touched it are still connected without it (a search over that one area, not the whole graph).
@@ -22,16 +30,92 @@ seed still gives one plan.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
-from sda.objective import stats_of
+from sda.metrics import edge_sources, in_band
+from sda.objective import area_cost, constants, stats_of, weight_vector
 from sda.problem import Problem
 
-# Indices into the float parameter vector passed to the kernel (numba prefers flat arrays).
-W_PCN, W_CUT, W_BAL, W_DIST, TOTAL_POP, TOTAL_BORDER, TARGET, K, MIN_POP, MAX_POP = range(10)
 #: The largest PCN piece moved at once (a connected run of one PCN's units inside one area).
 PIECE_LIMIT = 40
+# Indices into ``Pricing.limits``.
+MIN_POP, MAX_POP, MAX_MOVED = range(3)
+
+
+class Graph(NamedTuple):
+    """The CSR adjacency: entry ``j`` links ``src[j]`` to ``indices[j]`` across ``border[j]`` m."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    border: np.ndarray
+    src: np.ndarray
+
+
+class Units(NamedTuple):
+    """Per-unit facts and the rules' building blocks (read only)."""
+
+    pop: np.ndarray
+    pcn: np.ndarray  # -1 where none (or PCN alignment off)
+    district: np.ndarray
+    movable: np.ndarray  # False for frozen, locked and grouped units
+    apart_ptr: np.ndarray  # keep-apart partners of unit i: apart_idx[apart_ptr[i]:apart_ptr[i+1]]
+    apart_idx: np.ndarray
+    previous: np.ndarray  # area in the previous plan, -1 where none
+
+
+class Areas(NamedTuple):
+    """The current assignment and its per-area totals (updated in place)."""
+
+    labels: np.ndarray
+    pop: np.ndarray
+    pcn_pop: np.ndarray  # (k, n_pcn)
+    pcn_max: np.ndarray
+    dist_pop: np.ndarray  # (k, n_district)
+    n_dist: np.ndarray
+    ext: np.ndarray  # border with other areas (m)
+    size: np.ndarray  # units
+    moved: np.ndarray  # residents whose previous area is another one
+    cost: np.ndarray
+
+
+class Best(NamedTuple):
+    """The best state in band seen: ``value[0]`` its cost (inf until one is seen), ``value[1]``
+    1.0 while it is the current state (its labels are then copied only when the state leaves it)."""
+
+    labels: np.ndarray
+    value: np.ndarray
+
+
+class Scratch(NamedTuple):
+    """Work arrays reused by every step (stamps mark visited units without clearing)."""
+
+    stamp: np.ndarray
+    stack: np.ndarray
+    piece: np.ndarray
+    tmp_dist: np.ndarray
+    counter: np.ndarray
+
+
+class Pricing(NamedTuple):
+    """The objective's weights and constants (``sda.objective``) and the hard limits."""
+
+    weights: np.ndarray
+    constants: np.ndarray
+    limits: np.ndarray  # [min_pop, max_pop, max residents moved]
+
+
+class Run(NamedTuple):
+    """One call's schedule: temperature and band price move from start to end."""
+
+    t0: float
+    t1: float
+    bw0: float
+    bw1: float
+    steps: int
+    piece_share: float
 
 
 class AnnealState:
@@ -42,56 +126,106 @@ class AnnealState:
         self.problem = problem
         self.k = int(labels.max()) + 1
         self.target = target
-        w = p.weights
-        self.params = np.array(
-            [
-                w.pcn if p.n_pcn else 0.0,
-                w.cut_border,
-                w.balance,
-                w.district_splits,
-                max(p.total_pop, 1),
-                p.total_border_m,
-                max(target, 1.0),
-                self.k,
-                p.min_pop,
-                p.max_pop,
-            ],
-            dtype=np.float64,
+        self.graph = Graph(p.indptr, p.indices, p.border_m, edge_sources(p.indptr))
+        apart_ptr, apart_idx = _apart_csr(p)
+        self.units = Units(
+            p.pop,
+            p.pcn.astype(np.int64) if p.n_pcn else np.full(p.n, -1, np.int64),
+            p.district,
+            p.movable.astype(np.bool_),
+            apart_ptr,
+            apart_idx,
+            p.previous.astype(np.int64),
         )
-        self.upcn = p.pcn.astype(np.int64) if p.n_pcn else np.full(p.n, -1, np.int64)
-        self.movable = ((p.together < 0) & (p.lock < 0)).astype(np.bool_)
-        self.apart_ptr, self.apart_idx = _apart_csr(p)
-        self.src = np.repeat(np.arange(p.n, dtype=np.int64), np.diff(p.indptr))
-        self.stamp = np.zeros(p.n, dtype=np.int64)
-        self.stack = np.zeros(p.n, dtype=np.int64)
-        self.piece = np.zeros(PIECE_LIMIT, dtype=np.int64)
-        self.tmp_dist = np.zeros(len(p.district_codes), dtype=np.int64)
-        self.counter = np.zeros(1, dtype=np.int64)
-        # [best cost (inf until a state in band is seen), 1.0 while the current state is the best]
-        self.best = np.array([np.inf, 0.0])
-        self.best_labels = np.asarray(labels, dtype=np.int64).copy()
+        cap = np.floor(p.max_moved_share * p.total_pop + 1e-9) if p.has_previous else np.inf
+        self.pricing = Pricing(
+            weight_vector(p), constants(p, target, self.k), np.array([p.min_pop, p.max_pop, cap], dtype=np.float64)
+        )
+        self.scratch = Scratch(
+            np.zeros(p.n, dtype=np.int64),
+            np.zeros(p.n, dtype=np.int64),
+            np.zeros(PIECE_LIMIT, dtype=np.int64),
+            np.zeros(len(p.district_codes), dtype=np.int64),
+            np.zeros(1, dtype=np.int64),
+        )
+        self.best_state = Best(np.asarray(labels, dtype=np.int64).copy(), np.array([np.inf, 0.0]))
         self.load(labels)
-        if self.in_band:
+        if self.in_band and self.moved_total <= cap:
             self.best[0] = self.total_cost
+
+    # Views kept for callers and tests.
+    @property
+    def labels(self) -> np.ndarray:
+        return self.areas.labels
+
+    @property
+    def pop(self) -> np.ndarray:
+        return self.areas.pop
+
+    @property
+    def pcn_pop(self) -> np.ndarray:
+        return self.areas.pcn_pop
+
+    @property
+    def pcn_max(self) -> np.ndarray:
+        return self.areas.pcn_max
+
+    @property
+    def dist_pop(self) -> np.ndarray:
+        return self.areas.dist_pop
+
+    @property
+    def n_dist(self) -> np.ndarray:
+        return self.areas.n_dist
+
+    @property
+    def ext(self) -> np.ndarray:
+        return self.areas.ext
+
+    @property
+    def size(self) -> np.ndarray:
+        return self.areas.size
+
+    @property
+    def moved(self) -> np.ndarray:
+        return self.areas.moved
+
+    @property
+    def cost(self) -> np.ndarray:
+        return self.areas.cost
+
+    @property
+    def best(self) -> np.ndarray:
+        return self.best_state.value
+
+    @property
+    def best_labels(self) -> np.ndarray:
+        return self.best_state.labels
 
     def load(self, labels: np.ndarray) -> None:
         """Make ``labels`` the current state (recomputing every total); the best is kept."""
         p, k = self.problem, self.k
-        self.keep_best()
-        self.labels = np.ascontiguousarray(labels, dtype=np.int64).copy()
-        stats = stats_of(p, self.labels, k)
-        self.pop = stats.pop.astype(np.int64).copy()
-        self.pcn_pop = np.zeros((k, max(p.n_pcn, 1)), dtype=np.int64)
+        if hasattr(self, "areas"):
+            self.keep_best()
+        current = np.ascontiguousarray(labels, dtype=np.int64).copy()
+        stats = stats_of(p, current, k)
+        pcn_pop = np.zeros((k, max(p.n_pcn, 1)), dtype=np.int64)
         if p.n_pcn:
-            self.pcn_pop[:] = stats.pcn_pop
-        self.pcn_max = self.pcn_pop.max(axis=1).astype(np.int64)
-        self.dist_pop = np.ascontiguousarray(stats.district_pop, dtype=np.int64)
-        self.n_dist = (self.dist_pop > 0).sum(axis=1).astype(np.int64)
-        self.ext = np.ascontiguousarray(stats.ext_border_m, dtype=np.float64)
-        self.size = np.bincount(self.labels, minlength=k).astype(np.int64)
-        self.cost = np.array(
-            [_area_cost(self.params, self.pop[a], self.pcn_max[a], self.n_dist[a], self.ext[a]) for a in range(k)]
+            pcn_pop[:] = stats.pcn_pop
+        dist_pop = np.ascontiguousarray(stats.district_pop, dtype=np.int64)
+        self.areas = Areas(
+            current,
+            stats.pop.astype(np.int64).copy(),
+            pcn_pop,
+            pcn_pop.max(axis=1).astype(np.int64),
+            dist_pop,
+            (dist_pop > 0).sum(axis=1).astype(np.int64),
+            np.ascontiguousarray(stats.ext_border_m, dtype=np.float64),
+            np.bincount(current, minlength=k).astype(np.int64),
+            stats.moved_pop.astype(np.int64),
+            np.zeros(k),
         )
+        _cost_all(self.pricing, self.areas)
 
     def keep_best(self) -> None:
         """Store the current state as the best if it is (before anything outside the kernel changes it)."""
@@ -100,7 +234,7 @@ class AnnealState:
             self.best[1] = 0.0
 
     def offer(self, labels: np.ndarray, cost: float) -> None:
-        """Record ``labels`` (in band, objective ``cost``) as the best if it beats it."""
+        """Record ``labels`` (in band, within the cap, objective ``cost``) as the best if it beats it."""
         if cost < self.best[0] - 1e-12:
             self.keep_best()
             self.best_labels[:] = labels
@@ -112,9 +246,14 @@ class AnnealState:
         return float(self.cost.sum())
 
     @property
+    def moved_total(self) -> int:
+        """Residents whose area differs from the previous plan (0 without one)."""
+        return int(self.moved.sum())
+
+    @property
     def in_band(self) -> bool:
         """Every area within the band."""
-        return bool(((self.pop >= self.problem.min_pop) & (self.pop <= self.problem.max_pop)).all())
+        return bool(in_band(self.pop, self.problem.min_pop, self.problem.max_pop).all())
 
     def run(
         self,
@@ -126,44 +265,16 @@ class AnnealState:
     ) -> int:
         """Anneal for ``steps`` proposals, temperature and band price moving geometrically and
         linearly between the given (start, end) pairs. Returns moves accepted."""
-        p = self.problem
+        schedule = Run(
+            float(temperature[0]),
+            float(temperature[1]),
+            float(band_weight[0]),
+            float(band_weight[1]),
+            int(steps),
+            float(piece_share),
+        )
         return int(
-            _anneal(
-                p.indptr,
-                p.indices,
-                p.border_m,
-                self.src,
-                p.pop,
-                self.upcn,
-                p.district,
-                self.movable,
-                self.apart_ptr,
-                self.apart_idx,
-                self.labels,
-                self.pop,
-                self.pcn_pop,
-                self.pcn_max,
-                self.dist_pop,
-                self.n_dist,
-                self.ext,
-                self.cost,
-                self.size,
-                self.best_labels,
-                self.best,
-                self.params,
-                float(temperature[0]),
-                float(temperature[1]),
-                float(band_weight[0]),
-                float(band_weight[1]),
-                int(steps),
-                float(piece_share),
-                rng,
-                self.stamp,
-                self.stack,
-                self.piece,
-                self.tmp_dist,
-                self.counter,
-            )
+            _anneal(self.graph, self.units, self.areas, self.best_state, self.scratch, self.pricing, schedule, rng)
         )
 
     def best_assignment(self) -> tuple[np.ndarray, float]:
@@ -196,24 +307,24 @@ def _apart_csr(p: Problem) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def _area_cost(params, pop, pcn_max, n_dist, ext):
-    """One area's weighted cost; mirrors ``sda.objective.area_costs``."""
-    k = params[K]
-    cost = params[W_PCN] * (pop - pcn_max) / params[TOTAL_POP]
-    cost += params[W_CUT] * ext / (2.0 * params[TOTAL_BORDER])
-    cost += params[W_BAL] * abs(pop - params[TARGET]) / params[TARGET] / k
-    if n_dist > 1:
-        cost += params[W_DIST] / k
-    return cost
+def _cost_all(pricing, areas):
+    """Every area's cost from its totals."""
+    for a in range(areas.pop.shape[0]):
+        areas.cost[a] = _cost(pricing, areas.pop[a], areas.pcn_max[a], areas.n_dist[a], areas.ext[a], areas.moved[a])
 
 
 @njit(cache=True)
-def _outside(params, pop):
+def _cost(pricing, pop, pcn_max, n_dist, ext, moved):
+    return area_cost(pricing.weights, pricing.constants, pop, pcn_max, n_dist, ext, moved)
+
+
+@njit(cache=True)
+def _outside(limits, pop):
     """Residents outside the band for an area of ``pop`` residents."""
-    if pop < params[MIN_POP]:
-        return params[MIN_POP] - pop
-    if pop > params[MAX_POP]:
-        return pop - params[MAX_POP]
+    if pop < limits[MIN_POP]:
+        return limits[MIN_POP] - pop
+    if pop > limits[MAX_POP]:
+        return pop - limits[MAX_POP]
     return 0.0
 
 
@@ -227,10 +338,131 @@ def _row_max(pcn_pop, a):
 
 
 @njit(cache=True)
-def _connected_without(indptr, indices, labels, a, size_a, drop_stamp, stamp, stack, counter, start, n_drop):
-    """Are the units of area ``a`` not stamped ``drop_stamp`` connected? Searches from ``start``."""
-    counter[0] += 1
-    mark = counter[0]
+def _blocked(units, labels, u, b):
+    """Would a keep-apart partner of ``u`` already in area ``b`` share it with ``u``?"""
+    for q in range(units.apart_ptr[u], units.apart_ptr[u + 1]):  # noqa: SIM110 (numba: no generators)
+        if labels[units.apart_idx[q]] == b:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _gather_piece(graph, units, labels, scratch, u, a, b, grow):
+    """The moving set in ``scratch.piece``: ``u`` alone, or (``grow``) the connected run of ``u``'s
+    PCN inside ``a``. Its units are stamped with the returned mark. Returns (size, mark)."""
+    piece, stamp = scratch.piece, scratch.stamp
+    n_piece = 1
+    piece[0] = u
+    c = units.pcn[u]
+    scratch.counter[0] += 1
+    pmark = scratch.counter[0]
+    stamp[u] = pmark
+    if grow:
+        head = 0
+        while head < n_piece and n_piece < piece.shape[0]:
+            v = piece[head]
+            head += 1
+            for jj in range(graph.indptr[v], graph.indptr[v + 1]):
+                w = graph.indices[jj]
+                if (
+                    n_piece < piece.shape[0]
+                    and stamp[w] != pmark
+                    and labels[w] == a
+                    and units.pcn[w] == c
+                    and units.movable[w]
+                    and not _blocked(units, labels, w, b)
+                ):
+                    stamp[w] = pmark
+                    piece[n_piece] = w
+                    n_piece += 1
+    return n_piece, pmark
+
+
+@njit(cache=True)
+def _piece_totals(graph, units, labels, scratch, n_piece, pmark, a, b, c):
+    """Totals of the moving set: residents, residents of PCN ``c``, the change of each area's
+    border with others, and the change of each area's residents moved. Fills
+    ``scratch.tmp_dist`` with residents per district (cleared by ``_clear_districts``)."""
+    moved = 0
+    moved_pcn = 0
+    d_ext_a = 0.0
+    d_ext_b = 0.0
+    d_mv_a = 0
+    d_mv_b = 0
+    for t in range(n_piece):
+        x = scratch.piece[t]
+        px = units.pop[x]
+        moved += px
+        if units.pcn[x] == c:
+            moved_pcn += px
+        prev = units.previous[x]
+        if prev >= 0:
+            if prev != a:
+                d_mv_a -= px
+            if prev != b:
+                d_mv_b += px
+        scratch.tmp_dist[units.district[x]] += px
+        for jj in range(graph.indptr[x], graph.indptr[x + 1]):
+            w = graph.indices[jj]
+            if scratch.stamp[w] == pmark:
+                continue  # inside the piece: stays internal
+            lw = labels[w]
+            if lw == a:
+                d_ext_a += graph.border[jj]  # now cut between a and the piece (in b)
+            else:
+                d_ext_a -= graph.border[jj]  # no longer a's border
+            if lw == b:
+                d_ext_b -= graph.border[jj]  # becomes internal to b
+            else:
+                d_ext_b += graph.border[jj]  # now b's border
+    return moved, moved_pcn, d_ext_a, d_ext_b, d_mv_a, d_mv_b
+
+
+@njit(cache=True)
+def _clear_districts(units, scratch, n_piece):
+    for t in range(n_piece):
+        scratch.tmp_dist[units.district[scratch.piece[t]]] = 0
+
+
+@njit(cache=True)
+def _pcn_maxima(areas, a, b, c, moved_pcn):
+    """Largest PCN population of ``a`` and ``b`` after the move (a's may drop, b's may rise)."""
+    max_a = areas.pcn_max[a]
+    max_b = areas.pcn_max[b]
+    if c >= 0:
+        if areas.pcn_pop[a, c] == max_a:
+            areas.pcn_pop[a, c] -= moved_pcn
+            max_a = _row_max(areas.pcn_pop, a)
+            areas.pcn_pop[a, c] += moved_pcn
+        if areas.pcn_pop[b, c] + moved_pcn > max_b:
+            max_b = areas.pcn_pop[b, c] + moved_pcn
+    return max_a, max_b
+
+
+@njit(cache=True)
+def _district_counts(units, areas, scratch, n_piece, a, b):
+    """Districts present in ``a`` and ``b`` after the move. Marks each district of the piece
+    once by negating its entry of ``tmp_dist`` (``_apply`` and ``_clear_districts`` reset it)."""
+    nd_a = areas.n_dist[a]
+    nd_b = areas.n_dist[b]
+    tmp = scratch.tmp_dist
+    for t in range(n_piece):
+        d = units.district[scratch.piece[t]]
+        if tmp[d] > 0:
+            if areas.dist_pop[a, d] == tmp[d]:
+                nd_a -= 1
+            if areas.dist_pop[b, d] == 0:
+                nd_b += 1
+            tmp[d] = -tmp[d]
+    return nd_a, nd_b
+
+
+@njit(cache=True)
+def _connected_without(graph, labels, a, size_a, scratch, start, n_drop, drop_mark):
+    """Are the units of area ``a`` not stamped ``drop_mark`` connected? Searches from ``start``."""
+    stamp, stack = scratch.stamp, scratch.stack
+    scratch.counter[0] += 1
+    mark = scratch.counter[0]
     stamp[start] = mark
     stack[0] = start
     top = 1
@@ -239,9 +471,9 @@ def _connected_without(indptr, indices, labels, a, size_a, drop_stamp, stamp, st
     while top > 0 and reached < need:
         top -= 1
         v = stack[top]
-        for j in range(indptr[v], indptr[v + 1]):
-            w = indices[j]
-            if labels[w] == a and stamp[w] != mark and stamp[w] != drop_stamp:
+        for j in range(graph.indptr[v], graph.indptr[v + 1]):
+            w = graph.indices[j]
+            if labels[w] == a and stamp[w] != mark and stamp[w] != drop_mark:
                 stamp[w] = mark
                 stack[top] = w
                 top += 1
@@ -250,54 +482,70 @@ def _connected_without(indptr, indices, labels, a, size_a, drop_stamp, stamp, st
 
 
 @njit(cache=True)
-def _anneal(
-    indptr,
-    indices,
-    border,
-    src,
-    upop,
-    upcn,
-    udist,
-    movable,
-    apart_ptr,
-    apart_idx,
-    labels,
-    pop,
-    pcn_pop,
-    pcn_max,
-    dist_pop,
-    n_dist,
-    ext,
-    cost,
-    size,
-    best_labels,
-    best,
-    params,
-    t0,
-    t1,
-    bw0,
-    bw1,
-    steps,
-    piece_share,
-    rng,
-    stamp,
-    stack,
-    piece,
-    tmp_dist,
-    counter,
-):
-    n_entries = len(indices)
+def _leaves_a_connected(graph, labels, size_a, scratch, n_piece, pmark, a):
+    """Is ``a`` still connected without the piece? Searched from a neighbour left in ``a``."""
+    start = -1
+    for t in range(n_piece):
+        x = scratch.piece[t]
+        for jj in range(graph.indptr[x], graph.indptr[x + 1]):
+            w = graph.indices[jj]
+            if labels[w] == a and scratch.stamp[w] != pmark:
+                start = w
+                break
+        if start >= 0:
+            break
+    if start < 0:
+        return False
+    return _connected_without(graph, labels, a, size_a, scratch, start, n_piece, pmark)
+
+
+@njit(cache=True)
+def _apply(units, areas, scratch, n_piece, a, b, c, moved_pcn, new_pop_a, new_pop_b, max_a, max_b, nd_a, nd_b):
+    """Move the piece from ``a`` to ``b`` and update every total but border, moved and cost."""
+    tmp = scratch.tmp_dist
+    for t in range(n_piece):
+        x = scratch.piece[t]
+        d = units.district[x]
+        if tmp[d] != 0:
+            amount = -tmp[d]
+            areas.dist_pop[a, d] -= amount
+            areas.dist_pop[b, d] += amount
+            tmp[d] = 0
+        areas.labels[x] = b
+    if c >= 0:
+        areas.pcn_pop[a, c] -= moved_pcn
+        areas.pcn_pop[b, c] += moved_pcn
+    areas.pcn_max[a] = max_a
+    areas.pcn_max[b] = max_b
+    areas.n_dist[a] = nd_a
+    areas.n_dist[b] = nd_b
+    areas.pop[a] = new_pop_a
+    areas.pop[b] = new_pop_b
+    areas.size[a] -= n_piece
+    areas.size[b] += n_piece
+
+
+@njit(cache=True)
+def _anneal(graph, units, areas, best, scratch, pricing, schedule, rng):
+    n_entries = len(graph.indices)
+    steps = schedule.steps
     if n_entries == 0 or steps <= 0:
         return 0
-    total_pop = params[TOTAL_POP]
-    k = pop.shape[0]
+    limits = pricing.limits
+    total_pop = pricing.constants[0]
+    labels = areas.labels
+    k = areas.pop.shape[0]
     current = 0.0
     n_out = 0
+    moved_total = 0
     for a in range(k):
-        current += cost[a]
-        if _outside(params, pop[a]) > 0:
+        current += areas.cost[a]
+        moved_total += areas.moved[a]
+        if _outside(limits, areas.pop[a]) > 0:
             n_out += 1
+    max_moved = limits[MAX_MOVED]
     accepted = 0
+    t0, t1, bw0, bw1 = schedule.t0, schedule.t1, schedule.bw0, schedule.bw1
     temperature = t0
     band_weight = bw0
     ratio = t1 / t0 if t0 > 0 else 1.0
@@ -307,167 +555,62 @@ def _anneal(
             temperature = t0 * ratio**f
             band_weight = bw0 + (bw1 - bw0) * f
         j = rng.integers(0, n_entries)
-        u = src[j]
-        b = labels[indices[j]]
+        u = graph.src[j]
+        b = labels[graph.indices[j]]
         a = labels[u]
-        if a == b or not movable[u]:
+        if a == b or not units.movable[u] or _blocked(units, labels, u, b):
             continue
-        # Keep-apart partners already in b forbid the move.
-        blocked = False
-        for q in range(apart_ptr[u], apart_ptr[u + 1]):
-            if labels[apart_idx[q]] == b:
-                blocked = True
-        if blocked:
+        c = units.pcn[u]
+        grow = c >= 0 and rng.random() < schedule.piece_share
+        n_piece, pmark = _gather_piece(graph, units, labels, scratch, u, a, b, grow)
+        if n_piece >= areas.size[a]:
             continue
-        # The moving set: u alone, or the connected run of u's PCN inside a.
-        n_piece = 1
-        piece[0] = u
-        c = upcn[u]
-        counter[0] += 1
-        pmark = counter[0]
-        stamp[u] = pmark
-        if c >= 0 and rng.random() < piece_share:
-            head = 0
-            while head < n_piece and n_piece < piece.shape[0]:
-                v = piece[head]
-                head += 1
-                for jj in range(indptr[v], indptr[v + 1]):
-                    w = indices[jj]
-                    if (
-                        n_piece < piece.shape[0]
-                        and stamp[w] != pmark
-                        and labels[w] == a
-                        and upcn[w] == c
-                        and movable[w]
-                    ):
-                        ok = True
-                        for q in range(apart_ptr[w], apart_ptr[w + 1]):
-                            if labels[apart_idx[q]] == b:
-                                ok = False
-                        if ok:
-                            stamp[w] = pmark
-                            piece[n_piece] = w
-                            n_piece += 1
-        if n_piece >= size[a]:
+        moved, moved_pcn, d_ext_a, d_ext_b, d_mv_a, d_mv_b = _piece_totals(
+            graph, units, labels, scratch, n_piece, pmark, a, b, c
+        )
+        new_pop_a = areas.pop[a] - moved
+        new_pop_b = areas.pop[b] + moved
+        # Band: hard when band_weight is 0, else priced. The cap on residents moved: hard.
+        out_before = _outside(limits, areas.pop[a]) + _outside(limits, areas.pop[b])
+        out_after = _outside(limits, new_pop_a) + _outside(limits, new_pop_b)
+        new_moved = moved_total + d_mv_a + d_mv_b
+        if (band_weight == 0.0 and out_after > 0) or (new_moved > max_moved and new_moved > moved_total):
+            _clear_districts(units, scratch, n_piece)
             continue
-        # Totals of the moving set.
-        moved = 0
-        moved_pcn = 0
-        d_ext_a = 0.0
-        d_ext_b = 0.0
-        for t in range(n_piece):
-            x = piece[t]
-            moved += upop[x]
-            if upcn[x] == c:
-                moved_pcn += upop[x]
-            tmp_dist[udist[x]] += upop[x]
-            for jj in range(indptr[x], indptr[x + 1]):
-                w = indices[jj]
-                if stamp[w] == pmark:
-                    continue  # inside the piece: stays internal
-                lw = labels[w]
-                if lw == a:
-                    d_ext_a += border[jj]  # now cut between a and the piece (in b)
-                else:
-                    d_ext_a -= border[jj]  # no longer a's border
-                if lw == b:
-                    d_ext_b -= border[jj]  # becomes internal to b
-                else:
-                    d_ext_b += border[jj]  # now b's border
-        new_pop_a = pop[a] - moved
-        new_pop_b = pop[b] + moved
-        # Band: hard when band_weight is 0, else priced.
-        out_before = _outside(params, pop[a]) + _outside(params, pop[b])
-        out_after = _outside(params, new_pop_a) + _outside(params, new_pop_b)
-        if band_weight == 0.0 and out_after > 0:
-            for t in range(n_piece):
-                tmp_dist[udist[piece[t]]] = 0
-            continue
-        # PCN: the largest PCN share of a may drop; of b may rise.
-        max_a = pcn_max[a]
-        max_b = pcn_max[b]
-        if c >= 0:
-            if pcn_pop[a, c] == max_a:
-                pcn_pop[a, c] -= moved_pcn
-                max_a = _row_max(pcn_pop, a)
-                pcn_pop[a, c] += moved_pcn
-            if pcn_pop[b, c] + moved_pcn > max_b:
-                max_b = pcn_pop[b, c] + moved_pcn
-        nd_a = n_dist[a]
-        nd_b = n_dist[b]
-        for t in range(n_piece):
-            d = udist[piece[t]]
-            if tmp_dist[d] > 0:
-                if dist_pop[a, d] == tmp_dist[d]:
-                    nd_a -= 1
-                if dist_pop[b, d] == 0:
-                    nd_b += 1
-                # count each district once: mark by negating until cleared below
-                tmp_dist[d] = -tmp_dist[d]
-        new_cost_a = _area_cost(params, new_pop_a, max_a, nd_a, ext[a] + d_ext_a)
-        new_cost_b = _area_cost(params, new_pop_b, max_b, nd_b, ext[b] + d_ext_b)
-        delta = new_cost_a + new_cost_b - cost[a] - cost[b]
+        max_a, max_b = _pcn_maxima(areas, a, b, c, moved_pcn)
+        nd_a, nd_b = _district_counts(units, areas, scratch, n_piece, a, b)
+        new_cost_a = _cost(pricing, new_pop_a, max_a, nd_a, areas.ext[a] + d_ext_a, areas.moved[a] + d_mv_a)
+        new_cost_b = _cost(pricing, new_pop_b, max_b, nd_b, areas.ext[b] + d_ext_b, areas.moved[b] + d_mv_b)
+        delta = new_cost_a + new_cost_b - areas.cost[a] - areas.cost[b]
         delta += band_weight * (out_after - out_before) / total_pop
         take = delta < 0.0 or (temperature > 0.0 and rng.random() < np.exp(-delta / temperature))
         if take:
-            # Contiguity of a without the moving set, searched from a neighbour left in a.
-            start = -1
-            for t in range(n_piece):
-                x = piece[t]
-                for jj in range(indptr[x], indptr[x + 1]):
-                    w = indices[jj]
-                    if labels[w] == a and stamp[w] != pmark:
-                        start = w
-                        break
-                if start >= 0:
-                    break
-            if start < 0:
-                take = False
-            else:
-                take = _connected_without(
-                    indptr, indices, labels, a, size[a], pmark, stamp, stack, counter, start, n_piece
-                )
+            take = _leaves_a_connected(graph, labels, areas.size[a], scratch, n_piece, pmark, a)
         if not take:
-            for t in range(n_piece):
-                tmp_dist[udist[piece[t]]] = 0
+            _clear_districts(units, scratch, n_piece)
             continue
         # Record the best before leaving it (copy only when the state is about to get worse).
-        new_current = current + new_cost_a + new_cost_b - cost[a] - cost[b]
-        new_out = n_out - (1 if _outside(params, pop[a]) > 0 else 0) - (1 if _outside(params, pop[b]) > 0 else 0)
-        new_out += (1 if _outside(params, new_pop_a) > 0 else 0) + (1 if _outside(params, new_pop_b) > 0 else 0)
-        becomes_best = new_out == 0 and new_current < best[0] - 1e-12
-        if best[1] > 0 and not becomes_best:
-            best_labels[:] = labels
-            best[1] = 0.0
-        # Apply.
-        for t in range(n_piece):
-            x = piece[t]
-            d = udist[x]
-            if tmp_dist[d] != 0:
-                amount = -tmp_dist[d]
-                dist_pop[a, d] -= amount
-                dist_pop[b, d] += amount
-                tmp_dist[d] = 0
-            labels[x] = b
-        if c >= 0:
-            pcn_pop[a, c] -= moved_pcn
-            pcn_pop[b, c] += moved_pcn
-        pcn_max[a] = max_a
-        pcn_max[b] = max_b
-        n_dist[a] = nd_a
-        n_dist[b] = nd_b
-        pop[a] = new_pop_a
-        pop[b] = new_pop_b
-        ext[a] += d_ext_a
-        ext[b] += d_ext_b
-        size[a] -= n_piece
-        size[b] += n_piece
-        cost[a] = new_cost_a
-        cost[b] = new_cost_b
+        new_current = current + new_cost_a + new_cost_b - areas.cost[a] - areas.cost[b]
+        new_out = (
+            n_out - (1 if _outside(limits, areas.pop[a]) > 0 else 0) - (1 if _outside(limits, areas.pop[b]) > 0 else 0)
+        )
+        new_out += (1 if _outside(limits, new_pop_a) > 0 else 0) + (1 if _outside(limits, new_pop_b) > 0 else 0)
+        becomes_best = new_out == 0 and new_moved <= max_moved and new_current < best.value[0] - 1e-12
+        if best.value[1] > 0 and not becomes_best:
+            best.labels[:] = labels
+            best.value[1] = 0.0
+        _apply(units, areas, scratch, n_piece, a, b, c, moved_pcn, new_pop_a, new_pop_b, max_a, max_b, nd_a, nd_b)
+        areas.ext[a] += d_ext_a
+        areas.ext[b] += d_ext_b
+        areas.moved[a] += d_mv_a
+        areas.moved[b] += d_mv_b
+        areas.cost[a] = new_cost_a
+        areas.cost[b] = new_cost_b
         current = new_current
         n_out = new_out
+        moved_total = new_moved
         accepted += 1
         if becomes_best:
-            best[0] = new_current
-            best[1] = 1.0
+            best.value[0] = new_current
+            best.value[1] = 1.0
     return accepted

@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from sda.engine.trees import admissible_cuts, local_edges, random_tree
+from sda.metrics import edge_sources, in_band
 from sda.objective import AreaStats, area_costs, stats_of
 from sda.problem import Problem
 
@@ -34,20 +35,24 @@ class Partition:
         self.pcn_pop = stats.pcn_pop.copy()
         self.district_pop = stats.district_pop.copy()
         self.ext = stats.ext_border_m.astype(float).copy()
+        self.moved = stats.moved_pop.copy()
         self.members: list[set[int]] = [set() for _ in range(self.k)]
         for i, a in enumerate(self.labels.tolist()):
             self.members[a].add(i)
         self.cost = area_costs(problem, self._stats(np.arange(self.k)), target, self.k)
-        self.src = np.repeat(np.arange(problem.n), np.diff(problem.indptr))
+        self.src = edge_sources(problem.indptr)
 
     @property
     def in_band(self) -> bool:
         """Every area within the band."""
         p = self.problem
-        return bool(((self.pop >= p.min_pop) & (self.pop <= p.max_pop)).all())
+        within_cap = not p.has_previous or self.moved.sum() <= p.max_moved_share * p.total_pop + 1e-9
+        return bool(in_band(self.pop, p.min_pop, p.max_pop).all()) and within_cap
 
     def _stats(self, areas: np.ndarray) -> AreaStats:
-        return AreaStats(self.pop[areas], self.pcn_pop[areas], self.district_pop[areas], self.ext[areas])
+        return AreaStats(
+            self.pop[areas], self.pcn_pop[areas], self.district_pop[areas], self.ext[areas], self.moved[areas]
+        )
 
     @property
     def total_cost(self) -> float:
@@ -82,6 +87,13 @@ class Partition:
         dist_w[np.arange(len(nodes)), p.district[nodes]] = pop
         rows, cols, entry = edges
         edge_border = p.border_m[entry]
+        # Residents who count as moved if their side becomes area a (or b): a previous area
+        # other than that one. Both orientations of each cut are priced.
+        prev = p.previous[nodes]
+        moved_if_a = np.where((prev >= 0) & (prev != a), pop, 0)
+        moved_if_b = np.where((prev >= 0) & (prev != b), pop, 0)
+        side_a = self._held_side(nodes, a, b)
+        cap_left = p.max_moved_share * p.total_pop - (self.moved.sum() - self.moved[a] - self.moved[b])
         current = self.cost[a] + self.cost[b]
         best_cost, best_mask = np.inf, None
         for _ in range(trees):
@@ -99,22 +111,43 @@ class Partition:
             sub_pcn = tree.subtree_sums(pcn_w)[child]
             sub_dist = tree.subtree_sums(dist_w)[child]
             sub_ext = tree.subtree_sums(ext_unit)[child]
-            s1 = AreaStats(sub_pop, sub_pcn, sub_dist, sub_ext + cross)
-            s2 = AreaStats(
-                pop.sum() - sub_pop,
-                pcn_w.sum(axis=0) - sub_pcn,
-                dist_w.sum(axis=0) - sub_dist,
-                ext_unit.sum() - sub_ext + cross,
-            )
-            costs = area_costs(p, s1, self.target, self.k) + area_costs(p, s2, self.target, self.k)
+            sub_mv_a = tree.subtree_sums(moved_if_a)[child]
+            sub_mv_b = tree.subtree_sums(moved_if_b)[child]
+            rest = (pop.sum() - sub_pop, pcn_w.sum(axis=0) - sub_pcn, dist_w.sum(axis=0) - sub_dist)
+            rest_ext = ext_unit.sum() - sub_ext + cross
+            # Orientation 0: the subtree becomes a; orientation 1: it becomes b.
+            both = []
+            orientations = [(sub_mv_a, moved_if_b.sum() - sub_mv_b), (sub_mv_b, moved_if_a.sum() - sub_mv_a)]
+            # Without a previous plan or frozen units the two orientations cost the same.
+            for sub_mv, rest_mv in orientations[: 2 if p.has_previous or side_a is not None else 1]:
+                s1 = AreaStats(sub_pop, sub_pcn, sub_dist, sub_ext + cross, sub_mv)
+                s2 = AreaStats(*rest, rest_ext, rest_mv)
+                costs = area_costs(p, s1, self.target, self.k) + area_costs(p, s2, self.target, self.k)
+                if p.has_previous:
+                    costs = np.where(sub_mv + rest_mv > cap_left + 1e-9, np.inf, costs)
+                both.append(costs)
+            if side_a is not None:
+                # Frozen units keep their area: the orientation is forced by them.
+                held_in = tree.in_subtree(child, side_a[0])
+                held_out = tree.in_subtree(child, side_a[1])
+                sub_is_a = held_in.all(axis=1) & ~held_out.any(axis=1)
+                sub_is_b = ~held_in.any(axis=1) & held_out.all(axis=1)
+                if len(both) == 1:
+                    both.append(both[0])
+                both[0] = np.where(sub_is_a, both[0], np.inf)
+                both[1] = np.where(sub_is_b, both[1], np.inf)
             if len(p.apart_pairs) or (p.lock[nodes] >= 0).any():
-                costs = costs + self._apart_penalty(tree, child, nodes)
-            j = int(np.argmin(costs))
-            if costs[j] < best_cost:
-                best_cost = float(costs[j])
-                c = int(child[j])
-                best_mask = np.zeros(len(nodes), dtype=bool)
-                best_mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+                penalty = self._apart_penalty(tree, child, nodes)
+                both = [costs + penalty for costs in both]
+            for flip, costs in enumerate(both):
+                j = int(np.argmin(costs))
+                if costs[j] < best_cost:
+                    best_cost = float(costs[j])
+                    c = int(child[j])
+                    best_mask = np.zeros(len(nodes), dtype=bool)
+                    best_mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+                    if flip:
+                        best_mask = ~best_mask
         if best_mask is None or not np.isfinite(best_cost):
             return False
         delta = best_cost - current
@@ -122,6 +155,14 @@ class Partition:
             return False
         self._relabel(nodes, best_mask, a, b)
         return True
+
+    def _held_side(self, nodes: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Local indices of the frozen units now in ``a`` and in ``b`` (None when there are none)."""
+        held = self.problem.frozen[nodes]
+        if not held.any():
+            return None
+        here = self.labels[nodes]
+        return np.flatnonzero(held & (here == a)), np.flatnonzero(held & (here == b))
 
     def _apart_penalty(self, tree: object, child: np.ndarray, nodes: np.ndarray) -> np.ndarray:
         """+inf for cuts that leave a keep-apart pair, or two locks, on one side."""
@@ -152,6 +193,7 @@ class Partition:
             self.pop[area] = stats.pop[area]
             self.pcn_pop[area] = stats.pcn_pop[area]
             self.district_pop[area] = stats.district_pop[area]
+            self.moved[area] = stats.moved_pop[area]
         # External borders change for every area touching the pair; recompute them all (cheap).
         self.ext = stats.ext_border_m.astype(float)
         self.cost = area_costs(self.problem, self._stats(np.arange(self.k)), self.target, self.k)

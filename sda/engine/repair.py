@@ -1,10 +1,17 @@
-"""Repair: bring a contiguous assignment whose areas break the band back inside it.
+"""Repair: bring an assignment that breaks the band or contiguity back to a valid plan,
+moving as few residents as it can.
 
 Why: when the band is tight (28 areas here leave 447 residents of slack per area), building a
 plan that lands every area inside the band directly takes long backtracking. Building with a
 looser band is quick, and the annealing kernel (``sda.engine.anneal``), with residents outside
 the band priced high, then moves boundary units until every area is inside; contiguity holds at
-every step. The search uses it to build first plans (``loose_then_repair``).
+every step.
+
+The same steps repair a plan given from outside (an officer's edited plan, or a previous plan
+carried onto new units): ``repair_plan`` first gives each area back one connected piece (its
+most populous; the units of its other pieces join the neighbouring areas they share most
+border with), then brings the areas into the band with every resident moved from the given
+plan priced (the ``moved`` objective term), so the repair disturbs as little as it can.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ import numpy as np
 
 from sda.engine.anneal import AnnealState
 from sda.engine.construct import construct
+from sda.errors import InfeasibleError
+from sda.metrics import edge_sources, piece_labels
 from sda.objective import weight_scale
 from sda.problem import Problem
 
@@ -24,6 +33,11 @@ from sda.problem import Problem
 REPAIR_BAND_PRICE = 20.0
 #: Temperature while repairing (objective units): warm enough to leave dead ends.
 REPAIR_TEMPERATURE = 0.002
+#: Weight of the ``moved`` term while repairing a given plan: residents moved dominate the other
+#: terms (default weights sum to 1.13), which only break ties.
+REPAIR_MOVED_WEIGHT = 10.0
+#: Greedy kernel steps per adjacency entry after a repair.
+GREEDY_STEPS_PER_LINK = 50
 #: Kernel steps between checks for a state in band.
 REPAIR_CHUNK = 50_000
 
@@ -32,9 +46,10 @@ def repair_band(
     problem: Problem, labels: np.ndarray, target: float, rng: np.random.Generator, max_steps: int = 5_000_000
 ) -> np.ndarray | None:
     """The first in-band assignment reached from ``labels`` (contiguous, any populations), or
-    None within ``max_steps`` kernel steps. A count of steps, not seconds: clock-free."""
+    None within ``max_steps`` kernel steps. A count of steps, not seconds: clock-free. With a
+    previous plan, the state must also keep within the cap on residents moved."""
     state = AnnealState(problem, labels, target)
-    if state.in_band:
+    if np.isfinite(state.best[0]):
         return state.labels.copy()
     scale = weight_scale(problem)  # the same balance of band and objective under any weights
     temperature, price = REPAIR_TEMPERATURE * scale, REPAIR_BAND_PRICE * scale
@@ -71,3 +86,99 @@ def loose_then_repair(
         if repaired is not None:
             return repaired
     return None
+
+
+def compact_labels(problem: Problem, labels: np.ndarray) -> tuple[Problem, np.ndarray]:
+    """Renumber areas ``0..k-1`` in order of their old numbers, dropping numbers no unit holds;
+    the problem's previous plan is renumbered the same way (a previous area with no unit now
+    keeps a number above ``k - 1``, so its residents count as moved)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(labels) != problem.n or (labels < 0).any():
+        msg = f"the starting plan must give every one of the {problem.n} units an area (got {len(labels)} labels)."
+        raise InfeasibleError(msg)
+    used = np.unique(labels)
+    if len(used) == int(labels.max()) + 1:
+        return problem, labels.copy()
+    top = max(int(labels.max()), int(problem.previous.max())) + 1
+    mapping = np.full(top, -1, dtype=np.int64)
+    mapping[used] = np.arange(len(used))
+    unused = np.flatnonzero(mapping < 0)
+    mapping[unused] = len(used) + np.arange(len(unused))
+    prev = np.where(problem.previous >= 0, mapping[np.maximum(problem.previous, 0)], -1)
+    return dataclasses.replace(problem, previous=prev), mapping[labels]
+
+
+def repair_contiguity(problem: Problem, labels: np.ndarray) -> np.ndarray:
+    """Each area keeps its most populous connected piece; the units of its other pieces join a
+    neighbouring area, one ring at a time from the kept pieces inward (each joins the area it
+    shares most border with; ties to the lower number), so every area ends connected.
+
+    Raises
+    ------
+    InfeasibleError
+        If a frozen unit would have to leave its area, or a unit cannot reach any kept piece.
+    """
+    labels = np.asarray(labels, dtype=np.int64).copy()
+    k = int(labels.max()) + 1
+    piece = piece_labels(problem.indptr, problem.indices, labels)
+    piece_pop = np.bincount(piece, weights=problem.pop)
+    keep = np.full(k, -1, dtype=np.int64)
+    for p in np.argsort(-piece_pop, kind="stable").tolist():
+        area = labels[np.flatnonzero(piece == p)[0]]
+        if keep[area] < 0:
+            keep[area] = p
+    detached = keep[labels] != piece
+    if not detached.any():
+        return labels
+    held = np.flatnonzero(detached & problem.frozen)
+    if len(held):
+        codes = ", ".join(problem.codes[i] for i in held[:8])
+        msg = f"units {codes} are held in their area but cut off from the rest of it; link them or release them."
+        raise InfeasibleError(msg)
+    labels[detached] = -1
+    src = edge_sources(problem.indptr)
+    while (labels < 0).any():
+        ring = (labels[src] < 0) & (labels[problem.indices] >= 0)
+        if not ring.any():
+            stuck = np.flatnonzero(labels < 0)
+            codes = ", ".join(problem.codes[i] for i in stuck[:8])
+            msg = f"units {codes} cannot join any area: they have no link to one; link them with [graph] extra_links."
+            raise InfeasibleError(msg)
+        border = np.zeros((problem.n, k))
+        np.add.at(border, (src[ring], labels[problem.indices[ring]]), problem.border_m[ring] + 1e-9)
+        joining = np.unique(src[ring])
+        labels[joining] = np.argmax(border[joining], axis=1)
+    return labels
+
+
+def repair_plan(
+    problem: Problem, labels: np.ndarray, target: float, rng: np.random.Generator, max_steps: int = 20_000_000
+) -> np.ndarray:
+    """A valid plan near ``labels`` (numbered ``0..k-1``, every area non-empty): contiguity
+    restored by ``repair_contiguity``, then the band by the kernel with every resident moved from
+    ``labels`` priced. When the problem carries a previous plan, moves are counted from it
+    instead, and its cap on residents moved holds.
+
+    Raises
+    ------
+    InfeasibleError
+        If the plan cannot be repaired within ``max_steps`` kernel steps (or at all).
+    """
+    fixed = repair_contiguity(problem, labels)
+    priced = problem if problem.has_previous else problem.with_previous(labels, frozen=problem.frozen)
+    moved_weight = max(problem.weights.moved, REPAIR_MOVED_WEIGHT)
+    priced = dataclasses.replace(priced, weights=dataclasses.replace(problem.weights, moved=moved_weight))
+    repaired = repair_band(priced, fixed, target, rng, max_steps)
+    if repaired is None:
+        msg = (
+            f"the plan could not be brought into the band [{problem.min_pop:,}, {problem.max_pop:,}] "
+            f"within {max_steps:,} steps"
+            + (f" while moving at most {problem.max_moved_share:.1%} of residents" if problem.has_previous else "")
+            + "; widen the band, release held units, or raise the cap."
+        )
+        raise InfeasibleError(msg)
+    # Greedy descent, band hard: undoes the moves the warm repair made on the way that it did
+    # not need (with the moved term priced, taking a unit back is an improving move).
+    state = AnnealState(priced, repaired, target)
+    state.run(rng, GREEDY_STEPS_PER_LINK * len(problem.indices), (0.0, 0.0), (0.0, 0.0), 0.2)
+    return state.labels.copy()

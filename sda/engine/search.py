@@ -17,9 +17,10 @@ import numpy as np
 from sda.engine.anneal import warm_up
 from sda.engine.construct import construct
 from sda.engine.improve import Schedule, improve
-from sda.engine.repair import loose_then_repair
+from sda.engine.repair import compact_labels, loose_then_repair, repair_plan
 from sda.engine.trees import local_edges, random_tree
 from sda.errors import InfeasibleError
+from sda.metrics import area_populations, in_band, pieces_per_area
 from sda.objective import score_labels
 from sda.problem import Problem
 from sda.progress import Progress
@@ -45,6 +46,9 @@ TIGHT_BAND = 0.05
 #: The screening search: small moves only, no recombination or polish (they cost more time than
 #: they change the ranking).
 SCREEN_SCHEDULE = Schedule(recombinations=0, polish_rounds=0)
+#: The search from a given plan (re-runs, repairs): cold from the start, so that it refines the
+#: plan it was given rather than wandering off and rebuilding it elsewhere.
+WARM_SCHEDULE = Schedule(start_temperature=0.0002)
 
 
 @dataclass
@@ -169,6 +173,52 @@ def choose_count(
     return min(screened, key=lambda k: screened[k]), screened
 
 
+def start_from(
+    problem: Problem, labels: np.ndarray, target: float, rng: np.random.Generator, progress: Progress
+) -> tuple[Problem, np.ndarray]:
+    """The problem and a valid plan to start from, given an assignment: renumbered ``0..k-1``
+    (``repair.compact_labels``), and repaired when it breaks the band or contiguity.
+
+    Raises
+    ------
+    InfeasibleError
+        If the assignment breaks a rule (keep together/apart, locks) or cannot be repaired.
+    """
+    problem, labels = compact_labels(problem, labels)
+    k = int(labels.max()) + 1
+    broken = rule_breaks(problem, labels)
+    if broken:
+        msg = "the starting plan breaks a rule: " + "; ".join(broken) + "; change it or the rule."
+        raise InfeasibleError(msg)
+    pops = area_populations(labels, problem.pop, k)
+    pieces = pieces_per_area(problem.indptr, problem.indices, labels, k)
+    if bool(in_band(pops, problem.min_pop, problem.max_pop).all()) and bool((pieces == 1).all()):
+        return problem, labels
+    progress(
+        f"starting plan: {int((~in_band(pops, problem.min_pop, problem.max_pop)).sum())} area(s) outside the band, "
+        f"{int((pieces > 1).sum())} in more than one piece; repairing it, moving as few residents as possible"
+    )
+    return problem, repair_plan(problem, labels, target, rng)
+
+
+def rule_breaks(problem: Problem, labels: np.ndarray) -> list[str]:
+    """The hard rules' building blocks an assignment breaks, named (kept groups split, locks
+    sharing an area, keep-apart pairs together)."""
+    out = []
+    for g in np.unique(problem.together[problem.together >= 0]).tolist():
+        members = np.flatnonzero(problem.together == g)
+        if len(np.unique(labels[members])) > 1:
+            out.append(f"units {', '.join(problem.codes[i] for i in members[:6])} must share an area")
+    for area in np.unique(labels[problem.lock >= 0]).tolist():
+        held = np.unique(problem.lock[(labels == area) & (problem.lock >= 0)])
+        if len(held) > 1:
+            out.append(f"locks {', '.join(problem.lock_names[li] for li in held.tolist())} share one area")
+    for x, y in problem.apart_pairs.tolist():
+        if labels[x] == labels[y]:
+            out.append(f"units {problem.codes[x]} and {problem.codes[y]} must be in different areas")
+    return out
+
+
 def search(
     problem: Problem,
     *,
@@ -178,7 +228,7 @@ def search(
     time_limit_s: float,
     starts: int,
     progress: Progress | None = None,
-    initial: np.ndarray | None = None,
+    initial_labels: np.ndarray | None = None,
     construct_seconds: float = 60.0,
     steps: int = 0,
 ) -> SearchResult:
@@ -201,8 +251,14 @@ def search(
         Independent constructions to improve.
     progress
         Called with one-line messages for the user.
-    initial
-        A valid assignment to start from (its count is kept, and one start improves it).
+    initial_labels
+        An assignment to start from (area index per unit, numbered like ``problem.previous``),
+        for re-runs and repairs. Its count is kept (``count`` is ignored) and one start is made.
+        A valid one is annealed from directly; one that breaks the band or contiguity is first
+        repaired by ``sda.engine.repair.repair_plan``, moving as few residents as it can. With
+        a previous plan on the problem (``Problem.with_previous``) the ``moved`` term prices
+        every resident whose area changes, so an unchanged valid previous plan comes back
+        unchanged.
     construct_seconds
         Cap on building each first plan.
     steps
@@ -215,7 +271,9 @@ def search(
     rng = np.random.default_rng(seed)
     goal = target_for(problem, count, target)
     screened: dict[int, float] = {}
-    if initial is not None:
+    initial = None
+    if initial_labels is not None:
+        problem, initial = start_from(problem, initial_labels, goal, rng, say)
         k = int(initial.max()) + 1
     elif count == "auto":
         k, screened = choose_count(problem, goal, rng, say)
@@ -240,12 +298,13 @@ def search(
             continue
         remaining = deadline_all - time.monotonic()
         share = remaining / max(starts - s, 1)
+        schedule = WARM_SCHEDULE if initial is not None else None
         if steps > 0:
             say(f"start {s + 1}/{starts}: improving for {steps:,} steps")
-            labels, cost = improve(problem, labels, goal, rng, deadline=float("inf"), steps=steps)
+            labels, cost = improve(problem, labels, goal, rng, deadline=float("inf"), steps=steps, schedule=schedule)
         elif share > 0.05:
             say(f"start {s + 1}/{starts}: improving for {share:.0f} s")
-            labels, cost = improve(problem, labels, goal, rng, deadline=time.monotonic() + share)
+            labels, cost = improve(problem, labels, goal, rng, deadline=time.monotonic() + share, schedule=schedule)
         else:
             cost = score_labels(problem, labels, goal)["objective"]
         start_costs.append(float(cost))

@@ -11,6 +11,7 @@ and print sheets), ``locator`` (small maps for the area cards), ``charts`` (fron
 
 from __future__ import annotations
 
+from sda.maps.changes import moved_codes, plot_moved_units
 from sda.maps.charts import ENSEMBLE_SCORES, ensemble_columns, frontier_points, plot_ensemble, plot_frontier
 from sda.maps.layers import area_neighbours
 from sda.maps.locator import plot_locator, render_locators
@@ -25,6 +26,7 @@ __all__ = [
     "plot_ensemble",
     "plot_frontier",
     "plot_locator",
+    "plot_moved_units",
     "plot_plan_map",
     "render_figures",
     "render_locators",
@@ -38,14 +40,17 @@ def render_figures(plan: Plan) -> dict[str, bytes | None]:
     Returns
     -------
     dict
-        ``"map"``, ``"frontier"`` and ``"ensemble"`` -> PNG bytes, or ``None`` for a figure with
-        nothing to show (no alternatives, no ensemble).
+        ``"map"``, ``"frontier"`` and ``"ensemble"`` (and ``"changes"`` for a re-run) -> PNG
+        bytes, or ``None`` for a figure with nothing to show (no alternatives, no ensemble).
     """
-    return {
+    figures = {
         "map": plot_plan_map(plan),
         "frontier": plot_frontier(plan.alternatives, plan.scores),
         "ensemble": plot_ensemble(plan.ensemble, plan.scores),
     }
+    if plan.provenance.get("previous"):  # a re-run (see sda.rerun)
+        figures["changes"] = plot_moved_units(plan)
+    return figures
 
 
 def drawable_figures(plan: Plan) -> set[str]:
@@ -55,4 +60,6 @@ def drawable_figures(plan: Plan) -> set[str]:
         keys.add("frontier")
     if ensemble_columns(plan.ensemble):
         keys.add("ensemble")
+    if moved_codes(plan):
+        keys.add("changes")
     return keys

@@ -328,6 +328,50 @@ def _(folder: Path) -> None:
     (folder / "results").write_text("A file where the output folder should be.\n", encoding="utf-8")
 
 
+# --------------------------------------------------------------------------- plan files (sda evaluate, sda repair)
+
+#: The grid's two areas: the bottom row (E01000001-2) and the top row (E01000003-4).
+PLAN_ROWS = [["E01000001", "SDA-01"], ["E01000002", "SDA-01"], ["E01000003", "SDA-02"], ["E01000004", "SDA-02"]]
+
+
+@case("plan-unknown-code")
+def _(folder: Path) -> None:
+    rows = copy.deepcopy(PLAN_ROWS)
+    rows[3][0] = "E0100004"  # a digit lost when typing
+    write_csv(folder / "plan.csv", ["unit_code", "area_id"], rows)
+
+
+@case("plan-unit-missing")
+def _(folder: Path) -> None:
+    write_csv(folder / "plan.csv", ["unit_code", "area_id"], [r for r in PLAN_ROWS if r[0] != "E01000003"])
+
+
+@case("plan-unit-in-two-areas")
+def _(folder: Path) -> None:
+    write_csv(folder / "plan.csv", ["unit_code", "area_id"], [*PLAN_ROWS, ["E01000002", "SDA-02"]])
+
+
+@case("plan-blank-area")
+def _(folder: Path) -> None:
+    rows = copy.deepcopy(PLAN_ROWS)
+    rows[2][1] = ""
+    write_csv(folder / "plan.csv", ["unit_code", "area_id"], rows)
+
+
+@case("plan-no-area-column")
+def _(folder: Path) -> None:
+    write_csv(folder / "plan.csv", ["unit_code", "zone_name"], PLAN_ROWS)
+
+
+@case("plan-geojson-unknown-code")
+def _(folder: Path) -> None:
+    features = grid_features()
+    for feature, (code, area) in zip(features, PLAN_ROWS, strict=True):
+        feature["properties"] = {"unit_code": code, "area_id": area}
+    features[1]["properties"]["unit_code"] = "E01000020"
+    write_geojson(folder / "plan.geojson", features)
+
+
 def main() -> None:
     for name, writer in WRITERS.items():
         folder = HERE / name
