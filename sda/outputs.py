@@ -33,7 +33,6 @@ import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ import pandas as pd
 import pyogrio
 import pyogrio.errors
 
+from sda import __version__
 from sda.config import LockConfig, RunConfig
 from sda.crs import BNG as _BNG
 from sda.crs import WGS84 as _WGS84
@@ -870,12 +870,8 @@ def assignment_fingerprint(pairs: Iterable[tuple[object, object]]) -> str:
 
 
 def _sda_version() -> str:
-    try:
-        return metadata.version("sda")
-    except metadata.PackageNotFoundError:  # running from a source checkout
-        import sda
-
-        return str(getattr(sda, "__version__", "unknown"))
+    """The running code's version (``sda.__version__``, the single source; installed metadata can be stale)."""
+    return __version__
 
 
 def _jsonable(value: Any) -> Any:
