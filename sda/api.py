@@ -19,11 +19,13 @@ import numpy as np
 import pandas as pd
 
 from sda import __version__, tradeoffs
+from sda.area_table import build_area_table
 from sda.config import RunConfig
 from sda.engine.search import SearchResult, search, target_for
 from sda.feasibility import check_feasible
 from sda.graph import build_adjacency
 from sda.io import file_sha256, read_pcn_shares, read_practices, read_units
+from sda.naming import area_ids, name_areas, read_names_csv, warn_unknown_names
 from sda.objective import score_labels
 from sda.pcn import METHOD_TEXT, largest_share_pcn, nearest_practice_pcn
 from sda.plan import Plan
@@ -102,23 +104,14 @@ def _read_and_link(cfg: RunConfig, say: Progress) -> tuple[gpd.GeoDataFrame, nx.
     return units, graph, practices
 
 
-def area_names(problem: Problem, labels: np.ndarray, units: gpd.GeoDataFrame) -> list[str]:
-    """Names for areas ``0..k-1``: a locked area takes its lock name; the rest are ``SDA-01``...
-    numbered north to south (then west to east), so the same plan always gets the same ids."""
-    k = int(labels.max()) + 1
-    cent = units.geometry.centroid
-    x = np.bincount(labels, weights=cent.x.to_numpy(), minlength=k) / np.bincount(labels, minlength=k)
-    y = np.bincount(labels, weights=cent.y.to_numpy(), minlength=k) / np.bincount(labels, minlength=k)
-    names: list[str | None] = [None] * k
-    for li, name in enumerate(problem.lock_names):
-        held = np.unique(labels[problem.lock == li])
-        if len(held) == 1:
-            names[int(held[0])] = name
-    free = [a for a in np.lexsort((x, -y)).tolist() if names[a] is None]
-    width = max(2, len(str(len(free))))
-    for number, a in enumerate(free, start=1):
-        names[a] = f"SDA-{number:0{width}d}"
-    return [str(n) for n in names]
+def given_names(cfg: RunConfig, ids: list[str]) -> dict[str, str]:
+    """Names that win over the made ones: each lock's name for its area, then ``[output] names``."""
+    given = {lock.area: lock.area for lock in cfg.rules.locks if lock.area in ids}
+    if cfg.output.names is not None:
+        from_csv = read_names_csv(cfg.output.names)
+        warn_unknown_names(from_csv, ids, cfg.output.names)
+        given.update({k: v for k, v in from_csv.items() if k in ids})
+    return given
 
 
 def build_plan(
@@ -135,14 +128,16 @@ def build_plan(
     hard rule is broken.
     """
     problem = inputs.problem
-    names = area_names(problem, labels, inputs.units.loc[problem.codes])
-    results = check_rules(problem, labels, names, cfg.rules)
-    verify(problem, labels, names, results)
+    ids = area_ids(problem, labels, inputs.units.loc[problem.codes])
+    results = check_rules(problem, labels, ids, cfg.rules)
+    verify(problem, labels, ids, results)
     units = inputs.units.loc[problem.codes].copy()
-    units["area_id"] = [names[a] for a in labels]
+    units["area_id"] = [ids[a] for a in labels]
     units = units.loc[inputs.units.index]
+    names = name_areas(units, given=given_names(cfg, ids))
+    units["area_name"] = units["area_id"].map(names)
     scores = score_labels(problem, labels, target)
-    areas = _area_table(units, problem, labels, names, target)
+    areas = build_area_table(units, problem, labels, ids, names, target, cfg.graph.snap_m)
     scores["mean_polsby_popper"] = float(areas["polsby_popper"].mean())
     scores["areas_in_band"] = float(
         ((areas["population"] >= problem.min_pop) & (areas["population"] <= problem.max_pop)).sum()
@@ -160,47 +155,6 @@ def build_plan(
         warnings=list(inputs.warnings),
         provenance=provenance or {},
     )
-
-
-def _area_table(
-    units: gpd.GeoDataFrame, problem: Problem, labels: np.ndarray, names: list[str], target: float
-) -> gpd.GeoDataFrame:
-    dissolved = units[["area_id", "geometry"]].dissolve(by="area_id")
-    rows = []
-    codes_pos = {c: i for i, c in enumerate(problem.codes)}
-    for a, name in enumerate(names):
-        member_codes = units.index[units["area_id"] == name]
-        positions = np.array([codes_pos[c] for c in member_codes])
-        pop = int(problem.pop[positions].sum())
-        pcn_counts = units.loc[member_codes].groupby("pcn_code")["population"].sum().sort_values(ascending=False)
-        pcn_counts = pcn_counts[pcn_counts.index != ""]
-        dominant = str(pcn_counts.index[0]) if len(pcn_counts) else ""
-        geom = dissolved.geometry.loc[name]
-        perimeter = geom.length
-        districts = sorted(set(units.loc[member_codes, "district"]))
-        ext = 0.0
-        for i in positions.tolist():
-            lo, hi = problem.indptr[i], problem.indptr[i + 1]
-            ext += float(problem.border_m[lo:hi][labels[problem.indices[lo:hi]] != a].sum())
-        rows.append(
-            {
-                "area_id": name,
-                "population": pop,
-                "n_units": len(member_codes),
-                "deviation": pop - target,
-                "deviation_pct": 100.0 * (pop - target) / target,
-                "districts": ";".join(districts),
-                "n_districts": len(districts),
-                "dominant_pcn": dominant,
-                "pcn_coterminosity": float(pcn_counts.iloc[0] / pop) if len(pcn_counts) and pop else float("nan"),
-                "n_pcns": len(pcn_counts),
-                "cut_border_m": ext,
-                "polsby_popper": float(4 * np.pi * geom.area / perimeter**2) if perimeter else float("nan"),
-                "geometry": geom,
-            }
-        )
-    table = gpd.GeoDataFrame(rows, geometry="geometry", crs=units.crs).set_index("area_id")
-    return table.sort_index()
 
 
 def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:

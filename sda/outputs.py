@@ -36,7 +36,9 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pyogrio.errors
+import shapely
 
+from sda.area_table import areas_csv_text, clean_polygonal
 from sda.config import LockConfig, RunConfig
 from sda.errors import InputError
 from sda.formatting import (
@@ -68,11 +70,22 @@ __all__ = [
 PLAN_FORMAT = 1
 
 #: Unit attributes written to ``units.geojson`` and the GeoPackage ``units`` layer, in order.
-UNIT_FIELDS = ("unit_code", "unit_name", "population", "district", "district_name", "pcn_code", "area_id")
+UNIT_FIELDS = (
+    "unit_code",
+    "unit_name",
+    "population",
+    "district",
+    "district_name",
+    "pcn_code",
+    "places",
+    "area_id",
+    "area_name",
+)
 
 #: Area attributes written to ``areas.geojson`` (when the plan has them), in order.
 AREA_FIELDS = (
     "area_id",
+    "name",
     "population",
     "n_units",
     "deviation",
@@ -84,6 +97,7 @@ AREA_FIELDS = (
     "districts",
     "n_pcns",
     "cut_border_m",
+    "n_parts",
 )
 
 #: Provenance stamped on every feature of the GeoPackage ``areas`` layer.
@@ -129,6 +143,7 @@ def write_outputs(plan: Plan, out_dir: Path) -> list[Path]:
         write_geojson(areas[[c for c in AREA_FIELDS if c in areas.columns] + ["geometry"]], out_dir / "areas.geojson"),
         _write_text(out_dir / "areas.qml", qml["areas"]),
         _write_assignment(plan, out_dir / "assignment.csv"),
+        _write_text(out_dir / "areas.csv", areas_csv_text(plan)),
         _write_geopackage(plan, units, areas, qml, out_dir / "plan.gpkg"),
         _write_text(out_dir / "plan.json", _dumps(_plan_record(plan))),
     ]
@@ -165,6 +180,7 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> Path:
     frame = frame if frame.crs == _WGS84 else frame.to_crs(_WGS84)
     if frame.index.name is not None and frame.index.name not in frame.columns:
         frame = frame.reset_index()  # a named index (unit_code) is data; GDAL would drop it
+    frame = _on_grid(frame, 1e-6)  # RFC 7946 at 6 decimals: round here, keeping polygons valid
     with _replacing(path) as tmp:
         pyogrio.write_dataframe(
             frame,
@@ -401,7 +417,7 @@ def _graph_from(units: gpd.GeoDataFrame, edges: pd.DataFrame, saved: Mapping[str
     return graph
 
 
-_PATH_KEYS = {"path", "population_csv", "practices", "shares", "dir"}
+_PATH_KEYS = {"path", "population_csv", "practices", "shares", "dir", "names"}
 
 
 def _config_from_dict(raw: Mapping[str, Any], where: Path) -> RunConfig:
@@ -448,7 +464,7 @@ def _units_frame(plan: Plan) -> gpd.GeoDataFrame:
     for name in UNIT_FIELDS:
         if name not in frame.columns:
             frame[name] = ""
-        elif name in {"unit_name", "district", "district_name", "pcn_code"}:
+        elif name in {"unit_name", "district", "district_name", "pcn_code", "places", "area_name"}:
             frame[name] = frame[name].map(show_text).astype(str)
     return gpd.GeoDataFrame(frame[[*UNIT_FIELDS, "geometry"]], geometry="geometry", crs=_BNG)
 
@@ -464,6 +480,23 @@ def _areas_frame(plan: Plan) -> gpd.GeoDataFrame:
         if name != "geometry" and frame[name].dtype == object:
             frame[name] = frame[name].map(show_text).astype(str)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=_BNG)
+
+
+def _polygon_type(frame: gpd.GeoDataFrame) -> str:
+    """``Polygon`` when every feature is one polygon, else ``MultiPolygon`` (single parts promoted)."""
+    return "Polygon" if (frame.geom_type == "Polygon").all() else "MultiPolygon"
+
+
+def _on_grid(frame: gpd.GeoDataFrame, grid: float) -> gpd.GeoDataFrame:
+    """Polygon layers snapped to a coordinate grid with validity kept (GEOS precision model), then
+    reduced to their polygonal parts: rounding on write would otherwise make thin parts invalid."""
+    polygonal = frame.geom_type.isin(["Polygon", "MultiPolygon"])
+    if not polygonal.any():
+        return frame
+    geoms = np.asarray(frame.geometry.array, dtype=object).copy()
+    snapped = shapely.set_precision(geoms[polygonal.to_numpy()], grid)
+    geoms[polygonal.to_numpy()] = [clean_polygonal(g) for g in snapped]
+    return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
 
 
 def _in_bng(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -497,8 +530,8 @@ def _write_geopackage(
     """One GeoPackage in EPSG:27700 with the plan's layers and their default QGIS styles."""
     stamped = areas.assign(**{k: show_text(plan.provenance.get(k)) for k in PROVENANCE_FIELDS})
     layers: dict[str, tuple[gpd.GeoDataFrame, str]] = {
-        "units": (units, "MultiPolygon"),
-        "areas": (stamped, "MultiPolygon"),
+        "units": (units, _polygon_type(units)),
+        "areas": (stamped, _polygon_type(stamped)),
         "adjacency": (_adjacency_frame(plan, units), "LineString"),
     }
     if plan.practices is not None and len(plan.practices):
@@ -552,9 +585,10 @@ def _layer_styles(path: Path, qml: Mapping[str, str], provenance: Mapping[str, A
 def _write_assignment(plan: Plan, path: Path) -> Path:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["unit_code", "area_id"])
-    pairs = sorted((str(code), area) for code, area in plan.assignment.items())
-    writer.writerows(pairs)
+    writer.writerow(["unit_code", "area_id", "area_name"])
+    names = plan.units["area_name"] if "area_name" in plan.units.columns else plan.assignment
+    rows = sorted((str(code), str(area), show_text(names.get(code))) for code, area in plan.assignment.items())
+    writer.writerows(rows)
     return _write_text(path, buffer.getvalue())
 
 

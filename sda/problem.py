@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from sda.config import ObjectiveConfig, RulesConfig
 from sda.errors import ConfigError
@@ -79,10 +80,18 @@ class Problem:
         return self.indices[self.indptr[i] : self.indptr[i + 1]]
 
     def feasible_counts(self) -> tuple[int, int]:
-        """Smallest and largest number of areas the total population allows (ignoring geography)."""
-        lo = -(-self.total_pop // self.max_pop)
-        hi = self.total_pop // self.min_pop if self.min_pop > 0 else self.n
-        return int(lo), int(min(hi, self.n))
+        """Smallest and largest number of areas the band allows, part by part.
+
+        Each connected part of the graph (with ``nest_in = "district"``, each district) must hold
+        a whole number of areas, so the range is the sum of the parts' ranges: every count in it
+        can be split among the parts, and no count outside it can.
+        """
+        adj = sp.csr_matrix((np.ones(len(self.indices)), self.indices, self.indptr), shape=(self.n, self.n))
+        n_parts, part = connected_components(adj, directed=False)
+        people = np.bincount(part, weights=self.pop, minlength=n_parts).astype(np.int64)
+        lo = int((-(-people // self.max_pop)).sum())
+        hi = int((people // self.min_pop).sum()) if self.min_pop > 0 else self.n
+        return lo, min(hi, self.n)
 
 
 def build_problem(

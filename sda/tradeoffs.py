@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from sda.area_table import dissolve_areas, polsby_popper
 from sda.config import ObjectiveConfig, RunConfig
 from sda.engine.construct import components, construct
 from sda.engine.search import search, target_for
@@ -29,11 +30,12 @@ from sda.problem import Problem, build_problem
 Progress = Callable[[str], None]
 
 
-def mean_polsby_popper(units: gpd.GeoDataFrame, codes: list[str], labels: np.ndarray) -> float:
-    """Mean 4*pi*area/perimeter^2 of the dissolved areas (1 = a circle)."""
-    frame = gpd.GeoDataFrame({"label": labels}, geometry=units.loc[codes].geometry.to_numpy(), crs=units.crs)
-    dissolved = frame.dissolve(by="label")
-    return float((4 * np.pi * dissolved.area / dissolved.length**2).mean())
+def mean_polsby_popper(units: gpd.GeoDataFrame, codes: list[str], labels: np.ndarray, snap_m: float = 0.0) -> float:
+    """Mean 4*pi*area/perimeter^2 of the clean area outlines (1 = a circle), gaps up to ``snap_m`` closed."""
+    frame = gpd.GeoDataFrame(
+        {"area_id": [str(x) for x in labels]}, geometry=units.loc[codes].geometry.to_numpy(), crs=units.crs
+    )
+    return float(np.nanmean([polsby_popper(g) for g in dissolve_areas(frame, snap_m)]))
 
 
 def _variants(cfg: RunConfig, count: int, lo: int, hi: int) -> list[tuple[str, str, RunConfig]]:
@@ -144,7 +146,7 @@ def explore(
             target = target_for(alt, variant.areas.count, variant.areas.target_population)
             row.update(score_labels(scored, result.labels, target))
             row["count"] = result.count
-            row["mean_polsby_popper"] = mean_polsby_popper(units, alt.codes, result.labels)
+            row["mean_polsby_popper"] = mean_polsby_popper(units, alt.codes, result.labels, cfg.graph.snap_m)
             row["feasible"] = True
         except InfeasibleError as exc:
             row.update({"feasible": False, "error": str(exc)})
