@@ -21,7 +21,7 @@ import pandas as pd
 from sda import __version__, tradeoffs
 from sda.area_table import build_area_table
 from sda.config import RunConfig
-from sda.engine.search import SearchResult, search, target_for
+from sda.engine.search import SearchResult, compile_kernels, search, target_for
 from sda.feasibility import check_feasible
 from sda.graph import build_adjacency
 from sda.io import file_sha256, read_pcn_shares, read_practices, read_units
@@ -164,6 +164,8 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
     inputs = load_inputs(cfg, say)
     problem = inputs.problem
     check_feasible(problem, cfg.areas.count)
+    say("preparing the search kernels (compiling on the first run only, then cached)")
+    seconds_compile = compile_kernels(problem)
     result = search(
         problem,
         count=cfg.areas.count,
@@ -176,6 +178,7 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
     )
     target = target_for(problem, result.count if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
     provenance = _provenance(cfg, inputs, result, started)
+    provenance["seconds_compile"] = round(seconds_compile + result.seconds_compile, 3)
     plan = build_plan(cfg, inputs, result.labels, target=target, provenance=provenance)
     if cfg.exact.enabled and problem.n_pcn:
         from sda.exact import bound_plan  # HiGHS is only needed here
@@ -188,7 +191,9 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
         )
     if cfg.tradeoffs.enabled:
         say("trade-offs: re-running with other counts, weights and rules")
-        plan.alternatives = tradeoffs.explore(cfg, inputs.graph, inputs.units, problem, result.count, say)
+        plan.alternatives = tradeoffs.explore(
+            cfg, inputs.graph, inputs.units, problem, result.count, say, plan_labels=result.labels
+        )
         plan.ensemble = tradeoffs.ensemble(problem, result.count, target, cfg.tradeoffs.ensemble, cfg.search.seed)
         say(f"ensemble: {len(plan.ensemble)} random valid plans to rank against")
     plan.provenance["seconds_total"] = round(time.monotonic() - started, 2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -376,7 +377,7 @@ def _build_section(name: str, cls: type, section: dict[str, Any], base: Path, wh
             if not isinstance(value, str):
                 msg = f'{where}: [{name}] {key} = {value!r}; expected a path in quotes, e.g. "data/file.csv".'
                 raise ConfigError(msg)
-            value = (base / value) if value else None
+            value = Path(os.path.normpath(base / value)) if value else None  # no 'configs/../out'
             if key == "dir" and value is None:
                 value = Path("out")
         elif key in {"extra_links", "remove_links"}:

@@ -50,6 +50,7 @@ from sda.formatting import (
 )
 from sda.graph import graph_edges_frame
 from sda.maps import area_neighbours, render_figures
+from sda.pcn import pcn_names
 from sda.plan import Plan, RuleResult
 from sda.qgis import adjacency_qml, area_colours, areas_qml, practices_qml, units_qml
 from sda.report import render_report_html, render_report_md
@@ -237,7 +238,7 @@ def summary_dict(plan: Plan) -> dict[str, Any]:
     band_min, band_max = _band(plan)
     pops = plan.areas["population"]
     outside = [a for a, p in pops.items() if not band_min <= p <= band_max]
-    columns = ["population", "deviation_pct", "n_units", "dominant_pcn", "pcn_coterminosity"]
+    columns = ["name", "population", "deviation_pct", "n_units", "n_parts", "dominant_pcn", "pcn_coterminosity"]
     areas = plan.areas[[c for c in columns if c in plan.areas.columns]]
     summary = {
         "n_areas": len(plan.areas),
@@ -263,24 +264,28 @@ def summary_table(plan: Plan) -> str:
     Returns
     -------
     str
-        One line per area (id, population, deviation %, units, dominant PCN, coterminosity), a
+        One line per area (id, name, population, deviation %, units, dominant PCN by name, coterminosity), a
         total line, then the scores and the rule results; ends with a newline.
     """
-    headers = ["Area", "Population", "Dev %", "Units", "Dominant PCN", "Cotermin."]
+    headers = ["Area", "Name", "Population", "Dev %", "Units", "Dominant PCN", "Cotermin."]
     rows = []
+    pcn = pcn_names(plan.practices)
     for area, row in plan.areas.iterrows():
+        dominant = show_text(row.get("dominant_pcn"))
         rows.append(
             [
                 str(area),
+                show_text(row.get("name")) or str(area),
                 show_whole(row.get("population")),
                 show_signed_number(row.get("deviation_pct"), 1),
                 show_whole(row.get("n_units")),
-                show_text(row.get("dominant_pcn")) or "-",
+                pcn.get(dominant, dominant) or "-",
                 show_percent(row.get("pcn_coterminosity")),
             ]
         )
     total = [
         "Total",
+        "",
         show_whole(plan.units["population"].sum()),
         "",
         show_whole(len(plan.units)),
@@ -288,7 +293,7 @@ def summary_table(plan: Plan) -> str:
         show_percent(plan.scores.get("coterminosity")),
     ]
     widths = [max(len(r[i]) for r in [headers, *rows, total]) for i in range(len(headers))]
-    left = {0, 4}  # text columns; numbers are right-aligned so digits line up
+    left = {0, 1, 5}  # text columns; numbers are right-aligned so digits line up
 
     def line(cells: list[str]) -> str:
         return "  ".join(

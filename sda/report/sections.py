@@ -24,6 +24,7 @@ from sda.formatting import (
     show_text,
     show_whole,
 )
+from sda.naming import place_populations
 from sda.plan import Plan
 from sda.report.analysis import (
     district_labels,
@@ -37,6 +38,8 @@ from sda.report.analysis import (
     residents_by_area,
 )
 from sda.report.blocks import Card, Figure, Heading, List, Para, Pre, Table
+from sda.report.glossary import glossary_section, neighbour_rule_text
+from sda.report.tradeoffs import tradeoffs_section
 
 #: Whether a higher value of an ensemble score is better (True) or worse (False).
 ENSEMBLE_DIRECTIONS: dict[str, bool] = {
@@ -71,11 +74,12 @@ def build_blocks(plan: Plan, *, available: set[str]) -> list[Any]:
         _map_section,
         _areas_section,
         _rules_section,
-        _tradeoffs_section,
+        tradeoffs_section,
         _ensemble_section,
         _cards_section,
         _caveats_section,
         _warnings_section,
+        glossary_section,
         _provenance_section,
     ):
         blocks.extend(section(plan, available))
@@ -111,12 +115,34 @@ def _headline(plan: Plan, available: set[str]) -> list[Any]:
             f"{show_number(s.get('mean_polsby_popper'), 3)} (1 is a circle; higher is more compact)",
         ),
         ("Rules", _rules_text(plan)),
+        ("Neighbours", neighbour_rule_text(plan)),
+        ("Area outlines", _parts_text(plan)),
     ]
     if plan.bound:
         items.append(("Gap to the exact bound", _bound_text(plan.bound, s)))
     if plan.warnings:
         items.append(("Warnings", f"{len(plan.warnings)}, listed under Warnings below"))
     return [Heading(2, "Headline"), List(items)]
+
+
+def _parts_text(plan: Plan) -> str:
+    """Say which areas are drawn in several pieces (each is still connected by the neighbour rule)."""
+    if "n_parts" not in plan.areas.columns:
+        return "not measured"
+    several = [(a, int(n)) for a, n in plan.areas["n_parts"].items() if int(n) > 1]
+    if not several:
+        return "every area is one piece"
+    listed = ", ".join(f"{area_title(plan, a)} ({n} pieces)" for a, n in several)
+    return (
+        f"{len(several)} of {len(plan.areas)} areas are drawn in more than one piece: {listed}; their units are "
+        "linked by the neighbour rule (across a gap, a configured link or a joined island), the rest are one piece"
+    )
+
+
+def area_title(plan: Plan, area: Any) -> str:
+    """``"SDA-01 Wisbech"``: the id, and the name when there is one that differs."""
+    name = show_text(plan.areas.at[area, "name"]) if "name" in plan.areas.columns else ""
+    return f"{area} {name}" if name and name != str(area) else str(area)
 
 
 def _coterminosity_text(plan: Plan) -> str:
@@ -172,6 +198,7 @@ def _areas_section(plan: Plan, available: set[str]) -> list[Any]:
     areas = plan.areas
     headers = [
         "Area",
+        "Name",
         "Population",
         "Deviation",
         "Deviation %",
@@ -180,6 +207,7 @@ def _areas_section(plan: Plan, available: set[str]) -> list[Any]:
         "Dominant PCN",
         "Coterminosity",
         "Polsby-Popper",
+        "Parts",
     ]
     rows = []
     names, pcn_names = district_labels(plan), pcn_labels(plan)
@@ -188,6 +216,7 @@ def _areas_section(plan: Plan, available: set[str]) -> list[Any]:
         rows.append(
             [
                 str(area),
+                show_text(row.get("name")) or str(area),
                 show_whole(row["population"]),
                 show_signed_whole(row.get("deviation")),
                 show_signed_number(row.get("deviation_pct"), 1) + "%",
@@ -196,12 +225,14 @@ def _areas_section(plan: Plan, available: set[str]) -> list[Any]:
                 pcn_names.get(show_text(row.get("dominant_pcn")), show_text(row.get("dominant_pcn"))) or "-",
                 show_percent(row.get("pcn_coterminosity")),
                 show_number(row.get("polsby_popper"), 3),
+                show_whole(row.get("n_parts", 1)),
             ]
         )
     total = show_whole(areas["population"].sum())
     rows.append(
         [
             "Total",
+            "",
             total,
             "",
             "",
@@ -210,12 +241,20 @@ def _areas_section(plan: Plan, available: set[str]) -> list[Any]:
             "",
             show_percent(plan.scores.get("coterminosity")),
             "",
+            "",
         ]
     )
     blocks: list[Any] = [Heading(2, "Areas")]
     if plan.target_population:
         blocks.append(Para(f"Deviation is from the target of {show_whole(plan.target_population)} residents."))
-    return [*blocks, Table(headers, rows, {1, 2, 3, 4, 7, 8})]
+    blocks.append(
+        Para(
+            "Names come from the places in each area (its place with most residents, or two); the id stays the "
+            "same for this plan. Polsby-Popper is measured on the cleaned outline; Parts is how many pieces the "
+            "outline has."
+        )
+    )
+    return [*blocks, Table(headers, rows, {2, 3, 4, 5, 8, 9, 10})]
 
 
 def _rules_section(plan: Plan, available: set[str]) -> list[Any]:
@@ -223,64 +262,6 @@ def _rules_section(plan: Plan, available: set[str]) -> list[Any]:
         return [Heading(2, "Rules checked"), Para("No rule results were recorded for this plan.")]
     rows = [[r.name, "pass" if r.ok else "FAIL", r.detail or ""] for r in plan.rules]
     return [Heading(2, "Rules checked"), Table(["Rule", "Result", "Detail"], rows)]
-
-
-def _tradeoffs_section(plan: Plan, available: set[str]) -> list[Any]:
-    blocks: list[Any] = [Heading(2, "Trade-offs")]
-    if not plan.alternatives:
-        return [*blocks, Para("No alternative runs were made, so there is no trade-off table or frontier plot.")]
-    headers = [
-        "Run",
-        "Areas",
-        "Feasible",
-        "Coterminosity",
-        "PCNs split",
-        "Cut border km",
-        "Mean P-P",
-        "Objective",
-        "Note",
-    ]
-    s = plan.scores
-    rows = [
-        [
-            "this plan",
-            show_whole(s.get("n_areas", len(plan.areas))),
-            "yes",
-            show_percent(s.get("coterminosity")),
-            show_number(s.get("pcns_split"), 0),
-            show_number(s.get("cut_border_km"), 1),
-            show_number(s.get("mean_polsby_popper"), 3),
-            show_number(s.get("objective"), 4),
-            "",
-        ]
-    ]
-    for alt in plan.alternatives:
-        rows.append(
-            [
-                show_text(alt.get("label")),
-                show_whole(alt.get("count")),
-                "yes" if alt.get("feasible") else "no",
-                show_percent(alt.get("coterminosity")),
-                show_number(alt.get("pcns_split"), 0),
-                show_number(alt.get("cut_border_km"), 1),
-                show_number(alt.get("mean_polsby_popper"), 3),
-                show_number(alt.get("objective"), 4),
-                show_text(alt.get("error")),
-            ]
-        )
-    blocks.append(Para("Each row is a run with a different area count, weights or rules; compare it with this plan."))
-    blocks.append(Table(headers, rows, {1, 3, 4, 5, 6, 7}))
-    if "frontier" in available:
-        blocks.append(
-            Figure(
-                "frontier",
-                "Coterminosity against cut border: up and to the left is worse, "
-                "down and to the right is better. The star is this plan.",
-            )
-        )
-    else:
-        blocks.append(Para("No run has both coterminosity and cut border, so the frontier plot is left out."))
-    return blocks
 
 
 def _ensemble_section(plan: Plan, available: set[str]) -> list[Any]:
@@ -344,15 +325,18 @@ def _cards_section(plan: Plan, available: set[str]) -> list[Any]:
     pcn_names = pcn_labels(plan)
     districts_of = residents_by_area(plan.units, "district", district_labels(plan))
     pcns_of = residents_by_area(plan.units, "pcn_code", pcn_names)
+    places_of = place_populations(plan.units) if "places" in plan.units.columns else {}
     for area in plan.areas.index:
         facts = _AreaFacts(
             n_units=len(members_of.get(area, ())),
+            members=_members_text(members_of.get(area)),
+            places="; ".join(f"{p} ({show_whole(n)})" for p, n in places_of.get(str(area), [])),
             districts=districts_of.get(area, ""),
             pcns=pcns_of.get(area, ""),
             moves=moves_of.get(area, moves.iloc[0:0]),
             edge_pops=edges_of.get(area, ([], [])),
         )
-        blocks.append(Card(f"Area {area}", _card(plan, area, facts, pcn_names)))
+        blocks.append(Card(f"Area {area_title(plan, area)}", _card(plan, area, facts, pcn_names)))
     return blocks
 
 
@@ -363,6 +347,8 @@ class _AreaFacts:
     units just outside it."""
 
     n_units: int
+    members: str
+    places: str
     districts: str
     pcns: str
     moves: pd.DataFrame
@@ -376,7 +362,8 @@ def _card(plan: Plan, area: Any, facts: _AreaFacts, pcn_names: Mapping[str, str]
     items = [
         ("Population", _room_text(population, *population_band(plan))),
         ("Binding", _binding_text(plan, population, facts.edge_pops)),
-        ("Units", show_whole(facts.n_units)),
+        ("Units", f"{show_whole(facts.n_units)}: {facts.members}" if facts.members else show_whole(facts.n_units)),
+        *([("Places (residents of the units listing them)", facts.places)] if facts.places else []),
         ("Districts", facts.districts),
         ("PCNs", facts.pcns or "none recorded"),
         (
@@ -386,6 +373,17 @@ def _card(plan: Plan, area: Any, facts: _AreaFacts, pcn_names: Mapping[str, str]
         ),
     ]
     return [List(items), *_moves_blocks(population, facts.moves)]
+
+
+def _members_text(members: pd.DataFrame | None) -> str:
+    """``"E0101 Fenland 002A (2,721); ..."``, largest first."""
+    if members is None or members.empty:
+        return ""
+    names = members["unit_name"] if "unit_name" in members.columns else pd.Series(members.index, index=members.index)
+    ordered = sorted(
+        zip(members.index, names, members["population"], strict=True), key=lambda t: (-int(t[2]), str(t[0]))
+    )
+    return "; ".join(f"{_unit_label(str(c), n)} ({show_whole(p)})" for c, n, p in ordered)
 
 
 def _room_text(population: int, band_min: int, band_max: int) -> str:
@@ -502,7 +500,7 @@ def _provenance_section(plan: Plan, available: set[str]) -> list[Any]:
         ["config sha256", cfg.sha256 or show_text(plan.provenance.get("config_sha256")) or "-"],
         ["seed", str(cfg.search.seed)],
     ]
-    shown = {"sda_version", "config_sha256", "seed", "data_caveats"}
+    shown = {"sda_version", "config_sha256", "config_file", "seed", "data_caveats"}
     rows += [[key, value] for key, value in flatten(plan.provenance) if key not in shown]
     return [
         Heading(2, "Provenance"),
