@@ -176,6 +176,8 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
         progress=say,
         steps=cfg.search.steps,
     )
+    if cfg.areas.count == "auto" and len(result.starts) > 1:
+        say(f"best plan: {result.count} areas, objective {result.objective:.4f}")
     target = target_for(problem, result.count if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
     provenance = _provenance(cfg, inputs, result, started)
     provenance["seconds_compile"] = round(seconds_compile + result.seconds_compile, 3)

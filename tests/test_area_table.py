@@ -31,7 +31,7 @@ def _propose(config: Path, out: Path, count: str) -> None:
 def _assert_clean(frame: gpd.GeoDataFrame, where: str) -> None:
     """Every area one valid Polygon, or a MultiPolygon whose parts are really apart: no part within
     1 m of the rest, so no sliver seam (those here are below 1 m) splits an area. Parts up to
-    snap_m apart can remain where units meet only near a corner (Whittlesey, linked in the
+    snap_m apart can remain where units meet only near a corner (north Fenland, linked in the
     districts config by extra_links, is 8.5 m from the rest of Fenland)."""
     bng = frame.to_crs("EPSG:27700")
     assert set(frame.geom_type) <= {"Polygon", "MultiPolygon"}, f"{where}: {set(frame.geom_type)}"

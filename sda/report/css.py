@@ -9,6 +9,7 @@ h3{font-size:1.05rem;margin:.2rem 0 .5rem}
 table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.88rem}
 th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
 th{background:#f2f5f8}
+td:first-child{white-space:nowrap}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 tbody tr:nth-child(even){background:#fafafa}
 figure{margin:1rem 0}

@@ -261,7 +261,15 @@ def _rules_section(plan: Plan, available: set[str]) -> list[Any]:
     if not plan.rules:
         return [Heading(2, "Rules checked"), Para("No rule results were recorded for this plan.")]
     rows = [[r.name, "pass" if r.ok else "FAIL", r.detail or ""] for r in plan.rules]
-    return [Heading(2, "Rules checked"), Table(["Rule", "Result", "Detail"], rows)]
+    blocks: list[Any] = [Heading(2, "Rules checked"), Table(["Rule", "Result", "Detail"], rows)]
+    if "n_parts" in plan.areas.columns and (plan.areas["n_parts"] > 1).any():
+        blocks.append(
+            Para(
+                "Contiguity is checked on the neighbour graph (see Glossary: Neighbours). "
+                f"Area outlines: {_parts_text(plan)}."
+            )
+        )
+    return blocks
 
 
 def _ensemble_section(plan: Plan, available: set[str]) -> list[Any]:

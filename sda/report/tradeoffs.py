@@ -113,14 +113,13 @@ def tradeoffs_section(plan: Plan, available: set[str]) -> list[Any]:
     if sentences:
         blocks.append(Para("In short:"))
         blocks.append(List([("", s) for s in sentences]))
-    efforts = sorted({str(a["effort"]) for a in plan.alternatives if a.get("effort")})
     blocks.append(
         Para(
             f"This plan had the full search ({plan_effort_text(plan)}). Each alternative is a re-run with one "
             "setting changed and a much shorter search (its budget is in the Effort column), so it shows the "
             "direction and rough size of a trade-off, not the best that setting can do. Points of PCN alignment "
-            "are percentage points of residents living in their own PCN's area."
-            + (f" Budgets: {'; '.join(efforts)}." if efforts and len(efforts) <= 2 else "")
+            "are percentage points of residents living in their own PCN's area. A run 'starting from this plan' "
+            "could only improve on it, so it shows what that setting gains at least."
         )
     )
     headers = [
