@@ -36,7 +36,8 @@ def mean_polsby_popper(units: gpd.GeoDataFrame, codes: list[str], labels: np.nda
     frame = gpd.GeoDataFrame(
         {"area_id": [str(x) for x in labels]}, geometry=units.loc[codes].geometry.to_numpy(), crs=units.crs
     )
-    return float(np.nanmean([polsby_popper(g) for g in dissolve_areas(frame, snap_m)]))
+    outlines = dissolve_areas(frame, snap_m, keep_out_of_others=False)
+    return float(np.nanmean([polsby_popper(g) for g in outlines]))
 
 
 def _variants(cfg: RunConfig, count: int, lo: int, hi: int) -> list[tuple[str, str, RunConfig]]:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
 
+from sda.api import build_plan, load_inputs
+from sda.config import LockConfig, load_config
+from sda.engine.search import search
 from sda.errors import InputError
 from sda.naming import name_areas, place_populations, read_names_csv
 
@@ -106,3 +111,26 @@ def test_read_names_csv(tmp_path: Path) -> None:
             read_names_csv(bad)
     with pytest.raises(InputError, match="cannot read the names CSV"):
         read_names_csv(tmp_path / "absent.csv")
+
+
+def test_lock_and_csv_names_reach_the_plan(tmp_path: Path) -> None:
+    """On the shipped data: a lock's name names its area, a names CSV renames another, the rest are
+    made from places, and every name is unique."""
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "cambridgeshire-peterborough.toml")
+    lock = LockConfig(area="Ely Cathedral", units=("E01018024",))
+    names_csv = tmp_path / "names.csv"
+    names_csv.write_text("area_id,name\nSDA-01,Fen Edge\nSDA-99,Unused\n", encoding="utf-8")
+    cfg = dataclasses.replace(
+        cfg,
+        rules=dataclasses.replace(cfg.rules, locks=(lock,)),
+        output=dataclasses.replace(cfg.output, names=names_csv),
+    )
+    inputs = load_inputs(cfg)
+    result = search(inputs.problem, count=22, target="auto", seed=1, time_limit_s=1, starts=1, steps=50_000)
+    with pytest.warns(UserWarning, match="SDA-99"):
+        plan = build_plan(cfg, inputs, result.labels, target=852_523 / 22)
+    names = plan.areas["name"]
+    assert names["Ely Cathedral"] == "Ely Cathedral" and names["SDA-01"] == "Fen Edge"
+    assert names.is_unique and (names != names.index).sum() == len(names) - 1  # all but the lock are named
+    assert (plan.units["area_name"] == plan.units["area_id"].map(names)).all()
+    assert np.isfinite(plan.areas["polsby_popper"]).all()
