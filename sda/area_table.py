@@ -5,17 +5,21 @@ Dissolving generalised boundaries naively leaves sliver gaps inside an area (dra
 lines, counted as perimeter, written as GeometryCollections of polygons and stray lines). Here
 each area's units are merged, gaps narrower than ``[graph] snap_m`` are closed (a buffer out and
 back in by half the snap distance), anything that would reach into another area's units is cut
-back, and only valid polygons are kept. The unit polygons themselves are never changed. An area
-still in several parts after that (a real island, or units linked by ``extra_links``) keeps them
-as a MultiPolygon and its ``n_parts`` says so. Compactness (Polsby-Popper) is measured on these
+back, pieces that still meet at a point or lie within ``snap_m`` of each other are joined by a
+narrow bridge (the graph treats such gaps as touching), and only valid polygons are kept. The
+unit polygons themselves are never changed. An area still in several pieces after that (a real
+island, or units linked by ``extra_links`` across a wider gap) keeps them as a MultiPolygon and
+its ``n_parts`` says so. Compactness (Polsby-Popper) is measured on these
 clean outlines.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
+from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -104,18 +108,52 @@ def dissolve_areas(units: gpd.GeoDataFrame, snap_m: float, *, keep_out_of_others
     half = max(float(snap_m), 0.0) / 2
     outlines = []
     for area in ids:
-        merged = shapely.union_all(geoms[areas == area])
+        merged = raw = shapely.union_all(geoms[areas == area])
         if half > 0:
             closed = shapely.buffer(shapely.buffer(merged, half, join_style="mitre"), -half, join_style="mitre")
             filled = shapely.difference(closed, merged)  # the gaps closed: thin, so cheap to test
-            if tree is not None and not filled.is_empty:
-                near = tree.query(filled, predicate="intersects")
-                others = [geoms[i] for i in near.tolist() if areas[i] != area]
-                if others:
-                    filled = shapely.difference(filled, shapely.union_all(others))
+            filled = _outside_others(filled, area, geoms, areas, tree)
             merged = shapely.union(merged, filled)
-        outlines.append(clean_polygonal(merged, min_part_m2=half * half))
+        outline = clean_polygonal(merged, min_part_m2=half * half)
+        # A piece made only of filled gap (cut off by another area's units) is not part of the area.
+        pieces = [p for p in shapely.get_parts(outline) if shapely.intersection(p, raw).area >= 0.5 * p.area]
+        if len(pieces) > 1 and half > 0:
+            trim = functools.partial(_trim, area=area, geoms=geoms, areas=areas, tree=tree)
+            pieces = _bridged(pieces, 2 * half, trim)
+        outlines.append(pieces[0] if len(pieces) == 1 else shapely.MultiPolygon(pieces) if pieces else outline)
     return gpd.GeoSeries(outlines, index=ids, crs=units.crs).rename_axis("area_id")
+
+
+def _trim(
+    geom: shapely.Geometry, *, area: str, geoms: np.ndarray, areas: np.ndarray, tree: shapely.STRtree | None
+) -> shapely.Geometry:
+    return _outside_others(geom, area, geoms, areas, tree)
+
+
+def _outside_others(
+    geom: shapely.Geometry, area: str, geoms: np.ndarray, areas: np.ndarray, tree: shapely.STRtree | None
+) -> shapely.Geometry:
+    """``geom`` less any units of other areas it overlaps (skipped without a tree)."""
+    if tree is None or geom.is_empty:
+        return geom
+    others = [geoms[i] for i in tree.query(geom, predicate="intersects").tolist() if areas[i] != area]
+    return shapely.difference(geom, shapely.union_all(others)) if others else geom
+
+
+def _bridged(
+    pieces: list[shapely.Geometry], snap_m: float, trim: Callable[[shapely.Geometry], shapely.Geometry]
+) -> list[shapely.Geometry]:
+    """Join pieces of one outline that lie within ``snap_m`` of each other (touching at a point,
+    or across a gap the graph treats as touching) with a bridge as wide as half the snap
+    distance along the shortest line between them; farther pieces stay separate."""
+    merged = shapely.union_all(pieces)
+    for i in range(len(pieces)):
+        for j in range(i + 1, len(pieces)):
+            if shapely.distance(pieces[i], pieces[j]) <= snap_m:
+                link = shapely.buffer(shapely.shortest_line(pieces[i], pieces[j]), snap_m / 4)
+                merged = shapely.union(merged, trim(link))
+    cleaned = clean_polygonal(merged)
+    return list(shapely.get_parts(cleaned))
 
 
 def polsby_popper(geom: shapely.Geometry) -> float:

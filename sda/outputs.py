@@ -499,9 +499,17 @@ def _on_grid(frame: gpd.GeoDataFrame, grid: float) -> gpd.GeoDataFrame:
     if not polygonal.any():
         return frame
     geoms = np.asarray(frame.geometry.array, dtype=object).copy()
-    snapped = shapely.set_precision(geoms[polygonal.to_numpy()], grid)
-    geoms[polygonal.to_numpy()] = [clean_polygonal(g) for g in snapped]
+    # Reprojection can leave a valid outline very slightly invalid; repair before snapping.
+    repaired = [clean_polygonal(g) for g in geoms[polygonal.to_numpy()]]
+    geoms[polygonal.to_numpy()] = [_snapped(g, grid) for g in repaired]
     return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
+
+
+def _snapped(geom: shapely.Geometry, grid: float) -> shapely.Geometry:
+    try:
+        return clean_polygonal(shapely.set_precision(geom, grid))
+    except shapely.errors.GEOSException:  # GEOS cannot snap this one: keep it unsnapped but valid
+        return geom
 
 
 def _in_bng(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -30,9 +30,7 @@ def _propose(config: Path, out: Path, count: str) -> None:
 
 def _assert_clean(frame: gpd.GeoDataFrame, where: str) -> None:
     """Every area one valid Polygon, or a MultiPolygon whose parts are really apart: no part within
-    1 m of the rest, so no sliver seam (those here are below 1 m) splits an area. Parts up to
-    snap_m apart can remain where units meet only near a corner (north Fenland, linked in the
-    districts config by extra_links, is 8.5 m from the rest of Fenland)."""
+    1 m of the rest, so no sliver seam or corner point splits an area."""
     bng = frame.to_crs("EPSG:27700")
     assert set(frame.geom_type) <= {"Polygon", "MultiPolygon"}, f"{where}: {set(frame.geom_type)}"
     assert frame.is_valid.all() and bng.is_valid.all(), f"{where}: invalid outline"
@@ -129,3 +127,17 @@ def test_clean_polygonal_drops_lines_and_points() -> None:
     bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])  # self-intersecting
     fixed = clean_polygonal(bowtie)
     assert fixed.is_valid and fixed.geom_type == "MultiPolygon" and fixed.area == pytest.approx(2.0)
+
+
+def test_pieces_meeting_at_a_corner_or_within_snap_are_joined() -> None:
+    corner = gpd.GeoDataFrame(
+        {"area_id": ["A", "A"]},
+        geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 100, 200, 200)],
+        crs="EPSG:27700",
+        index=["a", "b"],
+    )
+    joined = dissolve_areas(corner, snap_m=1.0).loc["A"]
+    assert joined.geom_type == "Polygon" and joined.is_valid  # not two squares touching at a point
+    assert joined.area == pytest.approx(20_000, rel=1e-3)  # the bridge is tiny
+    near = dissolve_areas(_squares(5.0), snap_m=10.0).loc["A"]
+    assert near.geom_type == "Polygon"  # a 5 m gap is within the 10 m snap distance
