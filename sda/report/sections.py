@@ -344,7 +344,11 @@ def _cards_section(plan: Plan, available: set[str]) -> list[Any]:
             moves=moves_of.get(area, moves.iloc[0:0]),
             edge_pops=edges_of.get(area, ([], [])),
         )
-        blocks.append(Card(f"Area {area_title(plan, area)}", _card(plan, area, facts, pcn_names)))
+        card = _card(plan, area, facts, pcn_names)
+        locator = f"locator-{area}"  # a small map of where the area lies, when sda.maps draws one
+        if locator in available:
+            card.insert(0, Figure(locator, f"Where {area_title(plan, area)} lies in the county."))
+        blocks.append(Card(f"Area {area_title(plan, area)}", card))
     return blocks
 
 

@@ -28,7 +28,8 @@ def plan_effort_text(plan: Plan) -> str:
 
 
 def summary_sentences(plan: Plan) -> list[str]:
-    """Plain-language sentences comparing this plan with each alternative that produced a plan.
+    """Plain-language sentences comparing this plan with the alternatives: one for the other area
+    counts, one for each other alternative, and one for each variant without a plan saying why.
 
     Points of PCN alignment are percentage points of residents living in their own PCN's area;
     border changes are relative to the other plan's total border between areas.
@@ -37,11 +38,27 @@ def summary_sentences(plan: Plan) -> list[str]:
     mine_km = as_float(plan.scores.get("cut_border_km"))
     nested = plan.config.rules.nest_in == "district"
     sentences = []
+    counts = [a for a in plan.alternatives if a.get("kind") == "count" and a.get("feasible")]
+    if counts:
+        best = max(counts, key=lambda a: (as_float(a.get("coterminosity")), -int(a.get("count", 0))))
+        values = [as_float(a.get("coterminosity")) for a in counts]
+        listed = sorted(int(a["count"]) for a in counts)
+        best_cot, best_km = as_float(best.get("coterminosity")), as_float(best.get("cut_border_km"))
+        change = _change_text(best_cot - mine_cot, best_km, mine_km)
+        sentences.append(
+            f"Other numbers of areas ({listed[0]}-{listed[-1]}, quick estimates) reach {min(values):.0%}-"
+            f"{max(values):.0%} PCN alignment, against {mine_cot:.0%} for this plan's {len(plan.areas)} areas; "
+            f"the best, {best['label']}, would {change}."
+        )
     for alt in plan.alternatives:
+        label = str(alt.get("label", ""))
         if not alt.get("feasible"):
+            reason = str(alt.get("error", "")).split(";")[0]
+            sentences.append(f"{_describe(alt)}: {reason}.")
+            continue
+        if alt.get("kind") == "count":
             continue
         cot, km = as_float(alt.get("coterminosity")), as_float(alt.get("cut_border_km"))
-        label = str(alt.get("label", ""))
         if alt.get("kind") == "rule" and label.startswith("without nesting") and nested:
             # This plan is the nested one: say what nesting costs against the unnested run.
             sentences.append(
@@ -68,6 +85,8 @@ def _describe(alt: Mapping[str, Any]) -> str:
         return f"Weighting the search '{label}'"
     if kind == "band":
         return f"A {label}"
+    if kind == "rule" and label.startswith("nested in districts"):
+        return "Nesting areas inside districts"
     return label[:1].upper() + label[1:]
 
 
