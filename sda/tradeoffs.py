@@ -165,7 +165,7 @@ def explore(
             continue
         from_plan = _starts_from_plan(alt, variant, plan_labels)
         row["from_plan"] = from_plan
-        row["effort"] = f"quick estimate: 1 start, {budget:.1f} s" + (", starting from this plan" if from_plan else "")
+        row["effort"] = f"quick: 1 start, {budget:.1f} s" + (", from this plan" if from_plan else "")
         try:
             result = search(
                 alt,

@@ -225,7 +225,7 @@ def test_tradeoffs_open_with_a_plain_summary(plan: Plan) -> None:
         "status": "ok",
         "coterminosity": 0.9,
         "cut_border_km": 10.0 / 0.56,  # this plan's border is 44% shorter
-        "effort": "quick estimate: 1 start, 1.0 s, starting from this plan",
+        "effort": "quick: 1 start, 1.0 s, from this plan",
         "from_plan": True,
     }
     not_found = {"kind": "count", "label": "6 areas", "count": 6, "feasible": False, "status": "not_found"}
@@ -236,7 +236,7 @@ def test_tradeoffs_open_with_a_plain_summary(plan: Plan) -> None:
     assert "Nesting areas inside districts costs 10 points of PCN alignment and cuts the total border by 44%" in section
     assert "6 areas instead of this plan's count: no valid plan found within the quick budget (1.0 s)." in section
     assert "| 6 areas | 6 | not found |" in section
-    assert "full: 4 start(s)" in section  # the plan's own effort is stated beside the quick estimates
+    assert "full: 4 starts sharing 60 s" in section  # the plan's own effort is stated beside the quick estimates
 
 
 def test_glossary_explains_every_score(markdown: str) -> None:

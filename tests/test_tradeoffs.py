@@ -69,7 +69,7 @@ def test_check_sweep_and_tradeoffs_agree_on_districts_counts(tmp_path: Path) -> 
         assert row["status"] in ("ok", "infeasible", "not_found")
         if row["status"] == "ok":
             assert row["label"] == f"{row['count']} areas" or row["kind"] != "count"  # labelled by what was made
-            assert row["effort"].startswith("quick estimate")
+            assert row["effort"].startswith("quick: 1 start")
         else:
             assert row["error"]
     assert all(r["status"] == "ok" for r in rows if r["kind"] == "count")

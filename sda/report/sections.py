@@ -134,8 +134,9 @@ def _parts_text(plan: Plan) -> str:
         return "every area is one piece"
     listed = ", ".join(f"{area_title(plan, a)} ({n} pieces)" for a, n in several)
     return (
-        f"{len(several)} of {len(plan.areas)} areas are drawn in more than one piece: {listed}; their units are "
-        "linked by the neighbour rule (across a gap, a configured link or a joined island), the rest are one piece"
+        f"{len(several)} of {len(plan.areas)} areas are drawn in more than one piece: {listed}. Each extra piece "
+        "lies more than the snap distance from the rest: a detached fragment of a unit's own polygon, an island, "
+        "or units joined by a configured link. On the neighbour graph every area is still one connected group"
     )
 
 

@@ -23,8 +23,8 @@ def plan_effort_text(plan: Plan) -> str:
     """The plan's own search effort in words (from the configuration actually used)."""
     search = plan.config.search
     if search.steps > 0:
-        return f"{search.starts} start(s) of {search.steps:,} annealing steps"
-    return f"{search.starts} start(s) sharing {search.time_limit_s:g} s"
+        return f"{search.starts} starts x {search.steps:,} steps"
+    return f"{search.starts} starts sharing {search.time_limit_s:g} s"
 
 
 def summary_sentences(plan: Plan) -> list[str]:
