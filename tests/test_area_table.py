@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
+from helpers import build_plan
 
-from sda.area_table import clean_polygonal, dissolve_areas
+from sda.area_table import AREAS_CSV_COLUMNS, areas_csv_text, clean_polygonal, dissolve_areas
 from sda.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,3 +142,17 @@ def test_pieces_meeting_at_a_corner_or_within_snap_are_joined() -> None:
     assert joined.area == pytest.approx(20_000, rel=1e-3)  # the bridge is tiny
     near = dissolve_areas(_squares(5.0), snap_m=10.0).loc["A"]
     assert near.geom_type == "Polygon"  # a 5 m gap is within the 10 m snap distance
+
+
+def test_areas_csv_lists_units_and_places_with_residents() -> None:
+    plan = build_plan()
+    plan.units["places"] = ["Ashby" if code == "R0C0" else "" for code in plan.units.index]
+    rows = list(csv.DictReader(areas_csv_text(plan).splitlines()))
+    assert [r["area_id"] for r in rows] == list(plan.areas.index)
+    assert list(rows[0]) == list(AREAS_CSV_COLUMNS)
+    for row in rows:
+        listed = [int(part.rsplit("(", 1)[1].rstrip(")")) for part in row["units"].split("; ")]
+        assert sum(listed) == int(row["population"])  # every member unit, with its residents
+        assert listed == sorted(listed, reverse=True)
+    a1 = next(r for r in rows if r["area_id"] == "A1")
+    assert a1["places"] == "Ashby (1000)" and a1["dominant_pcn_name"] == "West PCN"
