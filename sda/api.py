@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,12 +18,14 @@ import numpy as np
 import pandas as pd
 
 from sda import __version__, tradeoffs
+from sda.area_table import build_area_table
 from sda.config import RunConfig
-from sda.engine.search import SearchResult, search, target_for
+from sda.engine.search import SearchResult, compile_kernels, search, target_for
 from sda.feasibility import check_feasible
 from sda.folder import run_timestamp
 from sda.graph import build_adjacency
 from sda.io import file_sha256, read_pcn_shares, read_practices, read_units
+from sda.naming import area_ids, name_areas, read_names_csv, warn_unknown_names
 from sda.objective import score_labels
 from sda.pcn import METHOD_TEXT, largest_share_pcn, nearest_practice_pcn
 from sda.plan import Plan, PopulationNotes, Provenance
@@ -131,23 +134,14 @@ def _read_and_link(cfg: RunConfig, say: Progress) -> tuple[gpd.GeoDataFrame, nx.
     return units, graph, practices
 
 
-def area_names(problem: Problem, labels: np.ndarray, units: gpd.GeoDataFrame) -> list[str]:
-    """Names for areas ``0..k-1``: a locked area takes its lock name; the rest are ``SDA-01``...
-    numbered north to south (then west to east), so the same plan always gets the same ids."""
-    k = int(labels.max()) + 1
-    cent = units.geometry.centroid
-    x = np.bincount(labels, weights=cent.x.to_numpy(), minlength=k) / np.bincount(labels, minlength=k)
-    y = np.bincount(labels, weights=cent.y.to_numpy(), minlength=k) / np.bincount(labels, minlength=k)
-    names: list[str | None] = [None] * k
-    for li, name in enumerate(problem.lock_names):
-        held = np.unique(labels[problem.lock == li])
-        if len(held) == 1:
-            names[int(held[0])] = name
-    free = [a for a in np.lexsort((x, -y)).tolist() if names[a] is None]
-    width = max(2, len(str(len(free))))
-    for number, a in enumerate(free, start=1):
-        names[a] = f"SDA-{number:0{width}d}"
-    return [str(n) for n in names]
+def given_names(cfg: RunConfig, ids: list[str]) -> dict[str, str]:
+    """Names that win over the made ones: each lock's name for its area, then ``[output] names``."""
+    given = {lock.area: lock.area for lock in cfg.rules.locks if lock.area in ids}
+    if cfg.output.names is not None:
+        from_csv = read_names_csv(cfg.output.names)
+        warn_unknown_names(from_csv, ids, cfg.output.names)
+        given.update({k: v for k, v in from_csv.items() if k in ids})
+    return given
 
 
 def build_plan(
@@ -157,7 +151,8 @@ def build_plan(
     *,
     target: float,
     provenance: Provenance | None = None,
-    names: list[str] | None = None,
+    ids: list[str] | None = None,
+    area_names: Mapping[str, str] | None = None,
     broken_rules: str = "raise",
 ) -> Plan:
     """Turn an assignment into a checked Plan: named areas, dissolved geometry, scores, rules.
@@ -165,22 +160,25 @@ def build_plan(
     Raises ``InvariantError`` (and so writes nothing) if a unit or resident went missing or, with
     ``broken_rules="raise"`` (what ``propose`` uses), a hard rule is broken. With
     ``broken_rules="record"`` (a plan made or edited outside sda, ``sda evaluate``) broken rules
-    are kept in ``Plan.rules`` instead. ``names`` keeps the areas' own ids (``names[label]``);
-    by default areas are named by ``area_names``.
+    are kept in ``Plan.rules`` instead. ``ids`` keeps the areas' own ids (``ids[label]``; by
+    default ``sda.naming.area_ids``); ``area_names`` (id -> name, e.g. carried from a previous
+    plan) keeps their names, and the rest are named from their places (``sda.naming``).
     """
     problem = inputs.problem
-    if names is None:
-        names = area_names(problem, labels, inputs.units.loc[problem.codes])
-    results = check_rules(problem, labels, names, cfg.rules)
+    if ids is None:
+        ids = area_ids(problem, labels, inputs.units.loc[problem.codes])
+    results = check_rules(problem, labels, ids, cfg.rules)
     if broken_rules == "record":
-        verify_totals(problem, labels, names)
+        verify_totals(problem, labels, ids)
     else:
-        verify(problem, labels, names, results)
+        verify(problem, labels, ids, results)
     units = inputs.units.loc[problem.codes].copy()
-    units["area_id"] = [names[a] for a in labels]
+    units["area_id"] = [ids[a] for a in labels]
     units = units.loc[inputs.units.index]
+    names = name_areas(units, given={**(area_names or {}), **given_names(cfg, ids)})
+    units["area_name"] = units["area_id"].map(names)
     scores = score_labels(problem, labels, target)
-    areas = _area_table(units, problem, labels, names, target)
+    areas = build_area_table(units, problem, labels, ids, names, target, cfg.graph.snap_m)
     scores["mean_polsby_popper"] = float(areas["polsby_popper"].mean())
     scores["areas_in_band"] = float(
         ((areas["population"] >= problem.min_pop) & (areas["population"] <= problem.max_pop)).sum()
@@ -200,47 +198,6 @@ def build_plan(
     )
 
 
-def _area_table(
-    units: gpd.GeoDataFrame, problem: Problem, labels: np.ndarray, names: list[str], target: float
-) -> gpd.GeoDataFrame:
-    dissolved = units[["area_id", "geometry"]].dissolve(by="area_id")
-    rows = []
-    codes_pos = {c: i for i, c in enumerate(problem.codes)}
-    for a, name in enumerate(names):
-        member_codes = units.index[units["area_id"] == name]
-        positions = np.array([codes_pos[c] for c in member_codes])
-        pop = int(problem.pop[positions].sum())
-        pcn_counts = units.loc[member_codes].groupby("pcn_code")["population"].sum().sort_values(ascending=False)
-        pcn_counts = pcn_counts[pcn_counts.index != ""]
-        dominant = str(pcn_counts.index[0]) if len(pcn_counts) else ""
-        geom = dissolved.geometry.loc[name]
-        perimeter = geom.length
-        districts = sorted(set(units.loc[member_codes, "district"]))
-        ext = 0.0
-        for i in positions.tolist():
-            lo, hi = problem.indptr[i], problem.indptr[i + 1]
-            ext += float(problem.border_m[lo:hi][labels[problem.indices[lo:hi]] != a].sum())
-        rows.append(
-            {
-                "area_id": name,
-                "population": pop,
-                "n_units": len(member_codes),
-                "deviation": pop - target,
-                "deviation_pct": 100.0 * (pop - target) / target,
-                "districts": ";".join(districts),
-                "n_districts": len(districts),
-                "dominant_pcn": dominant,
-                "pcn_coterminosity": float(pcn_counts.iloc[0] / pop) if len(pcn_counts) and pop else float("nan"),
-                "n_pcns": len(pcn_counts),
-                "cut_border_m": ext,
-                "polsby_popper": float(4 * np.pi * geom.area / perimeter**2) if perimeter else float("nan"),
-                "geometry": geom,
-            }
-        )
-    table = gpd.GeoDataFrame(rows, geometry="geometry", crs=units.crs).set_index("area_id")
-    return table.sort_index()
-
-
 def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | None = None) -> Plan:
     """Propose areas for a configuration: the whole ``sda propose`` job, without writing files.
 
@@ -253,6 +210,8 @@ def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | No
     inputs = load_inputs(cfg, say)
     problem = inputs.problem
     check_feasible(problem, cfg.areas.count)
+    say("preparing the search kernels (compiling on the first run only, then cached)")
+    seconds_compile = compile_kernels(problem)
     rerun = None
     if previous is not None:
         from sda.rerun import search_from_previous
@@ -270,8 +229,12 @@ def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | No
             progress=say,
             steps=cfg.search.steps,
         )
+    if cfg.areas.count == "auto" and len(result.starts) > 1:
+        say(f"best plan: {result.count} areas, objective {result.objective:.4f}")
     target = target_for(problem, result.count if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
     provenance = _provenance(cfg, inputs, result, started)
+    provenance["seconds_compile"] = round(seconds_compile + result.seconds_compile, 3)
+    ids, carried_names = None, None
     if rerun is not None:
         provenance["count_asked"] = f"{cfg.areas.count} (re-run: {rerun.count_note})"
         provenance["previous"] = rerun.record
@@ -280,8 +243,10 @@ def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | No
             "retired_ids": rerun.identity.retired_line,
             "names": rerun.identity.names,
         }
-    names = rerun.identity.ids if rerun is not None else None
-    plan = build_plan(cfg, inputs, result.labels, target=target, provenance=provenance, names=names)
+        ids, carried_names = rerun.identity.ids, rerun.identity.names
+    plan = build_plan(
+        cfg, inputs, result.labels, target=target, provenance=provenance, ids=ids, area_names=carried_names
+    )
     if cfg.exact.enabled and problem.n_pcn:
         from sda.exact import bound_plan  # HiGHS is only needed here
 
@@ -293,7 +258,9 @@ def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | No
         )
     if cfg.tradeoffs.enabled:
         say("trade-offs: re-running with other counts, weights and rules")
-        plan.alternatives = tradeoffs.explore(cfg, inputs.graph, inputs.units, problem, result.count, say)
+        plan.alternatives = tradeoffs.explore(
+            cfg, inputs.graph, inputs.units, problem, result.count, say, plan_labels=result.labels
+        )
         # On steps, the ensemble is bounded by its size alone (no clock), so the report repeats.
         ensemble_s = float("inf") if tradeoffs.alternative_steps(cfg) > 0 else 15.0
         plan.ensemble = tradeoffs.ensemble(

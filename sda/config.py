@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ class UnitsConfig:
         from ``population_csv``.
     district_field : district (LAD) code, used for ``nest_in = "district"`` and reports.
     district_name_field : district name, for reports.
+    place_field : names of places in the unit (";"-separated, e.g. parishes or towns), used to
+        name the areas; default none (areas are then named from the unit names).
     population_csv : optional CSV joined on the code, for parish files without population.
     population_csv_code_field, population_csv_population_field : its columns.
     population_points : optional point layer or CSV of populations (e.g. Census output-area
@@ -59,6 +62,7 @@ class UnitsConfig:
     population_field: str | None = None
     district_field: str | None = None
     district_name_field: str | None = None
+    place_field: str | None = None
     population_csv: Path | None = None
     population_csv_code_field: str = "code"
     population_csv_population_field: str = "population"
@@ -121,18 +125,20 @@ class GraphConfig:
 
     Attributes
     ----------
-    contiguity : ``"queen"`` (touching at a point is enough) or ``"rook"`` (a shared border of at
-        least ``min_border_m`` is needed). Default queen.
+    contiguity : ``"rook"`` (default): two units are neighbours when they share a border of at
+        least ``min_border_m``, so units meeting only at a corner are not; ``"queen"``: touching
+        at a single point is enough as well.
     snap_m : polygons closer than this many metres count as touching (closes slivers between
-        generalised boundaries). Default 1.0.
-    min_border_m : rook only: the shortest shared border that makes two units neighbours. Default 1.
+        generalised boundaries); also the widest gap closed when areas are dissolved. Default 1.0.
+    min_border_m : rook: the shortest shared border (metres) that makes two units neighbours.
+        Default 1.0.
     islands : ``"join"`` links a unit that touches nothing to its nearest unit, with a warning;
         ``"refuse"`` stops with an error. Default join.
     extra_links : pairs of unit codes to link although they do not touch (bridges, ferries).
     remove_links : pairs of unit codes to unlink although they touch (a river with no crossing).
     """
 
-    contiguity: str = "queen"
+    contiguity: str = "rook"
     snap_m: float = 1.0
     min_border_m: float = 1.0
     islands: str = "join"
@@ -299,9 +305,17 @@ class TradeoffsConfig:
 
 @dataclass(frozen=True)
 class OutputConfig:
-    """Where results go. ``dir`` is created if missing; files are replaced atomically."""
+    """Where results go. ``dir`` is created if missing; files are replaced atomically.
+
+    Attributes
+    ----------
+    dir : output folder. Default ``out``.
+    names : optional CSV ``area_id,name`` giving areas their names (overrides the names made
+        from places, and lock names).
+    """
 
     dir: Path = Path("out")
+    names: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -350,7 +364,7 @@ _SECTIONS: dict[str, type] = {
     "tradeoffs": TradeoffsConfig,
     "output": OutputConfig,
 }
-_PATH_KEYS = {"path", "population_csv", "population_points", "practices", "shares", "dir"}
+_PATH_KEYS = {"path", "population_csv", "population_points", "practices", "shares", "dir", "names"}
 
 
 def load_config(path: Path | str) -> RunConfig:
@@ -459,7 +473,7 @@ def _build_section(name: str, cls: type, section: dict[str, Any], base: Path, wh
             if not isinstance(value, str):
                 msg = f'{where}: [{name}] {key} = {value!r}; expected a path in quotes, e.g. "data/file.csv".'
                 raise ConfigError(msg)
-            value = (base / value) if value else None
+            value = Path(os.path.normpath(base / value)) if value else None  # no 'configs/../out'
             if key == "dir" and value is None:
                 value = Path("out")
         elif key in {"extra_links", "remove_links"}:

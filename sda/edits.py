@@ -142,7 +142,7 @@ def repair_edited_plan(
         "seed": cfg.search.seed,
         "seconds_total": round(time.monotonic() - started, 2),
     }
-    plan = build_plan(cfg, inputs, repaired, target=target, provenance=provenance, names=names)
+    plan = build_plan(cfg, inputs, repaired, target=target, provenance=provenance, ids=names)
     plan.warnings = [*inputs.warnings, *(w for w in ev.plan.warnings if w.startswith("Edited: "))]
     moved = changed_units(plan.assignment, edited)
     pop = dict(zip(problem.codes, problem.pop.tolist(), strict=True))

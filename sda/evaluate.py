@@ -134,7 +134,7 @@ def evaluate_plan(
         say(f"compared with the run in {run_dir.name}: {len(edits)} unit(s) moved")
     violations = list_violations(problem, labels, names, cfg, edits)
     provenance = _provenance(cfg, inputs, source, run_dir, edits)
-    plan = build_plan(cfg, inputs, labels, target=target, provenance=provenance, names=names, broken_rules="record")
+    plan = build_plan(cfg, inputs, labels, target=target, provenance=provenance, ids=names, broken_rules="record")
     costs = edit_costs(problem, labels, names, edits, target)
     plan.warnings = [
         *inputs.warnings,

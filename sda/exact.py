@@ -20,7 +20,11 @@ The reported bound is the tighter of the two, and the gap is ``(bound - plan) / 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
+from collections.abc import Iterator
 
 import highspy
 import numpy as np
@@ -31,6 +35,31 @@ from sda.plan import Bound, HighsResult
 from sda.problem import Problem
 
 _INF = highspy.kHighsInf
+
+
+@contextlib.contextmanager
+def _silenced_solver_output() -> Iterator[None]:
+    """Discard what the C++ solver prints on file descriptor 1 for a while.
+
+    HiGHS prints its banner on stdout when a ``Highs`` object is made, before ``output_flag`` can
+    be set, which would break ``sda propose --json`` (stdout is for results only). Python's
+    ``sys.stdout`` is flushed first so nothing already written is lost or reordered.
+    """
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no real stdout (some embedded hosts): nothing to protect
+        yield
+        return
+    sink = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(sink, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(sink)
 
 
 def _solve(
@@ -45,7 +74,8 @@ def _solve(
     start: np.ndarray | None = None,
 ) -> tuple[highspy.Highs, HighsResult]:
     """Maximise ``cost @ v`` subject to ``row_lo <= rows @ v <= row_hi`` and bounds; a HiGHS MIP."""
-    h = highspy.Highs()
+    with _silenced_solver_output():
+        h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("threads", 1)
@@ -73,7 +103,8 @@ def _solve(
         sol.value_valid = True
         h.setSolution(sol)
     t0 = time.monotonic()
-    h.run()
+    with _silenced_solver_output():
+        h.run()
     info = h.getInfo()
     status = h.modelStatusToString(h.getModelStatus())
     return h, {

@@ -40,7 +40,10 @@ def check_feasible(problem: Problem, count: int | str) -> None:
         raise InfeasibleError(msg)
     lo, hi = problem.feasible_counts()
     total = problem.total_pop
-    if lo > hi:
+    # Whether the total alone fits; a part that does not fit on its own is named further down.
+    whole_lo, whole_hi = -(-total // problem.max_pop), total // max(problem.min_pop, 1)
+    if whole_lo > whole_hi:
+        lo, hi = whole_lo, whole_hi
         msg = f"no number of areas fits {total:,} residents in [{problem.min_pop:,}, {problem.max_pop:,}]: " + (
             f"even one area would hold fewer than {problem.min_pop:,}; widen the band (lower min_population)."
             if hi == 0

@@ -143,10 +143,12 @@ def _shared_border_m(geoms: np.ndarray, left: np.ndarray, right: np.ndarray, sna
     """Length of boundary shared by each pair, in metres.
 
     Without snapping it is the length of the intersection of the two boundaries. With snapping it
-    is the length of one boundary within ``snap_m / 2`` of the other, less ``snap_m``: where the
-    boundaries part, each end of a shared stretch adds about ``snap_m / 2`` of boundary that lies
-    within the buffer without being shared. The correction makes a corner-only touch measure 0
-    (so rook contiguity does not pick it up) and a shared edge measure its true length.
+    is the length of one boundary within a distance ``r`` of the other, less ``2 r``: where the
+    boundaries part, each end of a shared stretch adds about ``r`` of boundary that lies within
+    the buffer without being shared. The correction makes a corner-only touch measure 0 (so rook
+    contiguity does not pick it up) and a shared edge measure its true length. The larger of the
+    measures at ``r = snap_m / 2`` and ``r = snap_m`` is kept, so that two edges running in
+    parallel across a gap up to ``snap_m`` wide count as a border.
     """
     if len(left) == 0:
         return np.zeros(0)
@@ -154,10 +156,15 @@ def _shared_border_m(geoms: np.ndarray, left: np.ndarray, right: np.ndarray, sna
     if snap_m <= 0:
         return shapely.length(shapely.intersection(boundaries[left], boundaries[right]))
     used = np.unique(right)
-    near_right = np.empty(len(geoms), dtype=object)
-    near_right[used] = shapely.buffer(boundaries[used], snap_m / 2)
-    within = shapely.length(shapely.intersection(boundaries[left], near_right[right]))
-    return np.maximum(within - snap_m, 0.0)
+    best = np.zeros(len(left))
+    # Half the snap distance measures touching boundaries closely; the full distance also finds
+    # borders across a gap wider than half of it (e.g. 8.5 m between generalised edges, snap 10).
+    for reach in (snap_m / 2, snap_m):
+        near_right = np.empty(len(geoms), dtype=object)
+        near_right[used] = shapely.buffer(boundaries[used], reach)
+        within = shapely.length(shapely.intersection(boundaries[left], near_right[right]))
+        best = np.maximum(best, within - 2 * reach)
+    return np.maximum(best, 0.0)
 
 
 # --------------------------------------------------------------------------- link edits

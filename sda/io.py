@@ -39,7 +39,7 @@ from sda.validate import (
 __all__ = ["UNIT_COLUMNS", "file_sha256", "read_pcn_shares", "read_practices", "read_units"]
 
 #: Columns of the frame ``read_units`` returns (index ``unit_code``).
-UNIT_COLUMNS = ("unit_name", "population", "district", "district_name", "geometry")
+UNIT_COLUMNS = ("unit_name", "population", "district", "district_name", "places", "geometry")
 
 _PYOGRIO_ERRORS = (
     pyogrio.errors.DataSourceError,
@@ -69,7 +69,8 @@ def read_units(cfg: UnitsConfig) -> gpd.GeoDataFrame:
     geopandas.GeoDataFrame
         One row per unit in file order, indexed by ``unit_code`` (str), with ``unit_name``
         (str; the code when there is no name field), ``population`` (int64), ``district`` and
-        ``district_name`` (str, ``""`` when not configured) and ``geometry``, in EPSG:27700.
+        ``district_name`` and ``places`` (str, ``""`` when not configured) and ``geometry``, in
+        EPSG:27700.
         ``attrs["source"]`` holds the file path.
 
     Raises
@@ -123,7 +124,14 @@ def read_units(cfg: UnitsConfig) -> gpd.GeoDataFrame:
 
 def _configured_fields(cfg: UnitsConfig) -> list[str]:
     """List the polygon-file fields the config names, each once, in a stable order."""
-    fields = (cfg.code_field, cfg.name_field, cfg.population_field, cfg.district_field, cfg.district_name_field)
+    fields = (
+        cfg.code_field,
+        cfg.name_field,
+        cfg.population_field,
+        cfg.district_field,
+        cfg.district_name_field,
+        cfg.place_field,
+    )
     return list(dict.fromkeys(f for f in fields if f))
 
 
@@ -172,6 +180,7 @@ def _standard_units(
             "population": population.to_numpy().astype(np.int64),
             "district": text(cfg.district_field),
             "district_name": text(cfg.district_name_field),
+            "places": text(cfg.place_field),
         },
         geometry=raw.geometry.to_crs(BNG).to_numpy(),
         crs=BNG,

@@ -42,8 +42,10 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pyogrio.errors
+import shapely
 
 from sda import __version__
+from sda.area_table import areas_csv_text, clean_polygonal
 from sda.config import LockConfig, RunConfig
 from sda.crs import BNG as _BNG
 from sda.crs import WGS84 as _WGS84
@@ -65,6 +67,7 @@ from sda.formatting import (
 )
 from sda.graph import graph_edges_frame
 from sda.maps import area_neighbours, render_figures, render_print_maps
+from sda.pcn import pcn_names
 from sda.plan import Plan, Provenance, RuleResult
 from sda.qgis import adjacency_qml, area_colours, areas_qml, practices_qml, units_qml
 from sda.report import render_report_html, render_report_md
@@ -87,11 +90,22 @@ __all__ = [
 PLAN_FORMAT = 1
 
 #: Unit attributes written to ``units.geojson`` and the GeoPackage ``units`` layer, in order.
-UNIT_FIELDS = ("unit_code", "unit_name", "population", "district", "district_name", "pcn_code", "area_id")
+UNIT_FIELDS = (
+    "unit_code",
+    "unit_name",
+    "population",
+    "district",
+    "district_name",
+    "pcn_code",
+    "places",
+    "area_id",
+    "area_name",
+)
 
 #: Area attributes written to ``areas.geojson`` (when the plan has them), in order.
 AREA_FIELDS = (
     "area_id",
+    "name",
     "population",
     "n_units",
     "deviation",
@@ -103,6 +117,7 @@ AREA_FIELDS = (
     "districts",
     "n_pcns",
     "cut_border_m",
+    "n_parts",
 )
 
 #: Provenance stamped on every feature of the GeoPackage ``areas`` layer.
@@ -167,6 +182,7 @@ def _write_set(plan: Plan, out_dir: Path) -> list[Path]:
         ),
         _write_text(out_dir / "areas.qml", qml["areas"]),
         _write_assignment(plan, out_dir / "assignment.csv"),
+        _write_text(out_dir / "areas.csv", areas_csv_text(plan)),
         _write_geopackage(plan, units, areas, qml, out_dir / "plan.gpkg"),
         _write_text(out_dir / "plan.json", _dumps(_plan_record(plan))),
     ]
@@ -211,6 +227,7 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path, *, description: str = "")
     frame = frame if frame.crs == _WGS84 else frame.to_crs(_WGS84)
     if frame.index.name is not None and frame.index.name not in frame.columns:
         frame = frame.reset_index()  # a named index (unit_code) is data; GDAL would drop it
+    frame = _on_grid(frame, 1e-6)  # RFC 7946 at 6 decimals: round here, keeping polygons valid
     with _replacing(path) as tmp:
         pyogrio.write_dataframe(
             frame,
@@ -313,7 +330,7 @@ def summary_dict(plan: Plan) -> dict[str, Any]:
     band_min, band_max = _band(plan)
     pops = plan.areas["population"]
     outside = [a for a, p in pops.items() if not band_min <= p <= band_max]
-    columns = ["population", "deviation_pct", "n_units", "dominant_pcn", "pcn_coterminosity"]
+    columns = ["name", "population", "deviation_pct", "n_units", "n_parts", "dominant_pcn", "pcn_coterminosity"]
     areas = plan.areas[[c for c in columns if c in plan.areas.columns]]
     summary = {
         "n_areas": len(plan.areas),
@@ -339,24 +356,28 @@ def summary_table(plan: Plan) -> str:
     Returns
     -------
     str
-        One line per area (id, population, deviation %, units, dominant PCN, coterminosity), a
+        One line per area (id, name, population, deviation %, units, dominant PCN by name, coterminosity), a
         total line, then the scores and the rule results; ends with a newline.
     """
-    headers = ["Area", "Population", "Dev %", "Units", "Dominant PCN", "Cotermin."]
+    headers = ["Area", "Name", "Population", "Dev %", "Units", "Dominant PCN", "Cotermin."]
     rows = []
+    pcn = pcn_names(plan.practices)
     for area, row in plan.areas.iterrows():
+        dominant = show_text(row.get("dominant_pcn"))
         rows.append(
             [
                 str(area),
+                show_text(row.get("name")) or str(area),
                 show_whole(row.get("population")),
                 show_signed_number(row.get("deviation_pct"), 1),
                 show_whole(row.get("n_units")),
-                show_text(row.get("dominant_pcn")) or "-",
+                pcn.get(dominant, dominant) or "-",
                 show_percent(row.get("pcn_coterminosity")),
             ]
         )
     total = [
         "Total",
+        "",
         show_whole(plan.units["population"].sum()),
         "",
         show_whole(len(plan.units)),
@@ -364,7 +385,7 @@ def summary_table(plan: Plan) -> str:
         show_percent(plan.scores.get("coterminosity")),
     ]
     widths = [max(len(r[i]) for r in [headers, *rows, total]) for i in range(len(headers))]
-    left = {0, 4}  # text columns; numbers are right-aligned so digits line up
+    left = {0, 1, 5}  # text columns; numbers are right-aligned so digits line up
 
     def line(cells: list[str]) -> str:
         return "  ".join(
@@ -613,7 +634,7 @@ def _graph_from(units: gpd.GeoDataFrame, edges: pd.DataFrame, saved: Mapping[str
     return graph
 
 
-_PATH_KEYS = {"path", "population_csv", "practices", "shares", "dir"}
+_PATH_KEYS = {"path", "population_csv", "practices", "shares", "dir", "names"}
 
 
 def _config_from_dict(raw: Mapping[str, Any], where: Path) -> RunConfig:
@@ -660,7 +681,7 @@ def _units_frame(plan: Plan) -> gpd.GeoDataFrame:
     for name in UNIT_FIELDS:
         if name not in frame.columns:
             frame[name] = ""
-        elif name in {"unit_name", "district", "district_name", "pcn_code"}:
+        elif name in {"unit_name", "district", "district_name", "pcn_code", "places", "area_name"}:
             frame[name] = frame[name].map(show_text).astype(str)
     return gpd.GeoDataFrame(frame[[*UNIT_FIELDS, "geometry"]], geometry="geometry", crs=_BNG)
 
@@ -676,6 +697,31 @@ def _areas_frame(plan: Plan) -> gpd.GeoDataFrame:
         if name != "geometry" and frame[name].dtype == object:
             frame[name] = frame[name].map(show_text).astype(str)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=_BNG)
+
+
+def _polygon_type(frame: gpd.GeoDataFrame) -> str:
+    """``Polygon`` when every feature is one polygon, else ``MultiPolygon`` (single parts promoted)."""
+    return "Polygon" if (frame.geom_type == "Polygon").all() else "MultiPolygon"
+
+
+def _on_grid(frame: gpd.GeoDataFrame, grid: float) -> gpd.GeoDataFrame:
+    """Polygon layers snapped to a coordinate grid with validity kept (GEOS precision model), then
+    reduced to their polygonal parts: rounding on write would otherwise make thin parts invalid."""
+    polygonal = frame.geom_type.isin(["Polygon", "MultiPolygon"])
+    if not polygonal.any():
+        return frame
+    geoms = np.asarray(frame.geometry.array, dtype=object).copy()
+    # Reprojection can leave a valid outline very slightly invalid; repair before snapping.
+    repaired = [clean_polygonal(g) for g in geoms[polygonal.to_numpy()]]
+    geoms[polygonal.to_numpy()] = [_snapped(g, grid) for g in repaired]
+    return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
+
+
+def _snapped(geom: shapely.Geometry, grid: float) -> shapely.Geometry:
+    try:
+        return clean_polygonal(shapely.set_precision(geom, grid))
+    except shapely.errors.GEOSException:  # GEOS cannot snap this one: keep it unsnapped but valid
+        return geom
 
 
 def _in_bng(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -709,8 +755,8 @@ def _write_geopackage(
     """One GeoPackage in EPSG:27700 with the plan's layers and their default QGIS styles."""
     stamped = areas.assign(**{k: show_text(plan.provenance.get(k)) for k in PROVENANCE_FIELDS})
     layers: dict[str, tuple[gpd.GeoDataFrame, str]] = {
-        "units": (units, "MultiPolygon"),
-        "areas": (stamped, "MultiPolygon"),
+        "units": (units, _polygon_type(units)),
+        "areas": (stamped, _polygon_type(stamped)),
         "adjacency": (_adjacency_frame(plan, units), "LineString"),
     }
     if plan.practices is not None and len(plan.practices):
@@ -777,8 +823,9 @@ def _layer_styles(path: Path, qml: Mapping[str, str], provenance: Mapping[str, A
 
 
 def _write_assignment(plan: Plan, path: Path) -> Path:
-    pairs = sorted((str(code), str(area)) for code, area in plan.assignment.items())
-    return _write_text(path, csv_text(["unit_code", "area_id"], pairs))
+    names = plan.units["area_name"] if "area_name" in plan.units.columns else plan.assignment
+    rows = sorted((str(code), str(area), show_text(names.get(code))) for code, area in plan.assignment.items())
+    return _write_text(path, csv_text(["unit_code", "area_id", "area_name"], rows))
 
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").

@@ -48,3 +48,11 @@ def largest_share_pcn(units: gpd.GeoDataFrame, shares: pd.DataFrame) -> pd.Serie
     ranked = shares.sort_values(["unit_code", "share", "pcn_code"], ascending=[True, False, True])
     top = ranked.drop_duplicates("unit_code").set_index("unit_code")["pcn_code"]
     return top.reindex(units.index).fillna("").astype(str).rename("pcn_code")
+
+
+def pcn_names(practices: pd.DataFrame | None) -> dict[str, str]:
+    """``pcn_code -> pcn_name`` from the practices table (empty when PCNs are off or unnamed)."""
+    if practices is None or "pcn_name" not in practices.columns or "pcn_code" not in practices.columns:
+        return {}
+    pairs = practices[["pcn_code", "pcn_name"]].dropna().drop_duplicates("pcn_code")
+    return {str(c): str(n) for c, n in pairs.itertuples(index=False) if str(n).strip()}

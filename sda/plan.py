@@ -51,9 +51,13 @@ class Alternative(TypedDict, total=False):
 
     kind: str  # "count", "weights", "rule" or "band"
     label: str  # what changed, in words: "24 areas", "ignore PCNs"...
+    asked: str  # the variant as asked, before the label says what was produced
     count: int | str  # areas asked for (then found)
     feasible: bool
-    error: str  # why the run is infeasible
+    status: str  # "ok"; "infeasible" (proven before searching); "not_found" within the budget
+    error: str  # why there is no plan
+    effort: str  # the search budget in words ("quick: 1 start, 1.2 s")
+    from_plan: bool  # the search started from the plan itself (valid for the variant too)
     objective: float
     coterminosity: float
     pcns_split: float

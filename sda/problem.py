@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from sda.config import ObjectiveConfig, RulesConfig
 from sda.errors import ConfigError
-from sda.metrics import count_bounds
+from sda.metrics import components, count_bounds
 
 
 @dataclass
@@ -133,9 +133,15 @@ class Problem:
         return self.indices[self.indptr[i] : self.indptr[i + 1]]
 
     def feasible_counts(self) -> tuple[int, int]:
-        """Smallest and largest number of areas the total population allows (ignoring geography)."""
-        lo, hi = count_bounds(self.total_pop, self.min_pop, self.max_pop)
-        return int(lo), min(int(hi), self.n)
+        """Smallest and largest number of areas the band allows, part by part.
+
+        Each connected part of the graph (with ``nest_in = "district"``, each district) must hold
+        a whole number of areas, so the range is the sum of the parts' ranges: every count in it
+        can be split among the parts, and no count outside it can.
+        """
+        people = np.array([int(self.pop[part].sum()) for part in components(self.indptr, self.indices)])
+        lo, hi = count_bounds(people, self.min_pop, self.max_pop)
+        return int(lo.sum()), min(int(hi.sum()), self.n)
 
 
 def build_problem(

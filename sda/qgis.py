@@ -124,7 +124,7 @@ def _rgba(hex_colour: str, alpha: int = 255) -> str:
 
 
 def areas_qml(area_ids: Sequence[object], colours: Mapping[str, str] | None = None) -> str:
-    """QML for the areas layer: categorised by ``area_id``, labelled with id and population.
+    """QML for the areas layer: categorised by ``area_id``, labelled with id, name and population.
 
     Parameters
     ----------
@@ -145,7 +145,8 @@ def areas_qml(area_ids: Sequence[object], colours: Mapping[str, str] | None = No
     symbols = [_fill_symbol(str(i), _rgba(chosen[a], _FILL_ALPHA), _OUTLINE, 0.46) for i, a in enumerate(ids)]
     categories = [(a, str(i), a) for i, a in enumerate(ids)]
     renderer = _categorized("area_id", categories, symbols, _fill_symbol("0", "200,200,200,150", _OUTLINE, 0.46))
-    label = 'concat("area_id", char(10), format_number("population", 0))'
+    # Id and name; attribute('name') is NULL, shown as nothing, on a layer without names.
+    label = "concat(\"area_id\", ' ', attribute('name'), char(10), format_number(\"population\", 0))"
     return _document(renderer, _POLYGON, labeling=_labeling(label, placement=1))
 
 

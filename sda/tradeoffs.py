@@ -17,8 +17,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from sda.area_table import dissolve_areas, polsby_popper
 from sda.config import ObjectiveConfig, RunConfig
-from sda.engine.construct import components, construct
+from sda.engine.construct import construct
 from sda.engine.search import search, target_for
 from sda.errors import InfeasibleError
 from sda.feasibility import check_feasible
@@ -26,13 +27,16 @@ from sda.objective import score_labels
 from sda.plan import Alternative
 from sda.problem import Problem, build_problem
 from sda.progress import Progress
+from sda.rules import check_rules
 
 
-def mean_polsby_popper(units: gpd.GeoDataFrame, codes: list[str], labels: np.ndarray) -> float:
-    """Mean 4*pi*area/perimeter^2 of the dissolved areas (1 = a circle)."""
-    frame = gpd.GeoDataFrame({"label": labels}, geometry=units.loc[codes].geometry.to_numpy(), crs=units.crs)
-    dissolved = frame.dissolve(by="label")
-    return float((4 * np.pi * dissolved.area / dissolved.length**2).mean())
+def mean_polsby_popper(units: gpd.GeoDataFrame, codes: list[str], labels: np.ndarray, snap_m: float = 0.0) -> float:
+    """Mean 4*pi*area/perimeter^2 of the clean area outlines (1 = a circle), gaps up to ``snap_m`` closed."""
+    frame = gpd.GeoDataFrame(
+        {"area_id": [str(x) for x in labels]}, geometry=units.loc[codes].geometry.to_numpy(), crs=units.crs
+    )
+    outlines = dissolve_areas(frame, snap_m, keep_out_of_others=False)
+    return float(np.nanmean([polsby_popper(g) for g in outlines]))
 
 
 def _variants(cfg: RunConfig, count: int, lo: int, hi: int) -> list[tuple[str, str, RunConfig]]:
@@ -86,17 +90,31 @@ def _variants(cfg: RunConfig, count: int, lo: int, hi: int) -> list[tuple[str, s
 
 
 def _nearest_feasible_count(problem: Problem, variant: RunConfig) -> RunConfig:
-    """The variant with its fixed count moved to the nearest count its parts allow (for nesting,
-    each district must hold a whole number of areas)."""
+    """The variant with its fixed count moved into the range its parts allow (for nesting, each
+    district must hold a whole number of areas; see ``Problem.feasible_counts``)."""
     if variant.areas.count == "auto":
         return variant
-    pops = [int(problem.pop[part].sum()) for part in components(problem)]
-    lo = sum(-(-p // problem.max_pop) for p in pops)
-    hi = sum(p // problem.min_pop for p in pops)
+    lo, hi = problem.feasible_counts()
     if lo > hi:
         return variant
     count = int(min(max(int(variant.areas.count), lo), hi))
     return dataclasses.replace(variant, areas=dataclasses.replace(variant.areas, count=count))
+
+
+def _starts_from_plan(alt: Problem, variant: RunConfig, plan_labels: np.ndarray | None) -> bool:
+    """Whether this plan is itself valid for the variant (same count, band, contiguity, rules), so
+    the variant's search can start from it and never report worse than what is already known."""
+    if plan_labels is None or variant.areas.count != int(plan_labels.max()) + 1:
+        return False
+    names = [str(a) for a in range(int(plan_labels.max()) + 1)]
+    return all(r.ok for r in check_rules(alt, plan_labels, names, variant.rules))
+
+
+def _label(kind: str, label: str, asked: Any, produced: int) -> str:
+    """Label a row by what was produced: a count row that gave 21 areas says 21."""
+    if kind == "count":
+        return f"{produced} areas"
+    return label if asked == produced else f"{label} ({produced} areas)"
 
 
 def explore(
@@ -106,19 +124,29 @@ def explore(
     problem: Problem,
     count: int,
     progress: Progress | None = None,
+    plan_labels: np.ndarray | None = None,
 ) -> list[Alternative]:
     """Scores of every alternative (one dict each), within ``cfg.tradeoffs.time_limit_s``, or on
     ``alternative_steps(cfg)`` annealing steps each when the run uses steps (clock-free, so the
-    report repeats)."""
+    report repeats).
+
+    Each row has ``kind``, ``label`` (what was produced, e.g. ``"21 areas"``), ``asked`` (the
+    variant as asked), ``count``, ``status`` (``"ok"``; ``"infeasible"``, proven before searching,
+    with ``error`` saying why; or ``"not_found"`` within the budget), ``feasible``, ``effort``
+    (the search budget in words: alternatives are quick estimates unless said otherwise),
+    ``from_plan`` (the search started from this plan, valid for the variant too, so the row is
+    never worse than the plan on the variant's own objective) and the plan's scores.
+    """
     say = progress or (lambda _m: None)
     lo, hi = problem.feasible_counts()
-    variants = _variants(cfg, count, lo, hi)
+    variants = [v for v in _variants(cfg, count, lo, hi) if not (v[0] == "count" and v[2].areas.count == count)]
     budget = cfg.tradeoffs.time_limit_s / max(len(variants), 1)
     steps = alternative_steps(cfg)
     pcn_of = units["pcn_code"].to_dict() if problem.n_pcn else None
     rows: list[Alternative] = []
     for kind, label, variant in variants:
-        row: Alternative = {"kind": kind, "label": label, "count": variant.areas.count}
+        asked = variant.areas.count
+        row: Alternative = {"kind": kind, "label": label, "asked": label, "count": asked}
         try:
             alt = build_problem(
                 graph,
@@ -132,6 +160,16 @@ def explore(
             variant = _nearest_feasible_count(alt, variant)
             row["count"] = variant.areas.count
             check_feasible(alt, variant.areas.count)
+        except InfeasibleError as exc:
+            row.update({"feasible": False, "status": "infeasible", "error": f"no valid plan exists: {exc}"})
+            rows.append(row)
+            say(f"trade-off '{label}': infeasible")
+            continue
+        from_plan = _starts_from_plan(alt, variant, plan_labels)
+        row["from_plan"] = from_plan
+        effort = f"{steps:,} steps" if steps > 0 else f"{budget:.1f} s"
+        row["effort"] = f"quick: 1 start, {effort}" + (", from this plan" if from_plan else "")
+        try:
             result = search(
                 alt,
                 count=variant.areas.count,
@@ -141,22 +179,32 @@ def explore(
                 starts=1,
                 construct_seconds=max(3.0, 2 * budget) if steps == 0 else 60.0,
                 steps=steps,
+                initial_labels=plan_labels if from_plan else None,
             )
-            # Score every alternative with the plan's own weights, so objectives compare.
-            scored = dataclasses.replace(alt, weights=problem.weights)
-            target = target_for(alt, variant.areas.count, variant.areas.target_population)
-            # The measures ``Alternative`` names, plus one ``term_<name>`` per objective term.
-            row.update(cast(Alternative, score_labels(scored, result.labels, target)))
-            row["count"] = result.count
-            row["mean_polsby_popper"] = mean_polsby_popper(units, alt.codes, result.labels)
-            row["feasible"] = True
-        except InfeasibleError as exc:
-            row.update({"feasible": False, "error": str(exc)})
+        except InfeasibleError:
+            row.update(
+                {
+                    "feasible": False,
+                    "status": "not_found",
+                    "error": f"no valid plan found within the quick budget ({effort}); "
+                    f"a full run with count = {variant.areas.count} may still find one",
+                }
+            )
+            rows.append(row)
+            say(f"trade-off '{label}': not found within the quick budget")
+            continue
+        # Score every alternative with the plan's own weights, so objectives compare.
+        scored = dataclasses.replace(alt, weights=problem.weights)
+        target = target_for(alt, variant.areas.count, variant.areas.target_population)
+        # The measures ``Alternative`` names, plus one ``term_<name>`` per objective term.
+        row.update(cast(Alternative, score_labels(scored, result.labels, target)))
+        row["count"] = result.count
+        row["label"] = _label(kind, label, asked, result.count)
+        row["mean_polsby_popper"] = mean_polsby_popper(units, alt.codes, result.labels, cfg.graph.snap_m)
+        row["feasible"] = True
+        row["status"] = "ok"
         rows.append(row)
-        say(
-            f"trade-off '{label}': "
-            + (f"coterminosity {row['coterminosity']:.3f}" if row.get("feasible") else "infeasible")
-        )
+        say(f"trade-off '{row['label']}': coterminosity {row['coterminosity']:.3f}")
     return rows
 
 

@@ -167,7 +167,7 @@ def test_paths_resolved_relative_to_config_file(tmp_path: Path) -> None:
         '[pcn]\npractices = "gp/practices.csv"\n[output]\ndir = "results"\n',
     )
     cfg = load_config(path)
-    assert cfg.units.path == folder / "../data/units.gpkg"
+    assert cfg.units.path == tmp_path / "data" / "units.gpkg"  # normalised: no "configs/../data"
     assert cfg.units.path.resolve() == (tmp_path / "data" / "units.gpkg").resolve()
     assert cfg.units.population_csv == folder / "pop.csv"
     assert cfg.pcn.practices == folder / "gp" / "practices.csv"

@@ -120,7 +120,7 @@ def test_refuse_islands_names_the_units(make_grid: GridFactory) -> None:
 
 
 def test_remove_and_extra_links_are_applied_and_recorded(make_grid: GridFactory) -> None:
-    cfg = GraphConfig(remove_links=(("R0C0", "R0C1"),), extra_links=(("R0C0", "R2C2"),))
+    cfg = GraphConfig(contiguity="queen", remove_links=(("R0C0", "R0C1"),), extra_links=(("R0C0", "R2C2"),))
     graph = build_adjacency(make_grid(3, 3), cfg)
     assert not graph.has_edge("R0C0", "R0C1")
     assert graph.edges["R0C0", "R2C2"] == {"border_m": 0.0, "kind": "extra"}
@@ -151,7 +151,7 @@ def test_pointless_or_contradictory_link_edits(make_grid: GridFactory) -> None:
 
 
 def test_removing_every_link_of_a_unit_does_not_put_a_removed_link_back(make_grid: GridFactory) -> None:
-    cfg = GraphConfig(remove_links=(("R0C0", "R0C1"), ("R0C0", "R1C0"), ("R0C0", "R1C1")))
+    cfg = GraphConfig(contiguity="queen", remove_links=(("R0C0", "R0C1"), ("R0C0", "R1C0"), ("R0C0", "R1C1")))
     grid = make_grid(3, 3)
     with pytest.warns(SdaWarning, match="'R0C0'"):
         graph = build_adjacency(grid, cfg)
@@ -178,7 +178,7 @@ def test_graph_edges_frame_has_one_line_per_edge(make_grid: GridFactory) -> None
 def test_ten_thousand_units_build_quickly(make_grid: GridFactory) -> None:
     grid = make_grid(100, 100, side_m=100.0)
     start = time.perf_counter()
-    graph = build_adjacency(grid, GraphConfig())
+    graph = build_adjacency(grid, GraphConfig(contiguity="queen"))
     assert time.perf_counter() - start < 15
     assert graph.number_of_edges() == 2 * 99 * 100 + 2 * 99 * 99  # rook pairs + diagonal pairs
 
@@ -194,11 +194,12 @@ def test_shipped_lsoas_form_one_connected_graph(repo_root: Path) -> None:
         district_field="LAD11CD",
     )
     units = read_units(cfg)
-    graph = build_adjacency(units, GraphConfig())
+    graph = build_adjacency(units, GraphConfig(contiguity="queen"))
     assert graph.number_of_nodes() == 487
     assert nx.is_connected(graph)
     assert graph.graph["edits"] == []
     assert graph.number_of_edges() == 1351  # 1,333 sharing a border line + 18 meeting at a point
-    assert build_adjacency(units, GraphConfig(contiguity="rook")).number_of_edges() == 1333
+    default = build_adjacency(units, GraphConfig())  # rook, min_border_m 1: corners are not enough
+    assert default.number_of_edges() == 1333 and nx.is_connected(default)
     assert sum(d["population"] for _, d in graph.nodes(data=True)) == 852_523
     assert min(d["border_m"] for *_, d in graph.edges(data=True)) >= 0

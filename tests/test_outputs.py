@@ -26,6 +26,7 @@ EXPECTED_FILES = {
     "areas.geojson",
     "areas.qml",
     "assignment.csv",
+    "areas.csv",
     "plan.gpkg",
     "plan.json",
     "map.png",
@@ -134,10 +135,11 @@ def test_sidecar_qml_files_parse(out_dir: Path, plan: Plan) -> None:
 
 def test_assignment_csv_sorted(out_dir: Path, plan: Plan) -> None:
     lines = (out_dir / "assignment.csv").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "unit_code,area_id"
-    pairs = [line.split(",") for line in lines[1:]]
-    assert [p[0] for p in pairs] == sorted(plan.units.index)
-    assert dict(pairs) == plan.assignment.to_dict()
+    assert lines[0] == "unit_code,area_id,area_name"
+    rows = [line.split(",") for line in lines[1:]]
+    assert [r[0] for r in rows] == sorted(plan.units.index)
+    assert {r[0]: r[1] for r in rows} == plan.assignment.to_dict()
+    assert all(r[2] for r in rows)  # every unit's area has a name (its id when none was made)
 
 
 # --------------------------------------------------------------------------- GeoPackage

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from helpers import quadrant_plan  # the shared hand-made 4x4 plan
 
-from sda.config import AreasConfig
+from sda.config import AreasConfig, RulesConfig
 from sda.maps import plot_ensemble, plot_frontier, render_figures
 from sda.plan import Plan, RuleResult
 from sda.report import movable_units, render_report_html, render_report_md
@@ -62,7 +62,7 @@ def test_areas_table_has_every_area(plan: Plan, markdown: str) -> None:
         assert f"{row['population']:,}" in line
         assert f"{row['deviation_pct']:+.1f}%" in line
         assert f"{row['pcn_coterminosity']:.1%}" in line
-    assert "| Total | 19,000 |" in table
+    assert "| Total |  | 19,000 |" in table
     assert "4,750" in table  # the target
 
 
@@ -84,7 +84,7 @@ def test_tradeoffs_table(plan: Plan, markdown: str) -> None:
     section = _section(markdown, "Trade-offs")
     assert "| this plan |" in section
     assert "| k=3 | 3 | yes | 80.0% |" in section
-    assert "| k=5 | 5 | no |" in section and "no 5-area plan fits" in section
+    assert "| k=5 | 5 | none exists |" in section and "no 5-area plan fits" in section
 
 
 def test_ensemble_percentiles(plan: Plan) -> None:
@@ -212,3 +212,51 @@ def test_ensemble_skips_empty() -> None:
     assert plot_ensemble(None, {}) is None
     assert plot_ensemble(pd.DataFrame(), {}) is None
     assert plot_ensemble(pd.DataFrame({"other": [1.0]}), {}) is None
+
+
+# --------------------------------------------------------------------------- trade-off summary and glossary
+
+
+def test_tradeoffs_open_with_a_plain_summary(plan: Plan) -> None:
+    nested = dataclasses.replace(plan.config, rules=RulesConfig(nest_in="district"))
+    scores = {**plan.scores, "coterminosity": 0.8, "cut_border_km": 10.0}
+    unnested = {
+        "kind": "rule",
+        "label": "without nesting in districts",
+        "count": 4,
+        "feasible": True,
+        "status": "ok",
+        "coterminosity": 0.9,
+        "cut_border_km": 10.0 / 0.56,  # this plan's border is 44% shorter
+        "effort": "quick: 1 start, 1.0 s, from this plan",
+        "from_plan": True,
+    }
+    not_found = {"kind": "count", "label": "6 areas", "count": 6, "feasible": False, "status": "not_found"}
+    not_found["error"] = "no valid plan found within the quick budget (1.0 s); a full run may still find one"
+    text = render_report_md(dataclasses.replace(plan, config=nested, scores=scores, alternatives=[unnested, not_found]))
+    section = _section(text, "Trade-offs")
+    assert section.index("In short:") < section.index("| Run |")
+    assert "Nesting areas inside districts costs 10 points of PCN alignment and cuts the total border by 44%" in section
+    assert "6 areas instead of this plan's count: no valid plan found within the quick budget (1.0 s)." in section
+    assert "| 6 areas | 6 | not found |" in section
+    assert "full: 4 starts sharing 60 s" in section  # the plan's own effort is stated beside the quick estimates
+
+
+def test_glossary_explains_every_score(markdown: str) -> None:
+    glossary = _section(markdown, "Glossary")
+    for term in ("Coterminosity", "PCNs split", "Cut border", "Polsby-Popper", "Objective", "HiGHS bound and gap"):
+        assert f"**{term}" in glossary
+    for key in ("mean_abs_deviation_pct", "cut_edges", "district_splits", "Quick estimate", "Neighbours"):
+        assert key in glossary
+    assert "units that meet only at a corner are not neighbours" in glossary  # the default rook rule
+
+
+def test_cards_list_member_units_with_residents(plan: Plan, markdown: str) -> None:
+    a1 = _section(markdown, "Area by area").split("### Area A1")[1].split("### Area A2")[0]
+    assert "**Units:** 4: R1C1 Unit R1C1 (1,125); R1C0 Unit R1C0 (1,100); R0C1 Unit R0C1 (1,025)" in a1
+
+
+def test_config_file_listed_once_in_provenance(plan: Plan) -> None:
+    provenance = {**plan.provenance, "config_file": "x.toml"}
+    section = _section(render_report_md(dataclasses.replace(plan, provenance=provenance)), "Provenance")
+    assert section.count("| config file |") == 1 and "config_file" not in section

@@ -1,0 +1,289 @@
+"""The area table: one row per area with its figures and its clean outline.
+
+This module owns how units become area polygons and the per-area figures read from them.
+Dissolving generalised boundaries naively leaves sliver gaps inside an area (drawn as dashed
+lines, counted as perimeter, written as GeometryCollections of polygons and stray lines). Here
+each area's units are merged, gaps narrower than ``[graph] snap_m`` are closed (a buffer out and
+back in by half the snap distance), anything that would reach into another area's units is cut
+back, pieces that still meet at a point or lie within ``snap_m`` of each other are joined by a
+narrow bridge (the graph treats such gaps as touching), and only valid polygons are kept. The
+unit polygons themselves are never changed. An area still in several pieces after that (a real
+island, or units linked by ``extra_links`` across a wider gap) keeps them as a MultiPolygon and
+its ``n_parts`` says so. Compactness (Polsby-Popper) is measured on these
+clean outlines.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import math
+from collections.abc import Callable
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from sda.naming import place_populations
+from sda.pcn import pcn_names
+from sda.plan import Plan
+from sda.problem import Problem
+
+__all__ = [
+    "AREAS_CSV_COLUMNS",
+    "areas_csv_text",
+    "build_area_table",
+    "clean_polygonal",
+    "dissolve_areas",
+    "polsby_popper",
+]
+
+#: Columns of ``areas.csv``, one row per area.
+AREAS_CSV_COLUMNS = (
+    "area_id",
+    "name",
+    "population",
+    "deviation_pct",
+    "n_units",
+    "n_parts",
+    "districts",
+    "dominant_pcn",
+    "dominant_pcn_name",
+    "pcn_coterminosity",
+    "polsby_popper",
+    "cut_border_km",
+    "units",
+    "places",
+)
+
+
+def clean_polygonal(geom: shapely.Geometry, *, min_part_m2: float = 0.0) -> shapely.Geometry:
+    """Only the valid polygonal part of ``geom``: a Polygon, or a MultiPolygon of several parts.
+
+    Lines and points (what a union or a rounding leaves of slivers) are dropped, and so are
+    polygon parts smaller than ``min_part_m2``. An empty input gives an empty Polygon.
+    """
+    if geom is None or geom.is_empty:
+        return shapely.Polygon()
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    parts = [p for p in shapely.get_parts(geom) if isinstance(p, shapely.Polygon | shapely.MultiPolygon)]
+    polys = [q for p in parts for q in shapely.get_parts(p) if not q.is_empty and q.area > min_part_m2]
+    if not polys:
+        return shapely.Polygon()
+    merged = shapely.union_all(polys) if len(polys) > 1 else polys[0]
+    if not merged.is_valid:
+        merged = shapely.make_valid(merged)
+    kept = [q for q in shapely.get_parts(merged) if isinstance(q, shapely.Polygon) and q.area > min_part_m2]
+    if not kept:
+        return shapely.Polygon()
+    return kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
+
+
+def dissolve_areas(units: gpd.GeoDataFrame, snap_m: float, *, keep_out_of_others: bool = True) -> gpd.GeoSeries:
+    """One clean outline per area (index ``area_id``), gaps up to ``snap_m`` metres closed.
+
+    Parameters
+    ----------
+    units
+        Indexed by unit code, with ``area_id`` and polygon ``geometry`` in a metric CRS
+        (EPSG:27700).
+    snap_m
+        The graph's snap distance: gaps this narrow between an area's own units are filled.
+    keep_out_of_others
+        Give back any filled ground that lies in another area's units (a notch between two
+        areas). Always done for written outlines; scores of quick alternatives may skip it.
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        Valid Polygon (or MultiPolygon where the area really is in separate pieces) per area,
+        sorted by id, in the units' CRS.
+    """
+    geoms = np.asarray(units.geometry.array, dtype=object)
+    areas = units["area_id"].astype(str).to_numpy()
+    ids = sorted(set(areas.tolist()))
+    tree = shapely.STRtree(geoms) if keep_out_of_others else None
+    half = max(float(snap_m), 0.0) / 2
+    outlines = []
+    for area in ids:
+        merged = raw = shapely.union_all(geoms[areas == area])
+        if half > 0:
+            closed = shapely.buffer(shapely.buffer(merged, half, join_style="mitre"), -half, join_style="mitre")
+            filled = shapely.difference(closed, merged)  # the gaps closed: thin, so cheap to test
+            filled = _outside_others(filled, area, geoms, areas, tree)
+            merged = shapely.union(merged, filled)
+        outline = clean_polygonal(merged, min_part_m2=half * half)
+        # A piece made only of filled gap (cut off by another area's units) is not part of the area.
+        pieces = [p for p in shapely.get_parts(outline) if shapely.intersection(p, raw).area >= 0.5 * p.area]
+        if len(pieces) > 1 and half > 0:
+            trim = functools.partial(_trim, area=area, geoms=geoms, areas=areas, tree=tree)
+            pieces = _bridged(pieces, 2 * half, trim)
+        outlines.append(pieces[0] if len(pieces) == 1 else shapely.MultiPolygon(pieces) if pieces else outline)
+    return gpd.GeoSeries(outlines, index=ids, crs=units.crs).rename_axis("area_id")
+
+
+def _trim(
+    geom: shapely.Geometry, *, area: str, geoms: np.ndarray, areas: np.ndarray, tree: shapely.STRtree | None
+) -> shapely.Geometry:
+    return _outside_others(geom, area, geoms, areas, tree)
+
+
+def _outside_others(
+    geom: shapely.Geometry, area: str, geoms: np.ndarray, areas: np.ndarray, tree: shapely.STRtree | None
+) -> shapely.Geometry:
+    """``geom`` less any units of other areas it overlaps (skipped without a tree)."""
+    if tree is None or geom.is_empty:
+        return geom
+    others = [geoms[i] for i in tree.query(geom, predicate="intersects").tolist() if areas[i] != area]
+    return shapely.difference(geom, shapely.union_all(others)) if others else geom
+
+
+def _bridged(
+    pieces: list[shapely.Geometry], snap_m: float, trim: Callable[[shapely.Geometry], shapely.Geometry]
+) -> list[shapely.Geometry]:
+    """Join pieces of one outline that lie within ``snap_m`` of each other (touching at a point,
+    or across a gap the graph treats as touching) with a bridge as wide as half the snap
+    distance along the shortest line between them; farther pieces stay separate."""
+    merged = shapely.union_all(pieces)
+    for i in range(len(pieces)):
+        for j in range(i + 1, len(pieces)):
+            if shapely.distance(pieces[i], pieces[j]) <= snap_m:
+                link = shapely.buffer(shapely.shortest_line(pieces[i], pieces[j]), snap_m / 4)
+                merged = shapely.union(merged, trim(link))
+    cleaned = clean_polygonal(merged)
+    return list(shapely.get_parts(cleaned))
+
+
+def polsby_popper(geom: shapely.Geometry) -> float:
+    """4*pi*area/perimeter^2 (1 for a circle); NaN for an empty outline."""
+    perimeter = float(geom.length)
+    return float(4 * np.pi * geom.area / perimeter**2) if perimeter else float("nan")
+
+
+def build_area_table(
+    units: gpd.GeoDataFrame,
+    problem: Problem,
+    labels: np.ndarray,
+    ids: list[str],
+    names: dict[str, str],
+    target: float,
+    snap_m: float,
+) -> gpd.GeoDataFrame:
+    """The area table of ``sda.plan.Plan.areas`` (see there), with ``name`` and ``n_parts``.
+
+    Parameters
+    ----------
+    units
+        The units with ``area_id`` (indexed by code, EPSG:27700).
+    problem, labels
+        The instance and the assignment (positions in ``problem.codes`` -> ``0..k-1``).
+    ids, names
+        Area id per label, and id -> name.
+    target
+        The balance target for ``deviation``.
+    snap_m
+        Gaps closed when dissolving (``[graph] snap_m``).
+    """
+    outlines = dissolve_areas(units, snap_m)
+    rows = []
+    codes_pos = {c: i for i, c in enumerate(problem.codes)}
+    for a, area in enumerate(ids):
+        member_codes = units.index[units["area_id"] == area]
+        positions = np.array([codes_pos[c] for c in member_codes])
+        pop = int(problem.pop[positions].sum())
+        pcn_counts = units.loc[member_codes].groupby("pcn_code")["population"].sum().sort_values(ascending=False)
+        pcn_counts = pcn_counts[pcn_counts.index != ""]
+        dominant = str(pcn_counts.index[0]) if len(pcn_counts) else ""
+        geom = outlines.loc[area]
+        districts = sorted(set(units.loc[member_codes, "district"]))
+        ext = 0.0
+        for i in positions.tolist():
+            lo, hi = problem.indptr[i], problem.indptr[i + 1]
+            ext += float(problem.border_m[lo:hi][labels[problem.indices[lo:hi]] != a].sum())
+        rows.append(
+            {
+                "area_id": area,
+                "name": names.get(area, area),
+                "population": pop,
+                "n_units": len(member_codes),
+                "deviation": pop - target,
+                "deviation_pct": 100.0 * (pop - target) / target,
+                "districts": ";".join(districts),
+                "n_districts": len(districts),
+                "dominant_pcn": dominant,
+                "pcn_coterminosity": float(pcn_counts.iloc[0] / pop) if len(pcn_counts) and pop else float("nan"),
+                "n_pcns": len(pcn_counts),
+                "cut_border_m": ext,
+                "polsby_popper": polsby_popper(geom),
+                "n_parts": len(shapely.get_parts(geom)),
+                "geometry": geom,
+            }
+        )
+    table = gpd.GeoDataFrame(rows, geometry="geometry", crs=units.crs).set_index("area_id")
+    return table.sort_index()
+
+
+def areas_csv_text(plan: Plan) -> str:
+    """``areas.csv``: one row per area (``AREAS_CSV_COLUMNS``) for a spreadsheet or a mail merge.
+
+    ``units`` lists the member units as ``code name (residents)``, largest first; ``places``
+    lists the places the units contain as ``place (residents)``, where a place is credited with
+    the residents of the units listing it (shared equally when a unit lists several), so it is
+    an indication of size, not a census count for the place.
+    """
+    units = plan.units
+    places = place_populations(units) if "places" in units.columns else {}
+    pcn = pcn_names(plan.practices)
+    district_name = (
+        dict(zip(units["district"].astype(str), units["district_name"].astype(str), strict=True))
+        if "district_name" in units.columns
+        else {}
+    )
+    members = {str(a): part for a, part in units.groupby("area_id")}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(AREAS_CSV_COLUMNS)
+    for area, row in plan.areas.iterrows():
+        part = members.get(str(area))
+        listed = (
+            ""
+            if part is None
+            else "; ".join(
+                f"{code} {name} ({int(pop)})" if str(name) and str(name) != str(code) else f"{code} ({int(pop)})"
+                for code, name, pop in sorted(
+                    zip(part.index, part.get("unit_name", part.index), part["population"], strict=True),
+                    key=lambda t: (-int(t[2]), str(t[0])),
+                )
+            )
+        )
+        districts = [d for d in str(row.get("districts", "") or "").split(";") if d]
+        dominant = str(row.get("dominant_pcn", "") or "")
+        writer.writerow(
+            [
+                area,
+                row.get("name", area),
+                int(row["population"]),
+                _fixed(row.get("deviation_pct"), 2),
+                int(row.get("n_units", 0)),
+                int(row.get("n_parts", 1) or 1),
+                "; ".join(district_name.get(d, d) or d for d in districts),
+                dominant,
+                pcn.get(dominant, ""),
+                _fixed(row.get("pcn_coterminosity"), 4),
+                _fixed(row.get("polsby_popper"), 4),
+                _fixed(float(row.get("cut_border_m", math.nan)) / 1000, 2),
+                listed,
+                "; ".join(f"{name} ({pop})" for name, pop in places.get(str(area), [])),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _fixed(value: object, places: int) -> str:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    return "" if math.isnan(number) else f"{number:.{places}f}"

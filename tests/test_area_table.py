@@ -1,0 +1,158 @@
+"""Tests for sda.area_table: clean area outlines in every format, on shipped and full-precision data."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from click.testing import CliRunner
+from helpers import quadrant_plan as build_plan
+
+from sda.area_table import AREAS_CSV_COLUMNS, areas_csv_text, clean_polygonal, dissolve_areas
+from sda.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = {
+    "default": (ROOT / "configs" / "cambridgeshire-peterborough.toml", "22"),
+    "28": (ROOT / "configs" / "cambridgeshire-peterborough-28.toml", "28"),
+    "districts": (ROOT / "configs" / "cambridgeshire-peterborough-districts.toml", "22"),
+}
+
+
+def _propose(config: Path, out: Path, count: str) -> None:
+    args = ["propose", "--config", str(config), "--out", str(out), "--quiet", "--no-exact", "--no-tradeoffs"]
+    result = CliRunner().invoke(cli, [*args, "--count", count, "--steps", "200000", "--starts", "1"])
+    assert result.exit_code == 0, result.output
+
+
+def _assert_clean(frame: gpd.GeoDataFrame, where: str) -> None:
+    """Every area one valid Polygon, or a MultiPolygon whose parts are really apart: no part within
+    1 m of the rest, so no sliver seam or corner point splits an area."""
+    bng = frame.to_crs("EPSG:27700")
+    assert set(frame.geom_type) <= {"Polygon", "MultiPolygon"}, f"{where}: {set(frame.geom_type)}"
+    assert frame.is_valid.all() and bng.is_valid.all(), f"{where}: invalid outline"
+    for area, geom in zip(frame["area_id"], bng.geometry, strict=True):
+        parts = list(shapely.get_parts(geom))
+        assert len(parts) == int(frame.loc[frame["area_id"] == area, "n_parts"].iloc[0])
+        for i, part in enumerate(parts):
+            rest = shapely.union_all([p for j, p in enumerate(parts) if j != i])
+            if len(parts) > 1:
+                assert part.distance(rest) > 1.0, f"{where}: {area} is split by a seam"
+
+
+@pytest.fixture(scope="module", params=sorted(CONFIGS))
+def shipped_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config, count = CONFIGS[request.param]
+    out = tmp_path_factory.mktemp(f"run-{request.param}")
+    _propose(config, out, count)
+    return out
+
+
+@pytest.mark.slow
+def test_shipped_configs_write_clean_areas(shipped_run: Path) -> None:
+    out = shipped_run
+    geojson = gpd.read_file(out / "areas.geojson")
+    gpkg = gpd.read_file(out / "plan.gpkg", layer="areas")
+    _assert_clean(geojson, "areas.geojson")
+    _assert_clean(gpkg, "plan.gpkg")
+    # Most areas are one piece; a GeoPackage of single pieces is a Polygon layer.
+    assert (geojson["n_parts"] == 1).mean() > 0.8
+    assert (gpkg.geom_type == "Polygon").all() == (gpkg["n_parts"] == 1).all()
+
+
+@pytest.mark.slow
+def test_full_precision_input_gives_clean_areas(tmp_path: Path) -> None:
+    """Units shrunk by 0.4 m and moved by up to 5 cm (a function of each vertex, so rings stay
+    closed): full-precision coordinates and sliver gaps of about 0.8 m between all neighbours, as
+    exported GIS layers often have."""
+    units = gpd.read_file(ROOT / "boundaries" / "lsoa2011_cambs_peterborough.geojson").to_crs("EPSG:27700")
+    shrunk = shapely.buffer(np.asarray(units.geometry.array), -0.4, join_style="mitre")
+    units = units.set_geometry(
+        [shapely.transform(g, lambda xy: xy + 0.05 * np.sin(7.3 * xy[:, ::-1])) for g in shrunk], crs="EPSG:27700"
+    )
+    assert shapely.is_valid(np.asarray(units.geometry.array)).all()
+    units.to_file(tmp_path / "units.gpkg", driver="GPKG")
+    text = (ROOT / "configs" / "cambridgeshire-peterborough.toml").read_text()
+    boundaries = (ROOT / "boundaries").as_posix()
+    text = text.replace('"../boundaries/lsoa2011_cambs_peterborough.geojson"', '"units.gpkg"')
+    text = text.replace('"../boundaries/', f'"{boundaries}/').replace('dir = "../out/', 'dir = "out/')
+    config = tmp_path / "full.toml"
+    config.write_text(text)
+    out = tmp_path / "out"
+    _propose(config, out, "22")
+    for frame, where in (
+        (gpd.read_file(out / "areas.geojson"), "areas.geojson"),
+        (gpd.read_file(out / "plan.gpkg", layer="areas"), "plan.gpkg"),
+    ):
+        _assert_clean(frame, where)
+        assert (frame["n_parts"] == 1).mean() > 0.8
+        # Compactness is read from the clean outline, not from slivers (the shipped data give ~0.2).
+        assert frame["polsby_popper"].mean() > 0.15
+    with (out / "areas.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 22 and all(r["name"] and r["units"] for r in rows)
+
+
+# --------------------------------------------------------------------------- small hand-made cases
+
+
+def _squares(gap_m: float) -> gpd.GeoDataFrame:
+    """Three 100 m squares in a row, the first two in area A with a gap of gap_m, the third in B."""
+    boxes = [shapely.box(0, 0, 100, 100), shapely.box(100 + gap_m, 0, 200, 100), shapely.box(200, 0, 300, 100)]
+    return gpd.GeoDataFrame({"area_id": ["A", "A", "B"]}, geometry=boxes, crs="EPSG:27700", index=["a", "b", "c"])
+
+
+def test_gap_narrower_than_snap_is_closed_without_reaching_into_the_neighbour() -> None:
+    outlines = dissolve_areas(_squares(0.6), snap_m=1.0)
+    a = outlines.loc["A"]
+    assert a.geom_type == "Polygon" and a.is_valid
+    assert a.area == pytest.approx(200 * 100, rel=1e-6)  # the 0.6 m gap is filled
+    assert outlines.loc["B"].area == pytest.approx(100 * 100)
+    assert a.intersection(outlines.loc["B"]).area == pytest.approx(0.0, abs=1e-6)
+
+
+def test_gap_wider_than_snap_stays_two_parts() -> None:
+    a = dissolve_areas(_squares(5.0), snap_m=1.0).loc["A"]
+    assert a.geom_type == "MultiPolygon" and len(a.geoms) == 2
+
+
+def test_clean_polygonal_drops_lines_and_points() -> None:
+    mixed = shapely.GeometryCollection(
+        [shapely.box(0, 0, 1, 1), shapely.LineString([(2, 2), (3, 3)]), shapely.Point(5, 5)]
+    )
+    assert clean_polygonal(mixed).equals(shapely.box(0, 0, 1, 1))
+    bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])  # self-intersecting
+    fixed = clean_polygonal(bowtie)
+    assert fixed.is_valid and fixed.geom_type == "MultiPolygon" and fixed.area == pytest.approx(2.0)
+
+
+def test_pieces_meeting_at_a_corner_or_within_snap_are_joined() -> None:
+    corner = gpd.GeoDataFrame(
+        {"area_id": ["A", "A"]},
+        geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 100, 200, 200)],
+        crs="EPSG:27700",
+        index=["a", "b"],
+    )
+    joined = dissolve_areas(corner, snap_m=1.0).loc["A"]
+    assert joined.geom_type == "Polygon" and joined.is_valid  # not two squares touching at a point
+    assert joined.area == pytest.approx(20_000, rel=1e-3)  # the bridge is tiny
+    near = dissolve_areas(_squares(5.0), snap_m=10.0).loc["A"]
+    assert near.geom_type == "Polygon"  # a 5 m gap is within the 10 m snap distance
+
+
+def test_areas_csv_lists_units_and_places_with_residents() -> None:
+    plan = build_plan()
+    plan.units["places"] = ["Ashby" if code == "R0C0" else "" for code in plan.units.index]
+    rows = list(csv.DictReader(areas_csv_text(plan).splitlines()))
+    assert [r["area_id"] for r in rows] == list(plan.areas.index)
+    assert list(rows[0]) == list(AREAS_CSV_COLUMNS)
+    for row in rows:
+        listed = [int(part.rsplit("(", 1)[1].rstrip(")")) for part in row["units"].split("; ")]
+        assert sum(listed) == int(row["population"])  # every member unit, with its residents
+        assert listed == sorted(listed, reverse=True)
+    a1 = next(r for r in rows if r["area_id"] == "A1")
+    assert a1["places"] == "Ashby (1000)" and a1["dominant_pcn_name"] == "West PCN"

@@ -1,0 +1,136 @@
+"""Tests for sda.naming: readable, unique, stable area names, and the names CSV."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from sda.api import build_plan, load_inputs
+from sda.config import LockConfig, load_config
+from sda.engine.search import search
+from sda.errors import InputError
+from sda.naming import name_areas, place_populations, read_names_csv
+
+
+def _units(rows: list[tuple[str, str, int, str, str, float, float]]) -> gpd.GeoDataFrame:
+    """(code, area, population, places, unit_name, x, y): 100 m squares at (x, y) in one district."""
+    return gpd.GeoDataFrame(
+        {
+            "area_id": [r[1] for r in rows],
+            "population": [r[2] for r in rows],
+            "places": [r[3] for r in rows],
+            "unit_name": [r[4] for r in rows],
+            "district": ["D"] * len(rows),
+        },
+        geometry=[shapely.box(r[5], r[6], r[5] + 100, r[6] + 100) for r in rows],
+        crs="EPSG:27700",
+        index=pd.Index([r[0] for r in rows], name="unit_code"),
+    )
+
+
+def test_largest_place_names_the_area_and_a_close_second_joins_it() -> None:
+    units = _units(
+        [
+            ("a", "SDA-01", 3000, "Ely", "X 001A", 0, 0),
+            ("b", "SDA-01", 1000, "Stretham", "X 001B", 100, 0),
+            ("c", "SDA-02", 2000, "Soham", "X 002A", 0, 5000),
+            ("d", "SDA-02", 1500, "Fordham", "X 002B", 100, 5000),
+        ]
+    )
+    names = name_areas(units)
+    assert names == {"SDA-01": "Ely", "SDA-02": "Soham & Fordham"}  # 1,000 < half of 3,000; 1,500 >= half
+    assert name_areas(units) == names  # the same plan always gets the same names
+
+
+def test_two_places_of_one_unit_do_not_make_a_pair() -> None:
+    units = _units([("a", "SDA-01", 3000, "Great Paxton; Toseland", "X 001A", 0, 0)])
+    assert name_areas(units) == {"SDA-01": "Great Paxton"}  # equal credit, same unit: alphabetical first
+
+
+def test_repeated_names_get_compass_points_and_stay_unique() -> None:
+    # An unparished city: no unit lists a place, so every area is named from the unit names.
+    rows = [
+        ("n", "SDA-01", 1000, "", "Cambridge 001A", 0, 10_000),
+        ("s", "SDA-02", 1000, "", "Cambridge 002A", 0, -10_000),
+        ("e", "SDA-03", 1000, "", "Cambridge 003A", 10_000, 0),
+        ("c", "SDA-04", 1000, "", "Cambridge 004A", 0, 0),
+    ]
+    names = name_areas(_units(rows))
+    assert names == {
+        "SDA-01": "Cambridge North",
+        "SDA-02": "Cambridge South",
+        "SDA-03": "Cambridge East",
+        "SDA-04": "Cambridge Central",
+    }
+
+
+def test_units_without_places_borrow_from_the_nearest_unit_with_places() -> None:
+    units = _units(
+        [
+            ("town", "SDA-01", 2000, "Wisbech", "Fenland 001A", 0, 0),
+            ("t2", "SDA-01", 2000, "", "Fenland 001B", 100, 0),
+            ("t3", "SDA-01", 2000, "", "Fenland 001C", 200, 0),
+            ("v", "SDA-01", 2500, "Leverington", "Fenland 002A", 5000, 0),
+        ]
+    )
+    # Wisbech gets its own unit and the two town units beside it (6,000) over Leverington's 2,500.
+    assert name_areas(units) == {"SDA-01": "Wisbech"}
+
+
+def test_given_names_win_and_made_names_avoid_them() -> None:
+    units = _units([("a", "SDA-01", 3000, "Ely", "X", 0, 0), ("b", "SDA-02", 3000, "Ely", "Y", 0, 9000)])
+    names = name_areas(units, given={"SDA-02": "Ely", "SDA-99": "Nowhere"})
+    assert names["SDA-02"] == "Ely" and names["SDA-01"] != "Ely" and names["SDA-01"].startswith("Ely")
+
+
+def test_place_populations_share_a_unit_equally() -> None:
+    units = _units([("a", "SDA-01", 3001, "A; B", "X", 0, 0), ("b", "SDA-01", 1000, "B", "Y", 100, 0)])
+    assert place_populations(units) == {"SDA-01": [("B", 2500), ("A", 1500)]}
+
+
+def test_read_names_csv(tmp_path: Path) -> None:
+    good = tmp_path / "names.csv"
+    good.write_text("area_id,name\nSDA-01,Ely North\nSDA-02,Soham\n", encoding="utf-8")
+    assert read_names_csv(good) == {"SDA-01": "Ely North", "SDA-02": "Soham"}
+    cases = {
+        "area_id,title\nSDA-01,Ely\n": "column 'name' is missing",
+        "area_id,name\nSDA-01,\n": "row 2: blank name",
+        "area_id,name\nSDA-01,Ely\nSDA-01,Soham\n": "row 3, field 'area_id': area 'SDA-01' is named twice",
+        "area_id,name\nSDA-01,Ely\nSDA-02,Ely\n": "row 3, field 'name': the name 'Ely' is given to two areas",
+    }
+    for text, message in cases.items():
+        bad = tmp_path / "bad.csv"
+        bad.write_text(text, encoding="utf-8")
+        with pytest.raises(InputError, match=message.replace("(", r"\(")):
+            read_names_csv(bad)
+    with pytest.raises(InputError, match="cannot read the names CSV"):
+        read_names_csv(tmp_path / "absent.csv")
+
+
+def test_lock_and_csv_names_reach_the_plan(tmp_path: Path) -> None:
+    """On the shipped data: a lock's name names its area, a names CSV renames another, the rest are
+    made from places, and every name is unique."""
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "cambridgeshire-peterborough.toml")
+    lock = LockConfig(area="Ely Cathedral", units=("E01018024",))
+    names_csv = tmp_path / "names.csv"
+    names_csv.write_text("area_id,name\nSDA-01,Fen Edge\nSDA-99,Unused\n", encoding="utf-8")
+    cfg = dataclasses.replace(
+        cfg,
+        rules=dataclasses.replace(cfg.rules, locks=(lock,)),
+        output=dataclasses.replace(cfg.output, names=names_csv),
+    )
+    inputs = load_inputs(cfg)
+    result = search(inputs.problem, count=22, target="auto", seed=1, time_limit_s=1, starts=1, steps=50_000)
+    with pytest.warns(UserWarning, match="SDA-99"):
+        plan = build_plan(cfg, inputs, result.labels, target=852_523 / 22)
+    names = plan.areas["name"]
+    assert names["Ely Cathedral"] == "Ely Cathedral" and names["SDA-01"] == "Fen Edge"
+    assert names.is_unique and (names != names.index).sum() == len(names) - 1  # all but the lock are named
+    assert (plan.units["area_name"] == plan.units["area_id"].map(names)).all()
+    assert np.isfinite(plan.areas["polsby_popper"]).all()
