@@ -17,8 +17,10 @@ settles inside it late. Only states inside the band are ever recorded as best.
 The state travels in named tuples (``Graph``, ``Units``, ``Areas``, ``Best``, ``Scratch``,
 ``Pricing``, ``Run``), as pynndescent passes its heaps and trees: ``_anneal`` takes eight named
 arguments instead of 34 positional ones, unpacks them once, and calls small compiled helpers
-with explicit array signatures (passing the tuples themselves into the helpers, or numba's
-``inline="always"``, made the loop up to twice as slow here). The kernel sees only the rules' building blocks: a movable
+with explicit array signatures. Measured choices (``bench/kernel_speed.py``): passing the
+tuples themselves into the helpers, or numba's ``inline="always"``, made the loop up to twice
+as slow; gathering the moving piece and its totals are written out in the loop, which gains
+about 6% over calling them. The kernel sees only the rules' building blocks: a movable
 mask (frozen, locked and grouped units stay), keep-apart partners, and the cap on residents
 moved.
 
@@ -354,77 +356,6 @@ def _blocked(apart_ptr, apart_idx, labels, u, b):
 
 
 @njit(cache=True)
-def _gather_piece(indptr, indices, upcn, movable, apart_ptr, apart_idx, labels, piece, stamp, pmark, u, a, b, grow):
-    """The moving set in ``piece``: ``u`` alone, or (``grow``) the connected run of ``u``'s PCN
-    inside ``a``, each unit stamped ``pmark``. Returns its size."""
-    n_piece = 1
-    piece[0] = u
-    c = upcn[u]
-    stamp[u] = pmark
-    if grow:
-        head = 0
-        while head < n_piece and n_piece < piece.shape[0]:
-            v = piece[head]
-            head += 1
-            for jj in range(indptr[v], indptr[v + 1]):
-                w = indices[jj]
-                if (
-                    n_piece < piece.shape[0]
-                    and stamp[w] != pmark
-                    and labels[w] == a
-                    and upcn[w] == c
-                    and movable[w]
-                    and not _blocked(apart_ptr, apart_idx, labels, w, b)
-                ):
-                    stamp[w] = pmark
-                    piece[n_piece] = w
-                    n_piece += 1
-    return n_piece
-
-
-@njit(cache=True)
-def _piece_totals(
-    indptr, indices, border, upop, upcn, udist, uprev, labels, piece, stamp, tmp_dist, n_piece, pmark, a, b, c
-):
-    """Totals of the moving set: residents, residents of PCN ``c``, the change of each area's
-    border with others, and the change of each area's residents moved. Fills ``tmp_dist`` with
-    residents per district (cleared by ``_clear_districts`` or ``_apply``)."""
-    moved = 0
-    moved_pcn = 0
-    d_ext_a = 0.0
-    d_ext_b = 0.0
-    d_mv_a = 0
-    d_mv_b = 0
-    for t in range(n_piece):
-        x = piece[t]
-        px = upop[x]
-        moved += px
-        if upcn[x] == c:
-            moved_pcn += px
-        prev = uprev[x]
-        if prev >= 0:
-            if prev != a:
-                d_mv_a -= px
-            if prev != b:
-                d_mv_b += px
-        tmp_dist[udist[x]] += px
-        for jj in range(indptr[x], indptr[x + 1]):
-            w = indices[jj]
-            if stamp[w] == pmark:
-                continue  # inside the piece: stays internal
-            lw = labels[w]
-            if lw == a:
-                d_ext_a += border[jj]  # now cut between a and the piece (in b)
-            else:
-                d_ext_a -= border[jj]  # no longer a's border
-            if lw == b:
-                d_ext_b -= border[jj]  # becomes internal to b
-            else:
-                d_ext_b += border[jj]  # now b's border
-    return moved, moved_pcn, d_ext_a, d_ext_b, d_mv_a, d_mv_b
-
-
-@njit(cache=True)
 def _clear_districts(udist, piece, tmp_dist, n_piece):
     for t in range(n_piece):
         tmp_dist[udist[piece[t]]] = 0
@@ -545,14 +476,64 @@ def _anneal(graph, units, areas, best, scratch, pricing, schedule, rng):
         grow = c >= 0 and rng.random() < piece_share
         counter[0] += 1
         pmark = counter[0]
-        n_piece = _gather_piece(
-            indptr, indices, upcn, movable, apart_ptr, apart_idx, labels, piece, stamp, pmark, u, a, b, grow
-        )
+        # The moving set: u alone, or the connected run of u's PCN inside a (written out here,
+        # not called: this and the totals below are the hottest lines of the loop).
+        n_piece = 1
+        piece[0] = u
+        stamp[u] = pmark
+        if grow:
+            head = 0
+            while head < n_piece and n_piece < piece.shape[0]:
+                v = piece[head]
+                head += 1
+                for jj in range(indptr[v], indptr[v + 1]):
+                    x = indices[jj]
+                    if (
+                        n_piece < piece.shape[0]
+                        and stamp[x] != pmark
+                        and labels[x] == a
+                        and upcn[x] == c
+                        and movable[x]
+                        and not _blocked(apart_ptr, apart_idx, labels, x, b)
+                    ):
+                        stamp[x] = pmark
+                        piece[n_piece] = x
+                        n_piece += 1
         if n_piece >= size[a]:
             continue
-        moved, moved_pcn, d_ext_a, d_ext_b, d_mv_a, d_mv_b = _piece_totals(
-            indptr, indices, border, upop, upcn, udist, uprev, labels, piece, stamp, tmp_dist, n_piece, pmark, a, b, c
-        )
+        # Totals of the moving set.
+        moved = 0
+        moved_pcn = 0
+        d_ext_a = 0.0
+        d_ext_b = 0.0
+        d_mv_a = 0
+        d_mv_b = 0
+        for t in range(n_piece):
+            x = piece[t]
+            px = upop[x]
+            moved += px
+            if upcn[x] == c:
+                moved_pcn += px
+            prev = uprev[x]
+            if prev >= 0:
+                if prev != a:
+                    d_mv_a -= px
+                if prev != b:
+                    d_mv_b += px
+            tmp_dist[udist[x]] += px
+            for jj in range(indptr[x], indptr[x + 1]):
+                y = indices[jj]
+                if stamp[y] == pmark:
+                    continue  # inside the piece: stays internal
+                ly = labels[y]
+                if ly == a:
+                    d_ext_a += border[jj]  # now cut between a and the piece (in b)
+                else:
+                    d_ext_a -= border[jj]  # no longer a's border
+                if ly == b:
+                    d_ext_b -= border[jj]  # becomes internal to b
+                else:
+                    d_ext_b += border[jj]  # now b's border
         new_pop_a = pop[a] - moved
         new_pop_b = pop[b] + moved
         # Band: hard when band_weight is 0, else priced. The cap on residents moved: hard.
