@@ -4,7 +4,7 @@ The small moves (a unit, or a connected run of one PCN's units, joins a neighbou
 in the compiled kernel of ``sda.engine.anneal``, in chunks. Between chunks a few pairs of
 neighbouring areas are recombined (``sda.engine.recombine``): merged and re-split along the best
 admissible cut of random spanning trees. Small moves do the fine work at millions of steps a
-minute; recombinations let the search escape shapes no chain of small moves can leave.
+second; recombinations let the search escape shapes no chain of small moves can leave.
 
 The temperature falls geometrically and the price of residents outside the band rises over the
 budget, so the search may cross the band early and ends inside it; only states in band count as
