@@ -24,8 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from sda.api import build_plan, load_inputs
 from sda.config import RunConfig
@@ -33,6 +31,7 @@ from sda.engine.search import search, target_for
 from sda.errors import InfeasibleError, InputError, InvariantError
 from sda.evaluate import Evaluation, evaluate_plan, labels_of
 from sda.formatting import show_whole
+from sda.metrics import edge_sources, link_components
 from sda.plan import Plan, Provenance
 from sda.planfile import PlanFile, changed_units
 from sda.problem import Problem
@@ -281,14 +280,13 @@ def _band_and_contiguity_conflicts(
     """Per area: its held units must fit the band on their own and be joinable through free
     units; and the area must be able to reach the minimum through units not held elsewhere."""
     lines = []
-    src = np.repeat(np.arange(problem.n), np.diff(problem.indptr))
+    src = edge_sources(problem.indptr)
     dst = problem.indices
     for a, name in enumerate(names):
         mine = held & (labels == a)
         open_ = ~held | mine  # units this area could end up holding
         keep = open_[src] & open_[dst]
-        graph = sp.csr_matrix((np.ones(int(keep.sum())), (src[keep], dst[keep])), shape=(problem.n, problem.n))
-        _, comp = connected_components(graph, directed=False)
+        comp = link_components(problem.indptr, dst, keep)
         held_pop = int(problem.pop[mine].sum())
         if held_pop > problem.max_pop:
             lines.append(

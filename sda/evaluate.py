@@ -21,8 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from sda import __version__
 from sda.api import Inputs, build_plan, load_inputs
@@ -31,6 +29,7 @@ from sda.engine.search import target_for
 from sda.errors import InputError, SdaError, SdaWarning
 from sda.folder import run_timestamp
 from sda.formatting import show_whole
+from sda.metrics import piece_labels
 from sda.objective import score_labels
 from sda.plan import Plan, Provenance
 from sda.planfile import changed_units, find_plan_file, read_assignment, read_original, run_folder
@@ -189,10 +188,7 @@ def _band_lines(problem: Problem, labels: np.ndarray, names: Sequence[str], edit
 
 
 def _contiguity_lines(problem: Problem, labels: np.ndarray, names: Sequence[str], edits: pd.DataFrame) -> list[str]:
-    src = np.repeat(np.arange(problem.n), np.diff(problem.indptr))
-    same = labels[src] == labels[problem.indices]
-    inner = sp.csr_matrix((np.ones(same.sum()), (src[same], problem.indices[same])), shape=(problem.n, problem.n))
-    _, comp = connected_components(inner, directed=False)
+    comp = piece_labels(problem.indptr, problem.indices, labels)
     lines = []
     for a, name in enumerate(names):
         members = np.flatnonzero(labels == a)

@@ -10,6 +10,9 @@ populations, labels) so they serve the engine's ``Problem`` and any other caller
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
@@ -21,6 +24,8 @@ __all__ = [
     "edge_sources",
     "in_band",
     "is_contiguous",
+    "link_components",
+    "outside_band",
     "piece_labels",
     "pieces_per_area",
 ]
@@ -40,6 +45,13 @@ def in_band(pop: np.ndarray | int | float, min_pop: float, max_pop: float) -> np
     """Elementwise: is a population within ``[min_pop, max_pop]``?"""
     pop = np.asarray(pop)
     return (pop >= min_pop) & (pop <= max_pop)
+
+
+def outside_band(populations: Mapping[Any, float], min_pop: float, max_pop: float) -> list[Any]:
+    """The keys (area names) whose population is outside ``[min_pop, max_pop]``, in order."""
+    keys = list(populations.keys())  # a pandas Series iterates its values, not its keys
+    inside = in_band(np.array([populations[key] for key in keys], dtype=np.float64), min_pop, max_pop)
+    return [key for key, ok in zip(keys, inside.tolist(), strict=True) if not ok]
 
 
 def count_bounds(pop: np.ndarray | int, min_pop: int, max_pop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -66,12 +78,16 @@ def components(indptr: np.ndarray, indices: np.ndarray) -> list[np.ndarray]:
     return sorted(parts, key=len, reverse=True)
 
 
+def link_components(indptr: np.ndarray, indices: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Connected component of each unit when only the CSR entries where ``keep`` is True count."""
+    _, comp = connected_components(_adjacency(indptr, indices, keep), directed=False)
+    return comp.astype(np.int64)
+
+
 def piece_labels(indptr: np.ndarray, indices: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Connected piece of each unit when only links inside an area count (each area's units
     fall in one or more pieces; piece numbers are global)."""
-    same = labels[edge_sources(indptr)] == labels[indices]
-    _, comp = connected_components(_adjacency(indptr, indices, same), directed=False)
-    return comp.astype(np.int64)
+    return link_components(indptr, indices, labels[edge_sources(indptr)] == labels[indices])
 
 
 def pieces_per_area(indptr: np.ndarray, indices: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:

@@ -30,10 +30,9 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import shapely
-from scipy.sparse.csgraph import connected_components
 
+from sda.metrics import edge_sources, piece_labels
 from sda.planfile import PlanFile
 from sda.problem import Problem
 
@@ -272,7 +271,7 @@ def start_labels(problem: Problem, carried: Carried) -> tuple[np.ndarray, list[s
     index = {a: i for i, a in enumerate(ids)}
     carried_area = carried.area.reindex(problem.codes).fillna("").astype(str)
     labels = np.array([index.get(a, -1) for a in carried_area], dtype=np.int64)
-    src = np.repeat(np.arange(problem.n), np.diff(problem.indptr))
+    src = edge_sources(problem.indptr)
     for _ in range(problem.n + 1):
         _fill_unassigned(problem, labels, src)
         if not _detach_pieces(problem, labels, src):
@@ -301,9 +300,7 @@ def _fill_unassigned(problem: Problem, labels: np.ndarray, src: np.ndarray) -> N
 
 def _detach_pieces(problem: Problem, labels: np.ndarray, src: np.ndarray) -> bool:
     """Unlabel every piece of an area other than its most populous one; True if any was."""
-    same = labels[src] == labels[problem.indices]
-    inner = sp.csr_matrix((np.ones(int(same.sum())), (src[same], problem.indices[same])), shape=(problem.n,) * 2)
-    _, comp = connected_components(inner, directed=False)
+    comp = piece_labels(problem.indptr, problem.indices, labels)
     detached = False
     for a in np.unique(labels).tolist():
         members = np.flatnonzero(labels == a)
