@@ -298,22 +298,33 @@ def _read_run(path: Path, problem: Problem) -> tuple[Path | None, pd.Series | No
             msg = "not an sda output folder (assignment.csv and plan.json); give the folder the plan came from."
             raise InputError(path, msg)
         return None, None, None
-    try:
-        before = read_original(path, units=problem.codes)
-    except SdaError as exc:
-        warnings.warn(
-            f"{folder}: the run's assignment.csv does not fit these units, so the edits are not listed ({exc})",
-            SdaWarning,
-            stacklevel=3,
-        )
-        return None, None, None
+    record = _plan_json(folder)
+    before = _saved_assignment(record, problem)
+    if before is None:
+        try:
+            before = read_original(path, units=problem.codes)
+        except SdaError as exc:
+            warnings.warn(
+                f"{folder}: the run's assignment.csv does not fit these units, so the edits are not listed ({exc})",
+                SdaWarning,
+                stacklevel=3,
+            )
+            return None, None, None
     if before is None:
         return None, None, None
-    record = _plan_json(folder)
     before = _undo_recorded_edits(before, record)
     scores = record.get("scores") if isinstance(record.get("scores"), Mapping) else None
     run_scores = {str(k): float("nan") if v is None else float(v) for k, v in scores.items()} if scores else None
     return folder, before, run_scores
+
+
+def _saved_assignment(record: Mapping[str, Any], problem: Problem) -> pd.Series | None:
+    """The run's assignment as ``plan.json`` records it (``assignment``, when the writer keeps
+    it), so an edit made to assignment.csv itself is seen too; None when absent or for other units."""
+    saved = record.get("assignment")
+    if not isinstance(saved, Mapping) or set(map(str, saved)) != set(problem.codes):
+        return None
+    return pd.Series({str(k): str(v) for k, v in saved.items()}, name="area_id", dtype=object)
 
 
 def _undo_recorded_edits(before: pd.Series, record: Mapping[str, Any]) -> pd.Series:
