@@ -16,7 +16,8 @@ settles inside it late. Only states inside the band are ever recorded as best.
 
 The state travels in named tuples (``Graph``, ``Units``, ``Areas``, ``Best``, ``Scratch``,
 ``Pricing``, ``Run``), as pynndescent passes its heaps and trees, and the loop is split into
-small helpers that numba inlines. The kernel sees only the rules' building blocks: a movable
+small compiled helpers that LLVM inlines (numba's own ``inline="always"`` made the kernel twice
+as slow here, so it is not used). The kernel sees only the rules' building blocks: a movable
 mask (frozen, locked and grouped units stay), keep-apart partners, and the cap on residents
 moved.
 
@@ -312,12 +313,12 @@ def _cost_all(pricing, areas):
         areas.cost[a] = _cost(pricing, areas.pop[a], areas.pcn_max[a], areas.n_dist[a], areas.ext[a], areas.moved[a])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _cost(pricing, pop, pcn_max, n_dist, ext, moved):
     return area_cost(pricing.weights, pricing.constants, pop, pcn_max, n_dist, ext, moved)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _outside(limits, pop):
     """Residents outside the band for an area of ``pop`` residents."""
     if pop < limits[MIN_POP]:
@@ -336,7 +337,7 @@ def _row_max(pcn_pop, a):
     return best
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _blocked(units, labels, u, b):
     """Would a keep-apart partner of ``u`` already in area ``b`` share it with ``u``?"""
     for q in range(units.apart_ptr[u], units.apart_ptr[u + 1]):  # noqa: SIM110 (numba: no generators)
@@ -345,7 +346,7 @@ def _blocked(units, labels, u, b):
     return False
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _gather_piece(graph, units, labels, scratch, u, a, b, grow):
     """The moving set in ``scratch.piece``: ``u`` alone, or (``grow``) the connected run of ``u``'s
     PCN inside ``a``. Its units are stamped with the returned mark. Returns (size, mark)."""
@@ -377,7 +378,7 @@ def _gather_piece(graph, units, labels, scratch, u, a, b, grow):
     return n_piece, pmark
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _piece_totals(graph, units, labels, scratch, n_piece, pmark, a, b, c):
     """Totals of the moving set: residents, residents of PCN ``c``, the change of each area's
     border with others, and the change of each area's residents moved. Fills
@@ -417,13 +418,13 @@ def _piece_totals(graph, units, labels, scratch, n_piece, pmark, a, b, c):
     return moved, moved_pcn, d_ext_a, d_ext_b, d_mv_a, d_mv_b
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _clear_districts(units, scratch, n_piece):
     for t in range(n_piece):
         scratch.tmp_dist[units.district[scratch.piece[t]]] = 0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _pcn_maxima(areas, a, b, c, moved_pcn):
     """Largest PCN population of ``a`` and ``b`` after the move (a's may drop, b's may rise)."""
     max_a = areas.pcn_max[a]
@@ -438,7 +439,7 @@ def _pcn_maxima(areas, a, b, c, moved_pcn):
     return max_a, max_b
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _district_counts(units, areas, scratch, n_piece, a, b):
     """Districts present in ``a`` and ``b`` after the move. Marks each district of the piece
     once by negating its entry of ``tmp_dist`` (``_apply`` and ``_clear_districts`` reset it)."""
@@ -480,7 +481,7 @@ def _connected_without(graph, labels, a, size_a, scratch, start, n_drop, drop_ma
     return reached >= need
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _leaves_a_connected(graph, labels, size_a, scratch, n_piece, pmark, a):
     """Is ``a`` still connected without the piece? Searched from a neighbour left in ``a``."""
     start = -1
@@ -498,7 +499,7 @@ def _leaves_a_connected(graph, labels, size_a, scratch, n_piece, pmark, a):
     return _connected_without(graph, labels, a, size_a, scratch, start, n_piece, pmark)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _apply(units, areas, scratch, n_piece, a, b, c, moved_pcn, new_pop_a, new_pop_b, max_a, max_b, nd_a, nd_b):
     """Move the piece from ``a`` to ``b`` and update every total but border, moved and cost."""
     tmp = scratch.tmp_dist
