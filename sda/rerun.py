@@ -11,6 +11,7 @@ band.
 
 from __future__ import annotations
 
+import importlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ __all__ = ["Rerun", "read_points", "search_from_previous"]
 
 Progress = Callable[[str], None]
 
+#: A previous plan that gives an area to fewer than this share of the residents is refused: it is
+#: most likely a plan of another place or another kind of unit.
+MIN_CARRIED_SHARE = 0.5
 #: Columns accepted for the residents of a population point, first match wins.
 POINT_POPULATION_FIELDS = ("population", "usual_residents_2021", "residents", "pop")
 
@@ -65,17 +69,26 @@ def search_from_previous(
     points = _points(cfg)
     carried = carry_previous(units.loc[problem.codes], plan_file, points=points)
     counts = {k: v for k, v in carried.counts().items() if v}
+    has_area = (carried.area.reindex(problem.codes).fillna("") != "").to_numpy()
+    if problem.pop[has_area].sum() < MIN_CARRIED_SHARE * problem.total_pop:
+        share = problem.pop[has_area].sum() / max(problem.total_pop, 1)
+        msg = (
+            f"only {share:.0%} of the current residents could be given an area from this previous plan "
+            f"(its unit codes and polygons hardly match the units of {cfg.units.path.name}); expected at "
+            f"least {MIN_CARRIED_SHARE:.0%}. Check that it is a plan of the same place, or run without --previous."
+        )
+        raise InputError(plan_file.path, msg)
     say(f"previous plan {plan_file.path.name}: carried by {carried.weighting}; units: {counts}")
     start, start_ids = start_labels(problem, carried)
     start = _honour_groups(problem, start)
-    k0 = int(start.max()) + 1
+    k0 = len(np.unique(start))
     k, count_note = _count_for(problem, cfg.areas.count, k0, len(carried.previous_ids))
     say(count_note)
     if k != k0:
         start = _change_count(problem, start, k)
     index = {a: i for i, a in enumerate(start_ids)}
     previous_labels = np.array([index.get(a, -1) for a in carried.area.reindex(problem.codes).fillna("")])
-    # A label beyond the previous areas (a split) has no previous area, so no unit "stays" in it.
+    # Numbered like ``start_ids``; a label added by a split has no previous area.
     result = _search(cfg, problem, start, previous_labels, k, say)
     locked = {}
     for li, name in enumerate(problem.lock_names):
@@ -122,47 +135,21 @@ def search_from_previous(
 def _search(
     cfg: RunConfig, problem: Problem, start: np.ndarray, previous_labels: np.ndarray, k: int, say: Progress
 ) -> SearchResult:
-    """The engine's search from ``start`` with the ``moved`` term on."""
+    """The engine's search from ``start`` with the ``moved`` term on (``Problem.with_previous``):
+    a valid start is refined cold; one outside the band is first repaired moving few residents."""
     goal = target_for(problem, k if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
-    engine_problem = problem
-    if hasattr(problem, "with_previous"):
-        cap = float(getattr(getattr(cfg, "previous", None), "max_moved_share", 1.0))
-        engine_problem = problem.with_previous(previous_labels, max_moved_share=cap)
-        return search(
-            engine_problem,
-            count=k,
-            target=goal,  # type: ignore[arg-type]
-            seed=cfg.search.seed,
-            time_limit_s=cfg.search.time_limit_s,
-            starts=1,
-            progress=say,
-            steps=cfg.search.steps,
-            initial_labels=start,
-        )
-    # Without the engine's ``moved`` term: bring the carried plan into the band by the kernel's
-    # moves, coldest first (a cold search takes only moves that pay, so it moves few residents),
-    # and stop there: the plan is not improved further.
-    from sda.engine.anneal import AnnealState
-    from sda.objective import score_labels, weight_scale
-
-    rng = np.random.default_rng(cfg.search.seed)
-    state = AnnealState(problem, start, goal)
-    scale = weight_scale(problem)
-    repaired = state.labels.copy() if state.in_band else None
-    for temperature in (1e-7, 1e-6, 1e-5, 1e-4, 2e-3):
-        if repaired is not None:
-            break
-        t, price = temperature * scale, 20.0 * scale
-        for _ in range(20):
-            state.run(rng, 50_000, (t, t), (price, price), 0.2)
-            if np.isfinite(state.best[0]):
-                repaired = state.best_assignment()[0]
-                break
-    if repaired is None:
-        msg = "no valid plan was reached from the previous plan; run without --previous for a fresh plan."
-        raise InfeasibleError(msg)
-    cost = score_labels(problem, repaired, goal)["objective"]
-    return SearchResult(labels=repaired, objective=cost, count=k, starts=[cost])
+    engine_problem = problem.with_previous(previous_labels, max_moved_share=cfg.previous.max_moved_share)
+    return search(
+        engine_problem,
+        count=k,
+        target=goal,  # type: ignore[arg-type]  # search takes a number too
+        seed=cfg.search.seed,
+        time_limit_s=cfg.search.time_limit_s,
+        starts=1,
+        progress=say,
+        steps=cfg.search.steps,
+        initial_labels=start,
+    )
 
 
 def _count_for(problem: Problem, asked: int | str, k0: int, previous_count: int) -> tuple[int, str]:
@@ -199,12 +186,15 @@ def _change_count(problem: Problem, labels: np.ndarray, k: int) -> np.ndarray:
     """Split the most populous areas in two, or merge the least populous into their smallest
     neighbour, until there are ``k`` areas (the search then repairs the band)."""
     labels = labels.copy()
-    while int(labels.max()) + 1 < k:
+    while len(np.unique(labels)) < k:
         pops = np.bincount(labels, weights=problem.pop)
         labels = _split(problem, labels, int(np.argmax(pops)))
-    while int(labels.max()) + 1 > k:
+    while len(np.unique(labels)) > k:
+        # Numbers are not compacted: the previous plan's numbering must stay valid (the engine
+        # drops numbers no unit holds from both arrays alike).
         kk = int(labels.max()) + 1
-        pops = np.bincount(labels, weights=problem.pop, minlength=kk)
+        pops = np.bincount(labels, weights=problem.pop, minlength=kk).astype(float)
+        pops[np.bincount(labels, minlength=kk) == 0] = np.inf
         a = int(np.argmin(pops))
         members = np.flatnonzero(labels == a)
         nbrs = {int(labels[j]) for i in members.tolist() for j in problem.neighbours(i).tolist()} - {a}
@@ -213,7 +203,6 @@ def _change_count(problem: Problem, labels: np.ndarray, k: int) -> np.ndarray:
             raise InfeasibleError(msg)
         b = min(sorted(nbrs), key=lambda x: pops[x])
         labels[labels == a] = b
-        labels = np.unique(labels, return_inverse=True)[1].astype(np.int64)
     return labels
 
 
@@ -247,9 +236,17 @@ def _split(problem: Problem, labels: np.ndarray, a: int) -> np.ndarray:
 
 
 def _points(cfg: RunConfig) -> gpd.GeoDataFrame | None:
-    """Population points from ``[units] population_points`` when the config has them."""
+    """Population points from ``[units] population_points`` when the config has them (read by
+    ``sda.population`` where that module exists, else as a CSV by ``read_points``)."""
     path = getattr(cfg.units, "population_points", None)
-    return read_points(Path(path)) if path else None
+    if not path:
+        return None
+    try:
+        population = importlib.import_module("sda.population")
+    except ImportError:
+        return read_points(Path(path))
+    points: gpd.GeoDataFrame = population.read_population_points(cfg.units).points
+    return points
 
 
 def read_points(path: Path) -> gpd.GeoDataFrame:

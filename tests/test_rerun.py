@@ -13,11 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import GridFactory
 from reviews import boundary_review, read_shipped, write_units
 
 from sda.api import load_inputs, run
 from sda.cli import cli
-from sda.config import RulesConfig, RunConfig, load_config
+from sda.config import RulesConfig, RunConfig, config_from_dict, load_config
+from sda.errors import InputError
 from sda.outputs import write_outputs
 from sda.planfile import read_planfile
 from sda.rerun import _change_count, _count_for
@@ -65,16 +67,22 @@ def _rules(previous: Path) -> RulesConfig:
 
 
 def test_unchanged_inputs_give_the_previous_plan_back(base: Path, tmp_path: Path) -> None:
-    cfg = _quick(load_config(DEFAULT))
-    plan = run(cfg, previous=base)
-    write_outputs(plan, tmp_path / "again")
-    assert (tmp_path / "again" / "assignment.csv").read_bytes() == (base / "assignment.csv").read_bytes()
-    moved, text = _moved(base, tmp_path / "again", tmp_path / "diff")
+    again = tmp_path / "again"
+    args = ["propose", "--config", str(DEFAULT), "--out", str(again), "--previous", str(base), "--quiet"]
+    args += ["--steps", "1500000", "--starts", "1", "--seed", "3", "--no-exact", "--no-tradeoffs"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert (again / "assignment.csv").read_bytes() == (base / "assignment.csv").read_bytes()
+    moved, text = _moved(base, again, tmp_path / "diff")
     assert moved == 0 and "No change" in text
-    record = json.loads((tmp_path / "again" / "plan.json").read_text(encoding="utf-8"))["provenance"]
+    record = json.loads((again / "plan.json").read_text(encoding="utf-8"))["provenance"]
     assert record["previous"]["residents_moved"] == 0
     assert record["previous"]["created_ids"] == [] and record["previous"]["retired_ids"] == []
     assert "kept the previous plan's" in record["previous"]["count_note"]
+    # The report of a re-run says what changed, also when re-rendered from the folder.
+    assert "## Changes since the previous plan" in (again / "report.md").read_text(encoding="utf-8")
+    assert CliRunner().invoke(cli, ["report", str(again)]).exit_code == 0
+    assert "0 units and 0 residents" in (again / "report.md").read_text(encoding="utf-8")
 
 
 def test_a_boundary_review_keeps_ids_and_moves_few(base: Path, tmp_path: Path) -> None:
@@ -131,8 +139,62 @@ def test_count_auto_is_kept_unless_the_band_forces_it() -> None:
 
 def test_a_changed_count_splits_or_merges_contiguous_areas() -> None:
     problem = load_inputs(_quick(load_config(DEFAULT))).problem
-    labels = np.zeros(problem.n, dtype=np.int64)
-    labels[: problem.n // 2] = 1  # not contiguous in general; only the count matters for merging
     grown = _change_count(problem, np.zeros(problem.n, dtype=np.int64), 3)
-    assert int(grown.max()) + 1 == 3 and len(np.unique(grown)) == 3
-    assert int(_change_count(problem, grown, 2).max()) + 1 == 2
+    assert sorted(np.unique(grown).tolist()) == [0, 1, 2]
+    assert len(np.unique(_change_count(problem, grown, 2))) == 2
+
+
+def _grid_config(tmp_path: Path, make_grid: GridFactory, grow: float, count: int) -> RunConfig:
+    """4 x 6 grid of 1,000-resident cells, districts D1 (columns 0-2) and D2 (3-5, times ``grow``),
+    band 3,000-5,000, areas nested in districts, R0C0-R0C1 locked to 'Ely', R3C0-R3C1 kept together,
+    R2C4/R3C4 kept apart."""
+    grid = make_grid(4, 6)
+    east = [int(code[3]) >= 3 for code in grid.index]
+    grid["district"] = ["D2" if e else "D1" for e in east]
+    grid["population"] = [round(1000 * grow) if e else 1000 for e in east]
+    path = tmp_path / f"units-{grow}.geojson"
+    grid.reset_index().to_file(path, driver="GeoJSON")
+    raw = {
+        "units": {"path": str(path), "code_field": "unit_code", "population_field": "population"}
+        | {"district_field": "district"},
+        "graph": {"contiguity": "rook"},
+        "areas": {"min_population": 3000, "max_population": 5000, "count": count},
+        "rules": {
+            "nest_in": "district",
+            "lock": [{"area": "Ely", "units": ["R0C0", "R0C1"]}],
+            "keep_together": [["R3C0", "R3C1"]],
+            "keep_apart": [["R2C4", "R3C4"]],
+        },
+        "search": {"steps": 200_000, "starts": 1, "seed": 2},
+        "exact": {"enabled": False},
+        "tradeoffs": {"enabled": False},
+    }
+    return config_from_dict(raw, source=tmp_path / "grid.toml")
+
+
+def test_every_rule_holds_in_a_re_run_and_a_new_count_gets_a_new_id(tmp_path: Path, make_grid: GridFactory) -> None:
+    base = tmp_path / "base"
+    write_outputs(run(_grid_config(tmp_path, make_grid, 1.0, 6)), base)
+    before = read_planfile(base).assignment
+    assert "Ely" in set(before)
+
+    same_count = run(_grid_config(tmp_path, make_grid, 1.2, 6), previous=base)
+    assert all(r.ok for r in same_count.rules) and len(same_count.rules) == 6, same_count.rules
+    assert set(same_count.areas.index) == set(before)  # every id kept, Ely included
+
+    more = run(_grid_config(tmp_path, make_grid, 1.2, 7), previous=base)
+    assert all(r.ok for r in more.rules), more.rules
+    record = more.provenance["previous"]
+    used = sorted(a for a in before if a.startswith("SDA-"))
+    assert record["created_ids"] == [f"SDA-{int(used[-1][4:]) + 1:02d}"]
+    assert record["retired_ids"] == []
+    assert "as configured (the previous plan had 6)" in record["count_note"]
+    assert set(before) <= set(more.areas.index)
+
+
+def test_a_previous_plan_of_other_units_is_refused(tmp_path: Path, make_grid: GridFactory) -> None:
+    other = tmp_path / "other.csv"
+    other.write_text("unit_code,area_id\nX1,SDA-01\nX2,SDA-01\n", encoding="utf-8")
+    cfg = _grid_config(tmp_path, make_grid, 1.0, 6)
+    with pytest.raises(InputError, match=r"other.csv: only 0% of the current residents could be given an area"):
+        run(cfg, previous=other)
