@@ -167,7 +167,7 @@ def list_violations(
     edits = edits if edits is not None else pd.DataFrame(columns=["from_area", "to_area"])
     lines: list[str] = []
     lines += _band_lines(problem, labels, names, edits)
-    lines += _contiguity_lines(problem, labels, names, edits)
+    lines += _contiguity_lines(problem, labels, names, edits, cfg.rules.nest_in == "district")
     if cfg.rules.nest_in == "district":
         lines += _nesting_lines(problem, labels, names, edits)
     lines += _rule_group_lines(problem, labels, names, cfg)
@@ -188,11 +188,14 @@ def _band_lines(problem: Problem, labels: np.ndarray, names: Sequence[str], edit
     return lines
 
 
-def _contiguity_lines(problem: Problem, labels: np.ndarray, names: Sequence[str], edits: pd.DataFrame) -> list[str]:
+def _contiguity_lines(
+    problem: Problem, labels: np.ndarray, names: Sequence[str], edits: pd.DataFrame, nested: bool = False
+) -> list[str]:
     src = np.repeat(np.arange(problem.n), np.diff(problem.indptr))
     same = labels[src] == labels[problem.indices]
     inner = sp.csr_matrix((np.ones(same.sum()), (src[same], problem.indices[same])), shape=(problem.n, problem.n))
     _, comp = connected_components(inner, directed=False)
+    note = " (links across district boundaries do not count: nest_in = 'district')" if nested else ""
     lines = []
     for a, name in enumerate(names):
         members = np.flatnonzero(labels == a)
@@ -202,17 +205,19 @@ def _contiguity_lines(problem: Problem, labels: np.ndarray, names: Sequence[str]
         piece_pop = {int(c): int(problem.pop[members[comp[members] == c]].sum()) for c in pieces}
         main = max(piece_pop, key=lambda c: (piece_pop[c], -c))
         parts = []
+        n_cut = 0
         for c in sorted(piece_pop, key=lambda c: -piece_pop[c]):
             if c == main:
                 continue
             cut = members[comp[members] == c]
+            n_cut += len(cut)
             parts.append(f"{_listed([problem.codes[i] for i in cut])} ({show_whole(piece_pop[c])} residents)")
         rest = members[comp[members] == main]
-        verb = "is" if len(parts) == 1 and "," not in parts[0] else "are"
+        verb = "is" if n_cut == 1 else "are"
         listed = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + " and " + parts[-1]
         lines.append(
             f"{name}: in {len(pieces)} pieces: {listed} {verb} cut off from its other {len(rest)} units "
-            f"({show_whole(piece_pop[main])} residents){_after(name, edits, problem, 'both')}"
+            f"({show_whole(piece_pop[main])} residents){_after(name, edits, problem, 'both')}{note}"
         )
     return lines
 
