@@ -375,6 +375,12 @@ def repair_text(rep: Repair) -> str:
         f"Held in place: {len(rep.held)} unit(s) ({len(ev.edits)} edited"
         + (f"; areas kept: {', '.join(rep.kept_areas)}" if rep.kept_areas else "")
         + ")."
+        + (
+            " No sda run to compare with, so no edits are known: give --original DIR (the output folder "
+            "the plan was edited from) to hold them."
+            if ev.run_dir is None
+            else ""
+        )
     )
     total = int(rep.plan.units["population"].sum())
     lines.append(
