@@ -29,6 +29,7 @@ from scipy.sparse.csgraph import connected_components
 
 from sda.api import build_plan, load_inputs
 from sda.config import RunConfig
+from sda.engine.repair import REPAIR_MOVED_WEIGHT
 from sda.engine.search import search, target_for
 from sda.errors import InfeasibleError, InputError, InvariantError
 from sda.evaluate import Evaluation, evaluate_plan, labels_of
@@ -37,17 +38,21 @@ from sda.plan import Plan
 from sda.planfile import PlanFile, changed_units
 from sda.problem import Problem
 
-__all__ = ["REPAIR_STEPS", "Repair", "find_conflicts", "held_units", "repair_edited_plan", "repair_text"]
+__all__ = [
+    "REPAIR_STEPS",
+    "Repair",
+    "find_conflicts",
+    "held_units",
+    "repair_edited_plan",
+    "repair_text",
+    "write_repair",
+]
 
 Progress = Callable[[str], None]
 
 #: Annealing steps after the repair (clock-free): enough to undo the repair's needless moves and
 #: polish its new borders, few enough that the plan stays the officer's.
 REPAIR_STEPS = 1_000_000
-#: Weight of the ``moved`` term in a repair: a resident moved costs ten times a resident outside
-#: their PCN's area, so the search moves only what the rules need (the engine's repair uses the
-#: same floor).
-REPAIR_MOVED_WEIGHT = 10.0
 
 
 @dataclass
@@ -161,7 +166,9 @@ def _search_near(
     say: Progress,
 ) -> np.ndarray:
     """The engine's search from the edited plan: held units frozen, every resident moved from it
-    priced. The areas keep their numbers (the plan's are already ``0..k-1``)."""
+    priced at the engine's repair weight (ten times a resident outside their PCN's area), so the
+    annealing after the repair moves only what the rules need. The areas keep their numbers (the
+    plan's are already ``0..k-1``)."""
     weights = dataclasses.replace(problem.weights, moved=max(problem.weights.moved, REPAIR_MOVED_WEIGHT))
     near = dataclasses.replace(problem.with_previous(labels, frozen=held), weights=weights)
     try:
