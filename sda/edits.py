@@ -125,7 +125,8 @@ def repair_edited_plan(
         if keep
         else f"holding the {int(held.sum())} edited unit(s) where the officer put them"
     )
-    _raise_conflicts(find_conflicts(problem, labels, names, held, cfg, ev.edits), int(held.sum()))
+    conflicts = find_conflicts(problem, labels, names, held, cfg, ev.edits)
+    _raise_conflicts(conflicts or _held_apart(problem, labels, names, held), int(held.sum()))
     k = len(names)
     target = target_for(problem, k if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
     if ev.ok:
@@ -185,8 +186,9 @@ def _search_near(
         )
     except InfeasibleError as exc:
         msg = (
-            f"no valid plan was found that holds the edits ({exc}). No single edit conflicts with a rule on its "
-            "own; try releasing some: --keep fewer areas, or undo an edit (sda evaluate lists them)."
+            f"no valid plan was found that holds the edits ({exc}). The checks for a sure conflict between "
+            "an edit and a rule found none; try releasing some: --keep fewer areas, or undo an edit "
+            "(sda evaluate lists them)."
         )
         raise InfeasibleError(msg) from exc
     return np.asarray(result.labels, dtype=np.int64)
@@ -324,6 +326,29 @@ def _band_and_contiguity_conflicts(
                 f"{show_whole(now)} residents with no free neighbour to take in: at most "
                 f"{show_whole(reach_pop)} residents are within its reach, below the minimum of "
                 f"{show_whole(problem.min_pop)}"
+            )
+    return lines
+
+
+def _held_apart(problem: Problem, labels: np.ndarray, names: Sequence[str], held: np.ndarray) -> list[str]:
+    """Held units in a smaller piece of their area than its largest. The engine's repair gives
+    each area back its largest piece and moves the others out, so it cannot hold these (an edit
+    that put a unit in an area it does not touch): say so, naming them."""
+    src = np.repeat(np.arange(problem.n), np.diff(problem.indptr))
+    same = labels[src] == labels[problem.indices]
+    inner = sp.csr_matrix((np.ones(int(same.sum())), (src[same], problem.indices[same])), shape=(problem.n, problem.n))
+    _, comp = connected_components(inner, directed=False)
+    piece_pop = np.bincount(comp, weights=problem.pop)
+    lines = []
+    for a, name in enumerate(names):
+        members = np.flatnonzero(labels == a)
+        largest = piece_pop[comp[members]].max()
+        apart = members[held[members] & (piece_pop[comp[members]] < largest)]
+        if len(apart):
+            lines.append(
+                f"holding {_codes(problem, apart)} in {name}: not joined to the rest of {name} "
+                f"({show_whole(int(largest))} residents in its largest piece), and sda repair keeps each area's "
+                "largest piece; move them next to it, or release them"
             )
     return lines
 

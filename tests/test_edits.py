@@ -23,7 +23,7 @@ from helpers import cell, grid_graph, labels_from, problem_of
 from sda.api import load_inputs
 from sda.cli import cli
 from sda.config import RulesConfig, RunConfig, UnitsConfig
-from sda.edits import find_conflicts, held_units, repair_edited_plan
+from sda.edits import _held_apart, find_conflicts, held_units, repair_edited_plan
 from sda.errors import InputError
 from sda.planfile import changed_units, read_assignment
 from sda.problem import Problem
@@ -166,3 +166,16 @@ def test_repair_of_a_valid_plan_moves_nobody(real_run: tuple[RunConfig, Path]) -
     assert rep.evaluation.ok and rep.moved.empty and rep.residents_moved == 0
     assert rep.plan.assignment.to_dict() == read_assignment(folder).to_dict()
     assert len(rep.held) == int((rep.plan.assignment == "SDA-01").sum())
+
+
+def test_a_held_unit_typed_into_an_area_it_does_not_touch_is_named() -> None:
+    problem = problem_of(grid_graph(2, 3), 30, 30)
+    # A: R0C0, R0C1 and R1C2; B: R0C2, R1C0, R1C1. R1C2 and R0C2 were swapped, each into an area it does not touch.
+    labels = labels_from(problem, {c: 0 if c in {cell(0, 0), cell(0, 1), cell(1, 2)} else 1 for c in problem.codes})
+    held = held_units(problem, labels, ["A", "B"], [cell(1, 2), cell(0, 2)], keep=[])
+    assert find_conflicts(problem, labels, ["A", "B"], held, _cfg()) == []  # no rule makes it impossible
+    tail = "and sda repair keeps each area's largest piece; move them next to it, or release them"
+    assert _held_apart(problem, labels, ["A", "B"], held) == [
+        f"holding R1C2 in A: not joined to the rest of A (20 residents in its largest piece), {tail}",
+        f"holding R0C2 in B: not joined to the rest of B (20 residents in its largest piece), {tail}",
+    ]
