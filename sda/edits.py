@@ -53,6 +53,8 @@ Progress = Callable[[str], None]
 #: Annealing steps after the repair (clock-free): enough to undo the repair's needless moves and
 #: polish its new borders, few enough that the plan stays the officer's.
 REPAIR_STEPS = 1_000_000
+#: Edits released one at a time, at most, to find the one in the way when no plan holds them all.
+MAX_RELEASE_TRIES = 8
 
 
 @dataclass
@@ -134,7 +136,14 @@ def repair_edited_plan(
         repaired = labels
     else:
         say(f"repairing: {len(ev.violations)} broken rule(s) to mend")
-        repaired = _search_near(cfg, problem, labels, held, target, steps, say)
+        try:
+            repaired = _search_near(cfg, problem, labels, held, target, steps, say)
+        except InfeasibleError as exc:
+            say("no plan holds every edit; releasing the edits one at a time to find the one in the way")
+            culprit = _find_culprit(cfg, problem, labels, names, held, ev.edits, target, steps)
+            if culprit is None:
+                raise
+            raise InfeasibleError(culprit) from exc
     kept = np.flatnonzero(held & (repaired != labels))
     if len(kept):
         msg = f"internal error: held units {_codes(problem, kept)} were moved by the repair; nothing written."
@@ -192,6 +201,36 @@ def _search_near(
         )
         raise InfeasibleError(msg) from exc
     return np.asarray(result.labels, dtype=np.int64)
+
+
+def _find_culprit(
+    cfg: RunConfig,
+    problem: Problem,
+    labels: np.ndarray,
+    names: Sequence[str],
+    held: np.ndarray,
+    edits: pd.DataFrame,
+    target: float,
+    steps: int,
+) -> str | None:
+    """The first edit (of up to ``MAX_RELEASE_TRIES``, in code order) without which the engine
+    repairs the plan, named as the conflict; None when releasing any one of them does not help."""
+    position = {c: i for i, c in enumerate(problem.codes)}
+    for code in sorted(map(str, edits.index))[:MAX_RELEASE_TRIES]:
+        i = position[code]
+        trial = held.copy()
+        trial[i] = False
+        try:
+            _search_near(cfg, problem, labels, trial, target, min(steps, 20_000), lambda _m: None)
+        except InfeasibleError:
+            continue
+        others = int(trial.sum())
+        return (
+            f"holding {code} in {names[labels[i]]} (an edit) cannot be kept together with the other {others} "
+            "held unit(s) under the band and contiguity: with it released, the plan repairs. Fix: undo that "
+            "edit, or put it in an area it touches."
+        )
+    return None
 
 
 def held_units(

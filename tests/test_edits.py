@@ -23,8 +23,8 @@ from helpers import cell, grid_graph, labels_from, problem_of
 from sda.api import load_inputs
 from sda.cli import cli
 from sda.config import RulesConfig, RunConfig, UnitsConfig
-from sda.edits import _held_apart, find_conflicts, held_units, repair_edited_plan
-from sda.errors import InputError
+from sda.edits import _find_culprit, _held_apart, _search_near, find_conflicts, held_units, repair_edited_plan
+from sda.errors import InfeasibleError, InputError
 from sda.planfile import changed_units, read_assignment
 from sda.problem import Problem
 
@@ -179,3 +179,18 @@ def test_a_held_unit_typed_into_an_area_it_does_not_touch_is_named() -> None:
         f"holding R1C2 in A: not joined to the rest of A (20 residents in its largest piece), {tail}",
         f"holding R0C2 in B: not joined to the rest of B (20 residents in its largest piece), {tail}",
     ]
+
+
+def test_when_no_plan_holds_every_edit_the_edit_in_the_way_is_named() -> None:
+    problem = problem_of(grid_graph(2, 2), 20, 20)
+    # A holds R0C0 and R1C1, which touch only at a corner (rook adjacency): no valid A holds both.
+    labels = labels_from(problem, {c: 0 if c in {cell(0, 0), cell(1, 1)} else 1 for c in problem.codes})
+    edits = _edits({cell(0, 0): ("B", "A"), cell(1, 1): ("B", "A")})
+    held = held_units(problem, labels, ["A", "B"], edits.index, keep=[])
+    assert find_conflicts(problem, labels, ["A", "B"], held, _cfg(), edits) == []
+    with pytest.raises(InfeasibleError):
+        _search_near(_cfg(), problem, labels, held, 20.0, 1000, lambda _m: None)
+    culprit = _find_culprit(_cfg(), problem, labels, ["A", "B"], held, edits, 20.0, 1000)
+    assert culprit is not None
+    assert culprit.startswith(("holding R0C0 in A (an edit)", "holding R1C1 in A (an edit)")), culprit
+    assert "with it released, the plan repairs" in culprit
