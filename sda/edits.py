@@ -37,6 +37,7 @@ from sda.formatting import show_whole
 from sda.plan import Plan
 from sda.planfile import PlanFile, changed_units
 from sda.problem import Problem
+from sda.rules import check_rules
 
 __all__ = [
     "REPAIR_STEPS",
@@ -45,6 +46,7 @@ __all__ = [
     "held_units",
     "repair_edited_plan",
     "repair_text",
+    "undo_needless_moves",
     "write_repair",
 ]
 
@@ -144,6 +146,7 @@ def repair_edited_plan(
             if culprit is None:
                 raise
             raise InfeasibleError(culprit) from exc
+        repaired = undo_needless_moves(problem, cfg, labels, repaired, names)
     kept = np.flatnonzero(held & (repaired != labels))
     if len(kept):
         msg = f"internal error: held units {_codes(problem, kept)} were moved by the repair; nothing written."
@@ -201,6 +204,46 @@ def _search_near(
         )
         raise InfeasibleError(msg) from exc
     return np.asarray(result.labels, dtype=np.int64)
+
+
+def undo_needless_moves(
+    problem: Problem, cfg: RunConfig, start: np.ndarray, labels: np.ndarray, names: Sequence[str]
+) -> np.ndarray:
+    """Give back to their area in ``start`` the units the repair moved without need: one at a
+    time, then in pairs (a swap between two areas, which a single move cannot undo without
+    leaving the band), whenever every rule still holds. Largest first; repeated until nothing
+    more can be given back. Checked with ``sda.rules``, so the result is as valid as ``labels``.
+    """
+    labels = labels.copy()
+
+    def valid(trial: np.ndarray) -> bool:
+        return all(r.ok for r in check_rules(problem, trial, list(names), cfg.rules))
+
+    while True:
+        moved = [int(i) for i in np.flatnonzero(labels != start)]
+        moved.sort(key=lambda i: -int(problem.pop[i]))
+        undone = False
+        for i in moved:
+            trial = labels.copy()
+            trial[i] = start[i]
+            if valid(trial):
+                labels, undone = trial, True
+                break
+        if not undone:
+            for x, i in enumerate(moved):
+                touched = {int(start[i]), int(labels[i])}
+                for j in moved[x + 1 :]:
+                    if not touched & {int(start[j]), int(labels[j])}:
+                        continue
+                    trial = labels.copy()
+                    trial[[i, j]] = start[[i, j]]
+                    if valid(trial):
+                        labels, undone = trial, True
+                        break
+                if undone:
+                    break
+        if not undone:
+            return labels
 
 
 def _find_culprit(

@@ -23,10 +23,19 @@ from helpers import cell, grid_graph, labels_from, problem_of
 from sda.api import load_inputs
 from sda.cli import cli
 from sda.config import RulesConfig, RunConfig, UnitsConfig
-from sda.edits import _find_culprit, _held_apart, _search_near, find_conflicts, held_units, repair_edited_plan
+from sda.edits import (
+    _find_culprit,
+    _held_apart,
+    _search_near,
+    find_conflicts,
+    held_units,
+    repair_edited_plan,
+    undo_needless_moves,
+)
 from sda.errors import InfeasibleError, InputError
 from sda.planfile import changed_units, read_assignment
 from sda.problem import Problem
+from sda.rules import check_rules
 
 NAMES = ["West", "East"]
 
@@ -194,3 +203,19 @@ def test_when_no_plan_holds_every_edit_the_edit_in_the_way_is_named() -> None:
     assert culprit is not None
     assert culprit.startswith(("holding R0C0 in A (an edit)", "holding R1C1 in A (an edit)")), culprit
     assert "with it released, the plan repairs" in culprit
+
+
+def test_a_needless_swap_is_given_back() -> None:
+    problem = problem_of(grid_graph(2, 4), 40, 40)  # two rows of four; any single move leaves the band
+    start = labels_from(problem, {c: int(c[1]) for c in problem.codes})
+    swapped = start.copy()
+    swapped[problem.codes.index(cell(0, 3))] = 1
+    swapped[problem.codes.index(cell(1, 0))] = 0
+    assert np.array_equal(undo_needless_moves(problem, _cfg(), start, swapped, ["A", "B"]), start)
+    # a move the band needs stays: the start's 46/34 is out of band, the repair's 36/44 is kept
+    uneven = problem_of(grid_graph(2, 4, population=[12, 12, 12, 10, 10, 10, 10, 4]), 35, 45)
+    before = labels_from(uneven, {c: int(c[1]) for c in uneven.codes})
+    after = before.copy()
+    after[uneven.codes.index(cell(0, 3))] = 1
+    assert all(r.ok for r in check_rules(uneven, after, ["A", "B"], RulesConfig()))
+    assert np.array_equal(undo_needless_moves(uneven, _cfg(), before, after, ["A", "B"]), after)
