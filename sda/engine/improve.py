@@ -134,7 +134,7 @@ def _recombine_round(
     problem: Problem, state: AnnealState, rng: np.random.Generator, plan: Schedule, temperature: float
 ) -> None:
     """A few recombinations of random touching pairs, at the current temperature."""
-    part = Partition(problem, state.labels, state.target)
+    part = Partition(problem, state.labels, state.target, state.stats())
     pairs = part.neighbour_pairs()
     changed = False
     for _ in range(plan.recombinations):
@@ -147,7 +147,7 @@ def _recombine_round(
             if part.in_band:
                 state.offer(part.labels, part.total_cost)
     if changed:
-        state.load(part.labels)
+        state.load(part.labels, part.stats())
 
 
 def polish(
@@ -168,9 +168,9 @@ def polish(
             break
         before = state.total_cost
         state.run(rng, steps, (0.0, 0.0), (0.0, 0.0), plan.piece_share)
-        part = Partition(problem, state.labels, target)
+        part = Partition(problem, state.labels, target, state.stats())
         part.recombine_sweep(rng, plan.trees, deadline)
-        state.load(part.labels)
+        state.load(part.labels, part.stats())
         if state.total_cost >= before - EPS:
             break
     return state.labels.copy(), state.total_cost
