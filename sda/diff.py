@@ -32,6 +32,7 @@ MOVED_COLUMNS = ("unit_code", "from_area", "to_area", "population", "kind")
 AREA_COLUMNS = (
     "area_id",
     "previous_id",
+    "area_name",
     "status",
     "population_before",
     "population_after",
@@ -213,9 +214,11 @@ def _area_rows(
     for area in sorted(set(after)):
         prev = continues.get(area, "")
         status = "created" if not prev else ("kept" if prev == area else "renumbered")
-        rows.append(_area_row(area, prev, status, old_pop, new_pop, old_table, new_table, moved))
+        row = _area_row(area, prev, status, old_pop, new_pop, old_table, new_table, moved)
+        rows.append(row | {"area_name": new.area_names.get(area) or old.area_names.get(prev, "")})
     for prev in sorted(set(old.assignment.astype(str)) - set(match)):
-        rows.append(_area_row("", prev, "retired", old_pop, new_pop, old_table, new_table, moved))
+        row = _area_row("", prev, "retired", old_pop, new_pop, old_table, new_table, moved)
+        rows.append(row | {"area_name": old.area_names.get(prev, "")})
     return pd.DataFrame(rows, columns=list(AREA_COLUMNS))
 
 
@@ -325,7 +328,7 @@ def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
     if len(changed):
         lines += ["", "Areas that changed (population before -> after; coterminosity before -> after):"]
         for row in changed.itertuples():
-            name = row.area_id or f"({row.previous_id})"
+            name = (row.area_id or f"({row.previous_id})") + (f" {row.area_name}" if row.area_name else "")
             lines.append(
                 f"  {name} [{row.status}]: {show_whole(row.population_before) or '-'} -> "
                 f"{show_whole(row.population_after) or '-'}; "

@@ -85,7 +85,7 @@ def search_from_previous(
     k, count_note = _count_for(problem, cfg.areas.count, k0, len(carried.previous_ids))
     say(count_note)
     if k != k0:
-        start = _change_count(problem, start, k)
+        start = _honour_groups(problem, _change_count(problem, start, k))
     index = {a: i for i, a in enumerate(start_ids)}
     previous_labels = np.array([index.get(a, -1) for a in carried.area.reindex(problem.codes).fillna("")])
     # Numbered like ``start_ids``; a label added by a split has no previous area.
@@ -192,18 +192,26 @@ def _change_count(problem: Problem, labels: np.ndarray, k: int) -> np.ndarray:
     while len(np.unique(labels)) > k:
         # Numbers are not compacted: the previous plan's numbering must stay valid (the engine
         # drops numbers no unit holds from both arrays alike).
-        kk = int(labels.max()) + 1
-        pops = np.bincount(labels, weights=problem.pop, minlength=kk).astype(float)
-        pops[np.bincount(labels, minlength=kk) == 0] = np.inf
-        a = int(np.argmin(pops))
+        labels = _merge_smallest(problem, labels, k)
+    return labels
+
+
+def _merge_smallest(problem: Problem, labels: np.ndarray, k: int) -> np.ndarray:
+    """Merge the least populous area that can be merged into its least populous neighbour,
+    never joining a keep-apart pair (neighbours share a district when areas nest in them)."""
+    kk = int(labels.max()) + 1
+    pops = np.bincount(labels, weights=problem.pop, minlength=kk)
+    held = np.bincount(labels, minlength=kk) > 0
+    for a in sorted(np.flatnonzero(held).tolist(), key=lambda x: (pops[x], x)):
         members = np.flatnonzero(labels == a)
         nbrs = {int(labels[j]) for i in members.tolist() for j in problem.neighbours(i).tolist()} - {a}
-        if not nbrs:
-            msg = f"cannot reduce to {k} areas: an area has no neighbour to merge with; set another count."
-            raise InfeasibleError(msg)
-        b = min(sorted(nbrs), key=lambda x: pops[x])
-        labels[labels == a] = b
-    return labels
+        for b in sorted(nbrs, key=lambda x: (pops[x], x)):
+            merged = labels.copy()
+            merged[merged == a] = b
+            if not any(merged[x] == merged[y] for x, y in problem.apart_pairs.tolist()):
+                return merged
+    msg = f"cannot reduce the previous plan to {k} areas by merging neighbours (keep-apart rules); set another count."
+    raise InfeasibleError(msg)
 
 
 def _split(problem: Problem, labels: np.ndarray, a: int) -> np.ndarray:

@@ -103,3 +103,16 @@ def test_a_bad_plan_file_exits_1_with_the_row(plan_dir: Path, tmp_path: Path) ->
     result = CliRunner().invoke(cli, ["diff", str(plan_dir), str(bad)])
     assert result.exit_code == 1
     assert "row 1, field 'area_id': unit 'R0C0' has no area" in result.output
+
+
+def test_area_names_are_shown_when_the_plans_have_them(plan_dir: Path, tmp_path: Path) -> None:
+    rows = _rows(plan_dir / "assignment.csv")
+    names = {"A1": "Ely & Soham", "A2": "March", "A3": "Wisbech", "A4": "Chatteris"}
+    lines = ["unit_code,area_id,area_name"]
+    lines += [f"{r['unit_code']},{HAND_MOVES.get(r['unit_code'], r['area_id'])},{names[r['area_id']]}" for r in rows]
+    # The names follow the areas, not the units: a moved unit's row carries its new area's name.
+    lines = [lines[0]] + [f"{c},{a},{names[a]}" for c, a, _ in (line.split(",") for line in lines[1:])]
+    (tmp_path / "named.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    diff = diff_plans(read_planfile(plan_dir), read_planfile(tmp_path / "named.csv"))
+    assert dict(zip(diff.areas["area_id"], diff.areas["area_name"], strict=True)) == names
+    assert "A4 Chatteris [kept]: 5,250 -> 3,875" in render_diff_text(diff)

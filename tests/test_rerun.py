@@ -198,3 +198,17 @@ def test_a_previous_plan_of_other_units_is_refused(tmp_path: Path, make_grid: Gr
     cfg = _grid_config(tmp_path, make_grid, 1.0, 6)
     with pytest.raises(InputError, match=r"other.csv: only 0% of the current residents could be given an area"):
         run(cfg, previous=other)
+
+
+def test_retired_ids_are_never_reused_in_the_line(tmp_path: Path, make_grid: GridFactory) -> None:
+    base, fewer = tmp_path / "base", tmp_path / "fewer"
+    write_outputs(run(_grid_config(tmp_path, make_grid, 1.2, 7)), base)
+    write_outputs(run(_grid_config(tmp_path, make_grid, 1.2, 6), previous=base), fewer)
+    record = json.loads((fewer / "plan.json").read_text(encoding="utf-8"))["provenance"]
+    retired = record["previous"]["retired_ids"]
+    assert len(retired) == 1 and record["lineage"]["retired_ids"] == retired
+    again = run(_grid_config(tmp_path, make_grid, 1.2, 7), previous=fewer)
+    created = again.provenance["previous"]["created_ids"]
+    highest = max(int(a[4:]) for a in read_planfile(base).assignment if a.startswith("SDA-"))
+    assert created == [f"SDA-{highest + 1:02d}"] and retired[0] not in set(again.areas.index)
+    assert again.provenance["lineage"]["retired_ids"] == retired
