@@ -140,6 +140,10 @@ def _outside_others(
     return shapely.difference(geom, shapely.union_all(others)) if others else geom
 
 
+#: Pieces closer than this are taken to meet at a point.
+_TOUCH_M = 0.01
+
+
 def _bridged(
     pieces: list[shapely.Geometry], snap_m: float, trim: Callable[[shapely.Geometry], shapely.Geometry]
 ) -> list[shapely.Geometry]:
@@ -152,8 +156,19 @@ def _bridged(
             if shapely.distance(pieces[i], pieces[j]) <= snap_m:
                 link = shapely.buffer(shapely.shortest_line(pieces[i], pieces[j]), snap_m / 4)
                 merged = shapely.union(merged, trim(link))
-    cleaned = clean_polygonal(merged)
-    return list(shapely.get_parts(cleaned))
+    parts = list(shapely.get_parts(clean_polygonal(merged)))
+    # Where other areas' units cover the whole bridge (a corner shared with them), the pieces may
+    # still meet at a point: join them with a bridge 1 m wide, which overlaps the neighbours by a
+    # square metre or so, rather than leave a MultiPolygon split at a point.
+    touching = [
+        shapely.buffer(shapely.shortest_line(parts[i], parts[j]), 0.5)
+        for i in range(len(parts))
+        for j in range(i + 1, len(parts))
+        if shapely.distance(parts[i], parts[j]) < _TOUCH_M
+    ]
+    if touching:
+        parts = list(shapely.get_parts(clean_polygonal(shapely.union_all([*parts, *touching]))))
+    return parts
 
 
 def polsby_popper(geom: shapely.Geometry) -> float:

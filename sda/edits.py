@@ -27,26 +27,35 @@ import pandas as pd
 
 from sda.api import build_plan, load_inputs
 from sda.config import RunConfig
+from sda.engine.repair import REPAIR_MOVED_WEIGHT
 from sda.engine.search import search, target_for
 from sda.errors import InfeasibleError, InputError, InvariantError
 from sda.evaluate import Evaluation, evaluate_plan, labels_of
 from sda.formatting import show_whole
-from sda.metrics import edge_sources, link_components
+from sda.metrics import edge_sources, link_components, piece_labels
 from sda.plan import Plan, Provenance
 from sda.planfile import PlanFile, changed_units
 from sda.problem import Problem
+from sda.rules import check_rules
 
-__all__ = ["REPAIR_STEPS", "Repair", "find_conflicts", "held_units", "repair_edited_plan", "repair_text"]
+__all__ = [
+    "REPAIR_STEPS",
+    "Repair",
+    "find_conflicts",
+    "held_units",
+    "repair_edited_plan",
+    "repair_text",
+    "undo_needless_moves",
+    "write_repair",
+]
 
 Progress = Callable[[str], None]
 
 #: Annealing steps after the repair (clock-free): enough to undo the repair's needless moves and
 #: polish its new borders, few enough that the plan stays the officer's.
 REPAIR_STEPS = 1_000_000
-#: Weight of the ``moved`` term in a repair: a resident moved costs ten times a resident outside
-#: their PCN's area, so the search moves only what the rules need (the engine's repair uses the
-#: same floor).
-REPAIR_MOVED_WEIGHT = 10.0
+#: Edits released one at a time, at most, to find the one in the way when no plan holds them all.
+MAX_RELEASE_TRIES = 8
 
 
 @dataclass
@@ -119,7 +128,8 @@ def repair_edited_plan(
         if keep
         else f"holding the {int(held.sum())} edited unit(s) where the officer put them"
     )
-    _raise_conflicts(find_conflicts(problem, labels, names, held, cfg, ev.edits), int(held.sum()))
+    conflicts = find_conflicts(problem, labels, names, held, cfg, ev.edits)
+    _raise_conflicts(conflicts or _held_apart(problem, labels, names, held), int(held.sum()))
     k = len(names)
     target = target_for(problem, k if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
     if ev.ok:
@@ -127,7 +137,15 @@ def repair_edited_plan(
         repaired = labels
     else:
         say(f"repairing: {len(ev.violations)} broken rule(s) to mend")
-        repaired = _search_near(cfg, problem, labels, held, target, steps, say)
+        try:
+            repaired = _search_near(cfg, problem, labels, held, target, steps, say)
+        except InfeasibleError as exc:
+            say("no plan holds every edit; releasing the edits one at a time to find the one in the way")
+            culprit = _find_culprit(cfg, problem, labels, names, held, ev.edits, target, steps)
+            if culprit is None:
+                raise
+            raise InfeasibleError(culprit) from exc
+        repaired = undo_needless_moves(problem, cfg, labels, repaired, names)
     kept = np.flatnonzero(held & (repaired != labels))
     if len(kept):
         msg = f"internal error: held units {_codes(problem, kept)} were moved by the repair; nothing written."
@@ -160,7 +178,9 @@ def _search_near(
     say: Progress,
 ) -> np.ndarray:
     """The engine's search from the edited plan: held units frozen, every resident moved from it
-    priced. The areas keep their numbers (the plan's are already ``0..k-1``)."""
+    priced at the engine's repair weight (ten times a resident outside their PCN's area), so the
+    annealing after the repair moves only what the rules need. The areas keep their numbers (the
+    plan's are already ``0..k-1``)."""
     weights = dataclasses.replace(problem.weights, moved=max(problem.weights.moved, REPAIR_MOVED_WEIGHT))
     near = dataclasses.replace(problem.with_previous(labels, frozen=held), weights=weights)
     try:
@@ -177,11 +197,82 @@ def _search_near(
         )
     except InfeasibleError as exc:
         msg = (
-            f"no valid plan was found that holds the edits ({exc}). No single edit conflicts with a rule on its "
-            "own; try releasing some: --keep fewer areas, or undo an edit (sda evaluate lists them)."
+            f"no valid plan was found that holds the edits ({exc}). The checks for a sure conflict between "
+            "an edit and a rule found none; try releasing some: --keep fewer areas, or undo an edit "
+            "(sda evaluate lists them)."
         )
         raise InfeasibleError(msg) from exc
     return np.asarray(result.labels, dtype=np.int64)
+
+
+def undo_needless_moves(
+    problem: Problem, cfg: RunConfig, start: np.ndarray, labels: np.ndarray, names: Sequence[str]
+) -> np.ndarray:
+    """Give back to their area in ``start`` the units the repair moved without need: one at a
+    time, then in pairs (a swap between two areas, which a single move cannot undo without
+    leaving the band), whenever every rule still holds. Largest first; repeated until nothing
+    more can be given back. Checked with ``sda.rules``, so the result is as valid as ``labels``.
+    """
+    labels = labels.copy()
+
+    def valid(trial: np.ndarray) -> bool:
+        return all(r.ok for r in check_rules(problem, trial, list(names), cfg.rules))
+
+    while True:
+        moved = [int(i) for i in np.flatnonzero(labels != start)]
+        moved.sort(key=lambda i: -int(problem.pop[i]))
+        undone = False
+        for i in moved:
+            trial = labels.copy()
+            trial[i] = start[i]
+            if valid(trial):
+                labels, undone = trial, True
+                break
+        if not undone:
+            for x, i in enumerate(moved):
+                touched = {int(start[i]), int(labels[i])}
+                for j in moved[x + 1 :]:
+                    if not touched & {int(start[j]), int(labels[j])}:
+                        continue
+                    trial = labels.copy()
+                    trial[[i, j]] = start[[i, j]]
+                    if valid(trial):
+                        labels, undone = trial, True
+                        break
+                if undone:
+                    break
+        if not undone:
+            return labels
+
+
+def _find_culprit(
+    cfg: RunConfig,
+    problem: Problem,
+    labels: np.ndarray,
+    names: Sequence[str],
+    held: np.ndarray,
+    edits: pd.DataFrame,
+    target: float,
+    steps: int,
+) -> str | None:
+    """The first edit (of up to ``MAX_RELEASE_TRIES``, in code order) without which the engine
+    repairs the plan, named as the conflict; None when releasing any one of them does not help."""
+    position = {c: i for i, c in enumerate(problem.codes)}
+    for code in sorted(map(str, edits.index))[:MAX_RELEASE_TRIES]:
+        i = position[code]
+        trial = held.copy()
+        trial[i] = False
+        try:
+            _search_near(cfg, problem, labels, trial, target, min(steps, 20_000), lambda _m: None)
+        except InfeasibleError:
+            continue
+        others = int(trial.sum())
+        return (
+            f"holding {code} in {names[labels[i]]} (an edit) cannot be kept together with the other {others} "
+            "held unit(s) under the band and contiguity: with it released, the plan repairs. Fix: undo that "
+            "edit, or put it in an area it touches."
+        )
+    return None
 
 
 def held_units(
@@ -319,6 +410,26 @@ def _band_and_contiguity_conflicts(
     return lines
 
 
+def _held_apart(problem: Problem, labels: np.ndarray, names: Sequence[str], held: np.ndarray) -> list[str]:
+    """Held units in a smaller piece of their area than its largest. The engine's repair gives
+    each area back its largest piece and moves the others out, so it cannot hold these (an edit
+    that put a unit in an area it does not touch): say so, naming them."""
+    comp = piece_labels(problem.indptr, problem.indices, labels)
+    piece_pop = np.bincount(comp, weights=problem.pop)
+    lines = []
+    for a, name in enumerate(names):
+        members = np.flatnonzero(labels == a)
+        largest = piece_pop[comp[members]].max()
+        apart = members[held[members] & (piece_pop[comp[members]] < largest)]
+        if len(apart):
+            lines.append(
+                f"holding {_codes(problem, apart)} in {name}: not joined to the rest of {name} "
+                f"({show_whole(int(largest))} residents in its largest piece), and sda repair keeps each area's "
+                "largest piece; move them next to it, or release them"
+            )
+    return lines
+
+
 def _held_border(problem: Problem, reach: np.ndarray, held: np.ndarray, labels: np.ndarray, a: int) -> list[int]:
     """Held units of other areas that touch the region an area can reach (they fence it in)."""
     out = set()
@@ -373,6 +484,12 @@ def repair_text(rep: Repair) -> str:
         f"Held in place: {len(rep.held)} unit(s) ({len(ev.edits)} edited"
         + (f"; areas kept: {', '.join(rep.kept_areas)}" if rep.kept_areas else "")
         + ")."
+        + (
+            " No sda run to compare with, so no edits are known: give --original DIR (the output folder "
+            "the plan was edited from) to hold them."
+            if ev.run_dir is None
+            else ""
+        )
     )
     total = int(rep.plan.units["population"].sum())
     lines.append(

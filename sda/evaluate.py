@@ -166,7 +166,7 @@ def list_violations(
     edits = edits if edits is not None else pd.DataFrame(columns=["from_area", "to_area"])
     lines: list[str] = []
     lines += _band_lines(problem, labels, names, edits)
-    lines += _contiguity_lines(problem, labels, names, edits)
+    lines += _contiguity_lines(problem, labels, names, edits, cfg.rules.nest_in == "district")
     if cfg.rules.nest_in == "district":
         lines += _nesting_lines(problem, labels, names, edits)
     lines += _rule_group_lines(problem, labels, names, cfg)
@@ -187,8 +187,11 @@ def _band_lines(problem: Problem, labels: np.ndarray, names: Sequence[str], edit
     return lines
 
 
-def _contiguity_lines(problem: Problem, labels: np.ndarray, names: Sequence[str], edits: pd.DataFrame) -> list[str]:
+def _contiguity_lines(
+    problem: Problem, labels: np.ndarray, names: Sequence[str], edits: pd.DataFrame, nested: bool = False
+) -> list[str]:
     comp = piece_labels(problem.indptr, problem.indices, labels)
+    note = " (links across district boundaries do not count: nest_in = 'district')" if nested else ""
     lines = []
     for a, name in enumerate(names):
         members = np.flatnonzero(labels == a)
@@ -198,17 +201,19 @@ def _contiguity_lines(problem: Problem, labels: np.ndarray, names: Sequence[str]
         piece_pop = {int(c): int(problem.pop[members[comp[members] == c]].sum()) for c in pieces}
         main = max(piece_pop, key=lambda c: (piece_pop[c], -c))
         parts = []
+        n_cut = 0
         for c in sorted(piece_pop, key=lambda c: -piece_pop[c]):
             if c == main:
                 continue
             cut = members[comp[members] == c]
+            n_cut += len(cut)
             parts.append(f"{_listed([problem.codes[i] for i in cut])} ({show_whole(piece_pop[c])} residents)")
         rest = members[comp[members] == main]
-        verb = "is" if len(parts) == 1 and "," not in parts[0] else "are"
+        verb = "is" if n_cut == 1 else "are"
         listed = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + " and " + parts[-1]
         lines.append(
             f"{name}: in {len(pieces)} pieces: {listed} {verb} cut off from its other {len(rest)} units "
-            f"({show_whole(piece_pop[main])} residents){_after(name, edits, problem, 'both')}"
+            f"({show_whole(piece_pop[main])} residents){_after(name, edits, problem, 'both')}{note}"
         )
     return lines
 
@@ -294,22 +299,33 @@ def _read_run(path: Path, problem: Problem) -> tuple[Path | None, pd.Series | No
             msg = "not an sda output folder (assignment.csv and plan.json); give the folder the plan came from."
             raise InputError(path, msg)
         return None, None, None
-    try:
-        before = read_original(path, units=problem.codes)
-    except SdaError as exc:
-        warnings.warn(
-            f"{folder}: the run's assignment.csv does not fit these units, so the edits are not listed ({exc})",
-            SdaWarning,
-            stacklevel=3,
-        )
-        return None, None, None
+    record = _plan_json(folder)
+    before = _saved_assignment(record, problem)
+    if before is None:
+        try:
+            before = read_original(path, units=problem.codes)
+        except SdaError as exc:
+            warnings.warn(
+                f"{folder}: the run's assignment.csv does not fit these units, so the edits are not listed ({exc})",
+                SdaWarning,
+                stacklevel=3,
+            )
+            return None, None, None
     if before is None:
         return None, None, None
-    record = _plan_json(folder)
     before = _undo_recorded_edits(before, record)
     scores = record.get("scores") if isinstance(record.get("scores"), Mapping) else None
     run_scores = {str(k): float("nan") if v is None else float(v) for k, v in scores.items()} if scores else None
     return folder, before, run_scores
+
+
+def _saved_assignment(record: Mapping[str, Any], problem: Problem) -> pd.Series | None:
+    """The run's assignment as ``plan.json`` records it (``assignment``, when the writer keeps
+    it), so an edit made to assignment.csv itself is seen too; None when absent or for other units."""
+    saved = record.get("assignment")
+    if not isinstance(saved, Mapping) or set(map(str, saved)) != set(problem.codes):
+        return None
+    return pd.Series({str(k): str(v) for k, v in saved.items()}, name="area_id", dtype=object)
 
 
 def _undo_recorded_edits(before: pd.Series, record: Mapping[str, Any]) -> pd.Series:

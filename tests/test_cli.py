@@ -129,7 +129,7 @@ def test_graph_command_writes_links(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["graph", "--config", str(DEFAULT), "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     links = gpd.read_file(out)
-    assert len(links) == 1338  # rook: a shared border of >= 1 m (snap 10 m); 24 corner-only contacts left out
+    assert len(links) == 1339  # rook: a shared border of >= 1 m (snap 10 m); 24 corner-only contacts left out; 1 extra link (Wisbech)
     assert json.loads(out.read_text())["type"] == "FeatureCollection"
 
 

@@ -23,10 +23,19 @@ from helpers import cell, grid_graph, labels_from, problem_of
 from sda.api import load_inputs
 from sda.cli import cli
 from sda.config import RulesConfig, RunConfig, UnitsConfig
-from sda.edits import find_conflicts, held_units, repair_edited_plan
-from sda.errors import InputError
+from sda.edits import (
+    _find_culprit,
+    _held_apart,
+    _search_near,
+    find_conflicts,
+    held_units,
+    repair_edited_plan,
+    undo_needless_moves,
+)
+from sda.errors import InfeasibleError, InputError
 from sda.planfile import changed_units, read_assignment
 from sda.problem import Problem
+from sda.rules import check_rules
 
 NAMES = ["West", "East"]
 
@@ -166,3 +175,47 @@ def test_repair_of_a_valid_plan_moves_nobody(real_run: tuple[RunConfig, Path]) -
     assert rep.evaluation.ok and rep.moved.empty and rep.residents_moved == 0
     assert rep.plan.assignment.to_dict() == read_assignment(folder).to_dict()
     assert len(rep.held) == int((rep.plan.assignment == "SDA-01").sum())
+
+
+def test_a_held_unit_typed_into_an_area_it_does_not_touch_is_named() -> None:
+    problem = problem_of(grid_graph(2, 3), 30, 30)
+    # A: R0C0, R0C1 and R1C2; B: R0C2, R1C0, R1C1. R1C2 and R0C2 were swapped, each into an area it does not touch.
+    labels = labels_from(problem, {c: 0 if c in {cell(0, 0), cell(0, 1), cell(1, 2)} else 1 for c in problem.codes})
+    held = held_units(problem, labels, ["A", "B"], [cell(1, 2), cell(0, 2)], keep=[])
+    assert find_conflicts(problem, labels, ["A", "B"], held, _cfg()) == []  # no rule makes it impossible
+    tail = "and sda repair keeps each area's largest piece; move them next to it, or release them"
+    assert _held_apart(problem, labels, ["A", "B"], held) == [
+        f"holding R1C2 in A: not joined to the rest of A (20 residents in its largest piece), {tail}",
+        f"holding R0C2 in B: not joined to the rest of B (20 residents in its largest piece), {tail}",
+    ]
+
+
+def test_when_no_plan_holds_every_edit_the_edit_in_the_way_is_named() -> None:
+    problem = problem_of(grid_graph(2, 2), 20, 20)
+    # A holds R0C0 and R1C1, which touch only at a corner (rook adjacency): no valid A holds both.
+    labels = labels_from(problem, {c: 0 if c in {cell(0, 0), cell(1, 1)} else 1 for c in problem.codes})
+    edits = _edits({cell(0, 0): ("B", "A"), cell(1, 1): ("B", "A")})
+    held = held_units(problem, labels, ["A", "B"], edits.index, keep=[])
+    assert find_conflicts(problem, labels, ["A", "B"], held, _cfg(), edits) == []
+    with pytest.raises(InfeasibleError):
+        _search_near(_cfg(), problem, labels, held, 20.0, 1000, lambda _m: None)
+    culprit = _find_culprit(_cfg(), problem, labels, ["A", "B"], held, edits, 20.0, 1000)
+    assert culprit is not None
+    assert culprit.startswith(("holding R0C0 in A (an edit)", "holding R1C1 in A (an edit)")), culprit
+    assert "with it released, the plan repairs" in culprit
+
+
+def test_a_needless_swap_is_given_back() -> None:
+    problem = problem_of(grid_graph(2, 4), 40, 40)  # two rows of four; any single move leaves the band
+    start = labels_from(problem, {c: int(c[1]) for c in problem.codes})
+    swapped = start.copy()
+    swapped[problem.codes.index(cell(0, 3))] = 1
+    swapped[problem.codes.index(cell(1, 0))] = 0
+    assert np.array_equal(undo_needless_moves(problem, _cfg(), start, swapped, ["A", "B"]), start)
+    # a move the band needs stays: the start's 46/34 is out of band, the repair's 36/44 is kept
+    uneven = problem_of(grid_graph(2, 4, population=[12, 12, 12, 10, 10, 10, 10, 4]), 35, 45)
+    before = labels_from(uneven, {c: int(c[1]) for c in uneven.codes})
+    after = before.copy()
+    after[uneven.codes.index(cell(0, 3))] = 1
+    assert all(r.ok for r in check_rules(uneven, after, ["A", "B"], RulesConfig()))
+    assert np.array_equal(undo_needless_moves(uneven, _cfg(), before, after, ["A", "B"]), after)

@@ -184,3 +184,21 @@ def test_a_folder_refreshed_by_evaluate_out_still_knows_the_edits(
     assert read_assignment(refreshed / "assignment.csv").to_dict() == read_assignment(folder).to_dict()
     again = evaluate_plan(cfg, refreshed)
     assert again.edits["to_area"].to_dict() == edits.moves
+
+
+def test_an_edit_to_assignment_csv_is_seen_when_plan_json_keeps_the_assignment(
+    real_run: tuple[RunConfig, Path], tmp_path: Path
+) -> None:
+    cfg, folder = real_run
+    copy = copy_run(folder, tmp_path / "run")
+    run_plan = read_assignment(folder)
+    record = json.loads((copy / "plan.json").read_text(encoding="utf-8"))
+    record["assignment"] = run_plan.to_dict()  # as a writer that records the run's assignment does
+    (copy / "plan.json").write_text(json.dumps(record), encoding="utf-8")
+    edited = run_plan.copy()
+    unit = str(edited.index[0])
+    other = next(a for a in sorted(set(edited)) if a != edited[unit])
+    edited[unit] = other  # changed in a spreadsheet
+    edited.rename_axis("unit_code").reset_index().to_csv(copy / "assignment.csv", index=False)
+    ev = evaluate_plan(cfg, copy / "assignment.csv")
+    assert ev.edits["to_area"].to_dict() == {unit: other}

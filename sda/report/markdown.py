@@ -74,6 +74,8 @@ def _md_block(block: Any, images: Mapping[str, str]) -> list[str]:
     if isinstance(block, Table):
         return [_md_table(block)]
     if isinstance(block, Figure):
+        if block.key.startswith("locator-") and block.key not in images:
+            return []  # the area cards' small maps are drawn in report.html only
         title = md_text(FIGURE_TITLES.get(block.key, block.key))
         if block.key in images:
             return [f"![{title}]({images[block.key]})\n\n*{md_text(block.caption)}*"]
