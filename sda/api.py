@@ -104,7 +104,8 @@ def _read_and_link(cfg: RunConfig, say: Progress) -> tuple[gpd.GeoDataFrame, nx.
 
 def area_names(problem: Problem, labels: np.ndarray, units: gpd.GeoDataFrame) -> list[str]:
     """Names for areas ``0..k-1``: a locked area takes its lock name; the rest are ``SDA-01``...
-    numbered north to south (then west to east), so the same plan always gets the same ids."""
+    numbered north to south (then west to east), so the same plan always gets the same ids;
+    numbers whose id a lock already uses are skipped, so no two areas share an id."""
     k = int(labels.max()) + 1
     cent = units.geometry.centroid
     x = np.bincount(labels, weights=cent.x.to_numpy(), minlength=k) / np.bincount(labels, minlength=k)
@@ -116,8 +117,12 @@ def area_names(problem: Problem, labels: np.ndarray, units: gpd.GeoDataFrame) ->
             names[int(held[0])] = name
     free = [a for a in np.lexsort((x, -y)).tolist() if names[a] is None]
     width = max(2, len(str(len(free))))
-    for number, a in enumerate(free, start=1):
-        names[a] = f"SDA-{number:0{width}d}"
+    # Automatic ids skip names that locks use (a lock called "SDA-03" after an earlier plan).
+    taken = {n.casefold() for n in problem.lock_names}
+    numbers = (f"SDA-{i:0{width}d}" for i in range(1, len(free) + len(taken) + 1))
+    automatic = [n for n in numbers if n.casefold() not in taken]
+    for a, name in zip(free, automatic, strict=False):
+        names[a] = name
     return [str(n) for n in names]
 
 

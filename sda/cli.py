@@ -12,6 +12,7 @@ import dataclasses
 import datetime
 import functools
 import json
+import math
 import os
 import signal
 import sys
@@ -25,8 +26,8 @@ from typing import Any, TypeVar
 
 import click
 
-from sda import __version__
-from sda.config import RunConfig, load_config
+from sda import NUMBA_CACHE_NOTE, __version__
+from sda.config import MAX_COUNT, MAX_SECONDS, MAX_SEED, MAX_STARTS, MAX_STEPS, RunConfig, check_config, load_config
 from sda.errors import SdaError
 
 CONFIG_OPTION = click.option(
@@ -139,6 +140,8 @@ def _show_warnings(quiet: bool) -> None:
             click.echo(f"Warning: {message}", err=True)
 
     warnings.showwarning = show
+    if NUMBA_CACHE_NOTE and not quiet:
+        click.echo(f"Note: {NUMBA_CACHE_NOTE}", err=True)
 
 
 def _with_overrides(cfg: RunConfig, **changes: Any) -> RunConfig:
@@ -163,10 +166,25 @@ def _with_overrides(cfg: RunConfig, **changes: Any) -> RunConfig:
 def _count(value: str | None) -> int | str | None:
     if value is None or value == "auto":
         return value
-    if value.isdigit() and int(value) > 0:
+    if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_COUNT:
         return int(value)
-    msg = f"{value!r}: expected 'auto' or a whole number >= 1"
+    msg = f"{value!r}: expected 'auto' or a whole number from 1 to {MAX_COUNT:,}"
     raise click.BadParameter(msg, param_hint="--count")
+
+
+class _Seconds(click.ParamType):
+    """A finite number of seconds, 0 to a week (``nan`` and ``inf`` would skip or never end a search)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or not 0 <= seconds <= MAX_SECONDS:
+            self.fail(f"{value!r}: expected a finite number of seconds from 0 to {MAX_SECONDS:g}", param, ctx)
+        return seconds
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -189,17 +207,19 @@ def cli() -> None:
     "--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: [output] dir)."
 )
 @click.option("--count", help="Number of areas or 'auto' (overrides [areas] count).")
-@click.option("--seed", type=int, help="Random seed (overrides [search] seed).")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), help="Random seed (overrides [search] seed).")
 @click.option(
     "--time-limit",
     "time_limit_s",
-    type=click.FloatRange(min=0),
+    type=_Seconds(),
     help="Search budget in seconds (replaces [search] steps).",
 )
 @click.option(
-    "--steps", type=click.IntRange(min=0), help="Annealing steps per start (clock-free; overrides [search] steps)."
+    "--steps",
+    type=click.IntRange(0, MAX_STEPS),
+    help="Annealing steps per start (clock-free; overrides [search] steps).",
 )
-@click.option("--starts", type=click.IntRange(min=1), help="Independent starts (overrides [search] starts).")
+@click.option("--starts", type=click.IntRange(1, MAX_STARTS), help="Independent starts (overrides [search] starts).")
 @click.option("--no-exact", is_flag=True, help="Skip the HiGHS bound.")
 @click.option("--no-tradeoffs", is_flag=True, help="Skip the trade-off re-runs and the ensemble (faster).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or warnings on stderr.")
@@ -242,6 +262,7 @@ def propose(
         no_exact=no_exact,
         no_tradeoffs=no_tradeoffs,
     )
+    check_config(cfg, "the command line with its config")  # the flags' values in context (e.g. --count vs locks)
     from sda.api import run
     from sda.folder import input_paths, locked, refuse_overwriting_inputs
     from sda.outputs import summary_dict, summary_table, write_outputs

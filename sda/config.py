@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -288,7 +289,7 @@ def load_config(path: Path | str) -> RunConfig:
         msg = f"{path}: cannot read the config file ({exc.strerror}); check the --config path."
         raise ConfigError(msg) from exc
     try:
-        text = raw_bytes.decode("utf-8")
+        text = raw_bytes.decode("utf-8-sig")  # Notepad's "UTF-8 with BOM" is UTF-8 too
     except UnicodeDecodeError as exc:
         utf16 = raw_bytes[:2] in (b"\xff\xfe", b"\xfe\xff")
         found = "UTF-16 text (what Notepad calls 'Unicode')" if utf16 else "not UTF-8 text"
@@ -436,6 +437,12 @@ def _build_rules(section: dict[str, Any], where: str) -> RulesConfig:
     )
 
 
+def check_config(cfg: RunConfig, where: str = "config") -> None:
+    """Check every value of a built config (after CLI flags, or one built in code); raises
+    ``ConfigError`` listing the problems."""
+    _check_values(cfg, where)
+
+
 def _check_values(cfg: RunConfig, where: str) -> None:
     a = cfg.areas
     problems: list[str] = []
@@ -474,6 +481,7 @@ def _check_values(cfg: RunConfig, where: str) -> None:
         problems.append(f"[search] starts = {s.starts!r}; expected a whole number >= 1")
     problems = [_quoted_number_hint(p) for p in problems]
     problems += _more_problems(cfg)
+    problems += _range_problems(cfg)
     if problems:
         msg = f"{where}: " + "; ".join(problems) + "."
         raise ConfigError(msg)
@@ -528,6 +536,73 @@ def _more_problems(cfg: RunConfig) -> list[str]:
             "PCN alignment is off and the shares would be ignored)"
         )
     problems += _output_dir_problems(cfg.output.dir)
+    return problems
+
+
+#: Upper ends of the ranges below: far beyond any real use, and inside what the engine's 64-bit
+#: arrays, numpy's seeding and a run that ends in reasonable time can take.
+MAX_POPULATION = 10**12
+MAX_COUNT = 100_000
+MAX_SEED = 2**63 - 1
+MAX_STEPS = 10**13
+MAX_SECONDS = 7 * 24 * 3600.0
+MAX_METRES = 100_000.0
+MAX_WEIGHT = 1e6
+MAX_ENSEMBLE = 100_000
+MAX_STARTS = 10_000
+
+
+def _range_problems(cfg: RunConfig) -> list[str]:
+    """Every number finite and inside its range; names that cannot work together.
+
+    The type checks above let ``nan``, ``inf`` (TOML has both) and numbers beyond what the
+    engine can hold through; each would hang a solver, end in a misleading message, or crash.
+    """
+    problems: list[str] = []
+    numbers: list[tuple[str, Any, float, str]] = [
+        ("[graph] snap_m", cfg.graph.snap_m, MAX_METRES, "metres"),
+        ("[graph] min_border_m", cfg.graph.min_border_m, MAX_METRES, "metres"),
+        ("[search] time_limit_s", cfg.search.time_limit_s, MAX_SECONDS, "seconds"),
+        ("[exact] time_limit_s", cfg.exact.time_limit_s, MAX_SECONDS, "seconds"),
+        ("[tradeoffs] time_limit_s", cfg.tradeoffs.time_limit_s, MAX_SECONDS, "seconds"),
+        *((f"[objective] {k}", v, MAX_WEIGHT, "a weight") for k, v in dataclasses.asdict(cfg.objective).items()),
+    ]
+    for key, value, top, unit in numbers:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                problems.append(f"{key} = {value!r}; expected a finite number (not nan or inf), 0 to {top:g} {unit}")
+            elif value > top:
+                problems.append(f"{key} = {value!r} is too large; expected at most {top:g} {unit}")
+    wholes: list[tuple[str, Any, int]] = [
+        ("[areas] min_population", cfg.areas.min_population, MAX_POPULATION),
+        ("[areas] max_population", cfg.areas.max_population, MAX_POPULATION),
+        ("[areas] count", cfg.areas.count, MAX_COUNT),
+        ("[areas] target_population", cfg.areas.target_population, MAX_POPULATION),
+        ("[search] seed", cfg.search.seed, MAX_SEED),
+        ("[search] starts", cfg.search.starts, MAX_STARTS),
+        ("[search] steps", cfg.search.steps, MAX_STEPS),
+        ("[exact] max_units", cfg.exact.max_units, MAX_COUNT * 100),
+        ("[tradeoffs] ensemble", cfg.tradeoffs.ensemble, MAX_ENSEMBLE),
+        ("[tradeoffs] steps", cfg.tradeoffs.steps, MAX_STEPS),
+    ]
+    for key, value, top in wholes:
+        if isinstance(value, int) and not isinstance(value, bool) and value > top:
+            problems.append(f"{key} = {value} is too large; expected at most {top:,}")
+    if isinstance(cfg.search.seed, int) and not isinstance(cfg.search.seed, bool) and cfg.search.seed < 0:
+        problems.append(f"[search] seed = {cfg.search.seed}; expected a whole number >= 0")
+    for key, pairs in (
+        ("[rules] keep_apart", cfg.rules.keep_apart),
+        ("[graph] extra_links", cfg.graph.extra_links),
+        ("[graph] remove_links", cfg.graph.remove_links),
+    ):
+        for a, b in pairs:
+            if a == b:
+                what = (
+                    "a contradiction: a unit cannot be in a different area from itself"
+                    if key.endswith("keep_apart")
+                    else "a unit is not its own neighbour"
+                )
+                problems.append(f"{key} pairs {a!r} with itself ({what}); remove the pair or correct the code")
     return problems
 
 

@@ -91,9 +91,11 @@ def _nearest_feasible_count(problem: Problem, variant: RunConfig) -> RunConfig:
     each district must hold a whole number of areas)."""
     if variant.areas.count == "auto":
         return variant
-    pops = [int(problem.pop[part].sum()) for part in components(problem)]
+    parts = components(problem)
+    pops = [int(problem.pop[part].sum()) for part in parts]
     lo = sum(-(-p // problem.max_pop) for p in pops)
-    hi = sum(p // problem.min_pop for p in pops)
+    # min_population = 0 allows as many areas as units (no division by zero).
+    hi = sum(p // problem.min_pop if problem.min_pop > 0 else len(part) for p, part in zip(pops, parts, strict=True))
     if lo > hi:
         return variant
     count = int(min(max(int(variant.areas.count), lo), hi))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -202,3 +203,24 @@ def test_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(cli, ["check", "--config", str(DEFAULT)])
     assert result.exit_code == 130
     assert "Interrupted" in result.output and "Traceback" not in result.output
+
+
+def test_numba_cache_moves_to_a_temporary_folder_when_none_is_writable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import sda
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
+    locked_down = {Path(sda.__file__).resolve().parent / "engine" / "__pycache__"}
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
+    locked_down.add(tmp_path / "home-cache" / "numba")
+    monkeypatch.setattr("sda._can_write", lambda folder: folder not in locked_down)
+    note = sda._choose_numba_cache()
+    assert note and str(tmp_path) in note
+    assert os.environ["NUMBA_CACHE_DIR"].startswith(str(tmp_path))
+    monkeypatch.setattr("sda._can_write", lambda folder: True)
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    assert sda._choose_numba_cache() is None
+    assert "NUMBA_CACHE_DIR" not in os.environ
