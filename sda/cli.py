@@ -265,7 +265,8 @@ def propose(
     check_config(cfg, "the command line with its config")  # the flags' values in context (e.g. --count vs locks)
     from sda.api import run
     from sda.folder import input_paths, locked, refuse_overwriting_inputs
-    from sda.outputs import summary_dict, summary_table, write_outputs
+    from sda.outputs import write_outputs
+    from sda.summary import summary_dict, summary_table
 
     # Refused before the search, not after it: an output over an input, a busy folder.
     refuse_overwriting_inputs([cfg.output.dir], input_paths(cfg), flag="--out" if out else "[output] dir")

@@ -13,11 +13,13 @@ import hashlib
 import math
 import re
 import tomllib
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sda.errors import ConfigError
+from sda.errors import ConfigError, InputError
 
 
 @dataclass(frozen=True)
@@ -630,3 +632,47 @@ def _output_dir_problems(folder: Path) -> list[str]:
                 "Fix: choose another dir, or move the file"
             ]
     return []
+
+
+# --------------------------------------------------------------------------- saved configs
+
+
+def restore_config(raw: Mapping[str, Any], where: Path) -> RunConfig:
+    """Invert ``RunConfig.to_dict`` (the config saved in ``plan.json``); keys a later sda no longer
+    knows are dropped, not refused.
+
+    Raises
+    ------
+    InputError
+        The saved configuration is incomplete (naming ``where``).
+    """
+    sections: dict[str, Any] = {}
+    try:
+        for name, cls in _config_sections().items():
+            values = dict(raw.get(name) or {})
+            known = {f.name for f in dataclasses.fields(cls)}
+            kwargs = {k: _restore(k, v) for k, v in values.items() if k in known}
+            if name == "rules":
+                kwargs["locks"] = tuple(
+                    LockConfig(area=str(lock["area"]), units=tuple(lock["units"])) for lock in values.get("locks", [])
+                )
+            sections[name] = cls(**kwargs)
+    except (TypeError, KeyError, AttributeError) as exc:
+        msg = f"the saved configuration is incomplete ({exc}); re-run `sda propose`."
+        raise InputError(where, msg, field="config") from exc
+    source = raw.get("source")
+    return RunConfig(**sections, source=Path(source) if source else None, sha256=str(raw.get("sha256") or ""))
+
+
+def _config_sections() -> dict[str, type]:
+    """``RunConfig`` field -> its section dataclass, read from the class so new sections round-trip."""
+    hints = typing.get_type_hints(RunConfig)
+    return {f.name: hints[f.name] for f in dataclasses.fields(RunConfig) if dataclasses.is_dataclass(hints[f.name])}
+
+
+def _restore(key: str, value: Any) -> Any:
+    if key in _PATH_KEYS:
+        return Path(value) if value else (Path("out") if key == "dir" else None)
+    if isinstance(value, list):
+        return tuple(_restore("", v) for v in value)
+    return value

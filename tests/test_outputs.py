@@ -17,8 +17,9 @@ from helpers import build_plan  # the shared hand-made 4x4 plan
 
 from sda.config import RunConfig, UnitsConfig
 from sda.errors import InputError
-from sda.outputs import read_plan, summary_dict, summary_table, write_geojson, write_outputs
+from sda.outputs import read_plan, write_geojson, write_outputs
 from sda.plan import Plan
+from sda.summary import summary_dict, summary_table
 
 EXPECTED_FILES = {
     "units.geojson",
@@ -309,8 +310,7 @@ def test_summary_json_matches_plan(out_dir: Path, plan: Plan) -> None:
 
 
 def test_saved_config_round_trips_every_section() -> None:
-    from sda.config import GraphConfig, LockConfig, PcnConfig, RulesConfig, SearchConfig
-    from sda.outputs import _config_from_dict
+    from sda.config import GraphConfig, LockConfig, PcnConfig, RulesConfig, SearchConfig, restore_config
 
     config = RunConfig(
         units=UnitsConfig(path=Path("data/units.gpkg"), code_field="code", layer="parishes"),
@@ -324,4 +324,4 @@ def test_saved_config_round_trips_every_section() -> None:
         sha256="ab" * 32,
     )
     saved = json.loads(json.dumps(config.to_dict()))
-    assert _config_from_dict(saved, Path("plan.json")) == config
+    assert restore_config(saved, Path("plan.json")) == config
