@@ -299,6 +299,9 @@ def check(config_path: Path, quiet: bool) -> None:
     cfg = load_config(config_path)
     from sda.api import load_inputs
     from sda.feasibility import check_feasible
+    from sda.folder import input_paths, refuse_overwriting_inputs
+
+    refuse_overwriting_inputs([cfg.output.dir], input_paths(cfg), flag="[output] dir")
 
     inputs = load_inputs(cfg, say)
     check_feasible(inputs.problem, cfg.areas.count)

@@ -154,7 +154,8 @@ def refuse_overwriting_inputs(out_paths: Iterable[Path], inputs: Iterable[Path],
             if inside:
                 what = "is" if target == source else "holds"
                 msg = (
-                    f"{flag} {out} {what} the input {shown}; writing there would replace it. "
+                    f"{flag} {os.path.normpath(out)} {what} the input {os.path.normpath(shown)}; "
+                    "writing there would replace it. "
                     "Fix: write outputs to a folder of their own, e.g. --out out/plan."
                 )
                 raise OutputError(msg)
