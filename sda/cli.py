@@ -8,6 +8,7 @@ terminal, the traceback in a log file in the system temp folder, exit 4.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import functools
@@ -20,7 +21,7 @@ import tempfile
 import time
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -132,6 +133,26 @@ def guarded(command: F) -> F:
                 signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _c_output_to_stderr() -> Iterator[None]:
+    """Send what compiled libraries print on standard output (HiGHS's banner) to stderr, so that
+    stdout holds only the results (``--json`` must parse)."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:  # no real file descriptors (an embedding host): nothing to redirect
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _show_warnings(quiet: bool) -> None:
@@ -270,7 +291,7 @@ def propose(
 
     # Refused before the search, not after it: an output over an input, a busy folder.
     refuse_overwriting_inputs([cfg.output.dir], input_paths(cfg), flag="--out" if out else "[output] dir")
-    with locked(cfg.output.dir):
+    with locked(cfg.output.dir), _c_output_to_stderr():
         plan = run(cfg, progress=say)
         written = write_outputs(plan, cfg.output.dir)
     say(f"wrote {len(written)} files to {cfg.output.dir}")

@@ -336,3 +336,20 @@ def test_unwritable_output_location_is_a_clear_error(tmp_path: Path) -> None:
     assert code == 1 and "a-file" in output
     code, output = _run_cli("graph", "--config", str(config), "--out", str(blocker / "graph.geojson"))
     assert code == 1 and "a-file" in output
+
+
+def test_json_on_stdout_parses_although_highs_prints_a_banner(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = _grid_case(tmp_path / "in")
+    result = subprocess.run(
+        [sys.executable, "-m", "sda", "propose", "--config", str(config), "--out", str(tmp_path / "out")]
+        + ["--json", "--quiet", "--no-tradeoffs"],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["n_areas"] >= 1  # HiGHS's banner went to stderr, not into the JSON
