@@ -343,9 +343,9 @@ def test_json_on_stdout_parses_although_highs_prints_a_banner(tmp_path: Path) ->
     import sys
 
     config = _grid_case(tmp_path / "in")
+    args = ["propose", "--config", str(config), "--out", str(tmp_path / "out"), "--json", "--quiet", "--no-tradeoffs"]
     result = subprocess.run(
-        [sys.executable, "-m", "sda", "propose", "--config", str(config), "--out", str(tmp_path / "out")]
-        + ["--json", "--quiet", "--no-tradeoffs"],
+        [sys.executable, "-m", "sda", *args],
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
         capture_output=True,
         text=True,
