@@ -192,6 +192,21 @@ def _(folder: Path) -> None:
     write_geojson(folder / "units.geojson", features)
 
 
+@case("units-ring-not-closed")
+def _(folder: Path) -> None:
+    features = grid_features()
+    ring = features[2]["geometry"]["coordinates"][0]
+    features[2]["geometry"]["coordinates"][0] = ring[:-1]  # hand-edited GeoJSON: the closing point lost
+    write_geojson(folder / "units.geojson", features)
+
+
+@case("units-population-beyond-any-unit")
+def _(folder: Path) -> None:
+    features = grid_features()
+    features[1]["properties"]["pop"] = 2**64  # an area in square metres or an id joined as the population
+    write_geojson(folder / "units.geojson", features)
+
+
 # --------------------------------------------------------------------------- population CSVs
 
 
