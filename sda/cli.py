@@ -83,6 +83,16 @@ def _write_crash_log(command: str) -> Path | None:
     return Path(name)
 
 
+def _tolerant_streams() -> None:
+    """On a terminal that cannot show every character (``LC_ALL=C``), show the others as escapes
+    rather than fail on a unit's name such as 'Ély'."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = str(getattr(stream, "encoding", "") or "").lower().replace("-", "")
+        if encoding not in ("utf8", "utf8sig") and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors="backslashreplace")
+
+
 def guarded(command: F) -> F:
     """Wrap a click command so that it never ends in a bare traceback.
 
@@ -97,6 +107,7 @@ def guarded(command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _tolerant_streams()
         previous = None
         try:
             previous = signal.signal(signal.SIGTERM, _raise_terminated)
