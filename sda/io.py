@@ -451,8 +451,34 @@ def _broken_rings(path: Path, layer: str) -> ProblemsError:
     return ProblemsError(f"{count} in {path} with geometry that cannot be read (fix, then run again):", problems)
 
 
+#: First bytes of spreadsheet files that are not CSV text, and what saved them.
+_SPREADSHEET_MAGIC = (
+    (b"PK\x03\x04", "a zipped spreadsheet (Excel .xlsx or OpenDocument .ods), not CSV text"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls), not CSV text"),
+    (b"\xff\xfe", "UTF-16 text (what Excel calls 'Unicode Text'), not UTF-8 CSV"),
+    (b"\xfe\xff", "UTF-16 text (what Excel calls 'Unicode Text'), not UTF-8 CSV"),
+)
+
+
+def _refuse_spreadsheet_formats(path: Path) -> None:
+    """Name the format of a spreadsheet saved as something other than CSV, with the fix."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return
+    for magic, what in _SPREADSHEET_MAGIC:
+        if head.startswith(magic):
+            msg = (
+                f"the file is {what}; expected a comma-separated CSV file. Fix: open it in Excel (or "
+                "LibreOffice) and use Save As > 'CSV UTF-8 (Comma delimited) (*.csv)'."
+            )
+            raise InputError(path, msg)
+
+
 def _read_text_csv(path: Path) -> pd.DataFrame:
     """Read a CSV with every column as text, so bad values can be reported as written."""
+    _refuse_spreadsheet_formats(path)
     for encoding in ("utf-8-sig", "cp1252"):  # Excel on Windows saves cp1252 unless told otherwise
         try:
             table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)

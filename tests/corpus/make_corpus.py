@@ -240,6 +240,22 @@ def _(folder: Path) -> None:
     write_csv(folder / "population.csv", ["parish_code", "residents"], ons_rows(), delimiter=";")
 
 
+@case("population-csv-unicode-text")
+def _(folder: Path) -> None:
+    lines = ["parish_code\tresidents", *(f"{code}\t{pop}" for code, pop in ons_rows())]
+    (folder / "population.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-16"))  # Excel "Unicode Text"
+
+
+@case("population-csv-saved-as-xlsx")
+def _(folder: Path) -> None:
+    import zipfile
+
+    # A workbook renamed to .csv: a zip archive, as every .xlsx is (its parts kept minimal here).
+    with zipfile.ZipFile(folder / "population.csv", "w") as book:
+        info = zipfile.ZipInfo("[Content_Types].xml", date_time=(2024, 1, 1, 0, 0, 0))
+        book.writestr(info, '<?xml version="1.0"?><Types/>')
+
+
 @case("population-csv-empty")
 def _(folder: Path) -> None:
     (folder / "population.csv").write_bytes(b"")
