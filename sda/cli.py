@@ -8,10 +8,12 @@ terminal, the traceback in a log file in the system temp folder, exit 4.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import functools
 import json
+import math
 import os
 import signal
 import sys
@@ -19,14 +21,14 @@ import tempfile
 import time
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from sda import __version__
-from sda.config import RunConfig, load_config
+from sda import NUMBA_CACHE_NOTE, __version__
+from sda.config import MAX_COUNT, MAX_SECONDS, MAX_SEED, MAX_STARTS, MAX_STEPS, RunConfig, check_config, load_config
 from sda.errors import SdaError
 
 CONFIG_OPTION = click.option(
@@ -81,6 +83,16 @@ def _write_crash_log(command: str) -> Path | None:
     return Path(name)
 
 
+def _tolerant_streams() -> None:
+    """On a terminal that cannot show every character (``LC_ALL=C``), show the others as escapes
+    rather than fail on a unit's name such as 'Ély'."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = str(getattr(stream, "encoding", "") or "").lower().replace("-", "")
+        if encoding not in ("utf8", "utf8sig") and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors="backslashreplace")
+
+
 def guarded(command: F) -> F:
     """Wrap a click command so that it never ends in a bare traceback.
 
@@ -95,6 +107,7 @@ def guarded(command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _tolerant_streams()
         previous = None
         try:
             previous = signal.signal(signal.SIGTERM, _raise_terminated)
@@ -133,12 +146,34 @@ def guarded(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+@contextlib.contextmanager
+def _c_output_to_stderr() -> Iterator[None]:
+    """Send what compiled libraries print on standard output (HiGHS's banner) to stderr, so that
+    stdout holds only the results (``--json`` must parse)."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:  # no real file descriptors (an embedding host): nothing to redirect
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _show_warnings(quiet: bool) -> None:
     def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
         if not quiet:
             click.echo(f"Warning: {message}", err=True)
 
     warnings.showwarning = show
+    if NUMBA_CACHE_NOTE and not quiet:
+        click.echo(f"Note: {NUMBA_CACHE_NOTE}", err=True)
 
 
 def _with_overrides(cfg: RunConfig, **changes: Any) -> RunConfig:
@@ -163,10 +198,25 @@ def _with_overrides(cfg: RunConfig, **changes: Any) -> RunConfig:
 def _count(value: str | None) -> int | str | None:
     if value is None or value == "auto":
         return value
-    if value.isdigit() and int(value) > 0:
+    if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_COUNT:
         return int(value)
-    msg = f"{value!r}: expected 'auto' or a whole number >= 1"
+    msg = f"{value!r}: expected 'auto' or a whole number from 1 to {MAX_COUNT:,}"
     raise click.BadParameter(msg, param_hint="--count")
+
+
+class _Seconds(click.ParamType):
+    """A finite number of seconds, 0 to a week (``nan`` and ``inf`` would skip or never end a search)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or not 0 <= seconds <= MAX_SECONDS:
+            self.fail(f"{value!r}: expected a finite number of seconds from 0 to {MAX_SECONDS:g}", param, ctx)
+        return seconds
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -189,17 +239,19 @@ def cli() -> None:
     "--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: [output] dir)."
 )
 @click.option("--count", help="Number of areas or 'auto' (overrides [areas] count).")
-@click.option("--seed", type=int, help="Random seed (overrides [search] seed).")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), help="Random seed (overrides [search] seed).")
 @click.option(
     "--time-limit",
     "time_limit_s",
-    type=click.FloatRange(min=0),
+    type=_Seconds(),
     help="Search budget in seconds (replaces [search] steps).",
 )
 @click.option(
-    "--steps", type=click.IntRange(min=0), help="Annealing steps per start (clock-free; overrides [search] steps)."
+    "--steps",
+    type=click.IntRange(0, MAX_STEPS),
+    help="Annealing steps per start (clock-free; overrides [search] steps).",
 )
-@click.option("--starts", type=click.IntRange(min=1), help="Independent starts (overrides [search] starts).")
+@click.option("--starts", type=click.IntRange(1, MAX_STARTS), help="Independent starts (overrides [search] starts).")
 @click.option("--no-exact", is_flag=True, help="Skip the HiGHS bound.")
 @click.option(
     "--previous",
@@ -250,13 +302,15 @@ def propose(
         no_exact=no_exact,
         no_tradeoffs=no_tradeoffs,
     )
+    check_config(cfg, "the command line with its config")  # the flags' values in context (e.g. --count vs locks)
     from sda.api import run
     from sda.folder import input_paths, locked, refuse_overwriting_inputs
-    from sda.outputs import summary_dict, summary_table, write_outputs
+    from sda.outputs import write_outputs
+    from sda.summary import summary_dict, summary_table
 
     # Refused before the search, not after it: an output over an input, a busy folder.
     refuse_overwriting_inputs([cfg.output.dir], input_paths(cfg), flag="--out" if out else "[output] dir")
-    with locked(cfg.output.dir):
+    with locked(cfg.output.dir), _c_output_to_stderr():
         plan = run(cfg, progress=say, previous=previous)
         written = write_outputs(plan, cfg.output.dir)
     say(f"wrote {len(written)} files to {cfg.output.dir}")
@@ -285,6 +339,9 @@ def check(config_path: Path, quiet: bool) -> None:
     cfg = load_config(config_path)
     from sda.api import load_inputs
     from sda.feasibility import check_feasible
+    from sda.folder import input_paths, refuse_overwriting_inputs
+
+    refuse_overwriting_inputs([cfg.output.dir], input_paths(cfg), flag="[output] dir")
 
     inputs = load_inputs(cfg, say)
     check_feasible(inputs.problem, cfg.areas.count)

@@ -10,14 +10,17 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+import math
 import os
 import re
 import tomllib
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sda.errors import ConfigError
+from sda.errors import ConfigError, InputError
 
 
 @dataclass(frozen=True)
@@ -387,7 +390,7 @@ def load_config(path: Path | str) -> RunConfig:
         msg = f"{path}: cannot read the config file ({exc.strerror}); check the --config path."
         raise ConfigError(msg) from exc
     try:
-        text = raw_bytes.decode("utf-8")
+        text = raw_bytes.decode("utf-8-sig")  # Notepad's "UTF-8 with BOM" is UTF-8 too
     except UnicodeDecodeError as exc:
         utf16 = raw_bytes[:2] in (b"\xff\xfe", b"\xfe\xff")
         found = "UTF-16 text (what Notepad calls 'Unicode')" if utf16 else "not UTF-8 text"
@@ -542,6 +545,12 @@ def _build_rules(section: dict[str, Any], where: str) -> RulesConfig:
     )
 
 
+def check_config(cfg: RunConfig, where: str = "config") -> None:
+    """Check every value of a built config (after CLI flags, or one built in code); raises
+    ``ConfigError`` listing the problems."""
+    _check_values(cfg, where)
+
+
 def _check_values(cfg: RunConfig, where: str) -> None:
     a = cfg.areas
     problems: list[str] = []
@@ -583,6 +592,7 @@ def _check_values(cfg: RunConfig, where: str) -> None:
         problems.append(f"[search] starts = {s.starts!r}; expected a whole number >= 1")
     problems = [_quoted_number_hint(p) for p in problems]
     problems += _more_problems(cfg)
+    problems += _range_problems(cfg)
     if problems:
         msg = f"{where}: " + "; ".join(problems) + "."
         raise ConfigError(msg)
@@ -666,6 +676,73 @@ def _population_source_problems(units: UnitsConfig) -> list[str]:
     return problems
 
 
+#: Upper ends of the ranges below: far beyond any real use, and inside what the engine's 64-bit
+#: arrays, numpy's seeding and a run that ends in reasonable time can take.
+MAX_POPULATION = 10**12
+MAX_COUNT = 100_000
+MAX_SEED = 2**63 - 1
+MAX_STEPS = 10**13
+MAX_SECONDS = 7 * 24 * 3600.0
+MAX_METRES = 100_000.0
+MAX_WEIGHT = 1e6
+MAX_ENSEMBLE = 100_000
+MAX_STARTS = 10_000
+
+
+def _range_problems(cfg: RunConfig) -> list[str]:
+    """Every number finite and inside its range; names that cannot work together.
+
+    The type checks above let ``nan``, ``inf`` (TOML has both) and numbers beyond what the
+    engine can hold through; each would hang a solver, end in a misleading message, or crash.
+    """
+    problems: list[str] = []
+    numbers: list[tuple[str, Any, float, str]] = [
+        ("[graph] snap_m", cfg.graph.snap_m, MAX_METRES, "metres"),
+        ("[graph] min_border_m", cfg.graph.min_border_m, MAX_METRES, "metres"),
+        ("[search] time_limit_s", cfg.search.time_limit_s, MAX_SECONDS, "seconds"),
+        ("[exact] time_limit_s", cfg.exact.time_limit_s, MAX_SECONDS, "seconds"),
+        ("[tradeoffs] time_limit_s", cfg.tradeoffs.time_limit_s, MAX_SECONDS, "seconds"),
+        *((f"[objective] {k}", v, MAX_WEIGHT, "a weight") for k, v in dataclasses.asdict(cfg.objective).items()),
+    ]
+    for key, value, top, unit in numbers:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                problems.append(f"{key} = {value!r}; expected a finite number (not nan or inf), 0 to {top:g} {unit}")
+            elif value > top:
+                problems.append(f"{key} = {value!r} is too large; expected at most {top:g} {unit}")
+    wholes: list[tuple[str, Any, int]] = [
+        ("[areas] min_population", cfg.areas.min_population, MAX_POPULATION),
+        ("[areas] max_population", cfg.areas.max_population, MAX_POPULATION),
+        ("[areas] count", cfg.areas.count, MAX_COUNT),
+        ("[areas] target_population", cfg.areas.target_population, MAX_POPULATION),
+        ("[search] seed", cfg.search.seed, MAX_SEED),
+        ("[search] starts", cfg.search.starts, MAX_STARTS),
+        ("[search] steps", cfg.search.steps, MAX_STEPS),
+        ("[exact] max_units", cfg.exact.max_units, MAX_COUNT * 100),
+        ("[tradeoffs] ensemble", cfg.tradeoffs.ensemble, MAX_ENSEMBLE),
+        ("[tradeoffs] steps", cfg.tradeoffs.steps, MAX_STEPS),
+    ]
+    for key, value, top in wholes:
+        if isinstance(value, int) and not isinstance(value, bool) and value > top:
+            problems.append(f"{key} = {value} is too large; expected at most {top:,}")
+    if isinstance(cfg.search.seed, int) and not isinstance(cfg.search.seed, bool) and cfg.search.seed < 0:
+        problems.append(f"[search] seed = {cfg.search.seed}; expected a whole number >= 0")
+    for key, pairs in (
+        ("[rules] keep_apart", cfg.rules.keep_apart),
+        ("[graph] extra_links", cfg.graph.extra_links),
+        ("[graph] remove_links", cfg.graph.remove_links),
+    ):
+        for a, b in pairs:
+            if a == b:
+                what = (
+                    "a contradiction: a unit cannot be in a different area from itself"
+                    if key.endswith("keep_apart")
+                    else "a unit is not its own neighbour"
+                )
+                problems.append(f"{key} pairs {a!r} with itself ({what}); remove the pair or correct the code")
+    return problems
+
+
 def _quoted_number_hint(problem: str) -> str:
     """Point out a number written in quotes (``min_population = "30000"``), which TOML reads as text."""
     return re.sub(r"(= '-?\d[\d,._]*');", r"\1 (a number in quotes is text: remove the quotes);", problem)
@@ -690,3 +767,52 @@ def _output_dir_problems(folder: Path) -> list[str]:
                 "Fix: choose another dir, or move the file"
             ]
     return []
+
+
+# --------------------------------------------------------------------------- saved configs
+
+
+def restore_config(raw: Mapping[str, Any], where: Path) -> RunConfig:
+    """Invert ``RunConfig.to_dict`` (the config saved in ``plan.json``); keys a later sda no longer
+    knows are dropped, not refused.
+
+    Raises
+    ------
+    InputError
+        The saved configuration is incomplete (naming ``where``).
+    """
+    sections: dict[str, Any] = {}
+    try:
+        for name, cls in _config_sections().items():
+            values = dict(raw.get(name) or {})
+            known = {f.name for f in dataclasses.fields(cls)}
+            kwargs = {k: _restore(k, v) for k, v in values.items() if k in known}
+            if name == "rules":
+                kwargs["locks"] = tuple(
+                    LockConfig(area=str(lock["area"]), units=tuple(lock["units"])) for lock in values.get("locks", [])
+                )
+            if name == "units" and isinstance(values.get("split"), Mapping):  # the nested [units.split]
+                split_known = {f.name for f in dataclasses.fields(SplitConfig)}
+                kwargs["split"] = SplitConfig(
+                    **{k: _restore(k, v) for k, v in values["split"].items() if k in split_known}
+                )
+            sections[name] = cls(**kwargs)
+    except (TypeError, KeyError, AttributeError) as exc:
+        msg = f"the saved configuration is incomplete ({exc}); re-run `sda propose`."
+        raise InputError(where, msg, field="config") from exc
+    source = raw.get("source")
+    return RunConfig(**sections, source=Path(source) if source else None, sha256=str(raw.get("sha256") or ""))
+
+
+def _config_sections() -> dict[str, type]:
+    """``RunConfig`` field -> its section dataclass, read from the class so new sections round-trip."""
+    hints = typing.get_type_hints(RunConfig)
+    return {f.name: hints[f.name] for f in dataclasses.fields(RunConfig) if dataclasses.is_dataclass(hints[f.name])}
+
+
+def _restore(key: str, value: Any) -> Any:
+    if key in _PATH_KEYS:
+        return Path(value) if value else (Path("out") if key == "dir" else None)
+    if isinstance(value, list):
+        return tuple(_restore("", v) for v in value)
+    return value

@@ -133,8 +133,10 @@ def _real(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def refuse_overwriting_inputs(out_paths: Iterable[Path], inputs: Iterable[Path], *, flag: str = "--out") -> None:
-    """Refuse outputs that are, or would replace, an input file.
+def refuse_overwriting_inputs(
+    out_paths: Iterable[Path], inputs: Any, *, also: Iterable[Path] = (), flag: str = "--out"
+) -> None:
+    """Refuse outputs that are, or would replace, an input file (for every command that writes).
 
     Parameters
     ----------
@@ -142,16 +144,22 @@ def refuse_overwriting_inputs(out_paths: Iterable[Path], inputs: Iterable[Path],
         Output files, and output folders (a folder is replaced as a whole, so no input may lie
         inside it).
     inputs
-        The files the command reads (see ``input_paths``).
+        A ``RunConfig`` (its config file and data files are the inputs, see ``input_paths``) or
+        the input paths themselves.
+    also
+        Further inputs, e.g. the plan file ``sda evaluate`` reads.
     flag
         How the user named the output, for the message (``--out``, ``[output] dir``).
+
+    Example: ``refuse_overwriting_inputs([out_dir], cfg, also=[plan_path])``.
 
     Raises
     ------
     OutputError
         Naming the output, the input and the fix (exit 1).
     """
-    real_inputs = [(p, _real(p)) for p in inputs]
+    paths = input_paths(inputs) if hasattr(inputs, "units") else [Path(p) for p in inputs]
+    real_inputs = [(p, _real(p)) for p in [*paths, *(Path(p) for p in also)]]
     for out in out_paths:
         target = _real(Path(out))
         for shown, source in real_inputs:
@@ -159,7 +167,8 @@ def refuse_overwriting_inputs(out_paths: Iterable[Path], inputs: Iterable[Path],
             if inside:
                 what = "is" if target == source else "holds"
                 msg = (
-                    f"{flag} {out} {what} the input {shown}; writing there would replace it. "
+                    f"{flag} {os.path.normpath(out)} {what} the input {os.path.normpath(shown)}; "
+                    "writing there would replace it. "
                     "Fix: write outputs to a folder of their own, e.g. --out out/plan."
                 )
                 raise OutputError(msg)

@@ -21,8 +21,11 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pyogrio.errors
+import pyogrio.raw
+import shapely
+import shapely.errors
 
-from sda.config import UnitsConfig
+from sda.config import MAX_POPULATION, UnitsConfig
 from sda.crs import BNG
 from sda.errors import MAX_LISTED, ConfigError, InputError, ProblemsError, SdaWarning
 from sda.validate import (
@@ -111,6 +114,7 @@ def read_units(cfg: UnitsConfig) -> gpd.GeoDataFrame:
         population = pd.Series(0, index=codes.index)  # filled below by sda.population
     else:
         population = parse_numbers(raw[str(cfg.population_field)])
+    problems += _too_many_residents(population, codes, path, cfg)
     what = f"the units file {path}" + (f" and {cfg.population_csv}" if cfg.population_csv else "")
     _raise_or_warn(problems, what)
     units = _standard_units(raw, cfg, codes, population)
@@ -120,6 +124,25 @@ def read_units(cfg: UnitsConfig) -> gpd.GeoDataFrame:
 
         best_fit_units(units, cfg)
     return units
+
+
+def _too_many_residents(population: pd.Series, codes: pd.Series, path: Path, cfg: UnitsConfig) -> list[Finding]:
+    """Populations beyond ``MAX_POPULATION``: no real unit holds them, and sums of them overflow
+    the engine's 64-bit counts (an area in square metres or an id read as a population)."""
+    field = str(cfg.population_field or cfg.population_csv_population_field)
+    source = path if cfg.population_field else cfg.population_csv
+    numbers = pd.to_numeric(population, errors="coerce")
+    problems = []
+    for pos in np.flatnonzero((np.isfinite(numbers) & (numbers > MAX_POPULATION)).to_numpy()).tolist():
+        value = float(numbers.iloc[pos])
+        shown = f"{value:,.0f}" if value < 1e15 else f"{value:.3g}"
+        message = (
+            f"{source}, row {pos + 1}, code {codes.iloc[pos]!r}, field {field!r}: got {shown}, "
+            f"more residents than any unit holds; expected a whole number from 0 to {MAX_POPULATION:,}. Fix: "
+            "check that this field is the population (not an area in square metres, or an id)."
+        )
+        problems.append(Finding(message, "error", codes.iloc[pos] or None, pos + 1, field))
+    return problems
 
 
 def _configured_fields(cfg: UnitsConfig) -> list[str]:
@@ -404,10 +427,15 @@ def _columns_hint(present: Sequence[str], missing: Sequence[str]) -> tuple[str, 
 
 def _read_vector(path: Path, layer: str, columns: list[str]) -> gpd.GeoDataFrame:
     try:
-        frame = gpd.read_file(path, engine="pyogrio", layer=layer, columns=columns)
+        with warnings.catch_warnings():
+            # GDAL's own note on an unclosed ring; _broken_rings names the row instead.
+            warnings.filterwarnings("ignore", message="Non closed ring detected", category=RuntimeWarning)
+            frame = gpd.read_file(path, engine="pyogrio", layer=layer, columns=columns)
     except _PYOGRIO_ERRORS as exc:
         msg = f"cannot read layer {layer!r} ({exc})"
         raise InputError(path, msg) from exc
+    except shapely.errors.GEOSException as exc:
+        raise _broken_rings(path, layer) from exc
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
         msg = (
             f"layer {layer!r} has no geometry (it is a table, such as a CSV or a spreadsheet); "
@@ -419,8 +447,57 @@ def _read_vector(path: Path, layer: str, columns: list[str]) -> gpd.GeoDataFrame
     return frame.reset_index(drop=True)
 
 
+def _broken_rings(path: Path, layer: str) -> ProblemsError:
+    """The rows whose geometry cannot even be built (a ring not closed, too few points, a
+    non-finite coordinate), each with GEOS's reason: GDAL reads them, shapely refuses them."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Non closed ring detected", category=RuntimeWarning)
+        _, _, wkbs, _ = pyogrio.raw.read(path, layer=layer, columns=[])
+    problems = []
+    for row, wkb in enumerate(wkbs, start=1):
+        if wkb is None:
+            continue
+        try:
+            shapely.from_wkb(wkb)
+        except shapely.errors.GEOSException as exc:
+            reason = str(exc).split(": ", 1)[-1]
+            problems.append(
+                f"{path}, row {row}, field 'geometry': the polygon is malformed at the ring level ({reason}); "
+                "expected closed rings of at least 4 finite points. Fix: in QGIS run Vector > Geometry "
+                "Tools > Fix Geometries (or redraw the unit) and export again."
+            )
+    count = f"{len(problems)} unit" + ("s" if len(problems) != 1 else "")
+    return ProblemsError(f"{count} in {path} with geometry that cannot be read (fix, then run again):", problems)
+
+
+#: First bytes of spreadsheet files that are not CSV text, and what saved them.
+_SPREADSHEET_MAGIC = (
+    (b"PK\x03\x04", "a zipped spreadsheet (Excel .xlsx or OpenDocument .ods), not CSV text"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls), not CSV text"),
+    (b"\xff\xfe", "UTF-16 text (what Excel calls 'Unicode Text'), not UTF-8 CSV"),
+    (b"\xfe\xff", "UTF-16 text (what Excel calls 'Unicode Text'), not UTF-8 CSV"),
+)
+
+
+def _refuse_spreadsheet_formats(path: Path) -> None:
+    """Name the format of a spreadsheet saved as something other than CSV, with the fix."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return
+    for magic, what in _SPREADSHEET_MAGIC:
+        if head.startswith(magic):
+            msg = (
+                f"the file is {what}; expected a comma-separated CSV file. Fix: open it in Excel (or "
+                "LibreOffice) and use Save As > 'CSV UTF-8 (Comma delimited) (*.csv)'."
+            )
+            raise InputError(path, msg)
+
+
 def _read_text_csv(path: Path) -> pd.DataFrame:
     """Read a CSV with every column as text, so bad values can be reported as written."""
+    _refuse_spreadsheet_formats(path)
     for encoding in ("utf-8-sig", "cp1252"):  # Excel on Windows saves cp1252 unless told otherwise
         try:
             table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)

@@ -58,7 +58,8 @@ _TRAILING_CODE = re.compile(r"\s+[A-Z]?\d+[A-Z]?$")
 
 def area_ids(problem: Problem, labels: np.ndarray, units: gpd.GeoDataFrame) -> list[str]:
     """Ids for areas ``0..k-1``: a locked area takes its lock name; the rest are ``SDA-01``...
-    numbered north to south (then west to east), so the same plan always gets the same ids."""
+    numbered north to south (then west to east), so the same plan always gets the same ids;
+    numbers whose id a lock already uses are skipped, so no two areas share an id."""
     k = int(labels.max()) + 1
     cent = units.geometry.centroid
     x = np.bincount(labels, weights=cent.x.to_numpy(), minlength=k) / np.bincount(labels, minlength=k)
@@ -70,8 +71,12 @@ def area_ids(problem: Problem, labels: np.ndarray, units: gpd.GeoDataFrame) -> l
             ids[int(held[0])] = name
     free = [a for a in np.lexsort((x, -y)).tolist() if ids[a] is None]
     width = max(2, len(str(len(free))))
-    for number, a in enumerate(free, start=1):
-        ids[a] = f"SDA-{number:0{width}d}"
+    # Automatic ids skip names that locks use (a lock called "SDA-03" after an earlier plan).
+    taken = {n.casefold() for n in problem.lock_names}
+    numbers = (f"SDA-{i:0{width}d}" for i in range(1, len(free) + len(taken) + 1))
+    automatic = [n for n in numbers if n.casefold() not in taken]
+    for a, name in zip(free, automatic, strict=False):
+        ids[a] = name
     return [str(n) for n in ids]
 
 

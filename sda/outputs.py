@@ -28,11 +28,10 @@ import math
 import os
 import secrets
 import struct
-import typing
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,7 @@ import shapely
 
 from sda import __version__
 from sda.area_table import areas_csv_text, clean_polygonal
-from sda.config import LockConfig, RunConfig
+from sda.config import restore_config
 from sda.crs import BNG as _BNG
 from sda.crs import WGS84 as _WGS84
 from sda.errors import MAX_LISTED, InputError
@@ -59,19 +58,14 @@ from sda.folder import (
     run_timestamp,
 )
 from sda.formatting import (
-    show_number,
-    show_percent,
-    show_signed_number,
     show_text,
-    show_whole,
 )
 from sda.graph import graph_edges_frame
 from sda.maps import area_neighbours, render_figures, render_print_maps
-from sda.metrics import outside_band
-from sda.pcn import pcn_names
 from sda.plan import Plan, Provenance, RuleResult
 from sda.qgis import adjacency_qml, area_colours, areas_qml, practices_qml, units_qml
 from sda.report import render_report_html, render_report_md
+from sda.summary import jsonable, summary_dict
 
 __all__ = [
     "AREA_FIELDS",
@@ -80,8 +74,6 @@ __all__ = [
     "csv_text",
     "neutral_cell",
     "read_plan",
-    "summary_dict",
-    "summary_table",
     "write_geojson",
     "write_outputs",
     "write_report",
@@ -314,111 +306,6 @@ def _stamp_png(data: bytes, run: str) -> bytes:
     return signature + data[8:end_of_header] + chunk + data[end_of_header:]
 
 
-# --------------------------------------------------------------------------- summaries
-
-
-def summary_dict(plan: Plan) -> dict[str, Any]:
-    """Build the machine-readable summary (``summary.json``, and what ``--json`` prints).
-
-    Returns
-    -------
-    dict
-        JSON-ready (NaN becomes ``None``): ``n_areas``, ``n_units``, ``total_population``,
-        ``band`` ``[min, max]``, ``all_in_band``, ``areas_outside_band``, ``scores``, ``rules``,
-        ``bound``, ``warnings``, ``areas`` (id, population, deviation_pct, n_units,
-        dominant_pcn, pcn_coterminosity) and ``provenance``.
-    """
-    band_min, band_max = _band(plan)
-    pops = plan.areas["population"]
-    outside = outside_band(pops, band_min, band_max)
-    columns = ["name", "population", "deviation_pct", "n_units", "n_parts", "dominant_pcn", "pcn_coterminosity"]
-    areas = plan.areas[[c for c in columns if c in plan.areas.columns]]
-    summary = {
-        "n_areas": len(plan.areas),
-        "n_units": len(plan.units),
-        "total_population": int(plan.units["population"].sum()),
-        "band": [band_min, band_max],
-        "all_in_band": not outside,
-        "areas_outside_band": outside,
-        "scores": plan.scores,
-        "rules": [dataclasses.asdict(r) for r in plan.rules],
-        "bound": plan.bound,
-        "warnings": plan.warnings,
-        "areas": [{"area_id": a, **row} for a, row in zip(areas.index, areas.to_dict("records"), strict=True)],
-        "provenance": plan.provenance,
-    }
-    plain: dict[str, Any] = _jsonable(summary)
-    return plain
-
-
-def summary_table(plan: Plan) -> str:
-    """Fixed-width text table of the areas and the headline scores, for the terminal.
-
-    Returns
-    -------
-    str
-        One line per area (id, name, population, deviation %, units, dominant PCN by name, coterminosity), a
-        total line, then the scores and the rule results; ends with a newline.
-    """
-    headers = ["Area", "Name", "Population", "Dev %", "Units", "Dominant PCN", "Cotermin."]
-    rows = []
-    pcn = pcn_names(plan.practices)
-    for area, row in plan.areas.iterrows():
-        dominant = show_text(row.get("dominant_pcn"))
-        rows.append(
-            [
-                str(area),
-                show_text(row.get("name")) or str(area),
-                show_whole(row.get("population")),
-                show_signed_number(row.get("deviation_pct"), 1),
-                show_whole(row.get("n_units")),
-                pcn.get(dominant, dominant) or "-",
-                show_percent(row.get("pcn_coterminosity")),
-            ]
-        )
-    total = [
-        "Total",
-        "",
-        show_whole(plan.units["population"].sum()),
-        "",
-        show_whole(len(plan.units)),
-        "",
-        show_percent(plan.scores.get("coterminosity")),
-    ]
-    widths = [max(len(r[i]) for r in [headers, *rows, total]) for i in range(len(headers))]
-    left = {0, 1, 5}  # text columns; numbers are right-aligned so digits line up
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    lines = [line(headers), rule, *(line(r) for r in rows), rule, line(total), "", *_headline_lines(plan)]
-    return "\n".join(lines) + "\n"
-
-
-def _headline_lines(plan: Plan) -> list[str]:
-    band_min, band_max = _band(plan)
-    pops = plan.areas["population"]
-    outside = [str(a) for a in outside_band(pops, band_min, band_max)]
-    band = f"{band_min:,}-{band_max:,}"
-    status = f"all within {band}" if not outside else f"{len(outside)} OUTSIDE {band}: {', '.join(outside)}"
-    s = plan.scores
-    lines = [
-        f"{len(plan.areas)} area{'' if len(plan.areas) == 1 else 's'}, {status}.",
-        f"Coterminosity {show_percent(s.get('coterminosity'))}, PCNs split {show_number(s.get('pcns_split'), 0)}, "
-        f"cut border {show_number(s.get('cut_border_km'), 1)} km, mean Polsby-Popper "
-        f"{show_number(s.get('mean_polsby_popper'), 3)}, objective {show_number(s.get('objective'), 4)}.",
-    ]
-    failed = [r.name for r in plan.rules if not r.ok]
-    if plan.rules:
-        lines.append(f"Rules: all {len(plan.rules)} hold." if not failed else f"Rules FAILED: {', '.join(failed)}.")
-    if plan.bound and "gap" in plan.bound:
-        lines.append(f"Gap to the exact bound: {show_percent(plan.bound['gap'], 2)}.")
-    return lines
-
-
 # --------------------------------------------------------------------------- reading back
 
 
@@ -458,7 +345,7 @@ def read_plan(out_dir: Path) -> Plan:
         scores={k: math.nan if v is None else float(v) for k, v in record.get("scores", {}).items()},
         rules=[RuleResult(**r) for r in record.get("rules", [])],
         graph=_graph_from(units, layers["adjacency"], record.get("graph", {})),
-        config=_config_from_dict(record["config"], record_path),
+        config=restore_config(record["config"], record_path),
         practices=layers.get("practices"),
         target_population=float(record.get("target_population") or 0.0),
         bound=record.get("bound"),
@@ -633,43 +520,6 @@ def _graph_from(units: gpd.GeoDataFrame, edges: pd.DataFrame, saved: Mapping[str
         for u, v, b, k in zip(edges["u"], edges["v"], edges["border_m"], kinds, strict=True)
     )
     return graph
-
-
-_PATH_KEYS = {"path", "population_csv", "practices", "shares", "dir", "names"}
-
-
-def _config_from_dict(raw: Mapping[str, Any], where: Path) -> RunConfig:
-    """Invert ``RunConfig.to_dict``; keys a later sda no longer knows are dropped, not refused."""
-    sections: dict[str, Any] = {}
-    try:
-        for name, cls in _config_sections().items():
-            values = dict(raw.get(name) or {})
-            known = {f.name for f in dataclasses.fields(cls)}
-            kwargs = {k: _restore(k, v) for k, v in values.items() if k in known}
-            if name == "rules":
-                kwargs["locks"] = tuple(
-                    LockConfig(area=str(lock["area"]), units=tuple(lock["units"])) for lock in values.get("locks", [])
-                )
-            sections[name] = cls(**kwargs)
-    except (TypeError, KeyError, AttributeError) as exc:
-        msg = f"the saved configuration is incomplete ({exc}); re-run `sda propose`."
-        raise InputError(where, msg, field="config") from exc
-    source = raw.get("source")
-    return RunConfig(**sections, source=Path(source) if source else None, sha256=str(raw.get("sha256") or ""))
-
-
-def _config_sections() -> dict[str, type]:
-    """``RunConfig`` field -> its section dataclass, read from the class so new sections round-trip."""
-    hints = typing.get_type_hints(RunConfig)
-    return {f.name: hints[f.name] for f in dataclasses.fields(RunConfig) if dataclasses.is_dataclass(hints[f.name])}
-
-
-def _restore(key: str, value: Any) -> Any:
-    if key in _PATH_KEYS:
-        return Path(value) if value else (Path("out") if key == "dir" else None)
-    if isinstance(value, list):
-        return tuple(_restore("", v) for v in value)
-    return value
 
 
 # --------------------------------------------------------------------------- frames and styles
@@ -861,7 +711,7 @@ def _plan_record(plan: Plan) -> dict[str, Any]:
     """Everything in the plan that is not geometry, JSON-ready."""
     areas = pd.DataFrame(plan.areas.drop(columns=["geometry"], errors="ignore")).rename_axis("area_id").reset_index()
     graph_attributes = dict(plan.graph.graph)
-    record: dict[str, Any] = _jsonable(
+    record: dict[str, Any] = jsonable(
         {
             "sda_plan_format": PLAN_FORMAT,
             "target_population": plan.target_population,
@@ -922,33 +772,6 @@ def _sda_version() -> str:
     return __version__
 
 
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types: numpy scalars unwrapped, NaN/inf -> None, frames as columns + records."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, pd.DataFrame):
-        return {"columns": [str(c) for c in value.columns], "records": _jsonable(value.to_dict("records"))}
-    if isinstance(value, set | frozenset):
-        return [_jsonable(v) for v in sorted(value, key=str)]
-    if isinstance(value, list | tuple | np.ndarray | pd.Series | pd.Index):
-        return [_jsonable(v) for v in list(value)]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, Path):
-        return value.as_posix()
-    if isinstance(value, datetime | date | pd.Timestamp):
-        return value.isoformat()
-    if value is None or isinstance(value, str):
-        return value
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return str(value)
-
-
 def _dumps(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
@@ -983,10 +806,3 @@ def _write_bytes(path: Path, data: bytes) -> Path:
 
 def _write_text(path: Path, text: str) -> Path:
     return _write_bytes(path, text.encode("utf-8"))
-
-
-# --------------------------------------------------------------------------- small helpers
-
-
-def _band(plan: Plan) -> tuple[int, int]:
-    return int(plan.config.areas.min_population), int(plan.config.areas.max_population)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,6 +16,7 @@ from click.testing import CliRunner
 
 from sda.cli import cli
 from sda.config import load_config
+from sda.outputs import read_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "configs" / "cambridgeshire-peterborough.toml"
@@ -83,7 +86,8 @@ def test_default_config_gives_valid_plan(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_same_seed_same_files_with_step_budget(tmp_path: Path) -> None:
+def test_same_seed_same_files_with_step_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # else each run's id differs (it is in the GeoJSON)
     digests = []
     for name in ("a", "b"):
         out = tmp_path / name
@@ -129,7 +133,9 @@ def test_graph_command_writes_links(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["graph", "--config", str(DEFAULT), "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     links = gpd.read_file(out)
-    assert len(links) == 1339  # rook: a shared border of >= 1 m (snap 10 m); 24 corner-only contacts left out; 1 extra link (Wisbech)
+    assert (
+        len(links) == 1339
+    )  # rook: a shared border of >= 1 m (snap 10 m); 24 corner-only contacts left out; 1 extra link (Wisbech)
     assert json.loads(out.read_text())["type"] == "FeatureCollection"
 
 
@@ -223,3 +229,153 @@ def test_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(cli, ["check", "--config", str(DEFAULT)])
     assert result.exit_code == 130
     assert "Interrupted" in result.output and "Traceback" not in result.output
+
+
+def test_numba_cache_moves_to_a_temporary_folder_when_none_is_writable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import sda
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
+    locked_down = {Path(sda.__file__).resolve().parent / "engine" / "__pycache__"}
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
+    locked_down.add(tmp_path / "home-cache" / "numba")
+    monkeypatch.setattr("sda._can_write", lambda folder: folder not in locked_down)
+    note = sda._choose_numba_cache()
+    assert note and str(tmp_path) in note
+    assert os.environ["NUMBA_CACHE_DIR"].startswith(str(tmp_path))
+    monkeypatch.setattr("sda._can_write", lambda folder: True)
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    assert sda._choose_numba_cache() is None
+    assert "NUMBA_CACHE_DIR" not in os.environ
+
+
+# --------------------------------------------------------------------------- hostile inputs: now work or refuse
+
+
+def _grid_case(
+    folder: Path, *, codes: list[str] | None = None, names: list[str] | None = None, extra: str = ""
+) -> Path:
+    """A 3 x 3 grid of 1 km squares (1,500 residents each) with two practices, and its config."""
+    from conftest import grid_units
+
+    units = grid_units(3, 3, population=1500)
+    units.index = codes or list(units.index)
+    units.index.name = "unit_code"
+    units["unit_name"] = names or list(units.index)
+    folder.mkdir(parents=True, exist_ok=True)
+    units.reset_index().to_file(folder / "units.geojson", driver="GeoJSON", engine="pyogrio")
+    (folder / "practices.csv").write_text(
+        "practice_code,practice_name,pcn_code,pcn_name,easting,northing\n"
+        "D1,A,U1,PCN one,545500,258500\nD2,B,U2,PCN two,547500,260500\n",
+        encoding="utf-8",
+    )
+    config = folder / "config.toml"
+    config.write_text(
+        '[units]\npath = "units.geojson"\ncode_field = "unit_code"\nname_field = "unit_name"\n'
+        'population_field = "population"\ndistrict_field = "district"\n\n'
+        '[areas]\nmin_population = 2000\nmax_population = 6000\n\n[pcn]\npractices = "practices.csv"\n\n'
+        "[search]\nsteps = 2000\nstarts = 1\n\n[tradeoffs]\nensemble = 5\n\n" + extra,
+        encoding="utf-8",
+    )
+    return config
+
+
+def _run_cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, [*args])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    return result.exit_code, result.output
+
+
+def test_formula_cells_are_neutralised_and_markup_escaped(tmp_path: Path) -> None:
+    codes = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "E6", "E7", "E8", "E9"]
+    names = ["<script>alert(1)</script>", "[x](javascript:alert(1))", "a|b", "`c`", *"efghi"]
+    config = _grid_case(tmp_path / "in", codes=codes, names=names)
+    out = tmp_path / "out"
+    code, output = _run_cli("propose", "--config", str(config), "--out", str(out), "--quiet")
+    assert code == 0, output
+    rows = (out / "assignment.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert {r.split(",")[0] for r in rows} >= {"'=1+1", "'+SUM(A1)", "'-2+3", "'@cmd"}
+    assert not [r for r in rows if r[:1] in "=+-@\t"]
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    assert "<script>" not in markdown
+    assert not re.search(r"(?<!\\)\]\(javascript:", markdown), "a live link made from data"  # "\](" is text
+    assert "&lt;script&gt;" in markdown
+    read_back = read_plan(out)  # the neutralised CSV still matches the plan's assignment
+    assert set(read_back.units.index) == {c.strip() for c in codes}
+
+
+def test_lock_named_like_an_automatic_id_and_min_population_zero(tmp_path: Path) -> None:
+    extra = '[rules]\n[[rules.lock]]\narea = "SDA-01"\nunits = ["R2C2"]\n'
+    config = _grid_case(tmp_path / "in", extra=extra)
+    text = config.read_text().replace("min_population = 2000", "min_population = 0")
+    config.write_text(text)  # the trade-offs' band and count variants must cope with a minimum of 0
+    out = tmp_path / "out"
+    code, output = _run_cli("propose", "--config", str(config), "--out", str(out), "--quiet", "--count", "3")
+    assert code == 0, output
+    summary = json.loads((out / "summary.json").read_text())
+    ids = [a["area_id"] for a in summary["areas"]]
+    assert len(ids) == len(set(ids)) == 3 and "SDA-01" in ids
+    assignment = pd.read_csv(out / "assignment.csv", dtype=str).set_index("unit_code")["area_id"]
+    assert assignment["R2C2"] == "SDA-01"
+    assert (assignment == "SDA-01").sum() < 9
+    assert json.loads((out / "plan.json").read_text())["alternatives"]
+
+
+def test_config_with_bom_is_read(tmp_path: Path) -> None:
+    config = _grid_case(tmp_path / "in")
+    config.write_bytes(b"\xef\xbb\xbf" + config.read_bytes())
+    code, output = _run_cli("check", "--config", str(config))
+    assert code == 0, output
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_time_limit_flag_must_be_finite(value: str) -> None:
+    code, output = _run_cli("propose", "--config", str(DEFAULT), "--time-limit", value)
+    assert code == 2 and "--time-limit" in output and "finite number of seconds" in output
+
+
+def test_outputs_over_inputs_are_refused_and_inputs_untouched(tmp_path: Path) -> None:
+    config = _grid_case(tmp_path / "in")
+    before = {p.name: p.read_bytes() for p in config.parent.iterdir()}
+    code, output = _run_cli("propose", "--config", str(config), "--out", str(config.parent))
+    assert code == 1 and "would replace it" in output
+    text = config.read_text() + '\n[output]\ndir = "."\n'
+    config.write_text(text)
+    before["config.toml"] = config.read_bytes()
+    code, output = _run_cli("propose", "--config", str(config))
+    assert code == 1 and "[output] dir" in output and "would replace it" in output
+    for target in ("units.geojson", "config.toml"):
+        code, output = _run_cli("graph", "--config", str(config), "--out", str(config.parent / target))
+        assert code == 1 and "would replace it" in output
+    assert {p.name: p.read_bytes() for p in config.parent.iterdir()} == before
+
+
+def test_unwritable_output_location_is_a_clear_error(tmp_path: Path) -> None:
+    config = _grid_case(tmp_path / "in")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, output = _run_cli("propose", "--config", str(config), "--out", str(blocker / "out"), "--quiet")
+    assert code == 1 and "a-file" in output
+    code, output = _run_cli("graph", "--config", str(config), "--out", str(blocker / "graph.geojson"))
+    assert code == 1 and "a-file" in output
+
+
+def test_json_on_stdout_parses_although_highs_prints_a_banner(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = _grid_case(tmp_path / "in")
+    args = ["propose", "--config", str(config), "--out", str(tmp_path / "out"), "--json", "--quiet", "--no-tradeoffs"]
+    result = subprocess.run(
+        [sys.executable, "-m", "sda", *args],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["n_areas"] >= 1  # HiGHS's banner went to stderr, not into the JSON

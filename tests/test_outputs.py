@@ -17,8 +17,9 @@ from helpers import quadrant_plan  # the shared hand-made 4x4 plan
 
 from sda.config import RunConfig, UnitsConfig
 from sda.errors import InputError
-from sda.outputs import read_plan, summary_dict, summary_table, write_geojson, write_outputs
+from sda.outputs import read_plan, write_geojson, write_outputs
 from sda.plan import Plan
+from sda.summary import summary_dict, summary_table
 
 EXPECTED_FILES = {
     "units.geojson",
@@ -315,8 +316,7 @@ def test_summary_json_matches_plan(out_dir: Path, plan: Plan) -> None:
 
 
 def test_saved_config_round_trips_every_section() -> None:
-    from sda.config import GraphConfig, LockConfig, PcnConfig, RulesConfig, SearchConfig
-    from sda.outputs import _config_from_dict
+    from sda.config import GraphConfig, LockConfig, PcnConfig, RulesConfig, SearchConfig, restore_config
 
     config = RunConfig(
         units=UnitsConfig(path=Path("data/units.gpkg"), code_field="code", layer="parishes"),
@@ -330,4 +330,68 @@ def test_saved_config_round_trips_every_section() -> None:
         sha256="ab" * 32,
     )
     saved = json.loads(json.dumps(config.to_dict()))
-    assert _config_from_dict(saved, Path("plan.json")) == config
+    assert restore_config(saved, Path("plan.json")) == config
+
+
+# --------------------------------------------------------------------------- runs, cells and stamps
+
+
+def test_cells_that_start_like_formulas_are_neutralised() -> None:
+    from sda.outputs import csv_text, neutral_cell
+
+    for risky in ('=HYPERLINK("x")', "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx"):
+        assert neutral_cell(risky) == "'" + risky
+    for safe in ("E01000001", "-3.5", "+7", "Ely", "", None, 12):
+        assert neutral_cell(safe) == ("" if safe is None else str(safe))
+    assert csv_text(["a", "b"], [["=1", "x"]]) == "a,b\n'=1,x\n"
+
+
+def test_every_file_records_the_run(out_dir: Path) -> None:
+    run = json.loads((out_dir / "plan.json").read_text())["provenance"]["run_id"]
+    assert run and json.loads((out_dir / "summary.json").read_text())["provenance"]["run_id"] == run
+    for name in ("units.geojson", "areas.geojson"):
+        assert json.loads((out_dir / name).read_text())["description"] == f"sda run {run}"
+    for name in ("units.qml", "areas.qml", "report.md", "report.html"):
+        assert f"sda run {run}" in (out_dir / name).read_text()
+    for name in ("map.png", "frontier.png", "ensemble.png"):
+        data = (out_dir / name).read_bytes()
+        assert b"tEXtsda-run\x00sda run " + run.encode() in data
+        from PIL import Image
+
+        Image.open(out_dir / name).verify()  # the chunk keeps the PNG valid (CRC included)
+    assert set(pyogrio.read_dataframe(out_dir / "plan.gpkg", layer="areas")["run_id"]) == {run}
+
+
+def test_report_refuses_a_folder_mixing_two_runs(plan: Plan, out_dir: Path, tmp_path: Path) -> None:
+    other = write_outputs(plan, tmp_path / "other")[0].parent
+    mixed = tmp_path / "mixed"
+    shutil.copytree(out_dir, mixed)
+    shutil.copy(other / "areas.geojson", mixed / "areas.geojson")
+    with pytest.raises(InputError, match=r"mixes files of different runs: .* areas.geojson \(run "):
+        read_plan(mixed)
+
+
+def test_report_refuses_an_assignment_edited_after_the_run(out_dir: Path, tmp_path: Path) -> None:
+    edited = tmp_path / "edited"
+    shutil.copytree(out_dir, edited)
+    rows = (edited / "assignment.csv").read_text().splitlines()
+    code, area, name = rows[1].split(",")  # unit_code,area_id,area_name
+    new_area = next(r.split(",")[1] for r in rows[1:] if r.split(",")[1] != area)
+    rows[1] = f"{code},{new_area},{name}"
+    (edited / "assignment.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(
+        InputError, match=rf"edited after the run: 1 unit\(s\) changed area .*{code}: {area} -> {new_area}"
+    ):
+        read_plan(edited)
+    with pytest.raises(InputError, match="sda evaluate --config CONFIG PLAN --out DIR"):
+        read_plan(edited)
+
+
+def test_report_timings_stay_in_plan_json(plan: Plan, tmp_path: Path) -> None:
+    import dataclasses
+
+    timed = dataclasses.replace(plan, provenance={**plan.provenance, "seconds_search": 12.34})
+    out = write_outputs(timed, tmp_path / "out")[0].parent
+    assert json.loads((out / "plan.json").read_text())["provenance"]["seconds_search"] == 12.34
+    assert "seconds_search" not in (out / "report.md").read_text()
+    assert "12.34" not in (out / "report.html").read_text()

@@ -173,7 +173,8 @@ def test_binding_at_maximum(plan: Plan) -> None:
 def test_html_is_self_contained(plan: Plan, figures: dict[str, bytes | None]) -> None:
     page = render_report_html(plan, figures=figures)
     assert page.startswith("<!DOCTYPE html>")
-    assert page.count("data:image/png;base64,") == 3
+    # map, frontier, ensemble, and a locator map on each area card
+    assert page.count("data:image/png;base64,") == 3 + len(plan.areas)
     assert "<style>" in page
     assert not re.search(r"""(src|href)=["']https?://""", page)  # nothing fetched: opens offline
     assert "19,000" in page and f"{plan.scores['coterminosity']:.1%}" in page
@@ -192,7 +193,7 @@ def test_html_escapes_user_strings(plan: Plan, figures: dict[str, bytes | None])
 def test_html_draws_figures_when_not_given(plan: Plan) -> None:
     bare = dataclasses.replace(plan, alternatives=[], ensemble=None)
     page = render_report_html(bare)
-    assert page.count("data:image/png;base64,") == 1
+    assert page.count("data:image/png;base64,") == 1 + len(plan.areas)  # the map and the locators
 
 
 # --------------------------------------------------------------------------- figures

@@ -192,6 +192,21 @@ def _(folder: Path) -> None:
     write_geojson(folder / "units.geojson", features)
 
 
+@case("units-ring-not-closed")
+def _(folder: Path) -> None:
+    features = grid_features()
+    ring = features[2]["geometry"]["coordinates"][0]
+    features[2]["geometry"]["coordinates"][0] = ring[:-1]  # hand-edited GeoJSON: the closing point lost
+    write_geojson(folder / "units.geojson", features)
+
+
+@case("units-population-beyond-any-unit")
+def _(folder: Path) -> None:
+    features = grid_features()
+    features[1]["properties"]["pop"] = 2**64  # an area in square metres or an id joined as the population
+    write_geojson(folder / "units.geojson", features)
+
+
 # --------------------------------------------------------------------------- population CSVs
 
 
@@ -223,6 +238,22 @@ def _(folder: Path) -> None:
 @case("population-csv-semicolon")
 def _(folder: Path) -> None:
     write_csv(folder / "population.csv", ["parish_code", "residents"], ons_rows(), delimiter=";")
+
+
+@case("population-csv-unicode-text")
+def _(folder: Path) -> None:
+    lines = ["parish_code\tresidents", *(f"{code}\t{pop}" for code, pop in ons_rows())]
+    (folder / "population.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-16"))  # Excel "Unicode Text"
+
+
+@case("population-csv-saved-as-xlsx")
+def _(folder: Path) -> None:
+    import zipfile
+
+    # A workbook renamed to .csv: a zip archive, as every .xlsx is (its parts kept minimal here).
+    with zipfile.ZipFile(folder / "population.csv", "w") as book:
+        info = zipfile.ZipInfo("[Content_Types].xml", date_time=(2024, 1, 1, 0, 0, 0))
+        book.writestr(info, '<?xml version="1.0"?><Types/>')
 
 
 @case("population-csv-empty")
