@@ -219,6 +219,7 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
         starts=cfg.search.starts,
         progress=say,
         steps=cfg.search.steps,
+        jobs=cfg.search.jobs,
     )
     target = target_for(problem, result.count if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
     provenance = _provenance(cfg, inputs, result, started)
