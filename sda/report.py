@@ -307,6 +307,7 @@ def _bound_text(bound: Mapping[str, Any], scores: Mapping[str, float]) -> str:
             parts.append(f"; full HiGHS model: {full.get('status')} in {full.get('seconds')} s")
     if bound.get("status"):
         parts.append(f"status: {bound['status']}")
+    parts += [f"; bound used: {bound['method']}"] if bound.get("method") else []
     return " ".join(parts)
 
 

@@ -176,14 +176,16 @@ def _load_kernels(problem: Problem) -> float:
 def _screen_task(
     problem: Problem, k: int, goal: float, seed: np.random.SeedSequence, steps: int, deadline_s: float
 ) -> _Outcome:
-    """One count's screening: ``SCREEN_DRAWS`` constructions, each annealed for ``steps``."""
+    """One count's screening: ``SCREEN_DRAWS`` constructions, each annealed for ``steps``; no
+    further draw after ``deadline_s`` seconds (the first is always completed)."""
     load_s = _load_kernels(problem)
     rng = np.random.default_rng(seed)
     until = time.monotonic() + deadline_s
     out = _Outcome(None, np.inf, k, seconds_load=load_s)
     for _ in range(SCREEN_DRAWS):
         try:
-            labels = _first_plan(problem, k, rng, seconds=deadline_s, plain_attempts=2, plain_trees=SCREEN_TREES)
+            trees = max(SCREEN_TREES, GUIDED_TREES + GUIDED_TREES_PER_AREA * k)
+            labels = _first_plan(problem, k, rng, seconds=float("inf"), plain_attempts=2, plain_trees=trees)
         except InfeasibleError:
             out.proven_infeasible = True
             break
@@ -441,11 +443,19 @@ def search(
     if len(counts) > 1 and starts > 1:
         say(f"starts alternate between {counts[0]} and {counts[1]} areas")
     n_starts = starts if initial is None else 1
-    remaining = max(time_limit_s - (time.monotonic() - t0), 0.0)
+    spent = time.monotonic() - t0
+    remaining = max(time_limit_s - spent, 0.0)
     if steps == 0 and remaining <= 0:
-        n_starts = 1  # the time budget is spent: one first plan, no more starts
+        # The time budget is spent: the screened plans stand, or else one first plan is made.
+        n_starts = 0 if plans else 1
+    # When screening overran its share of a time budget, constructions are slow next to it (a
+    # national instance): the starts refine the screened plans instead of building new ones.
+    reuse = steps == 0 and bool(plans) and spent > SCREEN_SHARE * time_limit_s
+    if reuse and n_starts:
+        say("constructions are slow for this budget: the starts refine the screened plans")
+    firsts = [plans[counts[s % len(counts)]] if reuse else initial for s in range(n_starts)]
     # Starts run ``workers`` at a time, so each may take that many shares of what is left.
-    share = remaining * min(workers, n_starts) / n_starts
+    share = remaining * min(workers, n_starts) / max(n_starts, 1)
     if steps > 0:
         say(f"improving {n_starts} start(s) for {steps:,} steps each on {min(workers, n_starts)} worker(s)")
     else:
@@ -460,7 +470,7 @@ def search(
             steps,
             share,
             construct_seconds,
-            initial,
+            firsts[s],
             f"{s + 1}/{n_starts}",
         )
         for s in range(n_starts)
