@@ -24,6 +24,7 @@ from sda.engine.search import SearchResult, search, target_for
 from sda.feasibility import check_feasible
 from sda.graph import build_adjacency
 from sda.io import file_sha256, read_pcn_shares, read_practices, read_units
+from sda.metrics import in_band
 from sda.objective import score_labels
 from sda.pcn import METHOD_TEXT, largest_share_pcn, nearest_practice_pcn
 from sda.plan import Plan
@@ -144,9 +145,7 @@ def build_plan(
     scores = score_labels(problem, labels, target)
     areas = _area_table(units, problem, labels, names, target)
     scores["mean_polsby_popper"] = float(areas["polsby_popper"].mean())
-    scores["areas_in_band"] = float(
-        ((areas["population"] >= problem.min_pop) & (areas["population"] <= problem.max_pop)).sum()
-    )
+    scores["areas_in_band"] = float(in_band(areas["population"].to_numpy(), problem.min_pop, problem.max_pop).sum())
     practices = inputs.practices
     return Plan(
         units=units,

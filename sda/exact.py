@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from sda.config import ExactConfig
+from sda.metrics import edge_sources
 from sda.problem import Problem
 
 _INF = highspy.kHighsInf
@@ -230,7 +231,7 @@ def full_model(
 ) -> tuple[dict[str, Any], np.ndarray | None]:
     """Solve the full assignment model with flow contiguity; returns (result, best labels or None)."""
     n, p_count = problem.n, problem.n_pcn
-    src = np.repeat(np.arange(n), np.diff(problem.indptr))
+    src = edge_sources(problem.indptr)
     dst = problem.indices
     n_arc = len(src)
     # Column blocks: x[i,a], z[i,a], r[i,a], d[a,p], f[a,arc].
@@ -333,7 +334,7 @@ def _start_vector(problem: Problem, labels: np.ndarray, k: int, n_col: int, offs
     n, p_count = problem.n, problem.n_pcn
     v = np.zeros(n_col)
     v[off_x + np.arange(n) * k + labels] = 1
-    src = np.repeat(np.arange(n), np.diff(problem.indptr))
+    src = edge_sources(problem.indptr)
     n_arc = len(src)
     arc_of = {(int(s), int(t)): j for j, (s, t) in enumerate(zip(src, problem.indices, strict=True))}
     for a in range(k):

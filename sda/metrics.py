@@ -10,6 +10,9 @@ populations, labels) so they serve the engine's ``Problem`` and any other caller
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
@@ -21,6 +24,7 @@ __all__ = [
     "edge_sources",
     "in_band",
     "is_contiguous",
+    "outside_band",
     "piece_labels",
     "pieces_per_area",
 ]
@@ -40,6 +44,13 @@ def in_band(pop: np.ndarray | int | float, min_pop: float, max_pop: float) -> np
     """Elementwise: is a population within ``[min_pop, max_pop]``?"""
     pop = np.asarray(pop)
     return (pop >= min_pop) & (pop <= max_pop)
+
+
+def outside_band(populations: Mapping[Any, float], min_pop: float, max_pop: float) -> list[Any]:
+    """The keys (area names) whose population is outside ``[min_pop, max_pop]``, in order."""
+    keys = list(populations.keys())  # a pandas Series iterates its values, not its keys
+    inside = in_band(np.array([populations[key] for key in keys], dtype=np.float64), min_pop, max_pop)
+    return [key for key, ok in zip(keys, inside.tolist(), strict=True) if not ok]
 
 
 def count_bounds(pop: np.ndarray | int, min_pop: int, max_pop: int) -> tuple[np.ndarray, np.ndarray]:

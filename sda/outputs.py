@@ -48,6 +48,7 @@ from sda.formatting import (
 )
 from sda.graph import graph_edges_frame
 from sda.maps import area_neighbours, render_figures
+from sda.metrics import outside_band
 from sda.plan import Plan, RuleResult
 from sda.qgis import adjacency_qml, area_colours, areas_qml, practices_qml, units_qml
 from sda.report import render_report_html, render_report_md
@@ -220,7 +221,7 @@ def summary_dict(plan: Plan) -> dict[str, Any]:
     """
     band_min, band_max = _band(plan)
     pops = plan.areas["population"]
-    outside = [a for a, p in pops.items() if not band_min <= p <= band_max]
+    outside = outside_band(pops, band_min, band_max)
     columns = ["population", "deviation_pct", "n_units", "dominant_pcn", "pcn_coterminosity"]
     areas = plan.areas[[c for c in columns if c in plan.areas.columns]]
     summary = {
@@ -287,7 +288,7 @@ def summary_table(plan: Plan) -> str:
 def _headline_lines(plan: Plan) -> list[str]:
     band_min, band_max = _band(plan)
     pops = plan.areas["population"]
-    outside = [str(a) for a, p in pops.items() if not band_min <= p <= band_max]
+    outside = [str(a) for a in outside_band(pops, band_min, band_max)]
     band = f"{band_min:,}-{band_max:,}"
     status = f"all within {band}" if not outside else f"{len(outside)} OUTSIDE {band}: {', '.join(outside)}"
     s = plan.scores

@@ -10,8 +10,7 @@ bridge between the two worlds.
 from __future__ import annotations
 
 import dataclasses
-import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -19,8 +18,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from sda.config import ObjectiveConfig, RulesConfig
-from sda.errors import ConfigError
 from sda.metrics import count_bounds
+from sda.rules import Rule, group_labels, rules_in_force, translate
 
 
 @dataclass
@@ -45,6 +44,8 @@ class Problem:
         run). Turns on the ``moved`` term; see ``with_previous``.
     max_moved_share : hard cap on the share of residents whose area differs from ``previous``
         (1.0: no cap).
+    rules : the rules in force (``sda.rules``), for the checks before and after solving; the
+        engine reads only the arrays above.
     frozen : units no move may take out of their current area (an officer's edits held in
         place); the search must then start from an assignment (``search(initial_labels=...)``).
     """
@@ -69,12 +70,15 @@ class Problem:
     previous: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     max_moved_share: float = 1.0
     frozen: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    rules: tuple[Rule, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.previous) != self.n:
             self.previous = np.full(self.n, -1, dtype=np.int64)
         if len(self.frozen) != self.n:
             self.frozen = np.zeros(self.n, dtype=bool)
+        if not self.rules:
+            self.rules = tuple(rules_in_force(None))  # band and contiguity always hold
 
     @property
     def n(self) -> int:
@@ -150,8 +154,10 @@ def build_problem(
 ) -> Problem:
     """Turn a unit graph (nodes carry ``population``, edges ``border_m``) into a ``Problem``.
 
-    With ``rules.nest_in == "district"`` the edges between districts are dropped, so that
-    contiguity alone keeps every area inside one district.
+    The rules in force (``sda.rules``) are translated into the engine's building blocks: group
+    labels, locks, forbidden pairs, frozen units, and links removed (with ``nest_in =
+    "district"`` the links between districts, so that contiguity alone keeps every area inside
+    one district).
 
     Raises
     ------
@@ -172,13 +178,15 @@ def build_problem(
     ppos = {p: i for i, p in enumerate(pcn_codes)}
     pcn = np.array([ppos.get(str((pcn_of or {}).get(c, "")), -1) for c in codes], dtype=np.int64)
 
+    in_force = rules_in_force(rules)
+    blocks = translate(in_force, codes, district)
+    frozen = np.zeros(n, dtype=bool)
+    frozen[blocks.frozen] = True
     rows, cols, border = [], [], []
     for u, v, data in graph.edges(data=True):
         i, j = pos[str(u)], pos[str(v)]
-        if i == j:
-            continue
-        if rules.nest_in == "district" and district[i] != district[j]:
-            continue
+        if i == j or any(labels[i] != labels[j] for labels in blocks.separate):
+            continue  # a rule removed this link
         b = float(data.get("border_m", 0.0) or 0.0)
         rows += [i, j]
         cols += [j, i]
@@ -192,8 +200,7 @@ def build_problem(
     structure.sort_indices()
     border_m = _aligned_border(structure, mat)
 
-    together, lock, lock_names = _rule_labels(codes, pos, rules)
-    apart = [(_pos(pos, a, "keep_apart"), _pos(pos, b, "keep_apart")) for a, b in rules.keep_apart]
+    together, lock, lock_names = group_labels(blocks)
     return Problem(
         codes=codes,
         pop=pop,
@@ -207,11 +214,13 @@ def build_problem(
         together=together,
         lock=lock,
         lock_names=lock_names,
-        apart_pairs=np.array(apart, dtype=np.int64).reshape(-1, 2),
+        apart_pairs=np.array(blocks.apart, dtype=np.int64).reshape(-1, 2),
         min_pop=int(min_pop),
         max_pop=int(max_pop),
         weights=weights,
         total_border_m=float(border_m.sum() / 2) or 1.0,
+        frozen=frozen,
+        rules=tuple(in_force),
     )
 
 
@@ -225,67 +234,3 @@ def _aligned_border(structure: sp.csr_matrix, values: sp.csr_matrix) -> np.ndarr
         lookup = dict(zip(values.indices[va:vb], values.data[va:vb], strict=True))
         out[a:b] = [lookup.get(c, 0.0) for c in cols]
     return out
-
-
-def _pos(pos: Mapping[str, int], code: str, rule: str) -> int:
-    if code not in pos:
-        msg = f"[rules] {rule} names unit {code!r}, which is not in the units file; check the code."
-        raise ConfigError(msg)
-    return pos[code]
-
-
-def _rule_labels(
-    codes: Sequence[str], pos: Mapping[str, int], rules: RulesConfig
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Union keep-together groups and same-name locks into group labels; number the locks."""
-    n = len(codes)
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    grouped = np.zeros(n, dtype=bool)
-    groups: list[list[int]] = [[_pos(pos, c, "keep_together") for c in g] for g in rules.keep_together]
-    lock = np.full(n, -1, dtype=np.int64)
-    lock_names: list[str] = []
-    for spec in rules.locks:
-        if spec.area not in lock_names:
-            lock_names.append(spec.area)
-        li = lock_names.index(spec.area)
-        members = [_pos(pos, c, f"lock {spec.area!r}") for c in spec.units]
-        for m in members:
-            if lock[m] not in (-1, li):
-                msg = (
-                    f"[rules] unit {codes[m]!r} is locked to two areas, {lock_names[lock[m]]!r} "
-                    f"and {spec.area!r}; lock it to one."
-                )
-                raise ConfigError(msg)
-            lock[m] = li
-        groups.append(members)
-    for li in range(len(lock_names)):
-        groups.append([int(i) for i in np.flatnonzero(lock == li)])
-    for g in groups:
-        for m in g:
-            grouped[m] = True
-        for a, b in itertools.pairwise(g):
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[ra] = rb
-    roots: dict[int, int] = {}
-    together = np.full(n, -1, dtype=np.int64)
-    for i in np.flatnonzero(grouped):
-        r = find(int(i))
-        together[i] = roots.setdefault(r, len(roots))
-    # A group of one unit constrains nothing.
-    counts = np.bincount(together[together >= 0], minlength=len(roots)) if len(roots) else np.zeros(0)
-    for gi, cnt in enumerate(counts):
-        if cnt < 2:
-            together[together == gi] = -1
-    _, together_compact = np.unique(together, return_inverse=True)
-    if (together >= 0).any():
-        labels = np.where(together >= 0, together_compact - (1 if (together < 0).any() else 0), -1)
-        together = labels.astype(np.int64)
-    return together, lock, lock_names

@@ -36,6 +36,7 @@ from sda.formatting import (
     show_whole,
 )
 from sda.maps import drawable_figures, render_figures
+from sda.metrics import in_band, outside_band
 from sda.plan import Plan
 
 __all__ = ["ENSEMBLE_DIRECTIONS", "movable_units", "render_report_html", "render_report_md"]
@@ -234,7 +235,7 @@ def _build(plan: Plan, *, available: set[str]) -> list[Any]:
 def _headline(plan: Plan, available: set[str]) -> list[Any]:
     band_min, band_max = _band(plan)
     pops = plan.areas["population"]
-    outside = [f"{a} ({show_whole(p)})" for a, p in pops.items() if not band_min <= p <= band_max]
+    outside = [f"{a} ({show_whole(pops[a])})" for a in outside_band(pops, band_min, band_max)]
     band = f"{show_whole(band_min)}-{show_whole(band_max)}"
     in_band = (
         f"yes, every area has {band} residents"
@@ -574,7 +575,7 @@ def _moves_blocks(population: int, moves: pd.DataFrame) -> list[Any]:
 def _binding_text(plan: Plan, population: int, edge_pops: tuple[list[int], list[int]]) -> str:
     """Whether the band, not the objective, stops this area giving or taking boundary units."""
     band_min, band_max = _band(plan)
-    if not band_min <= population <= band_max:
+    if not in_band(population, band_min, band_max):
         return "outside the band"
     inside, outside = edge_pops
     notes = []

@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 
 from sda.config import ObjectiveConfig, RunConfig
-from sda.engine.construct import components, construct
+from sda.engine.construct import construct
 from sda.engine.search import search, target_for
 from sda.errors import InfeasibleError
 from sda.feasibility import check_feasible
+from sda.metrics import components, count_bounds
 from sda.objective import score_labels
 from sda.problem import Problem, build_problem
 
@@ -91,9 +92,9 @@ def _nearest_feasible_count(problem: Problem, variant: RunConfig) -> RunConfig:
     each district must hold a whole number of areas)."""
     if variant.areas.count == "auto":
         return variant
-    pops = [int(problem.pop[part].sum()) for part in components(problem)]
-    lo = sum(-(-p // problem.max_pop) for p in pops)
-    hi = sum(p // problem.min_pop for p in pops)
+    pops = [int(problem.pop[part].sum()) for part in components(problem.indptr, problem.indices)]
+    lo_each, hi_each = count_bounds(np.array(pops), problem.min_pop, problem.max_pop)
+    lo, hi = int(lo_each.sum()), int(hi_each.sum())
     if lo > hi:
         return variant
     count = int(min(max(int(variant.areas.count), lo), hi))

@@ -7,11 +7,24 @@ import pytest
 from helpers import cell, grid_graph, labels_from, path_graph, problem_of
 
 from sda.config import LockConfig, RulesConfig
-from sda.errors import InvariantError, SdaError
+from sda.errors import InfeasibleError, InvariantError, SdaError
+from sda.feasibility import check_feasible
 from sda.plan import RuleResult
-from sda.rules import check_band, check_contiguity, check_rules, verify
+from sda.rules import RULES, check_rules, verify
+from sda.rules.band import Band
+from sda.rules.contiguity import Contiguity
 
 NAMES = ["A1", "A2", "A3"]
+
+
+def check_band(problem, labels, names) -> RuleResult:
+    (result,) = Band().check_plan(problem, labels, names)
+    return result
+
+
+def check_contiguity(problem, labels, names) -> RuleResult:
+    (result,) = Contiguity().check_plan(problem, labels, names)
+    return result
 
 
 def path6():
@@ -158,3 +171,56 @@ def test_verify_raises_on_any_failed_result() -> None:
     labels = np.array([0, 0, 1, 1, 2, 2])
     with pytest.raises(InvariantError, match=r"keep_apart X/Y: in A1 and A1"):
         verify(problem, labels, NAMES, [RuleResult("keep_apart X/Y", False, "in A1 and A1")])
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+def test_registry_lists_every_rule_once() -> None:
+    assert [cls.name for cls in RULES] == [
+        "band",
+        "contiguity",
+        "nest_in_district",
+        "lock",
+        "keep_together",
+        "keep_apart",
+    ]
+
+
+def test_keep_apart_of_a_unit_with_itself_is_a_contradiction() -> None:
+    problem = problem_of(path_graph(6), 20, 30, rules=RulesConfig(keep_apart=(("U2", "U2"),)))
+    with pytest.raises(InfeasibleError, match=r"keep_apart \(U2, U2\) contradicts itself"):
+        check_feasible(problem, 3)
+
+
+def test_lock_and_keep_apart_contradiction_names_the_lock() -> None:
+    rules = RulesConfig(locks=(LockConfig("Town", ("U0", "U1")),), keep_apart=(("U1", "U0"),))
+    problem = problem_of(path_graph(6), 20, 30, rules=rules)
+    with pytest.raises(InfeasibleError, match=r"keep_apart \(U1, U0\) contradicts keep_together/lock \(lock\)"):
+        check_feasible(problem, 3)
+
+
+def test_rules_translate_into_building_blocks_only() -> None:
+    # nest_in removes the link between districts; a lock and a group become labels; a pair
+    # becomes a forbidden pair. Nothing else reaches the engine.
+    rules = RulesConfig(
+        nest_in="district",
+        locks=(LockConfig("North", ("U0", "U1")),),
+        keep_together=(("U3", "U4"),),
+        keep_apart=(("U0", "U5"),),
+    )
+    district = {f"U{i}": ("D1" if i < 3 else "D2") for i in range(6)}
+    problem = problem_of(path_graph(6), 10, 40, district_of=district, rules=rules)
+    assert sorted(problem.neighbours(2).tolist()) == [1]  # U2-U3 crossed districts: removed
+    assert problem.lock.tolist() == [0, 0, -1, -1, -1, -1]
+    assert problem.together[0] == problem.together[1] != problem.together[3] == problem.together[4]
+    assert problem.apart_pairs.tolist() == [[0, 5]]
+    assert not problem.movable[[0, 1, 3, 4]].any() and problem.movable[[2, 5]].all()
+    assert [type(r).__name__ for r in problem.rules] == [
+        "Band",
+        "Contiguity",
+        "NestIn",
+        "Lock",
+        "KeepTogether",
+        "KeepApart",
+    ]

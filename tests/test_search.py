@@ -272,7 +272,9 @@ def test_start_in_pieces_is_made_contiguous() -> None:
 
 def test_start_breaking_a_rule_is_refused_naming_it() -> None:
     problem = problem_of(path_graph(6), 20, 40, rules=RulesConfig(keep_apart=(("U0", "U1"),)))
-    with pytest.raises(InfeasibleError, match="U0 and U1 must be in different areas"):
+    with pytest.raises(
+        InfeasibleError, match="the starting plan breaks a rule: keep_apart U0/U1: in area 1 and area 1"
+    ):
         search(
             problem,
             count=2,

@@ -14,8 +14,6 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from sda.engine.trees import (
     Cuts,
@@ -28,6 +26,7 @@ from sda.engine.trees import (
     random_tree,
 )
 from sda.errors import InfeasibleError
+from sda.metrics import components, count_bounds
 from sda.problem import Problem
 
 #: Trees drawn for one set before giving up on it (its parent then draws again).
@@ -250,8 +249,8 @@ def distribute_count(problem: Problem, component_pops: list[int], k: int) -> lis
     InfeasibleError
         If no distribution exists (a part too small for one area, or the counts cannot add to k).
     """
-    lo = [-(-p // problem.max_pop) for p in component_pops]
-    hi = [p // problem.min_pop if problem.min_pop else p for p in component_pops]
+    lo_each, hi_each = count_bounds(np.array(component_pops, dtype=np.int64), problem.min_pop, problem.max_pop)
+    lo, hi = lo_each.tolist(), hi_each.tolist()
     if sum(lo) > k or sum(hi) < k or any(a > b for a, b in zip(lo, hi, strict=True)):
         msg = (
             f"{k} areas cannot be shared among {len(component_pops)} separate parts of the graph "
@@ -265,14 +264,6 @@ def distribute_count(problem: Problem, component_pops: list[int], k: int) -> lis
         load = [p / c if c < h else -1.0 for p, c, h in zip(component_pops, counts, hi, strict=True)]
         counts[int(np.argmax(load))] += 1
     return counts
-
-
-def components(problem: Problem) -> list[np.ndarray]:
-    """Unit positions of each connected component of the problem graph, largest first."""
-    adj = sp.csr_matrix((np.ones(len(problem.indices)), problem.indices, problem.indptr), shape=(problem.n, problem.n))
-    n_comp, labels = connected_components(adj, directed=False)
-    parts = [np.flatnonzero(labels == c) for c in range(n_comp)]
-    return sorted(parts, key=len, reverse=True)
 
 
 def construct(
@@ -309,7 +300,7 @@ def construct(
     deadline
         ``time.monotonic()`` value after which it gives up (returns None).
     """
-    parts = components(problem)
+    parts = components(problem.indptr, problem.indices)
     counts = distribute_count(problem, [int(problem.pop[p].sum()) for p in parts], k)
     for attempt in range(attempts):
         if on_attempt:

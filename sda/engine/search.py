@@ -25,6 +25,7 @@ from sda.errors import InfeasibleError
 from sda.metrics import area_populations, in_band, pieces_per_area
 from sda.objective import score_labels
 from sda.problem import Problem
+from sda.rules import check_rules
 
 Progress = Callable[[str], None]
 
@@ -316,21 +317,13 @@ def start_from(
 
 
 def rule_breaks(problem: Problem, labels: np.ndarray) -> list[str]:
-    """The hard rules' building blocks an assignment breaks, named (kept groups split, locks
-    sharing an area, keep-apart pairs together)."""
-    out = []
-    for g in np.unique(problem.together[problem.together >= 0]).tolist():
-        members = np.flatnonzero(problem.together == g)
-        if len(np.unique(labels[members])) > 1:
-            out.append(f"units {', '.join(problem.codes[i] for i in members[:6])} must share an area")
-    for area in np.unique(labels[problem.lock >= 0]).tolist():
-        held = np.unique(problem.lock[(labels == area) & (problem.lock >= 0)])
-        if len(held) > 1:
-            out.append(f"locks {', '.join(problem.lock_names[li] for li in held.tolist())} share one area")
-    for x, y in problem.apart_pairs.tolist():
-        if labels[x] == labels[y]:
-            out.append(f"units {problem.codes[x]} and {problem.codes[y]} must be in different areas")
-    return out
+    """The rules other than band and contiguity that an assignment breaks, with who breaks
+    them (each locked area is named after its lock for the check)."""
+    names = [f"area {a + 1}" for a in range(int(labels.max()) + 1)]
+    for li, name in enumerate(problem.lock_names):
+        names[int(labels[problem.lock == li][0])] = name
+    results = check_rules(problem, labels, names)
+    return [f"{r.name}: {r.detail}" for r in results if not r.ok and r.name not in ("band", "contiguity")]
 
 
 def _start_task(

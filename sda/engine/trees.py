@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from sda.metrics import count_bounds
 from sda.problem import Problem
 
 
@@ -200,12 +201,9 @@ def admissible_cuts(problem: Problem, tree: Tree, k: int) -> Cuts:
     total = int(pop.sum())
     sub = tree.subtree_sums(pop)
     rest = total - sub
-    lo_pop, hi_pop = problem.min_pop, problem.max_pop
-    with np.errstate(divide="ignore"):
-        lo1 = np.maximum(-(-sub // hi_pop), 1)
-        hi1 = sub // lo_pop if lo_pop > 0 else np.full_like(sub, k - 1)
-        lo2 = k - (rest // lo_pop if lo_pop > 0 else np.full_like(rest, k - 1))
-        hi2 = k - (-(-rest // hi_pop))
+    lo1, hi1 = count_bounds(sub, problem.min_pop, problem.max_pop)
+    lo_rest, hi_rest = count_bounds(rest, problem.min_pop, problem.max_pop)
+    lo2, hi2 = k - hi_rest, k - lo_rest
     lo = np.maximum(np.maximum(lo1, lo2), 1)
     hi = np.minimum(np.minimum(hi1, hi2), k - 1)
     ok = lo <= hi
