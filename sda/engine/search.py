@@ -449,7 +449,9 @@ def search(
     firsts = [plans[counts[s % len(counts)]] if reuse else initial for s in range(n_starts)]
     # Starts run ``workers`` at a time, so each may take that many shares of what is left.
     share = remaining * min(workers, n_starts) / max(n_starts, 1)
-    if steps > 0:
+    if n_starts == 0:
+        say("time budget spent: the best screened plan stands")
+    elif steps > 0:
         say(f"improving {n_starts} start(s) for {steps:,} steps each on {min(workers, n_starts)} worker(s)")
     else:
         say(f"improving {n_starts} start(s) for about {share:.0f} s each on {min(workers, n_starts)} worker(s)")
