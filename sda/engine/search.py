@@ -70,6 +70,9 @@ class SearchResult:
     starts: list[float] = field(default_factory=list)
     seconds: float = 0.0
     seconds_compile: float = 0.0
+    #: CPU seconds of each task, by phase ("screen": one per count, "starts": one per start), in
+    #: task order: what the work would take on an idle machine with any number of workers.
+    task_cpu_s: dict[str, list[float]] = field(default_factory=dict)
 
 
 def compile_kernels(problem: Problem) -> float:
@@ -159,6 +162,7 @@ class _Outcome:
     proven_infeasible: bool = False
     messages: list[str] = field(default_factory=list)
     seconds_load: float = 0.0
+    seconds_cpu: float = 0.0
 
 
 _KERNELS_LOADED = False
@@ -180,6 +184,7 @@ def _screen_task(
     """One count's screening: ``SCREEN_DRAWS`` constructions, each annealed for ``steps``; no
     further draw after ``deadline_s`` seconds (the first is always completed)."""
     load_s = _load_kernels(problem)
+    cpu0 = time.process_time()
     rng = np.random.default_rng(seed)
     until = time.monotonic() + deadline_s
     out = _Outcome(None, np.inf, k, seconds_load=load_s)
@@ -198,6 +203,7 @@ def _screen_task(
                 out.labels, out.cost = labels, float(cost)
         if time.monotonic() > until:
             break
+    out.seconds_cpu = time.process_time() - cpu0
     return out
 
 
@@ -209,6 +215,7 @@ def choose_count(
     *,
     jobs: int = 1,
     budget_s: float = float("inf"),
+    cpu_log: list[float] | None = None,
 ) -> tuple[int, dict[int, float], dict[int, np.ndarray]]:
     """Screen the feasible counts with a few short searches; the count with the best result wins.
 
@@ -248,6 +255,8 @@ def choose_count(
         for out in run_tasks(_screen_task, tasks, workers):
             _say_load(progress, out.seconds_load)
             tried.append(out.count)
+            if cpu_log is not None:
+                cpu_log.append(out.seconds_cpu)
             if out.labels is not None:
                 screened[out.count], plans[out.count] = out.cost, out.labels
                 progress(f"count {out.count}: best short search scores {out.cost:.4f}")
@@ -339,6 +348,7 @@ def _start_task(
 ) -> _Outcome:
     """One start: a first plan (or the given one), improved for ``steps`` (or ``seconds``)."""
     load_s = _load_kernels(problem)
+    cpu0 = time.process_time()
     rng = np.random.default_rng(seed)
     out = _Outcome(None, np.inf, k, seconds_load=load_s)
     labels = initial.copy() if initial is not None else _first_plan(problem, k, rng, construct_seconds)
@@ -354,6 +364,7 @@ def _start_task(
         cost = score_labels(problem, labels, goal)["objective"]
     out.labels, out.cost = labels, float(cost)
     out.messages.append(f"start {label}: {k} areas, objective {cost:.4f}")
+    out.seconds_cpu = time.process_time() - cpu0
     return out
 
 
@@ -418,6 +429,7 @@ def search(
     goal = target_for(problem, count, target)
     screened: dict[int, float] = {}
     plans: dict[int, np.ndarray] = {}
+    task_cpu: dict[str, list[float]] = {"screen": [], "starts": []}
     initial = None
     if initial_labels is not None:
         problem, initial = start_from(
@@ -426,7 +438,9 @@ def search(
         k = int(initial.max()) + 1
     elif count == "auto":
         budget = SCREEN_SHARE * time_limit_s if steps == 0 else float("inf")
-        k, screened, plans = choose_count(problem, goal, seed, say, jobs=workers, budget_s=budget)
+        k, screened, plans = choose_count(
+            problem, goal, seed, say, jobs=workers, budget_s=budget, cpu_log=task_cpu["screen"]
+        )
         say(f"chose {k} areas (best short searches among counts {min(screened)}-{max(screened)})")
     else:
         k = int(count)
@@ -476,6 +490,7 @@ def search(
         for message in out.messages:
             say(message)
         outcomes.append(out)
+        task_cpu["starts"].append(out.seconds_cpu)
     start_costs = [o.cost for o in outcomes if o.labels is not None]
     # The best plan of any start, then of any screened count (a start that found nothing does
     # not lose the screening's plan); ties go to the earlier candidate, so the pick is the same
@@ -498,4 +513,5 @@ def search(
         starts=start_costs,
         seconds=time.monotonic() - t0,
         seconds_compile=compile_s,
+        task_cpu_s=task_cpu,
     )
