@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
@@ -22,16 +20,16 @@ from sda import __version__, tradeoffs
 from sda.config import RunConfig
 from sda.engine.search import SearchResult, search, target_for
 from sda.feasibility import check_feasible
+from sda.folder import run_timestamp
 from sda.graph import build_adjacency
 from sda.io import file_sha256, read_pcn_shares, read_practices, read_units
 from sda.metrics import in_band
 from sda.objective import score_labels
 from sda.pcn import METHOD_TEXT, largest_share_pcn, nearest_practice_pcn
-from sda.plan import Plan
+from sda.plan import Plan, PopulationNotes, Provenance
 from sda.problem import Problem, build_problem
-from sda.rules import check_rules, verify
-
-Progress = Callable[[str], None]
+from sda.progress import Progress
+from sda.rules import check_rules, verify, verify_totals
 
 
 @dataclass
@@ -44,6 +42,7 @@ class Inputs:
     problem: Problem
     warnings: list[str]
     data_files: dict[str, str]
+    population_notes: PopulationNotes = field(default_factory=lambda: PopulationNotes())
 
 
 def load_inputs(cfg: RunConfig, progress: Progress | None = None) -> Inputs:
@@ -76,18 +75,48 @@ def load_inputs(cfg: RunConfig, progress: Progress | None = None) -> Inputs:
     files = {"units": cfg.units.path}
     if cfg.units.population_csv:
         files["population_csv"] = cfg.units.population_csv
+    if cfg.units.population_points:
+        files["population_points"] = cfg.units.population_points
+    if cfg.units.split is not None:
+        files["units_split"] = cfg.units.split.path
     if cfg.pcn.practices:
         files["practices"] = cfg.pcn.practices
     if cfg.pcn.shares and cfg.pcn.method == "shares":
         files["pcn_shares"] = cfg.pcn.shares
     data_files = {f"{k}: {v.name}": file_sha256(v) for k, v in files.items()}
-    return Inputs(units, graph, practices, problem, caught, data_files)
+    inputs = Inputs(units, graph, practices, problem, caught, data_files)
+    inputs.population_notes = _population_notes(cfg, units)
+    return inputs
+
+
+def _population_notes(cfg: RunConfig, units: gpd.GeoDataFrame) -> PopulationNotes:
+    """Where the population came from and what best-fitting and splitting did (for provenance)."""
+    fit = units.attrs.get("population_fit") or {}
+    split = units.attrs.get("split") or {}
+    source = cfg.units.population_source
+    if not source and fit:
+        source = f"points in {fit['file']}, each counted in the unit holding it"
+    notes = PopulationNotes(population_source=source or "as given in the input")
+    if fit:
+        notes["population_points"] = {k: v for k, v in fit.items() if k not in ("caveats", "notes", "unplaced_text")}
+    if split.get("units_split"):
+        notes["units_split"] = {r["code"]: f"{r['name']}: {r['pieces']} pieces ({r['reason']})" for r in split["split"]}
+    notes["data_caveats"] = [*fit.get("caveats", []), *split.get("caveats", [])]
+    return notes
 
 
 def _read_and_link(cfg: RunConfig, say: Progress) -> tuple[gpd.GeoDataFrame, nx.Graph, gpd.GeoDataFrame | None]:
     """Read the units, build their graph, and give each unit its PCN (``pcn_code``)."""
     units = read_units(cfg.units)
     say(f"read {len(units):,} units, {int(units['population'].sum()):,} residents from {cfg.units.path.name}")
+    for note in (units.attrs.get("population_fit") or {}).get("notes", []):
+        say(note)
+    if cfg.units.split is not None:
+        from sda.mixed import split_units
+
+        units, records = split_units(units, cfg.units, cfg.areas.max_population)
+        if records:
+            say(f"split {len(records)} units into finer units: {len(units):,} units now")
     graph = build_adjacency(units, cfg.graph)
     say(f"adjacency: {graph.number_of_edges():,} links ({cfg.graph.contiguity}, snap {cfg.graph.snap_m} m)")
     practices = None
@@ -128,17 +157,26 @@ def build_plan(
     labels: np.ndarray,
     *,
     target: float,
-    provenance: dict[str, Any] | None = None,
+    provenance: Provenance | None = None,
+    names: list[str] | None = None,
+    broken_rules: str = "raise",
 ) -> Plan:
     """Turn an assignment into a checked Plan: named areas, dissolved geometry, scores, rules.
 
-    Raises ``InvariantError`` (and so writes nothing) if a unit or resident went missing or a
-    hard rule is broken.
+    Raises ``InvariantError`` (and so writes nothing) if a unit or resident went missing or, with
+    ``broken_rules="raise"`` (what ``propose`` uses), a hard rule is broken. With
+    ``broken_rules="record"`` (a plan made or edited outside sda, ``sda evaluate``) broken rules
+    are kept in ``Plan.rules`` instead. ``names`` keeps the areas' own ids (``names[label]``);
+    by default areas are named by ``area_names``.
     """
     problem = inputs.problem
-    names = area_names(problem, labels, inputs.units.loc[problem.codes])
+    if names is None:
+        names = area_names(problem, labels, inputs.units.loc[problem.codes])
     results = check_rules(problem, labels, names, cfg.rules)
-    verify(problem, labels, names, results)
+    if broken_rules == "record":
+        verify_totals(problem, labels, names)
+    else:
+        verify(problem, labels, names, results)
     units = inputs.units.loc[problem.codes].copy()
     units["area_id"] = [names[a] for a in labels]
     units = units.loc[inputs.units.index]
@@ -157,7 +195,7 @@ def build_plan(
         practices=practices,
         target_population=float(target),
         warnings=list(inputs.warnings),
-        provenance=provenance or {},
+        provenance=provenance or Provenance(),
     )
 
 
@@ -202,27 +240,48 @@ def _area_table(
     return table.sort_index()
 
 
-def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
-    """Propose areas for a configuration: the whole ``sda propose`` job, without writing files."""
+def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | None = None) -> Plan:
+    """Propose areas for a configuration: the whole ``sda propose`` job, without writing files.
+
+    With ``previous`` (an output folder or plan file), the search starts from that plan carried
+    onto the current units, pays for every resident moved, and the areas keep their ids
+    (``sda.rerun``); ``plan.provenance["previous"]`` records what changed.
+    """
     say = progress or (lambda _m: None)
     started = time.monotonic()
     inputs = load_inputs(cfg, say)
     problem = inputs.problem
     check_feasible(problem, cfg.areas.count)
-    result = search(
-        problem,
-        count=cfg.areas.count,
-        target=cfg.areas.target_population,
-        seed=cfg.search.seed,
-        time_limit_s=cfg.search.time_limit_s,
-        starts=cfg.search.starts,
-        progress=say,
-        steps=cfg.search.steps,
-        jobs=cfg.search.jobs,
-    )
+    rerun = None
+    if previous is not None:
+        from sda.rerun import search_from_previous
+
+        rerun = search_from_previous(cfg, problem, inputs.units, previous, say)
+        result = rerun.result
+    else:
+        result = search(
+            problem,
+            count=cfg.areas.count,
+            target=cfg.areas.target_population,
+            seed=cfg.search.seed,
+            time_limit_s=cfg.search.time_limit_s,
+            starts=cfg.search.starts,
+            progress=say,
+            steps=cfg.search.steps,
+            jobs=cfg.search.jobs,
+        )
     target = target_for(problem, result.count if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
     provenance = _provenance(cfg, inputs, result, started)
-    plan = build_plan(cfg, inputs, result.labels, target=target, provenance=provenance)
+    if rerun is not None:
+        provenance["count_asked"] = f"{cfg.areas.count} (re-run: {rerun.count_note})"
+        provenance["previous"] = rerun.record
+        provenance["lineage"] = {
+            "previous": rerun.carried.source,
+            "retired_ids": rerun.identity.retired_line,
+            "names": rerun.identity.names,
+        }
+    names = rerun.identity.ids if rerun is not None else None
+    plan = build_plan(cfg, inputs, result.labels, target=target, provenance=provenance, names=names)
     if cfg.exact.enabled and problem.n_pcn:
         from sda.exact import bound_plan  # HiGHS is only needed here
 
@@ -235,16 +294,20 @@ def run(cfg: RunConfig, progress: Progress | None = None) -> Plan:
     if cfg.tradeoffs.enabled:
         say("trade-offs: re-running with other counts, weights and rules")
         plan.alternatives = tradeoffs.explore(cfg, inputs.graph, inputs.units, problem, result.count, say)
-        plan.ensemble = tradeoffs.ensemble(problem, result.count, target, cfg.tradeoffs.ensemble, cfg.search.seed)
+        # On steps, the ensemble is bounded by its size alone (no clock), so the report repeats.
+        ensemble_s = float("inf") if tradeoffs.alternative_steps(cfg) > 0 else 15.0
+        plan.ensemble = tradeoffs.ensemble(
+            problem, result.count, target, cfg.tradeoffs.ensemble, cfg.search.seed, ensemble_s
+        )
         say(f"ensemble: {len(plan.ensemble)} random valid plans to rank against")
     plan.provenance["seconds_total"] = round(time.monotonic() - started, 2)
     return plan
 
 
-def _provenance(cfg: RunConfig, inputs: Inputs, result: SearchResult, started: float) -> dict[str, Any]:
+def _provenance(cfg: RunConfig, inputs: Inputs, result: SearchResult, started: float) -> Provenance:
     return {
         "sda_version": __version__,
-        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run_at": run_timestamp().isoformat(timespec="seconds"),
         "config_file": cfg.source.name if cfg.source else "",
         "config_sha256": cfg.sha256,
         "data_files": inputs.data_files,
@@ -256,11 +319,23 @@ def _provenance(cfg: RunConfig, inputs: Inputs, result: SearchResult, started: f
         "seconds_search": round(result.seconds, 3),
         "seconds_compile": round(result.seconds_compile, 3),
         "pcn_method": METHOD_TEXT.get(cfg.pcn.method, cfg.pcn.method) if cfg.pcn.practices else "PCN alignment off",
-        "units_note": (
-            "units as configured; the shipped default is 2011 LSOAs with ONS mid-2018 populations, "
-            "standing in for parishes"
-        ),
+        "units_note": _units_note(cfg, inputs),
+        **inputs.population_notes,
     }
+
+
+def _units_note(cfg: RunConfig, inputs: Inputs) -> str:
+    """Which units file and fields this run read, e.g. ``487 units from lsoa.geojson (code LSOA11CD, ...)``."""
+    u = cfg.units
+    fields = [f"code {u.code_field}"]
+    if u.population_csv is not None:
+        fields.append(f"population {u.population_csv_population_field} from {u.population_csv.name}")
+    elif u.population_field:
+        fields.append(f"population {u.population_field}")
+    if u.district_field:
+        fields.append(f"district {u.district_field}")
+    layer = f", layer {u.layer}" if u.layer else ""
+    return f"{len(inputs.units):,} units from {u.path.name}{layer} ({', '.join(fields)})"
 
 
 def sample_plans(cfg: RunConfig, n: int, *, count: int | None = None, time_limit_s: float = 60.0) -> pd.DataFrame:

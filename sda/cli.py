@@ -1,16 +1,27 @@
-"""The command line. Only this module imports click or prints; it catches ``SdaError`` and exits
-with its code (1 bad data or config, 2 bad usage, 3 rules cannot be met, 4 internal check failed).
+"""The command line. Only this module imports click or prints.
+
+Every command is wrapped in ``guarded``: an ``SdaError`` prints one line and exits with its code
+(1 bad data or config, 2 bad usage, 3 rules cannot be met, 4 internal check failed); Ctrl-C exits
+130 and SIGTERM 143, each with one line; any other exception is a bug in ``sda``: one line on the
+terminal, the traceback in a log file in the system temp folder, exit 4.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import functools
 import json
+import os
+import signal
 import sys
+import tempfile
 import time
+import traceback
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -40,9 +51,86 @@ class _Reporter:
             click.echo(f"[{time.monotonic() - self.t0:6.1f}s] {message}", err=True)
 
 
-def _fail(exc: SdaError) -> None:
-    click.echo(f"Error: {exc}", err=True)
-    sys.exit(exc.exit_code)
+#: Exit codes beyond SdaError's: the shell's conventions for Ctrl-C (128 + SIGINT) and SIGTERM.
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+EXIT_INTERNAL = 4
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like Ctrl-C so that temporary files and locks are cleaned up."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def _write_crash_log(command: str) -> Path | None:
+    """Write the current exception's traceback to a fresh log file; None if nothing can be written."""
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"sda-crash-{stamp}-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as log:
+            log.write(f"sda {__version__}, command {command!r}, python {sys.version.split()[0]}\n")
+            log.write(f"argv: {sys.argv!r}\n\n")
+            log.write(traceback.format_exc())
+    except OSError:
+        return None
+    return Path(name)
+
+
+def guarded(command: F) -> F:
+    """Wrap a click command so that it never ends in a bare traceback.
+
+    - ``SdaError``: ``Error: <message>`` on stderr, exit with the error's ``exit_code``.
+    - Ctrl-C: ``Interrupted`` on stderr, exit 130; SIGTERM: ``Terminated``, exit 143. Both unwind
+      the stack first, so output folders are left as they were and temporary files are removed.
+    - Any other exception (a bug): one line naming it and a log file with the traceback, exit 4.
+    - click's own exits (usage errors, ``--help``) pass through unchanged.
+
+    Every command uses it; put it directly above the function (below the click decorators).
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        previous = None
+        try:
+            previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        except ValueError:  # not the main thread (e.g. a test runner's worker): leave SIGTERM alone
+            previous = None
+        try:
+            return command(*args, **kwargs)
+        except SdaError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted (Ctrl-C).", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Terminated:
+            click.echo("Terminated (SIGTERM).", err=True)
+            sys.exit(EXIT_TERMINATED)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except BrokenPipeError:
+            # stdout closed early (``sda propose --json | head``): the files are written; exit quietly.
+            sys.stderr.close()
+            sys.exit(1)
+        except Exception as exc:
+            log = _write_crash_log(command.__name__)
+            where = f"the traceback is in {log}" if log else "no log file could be written"
+            click.echo(
+                f"Internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+                f"(a bug in sda; {where}; please report it with that file).",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _show_warnings(quiet: bool) -> None:
@@ -118,11 +206,18 @@ def cli() -> None:
     "--jobs", type=click.IntRange(min=0), help="Worker processes, 0 = every core (overrides [search] jobs; same plan)."
 )
 @click.option("--no-exact", is_flag=True, help="Skip the HiGHS bound.")
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, path_type=Path),
+    help="Re-run from this previous plan (output folder, plan.gpkg, units.geojson or assignment.csv): "
+    "few residents moved, areas keep their ids.",
+)
 @click.option("--no-tradeoffs", is_flag=True, help="Skip the trade-off re-runs and the ensemble (faster).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or warnings on stderr.")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout instead of the table."
 )
+@guarded
 def propose(
     config_path: Path,
     out: Path | None,
@@ -133,6 +228,7 @@ def propose(
     starts: int | None,
     jobs: int | None,
     no_exact: bool,
+    previous: Path | None,
     no_tradeoffs: bool,
     quiet: bool,
     as_json: bool,
@@ -145,30 +241,32 @@ def propose(
     \b
     Example:
         sda propose --config configs/cambridgeshire-peterborough-28.toml --out out/28 --seed 7
+        sda propose --config configs/cambridgeshire-peterborough.toml --previous out/2025 --out out/2026
     """
     _show_warnings(quiet)
     say = _Reporter(quiet)
-    try:
-        cfg = _with_overrides(
-            load_config(config_path),
-            count=_count(count),
-            seed=seed,
-            time_limit_s=time_limit_s,
-            steps=steps,
-            starts=starts,
-            jobs=jobs,
-            out=out,
-            no_exact=no_exact,
-            no_tradeoffs=no_tradeoffs,
-        )
-        from sda.api import run
-        from sda.outputs import summary_dict, summary_table, write_outputs
+    cfg = _with_overrides(
+        load_config(config_path),
+        count=_count(count),
+        seed=seed,
+        time_limit_s=time_limit_s,
+        steps=steps,
+        starts=starts,
+        jobs=jobs,
+        out=out,
+        no_exact=no_exact,
+        no_tradeoffs=no_tradeoffs,
+    )
+    from sda.api import run
+    from sda.folder import input_paths, locked, refuse_overwriting_inputs
+    from sda.outputs import summary_dict, summary_table, write_outputs
 
-        plan = run(cfg, progress=say)
+    # Refused before the search, not after it: an output over an input, a busy folder.
+    refuse_overwriting_inputs([cfg.output.dir], input_paths(cfg), flag="--out" if out else "[output] dir")
+    with locked(cfg.output.dir):
+        plan = run(cfg, progress=say, previous=previous)
         written = write_outputs(plan, cfg.output.dir)
-        say(f"wrote {len(written)} files to {cfg.output.dir}")
-    except SdaError as exc:
-        _fail(exc)
+    say(f"wrote {len(written)} files to {cfg.output.dir}")
     if as_json:
         click.echo(json.dumps(summary_dict(plan), indent=2, default=str))
     else:
@@ -178,6 +276,7 @@ def propose(
 @cli.command()
 @CONFIG_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing when all is well.")
+@guarded
 def check(config_path: Path, quiet: bool) -> None:
     """Check the config and input data without proposing anything.
 
@@ -190,16 +289,13 @@ def check(config_path: Path, quiet: bool) -> None:
     """
     _show_warnings(quiet)
     say = _Reporter(quiet)
-    try:
-        cfg = load_config(config_path)
-        from sda.api import load_inputs
-        from sda.feasibility import check_feasible
+    cfg = load_config(config_path)
+    from sda.api import load_inputs
+    from sda.feasibility import check_feasible
 
-        inputs = load_inputs(cfg, say)
-        check_feasible(inputs.problem, cfg.areas.count)
-        lo, hi = inputs.problem.feasible_counts()
-    except SdaError as exc:
-        _fail(exc)
+    inputs = load_inputs(cfg, say)
+    check_feasible(inputs.problem, cfg.areas.count)
+    lo, hi = inputs.problem.feasible_counts()
     if not quiet:
         click.echo(
             f"OK: {inputs.problem.n:,} units, {inputs.problem.total_pop:,} residents; counts {lo}-{hi} fit the band."
@@ -212,6 +308,7 @@ def check(config_path: Path, quiet: bool) -> None:
     "--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help="GeoJSON file of links."
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@guarded
 def graph(config_path: Path, out: Path, quiet: bool) -> None:
     """Write the adjacency graph as lines (one per link, with border length and kind) for QGIS.
 
@@ -221,22 +318,27 @@ def graph(config_path: Path, out: Path, quiet: bool) -> None:
     """
     _show_warnings(quiet)
     say = _Reporter(quiet)
-    try:
-        cfg = load_config(config_path)
-        from sda.graph import build_adjacency, graph_edges_frame
-        from sda.io import read_units
-        from sda.outputs import write_geojson
+    cfg = load_config(config_path)
+    from sda.folder import input_paths, refuse_overwriting_inputs, write_file_atomically
+    from sda.graph import build_adjacency, graph_edges_frame
+    from sda.io import read_units
+    from sda.outputs import write_geojson
 
-        units = read_units(cfg.units)
-        g = build_adjacency(units, cfg.graph)
-        write_geojson(graph_edges_frame(units, g), out)
-        say(f"wrote {g.number_of_edges():,} links to {out}")
-    except SdaError as exc:
-        _fail(exc)
+    refuse_overwriting_inputs([out], input_paths(cfg))
+    units = read_units(cfg.units)
+    if cfg.units.split is not None:  # the graph of the units a run uses
+        from sda.mixed import split_units
+
+        units, _ = split_units(units, cfg.units, cfg.areas.max_population)
+    g = build_adjacency(units, cfg.graph)
+    edges = graph_edges_frame(units, g)
+    write_file_atomically(out, lambda tmp: write_geojson(edges, tmp), input_paths(cfg))
+    say(f"wrote {g.number_of_edges():,} links to {out}")
 
 
 @cli.command()
 @click.argument("plan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@guarded
 def report(plan_dir: Path) -> None:
     """Re-render report.html and report.md from a plan folder written by ``sda propose``.
 
@@ -244,10 +346,176 @@ def report(plan_dir: Path) -> None:
     Example:
         sda report out/cambridgeshire-peterborough
     """
-    try:
-        from sda.outputs import read_plan, write_report
+    from sda.outputs import read_plan, write_report
 
-        written = write_report(read_plan(plan_dir), plan_dir)
-    except SdaError as exc:
-        _fail(exc)
+    written = write_report(read_plan(plan_dir), plan_dir)
     click.echo("\n".join(str(p) for p in written))
+
+
+PLAN_ARGUMENT = click.argument("plan_path", metavar="PLAN", type=click.Path(exists=True, path_type=Path))
+PLAN_FIELD_OPTIONS = (
+    click.option("--code-field", help="Column of PLAN holding the unit code (default: unit_code, code, the config's)."),
+    click.option("--area-field", help="Column of PLAN holding the area id (default: area_id, area, sda)."),
+    click.option(
+        "--original",
+        type=click.Path(exists=True, path_type=Path),
+        help="The sda output folder PLAN was edited from (default: the folder PLAN is in, if it is one).",
+    ),
+)
+
+
+def _plan_field_options(command: Any) -> Any:
+    for option in reversed(PLAN_FIELD_OPTIONS):
+        command = option(command)
+    return command
+
+
+@cli.command()
+@CONFIG_OPTION
+@PLAN_ARGUMENT
+@click.option(
+    "--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Write the plan's files and report here."
+)
+@_plan_field_options
+@click.option("--quiet", "-q", is_flag=True, help="No progress or warnings on stderr.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary (rules, violations, scores) as JSON.")
+@guarded
+def evaluate(
+    config_path: Path,
+    plan_path: Path,
+    out: Path | None,
+    code_field: str | None,
+    area_field: str | None,
+    original: Path | None,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Check and score a plan made or edited outside sda (e.g. plan.gpkg changed in QGIS).
+
+    PLAN is an output folder (its plan.gpkg), a GeoPackage, a GeoJSON or a CSV with a unit code
+    and an area per unit. Lists every broken rule by area and unit, with the numbers and the
+    edits behind it, and the scores. Exits 0 when the plan keeps every rule, 5 when it breaks
+    one. --out writes the same files and report as propose, for the plan as it is.
+
+    \b
+    Example:
+        sda evaluate --config configs/cambridgeshire-peterborough.toml out/cambridgeshire-peterborough
+    """
+    _show_warnings(quiet)
+    say = _Reporter(quiet)
+    from sda.errors import PlanBrokenError
+    from sda.evaluate import evaluate_plan, evaluation_text
+    from sda.outputs import summary_dict, write_outputs
+
+    cfg = _with_overrides(load_config(config_path), out=out)
+    ev = evaluate_plan(cfg, plan_path, original=original, code_field=code_field, area_field=area_field, progress=say)
+    if out is not None:
+        written = write_outputs(ev.plan, out)
+        say(f"wrote {len(written)} files to {out}")
+    if as_json:
+        summary = summary_dict(ev.plan)
+        summary["violations"] = ev.violations
+        summary["edits"] = [{"unit_code": c, **row} for c, row in ev.edits.astype(object).iterrows()]
+        click.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        click.echo(evaluation_text(ev))
+    if not ev.ok:
+        broken = [r.name for r in ev.plan.rules if not r.ok]
+        msg = f"the plan breaks {len(broken)} rule(s): {', '.join(broken)} (listed above)."
+        raise PlanBrokenError(msg)
+
+
+@cli.command()
+@click.argument("old", type=click.Path(exists=True, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write changes.txt, moved.csv, moved.geojson and areas.csv to this folder.",
+)
+@guarded
+def diff(old: Path, new: Path, out: Path | None) -> None:
+    """Say what changed between two plans: units and residents moved, between which areas, areas
+    created or retired, and each area's population and scores before and after.
+
+    OLD and NEW are output folders of ``sda propose`` or plan files (plan.gpkg, units.geojson,
+    assignment.csv). Areas are matched by residents in common, so a fresh run is compared fairly.
+
+    \b
+    Example:
+        sda diff out/2025 out/2026 --out out/2026/changes
+    """
+    from sda.diff import diff_plans, render_diff_text, write_diff
+    from sda.planfile import read_planfile
+
+    changes = diff_plans(read_planfile(old), read_planfile(new))
+    if out is not None:
+        write_diff(changes, out)
+    click.echo(render_diff_text(changes), nl=False)
+
+
+@cli.command()
+@CONFIG_OPTION
+@PLAN_ARGUMENT
+@click.option(
+    "--keep",
+    "keep",
+    multiple=True,
+    metavar="AREA",
+    help="Hold every unit of this area where it is (repeat for several areas).",
+)
+@click.option(
+    "--out", "-o", type=click.Path(file_okay=False, path_type=Path), help="Write the repaired plan's files here."
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=0),
+    help="Annealing steps after the repair (clock-free; default 1,000,000).",
+)
+@_plan_field_options
+@click.option("--quiet", "-q", is_flag=True, help="No progress or warnings on stderr.")
+@guarded
+def repair(
+    config_path: Path,
+    plan_path: Path,
+    keep: tuple[str, ...],
+    out: Path | None,
+    steps: int | None,
+    code_field: str | None,
+    area_field: str | None,
+    original: Path | None,
+    quiet: bool,
+) -> None:
+    """Make an edited plan valid again, moving as few residents as possible.
+
+    The officer's edits (units whose area differs from the run's assignment.csv) and every unit
+    of the --keep areas stay where they are; the engine starts from the edited plan and mends
+    the band and contiguity around them. When holding them makes the rules impossible, it says
+    which edit conflicts with which rule. --out writes the files of propose and, in changes/,
+    the units the repair moved (as sda diff).
+
+    \b
+    Example:
+        sda repair --config configs/cambridgeshire-peterborough.toml out/cambridgeshire-peterborough \\
+            --keep SDA-03 --out out/repaired
+    """
+    _show_warnings(quiet)
+    say = _Reporter(quiet)
+    from sda.edits import REPAIR_STEPS, repair_edited_plan, repair_text, write_repair
+
+    cfg = _with_overrides(load_config(config_path), out=out)
+    rep = repair_edited_plan(
+        cfg,
+        plan_path,
+        keep=keep,
+        original=original,
+        code_field=code_field,
+        area_field=area_field,
+        steps=REPAIR_STEPS if steps is None else steps,
+        progress=say,
+    )
+    if out is not None:
+        written = write_repair(rep, out)
+        say(f"wrote {len(written)} files to {out}")
+    click.echo(repair_text(rep))

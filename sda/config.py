@@ -35,6 +35,21 @@ class UnitsConfig:
     district_name_field : district name, for reports.
     population_csv : optional CSV joined on the code, for parish files without population.
     population_csv_code_field, population_csv_population_field : its columns.
+    population_points : optional point layer or CSV of populations (e.g. Census output-area
+        population-weighted centroids), best-fitted into the units by point-in-polygon; the third
+        way to give units a population (see ``sda.population``).
+    population_points_field : the points' population column. Default ``population``.
+    population_points_code_field : the points' code column, used only to name points in messages.
+    population_points_x_field, population_points_y_field : coordinate columns of a CSV. Default
+        ``easting``/``northing``; ignored for a point layer.
+    population_points_crs : CRS of those CSV columns, e.g. ``EPSG:4326`` for ``lon``/``lat``.
+        Default ``EPSG:27700``.
+    max_unplaced_share : refuse the run when more than this share of the points' residents falls
+        in no unit. Default 0.01.
+    population_source : how the report describes the population (source and vintage), e.g.
+        ``"ONS Census 2021 usual residents"``. Default: not stated.
+    split : optional ``[units.split]`` finer layer used inside units that are too big or
+        unparished (see ``SplitConfig`` and ``sda.mixed``).
     """
 
     path: Path
@@ -47,6 +62,57 @@ class UnitsConfig:
     population_csv: Path | None = None
     population_csv_code_field: str = "code"
     population_csv_population_field: str = "population"
+    population_points: Path | None = None
+    population_points_field: str = "population"
+    population_points_code_field: str | None = None
+    population_points_x_field: str = "easting"
+    population_points_y_field: str = "northing"
+    population_points_crs: str = "EPSG:27700"
+    max_unplaced_share: float = 0.01
+    population_source: str | None = None
+    split: SplitConfig | None = None
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """``[units.split]``: a finer layer (LSOAs, wards, output areas) used inside some units.
+
+    A unit is split when it has more residents than ``[areas] max_population`` (``over_max``),
+    or its code starts with one of ``code_prefixes`` (``"E43"``: ONS unparished areas), or
+    ``field`` holds one of ``values``, or its code is in ``codes``. It is replaced by the finer
+    units lying inside it (each finer unit goes to the unit it overlaps most), clipped to it.
+
+    Attributes
+    ----------
+    path : the finer polygon layer. Required.
+    layer : its layer name, for multi-layer files.
+    code_field : its unique code. Required.
+    name_field : its name; default the code. A piece is named ``"<unit>: <finer unit>"``.
+    population_field, population_csv, population_csv_code_field, population_csv_population_field :
+        its populations, as for ``[units]``. When none is set the pieces take their population
+        from ``[units] population_points``.
+    over_max : split units over ``max_population``. Default true.
+    code_prefixes : split units whose code starts with one of these. Default ``["E43"]``.
+    field, values : split units whose ``field`` (in the units file) holds one of ``values``.
+    codes : split these unit codes.
+    tolerance_m2 : gaps and overlaps between the two layers smaller than this are merged
+        without a line in the report (they are still counted). Default 10,000 m2 (1 ha).
+    """
+
+    path: Path
+    code_field: str
+    layer: str | None = None
+    name_field: str | None = None
+    population_field: str | None = None
+    population_csv: Path | None = None
+    population_csv_code_field: str = "code"
+    population_csv_population_field: str = "population"
+    over_max: bool = True
+    code_prefixes: tuple[str, ...] = ("E43",)
+    field: str | None = None
+    values: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+    tolerance_m2: float = 10_000.0
 
 
 @dataclass(frozen=True)
@@ -180,7 +246,8 @@ class SearchConfig:
     Attributes
     ----------
     seed : the only source of randomness; same data, config and seed give the same plan.
-    time_limit_s : wall-clock budget for the improvement phase. Default 60.
+    time_limit_s : wall-clock budget in seconds for the whole search (choosing the count,
+        constructing, improving), shared among the starts. Default 60.
     starts : independent constructions tried (multi-start). Default 4.
     steps : annealing steps per start; when > 0 it replaces ``time_limit_s`` and makes the run
         independent of the machine's speed (same seed, same plan). Default 0 (use the time).
@@ -222,11 +289,15 @@ class TradeoffsConfig:
     time_limit_s : total budget shared by all alternatives. Default 20.
     ensemble : number of alternative valid plans (random spanning-tree constructions, no
         search) that the chosen plan is ranked against. Default 200.
+    steps : annealing steps per alternative; 0 (default) means a tenth of ``[search] steps``
+        when the search runs on steps (then neither alternatives nor ensemble read the clock,
+        so the report repeats), else the time budget.
     """
 
     enabled: bool = True
     time_limit_s: float = 20.0
     ensemble: int = 200
+    steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -282,7 +353,7 @@ _SECTIONS: dict[str, type] = {
     "tradeoffs": TradeoffsConfig,
     "output": OutputConfig,
 }
-_PATH_KEYS = {"path", "population_csv", "practices", "shares", "dir"}
+_PATH_KEYS = {"path", "population_csv", "population_points", "practices", "shares", "dir"}
 
 
 def load_config(path: Path | str) -> RunConfig:
@@ -372,6 +443,13 @@ def _build_section(name: str, cls: type, section: dict[str, Any], base: Path, wh
     fields = {f.name: f for f in dataclasses.fields(cls)}
     if name == "rules":
         return _build_rules(section, where)
+    if name == "units" and isinstance(section.get("split"), dict):
+        split = _build_section("units.split", SplitConfig, section["split"], base, where)
+        return dataclasses.replace(
+            _build_section(name, cls, {k: v for k, v in section.items() if k != "split"}, base, where), split=split
+        )
+    if name == "units.split":
+        section = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items()}
     kwargs: dict[str, Any] = {}
     for key, value in section.items():
         if key not in fields:
@@ -513,6 +591,7 @@ def _more_problems(cfg: RunConfig) -> list[str]:
         ("[search] steps", cfg.search.steps, "whole"),
         ("[exact] max_units", cfg.exact.max_units, "whole"),
         ("[tradeoffs] ensemble", cfg.tradeoffs.ensemble, "whole"),
+        ("[tradeoffs] steps", cfg.tradeoffs.steps, "whole"),
         ("[graph] min_border_m", cfg.graph.min_border_m, "number"),
         ("[exact] time_limit_s", cfg.exact.time_limit_s, "number"),
         ("[tradeoffs] time_limit_s", cfg.tradeoffs.time_limit_s, "number"),
@@ -549,6 +628,32 @@ def _more_problems(cfg: RunConfig) -> list[str]:
             "PCN alignment is off and the shares would be ignored)"
         )
     problems += _output_dir_problems(cfg.output.dir)
+    problems += _population_source_problems(cfg.units)
+    return problems
+
+
+def _population_source_problems(units: UnitsConfig) -> list[str]:
+    """``[units]`` population points and ``[units.split]``: types TOML lets through."""
+    problems: list[str] = []
+    share: Any = units.max_unplaced_share
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+        problems.append(f"[units] max_unplaced_share = {_toml(share)}; expected a share from 0 to 1, e.g. 0.01")
+    split: Any = units.split
+    if split is None:
+        return problems
+    if not isinstance(split, SplitConfig):
+        return [*problems, f"[units] split = {_toml(split)}; expected a table [units.split] with path and code_field"]
+    for key in ("code_prefixes", "values", "codes"):
+        value = getattr(split, key)
+        if not (isinstance(value, tuple) and all(isinstance(v, str) for v in value)):
+            problems.append(f'[units.split] {key} = {_toml(value)}; expected a list of text, e.g. ["E43"]')
+    if not isinstance(split.over_max, bool):
+        problems.append(f"[units.split] over_max = {_toml(split.over_max)}; expected true or false (without quotes)")
+    tolerance: Any = split.tolerance_m2
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+        problems.append(f"[units.split] tolerance_m2 = {_toml(tolerance)}; expected square metres >= 0")
+    if bool(split.field) != bool(split.values):
+        problems.append('[units.split] field and values go together, e.g. field = "TYPE", values = ["unparished"]')
     return problems
 
 

@@ -63,6 +63,11 @@ class ConfigError(SdaError):
     """The TOML configuration is missing, malformed, or has unknown or out-of-range keys."""
 
 
+class OutputError(SdaError):
+    """An output cannot be written where asked: it would replace an input, the folder is busy with
+    another run, or it is not writable (permissions, a full disk, a file in the way)."""
+
+
 class InfeasibleError(SdaError):
     """The rules cannot all be met; the message names the rule and the units that break it."""
 
@@ -76,6 +81,13 @@ class InvariantError(SdaError):
     """
 
     exit_code = 4
+
+
+class PlanBrokenError(SdaError):
+    """A plan read from a file (``sda evaluate``) breaks a rule; the message lists each area and
+    unit at fault. Its own exit code, so that scripts can tell "checked: broken" from bad input."""
+
+    exit_code = 5
 
 
 class SdaWarning(UserWarning):

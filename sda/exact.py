@@ -21,7 +21,6 @@ The reported bound is the tighter of the two, and the gap is ``(bound - plan) / 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import highspy
 import numpy as np
@@ -30,6 +29,7 @@ from scipy.sparse.csgraph import connected_components
 
 from sda.config import ExactConfig
 from sda.metrics import edge_sources
+from sda.plan import Bound, HighsResult
 from sda.problem import Problem
 
 _INF = highspy.kHighsInf
@@ -45,7 +45,7 @@ def _solve(
     row_hi: np.ndarray,
     time_limit_s: float,
     start: np.ndarray | None = None,
-) -> tuple[highspy.Highs, dict[str, Any]]:
+) -> tuple[highspy.Highs, HighsResult]:
     """Maximise ``cost @ v`` subject to ``row_lo <= rows @ v <= row_hi`` and bounds; a HiGHS MIP."""
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
@@ -228,7 +228,7 @@ def component_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tup
 
 def full_model(
     problem: Problem, k: int, time_limit_s: float, start_labels: np.ndarray | None = None
-) -> tuple[dict[str, Any], np.ndarray | None]:
+) -> tuple[HighsResult, np.ndarray | None]:
     """Solve the full assignment model with flow contiguity; returns (result, best labels or None)."""
     n, p_count = problem.n, problem.n_pcn
     src = edge_sources(problem.indptr)
@@ -366,7 +366,7 @@ def _start_vector(problem: Problem, labels: np.ndarray, k: int, n_col: int, offs
     return v
 
 
-def bound_plan(problem: Problem, labels: np.ndarray, cfg: ExactConfig) -> dict[str, Any]:
+def bound_plan(problem: Problem, labels: np.ndarray, cfg: ExactConfig) -> Bound:
     """Bound the plan's coterminosity and report the gap; solve exactly when small enough."""
     k = int(labels.max()) + 1
     members_pcn = problem.pcn >= 0
@@ -378,30 +378,33 @@ def bound_plan(problem: Problem, labels: np.ndarray, cfg: ExactConfig) -> dict[s
     total = problem.total_pop
     t0 = time.monotonic()
     agg = aggregate_bound(problem, k, min(cfg.time_limit_s, 10.0))
-    out: dict[str, Any] = {
-        "measure": "PCN coterminosity (share of residents in an area dominated by their own PCN)",
-        "plan": achieved / total,
-        "aggregate_bound": agg / total,
-        "full_model": "skipped",
-    }
     best_bound, method = agg, "aggregate (PCN sizes against the band, geography ignored)"
     nested, n_comp = component_bound(problem, k, min(cfg.time_limit_s, 10.0))
-    out["component_bound"] = nested / total
     if n_comp > 1 and nested < best_bound:
         best_bound, method = nested, f"per component ({n_comp} unlinked groups of units, e.g. districts when nesting)"
+    full: HighsResult | str
+    better: tuple[float, list[int]] | None = None
     if problem.n <= cfg.max_units:
         result, exact_labels = full_model(problem, k, cfg.time_limit_s, labels)
-        out["full_model"] = result
-        full = result["primal"] if result["status"] == "Optimal" else result["dual_bound"]
-        if np.isfinite(full) and full < best_bound:
-            best_bound, method = full, "full assignment model with flow contiguity (HiGHS)"
+        full = result
+        proved = result["primal"] if result["status"] == "Optimal" else result["dual_bound"]
+        if np.isfinite(proved) and proved < best_bound:
+            best_bound, method = proved, "full assignment model with flow contiguity (HiGHS)"
         if exact_labels is not None and result["primal"] > achieved + 0.5:
-            out["exact_plan_coterminosity"] = result["primal"] / total
-            out["exact_labels"] = exact_labels.tolist()
+            better = (result["primal"] / total, exact_labels.tolist())
     else:
-        out["full_model"] = f"skipped: {problem.n} units is above [exact] max_units = {cfg.max_units}"
-    out["bound"] = best_bound / total
-    out["method"] = method
-    out["gap"] = (best_bound - achieved) / best_bound if best_bound > 0 else 0.0
-    out["seconds"] = round(time.monotonic() - t0, 2)
+        full = f"skipped: {problem.n} units is above [exact] max_units = {cfg.max_units}"
+    out = Bound(
+        measure="PCN coterminosity (share of residents in an area dominated by their own PCN)",
+        plan=achieved / total,
+        aggregate_bound=agg / total,
+        full_model=full,
+        component_bound=nested / total,
+        bound=best_bound / total,
+        method=method,
+        gap=(best_bound - achieved) / best_bound if best_bound > 0 else 0.0,
+        seconds=round(time.monotonic() - t0, 2),
+    )
+    if better is not None:
+        out["exact_plan_coterminosity"], out["exact_labels"] = better
     return out

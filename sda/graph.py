@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 
 from sda.config import GraphConfig
+from sda.crs import BNG
 from sda.errors import MAX_LISTED, ConfigError, InputError, SdaWarning
 
 __all__ = ["EDGE_KINDS", "build_adjacency", "graph_edges_frame"]
@@ -29,8 +30,6 @@ __all__ = ["EDGE_KINDS", "build_adjacency", "graph_edges_frame"]
 #: ``kind`` of an edge: the units touch (within ``snap_m``); a link added by the config; a link
 #: that joins an island or separate component to its nearest unit.
 EDGE_KINDS = ("touch", "extra", "island")
-
-_BNG = "EPSG:27700"
 
 
 def build_adjacency(units: gpd.GeoDataFrame, cfg: GraphConfig) -> nx.Graph:
@@ -68,7 +67,7 @@ def build_adjacency(units: gpd.GeoDataFrame, cfg: GraphConfig) -> nx.Graph:
         Each island or separate component joined to its nearest unit (names, distance); a
         ``remove_links`` pair that does not touch; an ``extra_links`` pair that already touches.
     """
-    units = units if units.crs is None or units.crs == _BNG else units.to_crs(_BNG)
+    units = units if units.crs is None or units.crs == BNG else units.to_crs(BNG)
     codes = [str(c) for c in units.index]
     geoms = np.asarray(units.geometry.array, dtype=object)
     graph = nx.Graph(contiguity=cfg.contiguity, snap_m=float(cfg.snap_m), edits=[])
@@ -102,7 +101,7 @@ def graph_edges_frame(units: gpd.GeoDataFrame, graph: nx.Graph) -> gpd.GeoDataFr
     geopandas.GeoDataFrame
         Columns ``u``, ``v``, ``border_m``, ``kind`` and LineString ``geometry`` in EPSG:27700.
     """
-    units = units if units.crs is None or units.crs == _BNG else units.to_crs(_BNG)
+    units = units if units.crs is None or units.crs == BNG else units.to_crs(BNG)
     edges = list(graph.edges(data=True))
     points = units.geometry.representative_point()
     xy = pd.DataFrame({"x": points.x.to_numpy(), "y": points.y.to_numpy()}, index=units.index.astype(str))
@@ -117,7 +116,7 @@ def graph_edges_frame(units: gpd.GeoDataFrame, graph: nx.Graph) -> gpd.GeoDataFr
             "kind": [str(d.get("kind", "touch")) for _, _, d in edges],
         },
         geometry=shapely.linestrings(coords) if edges else [],
-        crs=_BNG,
+        crs=BNG,
     )
 
 

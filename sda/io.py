@@ -23,10 +23,11 @@ import pyogrio
 import pyogrio.errors
 
 from sda.config import UnitsConfig
+from sda.crs import BNG
 from sda.errors import MAX_LISTED, ConfigError, InputError, ProblemsError, SdaWarning
 from sda.validate import (
     PRACTICE_COLUMNS,
-    Problem,
+    Finding,
     as_code_strings,
     check_pcn_shares,
     check_population_table,
@@ -40,7 +41,6 @@ __all__ = ["UNIT_COLUMNS", "file_sha256", "read_pcn_shares", "read_practices", "
 #: Columns of the frame ``read_units`` returns (index ``unit_code``).
 UNIT_COLUMNS = ("unit_name", "population", "district", "district_name", "geometry")
 
-_BNG = "EPSG:27700"
 _PYOGRIO_ERRORS = (
     pyogrio.errors.DataSourceError,
     pyogrio.errors.DataLayerError,
@@ -61,7 +61,8 @@ def read_units(cfg: UnitsConfig) -> gpd.GeoDataFrame:
     ----------
     cfg
         The ``[units]`` section: file, layer, and which fields hold the code, name, population
-        and district; or a population CSV joined on the code.
+        and district; or a population CSV joined on the code; or population points summed into
+        the units (``sda.population``).
 
     Returns
     -------
@@ -78,7 +79,8 @@ def read_units(cfg: UnitsConfig) -> gpd.GeoDataFrame:
     ProblemsError
         The data break one or more rules (see ``sda.validate.check_units``); all are listed.
     ConfigError
-        Neither or both of ``population_field`` and ``population_csv`` are set.
+        Not exactly one of ``population_field``, ``population_csv`` and ``population_points``
+        is set.
 
     Warns
     -----
@@ -104,12 +106,18 @@ def read_units(cfg: UnitsConfig) -> gpd.GeoDataFrame:
     codes = as_code_strings(raw[cfg.code_field])
     if cfg.population_csv is not None:
         population = _population_from_csv(cfg, codes, problems)
+    elif cfg.population_points is not None:
+        population = pd.Series(0, index=codes.index)  # filled below by sda.population
     else:
         population = parse_numbers(raw[str(cfg.population_field)])
     what = f"the units file {path}" + (f" and {cfg.population_csv}" if cfg.population_csv else "")
     _raise_or_warn(problems, what)
     units = _standard_units(raw, cfg, codes, population)
     units.attrs["source"] = str(path)
+    if cfg.population_points is not None:
+        from sda.population import best_fit_units  # reads the points; imports from this module
+
+        best_fit_units(units, cfg)
     return units
 
 
@@ -120,16 +128,18 @@ def _configured_fields(cfg: UnitsConfig) -> list[str]:
 
 
 def _check_population_source(cfg: UnitsConfig) -> None:
-    if bool(cfg.population_field) == bool(cfg.population_csv):
-        state = "both are set" if cfg.population_field else "neither is set"
+    sources = [bool(cfg.population_field), bool(cfg.population_csv), bool(cfg.population_points)]
+    if sum(sources) != 1:
+        state = ("neither is set", "", "both are set", "all three are set")[sum(sources)]
         msg = (
-            f"[units]: set exactly one of population_field (a field of {cfg.path}) or "
-            f"population_csv (a CSV joined on the code); {state}."
+            f"[units]: set exactly one of population_field (a field of {cfg.path}), "
+            f"population_csv (a CSV joined on the code) or population_points (points summed "
+            f"into the units); {state}."
         )
         raise ConfigError(msg)
 
 
-def _population_from_csv(cfg: UnitsConfig, codes: pd.Series, problems: list[Problem]) -> pd.Series:
+def _population_from_csv(cfg: UnitsConfig, codes: pd.Series, problems: list[Finding]) -> pd.Series:
     """Join the population CSV onto the units by code; add its problems to ``problems``."""
     csv_path = Path(str(cfg.population_csv))
     _require_file(csv_path, "[units] population_csv")
@@ -163,8 +173,8 @@ def _standard_units(
             "district": text(cfg.district_field),
             "district_name": text(cfg.district_name_field),
         },
-        geometry=raw.geometry.to_crs(_BNG).to_numpy(),
-        crs=_BNG,
+        geometry=raw.geometry.to_crs(BNG).to_numpy(),
+        crs=BNG,
         index=pd.Index(code_values, name="unit_code", dtype=object),
     )
 
@@ -205,8 +215,8 @@ def read_practices(path: Path) -> gpd.GeoDataFrame:
     frame["easting"] = parse_numbers(frame["easting"])
     frame["northing"] = parse_numbers(frame["northing"])
     ordered = [*PRACTICE_COLUMNS, *(c for c in frame.columns if c not in PRACTICE_COLUMNS)]
-    points = gpd.points_from_xy(frame["easting"], frame["northing"], crs=_BNG)
-    return gpd.GeoDataFrame(frame[ordered], geometry=points, crs=_BNG)
+    points = gpd.points_from_xy(frame["easting"], frame["northing"], crs=BNG)
+    return gpd.GeoDataFrame(frame[ordered], geometry=points, crs=BNG)
 
 
 # --------------------------------------------------------------------------- PCN shares
@@ -416,7 +426,7 @@ def _read_text_csv(path: Path) -> pd.DataFrame:
     raise InputError(path, msg)
 
 
-def _raise_or_warn(problems: list[Problem], what: str) -> None:
+def _raise_or_warn(problems: list[Finding], what: str) -> None:
     """Raise ``ProblemsError`` listing every error (and the warnings, when there is room); otherwise warn."""
     errors = [p.message for p in problems if p.severity == "error"]
     notes = [p.message for p in problems if p.severity != "error"]

@@ -24,6 +24,7 @@ __all__ = [
     "edge_sources",
     "in_band",
     "is_contiguous",
+    "link_components",
     "outside_band",
     "piece_labels",
     "pieces_per_area",
@@ -77,12 +78,16 @@ def components(indptr: np.ndarray, indices: np.ndarray) -> list[np.ndarray]:
     return sorted(parts, key=len, reverse=True)
 
 
+def link_components(indptr: np.ndarray, indices: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Connected component of each unit when only the CSR entries where ``keep`` is True count."""
+    _, comp = connected_components(_adjacency(indptr, indices, keep), directed=False)
+    return comp.astype(np.int64)
+
+
 def piece_labels(indptr: np.ndarray, indices: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Connected piece of each unit when only links inside an area count (each area's units
     fall in one or more pieces; piece numbers are global)."""
-    same = labels[edge_sources(indptr)] == labels[indices]
-    _, comp = connected_components(_adjacency(indptr, indices, same), directed=False)
-    return comp.astype(np.int64)
+    return link_components(indptr, indices, labels[edge_sources(indptr)] == labels[indices])
 
 
 def pieces_per_area(indptr: np.ndarray, indices: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:

@@ -127,13 +127,14 @@ def area_cost(w, c, pop, pcn_max, n_dist, ext, moved):
     functions without an experimental feature); ``tests/test_objective.py`` checks it against
     the table row by row.
     """
-    return (
-        w[0] * _pcn(c, pop, pcn_max, n_dist, ext, moved)
-        + w[1] * _cut_border(c, pop, pcn_max, n_dist, ext, moved)
-        + w[2] * _balance(c, pop, pcn_max, n_dist, ext, moved)
-        + w[3] * _district_splits(c, pop, pcn_max, n_dist, ext, moved)
-        + w[4] * _moved(c, pop, pcn_max, n_dist, ext, moved)
-    )
+    cost = w[0] * _pcn(c, pop, pcn_max, n_dist, ext, moved)
+    cost += w[1] * _cut_border(c, pop, pcn_max, n_dist, ext, moved)
+    cost += w[2] * _balance(c, pop, pcn_max, n_dist, ext, moved)
+    if n_dist > 1:  # the district term is 0 otherwise: skip its division
+        cost += w[3] * _district_splits(c, pop, pcn_max, n_dist, ext, moved)
+    if w[4] != 0.0:  # off without a previous plan: skip its division
+        cost += w[4] * _moved(c, pop, pcn_max, n_dist, ext, moved)
+    return cost
 
 
 @njit(cache=True)

@@ -6,10 +6,15 @@ embedded), the assignment CSV, a JSON dump of everything in the plan that is not
 report and a machine-readable summary. ``read_plan`` rebuilds the Plan from ``plan.gpkg`` and
 ``plan.json``, so ``sda report DIR`` can re-render a report without re-running the engine.
 
-Every file is written to a hidden temporary file in the same folder and then moved over the
-target with ``os.replace``, which is atomic on one file system: a crash or error part-way leaves
-the previous file untouched and never a half-written one. (Files are replaced one by one; the
-folder as a whole is not a transaction.)
+The folder is replaced as a whole (``sda.folder``): the complete set is written into a hidden
+sibling folder and swapped in, so a crash leaves exactly the previous run or exactly the new one.
+Every file that can hold it records the run id (``plan.json``/``summary.json`` provenance, the
+GeoJSON and GeoPackage layer descriptions and the ``areas`` layer's ``run_id`` field, a comment
+in the QML and Markdown, a ``<meta>`` in the HTML, a text chunk in the PNGs), and ``plan.json``
+records a fingerprint of the assignment, so ``read_plan`` refuses a folder that mixes runs or
+whose assignment was edited after the run. Cells of the CSV that a spreadsheet would run as a
+formula are neutralised (``neutral_cell``). Timings appear only in ``plan.json`` and
+``summary.json``; with ``SOURCE_DATE_EPOCH`` set, the same run gives the same bytes.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ import json
 import math
 import os
 import secrets
+import struct
 import typing
-from collections.abc import Iterator, Mapping
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from importlib import metadata
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +43,19 @@ import pandas as pd
 import pyogrio
 import pyogrio.errors
 
+from sda import __version__
 from sda.config import LockConfig, RunConfig
-from sda.errors import InputError
+from sda.crs import BNG as _BNG
+from sda.crs import WGS84 as _WGS84
+from sda.errors import MAX_LISTED, InputError
+from sda.folder import (
+    input_paths,
+    is_reproducible,
+    new_run_id,
+    refuse_overwriting_inputs,
+    replace_folder,
+    run_timestamp,
+)
 from sda.formatting import (
     show_number,
     show_percent,
@@ -47,9 +64,9 @@ from sda.formatting import (
     show_whole,
 )
 from sda.graph import graph_edges_frame
-from sda.maps import area_neighbours, render_figures
+from sda.maps import area_neighbours, render_figures, render_print_maps
 from sda.metrics import outside_band
-from sda.plan import Plan, RuleResult
+from sda.plan import Plan, Provenance, RuleResult
 from sda.qgis import adjacency_qml, area_colours, areas_qml, practices_qml, units_qml
 from sda.report import render_report_html, render_report_md
 
@@ -57,6 +74,8 @@ __all__ = [
     "AREA_FIELDS",
     "PLAN_FORMAT",
     "UNIT_FIELDS",
+    "csv_text",
+    "neutral_cell",
     "read_plan",
     "summary_dict",
     "summary_table",
@@ -88,25 +107,27 @@ AREA_FIELDS = (
 )
 
 #: Provenance stamped on every feature of the GeoPackage ``areas`` layer.
-PROVENANCE_FIELDS = ("sda_version", "config_sha256", "run_at")
+PROVENANCE_FIELDS = ("sda_version", "config_sha256", "run_at", "run_id")
 
-_BNG = "EPSG:27700"
-_WGS84 = "EPSG:4326"
-_FIGURE_FILES = {"map": "map.png", "frontier": "frontier.png", "ensemble": "ensemble.png"}
+#: Files the report writes (``sda report DIR`` replaces only these).
+REPORT_NAMES = frozenset({"report.md", "report.html", "map.png", "frontier.png", "ensemble.png"})
+
+_FIGURE_FILES = {"map": "map.png", "frontier": "frontier.png", "ensemble": "ensemble.png", "changes": "changes.png"}
 
 
 # --------------------------------------------------------------------------- public writers
 
 
 def write_outputs(plan: Plan, out_dir: Path) -> list[Path]:
-    """Write every output file of a plan, each one atomically.
+    """Write every output file of a plan, swapping the complete set in as a whole.
 
     Parameters
     ----------
     plan
         The plan to write.
     out_dir
-        Output folder; created if missing. Existing files of the same names are replaced.
+        Output folder; created if missing. The files sda writes are replaced together; other
+        files in it are kept. An output folder that is, or holds, an input is refused.
 
     Returns
     -------
@@ -115,30 +136,53 @@ def write_outputs(plan: Plan, out_dir: Path) -> list[Path]:
         ``areas.qml``, ``assignment.csv``, ``plan.gpkg`` (layers ``units``, ``areas``,
         ``adjacency``, ``practices`` when there are practices, and ``layer_styles``),
         ``plan.json``, the figures (``map.png``, plus ``frontier.png`` and ``ensemble.png`` when
-        there is something to draw), ``report.md``, ``report.html`` and ``summary.json``.
+        there is something to draw), ``report.md``, ``report.html``, the print maps
+        (``map_a4.png``, ``map_a4.pdf``, ``map_a3.png``, ``map_a3.pdf``) and ``summary.json``.
+
+    Raises
+    ------
+    OutputError
+        The folder would replace an input, another run is writing to it, or it is not writable.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    # A copy with complete provenance, so every file carries the same version, hash and time.
+    refuse_overwriting_inputs([out_dir], input_paths(plan.config))
+    # A copy with complete provenance, so every file carries the same version, hash, time and run id.
     plan = dataclasses.replace(plan, provenance=_complete_provenance(plan))
+    if is_reproducible():  # SOURCE_DATE_EPOCH: identical runs must give identical bytes
+        plan = _without_timings(plan)
+    return replace_folder(out_dir, lambda folder: _write_set(plan, folder))
+
+
+def _write_set(plan: Plan, out_dir: Path) -> list[Path]:
+    run = _run_label(plan)
     units = _units_frame(plan)
     areas = _areas_frame(plan)
-    qml = _styles(plan, areas)
+    qml = {name: _stamp_xml(text, run) for name, text in _styles(plan, areas).items()}
     written = [
-        write_geojson(units, out_dir / "units.geojson"),
+        write_geojson(units, out_dir / "units.geojson", description=run),
         _write_text(out_dir / "units.qml", qml["units"]),
-        write_geojson(areas[[c for c in AREA_FIELDS if c in areas.columns] + ["geometry"]], out_dir / "areas.geojson"),
+        write_geojson(
+            areas[[c for c in AREA_FIELDS if c in areas.columns] + ["geometry"]],
+            out_dir / "areas.geojson",
+            description=run,
+        ),
         _write_text(out_dir / "areas.qml", qml["areas"]),
         _write_assignment(plan, out_dir / "assignment.csv"),
         _write_geopackage(plan, units, areas, qml, out_dir / "plan.gpkg"),
         _write_text(out_dir / "plan.json", _dumps(_plan_record(plan))),
     ]
-    written += write_report(plan, out_dir)
+    written += _write_report_files(plan, out_dir)
+    for name, data in render_print_maps(plan).items():  # map_a4/a3 .png/.pdf
+        written.append(_write_bytes(out_dir / name, _stamp_png(data, run) if name.endswith(".png") else data))
     written.append(_write_text(out_dir / "summary.json", _dumps(summary_dict(plan))))
     return written
 
 
-def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> Path:
+def _run_label(plan: Plan) -> str:
+    return f"sda run {plan.provenance.get('run_id', '')}"
+
+
+def write_geojson(frame: gpd.GeoDataFrame, path: Path, *, description: str = "") -> Path:
     """Write a GeoDataFrame as RFC 7946 GeoJSON (WGS84 lon/lat, 6 decimals), atomically.
 
     Parameters
@@ -148,6 +192,8 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> Path:
         ``unit_code``) is written as a property; an unnamed one is dropped.
     path
         Target file; replaced only once the new file is complete.
+    description
+        Written as the collection's ``description`` member (``sda run <id>`` in plan folders).
 
     Returns
     -------
@@ -172,7 +218,11 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> Path:
             tmp,
             layer=path.stem,
             driver="GeoJSON",
-            layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": "6"},
+            layer_options={
+                "RFC7946": "YES",
+                "COORDINATE_PRECISION": "6",
+                **({"DESCRIPTION": description} if description else {}),
+            },
         )
     return path
 
@@ -180,9 +230,10 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> Path:
 def write_report(plan: Plan, out_dir: Path) -> list[Path]:
     """Draw the figures and write ``report.md`` and ``report.html`` (used by ``sda report DIR``).
 
-    The PNGs are saved next to ``report.md``, which links them; ``report.html`` embeds them and
-    stands alone. A figure with nothing to draw (no alternatives, no ensemble) is not written,
-    and a stale copy from an earlier run is removed so the folder never mixes two runs.
+    The report files of the folder are replaced together (the rest is kept as it is). The PNGs
+    are saved next to ``report.md``, which links them; ``report.html`` embeds them and stands
+    alone. A figure with nothing to draw (no alternatives, no ensemble) is not written, and a
+    stale copy from an earlier run is dropped.
 
     Returns
     -------
@@ -190,19 +241,60 @@ def write_report(plan: Plan, out_dir: Path) -> list[Path]:
         The PNGs written, then ``report.md`` and ``report.html``.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    figures = render_figures(plan)
+    refuse_overwriting_inputs([out_dir], input_paths(plan.config))
+    return replace_folder(out_dir, lambda folder: _write_report_files(plan, folder), replaces=REPORT_NAMES)
+
+
+def _write_report_files(plan: Plan, out_dir: Path) -> list[Path]:
+    shown = _without_timings(plan)
+    run = _run_label(plan)
+    figures = render_figures(shown)
     written: list[Path] = []
     for key, name in _FIGURE_FILES.items():
         data = figures.get(key)
         if data:
-            written.append(_write_bytes(out_dir / name, data))
-        else:
-            (out_dir / name).unlink(missing_ok=True)
+            written.append(_write_bytes(out_dir / name, _stamp_png(data, run)))
     images = {key: name for key, name in _FIGURE_FILES.items() if figures.get(key)}
-    written.append(_write_text(out_dir / "report.md", render_report_md(plan, images=images)))
-    written.append(_write_text(out_dir / "report.html", render_report_html(plan, figures=figures)))
+    markdown = render_report_md(shown, images=images) + f"\n<!-- {run} -->\n"
+    page = render_report_html(shown, figures=figures)
+    page = page.replace('<meta charset="utf-8">', f'<meta charset="utf-8"><meta name="sda-run" content="{run}">', 1)
+    written.append(_write_text(out_dir / "report.md", markdown))
+    written.append(_write_text(out_dir / "report.html", page))
     return written
+
+
+def _without_timings(plan: Plan) -> Plan:
+    """The plan as the report shows it: no seconds (they differ between identical runs; they are
+    kept in ``plan.json`` and ``summary.json``)."""
+
+    def drop(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: drop(v) for k, v in value.items() if not str(k).startswith("seconds")}
+        return value
+
+    return dataclasses.replace(
+        plan, provenance=drop(plan.provenance), bound=drop(plan.bound) if plan.bound is not None else None
+    )
+
+
+def _stamp_xml(text: str, run: str) -> str:
+    """Add an XML comment with the run after the DOCTYPE (or at the top)."""
+    comment = f"<!-- {run} -->\n"
+    head, sep, rest = text.partition("\n")
+    if head.startswith("<!DOCTYPE") or head.startswith("<?xml"):
+        return head + sep + comment + rest
+    return comment + text
+
+
+def _stamp_png(data: bytes, run: str) -> bytes:
+    """Add a PNG ``tEXt`` chunk ``sda-run`` right after the header chunk (other bytes unchanged)."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n") or len(data) < 33:
+        return data
+    signature, header_len = data[:8], struct.unpack(">I", data[8:12])[0]
+    end_of_header = 8 + 12 + header_len
+    body = b"sda-run\x00" + run.encode("latin-1", "replace")
+    chunk = struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", zlib.crc32(b"tEXt" + body))
+    return signature + data[8:end_of_header] + chunk + data[end_of_header:]
 
 
 # --------------------------------------------------------------------------- summaries
@@ -326,12 +418,15 @@ def read_plan(out_dir: Path) -> Plan:
     Raises
     ------
     InputError
-        A file is missing, unreadable, or not a plan this version of ``sda`` understands.
+        A file is missing, unreadable, or not a plan this version of ``sda`` understands, the
+        folder mixes files of different runs, or the assignment was edited after the run
+        (``check_same_run``).
     """
     out_dir = Path(out_dir)
     gpkg, record_path = out_dir / "plan.gpkg", out_dir / "plan.json"
     record = _read_record(record_path)
     layers = _read_layers(gpkg)
+    check_same_run(out_dir, record, layers)
     units = layers["units"].set_index("unit_code")
     areas = layers["areas"].drop(columns=[c for c in PROVENANCE_FIELDS if c in layers["areas"].columns])
     areas = areas.set_index("area_id")
@@ -349,8 +444,125 @@ def read_plan(out_dir: Path) -> Plan:
         alternatives=list(record.get("alternatives") or []),
         ensemble=None if ensemble is None else pd.DataFrame(ensemble["records"], columns=ensemble["columns"]),
         warnings=[str(w) for w in record.get("warnings", [])],
-        provenance=dict(record.get("provenance") or {}),
+        provenance=record.get("provenance") or Provenance(),
     )
+
+
+def check_same_run(out_dir: Path, record: Mapping[str, Any], layers: Mapping[str, Any]) -> None:
+    """Refuse a folder whose files come from different runs, or whose assignment was edited.
+
+    ``plan.json`` names the run (``provenance.run_id``) and fingerprints its assignment
+    (``provenance.assignment_sha256``, with the assignment itself). Every other data file that
+    records a run id must record the same one, and the assignment in the GeoPackage ``units``
+    layer, ``units.geojson`` and ``assignment.csv`` must be the one of the run. Report files
+    are not checked: ``sda report`` writes them anew. Folders written before run ids existed
+    are not checked.
+
+    Raises
+    ------
+    InputError
+        Naming the files from another run, or the units whose area changed (code, from, to),
+        with the fix: re-run ``sda propose``, or ``sda evaluate`` for an edited plan.
+    """
+    provenance = record.get("provenance") or {}
+    run_id, fingerprint = provenance.get("run_id"), provenance.get("assignment_sha256")
+    if not run_id:
+        return
+    others: list[str] = []
+    for name, layer in (("plan.gpkg", "units"), ("plan.gpkg", "areas")):
+        found = _layer_run(out_dir / name, layer)
+        if found is not None and found != run_id:
+            others.append(f"{name} (layer {layer!r}: run {found})")
+    for name in ("units.geojson", "areas.geojson"):
+        found = _layer_run(out_dir / name, None)
+        if found is not None and found != run_id:
+            others.append(f"{name} (run {found})")
+    summary = _json_run(out_dir / "summary.json")
+    if summary is not None and summary != run_id:
+        others.append(f"summary.json (run {summary})")
+    if others:
+        msg = (
+            f"this folder mixes files of different runs: plan.json is run {run_id}, but "
+            + ", ".join(others)
+            + " come from another run. Fix: re-run `sda propose` into this folder (or a new one)."
+        )
+        raise InputError(out_dir, msg)
+    saved = {str(k): str(v) for k, v in (record.get("assignment") or {}).items()}
+    copies = {"plan.gpkg, layer 'units'": _pairs_of(layers["units"])}
+    if (out_dir / "units.geojson").is_file():
+        copies["units.geojson"] = _pairs_of(_read_attributes(out_dir / "units.geojson"))
+    if (out_dir / "assignment.csv").is_file():
+        copies["assignment.csv"] = _read_assignment_csv(out_dir / "assignment.csv")
+    for name, pairs in copies.items():
+        if pairs is None or assignment_fingerprint(pairs.items()) == fingerprint:
+            continue
+        changed = [
+            f"{code}: {saved.get(code, '(none)')} -> {pairs.get(code, '(none)')}"
+            for code in sorted(set(saved) | set(pairs))
+            if saved.get(code) != pairs.get(code)
+        ]
+        shown = "; ".join(changed[:MAX_LISTED]) + (
+            f"; ... and {len(changed) - MAX_LISTED} more" if len(changed) > MAX_LISTED else ""
+        )
+        what = f"{len(changed)} unit(s) changed area (code: from -> to): {shown}" if changed else "its contents changed"
+        msg = (
+            f"edited after the run: {what}; a report from plan.json would contradict it. "
+            "Fix: to report on the edited plan, run `sda evaluate --config CONFIG PLAN --out DIR` "
+            "(CONFIG: the run's config; PLAN: the edited file; DIR: a new folder); to go back to the "
+            "run's plan, re-run `sda propose`."
+        )
+        raise InputError(out_dir / name, msg)
+
+
+def _layer_run(path: Path, layer: str | None) -> str | None:
+    """The run id in a layer's description (``sda run <id>``), or None when it records none."""
+    if not path.is_file():
+        return None
+    try:
+        meta = pyogrio.read_info(path, layer=layer).get("layer_metadata") or {}
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return None
+    text = str(meta.get("DESCRIPTION") or "")
+    return text.removeprefix("sda run ").strip() if text.startswith("sda run ") else None
+
+
+def _json_run(path: Path) -> str | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    found = (data.get("provenance") or {}).get("run_id") if isinstance(data, dict) else None
+    return str(found) if found else None
+
+
+def _read_attributes(path: Path) -> pd.DataFrame | None:
+    try:
+        frame: pd.DataFrame = pyogrio.read_dataframe(path, read_geometry=False)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return None
+    return frame
+
+
+def _pairs_of(frame: pd.DataFrame | None) -> dict[str, str] | None:
+    if frame is None or not {"unit_code", "area_id"} <= set(frame.columns):
+        return None
+    return {str(c): show_text(a) for c, a in zip(frame["unit_code"], frame["area_id"], strict=True)}
+
+
+def _read_assignment_csv(path: Path) -> dict[str, str] | None:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if not rows or rows[0][:2] != ["unit_code", "area_id"]:
+        return None
+    return {_plain_cell(r[0]): _plain_cell(r[1]) for r in rows[1:] if len(r) >= 2}
+
+
+def _plain_cell(text: str) -> str:
+    """Undo ``neutral_cell``: drop the ``'`` put before a formula-like cell."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
 
 
 def _read_record(path: Path) -> dict[str, Any]:
@@ -504,23 +716,39 @@ def _write_geopackage(
     }
     if plan.practices is not None and len(plan.practices):
         layers["practices"] = (_in_bng(plan.practices), "Point")
-    with _replacing(path) as tmp:
-        for name, (frame, geometry_type) in layers.items():
-            pyogrio.write_dataframe(
-                frame,
-                tmp,
-                layer=name,
-                driver="GPKG",
-                geometry_type=geometry_type,
-                promote_to_multi=geometry_type == "MultiPolygon",
-            )
-        styles = _layer_styles(tmp, {name: qml[name] for name in layers}, plan.provenance)
-        # QGIS creates this table with its primary key named "id"; match it exactly.
-        pyogrio.write_dataframe(styles, tmp, layer="layer_styles", driver="GPKG", layer_options={"FID": "id"})
+    stamp = _run_time(plan)
+    # GDAL stamps gpkg_contents.last_change with the clock unless OGR_CURRENT_DATE says otherwise:
+    # the run's time instead, so that a rerun (with SOURCE_DATE_EPOCH) gives the same bytes.
+    saved = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
+    try:
+        with _replacing(path) as tmp:
+            for name, (frame, geometry_type) in layers.items():
+                pyogrio.write_dataframe(
+                    frame,
+                    tmp,
+                    layer=name,
+                    driver="GPKG",
+                    geometry_type=geometry_type,
+                    promote_to_multi=geometry_type == "MultiPolygon",
+                    layer_options={"DESCRIPTION": _run_label(plan)},
+                )
+            styles = _layer_styles(tmp, {name: qml[name] for name in layers}, plan.provenance, stamp)
+            # QGIS creates this table with its primary key named "id"; match it exactly.
+            pyogrio.write_dataframe(styles, tmp, layer="layer_styles", driver="GPKG", layer_options={"FID": "id"})
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": saved})
     return path
 
 
-def _layer_styles(path: Path, qml: Mapping[str, str], provenance: Mapping[str, Any]) -> pd.DataFrame:
+def _run_time(plan: Plan) -> datetime:
+    try:
+        return datetime.fromisoformat(str(plan.provenance["run_at"]))
+    except (KeyError, ValueError):
+        return run_timestamp()
+
+
+def _layer_styles(path: Path, qml: Mapping[str, str], provenance: Mapping[str, Any], stamp: datetime) -> pd.DataFrame:
     """Rows of the ``layer_styles`` table QGIS reads a GeoPackage layer's default style from.
 
     QGIS matches a row to a layer on ``f_table_schema = ''``, ``f_table_name`` and
@@ -528,7 +756,6 @@ def _layer_styles(path: Path, qml: Mapping[str, str], provenance: Mapping[str, A
     ``loadStyle``/``saveStyle``), so the geometry column is read back from the file rather than
     assumed.
     """
-    stamp = pd.Timestamp(datetime.now(UTC))
     rows = []
     for name, text in qml.items():
         rows.append(
@@ -544,19 +771,40 @@ def _layer_styles(path: Path, qml: Mapping[str, str], provenance: Mapping[str, A
                 "description": f"sda {provenance.get('sda_version', '')} default style",
                 "owner": "",
                 "ui": "",
-                "update_time": stamp,
+                "update_time": pd.Timestamp(stamp),
             }
         )
     return pd.DataFrame(rows)
 
 
 def _write_assignment(plan: Plan, path: Path) -> Path:
+    pairs = sorted((str(code), str(area)) for code, area in plan.assignment.items())
+    return _write_text(path, csv_text(["unit_code", "area_id"], pairs))
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutral_cell(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting with ``= + - @``, tab or carriage
+    return gets a leading ``'`` (the OWASP convention), except plain numbers such as ``-3.5``."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def csv_text(header: Iterable[object], rows: Iterable[Iterable[object]]) -> str:
+    """CSV text (comma, ``\\n`` line ends) with every cell passed through ``neutral_cell``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["unit_code", "area_id"])
-    pairs = sorted((str(code), area) for code, area in plan.assignment.items())
-    writer.writerows(pairs)
-    return _write_text(path, buffer.getvalue())
+    writer.writerow([neutral_cell(c) for c in header])
+    writer.writerows([neutral_cell(c) for c in row] for row in rows)
+    return buffer.getvalue()
 
 
 # --------------------------------------------------------------------------- plan.json
@@ -570,6 +818,9 @@ def _plan_record(plan: Plan) -> dict[str, Any]:
         {
             "sda_plan_format": PLAN_FORMAT,
             "target_population": plan.target_population,
+            "assignment": {
+                str(code): str(area) for code, area in sorted(plan.assignment.items(), key=lambda pair: str(pair[0]))
+            },
             "scores": plan.scores,
             "rules": [dataclasses.asdict(r) for r in plan.rules],
             "areas": areas.to_dict("records"),
@@ -589,26 +840,39 @@ def _plan_record(plan: Plan) -> dict[str, Any]:
     return record
 
 
-def _complete_provenance(plan: Plan) -> dict[str, Any]:
+def _complete_provenance(plan: Plan) -> Provenance:
     """``plan.provenance`` with ``sda_version``, ``config_sha256`` and ``run_at`` always present.
 
     A config built in code has no file to hash, so its settings (``to_dict``) are hashed instead.
     """
-    provenance = dict(plan.provenance)
+    provenance = plan.provenance.copy()
     provenance.setdefault("sda_version", _sda_version())
     settings_hash = hashlib.sha256(json.dumps(plan.config.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
     provenance.setdefault("config_sha256", plan.config.sha256 or settings_hash)
-    provenance.setdefault("run_at", datetime.now(UTC).isoformat(timespec="seconds"))
+    provenance.setdefault("run_at", run_timestamp().isoformat(timespec="seconds"))
+    provenance["assignment_sha256"] = assignment_fingerprint(plan.assignment.items())
+    provenance.setdefault(
+        "run_id",
+        new_run_id(
+            provenance["config_sha256"],
+            provenance.get("data_files"),
+            provenance["assignment_sha256"],
+            clock_free=plan.config.search.steps > 0,
+        ),
+    )
     return provenance
 
 
-def _sda_version() -> str:
-    try:
-        return metadata.version("sda")
-    except metadata.PackageNotFoundError:  # running from a source checkout
-        import sda
+def assignment_fingerprint(pairs: Iterable[tuple[object, object]]) -> str:
+    """SHA-256 of the sorted ``unit_code,area_id`` lines: the same for the same assignment,
+    whichever file (GeoPackage, GeoJSON, CSV) it is read from."""
+    lines = sorted(f"{code}\t{area}" for code, area in pairs)
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
-        return str(getattr(sda, "__version__", "unknown"))
+
+def _sda_version() -> str:
+    """The running code's version (``sda.__version__``, the single source; installed metadata can be stale)."""
+    return __version__
 
 
 def _jsonable(value: Any) -> Any:

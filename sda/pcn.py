@@ -20,15 +20,27 @@ METHOD_TEXT = {
 }
 
 
+#: Practices this much (metres) further than the nearest count as equally near.
+TIE_M = 0.01
+
+
 def nearest_practice_pcn(units: gpd.GeoDataFrame, practices: gpd.GeoDataFrame) -> pd.Series:
     """PCN code of the practice nearest each unit's centroid, indexed like ``units``.
 
-    Both frames must be in the same projected CRS (EPSG:27700).
+    Both frames must be in the same projected CRS (EPSG:27700). When practices of different PCNs
+    are equally near (within ``TIE_M``; practices often share a health centre), the first PCN code
+    in sort order wins, so the answer does not depend on the order of the practice file.
     """
     centroids = units.geometry.centroid
-    points = np.column_stack([practices.geometry.x, practices.geometry.y])
-    _, nearest = cKDTree(points).query(np.column_stack([centroids.x, centroids.y]))
-    return pd.Series(practices["pcn_code"].to_numpy()[nearest], index=units.index, name="pcn_code")
+    xy = np.column_stack([centroids.x, centroids.y])
+    tree = cKDTree(np.column_stack([practices.geometry.x, practices.geometry.y]))
+    distance, nearest = tree.query(xy)
+    pcn = practices["pcn_code"].to_numpy().astype(str)
+    chosen = pcn[nearest]
+    for i, near in enumerate(tree.query_ball_point(xy, distance + TIE_M)):
+        if len(near) > 1:
+            chosen[i] = min(pcn[near])
+    return pd.Series(chosen, index=units.index, name="pcn_code", dtype=object)
 
 
 def largest_share_pcn(units: gpd.GeoDataFrame, shares: pd.DataFrame) -> pd.Series:

@@ -1,20 +1,115 @@
 """The Plan: one proposal (unit -> area), with its scores and rule results.
 
-Everything downstream of the engine (outputs, report, diff, evaluate, repair) reads a Plan and
-never re-derives the assignment. A Plan is plain data: GeoDataFrames, DataFrames and dicts that
-serialise to the output folder and back.
+Everything downstream of the engine (the output files and the report) reads a Plan and never
+re-derives the assignment. A Plan is plain data: GeoDataFrames, DataFrames and dicts that
+serialise to the output folder and back. The dicts have typed shapes (``Bound``,
+``Alternative``, ``Provenance``), so a reader that asks for a key no writer fills is a type error.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import geopandas as gpd
 import networkx as nx
 import pandas as pd
 
 from sda.config import RunConfig
+
+
+class HighsResult(TypedDict):
+    """What HiGHS reported for one model (``sda.exact``); objective values in residents."""
+
+    status: str  # HiGHS's model status, e.g. "Optimal" or "Time limit reached"
+    primal: float  # the best solution's objective
+    dual_bound: float  # no solution can beat this
+    seconds: float
+
+
+class Bound(TypedDict):
+    """The HiGHS bound on a plan's PCN coterminosity (``sda.exact.bound_plan``); shares of residents."""
+
+    measure: str  # what is bounded, in words
+    plan: float  # the plan's coterminosity
+    aggregate_bound: float  # the geography-free bound
+    full_model: HighsResult | str  # the full model's result, or why it was skipped
+    component_bound: float  # the bound per connected component (districts when nesting)
+    bound: float  # the tightest bound: no plan with this count can exceed it
+    method: str  # which bound that is, in words
+    gap: float  # (bound - plan) / bound
+    seconds: float
+    exact_plan_coterminosity: NotRequired[float]  # when the full model found a better plan
+    exact_labels: NotRequired[list[int]]  # that plan's area of each unit (problem order)
+
+
+class Alternative(TypedDict, total=False):
+    """One trade-off run (``sda.tradeoffs.explore``): a setting changed, and the plan it gave.
+
+    A feasible run carries the scores of ``sda.objective.score_labels`` (the plain measures
+    below, and one ``term_<name>`` per objective term) and ``mean_polsby_popper``; an infeasible
+    one carries ``error`` instead.
+    """
+
+    kind: str  # "count", "weights", "rule" or "band"
+    label: str  # what changed, in words: "24 areas", "ignore PCNs"...
+    count: int | str  # areas asked for (then found)
+    feasible: bool
+    error: str  # why the run is infeasible
+    objective: float
+    coterminosity: float
+    pcns_split: float
+    cut_edges: float
+    cut_border_km: float
+    mean_abs_deviation_pct: float
+    district_splits: float
+    n_areas: float
+    mean_polsby_popper: float
+
+
+class PopulationNotes(TypedDict, total=False):
+    """Where the population came from and what best-fitting and splitting did (``sda.api``)."""
+
+    population_source: str  # source and vintage, in words
+    population_points: dict[str, Any]  # best-fit figures: points placed, unplaced, on borders
+    units_split: dict[str, str]  # code of a split unit -> what it became
+    data_caveats: list[str]  # extra caveats for the report's data section
+
+
+class Provenance(TypedDict, total=False):
+    """Where a plan came from: version, inputs, settings and timings (``sda.api``)."""
+
+    sda_version: str
+    run_at: str  # ISO 8601, UTC
+    config_file: str
+    config_sha256: str
+    data_files: dict[str, str]  # "role: file name" -> sha256
+    units_note: str  # which units file and fields the run read
+    pcn_method: str  # how units got their PCN, in words
+    seed: int
+    count_asked: int | str
+    count: int
+    counts_screened: dict[str, float]  # count -> screening objective
+    start_objectives: list[float]
+    seconds_search: float
+    seconds_compile: float
+    seconds_total: float
+    data_caveats: list[str]  # extra caveats for the report's data section
+    population_source: str
+    population_points: dict[str, Any]
+    units_split: dict[str, str]
+    previous: dict[str, Any]  # a re-run: how units were carried and what moved (``sda.rerun``)
+    lineage: dict[str, Any]  # a line of plans: previous source, retired ids, names (``sda.identity``)
+    made_by: str  # a plan not proposed: "sda evaluate ..." or "sda repair ..."
+    plan_file: str  # the plan file evaluated or repaired
+    edited_from: str  # the run folder the plan was edited from, if known
+    units_edited: int
+    edits_since_run: dict[str, str]  # unit code -> "from -> to" (``sda.evaluate.EDITS_KEY``)
+    units_held: int  # sda repair: units held where the officer put them
+    kept_areas: list[str]
+    repair_steps: int
+    run_id: str  # the run every file of an output folder belongs to (``sda.folder``)
+    assignment_sha256: str  # fingerprint of the assignment, to tell an edited folder
 
 
 @dataclass
@@ -48,11 +143,11 @@ class Plan:
     config : the configuration actually used.
     practices : GP practices with their PCN, EPSG:27700 points (empty when PCNs are off).
     target_population : the size the balance term aimed at.
-    bound : the HiGHS bound and gap, when computed (see ``sda.exact``).
-    alternatives : trade-off runs (varying count, weights and rules), one dict of scores each.
+    bound : the HiGHS bound and gap, when computed (see ``Bound`` and ``sda.exact``).
+    alternatives : trade-off runs (varying count, weights and rules), one ``Alternative`` each.
     ensemble : scores of alternative valid plans, one row each, for the report's histograms.
     warnings : recoverable oddities met on the way (islands joined, zero-population units).
-    provenance : sda version, config hash, data file hashes, seed, timings.
+    provenance : sda version, config hash, data file hashes, seed, timings (``Provenance``).
     """
 
     units: gpd.GeoDataFrame
@@ -63,11 +158,11 @@ class Plan:
     config: RunConfig
     practices: gpd.GeoDataFrame | None = None
     target_population: float = 0.0
-    bound: dict[str, Any] | None = None
-    alternatives: list[dict[str, Any]] = field(default_factory=list)
+    bound: Bound | None = None
+    alternatives: list[Alternative] = field(default_factory=list)
     ensemble: pd.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
-    provenance: dict[str, Any] = field(default_factory=dict)
+    provenance: Provenance = field(default_factory=lambda: Provenance())
 
     @property
     def assignment(self) -> pd.Series:

@@ -22,6 +22,7 @@ from xml.sax.saxutils import quoteattr
 import networkx as nx
 
 __all__ = [
+    "AREA_PALETTE",
     "QGIS_VERSION",
     "adjacency_qml",
     "area_colours",
@@ -43,13 +44,28 @@ _OUTLINE = "35,35,35,255"
 # --------------------------------------------------------------------------- colours
 
 
-def area_colours(area_ids: Iterable[object], neighbours: nx.Graph | None = None) -> dict[str, str]:
-    """Give every area its own colour, with neighbouring areas far apart on the colour wheel.
+#: Pastel qualitative palette (ColorBrewer "Set3", first eight): light enough for black labels
+#: on top, and every pair distinct. Areas reuse colours, but never next to each other.
+AREA_PALETTE: tuple[str, ...] = (
+    "#8dd3c7",
+    "#ffffb3",
+    "#bebada",
+    "#fb8072",
+    "#80b1d3",
+    "#fdb462",
+    "#b3de69",
+    "#fccde5",
+)
 
-    Areas are first coloured greedily on their adjacency (so neighbours fall in different
-    colour classes, usually 4-6 classes); each class owns a sector of hues, and the members of a
-    class spread across their sector with alternating lightness. Every area thus gets a distinct
-    colour and two touching areas never look alike.
+
+def area_colours(area_ids: Iterable[object], neighbours: nx.Graph | None = None) -> dict[str, str]:
+    """Colour the areas so that two neighbouring areas never share a colour.
+
+    The area adjacency graph is coloured with DSatur (``networkx.greedy_color``), which gives
+    planar maps like these 4-6 classes; areas are then visited in that colouring's order and
+    each takes the least-used palette colour that none of its neighbours has, so the colours
+    spread evenly over ``AREA_PALETTE`` instead of piling on the first few. Colours repeat
+    across the map (only neighbours must differ), so the map key is the label, not the colour.
 
     Parameters
     ----------
@@ -62,27 +78,35 @@ def area_colours(area_ids: Iterable[object], neighbours: nx.Graph | None = None)
     Returns
     -------
     dict
-        ``str(area_id) -> "#rrggbb"``, deterministic for the same input.
+        ``str(area_id) -> "#rrggbb"``, deterministic for the same ids and graph, whatever their
+        order.
     """
     ids = sorted({str(a) for a in area_ids}, key=_natural_key)
     graph = nx.Graph()
     graph.add_nodes_from(ids)
     if neighbours is not None:
-        graph.add_edges_from((str(u), str(v)) for u, v in neighbours.edges() if str(u) in graph and str(v) in graph)
-    classes = nx.greedy_color(graph, strategy="largest_first") if ids else {}
-    n_classes = max(classes.values(), default=0) + 1
-    members: dict[int, list[str]] = {}
-    for area in ids:
-        members.setdefault(classes[area], []).append(area)
-    colours: dict[str, str] = {}
-    for cls, group in members.items():
-        for j, area in enumerate(group):
-            # Spread the class's members over 70% of its hue sector; the gap keeps classes apart.
-            hue = (cls + 0.7 * j / max(len(group), 1)) / n_classes
-            lightness = (0.55, 0.42, 0.68)[j % 3]
-            r, g, b = colorsys.hls_to_rgb(hue % 1.0, lightness, 0.65)
-            colours[area] = f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
-    return colours
+        edges = sorted(tuple(sorted((str(u), str(v)), key=_natural_key)) for u, v in neighbours.edges())
+        graph.add_edges_from((u, v) for u, v in edges if u in graph and v in graph and u != v)
+    classes = nx.greedy_color(graph, strategy="DSATUR") if ids else {}
+    palette = list(AREA_PALETTE)
+    used = [0] * len(palette)
+    chosen: dict[str, int] = {}
+    for area in sorted(ids, key=lambda a: (classes[a], _natural_key(a))):
+        taken = {chosen[n] for n in graph.neighbors(area) if n in chosen}
+        free = [c for c in range(len(palette)) if c not in taken]
+        if not free:  # never on a map (planar graphs need 4), but a dense graph could
+            palette.append(_extra_colour(len(palette) - len(AREA_PALETTE)))
+            used.append(0)
+            free = [len(palette) - 1]
+        pick = min(free, key=lambda c: (used[c], c))
+        chosen[area] = pick
+        used[pick] += 1
+    return {area: palette[chosen[area]] for area in ids}
+
+
+def _extra_colour(i: int) -> str:
+    r, g, b = colorsys.hls_to_rgb((0.13 + 0.38 * i) % 1.0, 0.6, 0.45)
+    return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
 
 
 def _natural_key(text: str) -> tuple[object, ...]:

@@ -37,7 +37,7 @@ from sda.formatting import (
 )
 from sda.maps import drawable_figures, render_figures
 from sda.metrics import in_band, outside_band
-from sda.plan import Plan
+from sda.plan import Bound, Plan
 
 __all__ = ["ENSEMBLE_DIRECTIONS", "movable_units", "render_report_html", "render_report_md"]
 
@@ -218,6 +218,7 @@ def _build(plan: Plan, *, available: set[str]) -> list[Any]:
     blocks: list[Any] = [_Heading(1, f"Proposed service delivery areas: {len(plan.areas)} areas")]
     for section in (
         _headline,
+        _changes_section,
         _map_section,
         _areas_section,
         _rules_section,
@@ -293,11 +294,11 @@ def _rules_text(plan: Plan) -> str:
     return f"{len(failed)} of {len(plan.rules)} FAIL: {', '.join(failed)}"
 
 
-def _bound_text(bound: Mapping[str, Any], scores: Mapping[str, float]) -> str:
+def _bound_text(bound: Bound, scores: Mapping[str, float]) -> str:
     """``bound["gap"]`` is read as a fraction (0.012 = 1.2%) of the bound."""
     gap = as_float(bound.get("gap"))
     parts = [f"{gap:.2%}" if not math.isnan(gap) else "not known"]
-    value = as_float(bound.get("bound", bound.get("lower_bound")))
+    value = as_float(bound.get("bound"))
     if not math.isnan(value):
         achieved = as_float(bound.get("plan", scores.get("coterminosity")))
         parts.append(f"in PCN coterminosity (plan {achieved:.3f}, no plan can exceed {value:.3f})")
@@ -305,11 +306,62 @@ def _bound_text(bound: Mapping[str, Any], scores: Mapping[str, float]) -> str:
         if isinstance(full, str):
             parts.append(f"; aggregate HiGHS bound only ({full})")
         elif isinstance(full, Mapping):
-            parts.append(f"; full HiGHS model: {full.get('status')} in {full.get('seconds')} s")
-    if bound.get("status"):
-        parts.append(f"status: {bound['status']}")
+            took = f" in {full['seconds']} s" if full.get("seconds") is not None else ""
+            parts.append(f"; full HiGHS model: {full.get('status')}{took}")
     parts += [f"; bound used: {bound['method']}"] if bound.get("method") else []
     return " ".join(parts)
+
+
+def _changes_section(plan: Plan, available: set[str]) -> list[Any]:
+    """ "Changes since the previous plan", for a re-run (``provenance["previous"]``, see
+    ``sda.rerun``): how units were carried, residents moved, areas created or retired, a map."""
+    record = plan.provenance.get("previous")
+    if not record:
+        return []
+    total = int(plan.units["population"].sum())
+    moved = list(record.get("moved_units") or [])
+    residents = int(record.get("residents_moved", 0))
+    counts = {k: v for k, v in (record.get("counts") or {}).items() if v and k != "same code"}
+    carried = ", ".join(f"{v} {k}" for k, v in counts.items()) or "every unit under the same code"
+    blocks: list[Any] = [
+        _Heading(2, "Changes since the previous plan"),
+        _Para(
+            f"Re-run from {record.get('source', 'the previous plan')}: {show_whole(len(moved))} units and "
+            f"{show_whole(residents)} residents ({show_percent(residents / total if total else 0.0, 2)}) are in "
+            f"another area than before. Units carried by {record.get('weighting', '-')}: {carried}. "
+            f"{record.get('count_note', '')}."
+        ),
+        _Para(
+            f"Areas created: {', '.join(record.get('created_ids') or []) or 'none'}; retired: "
+            f"{', '.join(record.get('retired_ids') or []) or 'none'}. Every other area keeps its id."
+        ),
+    ]
+    ambiguous = record.get("ambiguous") or []
+    notes = [*(record.get("notes") or [])]
+    if ambiguous:
+        notes.append(f"Ambiguous (no previous area holds 80% of them): {', '.join(ambiguous)}.")
+    if notes:
+        blocks.append(_List([("", n) for n in notes]))
+    changed = record.get("changed_units") or []
+    if changed:
+        rows = [
+            [
+                c["unit_code"],
+                c["kind"],
+                c["sources"],
+                c["previous_area"],
+                show_percent(c["share"]),
+                show_whole(c["population"]),
+            ]
+            for c in changed
+        ]
+        blocks.append(_Table(["Unit", "How", "From units", "Previous area", "Share", "Residents"], rows, {4, 5}))
+    if moved:
+        rows = [[m["unit_code"], m["from_area"], m["to_area"], show_whole(m["population"])] for m in moved]
+        blocks.append(_Table(["Moved unit", "From", "To", "Residents"], rows, {3}))
+    if "changes" in available:
+        blocks.append(_Figure("changes", "Units in another area than in the previous plan (red)."))
+    return blocks
 
 
 def _map_section(plan: Plan, available: set[str]) -> list[Any]:
@@ -618,8 +670,9 @@ def _caveats_section(plan: Plan, available: set[str]) -> list[Any]:
         items.append(
             (
                 "Units",
-                "the building blocks are 2011 Lower Layer Super Output Areas (LSOAs) with ONS "
-                "mid-2018 population estimates, standing in for civil parishes, whose boundaries "
+                "the building blocks are 2011 Lower Layer Super Output Areas (LSOAs) with populations "
+                f"from {plan.provenance.get('population_source') or 'ONS mid-2018 estimates'}, "
+                "standing in for civil parishes, whose boundaries "
                 "and populations were not available. Areas built from them are realistic in size "
                 "and shape but do not follow parish boundaries.",
             )
@@ -629,7 +682,8 @@ def _caveats_section(plan: Plan, available: set[str]) -> list[Any]:
             (
                 "Units",
                 f"{len(plan.units)} units read from {plan.config.units.path.name} "
-                f"(code field {code_field!r}); populations as given in the input.",
+                f"(code field {code_field!r}); populations: "
+                f"{plan.provenance.get('population_source') or 'as given in the input'}.",
             )
         )
     items.append(("PCN affiliation", _pcn_method_text(plan)))
@@ -671,7 +725,7 @@ def _provenance_section(plan: Plan, available: set[str]) -> list[Any]:
         ["config sha256", cfg.sha256 or show_text(plan.provenance.get("config_sha256")) or "-"],
         ["seed", str(cfg.search.seed)],
     ]
-    shown = {"sda_version", "config_sha256", "seed", "data_caveats"}
+    shown = {"sda_version", "config_sha256", "seed", "data_caveats", "previous", "lineage"}
     rows += [[key, value] for key, value in _flatten(plan.provenance) if key not in shown]
     return [
         _Heading(2, "Provenance"),
@@ -797,30 +851,56 @@ def _to_markdown(blocks: Sequence[Any], images: Mapping[str, str]) -> str:
     return "\n\n".join(part for part in out if part) + "\n"
 
 
+#: Characters that could make data into a link, image, code span or table cell edge.
+_MD_SPECIAL = re.compile(r"([\\`\[\]|])")
+
+
+def _md(text: Any, *, cell: bool = False) -> str:
+    """Text from data or config as inert Markdown: no links, images, emphasis, code or raw HTML.
+
+    ``&``, ``<`` and ``>`` become entities (so ``<script>`` and ``<javascript:...>`` autolinks
+    are shown, not run), brackets, backticks, backslashes and pipes are backslash-escaped, line
+    breaks become spaces, and (outside table cells) a leading ``-``, ``+``, ``*``, ``#`` or ``1.``
+    cannot start a list or heading.
+    """
+    out = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    out = _MD_SPECIAL.sub(r"\\\1", out).replace("\r", " ").replace("\n", " ")
+    if cell:
+        return out
+    out = re.sub(r"^(\s*)([-+*#])(?=\s|$)", r"\1\\\2", out)
+    return re.sub(r"^(\s*\d+)([.)])(?=\s|$)", r"\1\\\2", out)
+
+
 def _md_block(block: Any, images: Mapping[str, str]) -> list[str]:
     if isinstance(block, _Heading):
-        return ["#" * block.level + " " + block.text]
+        return ["#" * block.level + " " + _md(block.text)]
     if isinstance(block, _Para):
-        return [(f"**{block.label}:** " if block.label else "") + block.text]
+        return [(f"**{_md(block.label)}:** " if block.label else "") + _md(block.text)]
     if isinstance(block, _List):
-        return ["\n".join(f"- **{label}:** {text}" if label else f"- {text}" for label, text in block.items)]
+        return [
+            "\n".join(f"- **{_md(label)}:** {_md(text)}" if label else f"- {_md(text)}" for label, text in block.items)
+        ]
     if isinstance(block, _Table):
         return [_md_table(block)]
     if isinstance(block, _Figure):
+        title = _md(_FIGURE_TITLES.get(block.key, block.key))
         if block.key in images:
-            return [f"![{_FIGURE_TITLES.get(block.key, block.key)}]({images[block.key]})\n\n*{block.caption}*"]
-        return [f"*{_FIGURE_TITLES.get(block.key, block.key)}: see report.html.*"]
+            return [f"![{title}]({images[block.key]})\n\n*{_md(block.caption)}*"]
+        return [f"*{title}: see report.html.*"]
     if isinstance(block, _Pre):
-        return ["```json\n" + block.text + "\n```"]
+        # A fence longer than any run of backticks in the text, so nothing in it can close it.
+        longest = max((len(run) for run in re.findall(r"`+", block.text)), default=0)
+        fence = "`" * max(3, longest + 1)
+        return [f"{fence}json\n" + block.text + f"\n{fence}"]
     if isinstance(block, _Card):
-        return ["### " + block.title, *(part for b in block.blocks for part in _md_block(b, images))]
+        return ["### " + _md(block.title), *(part for b in block.blocks for part in _md_block(b, images))]
     msg = f"unknown report block {block!r}"
     raise TypeError(msg)
 
 
 def _md_table(table: _Table) -> str:
     def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
+        return _md(text, cell=True)
 
     align = ["---:" if i in table.right else "---" for i in range(len(table.headers))]
     lines = ["| " + " | ".join(cell(h) for h in table.headers) + " |", "| " + " | ".join(align) + " |"]

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -25,9 +24,9 @@ from sda.errors import InfeasibleError
 from sda.feasibility import check_feasible
 from sda.metrics import components, count_bounds
 from sda.objective import score_labels
+from sda.plan import Alternative
 from sda.problem import Problem, build_problem
-
-Progress = Callable[[str], None]
+from sda.progress import Progress
 
 
 def mean_polsby_popper(units: gpd.GeoDataFrame, codes: list[str], labels: np.ndarray) -> float:
@@ -108,16 +107,19 @@ def explore(
     problem: Problem,
     count: int,
     progress: Progress | None = None,
-) -> list[dict[str, Any]]:
-    """Scores of every alternative (one dict each), within ``cfg.tradeoffs.time_limit_s``."""
+) -> list[Alternative]:
+    """Scores of every alternative (one dict each), within ``cfg.tradeoffs.time_limit_s``, or on
+    ``alternative_steps(cfg)`` annealing steps each when the run uses steps (clock-free, so the
+    report repeats)."""
     say = progress or (lambda _m: None)
     lo, hi = problem.feasible_counts()
     variants = _variants(cfg, count, lo, hi)
     budget = cfg.tradeoffs.time_limit_s / max(len(variants), 1)
+    steps = alternative_steps(cfg)
     pcn_of = units["pcn_code"].to_dict() if problem.n_pcn else None
-    rows = []
+    rows: list[Alternative] = []
     for kind, label, variant in variants:
-        row: dict[str, Any] = {"kind": kind, "label": label, "count": variant.areas.count}
+        row: Alternative = {"kind": kind, "label": label, "count": variant.areas.count}
         try:
             alt = build_problem(
                 graph,
@@ -138,12 +140,14 @@ def explore(
                 seed=cfg.search.seed,
                 time_limit_s=budget,
                 starts=1,
-                construct_seconds=max(3.0, 2 * budget),
+                construct_seconds=max(3.0, 2 * budget) if steps == 0 else 60.0,
+                steps=steps,
             )
             # Score every alternative with the plan's own weights, so objectives compare.
             scored = dataclasses.replace(alt, weights=problem.weights)
             target = target_for(alt, variant.areas.count, variant.areas.target_population)
-            row.update(score_labels(scored, result.labels, target))
+            # The measures ``Alternative`` names, plus one ``term_<name>`` per objective term.
+            row.update(cast(Alternative, score_labels(scored, result.labels, target)))
             row["count"] = result.count
             row["mean_polsby_popper"] = mean_polsby_popper(units, alt.codes, result.labels)
             row["feasible"] = True
@@ -155,6 +159,16 @@ def explore(
             + (f"coterminosity {row['coterminosity']:.3f}" if row.get("feasible") else "infeasible")
         )
     return rows
+
+
+def alternative_steps(cfg: RunConfig) -> int:
+    """Annealing steps per alternative: ``[tradeoffs] steps``, else a tenth of ``[search] steps``
+    (at least 1,000) when the search runs on steps, else 0 (the time budget)."""
+    if cfg.tradeoffs.steps > 0:
+        return int(cfg.tradeoffs.steps)
+    if cfg.search.steps > 0:
+        return max(int(cfg.search.steps) // 10, 1_000)
+    return 0
 
 
 def ensemble(

@@ -1,7 +1,7 @@
 """Data checks: look at what was read and return every problem found, never print or raise.
 
 This module owns the rules a units file, a population table, a GP practice list and a PCN
-shares table must meet. Each check returns a list of ``Problem`` objects whose ``message`` is a
+shares table must meet. Each check returns a list of ``Finding`` objects whose ``message`` is a
 complete line a planner can act on: it names the file, the row (1-based feature or data row,
 header not counted) and/or the unit code, the field, what was found, what was expected and how
 to fix it. Callers (``sda.io``) decide what to do with them: raise on errors, warn on warnings.
@@ -33,7 +33,7 @@ __all__ = [
     "PRACTICE_EASTING_RANGE",
     "PRACTICE_NORTHING_RANGE",
     "SHARE_SUM_TOLERANCE",
-    "Problem",
+    "Finding",
     "as_code_strings",
     "check_pcn_shares",
     "check_population_table",
@@ -81,8 +81,8 @@ def _fix_crs(crs: str = "EPSG:27700") -> str:
 
 
 @dataclass(frozen=True)
-class Problem:
-    """One thing wrong with an input, ready to print.
+class Finding:
+    """One finding about an input (an error, or a warning about a recoverable oddity), ready to print.
 
     Attributes
     ----------
@@ -187,7 +187,7 @@ def _close_codes(code: str, candidates: Sequence[str]) -> list[str]:
     return difflib.get_close_matches(code, similar, n=1, cutoff=0.85)
 
 
-def _population_problems(values: pd.Series, codes: pd.Series, path: object, field: str, fix: str) -> list[Problem]:
+def _population_problems(values: pd.Series, codes: pd.Series, path: object, field: str, fix: str) -> list[Finding]:
     """Problems with a column of populations: missing, text, negative, fractional, zero."""
     numbers = parse_numbers(values)
     missing = values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip())
@@ -198,7 +198,7 @@ def _population_problems(values: pd.Series, codes: pd.Series, path: object, fiel
     infinite = numbers.notna() & finite.isna()
     zero = finite == 0
     expected = "expected a whole number >= 0"
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     for pos in np.flatnonzero((missing | not_number | negative | fractional | infinite).to_numpy()).tolist():
         found = values.iloc[pos]
         if missing.iloc[pos]:
@@ -216,31 +216,31 @@ def _population_problems(values: pd.Series, codes: pd.Series, path: object, fiel
             f"is 0; expected the number of residents. Fix: check that {field!r} is the population "
             "field and that the join or formula that filled it worked."
         )
-        return [*problems, Problem(message, field=field)]
+        return [*problems, Finding(message, field=field)]
     for pos in np.flatnonzero(zero.to_numpy()).tolist():
         message = (
             f"{_where(path, pos + 1, codes.iloc[pos], field)}: population is 0; the unit is kept "
             "(it adds no residents to its area). Check that this is not a mistake."
         )
-        problems.append(Problem(message, "warning", codes.iloc[pos] or None, pos + 1, field))
+        problems.append(Finding(message, "warning", codes.iloc[pos] or None, pos + 1, field))
     return problems
 
 
-def _row_problem(path: object, pos: int | np.integer, codes: pd.Series, field: str | None, text: str) -> Problem:
+def _row_problem(path: object, pos: int | np.integer, codes: pd.Series, field: str | None, text: str) -> Finding:
     row = int(pos) + 1
     code = codes.iloc[row - 1] or None
-    return Problem(f"{_where(path, row, code, field)}: {text}", "error", code, row, field)
+    return Finding(f"{_where(path, row, code, field)}: {text}", "error", code, row, field)
 
 
 def _code_problems(
     codes: pd.Series, path: object, field: str, what: str, raw: pd.Series | None = None
-) -> list[Problem]:
+) -> list[Finding]:
     """Blank and duplicate codes; a duplicate names every row that carries the code.
 
     ``raw`` is the column as read (before spaces are stripped), to say when two codes differ
     only by spaces around them.
     """
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     for pos in np.flatnonzero((codes == "").to_numpy()):
         problems.append(
             _row_problem(
@@ -266,7 +266,7 @@ def _code_problems(
             f"{_where(path, code=code, field=field)}: the code appears in {_rows_text(rows)}{spaces}; "
             f"expected each {what} code once. Fix: give each row its own code, or merge the rows."
         )
-        problems.append(Problem(message, "error", code, rows[0], field))
+        problems.append(Finding(message, "error", code, rows[0], field))
     return problems
 
 
@@ -296,7 +296,7 @@ def _listed(codes: list[str]) -> str:
 
 def _no_code_matches(
     path: object, field: str, table_codes: list[str], unit_codes: list[str], units_file: str
-) -> Problem:
+) -> Finding:
     """One error for a table none of whose codes is a unit (another geography or year), instead of one per unit."""
 
     def some(codes: list[str]) -> str:
@@ -309,13 +309,13 @@ def _no_code_matches(
         "table for the same geography and year as the units file (e.g. 2011 or 2021 LSOA codes), "
         "or correct [units] code_field."
     )
-    return Problem(message, field=field)
+    return Finding(message, field=field)
 
 
 # --------------------------------------------------------------------------- units
 
 
-def check_units(raw: gpd.GeoDataFrame, cfg: UnitsConfig, path: object) -> list[Problem]:
+def check_units(raw: gpd.GeoDataFrame, cfg: UnitsConfig, path: object) -> list[Finding]:
     """Check a units layer as read from file, before any field is renamed.
 
     Parameters
@@ -329,7 +329,7 @@ def check_units(raw: gpd.GeoDataFrame, cfg: UnitsConfig, path: object) -> list[P
 
     Returns
     -------
-    list of Problem
+    list of Finding
         Errors for blank or duplicate codes, blank districts (when ``district_field`` is set),
         missing, text, negative or fractional populations, missing, empty, invalid or
         non-polygon geometry, a missing or implausible CRS and overlapping units; warnings for
@@ -354,7 +354,7 @@ def check_units(raw: gpd.GeoDataFrame, cfg: UnitsConfig, path: object) -> list[P
     return problems + _overlap_problems(usable_bng, codes[usable], np.flatnonzero(usable), path)
 
 
-def _district_problems(values: pd.Series, codes: pd.Series, path: object, field: str) -> list[Problem]:
+def _district_problems(values: pd.Series, codes: pd.Series, path: object, field: str) -> list[Finding]:
     """Rows with a blank district code (a unit outside every district breaks nesting and reports)."""
     text = (
         f"the district is blank; expected a district (LAD) code in every row, since [units] "
@@ -365,7 +365,7 @@ def _district_problems(values: pd.Series, codes: pd.Series, path: object, field:
     return [_row_problem(path, pos, codes, field, text) for pos in np.flatnonzero(blank)]
 
 
-def _geometry_problems(raw: gpd.GeoDataFrame, codes: pd.Series, path: object) -> tuple[list[Problem], np.ndarray]:
+def _geometry_problems(raw: gpd.GeoDataFrame, codes: pd.Series, path: object) -> tuple[list[Finding], np.ndarray]:
     """Missing, empty, non-polygon and invalid geometries; also returns the mask of usable rows."""
     geoms = np.asarray(raw.geometry.array, dtype=object)
     missing = shapely.is_missing(geoms)
@@ -375,7 +375,7 @@ def _geometry_problems(raw: gpd.GeoDataFrame, codes: pd.Series, path: object) ->
     wrong_type = ~missing & ~empty & ~polygonal
     invalid = np.zeros(len(geoms), dtype=bool)
     invalid[polygonal & ~empty] = ~shapely.is_valid(geoms[polygonal & ~empty])
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     for pos in np.flatnonzero(missing | empty):
         found = "no geometry" if missing[pos] else "an empty geometry"
         problems.append(
@@ -411,17 +411,17 @@ def _geometry_problems(raw: gpd.GeoDataFrame, codes: pd.Series, path: object) ->
     return problems, usable
 
 
-def _missing_crs_problem(path: object) -> Problem:
+def _missing_crs_problem(path: object) -> Finding:
     message = (
         f"{path}: the file has no coordinate reference system (CRS); expected one such as "
         f"EPSG:27700 (British National Grid) or EPSG:4326 (longitude/latitude). {_fix_crs()}"
     )
-    return Problem(message)
+    return Finding(message)
 
 
 def _extent_problems(
     raw: gpd.GeoDataFrame, usable_bng: gpd.GeoSeries, positions: np.ndarray, codes: pd.Series, path: object
-) -> list[Problem]:
+) -> list[Finding]:
     """Report units that cannot be in Great Britain under the declared CRS (a wrong CRS).
 
     Two mislabellings are named: metres (British National Grid eastings/northings) in a file
@@ -471,10 +471,10 @@ def _extent_problems(
         f"{codes.iloc[first]!r}, first point {x:.6g}, {y:.6g}) are not in Great Britain when read "
         f"with the file's CRS {crs_name}; expected coordinates in Great Britain.{hint} {_fix_crs(likely)}"
     )
-    return [Problem(message, code=codes.iloc[first] or None, row=int(first) + 1)]
+    return [Finding(message, code=codes.iloc[first] or None, row=int(first) + 1)]
 
 
-def _overlap_problems(geoms_bng: gpd.GeoSeries, codes: pd.Series, positions: np.ndarray, path: object) -> list[Problem]:
+def _overlap_problems(geoms_bng: gpd.GeoSeries, codes: pd.Series, positions: np.ndarray, path: object) -> list[Finding]:
     """Pairs of units whose interiors overlap by more than the tolerance (areas in EPSG:27700)."""
     geoms = np.asarray(geoms_bng.array, dtype=object)
     if len(geoms) < 2:
@@ -490,7 +490,7 @@ def _overlap_problems(geoms_bng: gpd.GeoSeries, codes: pd.Series, positions: np.
     smaller_m2 = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
     tolerance = np.maximum(OVERLAP_TOLERANCE_M2, OVERLAP_TOLERANCE_SHARE * smaller_m2)
     code_values = codes.to_numpy()
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     for i in np.flatnonzero(overlap_m2 > tolerance):
         a, b = left[i], right[i]
         message = (
@@ -499,7 +499,7 @@ def _overlap_problems(geoms_bng: gpd.GeoSeries, codes: pd.Series, positions: np.
             "place and resident is in one unit only. Fix: remove the overlap in QGIS (e.g. Vector > "
             "Geometry Tools > Check Validity / the Topology Checker with 'must not overlap')."
         )
-        problems.append(Problem(message, code=code_values[a] or None, row=int(rows[a])))
+        problems.append(Finding(message, code=code_values[a] or None, row=int(rows[a])))
     return problems
 
 
@@ -508,7 +508,7 @@ def _overlap_problems(geoms_bng: gpd.GeoSeries, codes: pd.Series, positions: np.
 
 def check_population_table(
     table: pd.DataFrame, cfg: UnitsConfig, path: object, unit_codes: Iterable[str]
-) -> list[Problem]:
+) -> list[Finding]:
     """Check a population CSV (read as text) against the unit codes of the polygon file.
 
     Parameters
@@ -524,7 +524,7 @@ def check_population_table(
 
     Returns
     -------
-    list of Problem
+    list of Finding
         Errors for blank or duplicate codes, bad populations and units the CSV does not cover;
         one warning for CSV codes that are not in the polygon file (they are ignored, since a
         national table legitimately covers more places than the study area).
@@ -546,25 +546,25 @@ def check_population_table(
             f"in the population CSV; expected a population for every unit.{typo} Fix: add a row "
             f"({code_field}={code}, {pop_field}=<residents>)" + (" or correct the code." if typo else ".")
         )
-        problems.append(Problem(message, code=code, field=code_field))
+        problems.append(Finding(message, code=code, field=code_field))
     if unknown:
         message = (
             f"{_where(path, field=code_field)}: {len(unknown)} code(s) are not in {cfg.path} and are "
             f"ignored: {_listed(unknown)}. Check for typos if you expected every code to match."
         )
-        problems.append(Problem(message, "warning", field=code_field))
+        problems.append(Finding(message, "warning", field=code_field))
     return problems
 
 
 # --------------------------------------------------------------------------- practices
 
 
-def check_practices(table: pd.DataFrame, path: object) -> list[Problem]:
+def check_practices(table: pd.DataFrame, path: object) -> list[Finding]:
     """Check a GP practice CSV (read as text, with all of ``PRACTICE_COLUMNS``).
 
     Returns
     -------
-    list of Problem
+    list of Finding
         Errors for blank or duplicate practice codes, blank PCN codes or spreadsheet
         placeholders such as ``#N/A`` in their place, and eastings or northings
         that are blank, not numbers, or outside Great Britain (with a hint when they look like
@@ -622,7 +622,7 @@ def check_practices(table: pd.DataFrame, path: object) -> list[Problem]:
 # --------------------------------------------------------------------------- PCN shares
 
 
-def _share_sum_problems(units: pd.Series, shares: pd.Series, path: object) -> list[Problem]:
+def _share_sum_problems(units: pd.Series, shares: pd.Series, path: object) -> list[Finding]:
     """Units whose shares are all 0, and (when the file holds fractions) whose shares do not add up to 1.
 
     A file holds fractions when no share is above 1; otherwise shares are counts of patients,
@@ -637,7 +637,7 @@ def _share_sum_problems(units: pd.Series, shares: pd.Series, path: object) -> li
     totals = frame.groupby("unit", sort=True)["share"].sum()
     rows_of = frame.groupby("unit", sort=True)["row"].agg(list)
     fractions = bool((frame["share"] <= 1).all())
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     for unit, total in totals.items():
         rows = [int(r) for r in rows_of[unit]]
         if total == 0:
@@ -655,16 +655,16 @@ def _share_sum_problems(units: pd.Series, shares: pd.Series, path: object) -> li
         else:
             continue
         where = _where(path, code=str(unit), field="share")
-        problems.append(Problem(f"{where}: {text}", code=str(unit), row=rows[0], field="share"))
+        problems.append(Finding(f"{where}: {text}", code=str(unit), row=rows[0], field="share"))
     return problems
 
 
-def check_pcn_shares(table: pd.DataFrame, path: object, unit_codes: Iterable[str]) -> list[Problem]:
+def check_pcn_shares(table: pd.DataFrame, path: object, unit_codes: Iterable[str]) -> list[Finding]:
     """Check a unit -> PCN shares CSV (read as text, with ``unit_code``, ``pcn_code``, ``share``).
 
     Returns
     -------
-    list of Problem
+    list of Finding
         Errors for blank codes, shares that are blank, not numbers or negative, repeated
         (unit, PCN) pairs, units of ``unit_codes`` with no row, units whose shares are all 0 and,
         when the shares are fractions (none above 1), units whose shares do not add up to 1
@@ -673,7 +673,7 @@ def check_pcn_shares(table: pd.DataFrame, path: object, unit_codes: Iterable[str
     """
     units = as_code_strings(table["unit_code"])
     pcns = as_code_strings(table["pcn_code"])
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     for field, codes in (("unit_code", units), ("pcn_code", pcns)):
         for pos in np.flatnonzero((codes == "").to_numpy()):
             problems.append(
@@ -698,7 +698,7 @@ def check_pcn_shares(table: pd.DataFrame, path: object, unit_codes: Iterable[str
             f"{_rows_text(rows)}; expected one row per unit and PCN. Fix: add the shares together "
             "in one row."
         )
-        problems.append(Problem(message, code=unit, row=rows[0], field="pcn_code"))
+        problems.append(Finding(message, code=unit, row=rows[0], field="pcn_code"))
     unit_codes = list(unit_codes)
     known = set(unit_codes)
     problems += _share_sum_problems(units.where(units.isin(known), ""), shares, path)
@@ -714,11 +714,11 @@ def check_pcn_shares(table: pd.DataFrame, path: object, unit_codes: Iterable[str
             f"every unit, so that each unit has a PCN.{typo} Fix: add its rows; check that the CSV "
             "uses the same geography and year as the units file (e.g. 2011 or 2021 LSOA codes)."
         )
-        problems.append(Problem(message, code=code, field="unit_code"))
+        problems.append(Finding(message, code=code, field="unit_code"))
     if unknown:
         message = (
             f"{_where(path, field='unit_code')}: {len(unknown)} unit code(s) are not in the units "
             f"file and are ignored: {_listed(unknown)}. Check for typos if you expected every code to match."
         )
-        problems.append(Problem(message, "warning", field="unit_code"))
+        problems.append(Finding(message, "warning", field="unit_code"))
     return problems

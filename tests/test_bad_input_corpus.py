@@ -12,9 +12,11 @@ good fixtures in ``tests/data``) and an ``expected.txt``::
 ``exit`` is the documented exit code (README, ``sda.errors``); every ``contains`` line must
 appear in the output as written. ``config: <path>`` replaces ``config.toml`` (for a bad
 ``--config`` argument); ``commands: check`` limits the commands run (default both ``check`` and
-``propose``). Both commands must fail with that code and message, print no traceback, and leave
-no output behind: ``propose`` writes nothing to its ``--out`` folder, and no file in the corpus
-or in ``tests/data`` is created or changed.
+``propose``). ``plan: <file>`` names a plan file in the case folder, passed as the PLAN argument
+of ``evaluate`` and ``repair`` (``commands: evaluate repair``). Every command must fail with
+that code and message, print no traceback, and leave no output behind: ``propose``,
+``evaluate`` and ``repair`` write nothing to their ``--out`` folder, and no file in the corpus or
+in ``tests/data`` is created or changed.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from sda.cli import cli
 CORPUS = Path(__file__).resolve().parent / "corpus"
 DATA = Path(__file__).resolve().parent / "data"
 COMMANDS = ("check", "propose")
+#: Commands that take a plan file (``plan:`` in expected.txt) as their PLAN argument.
+PLAN_COMMANDS = ("evaluate", "repair")
 #: propose is bounded so that a case that wrongly passes still ends quickly.
 PROPOSE_FLAGS = ("--steps", "20", "--starts", "1", "--no-exact", "--no-tradeoffs")
 MIN_CASES = 40
@@ -45,6 +49,7 @@ class Case:
     exit_code: int
     contains: tuple[str, ...]
     commands: tuple[str, ...]
+    plan: Path | None = None
 
 
 def _read_case(folder: Path) -> Case:
@@ -54,10 +59,10 @@ def _read_case(folder: Path) -> Case:
         if not line.strip() or line.startswith("#"):
             continue
         key, sep, value = line.partition(": ")
-        if not sep or key not in ("exit", "contains", "config", "commands"):
+        if not sep or key not in ("exit", "contains", "config", "commands", "plan"):
             msg = (
                 f"{folder.name}/expected.txt, line {number}: expected 'exit: N', 'contains: text', "
-                "'config: path' or 'commands: ...'"
+                "'config: path', 'commands: ...' or 'plan: file'"
             )
             raise ValueError(msg)
         if key == "contains":
@@ -71,6 +76,7 @@ def _read_case(folder: Path) -> Case:
         exit_code=int(settings["exit"]),
         contains=tuple(contains),
         commands=tuple(settings.get("commands", " ".join(COMMANDS)).split()),
+        plan=folder / settings["plan"] if "plan" in settings else None,
     )
 
 
@@ -109,6 +115,9 @@ def test_bad_input_gets_a_clear_message_and_writes_nothing(case: Case, tmp_path:
         args = [command, "--config", str(case.config)]
         if command == "propose":
             args += ["--out", str(out), *PROPOSE_FLAGS]
+        if command in PLAN_COMMANDS:
+            assert case.plan is not None, f"{case.name}: 'plan: file' is needed for sda {command}"
+            args += [str(case.plan), "--out", str(out)]
         code, output, exception = _run(args)
         shown = f"sda {command} on {case.name} printed:\n{output}"
         assert code == case.exit_code, shown

@@ -13,7 +13,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
-from helpers import build_plan  # the shared hand-made 4x4 plan
+from helpers import quadrant_plan  # the shared hand-made 4x4 plan
 
 from sda.config import RunConfig, UnitsConfig
 from sda.errors import InputError
@@ -31,6 +31,10 @@ EXPECTED_FILES = {
     "map.png",
     "frontier.png",
     "ensemble.png",
+    "map_a4.png",
+    "map_a4.pdf",
+    "map_a3.png",
+    "map_a3.pdf",
     "report.md",
     "report.html",
     "summary.json",
@@ -42,7 +46,7 @@ EXPECTED_FILES = {
 
 @pytest.fixture(scope="module")
 def plan() -> Plan:
-    return build_plan()
+    return quadrant_plan()
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +79,7 @@ def test_plan_without_extras_skips_empty_figures_and_layers(tmp_path: Path) -> N
     # Stale figures from an earlier run with alternatives must not survive into this one.
     (tmp_path / "frontier.png").write_bytes(b"old")
     (tmp_path / "ensemble.png").write_bytes(b"old")
-    names = {p.name for p in write_outputs(build_plan(extras=False), tmp_path)}
+    names = {p.name for p in write_outputs(quadrant_plan(extras=False), tmp_path)}
     assert names == EXPECTED_FILES - {"frontier.png", "ensemble.png"}
     assert {p.name for p in tmp_path.iterdir()} == names
     layers = {name for name, _ in pyogrio.list_layers(tmp_path / "plan.gpkg")}

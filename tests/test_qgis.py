@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import xml.etree.ElementTree as ET
 
 import networkx as nx
 import pytest
 
-from sda.qgis import adjacency_qml, area_colours, areas_qml, practices_qml, units_qml
+from sda.qgis import AREA_PALETTE, adjacency_qml, area_colours, areas_qml, practices_qml, units_qml
 
 AREA_IDS = ["A1", "A2", "A10", "Cambridge & <South>", 7]
 
@@ -93,22 +94,42 @@ def test_practices_are_points() -> None:
     assert layer is not None and layer.get("class") == "SimpleMarker"
 
 
-def test_area_colours_distinct_and_neighbours_far_apart() -> None:
+def test_area_colours_never_repeat_across_a_border() -> None:
+    # A 5x5 grid of areas touching across edges and corners (queen): every cell has up to 8
+    # neighbours, so this needs 4 colours and punishes any careless reuse.
+    grid = nx.Graph()
+    cells = [(r, c) for r in range(5) for c in range(5)]
+    grid.add_nodes_from(f"A{r}{c}" for r, c in cells)
+    for (r, c), (s, d) in itertools.combinations(cells, 2):
+        if max(abs(r - s), abs(c - d)) == 1:
+            grid.add_edge(f"A{r}{c}", f"A{s}{d}")
+    colours = area_colours(grid.nodes, grid)
+    assert set(colours) == set(grid.nodes)
+    assert all(colours[u] != colours[v] for u, v in grid.edges())
+    assert set(colours.values()) <= set(AREA_PALETTE)
+    assert colours == area_colours(list(reversed(list(grid.nodes))), grid)  # input order does not matter
+
+
+def test_area_colours_spread_over_the_palette() -> None:
     ids = [f"A{i}" for i in range(30)]
     ring = nx.cycle_graph(ids)
     colours = area_colours(ids, ring)
-    assert len(set(colours.values())) == 30
-    assert colours == area_colours(list(reversed(ids)), ring)  # order of input does not matter
-    for u, v in ring.edges():
-        assert _hue_gap(colours[u], colours[v]) > 0.1
+    assert all(colours[u] != colours[v] for u, v in ring.edges())
+    uses = [list(colours.values()).count(c) for c in AREA_PALETTE]
+    assert max(uses) - min(uses) <= 1  # balanced, not two colours alternating round the ring
+    unrelated = area_colours(["A1", "A2", "A3"])
+    assert len(set(unrelated.values())) == 3
 
 
-def _hue_gap(a: str, b: str) -> float:
-    import colorsys
+def test_area_colours_extend_the_palette_for_a_dense_graph() -> None:
+    clique = nx.complete_graph([f"A{i}" for i in range(len(AREA_PALETTE) + 3)])
+    colours = area_colours(clique.nodes, clique)
+    assert len(set(colours.values())) == clique.number_of_nodes()
 
-    def hue(c: str) -> float:
-        r, g, bl = (int(c[i : i + 2], 16) / 255 for i in (1, 3, 5))
-        return colorsys.rgb_to_hls(r, g, bl)[0]
 
-    gap = abs(hue(a) - hue(b))
-    return min(gap, 1 - gap)
+def test_palette_colours_are_far_apart_and_light() -> None:
+    rgb = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in AREA_PALETTE]
+    for a, b in itertools.combinations(rgb, 2):
+        assert sum((x - y) ** 2 for x, y in zip(a, b, strict=True)) ** 0.5 > 35
+    # Light enough for black label text: relative luminance above 0.35.
+    assert all((0.2126 * r + 0.7152 * g + 0.0722 * b) / 255 > 0.35 for r, g, b in rgb)

@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 import pytest
-from helpers import build_plan  # the shared hand-made 4x4 plan
+from helpers import quadrant_plan  # the shared hand-made 4x4 plan
 
 from sda.config import AreasConfig
 from sda.maps import plot_ensemble, plot_frontier, render_figures
@@ -17,7 +17,7 @@ from sda.report import movable_units, render_report_html, render_report_md
 
 @pytest.fixture(scope="module")
 def plan() -> Plan:
-    return build_plan()
+    return quadrant_plan()
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,9 @@ def test_headline_numbers_match_plan(plan: Plan, markdown: str) -> None:
     assert f"{int(plan.scores['pcns_split'])} of 2 PCNs have residents in more than one area" in headline
     assert f"{plan.scores['cut_border_km']:.1f} km" in headline
     assert "1.25%" in headline  # gap to the bound
+    assert plan.bound is not None  # the keys sda.exact.bound_plan writes, read back
+    assert f"no plan can exceed {plan.bound['bound']:.3f}" in headline
+    assert "full HiGHS model: Time limit reached in 2.0 s" in headline
     assert "all 2 hold" in headline
 
 

@@ -18,7 +18,7 @@ import shapely
 from sda.config import UnitsConfig
 from sda.errors import MAX_LISTED, ProblemsError, SdaWarning
 from sda.io import read_units
-from sda.validate import Problem, check_pcn_shares, check_practices, check_units, parse_numbers
+from sda.validate import Finding, check_pcn_shares, check_practices, check_units, parse_numbers
 
 
 def _units_cfg(path: Path, **overrides: object) -> UnitsConfig:
@@ -162,7 +162,7 @@ def test_all_problems_are_collected_before_failing() -> None:
     problems = check_units(raw, _units_cfg(Path("mem.gpkg"), district_field=None), "mem.gpkg")
     errors = [p for p in problems if p.severity == "error"]
     assert {(p.row, p.field) for p in errors} >= {(1, "code"), (2, "pop"), (3, "code"), (3, "pop")}
-    assert all(isinstance(p, Problem) and p.message.startswith("mem.gpkg") for p in problems)
+    assert all(isinstance(p, Finding) and p.message.startswith("mem.gpkg") for p in problems)
 
 
 def test_error_lists_at_most_max_listed_and_a_total(tmp_path: Path) -> None:

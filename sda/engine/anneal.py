@@ -15,9 +15,12 @@ whose price rises during the run so that the search may cross the band's edges e
 settles inside it late. Only states inside the band are ever recorded as best.
 
 The state travels in named tuples (``Graph``, ``Units``, ``Areas``, ``Best``, ``Scratch``,
-``Pricing``, ``Run``), as pynndescent passes its heaps and trees, and the loop is split into
-small compiled helpers that LLVM inlines (numba's own ``inline="always"`` made the kernel twice
-as slow here, so it is not used). The kernel sees only the rules' building blocks: a movable
+``Pricing``, ``Run``), as pynndescent passes its heaps and trees: ``_anneal`` takes eight named
+arguments instead of 34 positional ones, unpacks them once, and calls small compiled helpers
+with explicit array signatures. Measured choices (``bench/kernel_speed.py``): passing the
+tuples themselves into the helpers, or numba's ``inline="always"``, made the loop up to twice
+as slow; gathering the moving piece and its totals are written out in the loop, which gains
+about 6% over calling them. The kernel sees only the rules' building blocks: a movable
 mask (frozen, locked and grouped units stay), keep-apart partners, and the cap on residents
 moved.
 
@@ -36,7 +39,7 @@ import numpy as np
 from numba import njit
 
 from sda.metrics import edge_sources, in_band
-from sda.objective import area_cost, constants, stats_of, weight_vector
+from sda.objective import AreaStats, area_cost, constants, stats_of, weight_vector
 from sda.problem import Problem
 
 #: The largest PCN piece moved at once (a connected run of one PCN's units inside one area).
@@ -202,27 +205,33 @@ class AnnealState:
     def best_labels(self) -> np.ndarray:
         return self.best_state.labels
 
-    def load(self, labels: np.ndarray) -> None:
-        """Make ``labels`` the current state (recomputing every total); the best is kept."""
+    def stats(self) -> AreaStats:
+        """The current area totals, as ``sda.objective`` and recombination read them."""
+        a, n_pcn = self.areas, self.problem.n_pcn
+        return AreaStats(a.pop, a.pcn_pop[:, :n_pcn], a.dist_pop, a.ext, a.moved)
+
+    def load(self, labels: np.ndarray, stats: AreaStats | None = None) -> None:
+        """Make ``labels`` the current state; the best is kept. Every total is recomputed,
+        unless the caller passes them (``stats``, e.g. from a recombination)."""
         p, k = self.problem, self.k
         if hasattr(self, "areas"):
             self.keep_best()
         current = np.ascontiguousarray(labels, dtype=np.int64).copy()
-        stats = stats_of(p, current, k)
+        stats = stats or stats_of(p, current, k)
         pcn_pop = np.zeros((k, max(p.n_pcn, 1)), dtype=np.int64)
         if p.n_pcn:
             pcn_pop[:] = stats.pcn_pop
-        dist_pop = np.ascontiguousarray(stats.district_pop, dtype=np.int64)
+        dist_pop = np.array(stats.district_pop, dtype=np.int64)
         self.areas = Areas(
             current,
-            stats.pop.astype(np.int64).copy(),
+            np.asarray(stats.pop, dtype=np.int64).copy(),
             pcn_pop,
             pcn_pop.max(axis=1).astype(np.int64),
             dist_pop,
             (dist_pop > 0).sum(axis=1).astype(np.int64),
-            np.ascontiguousarray(stats.ext_border_m, dtype=np.float64),
+            np.array(stats.ext_border_m, dtype=np.float64),
             np.bincount(current, minlength=k).astype(np.int64),
-            stats.moved_pop.astype(np.int64),
+            np.array(stats.moved_pop, dtype=np.int64),
             np.zeros(k),
         )
         _cost_all(self.pricing, self.areas)
@@ -309,13 +318,13 @@ def _apart_csr(p: Problem) -> tuple[np.ndarray, np.ndarray]:
 @njit(cache=True)
 def _cost_all(pricing, areas):
     """Every area's cost from its totals."""
+    w, c = pricing.weights, pricing.constants
     for a in range(areas.pop.shape[0]):
-        areas.cost[a] = _cost(pricing, areas.pop[a], areas.pcn_max[a], areas.n_dist[a], areas.ext[a], areas.moved[a])
+        areas.cost[a] = area_cost(w, c, areas.pop[a], areas.pcn_max[a], areas.n_dist[a], areas.ext[a], areas.moved[a])
 
 
-@njit(cache=True)
-def _cost(pricing, pop, pcn_max, n_dist, ext, moved):
-    return area_cost(pricing.weights, pricing.constants, pop, pcn_max, n_dist, ext, moved)
+# The helpers below take plain arrays (explicit signatures, as pynndescent's do): ``_anneal``
+# unpacks the named tuples once, so that no call in the loop passes a tuple of arrays.
 
 
 @njit(cache=True)
@@ -338,131 +347,57 @@ def _row_max(pcn_pop, a):
 
 
 @njit(cache=True)
-def _blocked(units, labels, u, b):
+def _blocked(apart_ptr, apart_idx, labels, u, b):
     """Would a keep-apart partner of ``u`` already in area ``b`` share it with ``u``?"""
-    for q in range(units.apart_ptr[u], units.apart_ptr[u + 1]):  # noqa: SIM110 (numba: no generators)
-        if labels[units.apart_idx[q]] == b:
+    for q in range(apart_ptr[u], apart_ptr[u + 1]):  # noqa: SIM110 (numba: no generators)
+        if labels[apart_idx[q]] == b:
             return True
     return False
 
 
 @njit(cache=True)
-def _gather_piece(graph, units, labels, scratch, u, a, b, grow):
-    """The moving set in ``scratch.piece``: ``u`` alone, or (``grow``) the connected run of ``u``'s
-    PCN inside ``a``. Its units are stamped with the returned mark. Returns (size, mark)."""
-    piece, stamp = scratch.piece, scratch.stamp
-    n_piece = 1
-    piece[0] = u
-    c = units.pcn[u]
-    scratch.counter[0] += 1
-    pmark = scratch.counter[0]
-    stamp[u] = pmark
-    if grow:
-        head = 0
-        while head < n_piece and n_piece < piece.shape[0]:
-            v = piece[head]
-            head += 1
-            for jj in range(graph.indptr[v], graph.indptr[v + 1]):
-                w = graph.indices[jj]
-                if (
-                    n_piece < piece.shape[0]
-                    and stamp[w] != pmark
-                    and labels[w] == a
-                    and units.pcn[w] == c
-                    and units.movable[w]
-                    and not _blocked(units, labels, w, b)
-                ):
-                    stamp[w] = pmark
-                    piece[n_piece] = w
-                    n_piece += 1
-    return n_piece, pmark
-
-
-@njit(cache=True)
-def _piece_totals(graph, units, labels, scratch, n_piece, pmark, a, b, c):
-    """Totals of the moving set: residents, residents of PCN ``c``, the change of each area's
-    border with others, and the change of each area's residents moved. Fills
-    ``scratch.tmp_dist`` with residents per district (cleared by ``_clear_districts``)."""
-    moved = 0
-    moved_pcn = 0
-    d_ext_a = 0.0
-    d_ext_b = 0.0
-    d_mv_a = 0
-    d_mv_b = 0
+def _clear_districts(udist, piece, tmp_dist, n_piece):
     for t in range(n_piece):
-        x = scratch.piece[t]
-        px = units.pop[x]
-        moved += px
-        if units.pcn[x] == c:
-            moved_pcn += px
-        prev = units.previous[x]
-        if prev >= 0:
-            if prev != a:
-                d_mv_a -= px
-            if prev != b:
-                d_mv_b += px
-        scratch.tmp_dist[units.district[x]] += px
-        for jj in range(graph.indptr[x], graph.indptr[x + 1]):
-            w = graph.indices[jj]
-            if scratch.stamp[w] == pmark:
-                continue  # inside the piece: stays internal
-            lw = labels[w]
-            if lw == a:
-                d_ext_a += graph.border[jj]  # now cut between a and the piece (in b)
-            else:
-                d_ext_a -= graph.border[jj]  # no longer a's border
-            if lw == b:
-                d_ext_b -= graph.border[jj]  # becomes internal to b
-            else:
-                d_ext_b += graph.border[jj]  # now b's border
-    return moved, moved_pcn, d_ext_a, d_ext_b, d_mv_a, d_mv_b
+        tmp_dist[udist[piece[t]]] = 0
 
 
 @njit(cache=True)
-def _clear_districts(units, scratch, n_piece):
-    for t in range(n_piece):
-        scratch.tmp_dist[units.district[scratch.piece[t]]] = 0
-
-
-@njit(cache=True)
-def _pcn_maxima(areas, a, b, c, moved_pcn):
+def _pcn_maxima(pcn_pop, pcn_max, a, b, c, moved_pcn):
     """Largest PCN population of ``a`` and ``b`` after the move (a's may drop, b's may rise)."""
-    max_a = areas.pcn_max[a]
-    max_b = areas.pcn_max[b]
+    max_a = pcn_max[a]
+    max_b = pcn_max[b]
     if c >= 0:
-        if areas.pcn_pop[a, c] == max_a:
-            areas.pcn_pop[a, c] -= moved_pcn
-            max_a = _row_max(areas.pcn_pop, a)
-            areas.pcn_pop[a, c] += moved_pcn
-        if areas.pcn_pop[b, c] + moved_pcn > max_b:
-            max_b = areas.pcn_pop[b, c] + moved_pcn
+        if pcn_pop[a, c] == max_a:
+            pcn_pop[a, c] -= moved_pcn
+            max_a = _row_max(pcn_pop, a)
+            pcn_pop[a, c] += moved_pcn
+        if pcn_pop[b, c] + moved_pcn > max_b:
+            max_b = pcn_pop[b, c] + moved_pcn
     return max_a, max_b
 
 
 @njit(cache=True)
-def _district_counts(units, areas, scratch, n_piece, a, b):
+def _district_counts(udist, dist_pop, n_dist, piece, tmp_dist, n_piece, a, b):
     """Districts present in ``a`` and ``b`` after the move. Marks each district of the piece
     once by negating its entry of ``tmp_dist`` (``_apply`` and ``_clear_districts`` reset it)."""
-    nd_a = areas.n_dist[a]
-    nd_b = areas.n_dist[b]
-    tmp = scratch.tmp_dist
+    nd_a = n_dist[a]
+    nd_b = n_dist[b]
     for t in range(n_piece):
-        d = units.district[scratch.piece[t]]
-        if tmp[d] > 0:
-            if areas.dist_pop[a, d] == tmp[d]:
+        d = udist[piece[t]]
+        if tmp_dist[d] > 0:
+            if dist_pop[a, d] == tmp_dist[d]:
                 nd_a -= 1
-            if areas.dist_pop[b, d] == 0:
+            if dist_pop[b, d] == 0:
                 nd_b += 1
-            tmp[d] = -tmp[d]
+            tmp_dist[d] = -tmp_dist[d]
     return nd_a, nd_b
 
 
 @njit(cache=True)
-def _connected_without(graph, labels, a, size_a, scratch, start, n_drop, drop_mark):
+def _connected_without(indptr, indices, labels, a, size_a, stamp, stack, counter, start, n_drop, drop_mark):
     """Are the units of area ``a`` not stamped ``drop_mark`` connected? Searches from ``start``."""
-    stamp, stack = scratch.stamp, scratch.stack
-    scratch.counter[0] += 1
-    mark = scratch.counter[0]
+    counter[0] += 1
+    mark = counter[0]
     stamp[start] = mark
     stack[0] = start
     top = 1
@@ -471,8 +406,8 @@ def _connected_without(graph, labels, a, size_a, scratch, start, n_drop, drop_ma
     while top > 0 and reached < need:
         top -= 1
         v = stack[top]
-        for j in range(graph.indptr[v], graph.indptr[v + 1]):
-            w = graph.indices[j]
+        for j in range(indptr[v], indptr[v + 1]):
+            w = indices[j]
             if labels[w] == a and stamp[w] != mark and stamp[w] != drop_mark:
                 stamp[w] = mark
                 stack[top] = w
@@ -482,70 +417,47 @@ def _connected_without(graph, labels, a, size_a, scratch, start, n_drop, drop_ma
 
 
 @njit(cache=True)
-def _leaves_a_connected(graph, labels, size_a, scratch, n_piece, pmark, a):
+def _leaves_a_connected(indptr, indices, labels, size_a, piece, stamp, stack, counter, n_piece, pmark, a):
     """Is ``a`` still connected without the piece? Searched from a neighbour left in ``a``."""
     start = -1
     for t in range(n_piece):
-        x = scratch.piece[t]
-        for jj in range(graph.indptr[x], graph.indptr[x + 1]):
-            w = graph.indices[jj]
-            if labels[w] == a and scratch.stamp[w] != pmark:
+        x = piece[t]
+        for jj in range(indptr[x], indptr[x + 1]):
+            w = indices[jj]
+            if labels[w] == a and stamp[w] != pmark:
                 start = w
                 break
         if start >= 0:
             break
     if start < 0:
         return False
-    return _connected_without(graph, labels, a, size_a, scratch, start, n_piece, pmark)
-
-
-@njit(cache=True)
-def _apply(units, areas, scratch, n_piece, a, b, c, moved_pcn, new_pop_a, new_pop_b, max_a, max_b, nd_a, nd_b):
-    """Move the piece from ``a`` to ``b`` and update every total but border, moved and cost."""
-    tmp = scratch.tmp_dist
-    for t in range(n_piece):
-        x = scratch.piece[t]
-        d = units.district[x]
-        if tmp[d] != 0:
-            amount = -tmp[d]
-            areas.dist_pop[a, d] -= amount
-            areas.dist_pop[b, d] += amount
-            tmp[d] = 0
-        areas.labels[x] = b
-    if c >= 0:
-        areas.pcn_pop[a, c] -= moved_pcn
-        areas.pcn_pop[b, c] += moved_pcn
-    areas.pcn_max[a] = max_a
-    areas.pcn_max[b] = max_b
-    areas.n_dist[a] = nd_a
-    areas.n_dist[b] = nd_b
-    areas.pop[a] = new_pop_a
-    areas.pop[b] = new_pop_b
-    areas.size[a] -= n_piece
-    areas.size[b] += n_piece
+    return _connected_without(indptr, indices, labels, a, size_a, stamp, stack, counter, start, n_piece, pmark)
 
 
 @njit(cache=True)
 def _anneal(graph, units, areas, best, scratch, pricing, schedule, rng):
-    n_entries = len(graph.indices)
-    steps = schedule.steps
+    indptr, indices, border, src = graph
+    upop, upcn, udist, movable, apart_ptr, apart_idx, uprev = units
+    labels, pop, pcn_pop, pcn_max, dist_pop, n_dist, ext, size, area_moved, cost = areas
+    best_labels, best_value = best
+    stamp, stack, piece, tmp_dist, counter = scratch
+    w, cst, limits = pricing
+    t0, t1, bw0, bw1, steps, piece_share = schedule
+    n_entries = len(indices)
     if n_entries == 0 or steps <= 0:
         return 0
-    limits = pricing.limits
-    total_pop = pricing.constants[0]
-    labels = areas.labels
-    k = areas.pop.shape[0]
+    total_pop = cst[0]
+    k = pop.shape[0]
     current = 0.0
     n_out = 0
     moved_total = 0
     for a in range(k):
-        current += areas.cost[a]
-        moved_total += areas.moved[a]
-        if _outside(limits, areas.pop[a]) > 0:
+        current += cost[a]
+        moved_total += area_moved[a]
+        if _outside(limits, pop[a]) > 0:
             n_out += 1
     max_moved = limits[MAX_MOVED]
     accepted = 0
-    t0, t1, bw0, bw1 = schedule.t0, schedule.t1, schedule.bw0, schedule.bw1
     temperature = t0
     band_weight = bw0
     ratio = t1 / t0 if t0 > 0 else 1.0
@@ -555,62 +467,136 @@ def _anneal(graph, units, areas, best, scratch, pricing, schedule, rng):
             temperature = t0 * ratio**f
             band_weight = bw0 + (bw1 - bw0) * f
         j = rng.integers(0, n_entries)
-        u = graph.src[j]
-        b = labels[graph.indices[j]]
+        u = src[j]
+        b = labels[indices[j]]
         a = labels[u]
-        if a == b or not units.movable[u] or _blocked(units, labels, u, b):
+        if a == b or not movable[u] or _blocked(apart_ptr, apart_idx, labels, u, b):
             continue
-        c = units.pcn[u]
-        grow = c >= 0 and rng.random() < schedule.piece_share
-        n_piece, pmark = _gather_piece(graph, units, labels, scratch, u, a, b, grow)
-        if n_piece >= areas.size[a]:
+        c = upcn[u]
+        grow = c >= 0 and rng.random() < piece_share
+        counter[0] += 1
+        pmark = counter[0]
+        # The moving set: u alone, or the connected run of u's PCN inside a (written out here,
+        # not called: this and the totals below are the hottest lines of the loop).
+        n_piece = 1
+        piece[0] = u
+        stamp[u] = pmark
+        if grow:
+            head = 0
+            while head < n_piece and n_piece < piece.shape[0]:
+                v = piece[head]
+                head += 1
+                for jj in range(indptr[v], indptr[v + 1]):
+                    x = indices[jj]
+                    if (
+                        n_piece < piece.shape[0]
+                        and stamp[x] != pmark
+                        and labels[x] == a
+                        and upcn[x] == c
+                        and movable[x]
+                        and not _blocked(apart_ptr, apart_idx, labels, x, b)
+                    ):
+                        stamp[x] = pmark
+                        piece[n_piece] = x
+                        n_piece += 1
+        if n_piece >= size[a]:
             continue
-        moved, moved_pcn, d_ext_a, d_ext_b, d_mv_a, d_mv_b = _piece_totals(
-            graph, units, labels, scratch, n_piece, pmark, a, b, c
-        )
-        new_pop_a = areas.pop[a] - moved
-        new_pop_b = areas.pop[b] + moved
+        # Totals of the moving set.
+        moved = 0
+        moved_pcn = 0
+        d_ext_a = 0.0
+        d_ext_b = 0.0
+        d_mv_a = 0
+        d_mv_b = 0
+        for t in range(n_piece):
+            x = piece[t]
+            px = upop[x]
+            moved += px
+            if upcn[x] == c:
+                moved_pcn += px
+            prev = uprev[x]
+            if prev >= 0:
+                if prev != a:
+                    d_mv_a -= px
+                if prev != b:
+                    d_mv_b += px
+            tmp_dist[udist[x]] += px
+            for jj in range(indptr[x], indptr[x + 1]):
+                y = indices[jj]
+                if stamp[y] == pmark:
+                    continue  # inside the piece: stays internal
+                ly = labels[y]
+                if ly == a:
+                    d_ext_a += border[jj]  # now cut between a and the piece (in b)
+                else:
+                    d_ext_a -= border[jj]  # no longer a's border
+                if ly == b:
+                    d_ext_b -= border[jj]  # becomes internal to b
+                else:
+                    d_ext_b += border[jj]  # now b's border
+        new_pop_a = pop[a] - moved
+        new_pop_b = pop[b] + moved
         # Band: hard when band_weight is 0, else priced. The cap on residents moved: hard.
-        out_before = _outside(limits, areas.pop[a]) + _outside(limits, areas.pop[b])
+        out_before = _outside(limits, pop[a]) + _outside(limits, pop[b])
         out_after = _outside(limits, new_pop_a) + _outside(limits, new_pop_b)
         new_moved = moved_total + d_mv_a + d_mv_b
         if (band_weight == 0.0 and out_after > 0) or (new_moved > max_moved and new_moved > moved_total):
-            _clear_districts(units, scratch, n_piece)
+            _clear_districts(udist, piece, tmp_dist, n_piece)
             continue
-        max_a, max_b = _pcn_maxima(areas, a, b, c, moved_pcn)
-        nd_a, nd_b = _district_counts(units, areas, scratch, n_piece, a, b)
-        new_cost_a = _cost(pricing, new_pop_a, max_a, nd_a, areas.ext[a] + d_ext_a, areas.moved[a] + d_mv_a)
-        new_cost_b = _cost(pricing, new_pop_b, max_b, nd_b, areas.ext[b] + d_ext_b, areas.moved[b] + d_mv_b)
-        delta = new_cost_a + new_cost_b - areas.cost[a] - areas.cost[b]
+        max_a, max_b = _pcn_maxima(pcn_pop, pcn_max, a, b, c, moved_pcn)
+        nd_a, nd_b = _district_counts(udist, dist_pop, n_dist, piece, tmp_dist, n_piece, a, b)
+        new_cost_a = area_cost(w, cst, new_pop_a, max_a, nd_a, ext[a] + d_ext_a, area_moved[a] + d_mv_a)
+        new_cost_b = area_cost(w, cst, new_pop_b, max_b, nd_b, ext[b] + d_ext_b, area_moved[b] + d_mv_b)
+        delta = new_cost_a + new_cost_b - cost[a] - cost[b]
         delta += band_weight * (out_after - out_before) / total_pop
         take = delta < 0.0 or (temperature > 0.0 and rng.random() < np.exp(-delta / temperature))
         if take:
-            take = _leaves_a_connected(graph, labels, areas.size[a], scratch, n_piece, pmark, a)
+            take = _leaves_a_connected(
+                indptr, indices, labels, size[a], piece, stamp, stack, counter, n_piece, pmark, a
+            )
         if not take:
-            _clear_districts(units, scratch, n_piece)
+            _clear_districts(udist, piece, tmp_dist, n_piece)
             continue
         # Record the best before leaving it (copy only when the state is about to get worse).
-        new_current = current + new_cost_a + new_cost_b - areas.cost[a] - areas.cost[b]
-        new_out = (
-            n_out - (1 if _outside(limits, areas.pop[a]) > 0 else 0) - (1 if _outside(limits, areas.pop[b]) > 0 else 0)
-        )
+        new_current = current + new_cost_a + new_cost_b - cost[a] - cost[b]
+        new_out = n_out - (1 if _outside(limits, pop[a]) > 0 else 0) - (1 if _outside(limits, pop[b]) > 0 else 0)
         new_out += (1 if _outside(limits, new_pop_a) > 0 else 0) + (1 if _outside(limits, new_pop_b) > 0 else 0)
-        becomes_best = new_out == 0 and new_moved <= max_moved and new_current < best.value[0] - 1e-12
-        if best.value[1] > 0 and not becomes_best:
-            best.labels[:] = labels
-            best.value[1] = 0.0
-        _apply(units, areas, scratch, n_piece, a, b, c, moved_pcn, new_pop_a, new_pop_b, max_a, max_b, nd_a, nd_b)
-        areas.ext[a] += d_ext_a
-        areas.ext[b] += d_ext_b
-        areas.moved[a] += d_mv_a
-        areas.moved[b] += d_mv_b
-        areas.cost[a] = new_cost_a
-        areas.cost[b] = new_cost_b
+        becomes_best = new_out == 0 and new_moved <= max_moved and new_current < best_value[0] - 1e-12
+        if best_value[1] > 0 and not becomes_best:
+            best_labels[:] = labels
+            best_value[1] = 0.0
+        # Apply.
+        for t in range(n_piece):
+            x = piece[t]
+            d = udist[x]
+            if tmp_dist[d] != 0:
+                amount = -tmp_dist[d]
+                dist_pop[a, d] -= amount
+                dist_pop[b, d] += amount
+                tmp_dist[d] = 0
+            labels[x] = b
+        if c >= 0:
+            pcn_pop[a, c] -= moved_pcn
+            pcn_pop[b, c] += moved_pcn
+        pcn_max[a] = max_a
+        pcn_max[b] = max_b
+        n_dist[a] = nd_a
+        n_dist[b] = nd_b
+        pop[a] = new_pop_a
+        pop[b] = new_pop_b
+        ext[a] += d_ext_a
+        ext[b] += d_ext_b
+        area_moved[a] += d_mv_a
+        area_moved[b] += d_mv_b
+        size[a] -= n_piece
+        size[b] += n_piece
+        cost[a] = new_cost_a
+        cost[b] = new_cost_b
         current = new_current
         n_out = new_out
         moved_total = new_moved
         accepted += 1
         if becomes_best:
-            best.value[0] = new_current
-            best.value[1] = 1.0
+            best_value[0] = new_current
+            best_value[1] = 1.0
     return accepted

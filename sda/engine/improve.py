@@ -4,7 +4,7 @@ The small moves (a unit, or a connected run of one PCN's units, joins a neighbou
 in the compiled kernel of ``sda.engine.anneal``, in chunks. Between chunks a few pairs of
 neighbouring areas are recombined (``sda.engine.recombine``): merged and re-split along the best
 admissible cut of random spanning trees. Small moves do the fine work at millions of steps a
-minute; recombinations let the search escape shapes no chain of small moves can leave.
+second; recombinations let the search escape shapes no chain of small moves can leave.
 
 The temperature falls geometrically and the price of residents outside the band rises over the
 budget, so the search may cross the band early and ends inside it; only states in band count as
@@ -134,7 +134,7 @@ def _recombine_round(
     problem: Problem, state: AnnealState, rng: np.random.Generator, plan: Schedule, temperature: float
 ) -> None:
     """A few recombinations of random touching pairs, at the current temperature."""
-    part = Partition(problem, state.labels, state.target)
+    part = Partition(problem, state.labels, state.target, state.stats())
     pairs = part.neighbour_pairs()
     changed = False
     for _ in range(plan.recombinations):
@@ -147,7 +147,7 @@ def _recombine_round(
             if part.in_band:
                 state.offer(part.labels, part.total_cost)
     if changed:
-        state.load(part.labels)
+        state.load(part.labels, part.stats())
 
 
 def polish(
@@ -168,9 +168,9 @@ def polish(
             break
         before = state.total_cost
         state.run(rng, steps, (0.0, 0.0), (0.0, 0.0), plan.piece_share)
-        part = Partition(problem, state.labels, target)
+        part = Partition(problem, state.labels, target, state.stats())
         part.recombine_sweep(rng, plan.trees, deadline)
-        state.load(part.labels)
+        state.load(part.labels, part.stats())
         if state.total_cost >= before - EPS:
             break
     return state.labels.copy(), state.total_cost

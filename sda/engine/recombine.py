@@ -25,20 +25,19 @@ EPS = 1e-12
 class Partition:
     """An assignment with per-area totals, able to recombine pairs of its areas."""
 
-    def __init__(self, problem: Problem, labels: np.ndarray, target: float) -> None:
+    def __init__(self, problem: Problem, labels: np.ndarray, target: float, stats: AreaStats | None = None) -> None:
+        """``stats``: the assignment's area totals when the caller has them (the annealing state
+        keeps them current), so that they are not counted again."""
         self.problem = problem
         self.k = int(labels.max()) + 1
         self.target = target
         self.labels = labels.astype(np.int64).copy()
-        stats = stats_of(problem, self.labels, self.k)
-        self.pop = stats.pop.copy()
-        self.pcn_pop = stats.pcn_pop.copy()
-        self.district_pop = stats.district_pop.copy()
+        stats = stats or stats_of(problem, self.labels, self.k)
+        self.pop = stats.pop.astype(np.int64).copy()
+        self.pcn_pop = stats.pcn_pop.astype(np.int64).copy()
+        self.district_pop = stats.district_pop.astype(np.int64).copy()
         self.ext = stats.ext_border_m.astype(float).copy()
-        self.moved = stats.moved_pop.copy()
-        self.members: list[set[int]] = [set() for _ in range(self.k)]
-        for i, a in enumerate(self.labels.tolist()):
-            self.members[a].add(i)
+        self.moved = stats.moved_pop.astype(np.int64).copy()
         self.cost = area_costs(problem, self._stats(np.arange(self.k)), target, self.k)
         self.src = edge_sources(problem.indptr)
 
@@ -53,6 +52,10 @@ class Partition:
         return AreaStats(
             self.pop[areas], self.pcn_pop[areas], self.district_pop[areas], self.ext[areas], self.moved[areas]
         )
+
+    def stats(self) -> AreaStats:
+        """The current area totals (for handing the assignment back to the annealing state)."""
+        return self._stats(np.arange(self.k))
 
     @property
     def total_cost(self) -> float:
@@ -69,7 +72,7 @@ class Partition:
     def recombine(self, a: int, b: int, rng: np.random.Generator, trees: int, temperature: float = 0.0) -> bool:
         """Merge areas ``a`` and ``b`` and re-split them the best way found; True if changed."""
         p = self.problem
-        nodes = np.array(sorted(self.members[a] | self.members[b]), dtype=np.int64)
+        nodes = np.flatnonzero((self.labels == a) | (self.labels == b))
         edges = local_edges(p, nodes)
         in_region = np.zeros(p.n, dtype=bool)
         in_region[nodes] = True
@@ -186,8 +189,6 @@ class Partition:
     def _relabel(self, nodes: np.ndarray, mask: np.ndarray, a: int, b: int) -> None:
         self.labels[nodes[mask]] = a
         self.labels[nodes[~mask]] = b
-        self.members[a] = set(nodes[mask].tolist())
-        self.members[b] = set(nodes[~mask].tolist())
         stats = stats_of(self.problem, self.labels, self.k)
         for area in (a, b):
             self.pop[area] = stats.pop[area]

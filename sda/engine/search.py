@@ -10,7 +10,6 @@ goes further.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,9 +24,8 @@ from sda.errors import InfeasibleError
 from sda.metrics import area_populations, in_band, pieces_per_area
 from sda.objective import score_labels
 from sda.problem import Problem
+from sda.progress import Progress
 from sda.rules import check_rules
-
-Progress = Callable[[str], None]
 
 #: Constructions drawn per candidate count when the count is "auto", each then annealed for
 #: ``SCREEN_STEPS`` steps: counts are compared on short searches, not on raw constructions, which

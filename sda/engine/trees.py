@@ -216,30 +216,34 @@ def admissible_cuts(problem: Problem, tree: Tree, k: int) -> Cuts:
     return Cuts(child=child, k_sub=k_sub[child], sub_pop=sub[child])
 
 
+def _label_counts(tree: Tree, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Units of each label (>= 0) in every local node's subtree, and in all of ``tree.nodes``
+    (None when no unit has a label)."""
+    if (labels < 0).all():
+        return None
+    present, local = np.unique(labels[labels >= 0], return_inverse=True)
+    onehot = np.zeros((len(labels), len(present)), dtype=np.int64)
+    onehot[np.flatnonzero(labels >= 0), local] = 1
+    return tree.subtree_sums(onehot), onehot.sum(axis=0)[None, :]
+
+
 def _groups_whole(problem: Problem, tree: Tree, nodes: np.ndarray) -> np.ndarray:
     """True where the cut leaves every keep-together group wholly on one side."""
-    groups = problem.together[nodes]
-    if (groups < 0).all():
+    counts = _label_counts(tree, problem.together[nodes])
+    if counts is None:
         return np.ones(len(nodes), dtype=bool)
-    present, local = np.unique(groups[groups >= 0], return_inverse=True)
-    onehot = np.zeros((len(nodes), len(present)), dtype=np.int64)
-    onehot[np.flatnonzero(groups >= 0), local] = 1
-    inside = tree.subtree_sums(onehot)
-    whole = onehot.sum(axis=0)[None, :]
+    inside, whole = counts
     return ((inside == 0) | (inside == whole)).all(axis=1)
 
 
 def _locks_fit(problem: Problem, tree: Tree, nodes: np.ndarray, k_sub: np.ndarray, k: int) -> np.ndarray:
     """True where each side holds no more distinct locked areas than it will have areas."""
-    locks = problem.lock[nodes]
-    if (locks < 0).all():
+    counts = _label_counts(tree, problem.lock[nodes])
+    if counts is None:
         return np.ones(len(nodes), dtype=bool)
-    present, local = np.unique(locks[locks >= 0], return_inverse=True)
-    onehot = np.zeros((len(nodes), len(present)), dtype=np.int64)
-    onehot[np.flatnonzero(locks >= 0), local] = 1
-    inside = tree.subtree_sums(onehot)
+    inside, whole = counts
     n_in = (inside > 0).sum(axis=1)
-    n_out = ((onehot.sum(axis=0)[None, :] - inside) > 0).sum(axis=1)
+    n_out = ((whole - inside) > 0).sum(axis=1)
     return (n_in <= k_sub) & (n_out <= k - k_sub)
 
 

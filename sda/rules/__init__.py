@@ -44,6 +44,7 @@ __all__ = [
     "rules_in_force",
     "translate",
     "verify",
+    "verify_totals",
 ]
 
 #: The registry, in the order rules are translated and checked (and listed in the report).
@@ -117,15 +118,21 @@ def check_rules(
 
 def verify(problem: Problem, labels: np.ndarray, names: list[str], results: list[RuleResult]) -> None:
     """Stop the run if the plan loses a unit or a resident, or breaks a hard rule (a bug in sda)."""
+    verify_totals(problem, labels, names)
+    broken = [r for r in results if not r.ok]
+    if broken:
+        detail = "; ".join(f"{r.name}: {r.detail}" for r in broken)
+        msg = f"internal error: the plan breaks a hard rule ({detail}); no output was written. Please report this."
+        raise InvariantError(msg)
+
+
+def verify_totals(problem: Problem, labels: np.ndarray, names: list[str]) -> None:
+    """Stop if a unit has no area or residents went missing (a bug in sda). Also checked for
+    plans made outside sda (``sda evaluate``), where broken rules are findings, not bugs."""
     if len(labels) != problem.n or (labels < 0).any() or (labels >= len(names)).any():
         msg = "internal error: some units have no area; no output was written. Please report this."
         raise InvariantError(msg)
     pops = area_populations(labels, problem.pop, len(names))
     if int(pops.sum()) != problem.total_pop:
         msg = f"internal error: areas hold {int(pops.sum()):,} residents, units {problem.total_pop:,}; nothing written."
-        raise InvariantError(msg)
-    broken = [r for r in results if not r.ok]
-    if broken:
-        detail = "; ".join(f"{r.name}: {r.detail}" for r in broken)
-        msg = f"internal error: the plan breaks a hard rule ({detail}); no output was written. Please report this."
         raise InvariantError(msg)

@@ -230,6 +230,27 @@ def _(folder: Path) -> None:
     (folder / "population.csv").write_bytes(b"")
 
 
+def point_rows() -> list[list[object]]:
+    """One point at the centre of each cell of units_good.geojson (1 km squares from 545000, 258000)."""
+    centres = [(545_500, 258_500), (546_500, 258_500), (545_500, 259_500), (546_500, 259_500)]
+    return [[f"E0000000{i + 1}", x, y, 1500] for i, (x, y) in enumerate(centres)]
+
+
+@case("population-points-lonlat-as-bng")
+def _(folder: Path) -> None:
+    rows = [
+        [code, 0.2 + (x - 545_000) / 100_000, 52.2 + (y - 258_000) / 100_000, pop] for code, x, y, pop in point_rows()
+    ]
+    write_csv(folder / "points.csv", ["oa", "lon", "lat", "residents"], rows)
+
+
+@case("population-points-text-population")
+def _(folder: Path) -> None:
+    rows = point_rows()
+    rows[1][3] = "1,5OO"
+    write_csv(folder / "points.csv", ["oa", "easting", "northing", "residents"], rows)
+
+
 # --------------------------------------------------------------------------- GP practices
 
 
@@ -305,6 +326,50 @@ def _(folder: Path) -> None:
 @case("config-output-dir-is-file")
 def _(folder: Path) -> None:
     (folder / "results").write_text("A file where the output folder should be.\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- plan files (sda evaluate, sda repair)
+
+#: The grid's two areas: the bottom row (E01000001-2) and the top row (E01000003-4).
+PLAN_ROWS = [["E01000001", "SDA-01"], ["E01000002", "SDA-01"], ["E01000003", "SDA-02"], ["E01000004", "SDA-02"]]
+
+
+@case("plan-unknown-code")
+def _(folder: Path) -> None:
+    rows = copy.deepcopy(PLAN_ROWS)
+    rows[3][0] = "E0100004"  # a digit lost when typing
+    write_csv(folder / "plan.csv", ["unit_code", "area_id"], rows)
+
+
+@case("plan-unit-missing")
+def _(folder: Path) -> None:
+    write_csv(folder / "plan.csv", ["unit_code", "area_id"], [r for r in PLAN_ROWS if r[0] != "E01000003"])
+
+
+@case("plan-unit-in-two-areas")
+def _(folder: Path) -> None:
+    write_csv(folder / "plan.csv", ["unit_code", "area_id"], [*PLAN_ROWS, ["E01000002", "SDA-02"]])
+
+
+@case("plan-blank-area")
+def _(folder: Path) -> None:
+    rows = copy.deepcopy(PLAN_ROWS)
+    rows[2][1] = ""
+    write_csv(folder / "plan.csv", ["unit_code", "area_id"], rows)
+
+
+@case("plan-no-area-column")
+def _(folder: Path) -> None:
+    write_csv(folder / "plan.csv", ["unit_code", "zone_name"], PLAN_ROWS)
+
+
+@case("plan-geojson-unknown-code")
+def _(folder: Path) -> None:
+    features = grid_features()
+    for feature, (code, area) in zip(features, PLAN_ROWS, strict=True):
+        feature["properties"] = {"unit_code": code, "area_id": area}
+    features[1]["properties"]["unit_code"] = "E01000020"
+    write_geojson(folder / "plan.geojson", features)
 
 
 def main() -> None:

@@ -1,11 +1,7 @@
-"""Static figures for the report: the plan map, the trade-off frontier and the ensemble histograms.
+"""Charts for the report: the trade-off frontier and the ensemble histograms.
 
-This module owns every picture ``sda`` draws. Each function returns PNG bytes (or ``None`` when
-there is nothing to draw), so the report can embed them in a self-contained HTML file and the
-output writer can save them next to ``report.md``. Figures are drawn on matplotlib's Agg canvas
-directly, without ``pyplot``: no display is needed, no global backend is switched, and nothing
-is left open between calls. Area colours come from ``sda.qgis.area_colours``, so the report's map
-matches the QGIS layers.
+Each function returns PNG bytes (or ``None`` when there is nothing to draw). Figures are drawn
+on matplotlib's Agg canvas directly, without ``pyplot``.
 """
 
 from __future__ import annotations
@@ -15,25 +11,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sda.formatting import as_float
-from sda.plan import Plan
-from sda.qgis import area_colours
 
-__all__ = [
-    "ENSEMBLE_SCORES",
-    "area_neighbours",
-    "drawable_figures",
-    "plot_ensemble",
-    "plot_frontier",
-    "plot_plan_map",
-    "render_figures",
-]
+__all__ = ["ENSEMBLE_SCORES", "ensemble_columns", "frontier_points", "plot_ensemble", "plot_frontier"]
 
 #: Ensemble columns drawn as histograms, with axis titles, in this order (absent ones are skipped).
 ENSEMBLE_SCORES: dict[str, str] = {
@@ -44,85 +29,6 @@ ENSEMBLE_SCORES: dict[str, str] = {
 }
 
 _DPI = 110
-
-
-def render_figures(plan: Plan) -> dict[str, bytes | None]:
-    """Draw every report figure of a plan.
-
-    Returns
-    -------
-    dict
-        ``"map"``, ``"frontier"`` and ``"ensemble"`` -> PNG bytes, or ``None`` for a figure with
-        nothing to show (no alternatives, no ensemble).
-    """
-    return {
-        "map": plot_plan_map(plan),
-        "frontier": plot_frontier(plan.alternatives, plan.scores),
-        "ensemble": plot_ensemble(plan.ensemble, plan.scores),
-    }
-
-
-def drawable_figures(plan: Plan) -> set[str]:
-    """Keys of the figures ``render_figures`` would draw for this plan, without drawing them."""
-    keys = {"map"}
-    if _frontier_points(plan.alternatives):
-        keys.add("frontier")
-    if _ensemble_columns(plan.ensemble):
-        keys.add("ensemble")
-    return keys
-
-
-def area_neighbours(plan: Plan) -> nx.Graph:
-    """Graph of areas (nodes ``str(area_id)``) joined where any of their units are adjacent."""
-    areas = nx.Graph()
-    lookup = {str(code): str(area) for code, area in plan.assignment.items()}
-    areas.add_nodes_from(sorted(set(lookup.values())))
-    for u, v in plan.graph.edges():
-        a, b = lookup.get(str(u)), lookup.get(str(v))
-        if a is not None and b is not None and a != b:
-            areas.add_edge(a, b)
-    return areas
-
-
-def plot_plan_map(plan: Plan) -> bytes:
-    """Map of the areas over the units, labelled by area id, with GP practices as points.
-
-    Parameters
-    ----------
-    plan
-        The plan; ``plan.areas`` geometry is drawn when present, else the units are dissolved.
-
-    Returns
-    -------
-    bytes
-        A PNG image.
-    """
-    fig = Figure(figsize=(8.0, 8.5), dpi=_DPI, layout="constrained")
-    ax = fig.add_subplot()
-    areas = _area_shapes(plan)
-    colours = area_colours(areas.index, area_neighbours(plan))
-    areas.plot(ax=ax, color=[colours[str(a)] for a in areas.index], alpha=0.75, linewidth=0)
-    plan.units.boundary.plot(ax=ax, color="#8c8c8c", linewidth=0.25)
-    areas.boundary.plot(ax=ax, color="#1a1a1a", linewidth=1.0)
-    if plan.practices is not None and len(plan.practices):
-        practices = plan.practices
-        if practices.crs is not None and areas.crs is not None and practices.crs != areas.crs:
-            practices = practices.to_crs(areas.crs)
-        practices.plot(ax=ax, color="#141414", markersize=16, edgecolor="white", linewidth=0.5, zorder=3)
-    for area, point in zip(areas.index, areas.geometry.representative_point(), strict=True):
-        ax.annotate(
-            str(area),
-            (point.x, point.y),
-            ha="center",
-            va="center",
-            fontsize=7,
-            fontweight="bold",
-            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75},
-        )
-    ax.set_axis_off()
-    ax.set_aspect("equal")
-    ax.set_title(f"{len(areas)} service delivery areas" + (" and GP practices" if _has_practices(plan) else ""))
-    return _png(fig)
 
 
 def plot_frontier(alternatives: Sequence[Mapping[str, Any]], chosen: Mapping[str, float] | None = None) -> bytes | None:
@@ -141,7 +47,7 @@ def plot_frontier(alternatives: Sequence[Mapping[str, Any]], chosen: Mapping[str
     bytes or None
         A PNG image, or ``None`` when no alternative has both scores.
     """
-    points = _frontier_points(alternatives)
+    points = frontier_points(alternatives)
     if not points:
         return None
     fig = Figure(figsize=(7.0, 4.8), dpi=_DPI)
@@ -186,7 +92,7 @@ def plot_ensemble(ensemble: pd.DataFrame | None, chosen: Mapping[str, float]) ->
     bytes or None
         A PNG image, or ``None`` when the ensemble is missing, empty or has none of the columns.
     """
-    columns = _ensemble_columns(ensemble)
+    columns = ensemble_columns(ensemble)
     if ensemble is None or not columns:
         return None
     # Fixed margins: constrained layout costs about a second on this many tick labels.
@@ -209,7 +115,7 @@ def plot_ensemble(ensemble: pd.DataFrame | None, chosen: Mapping[str, float]) ->
 # --------------------------------------------------------------------------- helpers
 
 
-def _frontier_points(alternatives: Sequence[Mapping[str, Any]] | None) -> list[tuple[str, float, float, bool]]:
+def frontier_points(alternatives: Sequence[Mapping[str, Any]] | None) -> list[tuple[str, float, float, bool]]:
     """``(label, coterminosity, cut_border_km, feasible)`` of the runs that have both scores."""
     points = [
         (
@@ -223,7 +129,7 @@ def _frontier_points(alternatives: Sequence[Mapping[str, Any]] | None) -> list[t
     return [p for p in points if math.isfinite(p[1]) and math.isfinite(p[2])]
 
 
-def _ensemble_columns(ensemble: pd.DataFrame | None) -> list[str]:
+def ensemble_columns(ensemble: pd.DataFrame | None) -> list[str]:
     if ensemble is None or ensemble.empty:
         return []
     return [
@@ -231,17 +137,6 @@ def _ensemble_columns(ensemble: pd.DataFrame | None) -> list[str]:
         for c in ENSEMBLE_SCORES
         if c in ensemble.columns and pd.to_numeric(ensemble[c], errors="coerce").notna().any()
     ]
-
-
-def _area_shapes(plan: Plan) -> Any:
-    areas = plan.areas
-    if "geometry" in areas.columns and len(areas) and areas.geometry.notna().all():
-        return areas
-    return plan.units[["area_id", "geometry"]].dissolve(by="area_id")
-
-
-def _has_practices(plan: Plan) -> bool:
-    return plan.practices is not None and len(plan.practices) > 0
 
 
 def _png(fig: Figure) -> bytes:

@@ -1,0 +1,363 @@
+"""Change logs between two plans: which units and residents moved, between which areas, which
+areas were created or retired, and each area's population and scores before and after.
+
+The old plan is carried onto the new plan's units first (``sda.previous.carry_previous``), so two
+plans on different units (a boundary review between them) can be compared. Areas are matched by
+residents in common with an optimal assignment, not by id: a fresh run numbers its areas anew,
+and "residents moved" must mean residents whose area changed, whatever the areas are called. In
+a line of re-runs, which keep their ids, the matching and the ids agree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from sda.formatting import show_number, show_percent, show_whole
+from sda.planfile import PlanFile
+from sda.previous import Carried, carry_previous
+
+__all__ = ["AREA_COLUMNS", "MOVED_COLUMNS", "PlanDiff", "diff_plans", "render_diff_text", "write_diff"]
+
+#: Columns of ``moved.csv`` / ``moved.geojson``.
+MOVED_COLUMNS = ("unit_code", "from_area", "to_area", "population", "kind")
+#: Columns of ``areas.csv``: one row per area, before and after.
+AREA_COLUMNS = (
+    "area_id",
+    "previous_id",
+    "area_name",
+    "status",
+    "population_before",
+    "population_after",
+    "units_in",
+    "units_out",
+    "residents_in",
+    "residents_out",
+    "pcn_coterminosity_before",
+    "pcn_coterminosity_after",
+    "polsby_popper_before",
+    "polsby_popper_after",
+)
+#: Plan scores compared, when both plans have a ``plan.json``.
+SCORES = ("objective", "coterminosity", "pcns_split", "cut_border_km", "mean_polsby_popper", "mean_abs_deviation_pct")
+
+
+@dataclass
+class PlanDiff:
+    """What changed from ``old`` to ``new``.
+
+    Attributes
+    ----------
+    old_path, new_path : the files compared.
+    moved : one row per current unit whose area changed (``MOVED_COLUMNS``), with geometry
+        (EPSG:27700) when the new plan has it.
+    areas : one row per area of either plan (``AREA_COLUMNS``); ``status`` is ``kept``,
+        ``renumbered`` (matched to a previous area of another id), ``created`` or ``retired``.
+    flows : ``from_area``, ``to_area``, ``units``, ``residents``: moves grouped by pair of areas.
+    carried : how the old plan was carried onto the new units.
+    residents_total, units_total : of the new plan.
+    residents_known : False when neither plan gives populations (then only units are counted).
+    scores : score -> (before, after), when both plans have ``plan.json``.
+    """
+
+    old_path: Path
+    new_path: Path
+    moved: pd.DataFrame
+    areas: pd.DataFrame
+    flows: pd.DataFrame
+    carried: Carried
+    residents_total: int
+    units_total: int
+    residents_known: bool = True
+    scores: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def residents_moved(self) -> int:
+        """Residents of the current units whose area changed."""
+        return int(self.moved["population"].sum())
+
+    @property
+    def units_moved(self) -> int:
+        """Current units whose area changed."""
+        return len(self.moved)
+
+    @property
+    def created(self) -> list[str]:
+        """Areas of the new plan with no previous counterpart."""
+        return [str(a) for a in self.areas.loc[self.areas["status"] == "created", "area_id"]]
+
+    @property
+    def retired(self) -> list[str]:
+        """Areas of the old plan with no new counterpart."""
+        return [str(a) for a in self.areas.loc[self.areas["status"] == "retired", "previous_id"]]
+
+    @property
+    def unchanged(self) -> bool:
+        """Nobody moved, no area created, retired or renumbered, and the units are the same."""
+        return (
+            self.units_moved == 0
+            and set(self.areas["status"]) <= {"kept"}
+            and set(self.carried.table["kind"]) <= {"same code"}
+            and not self.carried.removed
+        )
+
+
+def diff_plans(old: PlanFile, new: PlanFile, *, points: gpd.GeoDataFrame | None = None) -> PlanDiff:
+    """Compare two plans (see the module docstring).
+
+    Parameters
+    ----------
+    old, new
+        Plans read by ``sda.planfile.read_planfile``.
+    points
+        Optional population points (EPSG:27700, ``population``) to weight overlaps by residents.
+    """
+    units = _current_units(old, new)
+    residents_known = bool(units["population"].sum() > 0)
+    weight = units["population"].to_numpy() if residents_known else np.ones(len(units), dtype=np.int64)
+    carried = carry_previous(units, old, points=points)
+    before = carried.area.reindex(units.index).fillna("").astype(str)
+    after = new.assignment.reindex(units.index).astype(str)
+    new_ids = sorted(set(after))
+    old_ids = sorted(set(old.assignment.astype(str)))
+    match = _match(before.to_numpy(), after.to_numpy(), weight, old_ids, new_ids)
+    expected_after = before.map(lambda a: match.get(a, "")).astype(str)
+    is_moved = (before != "") & (expected_after != after)
+    moved = pd.DataFrame(
+        {
+            "unit_code": units.index[is_moved].astype(str),
+            "from_area": before[is_moved].to_numpy(),
+            "to_area": after[is_moved].to_numpy(),
+            "population": units.loc[is_moved, "population"].astype("int64").to_numpy(),
+            "kind": carried.table.loc[is_moved.to_numpy(), "kind"].to_numpy(),
+        }
+    )
+    if "geometry" in units.columns:
+        moved = gpd.GeoDataFrame(moved, geometry=units.geometry[is_moved].to_numpy(), crs=units.crs)
+    flows = (
+        moved.groupby(["from_area", "to_area"], as_index=False)
+        .agg(units=("unit_code", "size"), residents=("population", "sum"))
+        .sort_values(["residents", "from_area", "to_area"], ascending=[False, True, True], ignore_index=True)
+    )
+    areas = _area_rows(old, new, units, before, after, match, moved)
+    scores = {}
+    old_scores = (old.record or {}).get("scores") or {}
+    new_scores = (new.record or {}).get("scores") or {}
+    for key in SCORES:
+        if key in old_scores and key in new_scores:
+            scores[key] = (_number(old_scores[key]), _number(new_scores[key]))
+    return PlanDiff(
+        old_path=old.path,
+        new_path=new.path,
+        moved=moved,
+        areas=areas,
+        flows=flows,
+        carried=carried,
+        residents_total=int(units["population"].sum()),
+        units_total=len(units),
+        residents_known=residents_known,
+        scores=scores,
+    )
+
+
+def _current_units(old: PlanFile, new: PlanFile) -> gpd.GeoDataFrame:
+    """The new plan's units with a population (its own, else the old plan's for the same code)."""
+    codes = pd.Index(new.assignment.index.astype(str), name="unit_code")
+    frame = new.units.reindex(codes) if new.units is not None else pd.DataFrame(index=codes)
+    if "population" not in frame.columns or frame["population"].isna().any():
+        fallback = old.population if old.population is not None else pd.Series(dtype="int64")
+        own = frame["population"] if "population" in frame.columns else pd.Series(index=codes, dtype="float64")
+        frame = frame.assign(population=own.fillna(fallback.reindex(codes)).fillna(0).astype("int64"))
+    if isinstance(frame, gpd.GeoDataFrame):
+        return frame
+    return gpd.GeoDataFrame(frame)
+
+
+def _match(
+    before: np.ndarray, after: np.ndarray, weight: np.ndarray, old_ids: list[str], new_ids: list[str]
+) -> dict[str, str]:
+    """Previous id -> new id, matching areas by residents in common (optimal assignment)."""
+    row = {a: i for i, a in enumerate(old_ids)}
+    col = {a: j for j, a in enumerate(new_ids)}
+    common = np.zeros((len(old_ids), len(new_ids)), dtype=np.int64)
+    for b, a, w in zip(before.tolist(), after.tolist(), weight.tolist(), strict=True):
+        if b in row:
+            common[row[b], col[a]] += int(w)
+    # Prefer the same id among equal matches: a tiny bonus that never outweighs one resident.
+    bonus = np.array([[0.5 if o == n else 0.0 for n in new_ids] for o in old_ids]).reshape(common.shape)
+    rows, cols = linear_sum_assignment(common + bonus * (common > 0), maximize=True) if common.size else ([], [])
+    return {old_ids[r]: new_ids[c] for r, c in zip(list(rows), list(cols), strict=True) if common[r, c] > 0}
+
+
+def _area_rows(
+    old: PlanFile,
+    new: PlanFile,
+    units: pd.DataFrame,
+    before: pd.Series,
+    after: pd.Series,
+    match: dict[str, str],
+    moved: pd.DataFrame,
+) -> pd.DataFrame:
+    old_table = _areas_record(old)
+    new_table = _areas_record(new)
+    old_pop = _area_population(old, old_table)
+    new_pop = units.groupby(after)["population"].sum() if len(units) else pd.Series(dtype="int64")
+    continues = {n: o for o, n in match.items()}
+    rows = []
+    for area in sorted(set(after)):
+        prev = continues.get(area, "")
+        status = "created" if not prev else ("kept" if prev == area else "renumbered")
+        row = _area_row(area, prev, status, old_pop, new_pop, old_table, new_table, moved)
+        rows.append(row | {"area_name": new.area_names.get(area) or old.area_names.get(prev, "")})
+    for prev in sorted(set(old.assignment.astype(str)) - set(match)):
+        row = _area_row("", prev, "retired", old_pop, new_pop, old_table, new_table, moved)
+        rows.append(row | {"area_name": old.area_names.get(prev, "")})
+    return pd.DataFrame(rows, columns=list(AREA_COLUMNS))
+
+
+def _area_row(
+    area: str,
+    prev: str,
+    status: str,
+    old_pop: pd.Series,
+    new_pop: pd.Series,
+    old_table: pd.DataFrame,
+    new_table: pd.DataFrame,
+    moved: pd.DataFrame,
+) -> dict[str, Any]:
+    into = moved[moved["to_area"] == area] if area else moved.iloc[0:0]
+    out = moved[moved["from_area"] == prev] if prev else moved.iloc[0:0]
+    return {
+        "area_id": area,
+        "previous_id": prev,
+        "status": status,
+        "population_before": int(old_pop.get(prev, 0)) if prev else None,
+        "population_after": int(new_pop.get(area, 0)) if area else None,
+        "units_in": len(into),
+        "units_out": len(out),
+        "residents_in": int(into["population"].sum()),
+        "residents_out": int(out["population"].sum()),
+        "pcn_coterminosity_before": _cell(old_table, prev, "pcn_coterminosity"),
+        "pcn_coterminosity_after": _cell(new_table, area, "pcn_coterminosity"),
+        "polsby_popper_before": _cell(old_table, prev, "polsby_popper"),
+        "polsby_popper_after": _cell(new_table, area, "polsby_popper"),
+    }
+
+
+def _areas_record(plan: PlanFile) -> pd.DataFrame:
+    records = (plan.record or {}).get("areas") or []
+    frame = pd.DataFrame(records)
+    if "area_id" not in frame.columns:
+        return pd.DataFrame(index=pd.Index([], name="area_id"))
+    return frame.assign(area_id=frame["area_id"].astype(str)).set_index("area_id")
+
+
+def _area_population(plan: PlanFile, table: pd.DataFrame) -> pd.Series:
+    if plan.population is not None:
+        return plan.population.groupby(plan.assignment.reindex(plan.population.index).astype(str)).sum()
+    if "population" in table.columns:
+        return table["population"]
+    return pd.Series(dtype="int64")
+
+
+def _cell(table: pd.DataFrame, area: str, column: str) -> float | None:
+    if not area or column not in table.columns or area not in table.index:
+        return None
+    value = table.at[area, column]
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _number(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+# --------------------------------------------------------------------------- text and files
+
+
+def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
+    """The change log as plain text (what ``sda diff`` prints); at most ``limit`` moved units listed."""
+    lines = [f"Changes from {diff.old_path} to {diff.new_path}", ""]
+    counts = {k: v for k, v in diff.carried.counts().items() if v and k != "same code"}
+    if counts or diff.carried.removed:
+        told = ", ".join(f"{v} {k}" for k, v in counts.items())
+        gone = f"; {len(diff.carried.removed)} removed" if diff.carried.removed else ""
+        lines.append(f"Units: {diff.units_total:,} now ({told}{gone}); carried by {diff.carried.weighting}.")
+        ambiguous = diff.carried.table.index[diff.carried.table["ambiguous"]].tolist()
+        if ambiguous:
+            lines.append(f"Ambiguous (no previous area holds 80% of them): {', '.join(map(str, ambiguous))}.")
+        lines.extend(diff.carried.notes)
+    if diff.unchanged:
+        lines.append("No change: every unit is in the same area, and every area keeps its id.")
+    share = diff.residents_moved / diff.residents_total if diff.residents_total else 0.0
+    residents = (
+        f", {diff.residents_moved:,} residents ({show_percent(share, 2)} of {diff.residents_total:,})"
+        if diff.residents_known
+        else " (no populations in either plan)"
+    )
+    lines.append(f"Moved: {diff.units_moved:,} of {diff.units_total:,} units{residents}.")
+    statuses = diff.areas["status"].value_counts()
+    n_old = int(statuses.drop("created", errors="ignore").sum())
+    n_new = int(statuses.drop("retired", errors="ignore").sum())
+    lines.append(
+        f"Areas: {n_old} -> {n_new}; created: {', '.join(diff.created) or 'none'}; "
+        f"retired: {', '.join(diff.retired) or 'none'}."
+    )
+    renumbered = diff.areas[diff.areas["status"] == "renumbered"]
+    if len(renumbered):
+        pairs = ", ".join(f"{p} -> {a}" for p, a in zip(renumbered["previous_id"], renumbered["area_id"], strict=True))
+        lines.append(f"Matched by residents in common under another id: {pairs}.")
+    if len(diff.flows):
+        lines += ["", "Between areas (from -> to: units, residents):"]
+        for row in diff.flows.itertuples():
+            lines.append(f"  {row.from_area} -> {row.to_area}: {row.units:,} units, {int(row.residents):,} residents")
+    if len(diff.moved):
+        lines += ["", "Moved units (code: from -> to, residents):"]
+        ordered = diff.moved.sort_values(["population", "unit_code"], ascending=[False, True])
+        for row in ordered.head(limit).itertuples():
+            lines.append(f"  {row.unit_code}: {row.from_area} -> {row.to_area}, {int(row.population):,}")
+        if len(ordered) > limit:
+            lines.append(f"  ... and {len(ordered) - limit} more (all in moved.csv with --out)")
+    changed = diff.areas[(diff.areas["status"] != "kept") | (diff.areas["units_in"] + diff.areas["units_out"] > 0)]
+    if len(changed):
+        lines += ["", "Areas that changed (population before -> after; coterminosity before -> after):"]
+        for row in changed.itertuples():
+            name = (row.area_id or f"({row.previous_id})") + (f" {row.area_name}" if row.area_name else "")
+            lines.append(
+                f"  {name} [{row.status}]: {show_whole(row.population_before) or '-'} -> "
+                f"{show_whole(row.population_after) or '-'}; "
+                f"{show_percent(row.pcn_coterminosity_before) or '-'} -> "
+                f"{show_percent(row.pcn_coterminosity_after) or '-'}"
+            )
+    if diff.scores:
+        lines += ["", "Plan scores (before -> after):"]
+        for key, (a, b) in diff.scores.items():
+            lines.append(f"  {key}: {show_number(a, 4)} -> {show_number(b, 4)}")
+    return "\n".join(lines) + "\n"
+
+
+def write_diff(diff: PlanDiff, out_dir: Path) -> list[Path]:
+    """Write ``changes.txt``, ``moved.csv``, ``areas.csv`` and (with geometry) ``moved.geojson``."""
+    from sda.outputs import write_geojson  # outputs imports the report, which imports this module
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    text = out_dir / "changes.txt"
+    text.write_text(render_diff_text(diff, limit=10**9), encoding="utf-8")
+    written.append(text)
+    moved_csv = out_dir / "moved.csv"
+    pd.DataFrame(diff.moved[list(MOVED_COLUMNS)]).to_csv(moved_csv, index=False, lineterminator="\n")
+    written.append(moved_csv)
+    areas_csv = out_dir / "areas.csv"
+    diff.areas.to_csv(areas_csv, index=False, lineterminator="\n")
+    written.append(areas_csv)
+    if isinstance(diff.moved, gpd.GeoDataFrame):
+        written.append(write_geojson(diff.moved[[*MOVED_COLUMNS, "geometry"]], out_dir / "moved.geojson"))
+    return written

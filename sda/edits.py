@@ -1,0 +1,399 @@
+"""Repairing a plan an officer edited (``sda repair``): a valid plan, few residents moved.
+
+The officer's edits (units whose area differs from the run's ``assignment.csv``) and every unit
+of the ``--keep`` areas are held where the officer put them (the engine's frozen units). The
+engine then starts from the edited plan (``search(initial_labels=...)``), repairs the band and
+contiguity moving as few residents as it can, and anneals with the ``moved`` term pricing every
+resident whose area differs from the edited plan, so that it only moves what it must.
+
+When holding the edits makes the rules impossible, ``find_conflicts`` says which held unit
+conflicts with which rule, with the numbers: an area that cannot reach the band because every
+neighbour it could take in is held elsewhere, held units of one area that no free unit can join,
+held units that break a lock, a keep-together group or a keep-apart pair, or that put an area
+above the band on their own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sda.api import build_plan, load_inputs
+from sda.config import RunConfig
+from sda.engine.search import search, target_for
+from sda.errors import InfeasibleError, InputError, InvariantError
+from sda.evaluate import Evaluation, evaluate_plan, labels_of
+from sda.formatting import show_whole
+from sda.metrics import edge_sources, link_components
+from sda.plan import Plan, Provenance
+from sda.planfile import PlanFile, changed_units
+from sda.problem import Problem
+
+__all__ = ["REPAIR_STEPS", "Repair", "find_conflicts", "held_units", "repair_edited_plan", "repair_text"]
+
+Progress = Callable[[str], None]
+
+#: Annealing steps after the repair (clock-free): enough to undo the repair's needless moves and
+#: polish its new borders, few enough that the plan stays the officer's.
+REPAIR_STEPS = 1_000_000
+#: Weight of the ``moved`` term in a repair: a resident moved costs ten times a resident outside
+#: their PCN's area, so the search moves only what the rules need (the engine's repair uses the
+#: same floor).
+REPAIR_MOVED_WEIGHT = 10.0
+
+
+@dataclass
+class Repair:
+    """An edited plan made valid.
+
+    Attributes
+    ----------
+    evaluation : the edited plan as found (``sda.evaluate``).
+    plan : the repaired plan; every rule holds (``build_plan`` checked it).
+    moved : units the repair moved, indexed by ``unit_code``: ``from_area`` (in the edited
+        plan), ``to_area`` (in the repaired one), ``population``.
+    held : codes of the units held in place (the officer's edits and the ``--keep`` areas).
+    kept_areas : the ``--keep`` areas.
+    """
+
+    evaluation: Evaluation
+    plan: Plan
+    moved: pd.DataFrame
+    held: list[str]
+    kept_areas: list[str]
+
+    @property
+    def residents_moved(self) -> int:
+        """Residents whose area the repair changed."""
+        return int(self.moved["population"].sum())
+
+    @property
+    def share_moved(self) -> float:
+        """``residents_moved`` as a share of all residents."""
+        return self.residents_moved / max(int(self.plan.units["population"].sum()), 1)
+
+
+def repair_edited_plan(
+    cfg: RunConfig,
+    plan_path: Path,
+    *,
+    keep: Sequence[str] = (),
+    original: Path | None = None,
+    code_field: str | None = None,
+    area_field: str | None = None,
+    steps: int = REPAIR_STEPS,
+    progress: Progress | None = None,
+) -> Repair:
+    """Make an edited plan valid, moving as few of its residents as possible.
+
+    The officer's edits (units whose area differs from the run's) and every unit of the ``keep``
+    areas stay where the plan puts them; areas keep their ids.
+
+    Raises
+    ------
+    InputError, ProblemsError
+        The plan file has bad rows, or a ``keep`` area is not in it.
+    InfeasibleError
+        Holding those units makes the rules impossible (each conflict named), or the engine
+        found no valid plan.
+    """
+    say = progress or (lambda _m: None)
+    started = time.monotonic()
+    inputs = load_inputs(cfg, say)
+    ev = evaluate_plan(
+        cfg, plan_path, inputs=inputs, original=original, code_field=code_field, area_field=area_field, progress=say
+    )
+    problem = inputs.problem
+    edited = ev.plan.assignment
+    labels, names = labels_of(problem, edited)
+    held = held_units(problem, labels, names, ev.edits.index, keep, ev.source)
+    say(
+        f"holding {int(held.sum())} unit(s): {len(ev.edits)} edited, the rest in --keep areas"
+        if keep
+        else f"holding the {int(held.sum())} edited unit(s) where the officer put them"
+    )
+    _raise_conflicts(find_conflicts(problem, labels, names, held, cfg, ev.edits), int(held.sum()))
+    k = len(names)
+    target = target_for(problem, k if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
+    if ev.ok:
+        say("the plan already keeps every rule: nothing to repair")
+        repaired = labels
+    else:
+        say(f"repairing: {len(ev.violations)} broken rule(s) to mend")
+        repaired = _search_near(cfg, problem, labels, held, target, steps, say)
+    kept = np.flatnonzero(held & (repaired != labels))
+    if len(kept):
+        msg = f"internal error: held units {_codes(problem, kept)} were moved by the repair; nothing written."
+        raise InvariantError(msg)
+    provenance: Provenance = {
+        **ev.plan.provenance,
+        "made_by": "sda repair (an edited plan made valid, few residents moved; edits held)",
+        "units_held": int(held.sum()),
+        "kept_areas": list(keep),
+        "repair_steps": steps,
+        "seed": cfg.search.seed,
+        "seconds_total": round(time.monotonic() - started, 2),
+    }
+    plan = build_plan(cfg, inputs, repaired, target=target, provenance=provenance, names=names)
+    plan.warnings = [*inputs.warnings, *(w for w in ev.plan.warnings if w.startswith("Edited: "))]
+    moved = changed_units(plan.assignment, edited)
+    pop = dict(zip(problem.codes, problem.pop.tolist(), strict=True))
+    moved = moved.assign(population=[int(pop[c]) for c in moved.index])
+    held_codes = [problem.codes[i] for i in np.flatnonzero(held)]
+    return Repair(ev, plan, moved, held_codes, list(keep))
+
+
+def _search_near(
+    cfg: RunConfig,
+    problem: Problem,
+    labels: np.ndarray,
+    held: np.ndarray,
+    target: float,
+    steps: int,
+    say: Progress,
+) -> np.ndarray:
+    """The engine's search from the edited plan: held units frozen, every resident moved from it
+    priced. The areas keep their numbers (the plan's are already ``0..k-1``)."""
+    weights = dataclasses.replace(problem.weights, moved=max(problem.weights.moved, REPAIR_MOVED_WEIGHT))
+    near = dataclasses.replace(problem.with_previous(labels, frozen=held), weights=weights)
+    try:
+        result = search(
+            near,
+            count=int(labels.max()) + 1,
+            target=target,  # type: ignore[arg-type]  # a number is accepted as well as "auto"
+            seed=cfg.search.seed,
+            time_limit_s=cfg.search.time_limit_s,
+            starts=1,
+            progress=say,
+            steps=steps,
+            initial_labels=labels,
+        )
+    except InfeasibleError as exc:
+        msg = (
+            f"no valid plan was found that holds the edits ({exc}). No single edit conflicts with a rule on its "
+            "own; try releasing some: --keep fewer areas, or undo an edit (sda evaluate lists them)."
+        )
+        raise InfeasibleError(msg) from exc
+    return np.asarray(result.labels, dtype=np.int64)
+
+
+def held_units(
+    problem: Problem,
+    labels: np.ndarray,
+    names: Sequence[str],
+    edits: Iterable[str],
+    keep: Iterable[str],
+    source: Path | str = "PLAN",
+) -> np.ndarray:
+    """Which units stay where the plan puts them: the edited units and every unit of the
+    ``keep`` areas (bool per unit, in the problem's order).
+
+    Raises
+    ------
+    InputError
+        A ``keep`` area is not an area of the plan (with the nearest id).
+    """
+    held = np.zeros(problem.n, dtype=bool)
+    position = {c: i for i, c in enumerate(problem.codes)}
+    for code in edits:
+        held[position[str(code)]] = True
+    for area in keep:
+        if area not in names:
+            near = difflib.get_close_matches(area, list(names), n=1, cutoff=0.6)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            msg = (
+                f"--keep {area!r} is not an area of the plan{hint}; the areas are {', '.join(names)}. "
+                "Fix: give an area id as it is in the plan's area_id column."
+            )
+            raise InputError(source, msg, field="area_id")
+        held |= labels == names.index(area)
+    return held
+
+
+def find_conflicts(
+    problem: Problem,
+    labels: np.ndarray,
+    names: Sequence[str],
+    held: np.ndarray,
+    cfg: RunConfig,
+    edits: pd.DataFrame | None = None,
+) -> list[str]:
+    """Every way holding the ``held`` units where they are makes the rules impossible, one line
+    each naming the held units, the areas, the rule and the numbers; empty when none is found.
+
+    These are sure conflicts (necessary conditions), not a proof that a plan exists: an empty
+    answer means the engine is worth running, not that it will succeed.
+    """
+    edited = set() if edits is None else {str(c) for c in edits.index}
+    lines: list[str] = []
+    lines += _rule_conflicts(problem, labels, names, held, cfg)
+    lines += _band_and_contiguity_conflicts(problem, labels, names, held, edited)
+    return lines
+
+
+def _rule_conflicts(
+    problem: Problem, labels: np.ndarray, names: Sequence[str], held: np.ndarray, cfg: RunConfig
+) -> list[str]:
+    lines = []
+    for i in np.flatnonzero(held & (problem.lock >= 0)).tolist():
+        lock = problem.lock_names[problem.lock[i]]
+        if names[labels[i]] != lock:
+            lines.append(
+                f"holding {problem.codes[i]} in {names[labels[i]]} breaks the lock of {lock!r}: "
+                f"the config locks it to {lock}"
+            )
+    for gi, group in enumerate(cfg.rules.keep_together, start=1):
+        positions = [problem.codes.index(c) for c in group]
+        areas = {names[labels[i]] for i in positions if held[i]}
+        if len(areas) > 1:
+            where = ", ".join(f"{problem.codes[i]} in {names[labels[i]]}" for i in positions if held[i])
+            lines.append(f"holding {where} breaks keep_together #{gi}: the group must share one area")
+    for x, y in problem.apart_pairs.tolist():
+        if held[x] and held[y] and labels[x] == labels[y]:
+            lines.append(
+                f"holding {problem.codes[x]} and {problem.codes[y]} in {names[labels[x]]} breaks keep_apart: "
+                "they must be in different areas"
+            )
+    if cfg.rules.nest_in == "district":
+        for a, name in enumerate(names):
+            inside = np.flatnonzero(held & (labels == a))
+            districts = np.unique(problem.district[inside])
+            if len(districts) > 1:
+                parts = [
+                    f"{_codes(problem, inside[problem.district[inside] == d])} ({problem.district_codes[d]})"
+                    for d in districts
+                ]
+                lines.append(f"holding {' and '.join(parts)} in {name} breaks nest_in = 'district'")
+    return lines
+
+
+def _band_and_contiguity_conflicts(
+    problem: Problem, labels: np.ndarray, names: Sequence[str], held: np.ndarray, edited: set[str]
+) -> list[str]:
+    """Per area: its held units must fit the band on their own and be joinable through free
+    units; and the area must be able to reach the minimum through units not held elsewhere."""
+    lines = []
+    src = edge_sources(problem.indptr)
+    dst = problem.indices
+    for a, name in enumerate(names):
+        mine = held & (labels == a)
+        open_ = ~held | mine  # units this area could end up holding
+        keep = open_[src] & open_[dst]
+        comp = link_components(problem.indptr, dst, keep)
+        held_pop = int(problem.pop[mine].sum())
+        if held_pop > problem.max_pop:
+            lines.append(
+                f"holding {_codes(problem, np.flatnonzero(mine))} in {name} puts {show_whole(held_pop)} residents "
+                f"there, {show_whole(held_pop - problem.max_pop)} above the maximum of {show_whole(problem.max_pop)}"
+            )
+        members = np.flatnonzero(labels == a)
+        seeds = np.flatnonzero(mine) if mine.any() else members
+        groups = np.unique(comp[seeds])
+        if mine.any() and len(groups) > 1:
+            parts = [_codes(problem, np.flatnonzero(mine & (comp == g))) for g in groups]
+            lines.append(
+                f"holding {' | '.join(parts)} in {name} cuts it in {len(groups)}: no free units join these groups "
+                f"(units held in other areas lie between them), so {name} cannot be one piece"
+            )
+            continue
+        reach = np.isin(comp, groups) & open_
+        reach_pop = int(problem.pop[reach].sum())
+        if reach_pop < problem.min_pop:
+            now = int(problem.pop[members].sum())
+            border = _held_border(problem, reach, held, labels, a)
+            blamed = [i for i in border if problem.codes[i] in edited] or border
+            holders = sorted({names[labels[i]] for i in blamed})
+            lines.append(
+                f"holding {_codes(problem, np.array(blamed))} in {', '.join(holders)} leaves {name} at "
+                f"{show_whole(now)} residents with no free neighbour to take in: at most "
+                f"{show_whole(reach_pop)} residents are within its reach, below the minimum of "
+                f"{show_whole(problem.min_pop)}"
+            )
+    return lines
+
+
+def _held_border(problem: Problem, reach: np.ndarray, held: np.ndarray, labels: np.ndarray, a: int) -> list[int]:
+    """Held units of other areas that touch the region an area can reach (they fence it in)."""
+    out = set()
+    for i in np.flatnonzero(reach).tolist():
+        for j in problem.neighbours(i).tolist():
+            if held[j] and labels[j] != a and not reach[j]:
+                out.add(int(j))
+    return sorted(out)
+
+
+def _codes(problem: Problem, positions: np.ndarray, limit: int = 8) -> str:
+    codes = [problem.codes[i] for i in np.asarray(positions, dtype=np.int64).tolist()]
+    shown = ", ".join(codes[:limit])
+    return shown + (f" (+{len(codes) - limit} more)" if len(codes) > limit else "")
+
+
+def write_repair(rep: Repair, out_dir: Path) -> list[Path]:
+    """Write the repaired plan as ``propose`` does, and the change from the edited plan in
+    ``changes/`` (``sda diff``'s files: ``changes.txt``, ``moved.csv``, ``moved.geojson``,
+    ``areas.csv``)."""
+    from sda.diff import diff_plans, write_diff
+    from sda.outputs import write_outputs
+
+    written = write_outputs(rep.plan, out_dir)
+    columns = ["population", "geometry"]
+    edited = PlanFile(
+        path=rep.evaluation.source,
+        assignment=rep.evaluation.plan.assignment.rename("area_id"),
+        units=rep.evaluation.plan.units[columns],
+        record={"scores": rep.evaluation.plan.scores},
+    )
+    repaired = PlanFile(
+        path=Path(out_dir) / "plan.gpkg",
+        assignment=rep.plan.assignment.rename("area_id"),
+        units=rep.plan.units[columns],
+        record={"scores": rep.plan.scores},
+    )
+    written += write_diff(diff_plans(edited, repaired), Path(out_dir) / "changes")
+    return written
+
+
+def repair_text(rep: Repair) -> str:
+    """What ``sda repair`` prints: what was broken, what was held, what moved, the scores."""
+    ev = rep.evaluation
+    lines = []
+    if ev.ok:
+        lines.append(f"{ev.source} already keeps every rule; nothing was moved.")
+    else:
+        lines.append(f"{ev.source} broke {sum(not r.ok for r in ev.plan.rules)} rule(s):")
+        lines += [f"  - {v}" for v in ev.violations]
+    lines.append(
+        f"Held in place: {len(rep.held)} unit(s) ({len(ev.edits)} edited"
+        + (f"; areas kept: {', '.join(rep.kept_areas)}" if rep.kept_areas else "")
+        + ")."
+    )
+    total = int(rep.plan.units["population"].sum())
+    lines.append(
+        f"The repair moved {len(rep.moved)} unit(s), {show_whole(rep.residents_moved)} of "
+        f"{show_whole(total)} residents ({rep.share_moved:.2%}); every rule now holds."
+    )
+    for code, row in rep.moved.iterrows():
+        lines.append(f"  {code} ({show_whole(row['population'])}): {row['from_area']} -> {row['to_area']}")
+    s = rep.plan.scores
+    lines.append(
+        f"Scores: objective {s['objective']:.4f}, coterminosity {s['coterminosity']:.1%}, "
+        f"cut border {s['cut_border_km']:.1f} km, mean Polsby-Popper {s['mean_polsby_popper']:.3f}."
+    )
+    return "\n".join(lines)
+
+
+def _raise_conflicts(conflicts: list[str], n_held: int) -> None:
+    if conflicts:
+        body = "\n".join(f"  - {c}" for c in conflicts)
+        msg = (
+            f"holding the {n_held} unit(s) in place makes the rules impossible:\n{body}\n"
+            "Fix: undo or change those edits (sda evaluate lists them), or --keep fewer areas."
+        )
+        raise InfeasibleError(msg)

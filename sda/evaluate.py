@@ -1,0 +1,458 @@
+"""Checking and scoring a plan made or changed outside ``sda`` (``sda evaluate``).
+
+An officer moves units between areas in QGIS; this module says whether the plan still keeps
+every rule and what it now scores, without searching. The plan is read with ``sda.planfile``;
+its areas keep their own ids; the rules are those of ``sda.rules`` and the scores those of
+``api.build_plan``, so an untouched plan scores exactly as the run that made it. What this module
+adds is the explanation: each broken rule is listed by area and unit, with the numbers, and,
+when the run's own assignment can be read (``assignment.csv`` of the output folder), the edits
+that broke it ("SDA-02: 25,313 residents, 4,687 below the minimum of 30,000, after E01018301
+and E01018302 moved to SDA-03"), and what each edit cost in the objective.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sda import __version__
+from sda.api import Inputs, build_plan, load_inputs
+from sda.config import RunConfig
+from sda.engine.search import target_for
+from sda.errors import InputError, SdaError, SdaWarning
+from sda.folder import run_timestamp
+from sda.formatting import show_whole
+from sda.metrics import piece_labels
+from sda.objective import score_labels
+from sda.plan import Plan, Provenance
+from sda.planfile import changed_units, find_plan_file, read_assignment, read_original, run_folder
+from sda.problem import Problem
+
+__all__ = ["Evaluation", "edit_costs", "evaluate_plan", "evaluation_text", "labels_of", "list_violations"]
+
+Progress = Callable[[str], None]
+
+#: Provenance key (``plan.json``) listing the officer's edits a plan carries, ``unit -> "A -> B"``.
+EDITS_KEY = "edits_since_run"
+_ARROW = " -> "
+
+#: Edits priced one by one (reverting each alone); beyond this many only the total is given.
+MAX_PRICED_EDITS = 60
+
+
+@dataclass
+class Evaluation:
+    """A plan read from a file, checked and scored.
+
+    Attributes
+    ----------
+    plan : the Plan (scores, areas, rules as found; broken rules recorded, not raised).
+    violations : one line per area or unit that breaks a rule, with the numbers and the edits
+        behind it; empty when every rule holds.
+    edits : the officer's edits, indexed by ``unit_code``: ``from_area`` (the run's),
+        ``to_area`` (the plan's) and ``population``; empty when there is no run to compare to.
+    costs : per edit, the change in the objective and in coterminosity it caused (reverting it
+        alone), indexed by ``unit_code``; empty without edits.
+    source : the file read.
+    run_dir : the output folder the plan was compared with, or None.
+    run_scores : the scores that run recorded (``plan.json``), or None.
+    """
+
+    plan: Plan
+    violations: list[str]
+    edits: pd.DataFrame
+    costs: pd.DataFrame
+    source: Path
+    run_dir: Path | None = None
+    run_scores: dict[str, float] | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether every rule holds."""
+        return all(r.ok for r in self.plan.rules)
+
+
+def evaluate_plan(
+    cfg: RunConfig,
+    plan_path: Path,
+    *,
+    inputs: Inputs | None = None,
+    original: Path | None = None,
+    code_field: str | None = None,
+    area_field: str | None = None,
+    progress: Progress | None = None,
+) -> Evaluation:
+    """Read a plan, check every rule and compute every score.
+
+    Parameters
+    ----------
+    cfg
+        The configuration the plan is checked against (units, band, rules, weights).
+    plan_path
+        An output folder (its ``plan.gpkg``), a GeoPackage, a GeoJSON or a CSV (see
+        ``sda.planfile.read_planfile``).
+    inputs
+        Already loaded inputs for ``cfg`` (loaded here when None).
+    original
+        The output folder (or its ``assignment.csv``) the plan was edited from; by default the
+        folder ``plan_path`` sits in, when it is one.
+    code_field, area_field
+        Column names, when the file does not use ``unit_code`` and ``area_id``.
+
+    Raises
+    ------
+    InputError, ProblemsError
+        The plan file is unreadable or has bad rows (unknown codes, missing units, a unit in two
+        areas, a blank area), all listed.
+    """
+    say = progress or (lambda _m: None)
+    inputs = inputs or load_inputs(cfg, say)
+    problem = inputs.problem
+    source = find_plan_file(Path(plan_path))
+    assignment = read_assignment(
+        source,
+        units=problem.codes,
+        code_field=code_field,
+        area_field=area_field,
+        more_code_fields=(cfg.units.code_field,),
+    )
+    say(f"read {len(assignment):,} units in {assignment.nunique()} areas from {source.name}")
+    labels, names = labels_of(problem, assignment)
+    k = len(names)
+    target = target_for(problem, k if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
+    run_dir, before, run_scores = _read_run(original if original is not None else source, problem)
+    edits = _edits_frame(assignment, before, problem)
+    if run_dir is not None:
+        say(f"compared with the run in {run_dir.name}: {len(edits)} unit(s) moved")
+    violations = list_violations(problem, labels, names, cfg, edits)
+    provenance = _provenance(cfg, inputs, source, run_dir, edits)
+    plan = build_plan(cfg, inputs, labels, target=target, provenance=provenance, names=names, broken_rules="record")
+    costs = edit_costs(problem, labels, names, edits, target)
+    plan.warnings = [
+        *inputs.warnings,
+        *(f"Broken rule: {v}" for v in violations),
+        *_edit_notes(edits, costs),
+    ]
+    return Evaluation(plan, violations, edits, costs, source, run_dir, run_scores)
+
+
+def labels_of(problem: Problem, assignment: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Turn ``unit_code -> area id`` into labels ``0..k-1`` in the problem's unit order, and the
+    area ids (``names[label]``, sorted)."""
+    names = sorted({str(a) for a in assignment.to_numpy()})
+    index = {name: i for i, name in enumerate(names)}
+    labels = np.array([index[str(assignment[code])] for code in problem.codes], dtype=np.int64)
+    return labels, names
+
+
+# --------------------------------------------------------------------------- violations
+
+
+def list_violations(
+    problem: Problem, labels: np.ndarray, names: Sequence[str], cfg: RunConfig, edits: pd.DataFrame | None = None
+) -> list[str]:
+    """One line per area or unit that breaks a rule, with numbers, naming the edits behind it.
+
+    ``edits`` (``from_area``, ``to_area``, indexed by unit code) adds "after ... moved" to each
+    line where units left or joined the area at fault.
+    """
+    edits = edits if edits is not None else pd.DataFrame(columns=["from_area", "to_area"])
+    lines: list[str] = []
+    lines += _band_lines(problem, labels, names, edits)
+    lines += _contiguity_lines(problem, labels, names, edits)
+    if cfg.rules.nest_in == "district":
+        lines += _nesting_lines(problem, labels, names, edits)
+    lines += _rule_group_lines(problem, labels, names, cfg)
+    return lines
+
+
+def _band_lines(problem: Problem, labels: np.ndarray, names: Sequence[str], edits: pd.DataFrame) -> list[str]:
+    pop = np.bincount(labels, weights=problem.pop, minlength=len(names)).astype(np.int64)
+    lines = []
+    for a, name in enumerate(names):
+        p = int(pop[a])
+        if p < problem.min_pop:
+            gap = f"{show_whole(problem.min_pop - p)} below the minimum of {show_whole(problem.min_pop)}"
+            lines.append(f"{name}: {show_whole(p)} residents, {gap}{_after(name, edits, problem, 'out')}")
+        elif p > problem.max_pop:
+            gap = f"{show_whole(p - problem.max_pop)} above the maximum of {show_whole(problem.max_pop)}"
+            lines.append(f"{name}: {show_whole(p)} residents, {gap}{_after(name, edits, problem, 'in')}")
+    return lines
+
+
+def _contiguity_lines(problem: Problem, labels: np.ndarray, names: Sequence[str], edits: pd.DataFrame) -> list[str]:
+    comp = piece_labels(problem.indptr, problem.indices, labels)
+    lines = []
+    for a, name in enumerate(names):
+        members = np.flatnonzero(labels == a)
+        pieces = np.unique(comp[members])
+        if len(pieces) < 2:
+            continue
+        piece_pop = {int(c): int(problem.pop[members[comp[members] == c]].sum()) for c in pieces}
+        main = max(piece_pop, key=lambda c: (piece_pop[c], -c))
+        parts = []
+        for c in sorted(piece_pop, key=lambda c: -piece_pop[c]):
+            if c == main:
+                continue
+            cut = members[comp[members] == c]
+            parts.append(f"{_listed([problem.codes[i] for i in cut])} ({show_whole(piece_pop[c])} residents)")
+        rest = members[comp[members] == main]
+        verb = "is" if len(parts) == 1 and "," not in parts[0] else "are"
+        listed = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + " and " + parts[-1]
+        lines.append(
+            f"{name}: in {len(pieces)} pieces: {listed} {verb} cut off from its other {len(rest)} units "
+            f"({show_whole(piece_pop[main])} residents){_after(name, edits, problem, 'both')}"
+        )
+    return lines
+
+
+def _nesting_lines(problem: Problem, labels: np.ndarray, names: Sequence[str], edits: pd.DataFrame) -> list[str]:
+    lines = []
+    for a, name in enumerate(names):
+        members = np.flatnonzero(labels == a)
+        districts = np.unique(problem.district[members])
+        if len(districts) < 2:
+            continue
+        parts = []
+        for d in districts:
+            inside = members[problem.district[members] == d]
+            parts.append(
+                f"{problem.district_codes[d] or '(none)'} ({len(inside)} units, "
+                f"{show_whole(int(problem.pop[inside].sum()))} residents)"
+            )
+        lines.append(f"{name}: crosses districts {', '.join(parts)}{_after(name, edits, problem, 'in')}")
+    return lines
+
+
+def _rule_group_lines(problem: Problem, labels: np.ndarray, names: Sequence[str], cfg: RunConfig) -> list[str]:
+    """Locks, keep-together groups and keep-apart pairs, naming each unit out of place."""
+    lines = []
+    for li, area in enumerate(problem.lock_names):
+        members = np.flatnonzero(problem.lock == li)
+        astray = [i for i in members.tolist() if names[labels[i]] != area]
+        if astray:
+            where = ", ".join(f"{problem.codes[i]} in {names[labels[i]]}" for i in astray[:20])
+            lines.append(f"lock {area!r}: {len(astray)} of its {len(members)} units are elsewhere: {where}")
+    for gi, group in enumerate(cfg.rules.keep_together, start=1):
+        held: dict[str, list[str]] = {}
+        for code in group:
+            held.setdefault(names[labels[problem.codes.index(code)]], []).append(code)
+        if len(held) > 1:
+            split = "; ".join(f"{area}: {_listed(codes)}" for area, codes in sorted(held.items()))
+            lines.append(f"keep_together #{gi}: split between {len(held)} areas ({split})")
+    for x, y in problem.apart_pairs.tolist():
+        if labels[x] == labels[y]:
+            lines.append(f"keep_apart {problem.codes[x]}/{problem.codes[y]}: both in {names[labels[x]]}")
+    return lines
+
+
+def _after(area: str, edits: pd.DataFrame, problem: Problem, direction: str) -> str:
+    """ ", after E1 and E2 moved to SDA-03" (units that left ``area``) and/or "E3 moved in from
+    SDA-01" (units that joined it), from the officer's edits; "" when none touch the area."""
+    if edits.empty:
+        return ""
+    parts = []
+    if direction in ("out", "both"):
+        left = edits[edits["from_area"] == area]
+        for to, group in left.groupby("to_area", sort=True):
+            codes = list(group.index)
+            parts.append(f"{_listed(codes, joiner=' and ')} moved to {to}")
+    if direction in ("in", "both"):
+        joined = edits[edits["to_area"] == area]
+        for frm, group in joined.groupby("from_area", sort=True):
+            codes = list(group.index)
+            parts.append(f"{_listed(codes, joiner=' and ')} moved in from {frm}")
+    return f", after {'; '.join(parts)}" if parts else ""
+
+
+def _listed(codes: Sequence[str], limit: int = 8, joiner: str = ", ") -> str:
+    codes = list(codes)
+    if len(codes) > limit:
+        return ", ".join(codes[:limit]) + f" (+{len(codes) - limit} more)"
+    if len(codes) == 2 and joiner != ", ":
+        return f"{codes[0]}{joiner}{codes[1]}"
+    if len(codes) > 2 and joiner != ", ":
+        return ", ".join(codes[:-1]) + f"{joiner}{codes[-1]}"
+    return ", ".join(codes)
+
+
+# --------------------------------------------------------------------------- edits
+
+
+def _read_run(path: Path, problem: Problem) -> tuple[Path | None, pd.Series | None, dict[str, float] | None]:
+    """The run folder, its assignment and its recorded scores; (None, None, None) without one."""
+    folder = run_folder(path)
+    if folder is None:
+        if path.is_dir():
+            msg = "not an sda output folder (assignment.csv and plan.json); give the folder the plan came from."
+            raise InputError(path, msg)
+        return None, None, None
+    try:
+        before = read_original(path, units=problem.codes)
+    except SdaError as exc:
+        warnings.warn(
+            f"{folder}: the run's assignment.csv does not fit these units, so the edits are not listed ({exc})",
+            SdaWarning,
+            stacklevel=3,
+        )
+        return None, None, None
+    if before is None:
+        return None, None, None
+    record = _plan_json(folder)
+    before = _undo_recorded_edits(before, record)
+    scores = record.get("scores") if isinstance(record.get("scores"), Mapping) else None
+    run_scores = {str(k): float("nan") if v is None else float(v) for k, v in scores.items()} if scores else None
+    return folder, before, run_scores
+
+
+def _undo_recorded_edits(before: pd.Series, record: Mapping[str, Any]) -> pd.Series:
+    """The run's own assignment, when the folder was written by ``sda evaluate`` or ``sda repair``:
+    its ``assignment.csv`` holds the edited plan, and its provenance lists the edits to undo."""
+    provenance = record.get("provenance")
+    recorded = provenance.get(EDITS_KEY) if isinstance(provenance, Mapping) else None
+    if not isinstance(recorded, Mapping) or not recorded:
+        return before
+    before = before.copy()
+    for unit, change in recorded.items():
+        frm, sep, to = str(change).partition(_ARROW)
+        if sep and unit in before.index and before[unit] == to:
+            before[unit] = frm
+    return before
+
+
+def _plan_json(folder: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        record = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _edits_frame(assignment: pd.Series, before: pd.Series | None, problem: Problem) -> pd.DataFrame:
+    if before is None:
+        return pd.DataFrame({"from_area": [], "to_area": [], "population": []}, index=pd.Index([], name="unit_code"))
+    edits = changed_units(assignment, before)
+    pop = dict(zip(problem.codes, problem.pop.tolist(), strict=True))
+    return edits.assign(population=[int(pop[c]) for c in edits.index])
+
+
+def edit_costs(
+    problem: Problem, labels: np.ndarray, names: Sequence[str], edits: pd.DataFrame, target: float
+) -> pd.DataFrame:
+    """What each edit cost: the objective and coterminosity with the plan as it is, minus the
+    same with that one edit undone (positive objective = the edit made the plan worse).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``unit_code``: ``objective_change`` and ``coterminosity_change``; empty when
+        there are no edits or more than ``MAX_PRICED_EDITS``.
+    """
+    columns = ["objective_change", "coterminosity_change"]
+    if edits.empty or len(edits) > MAX_PRICED_EDITS:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="unit_code"), dtype=float)
+    now = score_labels(problem, labels, target)
+    index = {name: i for i, name in enumerate(names)}
+    rows = []
+    for code, row in edits.iterrows():
+        undone = labels.copy()
+        # An area the edits emptied gets a fresh label, so the undone plan has it back.
+        undone[problem.codes.index(str(code))] = index.get(str(row["from_area"]), len(names))
+        _, compact = np.unique(undone, return_inverse=True)
+        was = score_labels(problem, compact.astype(np.int64), target)
+        rows.append(
+            {
+                "unit_code": code,
+                "objective_change": now["objective"] - was["objective"],
+                "coterminosity_change": now["coterminosity"] - was["coterminosity"],
+            }
+        )
+    return pd.DataFrame(rows, columns=["unit_code", *columns]).set_index("unit_code")
+
+
+def _edit_notes(edits: pd.DataFrame, costs: pd.DataFrame) -> list[str]:
+    notes = []
+    for code, row in edits.iterrows():
+        people = show_whole(row["population"])
+        note = f"Edited: {code} ({people} residents) moved from {row['from_area']} to {row['to_area']}"
+        if code in costs.index:
+            c = costs.loc[code]
+            note += f"; objective {c['objective_change']:+.4f}"
+            if not np.isnan(c["coterminosity_change"]):
+                note += f", coterminosity {100 * c['coterminosity_change']:+.1f} points"
+        notes.append(note)
+    return notes
+
+
+def _provenance(cfg: RunConfig, inputs: Inputs, source: Path, run_dir: Path | None, edits: pd.DataFrame) -> Provenance:
+    return {
+        "sda_version": __version__,
+        "run_at": run_timestamp().isoformat(timespec="seconds"),
+        "config_file": cfg.source.name if cfg.source else "",
+        "config_sha256": cfg.sha256,
+        "data_files": inputs.data_files,
+        "made_by": "sda evaluate (a plan read from a file, checked and scored; no search)",
+        "plan_file": source.name,
+        "edited_from": run_dir.name if run_dir is not None else "",
+        "units_edited": len(edits),
+        # Kept so that a folder written by --out still knows the officer's edits: its
+        # assignment.csv is the edited plan, and ``_read_run`` undoes these to find the run's.
+        "edits_since_run": {str(c): f"{row['from_area']}{_ARROW}{row['to_area']}" for c, row in edits.iterrows()},
+    }
+
+
+# --------------------------------------------------------------------------- text
+
+
+def evaluation_text(ev: Evaluation) -> str:
+    """What ``sda evaluate`` prints: the verdict, each violation, the edits and the scores."""
+    plan = ev.plan
+    k, n = len(plan.areas), len(plan.units)
+    lines = []
+    if ev.ok:
+        lines.append(f"VALID: {ev.source} keeps every rule ({len(plan.rules)} checked; {k} areas, {n:,} units).")
+    else:
+        failed = [r.name for r in plan.rules if not r.ok]
+        lines.append(f"BROKEN: {ev.source} breaks {len(failed)} rule(s): {', '.join(failed)}.")
+        lines += [f"  - {v}" for v in ev.violations]
+    if ev.run_dir is not None:
+        if ev.edits.empty:
+            lines.append(f"No edits since the run in {ev.run_dir}.")
+        else:
+            total = int(ev.edits["population"].sum())
+            lines.append(
+                f"{len(ev.edits)} unit(s) moved since the run in {ev.run_dir} ({show_whole(total)} residents):"
+            )
+            lines += [f"  {note.removeprefix('Edited: ')}" for note in _edit_notes(ev.edits, ev.costs)]
+    lines.append(_scores_line(plan.scores, ev.run_scores))
+    return "\n".join(lines)
+
+
+def _scores_line(scores: Mapping[str, float], run: Mapping[str, float] | None) -> str:
+    shown = [
+        ("objective", "objective", "{:.4f}"),
+        ("coterminosity", "coterminosity", "{:.1%}"),
+        ("pcns_split", "PCNs split", "{:.0f}"),
+        ("cut_border_km", "cut border km", "{:.1f}"),
+        ("mean_polsby_popper", "mean Polsby-Popper", "{:.3f}"),
+    ]
+    parts = []
+    for key, label, fmt in shown:
+        value = scores.get(key)
+        if value is None or np.isnan(value):
+            continue
+        text = f"{label} {fmt.format(value)}"
+        before = None if run is None else run.get(key)
+        if before is not None and not np.isnan(before) and not math.isclose(before, value, rel_tol=1e-9):
+            text += f" (run: {fmt.format(before)})"
+        parts.append(text)
+    return "Scores: " + ", ".join(parts) + "."

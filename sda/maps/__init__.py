@@ -1,0 +1,65 @@
+"""Every picture ``sda`` draws: the plan map (screen and print), area locators and the report charts.
+
+Figures are drawn on matplotlib's Agg canvas directly, without ``pyplot``: no display is needed,
+no global backend is switched, and nothing is left open between calls. Area colours come from
+``sda.qgis.area_colours``, so the maps match the QGIS layers.
+
+Modules: ``layers`` (what is drawn: shapes, names, anchors), ``labels`` (placement without
+overlaps), ``furniture`` (scale bar, north arrow, legend, attribution), ``sheet`` (the plan map
+and print sheets), ``locator`` (small maps for the area cards), ``charts`` (frontier, ensemble).
+"""
+
+from __future__ import annotations
+
+from sda.maps.changes import moved_codes, plot_moved_units
+from sda.maps.charts import ENSEMBLE_SCORES, ensemble_columns, frontier_points, plot_ensemble, plot_frontier
+from sda.maps.layers import area_neighbours
+from sda.maps.locator import plot_locator, render_locators
+from sda.maps.sheet import draw_sheet, plot_plan_map, render_print_maps
+from sda.plan import Plan
+
+__all__ = [
+    "ENSEMBLE_SCORES",
+    "area_neighbours",
+    "draw_sheet",
+    "drawable_figures",
+    "plot_ensemble",
+    "plot_frontier",
+    "plot_locator",
+    "plot_moved_units",
+    "plot_plan_map",
+    "render_figures",
+    "render_locators",
+    "render_print_maps",
+]
+
+
+def render_figures(plan: Plan) -> dict[str, bytes | None]:
+    """Draw every report figure of a plan.
+
+    Returns
+    -------
+    dict
+        ``"map"``, ``"frontier"`` and ``"ensemble"`` (and ``"changes"`` for a re-run) -> PNG
+        bytes, or ``None`` for a figure with nothing to show (no alternatives, no ensemble).
+    """
+    figures = {
+        "map": plot_plan_map(plan),
+        "frontier": plot_frontier(plan.alternatives, plan.scores),
+        "ensemble": plot_ensemble(plan.ensemble, plan.scores),
+    }
+    if plan.provenance.get("previous"):  # a re-run (see sda.rerun)
+        figures["changes"] = plot_moved_units(plan)
+    return figures
+
+
+def drawable_figures(plan: Plan) -> set[str]:
+    """Keys of the figures ``render_figures`` would draw for this plan, without drawing them."""
+    keys = {"map"}
+    if frontier_points(plan.alternatives):
+        keys.add("frontier")
+    if ensemble_columns(plan.ensemble):
+        keys.add("ensemble")
+    if moved_codes(plan):
+        keys.add("changes")
+    return keys

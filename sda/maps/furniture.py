@@ -1,0 +1,208 @@
+"""Cartographic furniture: scale bar, north arrow, attribution, legend and title.
+
+Each helper adds its artists to a figure or axes and tags them with a ``gid`` (``scale-bar``,
+``north-arrow``, ``attribution``, ``legend``, ``title``), so tests and later edits can find
+them. Maps are drawn in British National Grid metres, so a scale bar is a length in data units.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.text import Text
+from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+from sda.plan import Plan
+
+__all__ = [
+    "SHIPPED_ATTRIBUTION",
+    "add_attribution",
+    "add_legend",
+    "add_north_arrow",
+    "add_scale_bar",
+    "attribution_lines",
+]
+
+#: The lines every map of the shipped data must carry (``boundaries/README.md``, "Attribution").
+SHIPPED_ATTRIBUTION: tuple[str, ...] = (
+    "GeoJSON and TopoJSON UK Boundary Data by Martin Chorley (CC BY 4.0).",
+    "Contains Ordnance Survey data © Crown copyright and database right 2014.",
+    "Source: Office for National Statistics licensed under the Open Government Licence v.3.0.",
+    "Contains information from NHS England, licensed under the current version of the Open Government Licence.",
+    "Practice locations: contains OS data © Crown copyright and database right 2025; "
+    "contains Royal Mail data © Royal Mail copyright and database right 2025.",
+)
+
+#: Shipped file names whose attribution is ``SHIPPED_ATTRIBUTION``.
+_SHIPPED_FILES = ("lsoa2011_cambs_peterborough.geojson", "gp_practices_pcn_cambs_peterborough.csv")
+
+INK = "#1a1a1a"
+DISTRICT_INK = "#4d4d4d"
+UNIT_INK = "#b3b3b3"
+PRACTICE_STYLE: dict[str, Any] = {"marker": "o", "color": "#253494", "edgecolor": "white", "linewidth": 0.4}
+
+
+def attribution_lines(plan: Plan) -> list[str]:
+    """The attribution a map of this plan must carry.
+
+    The shipped data's lines come from ``boundaries/README.md``. For other inputs the map names
+    the files and asks for their own attribution, rather than guessing a licence.
+    """
+    files = [str(k).split(": ", 1)[-1] for k in (plan.provenance.get("data_files") or {})]
+    shipped = any(name in _SHIPPED_FILES for name in files)
+    lines = list(SHIPPED_ATTRIBUTION) if shipped else []
+    others = [f for f in files if f not in _SHIPPED_FILES]
+    if others or not shipped:
+        listed = ", ".join(others) if others else "the input files"
+        lines.append(f"Data: {listed}; add the attribution their licences require.")
+    version = plan.provenance.get("sda_version")
+    lines.append(
+        "Areas proposed by sda" + (f" {version}" if version else "") + ": a proposal, not an adopted boundary."
+    )
+    return lines
+
+
+def add_attribution(fig: Figure, plan: Plan, *, x: float, y: float, width_chars: int, fontsize: float) -> Text:
+    """Write the attribution at the foot of the sheet (figure fraction ``x, y``, bottom-left)."""
+    text = "\n".join(textwrap.fill(" ".join(attribution_lines(plan)), width=width_chars).splitlines())
+    return fig.text(x, y, text, ha="left", va="bottom", fontsize=fontsize, color="#333333", gid="attribution")
+
+
+def nice_length_m(span_m: float) -> float:
+    """A round scale-bar length (1, 2 or 5 times a power of ten metres) of about a fifth of ``span_m``."""
+    target = max(span_m / 5.0, 1.0)
+    best = 1.0
+    power = 1.0
+    while power <= target * 10:
+        for step in (1.0, 2.0, 5.0):
+            if step * power <= target:
+                best = step * power
+        power *= 10
+    return best
+
+
+def add_scale_bar(ax: Axes, *, fontsize: float, below: bool = False) -> AnchoredSizeBar:
+    """Add a scale bar of a round length to a map axes in metres: in its lower-left corner, or
+    ``below`` the axes (for small insets, where the corner holds map)."""
+    x0, x1 = ax.get_xlim()
+    length = nice_length_m(x1 - x0)
+    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    bar = AnchoredSizeBar(
+        ax.transData,
+        length,
+        label,
+        "upper left" if below else "lower left",
+        pad=0.3 if below else 0.5,
+        borderpad=0.0 if below else 0.6,
+        bbox_to_anchor=(0.0, -0.005) if below else None,
+        bbox_transform=ax.transAxes if below else None,
+        sep=3,
+        frameon=True,
+        size_vertical=(x1 - x0) / 250,
+        color=INK,
+        fontproperties={"size": fontsize},
+    )
+    bar.patch.set(facecolor="white", alpha=0.8, edgecolor="none")
+    bar.set_gid("scale-bar")
+    ax.add_artist(bar)
+    return bar
+
+
+def add_north_arrow(ax: Axes, *, fontsize: float, x: float = 0.95, y: float = 0.95) -> list[Any]:
+    """Add a north arrow in the axes' top-right corner (grid north: British National Grid)."""
+    arrow = ax.annotate(
+        "",
+        xy=(x, y - 0.035),
+        xytext=(x, y - 0.11),
+        xycoords="axes fraction",
+        arrowprops={"arrowstyle": "-|>,head_length=0.8,head_width=0.4", "color": INK, "linewidth": 1.4},
+        gid="north-arrow",
+    )
+    letter = ax.text(
+        x,
+        y - 0.03,
+        "N",
+        transform=ax.transAxes,
+        ha="center",
+        va="bottom",
+        fontsize=fontsize,
+        weight="bold",
+        color=INK,
+        gid="north-arrow",
+    )
+    return [arrow, letter]
+
+
+def add_legend(
+    fig: Figure,
+    rect: tuple[float, float, float, float],
+    *,
+    fontsize: float,
+    unit_kind: str,
+    n_practices: int,
+    has_districts: bool,
+    has_insets: bool,
+    named: bool = True,
+    key: Sequence[tuple[str, str]] = (),
+) -> Legend:
+    """Add the map key in its own frameless axes at ``rect`` (figure fraction).
+
+    ``key`` lists ``(number, label)`` for labels that had to be numbered to avoid overlaps.
+    """
+    ax = fig.add_axes(rect, gid="legend-panel")
+    ax.set_axis_off()
+    handles: list[Any] = [
+        Patch(facecolor="#fdb462", edgecolor=INK, linewidth=0.8, label="service delivery area"),
+    ]
+    if has_districts:
+        handles.append(Line2D([], [], color=DISTRICT_INK, linewidth=2.2, alpha=0.7, label="district boundary"))
+    handles.append(Line2D([], [], color=UNIT_INK, linewidth=0.5, label=f"{unit_kind} (building block)"))
+    if n_practices:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="o",
+                markersize=4,
+                markerfacecolor=PRACTICE_STYLE["color"],
+                markeredgecolor="white",
+                label=f"GP practice ({n_practices})",
+            )
+        )
+    if has_insets:
+        handles.append(Patch(facecolor="none", edgecolor=INK, linestyle="--", linewidth=0.8, label="inset extent"))
+    legend = ax.legend(
+        handles=handles,
+        loc="upper left",
+        fontsize=fontsize,
+        frameon=False,
+        title="Key",
+        title_fontsize=fontsize + 1,
+        alignment="left",
+        borderaxespad=0.0,
+    )
+    legend.set_gid("legend")
+    note = "Colours only tell neighbouring areas apart.\nLabels: " + ("area id and name." if named else "area id.")
+    if key:
+        note += "\n\nLabels shortened for room:\n" + "\n".join(f"{n}  {text}" for n, text in key)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    bottom = ax.transAxes.inverted().transform(legend.get_window_extent(renderer))[0][1]
+    ax.text(
+        0.0,
+        bottom - 0.04,
+        note,
+        transform=ax.transAxes,
+        fontsize=fontsize * 0.95,
+        va="top",
+        color="#333333",
+        gid="legend-note",
+    )
+    return legend

@@ -1,0 +1,391 @@
+"""Reading a plan someone hands us: an output folder, a ``plan.gpkg``, a ``units.geojson`` or an
+``assignment.csv``, each turned into one thing: unit code -> area id (plus area names, unit
+populations and geometries when the file has them).
+
+``sda propose --previous``, ``sda diff`` and the officers' edits all start from a plan file that
+may have been written by ``sda`` and then changed in QGIS or a spreadsheet, so everything is
+checked here: a missing code or area, a code given twice, a layer without the fields, each gets
+an error naming the file, the row and the field, with a fix. Given the run's unit codes, a code
+that is not a unit (with the nearest code, "did you mean") and units with no row are errors too.
+Rows are named as the officer sees them: a GeoPackage's fid (QGIS's attribute table), a GeoJSON's
+feature number, a CSV's row after the header.
+
+``read_original`` reads the assignment the run itself wrote (``assignment.csv`` beside the plan)
+and ``changed_units`` lists what an officer moved, so that ``sda evaluate`` and ``sda repair``
+can tell the officer's edits from the run's plan.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pyogrio.errors
+
+from sda.errors import InputError, ProblemsError, SdaWarning
+
+__all__ = [
+    "PlanFile",
+    "changed_units",
+    "find_plan_file",
+    "read_assignment",
+    "read_original",
+    "read_planfile",
+    "run_folder",
+]
+
+#: Files looked for in an output folder, best first (the GeoPackage has geometry in BNG and is
+#: what officers edit in QGIS).
+FOLDER_FILES = ("plan.gpkg", "units.geojson", "assignment.csv")
+#: Column names accepted for the unit code and the area, first match wins.
+CODE_FIELDS = ("unit_code", "code")
+AREA_FIELDS = ("area_id", "area", "sda", "sda_id")
+NAME_FIELDS = ("area_name",)
+
+_BNG = "EPSG:27700"
+
+
+@dataclass
+class PlanFile:
+    """One plan as read from disk.
+
+    Attributes
+    ----------
+    path : the file actually read (inside the folder, when a folder was given).
+    assignment : unit code -> area id (str), indexed by ``unit_code``, named ``area_id``.
+    area_names : area id -> name, when the file has an ``area_name`` column (else empty).
+    units : the unit layer in EPSG:27700 (``population`` when present, ``geometry``), or None
+        for a CSV, which has codes only.
+    record : ``plan.json`` beside the file (scores, areas table, config, provenance), or None.
+    """
+
+    path: Path
+    assignment: pd.Series
+    area_names: dict[str, str] = field(default_factory=dict)
+    units: gpd.GeoDataFrame | None = None
+    record: dict[str, Any] | None = None
+
+    @property
+    def has_geometry(self) -> bool:
+        """Whether unit polygons came with the plan (needed to carry it onto changed units)."""
+        return self.units is not None and "geometry" in self.units.columns
+
+    @property
+    def population(self) -> pd.Series | None:
+        """Residents per unit code, when the file has them."""
+        if self.units is None or "population" not in self.units.columns:
+            return None
+        return self.units["population"].astype("int64")
+
+
+def find_plan_file(path: Path) -> Path:
+    """The file to read for ``path``: itself, or in a folder the first of ``FOLDER_FILES``.
+
+    Raises
+    ------
+    InputError
+        Nothing readable is there.
+    """
+    path = Path(path)
+    if path.is_dir():
+        for name in FOLDER_FILES:
+            if (path / name).is_file():
+                return path / name
+        msg = f"no plan found in this folder; expected one of {', '.join(FOLDER_FILES)} (an `sda propose` output)."
+        raise InputError(path, msg)
+    if not path.is_file():
+        msg = "not found; give an output folder of `sda propose`, a plan.gpkg, units.geojson or assignment.csv."
+        raise InputError(path, msg)
+    return path
+
+
+def read_assignment(
+    path: Path | str,
+    *,
+    units: Iterable[str] | None = None,
+    code_field: str | None = None,
+    area_field: str | None = None,
+    more_code_fields: Sequence[str] = (),
+) -> pd.Series:
+    """Unit code -> area id of a plan file or output folder (see ``read_planfile``).
+
+    The area names, when the file has them, are in ``series.attrs["area_names"]``; the file
+    read is ``series.attrs["source"]``.
+    """
+    plan = read_planfile(
+        path, units=units, code_field=code_field, area_field=area_field, more_code_fields=more_code_fields
+    )
+    series = plan.assignment.copy()
+    series.attrs["area_names"] = dict(plan.area_names)
+    series.attrs["source"] = str(plan.path)
+    return series
+
+
+def read_planfile(
+    path: Path | str,
+    *,
+    units: Iterable[str] | None = None,
+    code_field: str | None = None,
+    area_field: str | None = None,
+    more_code_fields: Sequence[str] = (),
+) -> PlanFile:
+    """Read a plan: an output folder, a GeoPackage (layer ``units``), a GeoJSON or a CSV.
+
+    Parameters
+    ----------
+    path
+        A folder written by ``sda propose`` (``plan.gpkg`` is read, else ``units.geojson``, else
+        ``assignment.csv``), or one of those files (or any vector file or CSV with a unit code
+        and an area column: ``unit_code``/``code`` and ``area_id``/``area``/``sda``, any case).
+    units
+        The run's unit codes. When given, codes that are not among them and units with no row
+        are errors too; without it only the file itself is checked.
+    code_field, area_field
+        Column names to use instead of looking for the usual ones (``--code-field``,
+        ``--area-field`` on the command line).
+    more_code_fields
+        Further names to try for the code column (the config's ``[units] code_field``).
+
+    Returns
+    -------
+    PlanFile
+        With ``record`` from ``plan.json`` when it sits beside the file.
+
+    Raises
+    ------
+    InputError, ProblemsError
+        Unreadable file, missing columns, blank, unknown or repeated codes, units in two
+        areas, blank areas, units with no row (all listed).
+
+    Warns
+    -----
+    SdaWarning
+        A unit listed twice with the same area (the extra row is ignored).
+    """
+    file = find_plan_file(Path(path))
+    known = None if units is None else [str(u) for u in units]
+    layer: gpd.GeoDataFrame | None
+    if file.suffix.lower() == ".csv":
+        frame = _read_csv(file)
+        layer, rows = None, [f"row {i}" for i in range(1, len(frame) + 1)]
+    else:
+        layer = _read_vector(file)
+        # QGIS shows a GeoPackage's fids in the attribute table; other files have features in order.
+        gpkg = file.suffix.lower() == ".gpkg"
+        rows = [f"fid {int(i)}" if gpkg else f"feature {n}" for n, i in enumerate(layer.index, start=1)]
+        layer = layer.reset_index(drop=True)
+        frame = pd.DataFrame(layer.drop(columns="geometry"))
+    code_col = _column(file, frame, (*CODE_FIELDS, *more_code_fields), "unit code", code_field, "--code-field")
+    area_col = _column(file, frame, AREA_FIELDS, "area", area_field, "--area-field")
+    codes = frame[code_col].map(_text)
+    areas = frame[area_col].map(_text)
+    keep = _check_rows(file, rows, codes, areas, code_col, area_col, known)
+    codes, areas, frame = codes[keep], areas[keep], frame[keep]
+    assignment = pd.Series(areas.to_numpy(), index=pd.Index(codes.to_numpy(), name="unit_code"), name="area_id")
+    names: dict[str, str] = {}
+    name_col = next((c for c in NAME_FIELDS if c in frame.columns), None)
+    if name_col is not None:
+        for area, name in zip(areas, frame[name_col].map(_text), strict=True):
+            if name:
+                names.setdefault(area, name)
+    if layer is not None:
+        layer = layer[keep].assign(unit_code=codes.to_numpy()).set_index("unit_code")
+        if "population" in layer.columns:
+            layer["population"] = _whole_numbers(file, layer["population"])
+    record = _read_record(file.parent / "plan.json")
+    return PlanFile(path=file, assignment=assignment, area_names=names, units=layer, record=record)
+
+
+def run_folder(path: Path | str) -> Path | None:
+    """The ``sda`` output folder a plan sits in (the folder itself, or the file's folder), or None.
+
+    A folder counts when it holds the run's ``assignment.csv`` and ``plan.json``.
+    """
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    if (folder / "assignment.csv").is_file() and (folder / "plan.json").is_file():
+        return folder
+    return None
+
+
+def read_original(path: Path | str, *, units: Iterable[str] | None = None) -> pd.Series | None:
+    """The assignment the run wrote: ``assignment.csv`` of the output folder ``path`` is or sits
+    in. None when there is no such folder, or when ``path`` is that very file.
+
+    QGIS edits ``plan.gpkg`` (or ``units.geojson``) in place and leaves ``assignment.csv`` as
+    the run wrote it, so the two differ exactly by the officer's edits.
+    """
+    folder = run_folder(path)
+    if folder is None:
+        return None
+    csv = folder / "assignment.csv"
+    if find_plan_file(Path(path)).resolve() == csv.resolve():
+        return None
+    return read_assignment(csv, units=units, code_field="unit_code", area_field="area_id")
+
+
+def changed_units(edited: pd.Series, original: pd.Series) -> pd.DataFrame:
+    """Units whose area differs between two assignments (``unit_code -> area_id``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``unit_code`` (sorted), columns ``from_area`` (in ``original``) and
+        ``to_area`` (in ``edited``); units in only one of the two are left out.
+    """
+    common = edited.index.intersection(original.index)
+    before, after = original.loc[common].astype(str), edited.loc[common].astype(str)
+    moved = (before != after).to_numpy()
+    frame = pd.DataFrame({"from_area": before[moved], "to_area": after[moved]})
+    frame.index.name = "unit_code"
+    return frame.sort_index()
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        msg = f"cannot read the plan as CSV ({exc}); expected columns unit_code,area_id."
+        raise InputError(path, msg) from exc
+
+
+def _read_vector(path: Path) -> gpd.GeoDataFrame:
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+        layer = "units" if "units" in layers else layers[0]
+        frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, IndexError) as exc:
+        msg = f"cannot open the plan ({exc}); expected an sda plan.gpkg or units.geojson, or a CSV."
+        raise InputError(path, msg) from exc
+    if frame.crs is None:
+        msg = "the layer has no CRS; save it with one (sda writes EPSG:27700 in plan.gpkg, WGS84 in GeoJSON)."
+        raise InputError(path, msg)
+    return frame if frame.crs == _BNG else frame.to_crs(_BNG)
+
+
+def _column(
+    path: Path, frame: pd.DataFrame, choices: tuple[str, ...], what: str, named: str | None, option: str
+) -> str:
+    found = ", ".join(str(c) for c in frame.columns if c != "geometry") or "none"
+    if named is not None:
+        if named in frame.columns:
+            return named
+        msg = f"{option} {named!r} is not a column of the plan (found: {found}); give one of those."
+        raise InputError(path, msg, field=named)
+    lowered = {str(c).lower(): str(c) for c in frame.columns}
+    for name in choices:
+        if name.lower() in lowered:
+            return lowered[name.lower()]
+    msg = (
+        f"no {what} column; expected one of {', '.join(dict.fromkeys(choices))} (found: {found}). "
+        f"Fix: name the column with {option} NAME."
+    )
+    raise InputError(path, msg, field=choices[0])
+
+
+def _check_rows(
+    path: Path,
+    rows: Sequence[str],
+    codes: pd.Series,
+    areas: pd.Series,
+    code_col: str,
+    area_col: str,
+    known: Sequence[str] | None,
+) -> list[bool]:
+    """Raise listing every bad row (and units with no row); return which rows to keep (the first
+    of a unit listed twice with the same area)."""
+    problems = []
+    keep = []
+    known_set = None if known is None else set(known)
+    missing = [] if known is None else sorted(set(known) - set(codes))
+    seen: dict[str, tuple[str, str]] = {}
+    twice: list[str] = []
+    for row, code, area in zip(rows, codes, areas, strict=True):
+        keep.append(False)
+        if not code:
+            problems.append(f"{row}, field {code_col!r}: blank unit code; give every row its unit's code")
+            continue
+        if known_set is not None and code not in known_set:
+            near = difflib.get_close_matches(code, missing, n=1, cutoff=0.6) or difflib.get_close_matches(
+                code, list(known or []), n=1, cutoff=0.6
+            )
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            problems.append(
+                f"{row}, field {code_col!r}: unit {code!r} is not in the units file{hint}; expected one of "
+                f"its {len(known_set):,} unit codes. Fix: correct the code, or delete the row"
+            )
+            continue
+        if not area:
+            example = next((a for a in areas if a), "SDA-01")
+            problems.append(
+                f"{row}, field {area_col!r}: unit {code!r} has no area (blank); expected an area id such as "
+                f"{example!r}. Fix: give it the id of its area"
+            )
+            continue
+        if code in seen:
+            first_row, first_area = seen[code]
+            if first_area != area:
+                problems.append(
+                    f"{row}, field {code_col!r}: unit {code!r} again (first on {first_row}), in two areas, "
+                    f"{first_area!r} and {area!r}; a unit belongs to one area: delete one of the rows"
+                )
+            else:
+                twice.append(f"{code} ({first_row} and {row})")
+            continue
+        seen[code] = (row, area)
+        keep[-1] = True
+    if missing:
+        shown = ", ".join(missing[:20]) + (f" (+{len(missing) - 20} more)" if len(missing) > 20 else "")
+        problems.append(
+            f"field {code_col!r}: {len(missing)} unit(s) of the units file have no row: {shown}; every unit "
+            "needs an area: add them back (the run's assignment.csv lists them), or undo the deletion in QGIS"
+        )
+    if problems:
+        count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
+        raise ProblemsError(f"{path}: {count} in the plan (fix, then run again):", problems)
+    if not len(codes):
+        msg = "the plan has no rows; expected one row per unit."
+        raise InputError(path, msg)
+    if twice:
+        warnings.warn(
+            f"{path}: {len(twice)} unit(s) listed twice with the same area, the extra rows ignored: "
+            + ", ".join(twice[:10]),
+            SdaWarning,
+            stacklevel=4,
+        )
+    return keep
+
+
+def _whole_numbers(path: Path, values: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = [i for i, v in enumerate(numbers, start=1) if pd.isna(v) or v < 0 or v != int(v)]
+    if bad:
+        msg = f"population is not a whole number >= 0 (rows {', '.join(map(str, bad[:10]))}); fix those rows."
+        raise InputError(path, msg, field="population")
+    return numbers.astype("int64")
+
+
+def _read_record(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None  # the assignment is what matters; scores are extra
+    return record if isinstance(record, dict) else None
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()

@@ -1,0 +1,274 @@
+"""Best-fit populations: residents given as points, summed into the polygons they fall in.
+
+ONS builds its best-fit lookups this way: each output area goes, whole, to the polygon holding
+its population-weighted centroid. This module does the same for any polygon layer, so parish or
+ward polygons without a population table still get one. It owns reading the points (a CSV with
+coordinate columns in any CRS, or a point layer), the point-in-polygon count, and the accounting
+of the points that do not land in exactly one unit:
+
+- a point on the border of two or more units is counted once, in the first of them in file
+  order (deterministic), and reported;
+- a point in no unit is not counted; such points are reported with their residents, and the run
+  is refused when their share of all residents is above ``[units] max_unplaced_share``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import pyproj.exceptions
+
+from sda.config import UnitsConfig
+from sda.errors import ConfigError, InputError, ProblemsError
+from sda.formatting import show_whole
+from sda.validate import as_code_strings, parse_numbers
+
+__all__ = ["PointFit", "PopulationPoints", "best_fit_units", "fit_points", "read_population_points", "summarise_fit"]
+
+_BNG = "EPSG:27700"
+_SHOWN_CODES = 10  # points named in a message before "..."
+
+
+@dataclass(frozen=True)
+class PopulationPoints:
+    """Points holding residents, in EPSG:27700.
+
+    Attributes
+    ----------
+    points : one point per row in file order, with ``population`` (int64) and ``code`` (str; the
+        1-based row number when no code column is configured).
+    source : the file, for messages and provenance.
+    """
+
+    points: gpd.GeoDataFrame
+    source: Path
+
+
+@dataclass
+class PointFit:
+    """The result of summing points into units.
+
+    Attributes
+    ----------
+    population : residents per unit, aligned with the units (int64).
+    unit_of_point : position of the unit each point was counted in, -1 for none.
+    on_border : points on the border of two or more units (counted once, in the first).
+    """
+
+    population: np.ndarray
+    unit_of_point: np.ndarray
+    on_border: np.ndarray
+    total: int
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def unplaced(self) -> np.ndarray:
+        """Mask of the points that fell in no unit."""
+        return self.unit_of_point < 0
+
+
+def read_population_points(cfg: UnitsConfig) -> PopulationPoints:
+    """Read ``[units] population_points``: a CSV with coordinate columns, or a point layer.
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, a configured column is absent, or it has no points.
+    ProblemsError
+        Rows with a missing or non-numeric coordinate, or a population that is not a whole
+        number >= 0; all are listed with their row.
+    ConfigError
+        ``population_points_crs`` is not a CRS pyproj knows.
+    """
+    from sda.io import _read_text_csv, _read_vector, _require_fields, _require_file
+
+    path = Path(str(cfg.population_points))
+    _require_file(path, "[units] population_points")
+    pop_field = cfg.population_points_field
+    code_field = cfg.population_points_code_field
+    if path.suffix.lower() in (".csv", ".txt"):
+        table = _read_text_csv(path)
+        x_field, y_field = cfg.population_points_x_field, cfg.population_points_y_field
+        wanted = [x_field, y_field, pop_field, *([code_field] if code_field else [])]
+        _require_fields(path, list(table.columns), wanted, "named in [units]", "column", "the CSV")
+        crs = _parse_crs(cfg.population_points_crs)
+        x, y = parse_numbers(table[x_field]), parse_numbers(table[y_field])
+        problems = [
+            f"{path}, row {i + 1}, fields {x_field!r}/{y_field!r}: got {table[x_field].iat[i]!r}, "
+            f"{table[y_field].iat[i]!r}; expected two numbers. Fix: fill in the coordinates or delete the row."
+            for i in np.flatnonzero(~(np.isfinite(x.to_numpy()) & np.isfinite(y.to_numpy())))
+        ]
+        geometry = gpd.points_from_xy(x.fillna(0), y.fillna(0), crs=crs)
+        frame = gpd.GeoDataFrame(table, geometry=geometry, crs=crs)
+    else:
+        from sda.io import _choose_layer
+
+        layer = _choose_layer(path, None)
+        frame = _read_vector(path, layer, [pop_field, *([code_field] if code_field else [])])
+        _require_fields(path, list(frame.columns), [pop_field], "named in [units]", "field", f"layer {layer!r}")
+        if frame.crs is None:
+            msg = "the point layer has no CRS; expected one (e.g. EPSG:27700). Fix: set it in QGIS and save again."
+            raise InputError(path, msg)
+        kinds = set(frame.geometry.geom_type.dropna())
+        problems = [] if kinds <= {"Point"} else [f"{path}: geometry types {sorted(kinds)}; expected points only."]
+    residents = parse_numbers(frame[pop_field])
+    values = residents.to_numpy()
+    bad = ~(np.isfinite(values) & (values >= 0) & (np.mod(np.nan_to_num(values), 1) == 0))
+    problems += [
+        f"{path}, row {i + 1}, field {pop_field!r}: got {frame[pop_field].iat[i]!r}; expected a whole "
+        "number of residents >= 0. Fix: correct the value (digits only)."
+        for i in np.flatnonzero(bad)
+    ]
+    if problems:
+        count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
+        raise ProblemsError(f"{count} in the population points file {path} (fix, then run again):", problems)
+    if len(frame) == 0:
+        msg = "the file has no rows; expected one point per small area with its residents."
+        raise InputError(path, msg)
+    codes = as_code_strings(frame[code_field]) if code_field else pd.Series([str(i + 1) for i in range(len(frame))])
+    with np.errstate(all="ignore"):
+        geometry_bng = frame.geometry.to_crs(_BNG)
+    points = gpd.GeoDataFrame(
+        {"code": codes.to_numpy(), "population": values.astype(np.int64)},
+        geometry=geometry_bng.to_numpy(),
+        crs=_BNG,
+    )
+    return PopulationPoints(points=points, source=path)
+
+
+def _parse_crs(text: str) -> pyproj.CRS:
+    try:
+        return pyproj.CRS.from_user_input(text)
+    except pyproj.exceptions.CRSError as exc:
+        msg = (
+            f"[units] population_points_crs = {text!r} is not a CRS pyproj knows; expected e.g. "
+            '"EPSG:27700" (eastings/northings) or "EPSG:4326" (lon/lat).'
+        )
+        raise ConfigError(msg) from exc
+
+
+def fit_points(units: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> PointFit:
+    """Sum point populations into the polygons that hold them (point-in-polygon, ONS best-fit).
+
+    Parameters
+    ----------
+    units
+        Polygons in EPSG:27700, in file order (a point on a shared border goes to the first).
+    points
+        Points in EPSG:27700 with an integer ``population`` column.
+
+    Returns
+    -------
+    PointFit
+        Residents per unit and, for every point, the unit it was counted in (-1 for none).
+    """
+    geoms = gpd.GeoDataFrame(geometry=units.geometry.to_numpy(), crs=units.crs)
+    pts = gpd.GeoDataFrame(geometry=points.geometry.to_numpy(), crs=points.crs)
+    joined = gpd.sjoin(pts, geoms, how="inner", predicate="intersects")
+    hits = pd.DataFrame({"point": joined.index.to_numpy(), "unit": joined["index_right"].to_numpy()})
+    n_hits = np.bincount(hits["point"].to_numpy(), minlength=len(points)) if len(hits) else np.zeros(len(points), int)
+    first = hits.groupby("point")["unit"].min()  # the first unit in file order: deterministic
+    unit_of_point = np.full(len(points), -1, dtype=np.int64)
+    unit_of_point[first.index.to_numpy()] = first.to_numpy()
+    residents = points["population"].to_numpy().astype(np.int64)
+    placed = unit_of_point >= 0
+    population = np.bincount(unit_of_point[placed], weights=residents[placed], minlength=len(units))
+    return PointFit(
+        population=np.rint(population).astype(np.int64),
+        unit_of_point=unit_of_point,
+        on_border=n_hits > 1,
+        total=int(residents.sum()),
+    )
+
+
+def best_fit_units(units: gpd.GeoDataFrame, cfg: UnitsConfig) -> PointFit:
+    """Give ``units`` their populations from ``[units] population_points``, refusing too many unplaced.
+
+    Sets ``units["population"]`` in place and returns the fit, whose ``summary`` (also in
+    ``units.attrs["population_fit"]``) records what was placed, unplaced and on a border.
+
+    Raises
+    ------
+    InputError
+        More than ``max_unplaced_share`` of the points' residents fall in no unit.
+
+    Points in no unit and points on a border are not warnings (a points file often reaches beyond
+    the units on purpose); they are in ``summary["notes"]``, which the run shows in its progress
+    and the report lists under data caveats.
+    """
+    source = read_population_points(cfg)
+    fit = fit_points(units, source.points)
+    fit.summary = summarise_fit(fit, source, cfg)
+    share = fit.summary["unplaced_share"]
+    if share > cfg.max_unplaced_share:
+        msg = (
+            f"{fit.summary['unplaced_text']}: {100 * share:.2f}% of the residents in the file, above "
+            f"[units] max_unplaced_share = {cfg.max_unplaced_share}. Fix: check population_points_crs = "
+            f"{cfg.population_points_crs!r} (when most points miss, the coordinates are in another CRS: "
+            "lon/lat need 'EPSG:4326'), check that the points and the "
+            "units cover the same place, or raise max_unplaced_share if the file deliberately reaches "
+            "beyond the units."
+        )
+        raise InputError(source.source, msg, field=cfg.population_points_field)
+    units["population"] = fit.population
+    units.attrs["population_fit"] = fit.summary
+    return fit
+
+
+def summarise_fit(fit: PointFit, source: PopulationPoints, cfg: UnitsConfig) -> dict[str, Any]:
+    """What a fit placed, left out and counted once on a border, in words and numbers."""
+    pts = source.points
+    residents = pts["population"].to_numpy()
+    name = source.source.name
+    unplaced = fit.unplaced
+    border = fit.on_border & ~unplaced
+    unplaced_residents = int(residents[unplaced].sum())
+    share = unplaced_residents / fit.total if fit.total else 1.0
+    codes = pts["code"].to_numpy()
+    what = "codes" if cfg.population_points_code_field else "rows"
+    unplaced_text = (
+        f"{show_whole(int(unplaced.sum()))} of {show_whole(len(pts))} points in {name} "
+        f"({show_whole(unplaced_residents)} residents) fall in no unit"
+    )
+    notes = []
+    if unplaced.any():
+        notes.append(f"{unplaced_text} and are not counted ({what} {_some(codes[unplaced])}).")
+    if border.any():
+        notes.append(
+            f"{show_whole(int(border.sum()))} points in {name} ({show_whole(int(residents[border].sum()))} "
+            f"residents) lie on the border of two or more units; each is counted once, in the first of "
+            f"them in file order ({what} {_some(codes[border])})."
+        )
+    placed = int(residents[~unplaced].sum())
+    line = (
+        f"Populations: {show_whole(placed)} residents from {show_whole(int((~unplaced).sum()))} points in "
+        f"{name}, each counted in the unit holding it (point-in-polygon, as ONS best-fits areas)."
+    )
+    if cfg.population_source:
+        line += f" Source: {cfg.population_source}."
+    return {
+        "file": name,
+        "points": len(pts),
+        "points_total_residents": fit.total,
+        "placed_residents": placed,
+        "unplaced_points": int(unplaced.sum()),
+        "unplaced_residents": unplaced_residents,
+        "unplaced_share": round(share, 6),
+        "max_unplaced_share": cfg.max_unplaced_share,
+        "border_points": int(border.sum()),
+        "border_residents": int(residents[border].sum()),
+        "unplaced_text": unplaced_text,
+        "caveats": [line, *notes],
+        "notes": notes,
+    }
+
+
+def _some(codes: np.ndarray) -> str:
+    shown = ", ".join(str(c) for c in codes[:_SHOWN_CODES])
+    return shown + (f" and {len(codes) - _SHOWN_CODES} more" if len(codes) > _SHOWN_CODES else "")

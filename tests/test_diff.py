@@ -1,0 +1,118 @@
+"""Change logs between plans: a plan against itself, against itself with units moved by hand,
+and against a plan whose areas are numbered differently."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import quadrant_plan as build_plan
+
+from sda.cli import cli
+from sda.diff import diff_plans, render_diff_text
+from sda.outputs import write_outputs
+from sda.planfile import read_planfile
+
+#: Three units moved by hand: R0C1 (A1 -> A2), R1C1 (A1 -> A2), R3C3 (A4 -> A3).
+HAND_MOVES = {"R0C1": "A2", "R1C1": "A2", "R3C3": "A3"}
+
+
+@pytest.fixture(scope="module")
+def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("plan")
+    write_outputs(build_plan(extras=False), out)
+    return out
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
+
+
+def _edited_csv(plan_dir: Path, folder: Path, moves: dict[str, str]) -> Path:
+    rows = _rows(plan_dir / "assignment.csv")
+    path = folder / "edited.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["unit_code", "area_id"])
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({"unit_code": row["unit_code"], "area_id": moves.get(row["unit_code"], row["area_id"])})
+    return path
+
+
+def test_a_plan_against_itself_has_no_change(plan_dir: Path) -> None:
+    diff = diff_plans(read_planfile(plan_dir), read_planfile(plan_dir / "units.geojson"))
+    assert diff.unchanged
+    assert diff.units_moved == 0 and diff.residents_moved == 0
+    assert diff.created == [] and diff.retired == []
+    assert set(diff.areas["status"]) == {"kept"}
+    assert "No change" in render_diff_text(diff)
+
+
+def test_three_units_moved_by_hand_are_exactly_those_listed(plan_dir: Path, tmp_path: Path) -> None:
+    edited = _edited_csv(plan_dir, tmp_path, HAND_MOVES)
+    result = CliRunner().invoke(cli, ["diff", str(plan_dir), str(edited), "--out", str(tmp_path / "changes")])
+    assert result.exit_code == 0, result.output
+    assert "Moved: 3 of 16 units, 3,525 residents" in result.output
+    moved = _rows(tmp_path / "changes" / "moved.csv")
+    assert {(m["unit_code"], m["from_area"], m["to_area"]) for m in moved} == {
+        ("R0C1", "A1", "A2"),
+        ("R1C1", "A1", "A2"),
+        ("R3C3", "A4", "A3"),
+    }
+    assert sum(int(m["population"]) for m in moved) == 1025 + 1125 + 1375
+    areas = {r["area_id"]: r for r in _rows(tmp_path / "changes" / "areas.csv")}
+    assert areas["A1"]["population_before"] == "4250" and areas["A1"]["population_after"] == str(4250 - 1025 - 1125)
+    assert areas["A2"]["residents_in"] == str(1025 + 1125)
+    assert "A1 -> A2: 2 units, 2,150 residents" in result.output
+
+
+def test_moved_units_geojson_has_from_to_and_residents(plan_dir: Path, tmp_path: Path) -> None:
+    # Edit the GeoPackage's units layer as QGIS would, then diff the folder against the file.
+    import pyogrio
+
+    units = pyogrio.read_dataframe(plan_dir / "plan.gpkg", layer="units")
+    units.loc[units["unit_code"] == "R3C3", "area_id"] = "A3"
+    edited = tmp_path / "edited.gpkg"
+    pyogrio.write_dataframe(units, edited, layer="units", driver="GPKG")
+    result = CliRunner().invoke(cli, ["diff", str(plan_dir), str(edited), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    features = json.loads((tmp_path / "out" / "moved.geojson").read_text(encoding="utf-8"))["features"]
+    assert [f["properties"]["unit_code"] for f in features] == ["R3C3"]
+    assert features[0]["properties"]["from_area"] == "A4" and features[0]["properties"]["to_area"] == "A3"
+    assert features[0]["properties"]["population"] == 1375
+    assert -1 < features[0]["geometry"]["coordinates"][0][0][0][0] < 1  # WGS84 longitude near Cambridge
+
+
+def test_areas_are_matched_by_residents_not_by_id(plan_dir: Path, tmp_path: Path) -> None:
+    # The same plan with its areas numbered the other way round: nobody moved, four areas renumbered.
+    swap = {"A1": "A4", "A2": "A3", "A3": "A2", "A4": "A1"}
+    plan = read_planfile(plan_dir)
+    renumbered = _edited_csv(plan_dir, tmp_path, {c: swap[a] for c, a in plan.assignment.items()})
+    diff = diff_plans(plan, read_planfile(renumbered))
+    assert diff.units_moved == 0
+    assert set(diff.areas["status"]) == {"renumbered"}
+    assert not diff.unchanged
+
+
+def test_a_bad_plan_file_exits_1_with_the_row(plan_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("unit_code,area_id\nR0C0,\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["diff", str(plan_dir), str(bad)])
+    assert result.exit_code == 1
+    assert "row 1, field 'area_id': unit 'R0C0' has no area" in result.output
+
+
+def test_area_names_are_shown_when_the_plans_have_them(plan_dir: Path, tmp_path: Path) -> None:
+    rows = _rows(plan_dir / "assignment.csv")
+    names = {"A1": "Ely & Soham", "A2": "March", "A3": "Wisbech", "A4": "Chatteris"}
+    lines = ["unit_code,area_id,area_name"]
+    lines += [f"{r['unit_code']},{HAND_MOVES.get(r['unit_code'], r['area_id'])},{names[r['area_id']]}" for r in rows]
+    # The names follow the areas, not the units: a moved unit's row carries its new area's name.
+    lines = [lines[0]] + [f"{c},{a},{names[a]}" for c, a, _ in (line.split(",") for line in lines[1:])]
+    (tmp_path / "named.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    diff = diff_plans(read_planfile(plan_dir), read_planfile(tmp_path / "named.csv"))
+    assert dict(zip(diff.areas["area_id"], diff.areas["area_name"], strict=True)) == names
+    assert "A4 Chatteris [kept]: 5,250 -> 3,875" in render_diff_text(diff)

@@ -1,0 +1,168 @@
+"""sda repair: holding an officer's edits, saying which edit conflicts with which rule, and
+repairing a real edited plan.gpkg with few residents moved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from editing import (
+    BreakingEdits,
+    choose_breaking_edits,
+    copy_run,
+    edit_units_in_place,
+    fids_of,
+    quick_config,
+    write_real_run,
+)
+from helpers import cell, grid_graph, labels_from, problem_of
+
+from sda.api import load_inputs
+from sda.cli import cli
+from sda.config import RulesConfig, RunConfig, UnitsConfig
+from sda.edits import find_conflicts, held_units, repair_edited_plan
+from sda.errors import InputError
+from sda.planfile import changed_units, read_assignment
+from sda.problem import Problem
+
+NAMES = ["West", "East"]
+
+
+def _halves() -> tuple[Problem, np.ndarray]:
+    """2 x 6 grid, 10 residents a cell, band [50, 70]: West is columns 0-2, East 3-5."""
+    problem = problem_of(grid_graph(2, 6), 50, 70)
+    return problem, labels_from(problem, {c: 0 if int(c[3]) < 3 else 1 for c in problem.codes})
+
+
+def _cfg(rules: RulesConfig | None = None) -> RunConfig:
+    return RunConfig(units=UnitsConfig(path=Path("units.gpkg"), code_field="code"), rules=rules or RulesConfig())
+
+
+def _edits(moves: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_dict(moves, orient="index", columns=["from_area", "to_area"])
+    frame.index.name = "unit_code"
+    return frame
+
+
+def test_an_area_fenced_in_by_held_edits_is_named_with_the_edits_and_numbers() -> None:
+    problem, labels = _halves()
+    moved = {cell(0, 2): ("West", "East"), cell(1, 2): ("West", "East")}
+    for code in moved:
+        labels[problem.codes.index(code)] = 1
+    held = held_units(problem, labels, NAMES, moved, keep=[])
+    conflicts = find_conflicts(problem, labels, NAMES, held, _cfg(), _edits(moved))
+    assert conflicts == [
+        "holding R0C2, R1C2 in East leaves West at 40 residents with no free neighbour to take in: "
+        "at most 40 residents are within its reach, below the minimum of 50"
+    ]
+
+
+def test_the_same_edits_without_holding_them_have_no_conflict() -> None:
+    problem, labels = _halves()
+    labels[problem.codes.index(cell(0, 2))] = 1
+    labels[problem.codes.index(cell(1, 2))] = 1
+    held = held_units(problem, labels, NAMES, [], keep=[])
+    assert find_conflicts(problem, labels, NAMES, held, _cfg()) == []
+
+
+def test_held_units_cut_off_from_their_area_and_broken_rules_are_named() -> None:
+    problem, labels = _halves()
+    labels[problem.codes.index(cell(0, 0))] = 1  # a corner cell typed into East, across West
+    rules = RulesConfig(keep_apart=((cell(0, 4), cell(1, 4)),))
+    problem = problem_of(grid_graph(2, 6), 50, 70, rules=rules)
+    held = held_units(problem, labels, NAMES, [cell(0, 0)], keep=["West", "East"])
+    conflicts = find_conflicts(problem, labels, NAMES, held, _cfg(rules))
+    assert "holding R0C4 and R1C4 in East breaks keep_apart: they must be in different areas" in conflicts
+    assert any(c.startswith("holding R0C0 | R0C3, R0C4") and "cuts it in 2" in c for c in conflicts), conflicts
+
+
+def test_keep_names_an_unknown_area() -> None:
+    problem, labels = _halves()
+    with pytest.raises(InputError, match=r"--keep 'Eats' is not an area of the plan \(did you mean 'East'\?\)"):
+        held_units(problem, labels, NAMES, [], keep=["Eats"])
+
+
+# --------------------------------------------------------------------------- a real edited plan.gpkg
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> tuple[RunConfig, Path]:
+    out = tmp_path_factory.mktemp("real") / "run"
+    cfg = quick_config(repo_root, out)
+    return cfg, write_real_run(cfg)
+
+
+@pytest.fixture(scope="module")
+def edited(real_run: tuple[RunConfig, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BreakingEdits]:
+    cfg, folder = real_run
+    copy = copy_run(folder, tmp_path_factory.mktemp("edited") / "run")
+    edits = choose_breaking_edits(load_inputs(cfg).problem, read_assignment(folder).to_dict())
+    fid = fids_of(copy / "plan.gpkg")
+    edit_units_in_place(copy / "plan.gpkg", {fid[code]: area for code, area in edits.moves.items()})
+    return copy, edits
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+def test_repair_holds_the_edits_moves_few_residents_and_diff_lists_its_moves(
+    real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
+) -> None:
+    cfg, _ = real_run
+    assert cfg.source is not None
+    folder, edits = edited
+    out = tmp_path / "repaired"
+    code, output = _invoke("repair", "--config", str(cfg.source), str(folder), "--out", str(out), "--steps", "200000")
+    assert code == 0, output
+    before = read_assignment(folder)
+    after = read_assignment(out)
+    for unit, area in edits.moves.items():  # every edit stays where the officer put it
+        assert after[unit] == area, unit
+    moved = changed_units(after, before)
+    problem = load_inputs(cfg).problem
+    pop = dict(zip(problem.codes, problem.pop.tolist(), strict=True))
+    residents_moved = sum(pop[c] for c in moved.index)
+    assert 0 < residents_moved < 0.03 * problem.total_pop, residents_moved
+    assert f"The repair moved {len(moved)} unit(s)" in output
+    # the repaired plan keeps every rule, by the same check an officer would run
+    code, output = _invoke("evaluate", "--config", str(cfg.source), str(out), "-q")
+    assert code == 0, output
+    # the change log beside it, and sda diff, list exactly the units the repair moved
+    logged = pd.read_csv(out / "changes" / "moved.csv", dtype=str)
+    assert set(logged["unit_code"]) == set(moved.index)
+    code, output = _invoke("diff", str(folder), str(out), "--out", str(tmp_path / "diff"))
+    assert code == 0, output
+    listed = pd.read_csv(tmp_path / "diff" / "moved.csv", dtype=str)
+    assert set(listed["unit_code"]) == set(moved.index)
+    assert all(c in output for c in moved.index)
+
+
+def test_holding_every_neighbour_of_the_short_area_is_named_as_the_conflict(
+    real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits]
+) -> None:
+    cfg, _ = real_run
+    assert cfg.source is not None
+    folder, edits = edited
+    problem = load_inputs(cfg).problem
+    plan = read_assignment(folder)
+    short = {i for i, c in enumerate(problem.codes) if plan[c] == edits.short_area}
+    around = sorted({plan[problem.codes[j]] for i in short for j in problem.neighbours(i)} - {edits.short_area})
+    keep = [arg for area in around for arg in ("--keep", area)]
+    code, output = _invoke("repair", "--config", str(cfg.source), str(folder), *keep, "-q")
+    assert code == 3, output
+    assert f"leaves {edits.short_area} at " in output and "with no free neighbour to take in" in output
+    assert "below the minimum of 30,000" in output
+
+
+def test_repair_of_a_valid_plan_moves_nobody(real_run: tuple[RunConfig, Path]) -> None:
+    cfg, folder = real_run
+    rep = repair_edited_plan(cfg, folder, keep=["SDA-01"], steps=1000)
+    assert rep.evaluation.ok and rep.moved.empty and rep.residents_moved == 0
+    assert rep.plan.assignment.to_dict() == read_assignment(folder).to_dict()
+    assert len(rep.held) == int((rep.plan.assignment == "SDA-01").sum())

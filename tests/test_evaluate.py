@@ -1,0 +1,186 @@
+"""sda evaluate: a real plan.gpkg edited in place by fid, as QGIS does, checked and scored."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from editing import (
+    BreakingEdits,
+    choose_breaking_edits,
+    copy_run,
+    edit_units_in_place,
+    fids_of,
+    quick_config,
+    write_real_run,
+)
+from helpers import cell, ruled_grid
+
+from sda.api import load_inputs
+from sda.cli import cli
+from sda.config import LockConfig, RulesConfig, RunConfig, UnitsConfig
+from sda.evaluate import evaluate_plan, list_violations
+from sda.formatting import show_whole
+from sda.outputs import write_outputs
+from sda.planfile import read_assignment
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> tuple[RunConfig, Path]:
+    out = tmp_path_factory.mktemp("real") / "run"
+    cfg = quick_config(repo_root, out)
+    return cfg, write_real_run(cfg)
+
+
+@pytest.fixture(scope="module")
+def edited(real_run: tuple[RunConfig, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BreakingEdits]:
+    cfg, folder = real_run
+    copy = copy_run(folder, tmp_path_factory.mktemp("edited") / "run")
+    problem = load_inputs(cfg).problem
+    edits = choose_breaking_edits(problem, read_assignment(folder).to_dict())
+    fid = fids_of(copy / "plan.gpkg")
+    edit_units_in_place(copy / "plan.gpkg", {fid[code]: area for code, area in edits.moves.items()})
+    return copy, edits
+
+
+def _config_file(cfg: RunConfig) -> str:
+    assert cfg.source is not None
+    return str(cfg.source)
+
+
+def test_an_untouched_plan_scores_as_the_run_that_made_it(real_run: tuple[RunConfig, Path]) -> None:
+    cfg, folder = real_run
+    ev = evaluate_plan(cfg, folder)
+    recorded = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+    assert ev.ok and not ev.violations and ev.edits.empty
+    assert set(recorded["scores"]) <= set(ev.plan.scores)
+    for key, value in recorded["scores"].items():
+        assert ev.plan.scores[key] == pytest.approx(value, rel=1e-12, nan_ok=True), key
+    areas = pd.DataFrame(recorded["areas"]).set_index("area_id")
+    assert ev.plan.areas["population"].to_dict() == areas["population"].to_dict()
+
+
+def test_evaluate_names_the_short_area_and_the_split_one_with_numbers(
+    real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
+) -> None:
+    cfg, _ = real_run
+    folder, edits = edited
+    out = tmp_path / "evaluated"
+    result = CliRunner().invoke(cli, ["evaluate", "--config", _config_file(cfg), str(folder), "--out", str(out), "-q"])
+    assert result.exit_code == 5, result.output
+    problem = load_inputs(cfg).problem
+    original = read_assignment(folder / "assignment.csv")
+    short_pop = sum(
+        int(p)
+        for c, p in zip(problem.codes, problem.pop, strict=True)
+        if (edits.moves.get(c) or original[c]) == edits.short_area
+    )
+    moved = " and ".join(edits.short_units) if len(edits.short_units) <= 2 else ""
+    expected = (
+        f"{edits.short_area}: {show_whole(short_pop)} residents, {show_whole(problem.min_pop - short_pop)} "
+        f"below the minimum of 30,000, after {moved}"
+    )
+    assert expected in result.output
+    assert f"moved to {edits.short_to}" in result.output
+    assert f"{edits.split_area}: in " in result.output
+    assert f"after {edits.split_unit} moved to {edits.split_to}" in result.output
+    assert "BROKEN" in result.output and "band, contiguity" in result.output
+    # --out writes the plan as it is: the files of propose, and a summary that agrees with them
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["all_in_band"] is False and summary["areas_outside_band"] == [edits.short_area]
+    assert read_assignment(out).to_dict() == read_assignment(folder).to_dict()
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "2 of 2 FAIL: band, contiguity" in report
+    assert f"Edited: {edits.split_unit}" in report
+
+
+def test_a_valid_edit_exits_0(real_run: tuple[RunConfig, Path], tmp_path: Path) -> None:
+    cfg, folder = real_run
+    rows = read_assignment(folder).rename_axis("unit_code").reset_index()
+    plan = tmp_path / "plan.csv"
+    rows.to_csv(plan, index=False)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run(
+        [sys.executable, "-m", "sda", "evaluate", "--config", _config_file(cfg), str(plan), "-q", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["violations"] == [] and summary["all_in_band"] is True
+
+
+def test_bad_plan_rows_get_exit_1_naming_the_units(real_run: tuple[RunConfig, Path], tmp_path: Path) -> None:
+    cfg, folder = real_run
+    rows = read_assignment(folder).rename_axis("unit_code").reset_index()
+    first, second = rows["unit_code"].iloc[0], rows["unit_code"].iloc[1]
+    rows.loc[0, "unit_code"] = first[:-1] + "X"  # a typo
+    rows.loc[2, "area_id"] = ""
+    rows = pd.concat([rows, pd.DataFrame({"unit_code": [second], "area_id": ["SDA-99"]})])
+    plan = tmp_path / "plan.csv"
+    rows.to_csv(plan, index=False)
+    result = CliRunner().invoke(cli, ["evaluate", "--config", _config_file(cfg), str(plan), "-q"])
+    assert result.exit_code == 1, result.output
+    assert f"row 1, field 'unit_code': unit '{first[:-1]}X' is not in the units file (did you mean '{first}'?)" in (
+        result.output
+    )
+    assert "row 3, field 'area_id'" in result.output and "has no area" in result.output
+    assert f"unit '{second}' again (first on row 2), in two areas" in result.output
+    assert f"have no row: {first}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_every_rule_is_listed_by_unit_on_a_ruled_grid() -> None:
+    problem, labels = ruled_grid()  # one area per row; R0C0+R0C1 together, R1C2/R2C2 apart, R3C3 locked to North
+    names = ["R0", "R1", "R2", "North"]
+    labels = labels.copy()
+    labels[problem.codes.index(cell(0, 1))] = 1  # splits the keep-together pair
+    labels[problem.codes.index(cell(2, 2))] = 1  # puts the keep-apart pair together
+    labels[problem.codes.index(cell(3, 3))] = 2  # takes the locked unit out of North
+    rules = RulesConfig(
+        keep_together=((cell(0, 0), cell(0, 1)),),
+        keep_apart=((cell(1, 2), cell(2, 2)),),
+        locks=(LockConfig("North", (cell(3, 3),)),),
+    )
+    cfg = RunConfig(units=UnitsConfig(path=Path("units.gpkg"), code_field="code"), rules=rules)
+    edits = pd.DataFrame({"from_area": ["R0"], "to_area": ["R1"]}, index=pd.Index([cell(0, 1)], name="unit_code"))
+    lines = list_violations(problem, labels, names, cfg, edits)
+    assert "R0: 30 residents" not in " ".join(lines)  # R0 keeps 30: in band, not listed
+    assert "lock 'North': 1 of its 1 units are elsewhere: R3C3 in R2" in lines
+    assert "keep_together #1: split between 2 areas (R0: R0C0; R1: R0C1)" in lines
+    assert "keep_apart R1C2/R2C2: both in R1" in lines
+    assert "R1: 60 residents, 10 above the maximum of 50, after R0C1 moved in from R0" in lines
+
+
+def test_a_plan_moved_out_of_its_folder_is_compared_with_original(
+    real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
+) -> None:
+    cfg, _ = real_run
+    folder, edits = edited
+    exported = tmp_path / "plan.csv"  # e.g. the layer exported from QGIS to a spreadsheet
+    read_assignment(folder).rename_axis("unit_code").reset_index().to_csv(exported, index=False)
+    alone = evaluate_plan(cfg, exported)
+    assert alone.run_dir is None and alone.edits.empty and not alone.ok
+    compared = evaluate_plan(cfg, exported, original=folder)
+    assert sorted(compared.edits.index) == sorted(edits.moves)
+    assert any(f"after {edits.split_unit} moved to {edits.split_to}" in v for v in compared.violations)
+
+
+def test_a_folder_refreshed_by_evaluate_out_still_knows_the_edits(
+    real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
+) -> None:
+    cfg, _ = real_run
+    folder, edits = edited
+    refreshed = copy_run(folder, tmp_path / "run")
+    write_outputs(evaluate_plan(cfg, refreshed).plan, refreshed)  # sda evaluate ... DIR --out DIR
+    assert read_assignment(refreshed / "assignment.csv").to_dict() == read_assignment(folder).to_dict()
+    again = evaluate_plan(cfg, refreshed)
+    assert again.edits["to_area"].to_dict() == edits.moves

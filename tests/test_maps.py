@@ -1,0 +1,234 @@
+"""Tests for sda.maps: the structure of the maps (colours, labels, furniture, sizes), on the real
+shipped data and on the hand-made 4x4 plan.
+
+The figures themselves were looked at by eye while building them; these tests pin what can be
+measured: neighbouring areas never share a colour, no two labels' rendered boxes overlap,
+every area is labelled or listed in the key, and the key, scale bar, north arrow and
+attribution are on the sheet at the right paper size and resolution.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+import shapely
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
+from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+from PIL import Image
+
+from sda import api
+from sda.config import load_config
+from sda.maps import area_neighbours, draw_sheet, plot_locator, plot_plan_map, render_locators, render_print_maps
+from sda.maps.labels import MapLabel, place_labels, settle_labels
+from sda.maps.layers import area_label, area_names
+from sda.plan import Plan
+from sda.qgis import AREA_PALETTE, area_colours
+from tests.helpers import quadrant_plan
+
+CONFIG_28 = Path(__file__).resolve().parents[1] / "configs" / "cambridgeshire-peterborough-28.toml"
+
+
+@pytest.fixture(scope="module")
+def real_plan() -> Plan:
+    """The officers' 28 areas on the shipped data, from a short fixed step budget (a real plan,
+    not a good one), with made-up two-word names so the labels are as long as real ones."""
+    cfg = load_config(CONFIG_28)
+    cfg = dataclasses.replace(
+        cfg,
+        search=dataclasses.replace(cfg.search, steps=200_000, starts=1),
+        exact=dataclasses.replace(cfg.exact, enabled=False),
+        tradeoffs=dataclasses.replace(cfg.tradeoffs, enabled=False),
+    )
+    plan = api.run(cfg)
+    plan.areas["area_name"] = [f"Placename {a[-2:]} & Elsewhere" for a in plan.areas.index.astype(str)]
+    return plan
+
+
+@pytest.fixture(scope="module")
+def sheet(real_plan: Plan) -> Figure:
+    return draw_sheet(real_plan, "a4")
+
+
+def _unit_level_neighbours(plan: Plan) -> set[tuple[str, str]]:
+    """Area pairs that touch, straight from the unit graph (independent of sda.maps)."""
+    area = {str(u): str(a) for u, a in plan.assignment.items()}
+    return {tuple(sorted((area[u], area[v]))) for u, v in plan.graph.edges() if area[u] != area[v]}  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- colours
+
+
+def test_neighbouring_areas_never_share_a_colour_on_the_shipped_plan(real_plan: Plan) -> None:
+    pairs = _unit_level_neighbours(real_plan)
+    assert len(pairs) > 40  # 28 areas on a real map touch in many places
+    colours = area_colours(real_plan.areas.index, area_neighbours(real_plan))
+    assert set(colours) == {str(a) for a in real_plan.areas.index}
+    assert set(colours.values()) <= set(AREA_PALETTE)
+    assert all(colours[a] != colours[b] for a, b in pairs)
+
+
+def test_area_neighbours_of_the_hand_made_quadrants() -> None:
+    plan = quadrant_plan(extras=False)  # A1 A2 bottom, A3 A4 top; rook links only
+    graph = area_neighbours(plan)
+    assert {tuple(sorted(e)) for e in graph.edges()} == {("A1", "A2"), ("A1", "A3"), ("A2", "A4"), ("A3", "A4")}
+    colours = area_colours(graph.nodes, graph)
+    assert all(colours[a] != colours[b] for a, b in graph.edges())
+
+
+def test_the_sheet_fills_areas_with_their_colours(real_plan: Plan, sheet: Figure) -> None:
+    main = next(ax for ax in sheet.axes if ax.get_gid() == "main-map")
+    fills = main.collections[0].get_facecolors()
+    assert len(fills) == len(real_plan.areas)
+    drawn = {"#{:02x}{:02x}{:02x}".format(*(round(255 * v) for v in rgba[:3])) for rgba in fills}
+    assert drawn <= set(AREA_PALETTE)
+    assert len(drawn) >= 4  # a map needs at least four colours
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def _visible_labels(fig: Figure) -> list[Text]:
+    return [
+        t
+        for t in fig.findobj(Text)
+        if (t.get_gid() or "").startswith("label:") and t.get_visible() and t.get_text().strip()
+    ]
+
+
+def _overlap(p: Bbox, q: Bbox) -> bool:
+    return p.x0 < q.x1 and q.x0 < p.x1 and p.y0 < q.y1 and q.y0 < p.y1
+
+
+def test_label_boxes_never_overlap(sheet: Figure) -> None:
+    renderer = sheet.canvas.get_renderer()  # type: ignore[attr-defined]
+    texts = _visible_labels(sheet)
+    assert len(texts) >= 20
+    boxes = [(t.get_gid(), t.get_window_extent(renderer)) for t in texts]
+    clashes = [(a, b) for (a, p), (b, q) in itertools.combinations(boxes, 2) if _overlap(p, q)]
+    assert clashes == []
+    for text in texts:  # and none spills out of its map
+        frame = text.axes.get_window_extent(renderer)
+        box = text.get_window_extent(renderer)
+        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1 and frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1
+
+
+def test_every_area_is_labelled_or_in_the_key(real_plan: Plan, sheet: Figure) -> None:
+    shown = {t.get_text().split("\n")[0] for t in _visible_labels(sheet)}
+    note = next(t.get_text() for t in sheet.findobj(Text) if t.get_gid() == "legend-note")
+    for area in real_plan.areas.index.astype(str):
+        assert area in shown or re.search(rf"\b{re.escape(area)}\b", note), area
+
+
+def test_labels_carry_the_area_names(sheet: Figure) -> None:
+    full = [t.get_text() for t in _visible_labels(sheet) if "\n" in t.get_text()]
+    assert full and all("Placename" in t for t in full)
+
+
+def test_dense_cities_get_insets(sheet: Figure) -> None:
+    titles = [ax.get_title(loc="left") for ax in sheet.axes if (ax.get_gid() or "").startswith("inset-")]
+    assert len(titles) == 2
+    assert {t.split("  ", 1)[1] for t in titles} == {"Cambridge", "Peterborough"}
+
+
+def test_overlapping_labels_fall_back_to_the_key() -> None:
+    # Three long labels on one tiny square that fits none of them: whatever adjustText does,
+    # the last pass must leave no overlaps and list what it shortened.
+    fig = Figure(figsize=(2, 2), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    square = shapely.box(4.9, 4.9, 5.1, 5.1)
+    labels = [
+        MapLabel(key=f"A{i}", text=f"A{i}\nA rather long place name", anchor=(5, 5), shape=square, ax=ax, fontsize=9)
+        for i in range(3)
+    ]
+    place_labels(labels)
+    key = settle_labels(fig, labels)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    shown = [lab.artist.get_window_extent(renderer) for lab in labels if lab.artist and lab.artist.get_visible()]
+    assert all(
+        not (p.x0 < q.x1 and q.x0 < p.x1 and p.y0 < q.y1 and q.y0 < p.y1) for p, q in itertools.combinations(shown, 2)
+    )
+    assert len(shown) + sum(1 for n, _ in key if n == "-") == 3
+    assert key == settle_labels(fig, labels)  # settled: a second pass changes nothing
+
+
+def test_area_label_falls_back_to_the_id() -> None:
+    assert area_label("SDA-01", None) == "SDA-01"
+    assert area_label("SDA-01", "") == "SDA-01"
+    assert area_label("SDA-01", "Ely & Soham") == "SDA-01\nEly & Soham"
+    plan = quadrant_plan(extras=False)
+    assert area_names(plan) == {}
+    plan.areas["area_name"] = ["West", "", "North", "East"]
+    assert area_names(plan) == {"A1": "West", "A3": "North", "A4": "East"}
+
+
+# --------------------------------------------------------------------------- furniture and sizes
+
+
+def test_sheet_carries_key_scale_north_arrow_attribution_and_title(sheet: Figure) -> None:
+    gids = {a.get_gid() for a in sheet.findobj()}
+    assert {"legend", "north-arrow", "attribution", "title"} <= gids
+    bars = [a for ax in sheet.axes for a in ax.artists if isinstance(a, AnchoredSizeBar)]
+    assert len(bars) == 3  # the main map and each inset
+    legend = next(a for a in sheet.findobj(Legend) if a.get_gid() == "legend")
+    entries = [t.get_text() for t in legend.get_texts()]
+    assert "GP practice (87)" in entries and "district boundary" in entries
+    attribution = next(t.get_text() for t in sheet.findobj(Text) if t.get_gid() == "attribution")
+    flat = " ".join(attribution.split())
+    for needed in ("Ordnance Survey", "Office for National Statistics", "NHS England", "Martin Chorley"):
+        assert needed in flat
+    title = next(t.get_text() for t in sheet.findobj(Text) if t.get_gid() == "title")
+    assert "28 areas" in title
+
+
+def test_print_maps_are_a4_and_a3_at_200_dpi_in_png_and_pdf() -> None:
+    files = render_print_maps(quadrant_plan())
+    assert set(files) == {"map_a4.png", "map_a4.pdf", "map_a3.png", "map_a3.pdf"}
+    for paper, (w_mm, h_mm) in {"a4": (297, 210), "a3": (420, 297)}.items():
+        image = Image.open(io.BytesIO(files[f"map_{paper}.png"]))
+        assert image.size == pytest.approx((w_mm / 25.4 * 200, h_mm / 25.4 * 200), abs=2)
+        assert image.info["dpi"] == pytest.approx((200, 200), abs=0.5)
+        pdf = files[f"map_{paper}.pdf"]
+        assert pdf.startswith(b"%PDF")
+        box = re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)", pdf)
+        assert box is not None
+        assert (float(box[1]), float(box[2])) == pytest.approx((w_mm / 25.4 * 72, h_mm / 25.4 * 72), abs=1.5)
+
+
+def test_print_maps_repeat_byte_for_byte() -> None:
+    plan = quadrant_plan()
+    first = render_print_maps(plan)
+    assert first["map_a4.pdf"] == render_print_maps(plan)["map_a4.pdf"]
+
+
+# --------------------------------------------------------------------------- locators
+
+
+def test_locators_highlight_each_area(real_plan: Plan) -> None:
+    pngs = render_locators(real_plan)
+    assert set(pngs) == {str(a) for a in real_plan.areas.index}
+    assert len(set(pngs.values())) == len(pngs)  # every area highlights somewhere else
+    first = next(iter(pngs))
+    assert plot_locator(real_plan, first) == pngs[first]
+    image = Image.open(io.BytesIO(pngs[first])).convert("RGB")
+    assert image.size == (160, 180)
+    red = sum(1 for r, g, b in image.getdata() if r > 180 and g < 90 and b < 60)
+    assert red > 20
+    with pytest.raises(ValueError, match="no area 'nowhere'"):
+        plot_locator(real_plan, "nowhere")
+
+
+def test_report_map_is_a_landscape_a4_page_for_screens() -> None:
+    data = plot_plan_map(quadrant_plan())
+    assert Image.open(io.BytesIO(data)).size == pytest.approx((1169, 827), abs=2)

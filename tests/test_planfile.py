@@ -1,0 +1,127 @@
+"""Reading plans from folders, GeoPackages, GeoJSON and CSV, and the errors bad plan files get."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import grid_units
+from editing import edit_units_in_place
+from helpers import quadrant_plan as build_plan
+
+from sda.errors import InputError, ProblemsError, SdaWarning
+from sda.outputs import write_outputs
+from sda.planfile import changed_units, read_assignment, read_original, read_planfile, run_folder
+
+
+@pytest.fixture(scope="module")
+def plan_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("plan")
+    write_outputs(build_plan(extras=False), out)
+    return out
+
+
+@pytest.mark.parametrize("name", ["", "plan.gpkg", "units.geojson", "assignment.csv"])
+def test_every_plan_file_gives_the_same_assignment(plan_dir: Path, name: str) -> None:
+    expected = build_plan(extras=False).assignment.sort_index()
+    read = read_assignment(plan_dir / name if name else plan_dir).sort_index()
+    assert read.to_dict() == expected.to_dict()
+
+
+def test_geometry_and_population_come_with_vector_files_only(plan_dir: Path) -> None:
+    gpkg = read_planfile(plan_dir / "plan.gpkg")
+    csv = read_planfile(plan_dir / "assignment.csv")
+    assert gpkg.has_geometry and gpkg.units is not None and gpkg.units.crs == "EPSG:27700"
+    assert gpkg.population is not None and int(gpkg.population.sum()) == 19_000
+    assert not csv.has_geometry and csv.population is None
+    assert csv.record is not None and csv.record["sda_plan_format"] >= 1
+
+
+def test_bad_rows_are_all_listed(tmp_path: Path) -> None:
+    path = tmp_path / "edited.csv"
+    path.write_text("unit_code,area_id\nA,X\nB,\nA,Y\n,Z\n", encoding="utf-8")
+    with pytest.raises(ProblemsError) as caught:
+        read_planfile(path)
+    text = str(caught.value)
+    assert "row 2, field 'area_id': unit 'B' has no area" in text
+    assert "row 3, field 'unit_code': unit 'A' again (first on row 1)" in text
+    assert "row 4, field 'unit_code': blank unit code" in text
+
+
+def test_missing_columns_and_files_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "plan.csv"
+    path.write_text("lsoa,sda\nA,X\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"plan.csv, field 'unit_code': no unit code column.*found: lsoa, sda"):
+        read_planfile(path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no plan found in this folder"):
+        read_planfile(tmp_path / "empty")
+
+
+# --------------------------------------------------------------------------- officers' edits
+
+CODES = [f"R{r}C{c}" for r in range(2) for c in range(3)]
+AREAS = ["A", "A", "B", "A", "B", "B"]
+
+
+def _write_folder(folder: Path) -> Path:
+    """A minimal output folder: plan.gpkg (``units`` layer), assignment.csv and plan.json."""
+    folder.mkdir()
+    layer = grid_units(2, 3).reset_index().assign(area_id=AREAS)
+    layer[["unit_code", "population", "area_id", "geometry"]].to_file(folder / "plan.gpkg", layer="units")
+    pd.DataFrame({"unit_code": CODES, "area_id": AREAS}).to_csv(folder / "assignment.csv", index=False)
+    (folder / "plan.json").write_text("{}", encoding="utf-8")
+    return folder
+
+
+def test_an_in_place_edit_by_fid_is_read_and_told_from_the_run(tmp_path: Path) -> None:
+    folder = _write_folder(tmp_path / "run")
+    edit_units_in_place(folder / "plan.gpkg", {2: "B"})  # what QGIS saves when a cell is edited
+    edited = read_assignment(folder, units=CODES)
+    assert edited.to_dict() == dict(zip(CODES, ["A", "B", "B", "A", "B", "B"], strict=True))
+    original = read_original(folder, units=CODES)
+    assert original is not None
+    assert changed_units(edited, original).to_dict("index") == {"R0C1": {"from_area": "A", "to_area": "B"}}
+    assert run_folder(folder / "plan.gpkg") == folder
+    assert read_original(folder / "assignment.csv") is None  # the run's own file has no edits
+
+
+def test_other_column_names_are_found_or_named(tmp_path: Path) -> None:
+    layer = grid_units(2, 3).reset_index().assign(SDA=AREAS).rename(columns={"unit_code": "LSOA11CD"})
+    layer[["LSOA11CD", "SDA", "geometry"]].to_file(tmp_path / "plan.geojson", driver="GeoJSON")
+    got = read_assignment(tmp_path / "plan.geojson", units=CODES, more_code_fields=("LSOA11CD",))
+    assert got.to_dict() == dict(zip(CODES, AREAS, strict=True))
+    pd.DataFrame({"zone": AREAS, "lsoa": CODES}).to_csv(tmp_path / "plan.csv", index=False)
+    got = read_assignment(tmp_path / "plan.csv", code_field="lsoa", area_field="zone")
+    assert got.to_dict() == dict(zip(CODES, AREAS, strict=True))
+    with pytest.raises(InputError, match=r"no area column.*\(found: zone, lsoa\)\. Fix: .*--area-field"):
+        read_assignment(tmp_path / "plan.csv", code_field="lsoa")
+
+
+def test_unknown_missing_and_doubled_units_are_named_with_their_rows(tmp_path: Path) -> None:
+    rows = [("R0C0", "A"), ("R0C1", ""), ("R0X2", "B"), ("R1C0", "A"), ("R1C1", "B"), ("R1C2", "B"), ("R1C0", "B")]
+    pd.DataFrame(rows, columns=["unit_code", "area_id"]).to_csv(tmp_path / "plan.csv", index=False)
+    with pytest.raises(ProblemsError) as caught:
+        read_assignment(tmp_path / "plan.csv", units=CODES)
+    text = str(caught.value)
+    assert "4 problems in the plan" in text
+    assert "row 2, field 'area_id': unit 'R0C1' has no area" in text
+    assert "row 3, field 'unit_code': unit 'R0X2' is not in the units file (did you mean 'R0C2'?)" in text
+    assert "row 7, field 'unit_code': unit 'R1C0' again (first on row 4), in two areas, 'A' and 'B'" in text
+    assert "1 unit(s) of the units file have no row: R0C2" in text
+
+
+def test_a_unit_twice_in_the_same_area_is_a_warning(tmp_path: Path) -> None:
+    rows = [*zip(CODES, AREAS, strict=True), ("R0C0", "A")]
+    pd.DataFrame(rows, columns=["unit_code", "area_id"]).to_csv(tmp_path / "plan.csv", index=False)
+    with pytest.warns(SdaWarning, match=r"R0C0 \(row 1 and row 7\)"):
+        got = read_assignment(tmp_path / "plan.csv", units=CODES)
+    assert got.to_dict() == dict(zip(CODES, AREAS, strict=True))
+
+
+def test_gpkg_rows_are_named_by_fid(tmp_path: Path) -> None:
+    folder = _write_folder(tmp_path / "run")
+    edit_units_in_place(folder / "plan.gpkg", {5: None})
+    with pytest.raises(ProblemsError, match=r"fid 5, field 'area_id': unit 'R1C1' has no area"):
+        read_assignment(folder, units=CODES)

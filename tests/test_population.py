@@ -1,0 +1,186 @@
+"""Best-fit populations (``sda.population``): points summed into the polygons that hold them.
+
+Hand-made squares whose counts are obvious, and the shipped Census 2021 output-area centroids
+best-fitted into the shipped LSOAs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from sda.api import load_inputs
+from sda.cli import cli
+from sda.config import UnitsConfig, load_config
+from sda.errors import ConfigError, InputError, ProblemsError
+from sda.io import read_units
+from sda.population import fit_points
+
+X0, Y0 = 545_000.0, 258_000.0  # Cambridge, in British National Grid metres
+CENSUS_2021 = 894_520  # official: Cambridgeshire 678,849 + Peterborough 215,671
+
+
+def _two_squares(tmp_path: Path) -> Path:
+    """Units A (west) and B (east), 1 km squares sharing the border x = X0 + 1000."""
+    units = gpd.GeoDataFrame(
+        {"code": ["A", "B"]},
+        geometry=[shapely.box(X0, Y0, X0 + 1000, Y0 + 1000), shapely.box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)],
+        crs="EPSG:27700",
+    )
+    path = tmp_path / "units.geojson"
+    units.to_file(path)
+    return path
+
+
+def _points_csv(tmp_path: Path, rows: list[tuple[str, float, float, object]]) -> Path:
+    path = tmp_path / "points.csv"
+    pd.DataFrame(rows, columns=["oa", "easting", "northing", "residents"]).to_csv(path, index=False)
+    return path
+
+
+# In A, in B, on the A|B border, and 5 km east of both.
+POINTS = [
+    ("P1", X0 + 500, Y0 + 500, 10),
+    ("P2", X0 + 1500, Y0 + 500, 20),
+    ("P3", X0 + 1000, Y0 + 500, 5),
+    ("P4", X0 + 7000, Y0 + 500, 7),
+]
+
+
+def _cfg(tmp_path: Path, **extra: object) -> UnitsConfig:
+    base = UnitsConfig(
+        path=_two_squares(tmp_path),
+        code_field="code",
+        population_points=_points_csv(tmp_path, POINTS),
+        population_points_field="residents",
+        population_points_code_field="oa",
+    )
+    return dataclasses.replace(base, **extra)  # type: ignore[arg-type]
+
+
+def test_points_are_summed_into_the_polygon_holding_them_and_border_points_counted_once() -> None:
+    units = gpd.GeoSeries([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)], crs="EPSG:27700").to_frame("geometry")
+    points = gpd.GeoDataFrame(
+        {"population": [10, 20, 5, 7]},
+        geometry=gpd.points_from_xy([0.5, 1.5, 1.0, 9.0], [0.5, 0.5, 0.5, 0.5]),
+        crs="EPSG:27700",
+    )
+    fit = fit_points(units, points)
+    assert fit.population.tolist() == [15, 20]  # the border point goes to the first unit only
+    assert fit.unit_of_point.tolist() == [0, 1, 0, -1]
+    assert fit.on_border.tolist() == [False, False, True, False]
+    assert fit.unplaced.tolist() == [False, False, False, True]
+    assert fit.total == 42
+
+
+def test_points_outside_every_unit_are_reported_with_count_and_residents(tmp_path: Path) -> None:
+    units = read_units(_cfg(tmp_path, max_unplaced_share=0.5))
+    assert units["population"].to_dict() == {"A": 15, "B": 20}
+    fit = units.attrs["population_fit"]
+    assert (fit["unplaced_points"], fit["unplaced_residents"], fit["placed_residents"]) == (1, 7, 35)
+    assert (fit["border_points"], fit["border_residents"]) == (1, 5)
+    notes = " ".join(fit["notes"])
+    assert "1 of 4 points in points.csv (7 residents) fall in no unit" in notes and "codes P4" in notes
+    assert "1 points in points.csv (5 residents) lie on the border" in notes and "codes P3" in notes
+
+
+def test_run_is_refused_when_the_unplaced_share_is_above_the_limit(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"max_unplaced_share = 0\.1") as caught:
+        read_units(_cfg(tmp_path, max_unplaced_share=0.1))
+    message = str(caught.value)
+    assert "points.csv" in message and "1 of 4 points" in message and "(7 residents)" in message
+    assert "16.67% of the residents" in message  # 7 of 42
+
+
+def test_cli_refuses_the_shipped_points_with_a_strict_limit(tmp_path: Path, repo_root: Path) -> None:
+    text = (repo_root / "configs" / "cambridgeshire-peterborough.toml").read_text()
+    text = text.replace('"../', f'"{repo_root.as_posix()}/').replace(
+        "max_unplaced_share = 0.25", "max_unplaced_share = 0.1"
+    )
+    config = tmp_path / "strict.toml"
+    config.write_text(text)
+    result = CliRunner().invoke(cli, ["check", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "777 of 3,518 points" in result.output and "(249,283 residents)" in result.output
+    assert "21.79% of the residents" in result.output and "max_unplaced_share = 0.1" in result.output
+
+
+def test_lon_lat_points_give_the_same_populations(tmp_path: Path) -> None:
+    rows = [(code, *_lon_lat(x, y), pop) for code, x, y, pop in POINTS]
+    cfg = _cfg(tmp_path, max_unplaced_share=0.5)
+    path = tmp_path / "lonlat.csv"
+    pd.DataFrame(rows, columns=["oa", "lon", "lat", "residents"]).to_csv(path, index=False)
+    cfg = dataclasses.replace(
+        cfg,
+        population_points=path,
+        population_points_x_field="lon",
+        population_points_y_field="lat",
+        population_points_crs="EPSG:4326",
+    )
+    # The border point moves by a rounding error, so only the points clear of it are compared.
+    units = read_units(cfg)
+    assert units["population"].sum() == 35
+    assert units.loc["B", "population"] in (20, 25)
+
+
+def _lon_lat(x: float, y: float) -> tuple[float, float]:
+    point = gpd.GeoSeries(gpd.points_from_xy([x], [y]), crs="EPSG:27700").to_crs("EPSG:4326").iloc[0]
+    return point.x, point.y
+
+
+def test_bad_point_rows_are_all_listed(tmp_path: Path) -> None:
+    rows = [*POINTS, ("P5", X0 + 10, Y0 + 10, "12,4O0"), ("P6", None, Y0 + 10, 3), ("P7", X0 + 20, Y0 + 20, -1)]
+    cfg = dataclasses.replace(_cfg(tmp_path), population_points=_points_csv(tmp_path, rows))
+    with pytest.raises(ProblemsError) as caught:
+        read_units(cfg)
+    problems = caught.value.problems
+    assert len(problems) == 3
+    assert "points.csv, row 6, fields 'easting'/'northing'" in problems[0]
+    assert "row 5, field 'residents': got '12,4O0'; expected a whole number" in problems[1]
+    assert "row 7, field 'residents': got '-1'" in problems[2]
+
+
+def test_unknown_crs_and_two_population_sources_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="population_points_crs = 'EPSG:99999'"):
+        read_units(_cfg(tmp_path, population_points_crs="EPSG:99999"))
+    with pytest.raises(ConfigError, match="both are set"):
+        read_units(_cfg(tmp_path, population_field="code"))
+
+
+def test_missing_points_column_names_the_columns_that_exist(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"column 'people' named in \[units\] not found.*'residents'"):
+        read_units(_cfg(tmp_path, population_points_field="people"))
+
+
+def test_default_config_is_census_2021_within_a_hundredth_of_a_percent(repo_root: Path) -> None:
+    cfg = load_config(repo_root / "configs" / "cambridgeshire-peterborough.toml")
+    inputs = load_inputs(cfg)
+    total = inputs.problem.total_pop
+    assert abs(total - CENSUS_2021) <= 0.0001 * CENSUS_2021, total
+    by_district = inputs.units.groupby("district_name")["population"].sum().to_dict()
+    # As documented in boundaries/README.md (official figures within 12 of each).
+    assert by_district == {
+        "Cambridge": 145_662,
+        "East Cambridgeshire": 87_756,
+        "Fenland": 102_482,
+        "Huntingdonshire": 180_829,
+        "Peterborough": 215_679,
+        "South Cambridgeshire": 162_115,
+    }
+    notes = inputs.population_notes
+    assert notes["population_source"].startswith("ONS Census 2021 usual residents")
+    assert notes["population_points"]["unplaced_points"] == 777
+    assert any("fall in no unit" in line for line in notes["data_caveats"])
+
+
+def test_mid2018_config_keeps_the_estimates(repo_root: Path) -> None:
+    cfg = load_config(repo_root / "configs" / "cambridgeshire-peterborough-mid2018.toml")
+    units = read_units(cfg.units)
+    assert int(units["population"].sum()) == 852_523
+    assert cfg.units.population_source is not None and "mid-2018" in cfg.units.population_source
