@@ -223,3 +223,13 @@ def test_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(cli, ["check", "--config", str(DEFAULT)])
     assert result.exit_code == 130
     assert "Interrupted" in result.output and "Traceback" not in result.output
+
+
+def test_jobs_flag_overrides_the_config() -> None:
+    from sda.cli import _with_overrides
+
+    cfg = load_config(Path("configs/cambridgeshire-peterborough.toml"))
+    assert cfg.search.jobs == 0  # every core by default
+    assert _with_overrides(cfg, jobs=1).search.jobs == 1
+    assert _with_overrides(cfg, jobs=None).search.jobs == 0
+    assert CliRunner().invoke(cli, ["propose", "--help"]).output.count("--jobs") == 1
