@@ -299,3 +299,22 @@ def test_same_plan_whatever_the_number_of_workers() -> None:
     assert one.starts == two.starts
     assert one.screened == two.screened
     assert len(one.starts) == 3
+
+
+def test_tight_counts_get_more_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 4 x 4 grid of 10: 4 areas of 40 sit at the band's floor of 40 (tight); 3 areas of about
+    # 53 in [40, 80] do not.
+    seen: list[int] = []
+    real = search_module.improve
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(int(kwargs["steps"]))  # type: ignore[call-overload]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search_module, "improve", spy)
+    problem = problem_of(grid_graph(4, 4), 40, 80)
+    run(problem, count=4, starts=1, steps=1_000, jobs=1)
+    assert seen == [1_000 * search_module.TIGHT_EFFORT]
+    seen.clear()
+    run(problem, count=3, starts=1, steps=1_000, jobs=1)
+    assert seen == [1_000]
