@@ -63,15 +63,16 @@ def worker_rss_mb() -> list[float]:
 
 
 def makespan(task_cpu_s: dict[str, list[float]], workers: int) -> float:
-    """Wall seconds the search's tasks would take on an idle machine with ``workers`` cores:
-    screening in batches of ``workers`` counts (each batch waits for its slowest), then the starts
-    handed to whichever worker is free first, as loky does."""
-    screen = task_cpu_s.get("screen", [])
-    total = sum(max(screen[b : b + workers]) for b in range(0, len(screen), workers))
-    free = [0.0] * workers
-    for cpu in task_cpu_s.get("starts", []):
-        free[free.index(min(free))] += cpu
-    return total + max(free)
+    """Wall seconds the search's tasks would take on an idle machine with ``workers`` cores: the
+    screening tasks, then the starts, each handed to whichever worker is free first, as loky
+    does (with a step budget all counts are screened in one call)."""
+    total = 0.0
+    for phase in ("screen", "starts"):
+        free = [0.0] * workers
+        for cpu in task_cpu_s.get(phase, []):
+            free[free.index(min(free))] += cpu
+        total += max(free)
+    return total
 
 
 def run_config(name: str, path: str, seeds: list[int], steps: int, one_job_seeds: int) -> dict[str, object]:

@@ -246,12 +246,15 @@ def choose_count(
     plans: dict[int, np.ndarray] = {}
     tried: list[int] = []
     proven: list[int] = []
-    for b in range(0, len(order), workers):
+    # A time budget is checked between batches of ``workers`` counts; with steps all counts go
+    # to the workers at once (no batch waits for its slowest count).
+    batch_size = workers if np.isfinite(budget_s) else len(order)
+    for b in range(0, len(order), batch_size):
         spent = time.monotonic() - t0
         if np.isfinite(budget_s) and spent >= budget_s and screened:
             progress(f"screening stopped at its time budget ({spent:.0f} s) after {len(tried)} count(s)")
             break
-        batch = order[b : b + workers]
+        batch = order[b : b + batch_size]
         left = max(budget_s - spent, 1.0) if np.isfinite(budget_s) else float("inf")
         tasks = [(problem, k, target, seeds[b + j], steps, left) for j, k in enumerate(batch)]
         for out in run_tasks(_screen_task, tasks, workers):
