@@ -227,6 +227,7 @@ def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | No
             starts=cfg.search.starts,
             progress=say,
             steps=cfg.search.steps,
+            jobs=cfg.search.jobs,
         )
     if cfg.areas.count == "auto" and len(result.starts) > 1:
         say(f"best plan: {result.count} areas, objective {result.objective:.4f}")

@@ -179,7 +179,9 @@ def _show_warnings(quiet: bool) -> None:
 def _with_overrides(cfg: RunConfig, **changes: Any) -> RunConfig:
     """Apply CLI flags over the file's settings (the report records the result)."""
     areas = {k: v for k, v in changes.items() if k in ("count", "min_population", "max_population") and v is not None}
-    search = {k: v for k, v in changes.items() if k in ("seed", "time_limit_s", "starts", "steps") and v is not None}
+    search = {
+        k: v for k, v in changes.items() if k in ("seed", "time_limit_s", "starts", "steps", "jobs") and v is not None
+    }
     if changes.get("time_limit_s") is not None and changes.get("steps") is None:
         search["steps"] = 0  # an explicit time limit replaces the config's step budget
     if areas:
@@ -252,6 +254,11 @@ def cli() -> None:
     help="Annealing steps per start (clock-free; overrides [search] steps).",
 )
 @click.option("--starts", type=click.IntRange(1, MAX_STARTS), help="Independent starts (overrides [search] starts).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(0, 1024),
+    help="Worker processes, 0 = every core (overrides [search] jobs; same plan).",
+)
 @click.option("--no-exact", is_flag=True, help="Skip the HiGHS bound.")
 @click.option(
     "--previous",
@@ -273,6 +280,7 @@ def propose(
     time_limit_s: float | None,
     steps: int | None,
     starts: int | None,
+    jobs: int | None,
     no_exact: bool,
     previous: Path | None,
     no_tradeoffs: bool,
@@ -298,6 +306,7 @@ def propose(
         time_limit_s=time_limit_s,
         steps=steps,
         starts=starts,
+        jobs=jobs,
         out=out,
         no_exact=no_exact,
         no_tradeoffs=no_tradeoffs,

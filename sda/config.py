@@ -260,12 +260,15 @@ class SearchConfig:
     starts : independent constructions tried (multi-start). Default 4.
     steps : annealing steps per start; when > 0 it replaces ``time_limit_s`` and makes the run
         independent of the machine's speed (same seed, same plan). Default 0 (use the time).
+    jobs : worker processes for the starts and the count screening; 0 uses every core. The plan
+        does not depend on it (each start has its own child seed). Default 0.
     """
 
     seed: int = 1
     time_limit_s: float = 60.0
     starts: int = 4
     steps: int = 0
+    jobs: int = 0
 
 
 @dataclass(frozen=True)
@@ -590,6 +593,8 @@ def _check_values(cfg: RunConfig, where: str) -> None:
         problems.append(f"[search] time_limit_s = {s.time_limit_s!r}; expected seconds >= 0")
     if not isinstance(s.starts, int) or s.starts < 1:
         problems.append(f"[search] starts = {s.starts!r}; expected a whole number >= 1")
+    if not isinstance(s.jobs, int) or isinstance(s.jobs, bool) or s.jobs < 0:
+        problems.append(f"[search] jobs = {s.jobs!r}; expected a whole number >= 0 (0: every core)")
     problems = [_quoted_number_hint(p) for p in problems]
     problems += _more_problems(cfg)
     problems += _range_problems(cfg)

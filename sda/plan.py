@@ -34,7 +34,9 @@ class Bound(TypedDict):
     plan: float  # the plan's coterminosity
     aggregate_bound: float  # the geography-free bound
     full_model: HighsResult | str  # the full model's result, or why it was skipped
-    bound: float  # the tighter of the two bounds: no plan with this count can exceed it
+    component_bound: float  # the bound per connected component (districts when nesting)
+    bound: float  # the tightest bound: no plan with this count can exceed it
+    method: str  # which bound that is, in words
     gap: float  # (bound - plan) / bound
     seconds: float
     exact_plan_coterminosity: NotRequired[float]  # when the full model found a better plan

@@ -379,3 +379,13 @@ def test_json_on_stdout_parses_although_highs_prints_a_banner(tmp_path: Path) ->
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["n_areas"] >= 1  # HiGHS's banner went to stderr, not into the JSON
+
+
+def test_jobs_flag_overrides_the_config() -> None:
+    from sda.cli import _with_overrides
+
+    cfg = load_config(DEFAULT)
+    assert cfg.search.jobs == 0  # every core by default
+    assert _with_overrides(cfg, jobs=1).search.jobs == 1
+    assert _with_overrides(cfg, jobs=None).search.jobs == 0
+    assert CliRunner().invoke(cli, ["propose", "--help"]).output.count("--jobs") == 1

@@ -134,6 +134,8 @@ def test_bad_count_refused(bad: object) -> None:
         ("objective", "pcn", -0.5),
         ("search", "time_limit_s", -1),
         ("search", "starts", 0),
+        ("search", "jobs", -1),
+        ("search", "jobs", True),
         ("areas", "target_population", 0),
     ],
 )

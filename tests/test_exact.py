@@ -14,9 +14,9 @@ from helpers import (
     two_pcn_grid,
 )
 
-from sda.config import ExactConfig
+from sda.config import ExactConfig, RulesConfig
 from sda.engine.construct import construct
-from sda.exact import aggregate_bound, bound_plan, full_model
+from sda.exact import aggregate_bound, bound_plan, component_bound, full_model
 from sda.objective import score_labels
 from sda.problem import Problem
 
@@ -186,3 +186,42 @@ def test_bound_never_below_plan(seed: int) -> None:
         assert_valid_plan(problem, exact, k)
         assert out["plan"] < out["exact_plan_coterminosity"] <= out["bound"] + 1e-9
         assert score_labels(problem, exact, 40.0)["coterminosity"] == pytest.approx(out["exact_plan_coterminosity"])
+
+
+# --------------------------------------------------------------------------- nesting-aware bound
+
+
+def nested_path(pcns: str) -> Problem:
+    """Path U0..U5 of 10 residents, band [30, 30], districts D1 = U0-U2 and D2 = U3-U5, nested."""
+    pcn_of = {f"U{i}": p for i, p in enumerate(pcns)}
+    district_of = {f"U{i}": ("D1" if i < 3 else "D2") for i in range(6)}
+    return problem_of(
+        path_graph(6), 30, 30, pcn_of=pcn_of, district_of=district_of, rules=RulesConfig(nest_in="district")
+    )
+
+
+def test_component_bound_knows_districts() -> None:
+    # A = U0, U1, U5; B = U2, U3, U4. Ignoring geography, 2 areas of 30 could each be one PCN
+    # (bound 60); nested, each district is one area with 20 of its own PCN's residents: 40.
+    problem = nested_path("AABBBA")
+    assert aggregate_bound(problem, 2) == pytest.approx(60.0)
+    bound, components = component_bound(problem, 2)
+    assert components == 2
+    assert bound == pytest.approx(40.0)
+    labels = labels_from(problem, {"U0": 0, "U1": 0, "U2": 0, "U3": 1, "U4": 1, "U5": 1})
+    assert coterminous(problem, labels) == pytest.approx(40.0)
+    out = bound_plan(problem, labels, ExactConfig(max_units=0))
+    assert out["bound"] == pytest.approx(40 / 60)
+    assert out["gap"] == pytest.approx(0.0)
+    assert out["method"].startswith("per component")
+
+
+def test_component_bound_is_the_aggregate_bound_on_one_component() -> None:
+    for pcns in ("ABBBBB", "AAAABB", "-AAAAA", "ABABAB"):
+        problem = path_with_pcns(pcns)
+        assert component_bound(problem, 2)[0] == pytest.approx(aggregate_bound(problem, 2))
+
+
+def test_component_bound_of_a_count_the_districts_cannot_take_is_zero() -> None:
+    # Each 30-resident district is exactly one area: 3 areas do not fit.
+    assert component_bound(nested_path("AAABBB"), 3)[0] == 0.0

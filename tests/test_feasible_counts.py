@@ -54,7 +54,7 @@ def test_check_sweep_and_tradeoffs_agree_on_districts_counts(tmp_path: Path) -> 
             check_feasible(problem, count)
 
     # The sweep screens exactly these counts and finds a plan for each.
-    _, screened = choose_count(problem, 40_000, np.random.default_rng(1), lambda _m: None)
+    _, screened, _plans = choose_count(problem, 40_000, 1, lambda _m: None)
     assert set(screened) == checked and all(np.isfinite(v) for v in screened.values())
 
     # The trade-offs show every count in the range (the plan's own count is the plan's row).

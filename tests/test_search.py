@@ -100,8 +100,9 @@ def test_choose_count_raises_when_no_count_works(monkeypatch: pytest.MonkeyPatch
     nx.set_node_attributes(graph, 10, "population")
     nx.set_edge_attributes(graph, 1.0, "border_m")
     problem = problem_of(graph, 20, 20)
-    with pytest.raises(InfeasibleError, match="no valid plan was found for any count from 2 to 2"):
-        choose_count(problem, 20.0, np.random.default_rng(0), lambda _m: None)
+    # The constructions fail but do not prove it, so the message must not claim infeasibility.
+    with pytest.raises(InfeasibleError, match=r"no valid plan was found \(counts tried: 2 of 2-2\)"):
+        choose_count(problem, 20.0, 0, lambda _m: None)
 
 
 def test_fixed_count_with_no_plan_raises() -> None:
@@ -123,11 +124,15 @@ def test_choose_count_draws_are_bounded_when_nothing_found(monkeypatch: pytest.M
 
     monkeypatch.setattr("sda.engine.search._first_plan", no_plan)
     problem = problem_of(path_graph(6), 20, 30)  # counts 2 and 3
-    with pytest.raises(InfeasibleError, match="no valid plan was found for any count from 2 to 3"):
-        choose_count(problem, 25.0, np.random.default_rng(0), lambda _m: None)
+    with pytest.raises(
+        InfeasibleError, match=r"no valid plan was found \(counts tried: 2-3 of 2-3\); this does not prove"
+    ):
+        choose_count(problem, 25.0, 0, lambda _m: None)
     assert sorted(set(calls)) == [2, 3]
     assert 1 <= calls.count(2) <= search_module.SCREEN_DRAWS
     assert 1 <= calls.count(3) <= search_module.SCREEN_DRAWS
+    with pytest.raises(InfeasibleError, match="time ran out before a valid plan was found"):
+        choose_count(problem, 25.0, 0, lambda _m: None, budget_s=5.0)
 
 
 # --------------------------------------------------------------------------- determinism
@@ -197,10 +202,10 @@ def test_property_search_valid_or_infeasible(
 
 
 def test_candidate_counts_are_the_nearest_to_the_balance_count() -> None:
-    assert candidate_counts(18, 28, 21.3) == list(range(18, 29))  # all eleven
+    assert candidate_counts(18, 28, 21.3) == [21, 22, 20, 23, 19, 24, 18, 25, 26, 27, 28]  # all eleven, nearest first
     got = candidate_counts(350, 583, 438.0)
     assert len(got) == 12
-    assert got == sorted(got)
+    assert got[0] == 438
     assert min(got) >= 350 and max(got) <= 583
     assert all(abs(c - 438) <= 6 for c in got)
     assert candidate_counts(5, 5, 100.0) == [5]
@@ -279,3 +284,37 @@ def test_start_breaking_a_rule_is_refused_naming_it() -> None:
             starts=1,
             initial_labels=np.array([0] * 3 + [1] * 3),
         )
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def test_same_plan_whatever_the_number_of_workers() -> None:
+    # Each start draws from its own child seed, so one worker and two give the same plan.
+    pcn = {c: ("A" if int(c[3]) < 3 else "B") for c in problem_of(grid_graph(6, 6), 30, 50).codes}
+    problem = problem_of(grid_graph(6, 6), 60, 100, pcn_of=pcn)
+    one = run(problem, count="auto", seed=5, starts=3, steps=20_000, jobs=1)
+    two = run(problem, count="auto", seed=5, starts=3, steps=20_000, jobs=2)
+    assert one.labels.tolist() == two.labels.tolist()
+    assert one.starts == two.starts
+    assert one.screened == two.screened
+    assert len(one.starts) == 3
+
+
+def test_tight_counts_get_more_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 4 x 4 grid of 10: 4 areas of 40 sit at the band's floor of 40 (tight); 3 areas of about
+    # 53 in [40, 80] do not.
+    seen: list[int] = []
+    real = search_module.improve
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(int(kwargs["steps"]))  # type: ignore[call-overload]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search_module, "improve", spy)
+    problem = problem_of(grid_graph(4, 4), 40, 80)
+    run(problem, count=4, starts=1, steps=1_000, jobs=1)
+    assert seen == [1_000 * search_module.TIGHT_EFFORT]
+    seen.clear()
+    run(problem, count=3, starts=1, steps=1_000, jobs=1)
+    assert seen == [1_000]

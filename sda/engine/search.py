@@ -17,6 +17,7 @@ import numpy as np
 from sda.engine.anneal import warm_up
 from sda.engine.construct import construct
 from sda.engine.improve import Schedule, improve
+from sda.engine.parallel import child_seeds, resolve_jobs, run_tasks
 from sda.engine.repair import compact_labels, loose_then_repair, repair_plan
 from sda.engine.trees import local_edges, random_tree
 from sda.errors import InfeasibleError
@@ -32,6 +33,10 @@ from sda.rules import check_rules
 #: machine's speed.
 SCREEN_DRAWS = 2
 SCREEN_STEPS = 400_000
+#: ... and at least this many steps per unit on larger instances (12,000 units: 9.6 million).
+SCREEN_STEPS_PER_UNIT = 800
+#: Share of a time-limited run's budget the count screening may take before the starts.
+SCREEN_SHARE = 0.4
 #: Counts screened at most (here all eleven feasible counts, 18-28).
 SCREEN_COUNTS = 12
 #: Spanning trees one screening construction may draw (bounds the time spent on a count that
@@ -44,6 +49,10 @@ GUIDED_TREES_PER_AREA = 4
 #: A band is "tight" for k areas when their mean population is within this share of its ends
 #: (28 areas here: mean 30,447 against a minimum of 30,000, 1.5%).
 TIGHT_BAND = 0.05
+#: Annealing steps at a tight count are this many times ``steps``: that is where the search is
+#: weakest and more steps pay most (28 areas here, seeds 1-4 at 4 x 20 million steps instead of
+#: 4 x 10 million: mean objective 0.199 instead of 0.215, worst 0.206 instead of 0.242).
+TIGHT_EFFORT = 2
 #: The screening search: small moves only, no recombination or polish (they cost more time than
 #: they change the ranking).
 SCREEN_SCHEDULE = Schedule(recombinations=0, polish_rounds=0)
@@ -63,6 +72,9 @@ class SearchResult:
     starts: list[float] = field(default_factory=list)
     seconds: float = 0.0
     seconds_compile: float = 0.0
+    #: CPU seconds of each task, by phase ("screen": one per count, "starts": one per start), in
+    #: task order: what the work would take on an idle machine with any number of workers.
+    task_cpu_s: dict[str, list[float]] = field(default_factory=dict)
 
 
 def compile_kernels(problem: Problem) -> float:
@@ -132,46 +144,162 @@ def _tight(problem: Problem, k: int) -> bool:
 
 
 def candidate_counts(lo: int, hi: int, centre: float) -> list[int]:
-    """The (at most ``SCREEN_COUNTS``) counts in ``lo..hi`` nearest ``centre``, ascending."""
-    nearest = sorted(range(lo, hi + 1), key=lambda c: (abs(c - centre), c))[:SCREEN_COUNTS]
-    return sorted(nearest)
+    """The (at most ``SCREEN_COUNTS``) counts in ``lo..hi`` nearest ``centre``, nearest first."""
+    return sorted(range(lo, hi + 1), key=lambda c: (abs(c - centre), c))[:SCREEN_COUNTS]
+
+
+def screen_steps(problem: Problem) -> int:
+    """Annealing steps of one screening search: ``SCREEN_STEPS``, or more on larger instances
+    (``SCREEN_STEPS_PER_UNIT`` per unit), so that a screen means as much on 12,000 units as on 487."""
+    return max(SCREEN_STEPS, SCREEN_STEPS_PER_UNIT * problem.n)
+
+
+@dataclass
+class _Outcome:
+    """What one worker task sends back: its best plan (or None), why, and what to tell the user."""
+
+    labels: np.ndarray | None
+    cost: float
+    count: int
+    proven_infeasible: bool = False
+    messages: list[str] = field(default_factory=list)
+    seconds_load: float = 0.0
+    seconds_cpu: float = 0.0
+
+
+_KERNELS_LOADED = False
+
+
+def _load_kernels(problem: Problem) -> float:
+    """Load the compiled kernels once per process (from numba's cache after the first run)."""
+    global _KERNELS_LOADED
+    if _KERNELS_LOADED:
+        return 0.0
+    seconds = compile_kernels(problem)
+    _KERNELS_LOADED = True
+    return seconds
+
+
+def _screen_task(
+    problem: Problem, k: int, goal: float, seed: np.random.SeedSequence, steps: int, deadline_s: float
+) -> _Outcome:
+    """One count's screening: ``SCREEN_DRAWS`` constructions, each annealed for ``steps``; no
+    further draw after ``deadline_s`` seconds (the first is always completed)."""
+    load_s = _load_kernels(problem)
+    cpu0 = time.process_time()
+    rng = np.random.default_rng(seed)
+    until = time.monotonic() + deadline_s
+    out = _Outcome(None, np.inf, k, seconds_load=load_s)
+    for _ in range(SCREEN_DRAWS):
+        try:
+            trees = max(SCREEN_TREES, GUIDED_TREES + GUIDED_TREES_PER_AREA * k)
+            labels = _first_plan(problem, k, rng, seconds=float("inf"), plain_attempts=2, plain_trees=trees)
+        except InfeasibleError:
+            out.proven_infeasible = True
+            break
+        if labels is not None:
+            labels, cost = improve(
+                problem, labels, goal, rng, deadline=float("inf"), steps=steps, schedule=SCREEN_SCHEDULE
+            )
+            if cost < out.cost:
+                out.labels, out.cost = labels, float(cost)
+        if time.monotonic() > until:
+            break
+    out.seconds_cpu = time.process_time() - cpu0
+    return out
 
 
 def choose_count(
-    problem: Problem, target: float, rng: np.random.Generator, progress: Progress
-) -> tuple[int, dict[int, float]]:
+    problem: Problem,
+    target: float,
+    seed: int,
+    progress: Progress,
+    *,
+    jobs: int = 1,
+    budget_s: float = float("inf"),
+    cpu_log: list[float] | None = None,
+) -> tuple[int, dict[int, float], dict[int, np.ndarray]]:
     """Screen the feasible counts with a few short searches; the count with the best result wins.
 
-    At most ``SCREEN_COUNTS`` counts are screened, those nearest the count the balance target
+    At most ``SCREEN_COUNTS`` counts are screened, nearest first to the count the balance target
     implies (total / target): a county has a dozen feasible counts, but 10,000 parishes have
-    hundreds, and the best count lies near that one.
+    hundreds, and the best count lies near that one. Counts are screened ``jobs`` at a time, each
+    from its own child seed. With a finite ``budget_s`` (a time-limited run) no new batch starts
+    once the budget is spent and a valid plan is in hand; with steps (``budget_s`` infinite) all
+    are screened, so the choice does not depend on the machine.
+
+    Returns the chosen count, each screened count's best score, and each one's best plan.
+
+    Raises
+    ------
+    InfeasibleError
+        When no count gave a valid plan: proven infeasible when every count's construction
+        proved it, otherwise "time ran out", naming the counts tried.
     """
     lo, hi = problem.feasible_counts()
+    order = candidate_counts(lo, hi, problem.total_pop / max(target, 1.0))
+    seeds = child_seeds(seed, len(order), stream=0)
+    steps = screen_steps(problem)
+    workers = max(1, min(resolve_jobs(jobs), len(order)))
+    t0 = time.monotonic()
     screened: dict[int, float] = {}
-    for k in candidate_counts(lo, hi, problem.total_pop / max(target, 1.0)):
-        best = np.inf
-        for _ in range(SCREEN_DRAWS):
-            try:
-                labels = _first_plan(problem, k, rng, seconds=float("inf"), plain_attempts=2, plain_trees=SCREEN_TREES)
-            except InfeasibleError:
-                break
-            if labels is not None:
-                _, cost = improve(
-                    problem, labels, target, rng, deadline=float("inf"), steps=SCREEN_STEPS, schedule=SCREEN_SCHEDULE
-                )
-                best = min(best, cost)
-        if np.isfinite(best):
-            screened[k] = float(best)
-            progress(f"count {k}: best short search scores {best:.4f}")
-        else:
-            progress(f"count {k}: no valid plan found")
+    plans: dict[int, np.ndarray] = {}
+    tried: list[int] = []
+    proven: list[int] = []
+    # A time budget is checked between batches of ``workers`` counts; with steps all counts go
+    # to the workers at once (no batch waits for its slowest count).
+    batch_size = workers if np.isfinite(budget_s) else len(order)
+    for b in range(0, len(order), batch_size):
+        spent = time.monotonic() - t0
+        if np.isfinite(budget_s) and spent >= budget_s and screened:
+            progress(f"screening stopped at its time budget ({spent:.0f} s) after {len(tried)} count(s)")
+            break
+        batch = order[b : b + batch_size]
+        left = max(budget_s - spent, 1.0) if np.isfinite(budget_s) else float("inf")
+        tasks = [(problem, k, target, seeds[b + j], steps, left) for j, k in enumerate(batch)]
+        for out in run_tasks(_screen_task, tasks, workers):
+            _say_load(progress, out.seconds_load)
+            tried.append(out.count)
+            if cpu_log is not None:
+                cpu_log.append(out.seconds_cpu)
+            if out.labels is not None:
+                screened[out.count], plans[out.count] = out.cost, out.labels
+                progress(f"count {out.count}: best short search scores {out.cost:.4f}")
+            else:
+                if out.proven_infeasible:
+                    proven.append(out.count)
+                progress(f"count {out.count}: no valid plan found")
     if not screened:
-        msg = (
-            f"no valid plan was found for any count from {lo} to {hi}; the band "
-            f"[{problem.min_pop:,}, {problem.max_pop:,}] may be too tight for this geography."
-        )
+        if sorted(proven) == list(range(lo, hi + 1)):
+            msg = (
+                f"no valid plan exists for any count from {lo} to {hi}; the band "
+                f"[{problem.min_pop:,}, {problem.max_pop:,}] is too tight for this geography."
+            )
+        else:
+            why = "time ran out before a valid plan was found" if np.isfinite(budget_s) else "no valid plan was found"
+            msg = (
+                f"{why} (counts tried: {_ranges(tried)} of {lo}-{hi}); this does not prove there is none: "
+                "give more time (--time-limit) or more steps, or set the count (--count)."
+            )
         raise InfeasibleError(msg)
-    return min(screened, key=lambda k: screened[k]), screened
+    return min(screened, key=lambda k: (screened[k], k)), screened, plans
+
+
+def _ranges(counts: list[int]) -> str:
+    """``[18, 19, 20, 24]`` -> ``'18-20, 24'``."""
+    parts: list[str] = []
+    for c in sorted(set(counts)):
+        if parts and parts[-1].split("-")[-1] == str(c - 1):
+            parts[-1] = f"{parts[-1].split('-')[0]}-{c}"
+        else:
+            parts.append(str(c))
+    return ", ".join(parts)
+
+
+def _say_load(progress: Progress, seconds: float) -> None:
+    """Tell the user when a worker had to compile the kernels (numba caches them on disk)."""
+    if seconds > 5.0:
+        progress(f"worker: compiling the search kernels (first run only): {seconds:.0f} s")
 
 
 def start_from(
@@ -212,6 +340,41 @@ def rule_breaks(problem: Problem, labels: np.ndarray) -> list[str]:
     return [f"{r.name}: {r.detail}" for r in results if not r.ok and r.name not in ("band", "contiguity")]
 
 
+def _start_task(
+    problem: Problem,
+    k: int,
+    goal: float,
+    seed: np.random.SeedSequence,
+    steps: int,
+    seconds: float,
+    construct_seconds: float,
+    initial: np.ndarray | None,
+    label: str,
+) -> _Outcome:
+    """One start: a first plan (or the given one), improved for ``steps`` (or ``seconds``)."""
+    load_s = _load_kernels(problem)
+    cpu0 = time.process_time()
+    rng = np.random.default_rng(seed)
+    out = _Outcome(None, np.inf, k, seconds_load=load_s)
+    labels = initial.copy() if initial is not None else _first_plan(problem, k, rng, construct_seconds)
+    if labels is None:
+        out.messages.append(f"start {label}: no valid first plan found with {k} areas")
+        return out
+    schedule = WARM_SCHEDULE if initial is not None else None
+    if steps > 0 and initial is None and _tight(problem, k):
+        steps *= TIGHT_EFFORT
+    if steps > 0:
+        labels, cost = improve(problem, labels, goal, rng, deadline=float("inf"), steps=steps, schedule=schedule)
+    elif seconds > 0.05:
+        labels, cost = improve(problem, labels, goal, rng, deadline=time.monotonic() + seconds, schedule=schedule)
+    else:
+        cost = score_labels(problem, labels, goal)["objective"]
+    out.labels, out.cost = labels, float(cost)
+    out.messages.append(f"start {label}: {k} areas, objective {cost:.4f}")
+    out.seconds_cpu = time.process_time() - cpu0
+    return out
+
+
 def search(
     problem: Problem,
     *,
@@ -224,6 +387,7 @@ def search(
     initial_labels: np.ndarray | None = None,
     construct_seconds: float = 60.0,
     steps: int = 0,
+    jobs: int = 1,
 ) -> SearchResult:
     """Find a good valid plan.
 
@@ -232,11 +396,12 @@ def search(
     problem
         The instance (checked by ``sda.feasibility.check_feasible`` first).
     count
-        Number of areas, or ``"auto"`` to screen every feasible count.
+        Number of areas, or ``"auto"`` to screen the feasible counts.
     target
         Balance target, or ``"auto"`` (see ``target_for``).
     seed
-        Seed of the only random generator used.
+        Root seed: the screening of each count and each start draw from their own child seeds
+        (``numpy.random.SeedSequence.spawn``), so the plan does not depend on ``jobs``.
     time_limit_s
         Budget for the whole search (choosing the count, constructing, improving), shared among
         the starts; a first plan is always completed, so a tiny budget gives the construction.
@@ -256,66 +421,104 @@ def search(
         Cap on building each first plan.
     steps
         Annealing steps per start; > 0 replaces the time budget (clock-free, reproducible).
+    jobs
+        Worker processes for the screening and the starts (0: every core). With ``steps`` the
+        plan is the same for any value.
     """
     say = progress or (lambda _msg: None)
     compile_s = compile_kernels(problem)
+    if compile_s > 2.0:
+        say(f"compiling the search kernels (first run only): {compile_s:.0f} s")
+    global _KERNELS_LOADED
+    _KERNELS_LOADED = True
     t0 = time.monotonic()
-    deadline_all = t0 + max(time_limit_s, 0.0)
-    rng = np.random.default_rng(seed)
+    workers = resolve_jobs(jobs)
     goal = target_for(problem, count, target)
     screened: dict[int, float] = {}
+    plans: dict[int, np.ndarray] = {}
+    task_cpu: dict[str, list[float]] = {"screen": [], "starts": []}
     initial = None
     if initial_labels is not None:
-        problem, initial = start_from(problem, initial_labels, goal, rng, say)
+        problem, initial = start_from(
+            problem, initial_labels, goal, np.random.default_rng(child_seeds(seed, 1, stream=2)[0]), say
+        )
         k = int(initial.max()) + 1
     elif count == "auto":
-        k, screened = choose_count(problem, goal, rng, say)
+        budget = SCREEN_SHARE * time_limit_s if steps == 0 else float("inf")
+        k, screened, plans = choose_count(
+            problem, goal, seed, say, jobs=workers, budget_s=budget, cpu_log=task_cpu["screen"]
+        )
         say(f"chose {k} areas (best short searches among counts {min(screened)}-{max(screened)})")
     else:
         k = int(count)
     # With a chosen count, the starts alternate between the two best-screened counts: short
     # screening searches rank close counts by luck, and full searches settle it.
-    counts = sorted(screened, key=lambda c: screened[c])[:2] if screened else [k]
+    counts = sorted(screened, key=lambda c: (screened[c], c))[:2] if screened else [k]
     if len(counts) > 1 and starts > 1:
         say(f"starts alternate between {counts[0]} and {counts[1]} areas")
-    best_labels, best_cost, best_k, start_costs = None, np.inf, k, []
     n_starts = starts if initial is None else 1
-    for s in range(n_starts):
-        if steps == 0 and s > 0 and time.monotonic() >= deadline_all:
-            say(f"time budget spent after {s} start(s)")
-            break
-        k = counts[s % len(counts)]
-        labels = initial.copy() if initial is not None else _first_plan(problem, k, rng, construct_seconds)
-        if labels is None:
-            say(f"start {s + 1}/{starts}: no valid first plan found with {k} areas")
-            continue
-        remaining = deadline_all - time.monotonic()
-        share = remaining / max(starts - s, 1)
-        schedule = WARM_SCHEDULE if initial is not None else None
-        if steps > 0:
-            say(f"start {s + 1}/{starts}: improving for {steps:,} steps")
-            labels, cost = improve(problem, labels, goal, rng, deadline=float("inf"), steps=steps, schedule=schedule)
-        elif share > 0.05:
-            say(f"start {s + 1}/{starts}: improving for {share:.0f} s")
-            labels, cost = improve(problem, labels, goal, rng, deadline=time.monotonic() + share, schedule=schedule)
-        else:
-            cost = score_labels(problem, labels, goal)["objective"]
-        start_costs.append(float(cost))
-        say(f"start {s + 1}/{starts}: {k} areas, objective {cost:.4f}")
-        if cost < best_cost:
-            best_labels, best_cost, best_k = labels, float(cost), k
-    if best_labels is None:
+    spent = time.monotonic() - t0
+    remaining = max(time_limit_s - spent, 0.0)
+    if steps == 0 and remaining <= 0:
+        # The time budget is spent: the screened plans stand, or else one first plan is made.
+        n_starts = 0 if plans else 1
+    # When screening overran its share of a time budget, constructions are slow next to it (a
+    # national instance): the starts refine the screened plans instead of building new ones.
+    reuse = steps == 0 and bool(plans) and spent > SCREEN_SHARE * time_limit_s
+    if reuse and n_starts:
+        say("constructions are slow for this budget: the starts refine the screened plans")
+    firsts = [plans[counts[s % len(counts)]] if reuse else initial for s in range(n_starts)]
+    # Starts run ``workers`` at a time, so each may take that many shares of what is left.
+    share = remaining * min(workers, n_starts) / max(n_starts, 1)
+    if n_starts == 0:
+        say("time budget spent: the best screened plan stands")
+    elif steps > 0:
+        say(f"improving {n_starts} start(s) for {steps:,} steps each on {min(workers, n_starts)} worker(s)")
+    else:
+        say(f"improving {n_starts} start(s) for about {share:.0f} s each on {min(workers, n_starts)} worker(s)")
+    seeds = child_seeds(seed, n_starts, stream=1)
+    tasks = [
+        (
+            problem,
+            counts[s % len(counts)],
+            goal,
+            seeds[s],
+            steps,
+            share,
+            construct_seconds,
+            firsts[s],
+            f"{s + 1}/{n_starts}",
+        )
+        for s in range(n_starts)
+    ]
+    outcomes: list[_Outcome] = []
+    for out in run_tasks(_start_task, tasks, workers):
+        _say_load(say, out.seconds_load)
+        for message in out.messages:
+            say(message)
+        outcomes.append(out)
+        task_cpu["starts"].append(out.seconds_cpu)
+    start_costs = [o.cost for o in outcomes if o.labels is not None]
+    # The best plan of any start, then of any screened count (a start that found nothing does
+    # not lose the screening's plan); ties go to the earlier candidate, so the pick is the same
+    # however many workers ran.
+    candidates = [(o.cost, i, o.labels, o.count) for i, o in enumerate(outcomes) if o.labels is not None]
+    candidates += [(screened[c], len(outcomes) + i, plans[c], c) for i, c in enumerate(sorted(plans))]
+    if not candidates:
         msg = (
-            f"no valid plan with {k} areas was found in {len(start_costs) or starts} starts; "
-            "the band may be too tight for this geography: try another seed, more starts, or another count."
+            f"no valid plan with {k} areas was found in {n_starts} start(s) (each construction stops after "
+            f"{construct_seconds:g} s); this does not prove there is none: try more time, another seed, more "
+            "starts, or another count."
         )
         raise InfeasibleError(msg)
+    best_cost, _, best_labels, best_k = min(candidates, key=lambda c: (c[0], c[1]))
     return SearchResult(
         labels=best_labels,
-        objective=best_cost,
-        count=best_k,
+        objective=float(best_cost),
+        count=int(best_k),
         screened=screened,
         starts=start_costs,
         seconds=time.monotonic() - t0,
         seconds_compile=compile_s,
+        task_cpu_s=task_cpu,
     )

@@ -187,6 +187,7 @@ def _bound_text(bound: Bound, scores: Mapping[str, float]) -> str:
         elif isinstance(full, Mapping):
             took = f" in {full['seconds']} s" if full.get("seconds") is not None else ""
             parts.append(f"; full HiGHS model: {full.get('status')}{took}")
+    parts += [f"; bound used: {bound['method']}"] if bound.get("method") else []
     return " ".join(parts)
 
 

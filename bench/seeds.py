@@ -1,0 +1,170 @@
+"""Seeds benchmark: does every seed give the same best plan, how far is it from the bound, and
+what do two workers buy?
+
+For each shipped config (default, 28 areas, districts) and seeds 1-8, runs the search as
+``sda propose`` does (count screening, starts, improvement; no trade-offs) with a fixed step
+budget, then bounds the plan with HiGHS (``sda.exact.bound_plan``). Prints one markdown table:
+
+- objective: best, worst and spread ((worst - best) / best) across seeds;
+- coterminosity: lowest and highest across seeds, and the gap to the bound (largest);
+- disagreement: for every pair of seeds, the share of residents not in the matched area (areas
+  of the two plans matched one to one to share the most residents), mean and largest;
+- wall time per run at 2 jobs (every seed) and at 1 job (the first ``--one-job-seeds`` seeds),
+  and whether the plans at 1 and 2 jobs are the same.
+
+Run from the repository root: ``python bench/seeds.py --steps 2000000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from sda.api import load_inputs
+from sda.config import ExactConfig, load_config
+from sda.engine.search import search
+from sda.exact import bound_plan
+from sda.feasibility import check_feasible
+from sda.objective import score_labels
+
+CONFIGS = {
+    "default": "configs/cambridgeshire-peterborough.toml",
+    "28 areas": "configs/cambridgeshire-peterborough-28.toml",
+    "districts": "configs/cambridgeshire-peterborough-districts.toml",
+}
+
+
+def disagreement(pop: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """Share of residents outside the matched area when the areas of plans ``a`` and ``b`` are
+    matched one to one so as to share the most residents."""
+    shared = np.zeros((int(a.max()) + 1, int(b.max()) + 1))
+    np.add.at(shared, (a, b), pop)
+    rows, cols = linear_sum_assignment(shared, maximize=True)
+    return 1.0 - shared[rows, cols].sum() / pop.sum()
+
+
+def worker_rss_mb() -> list[float]:
+    """Resident memory (MB) of this process's child processes (the loky workers), from /proc."""
+    out = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(os.getpid()) and "VmRSS" in fields:
+            out.append(int(fields["VmRSS"].split()[0]) / 1024)
+    return sorted(out)
+
+
+def makespan(task_cpu_s: dict[str, list[float]], workers: int) -> float:
+    """Wall seconds the search's tasks would take on an idle machine with ``workers`` cores: the
+    screening tasks, then the starts, each handed to whichever worker is free first, as loky
+    does (with a step budget all counts are screened in one call)."""
+    total = 0.0
+    for phase in ("screen", "starts"):
+        free = [0.0] * workers
+        for cpu in task_cpu_s.get(phase, []):
+            free[free.index(min(free))] += cpu
+        total += max(free)
+    return total
+
+
+def run_config(name: str, path: str, seeds: list[int], steps: int, one_job_seeds: int) -> dict[str, object]:
+    cfg = load_config(Path(path))
+    problem = load_inputs(cfg, lambda _m: None).problem
+    check_feasible(problem, cfg.areas.count)
+    plans, objectives, coterm, gaps, walls2, walls1, same, ideal = [], [], [], [], [], [], [], []
+    # Warm-up: start the workers and load the kernels in them before anything is timed.
+    search(problem, count=cfg.areas.count, target="auto", seed=0, time_limit_s=0, starts=2, steps=1_000, jobs=2)
+    bounds: dict[int, str] = {}
+    for seed in seeds:
+        options = {
+            "count": cfg.areas.count,
+            "target": cfg.areas.target_population,
+            "seed": seed,
+            "time_limit_s": 0,
+            "starts": cfg.search.starts,
+            "steps": steps,
+        }
+        t0 = time.monotonic()
+        result = search(problem, jobs=2, **options)
+        walls2.append(time.monotonic() - t0)
+        workers = worker_rss_mb()
+        ideal.append(makespan(result.task_cpu_s, 2) / makespan(result.task_cpu_s, 1))
+        if len(walls1) < one_job_seeds:
+            t0 = time.monotonic()
+            alone = search(problem, jobs=1, **options)
+            walls1.append(time.monotonic() - t0)
+            same.append(bool(np.array_equal(alone.labels, result.labels)))
+        goal = problem.total_pop / result.count if cfg.areas.count != "auto" else "auto"
+        target = float(goal) if goal != "auto" else (problem.min_pop + problem.max_pop) / 2
+        scores = score_labels(problem, result.labels, target)
+        bound = bound_plan(problem, result.labels, ExactConfig(time_limit_s=cfg.exact.time_limit_s, max_units=0))
+        bounds[result.count] = bound["method"]
+        plans.append(result.labels)
+        objectives.append(result.objective)
+        coterm.append(scores["coterminosity"])
+        gaps.append(bound["gap"])
+        print(
+            f"  {name} seed {seed}: {result.count} areas, objective {result.objective:.4f}, "
+            f"coterminosity {scores['coterminosity']:.3f}, gap {bound['gap']:.2%}, {walls2[-1]:.0f} s at 2 jobs"
+            + (f" ({walls1[-1]:.0f} s at 1 job)" if len(walls1) == len(plans) else "")
+            + f"; this process {_own_rss_mb():.0f} MB, workers {', '.join(f'{w:.0f}' for w in workers)} MB",
+            flush=True,
+        )
+    pairs = [disagreement(problem.pop, a, b) for a, b in itertools.combinations(plans, 2)]
+    counts = sorted({int(p.max()) + 1 for p in plans})
+    return {
+        "config": name,
+        "counts": ", ".join(map(str, counts)),
+        "objective": f"{min(objectives):.4f}-{max(objectives):.4f}",
+        "spread": f"{(max(objectives) - min(objectives)) / min(objectives):.1%}",
+        "coterminosity": f"{min(coterm):.3f}-{max(coterm):.3f}",
+        "gap": f"{min(gaps):.1%}-{max(gaps):.1%}",
+        "disagree": f"{np.mean(pairs):.1%} / {max(pairs):.1%}",
+        "wall 2 jobs": f"{np.mean(walls2):.0f} s",
+        "wall 1 job": f"{np.mean(walls1):.0f} s" if walls1 else "-",
+        "ratio": f"{np.mean(walls2[: len(walls1)]) / np.mean(walls1):.2f}" if walls1 else "-",
+        "idle ratio": f"{np.mean(ideal):.2f}",
+        "same plan": ("yes" if all(same) else "NO") if same else "-",
+        "bound": "; ".join(f"{k}: {m.split(' (')[0]}" for k, m in sorted(bounds.items())),
+    }
+
+
+def _own_rss_mb() -> float:
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=2_000_000, help="annealing steps per start")
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--one-job-seeds", type=int, default=2, help="seeds also run at 1 job")
+    parser.add_argument("--configs", nargs="*", default=list(CONFIGS))
+    args = parser.parse_args()
+    started = time.monotonic()
+    load = os.getloadavg()
+    rows = [
+        run_config(name, CONFIGS[name], list(range(1, args.seeds + 1)), args.steps, args.one_job_seeds)
+        for name in args.configs
+    ]
+    header = list(rows[0])
+    print(
+        f"\nsteps per start {args.steps:,}; load average at start {load[0]:.1f}, at end {os.getloadavg()[0]:.1f}; "
+        f"total {time.monotonic() - started:.0f} s\n"
+    )
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(row[h]) for h in header) + " |")
+
+
+if __name__ == "__main__":
+    main()
