@@ -271,13 +271,20 @@ def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | No
     return plan
 
 
-def _provenance(cfg: RunConfig, inputs: Inputs, result: SearchResult, started: float) -> Provenance:
+def base_provenance(cfg: RunConfig, inputs: Inputs) -> Provenance:
+    """What every plan records of where it came from: version, date, config and data files."""
     return {
         "sda_version": __version__,
         "run_at": run_timestamp().isoformat(timespec="seconds"),
         "config_file": cfg.source.name if cfg.source else "",
         "config_sha256": cfg.sha256,
         "data_files": inputs.data_files,
+    }
+
+
+def _provenance(cfg: RunConfig, inputs: Inputs, result: SearchResult, started: float) -> Provenance:
+    return {
+        **base_provenance(cfg, inputs),
         "seed": cfg.search.seed,
         "count_asked": cfg.areas.count,
         "count": result.count,

@@ -22,12 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sda import __version__
-from sda.api import Inputs, build_plan, load_inputs
+from sda.api import Inputs, base_provenance, build_plan, load_inputs
 from sda.config import RunConfig
 from sda.engine.search import target_for
 from sda.errors import InputError, SdaError, SdaWarning
-from sda.folder import run_timestamp
 from sda.formatting import show_whole
 from sda.metrics import piece_labels
 from sda.objective import score_labels
@@ -411,11 +409,7 @@ def _edit_notes(edits: pd.DataFrame, costs: pd.DataFrame) -> list[str]:
 
 def _provenance(cfg: RunConfig, inputs: Inputs, source: Path, run_dir: Path | None, edits: pd.DataFrame) -> Provenance:
     return {
-        "sda_version": __version__,
-        "run_at": run_timestamp().isoformat(timespec="seconds"),
-        "config_file": cfg.source.name if cfg.source else "",
-        "config_sha256": cfg.sha256,
-        "data_files": inputs.data_files,
+        **base_provenance(cfg, inputs),
         "made_by": "sda evaluate (a plan read from a file, checked and scored; no search)",
         "plan_file": source.name,
         "edited_from": run_dir.name if run_dir is not None else "",
