@@ -114,6 +114,7 @@ def dissolve_areas(units: gpd.GeoDataFrame, snap_m: float, *, keep_out_of_others
             filled = shapely.difference(closed, merged)  # the gaps closed: thin, so cheap to test
             filled = _outside_others(filled, area, geoms, areas, tree)
             merged = shapely.union(merged, filled)
+        merged = _fill_own_holes(merged, area, geoms, areas, tree)
         outline = clean_polygonal(merged, min_part_m2=half * half)
         # A piece made only of filled gap (cut off by another area's units) is not part of the area.
         pieces = [p for p in shapely.get_parts(outline) if shapely.intersection(p, raw).area >= 0.5 * p.area]
@@ -122,6 +123,31 @@ def dissolve_areas(units: gpd.GeoDataFrame, snap_m: float, *, keep_out_of_others
             pieces = _bridged(pieces, 2 * half, trim)
         outlines.append(pieces[0] if len(pieces) == 1 else shapely.MultiPolygon(pieces) if pieces else outline)
     return gpd.GeoSeries(outlines, index=ids, crs=units.crs).rename_axis("area_id")
+
+
+def _fill_own_holes(
+    geom: shapely.Geometry, area: str, geoms: np.ndarray, areas: np.ndarray, tree: shapely.STRtree | None
+) -> shapely.Geometry:
+    """Fill holes that no other area's unit reaches into: ground the source leaves uncovered
+    inside one area (a washland or river drawn as a gap wider than the snap distance) belongs to
+    no other area, and drawn as a hole it reads as a border. Holes holding other areas' units
+    (enclaves) stay."""
+    if tree is None or geom.is_empty:
+        return geom
+    filled = []
+    for part in shapely.get_parts(geom):
+        if part.geom_type != "Polygon" or not part.interiors:
+            filled.append(part)
+            continue
+        holes = []
+        for ring in part.interiors:
+            hole = shapely.Polygon(ring)
+            others = [i for i in tree.query(hole, predicate="intersects").tolist() if areas[i] != area]
+            reached = any(shapely.intersection(hole, geoms[i]).area > 1.0 for i in others)
+            if reached:
+                holes.append(ring)
+        filled.append(shapely.Polygon(part.exterior, holes))
+    return shapely.union_all(filled)
 
 
 def _trim(

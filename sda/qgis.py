@@ -292,6 +292,6 @@ def _labeling(expression: str, *, placement: int) -> str:
         f'<placement placement="{placement}" fitInPolygonOnly="0" centroidWhole="1" centroidInside="1" '
         'priority="5" overrunDistance="0"/>'
         '<rendering obstacle="1" scaleVisibility="0" upsidedownLabels="0" limitNumLabels="0" '
-        'fontLimitPixelSize="0" displayAll="1" labelPerPart="0" mergeLines="0" drawLabels="1"/>'
+        'fontLimitPixelSize="0" displayAll="0" labelPerPart="0" mergeLines="0" drawLabels="1"/>'
         "</settings></labeling>"
     )

@@ -188,7 +188,7 @@ def _bound_text(bound: Bound, scores: Mapping[str, float]) -> str:
             took = f" in {full['seconds']} s" if full.get("seconds") is not None else ""
             parts.append(f"; full HiGHS model: {full.get('status')}{took}")
     parts += [f"; bound used: {bound['method']}"] if bound.get("method") else []
-    return " ".join(parts)
+    return " ".join(parts).replace(" ;", ";")
 
 
 def _map_section(plan: Plan, available: set[str]) -> list[Any]:
