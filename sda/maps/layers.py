@@ -30,6 +30,7 @@ __all__ = [
     "district_shapes",
     "figure_bytes",
     "label_anchor",
+    "labels_readable",
     "outline_collection",
     "png_bytes",
     "polygon_collection",
@@ -38,6 +39,13 @@ __all__ = [
 
 #: Column that carries an area's readable name on ``plan.areas`` (or ``plan.units``), when named.
 NAME_FIELD = "area_name"
+
+#: Most areas a sheet labels in full (names, insets, labels moved by adjustText) and the report
+#: gives a locator map each. Above it the sheets label an area by its id only where the id fits
+#: inside it, with no insets, and the cards go without locators: a landscape A4 page holds about
+#: this many readable labels, and adjustText's cost grows with the square of the labels it moves
+#: (1,395 labels asked for 24.5 GiB); docs/benchmark.md has the measurements.
+MAX_LABELLED_AREAS = 150
 
 
 def area_neighbours(plan: Plan) -> nx.Graph:
@@ -50,6 +58,11 @@ def area_neighbours(plan: Plan) -> nx.Graph:
         if a is not None and b is not None and a != b:
             areas.add_edge(a, b)
     return areas
+
+
+def labels_readable(n_areas: int) -> bool:
+    """Whether a plan of ``n_areas`` areas is few enough to label in full (``MAX_LABELLED_AREAS``)."""
+    return n_areas <= MAX_LABELLED_AREAS
 
 
 def area_shapes(plan: Plan) -> gpd.GeoDataFrame:
