@@ -42,10 +42,11 @@ NAME_FIELD = "area_name"
 
 #: Most areas a sheet labels in full (names, insets, labels moved by adjustText) and the report
 #: gives a locator map each. Above it the sheets label an area by its id only where the id fits
-#: inside it, with no insets, and the cards go without locators: a landscape A4 page holds about
-#: this many readable labels, and adjustText's cost grows with the square of the labels it moves
-#: (1,395 labels asked for 24.5 GiB); docs/benchmark.md has the measurements.
-MAX_LABELLED_AREAS = 150
+#: inside it, with no insets, and the cards go without locators. Measured on SYNTHETIC instances
+#: (docs/benchmark.md): at 131 areas the A4 sheet was crowded, its key of shortened labels ran
+#: off the page and the maps took twice as long as the search; with 435 areas they ran for more
+#: than 7 minutes, and 1,395 labels asked adjustText for 24.5 GiB.
+MAX_LABELLED_AREAS = 100
 
 
 def area_neighbours(plan: Plan) -> nx.Graph:
