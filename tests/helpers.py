@@ -330,3 +330,52 @@ def plan_scores(units: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, graph: nx.Grap
         "n_areas": float(len(areas)),
         "district_splits": float("nan"),
     }
+
+
+def block_plan(rows: int, cols: int, block: int = 2, side_m: float = 200.0) -> Plan:
+    """Build a plan of ``rows`` x ``cols`` square cells grouped into ``block`` x ``block`` square areas.
+
+    Made by hand for the map tests at scale: a 40 x 40 grid in 2 x 2 blocks is 400 small areas
+    (ids ``B000``...), each of 4 cells of 1,000 residents; the west and east halves are two
+    districts. Only what the maps read is filled in (units, area shapes, scores, graph, config).
+    """
+    codes, geoms, areas, districts = [], [], [], []
+    per_row = cols // block
+    for r in range(rows):
+        for c in range(cols):
+            x, y = ORIGIN[0] + c * side_m, ORIGIN[1] + r * side_m
+            codes.append(f"R{r}C{c}")
+            geoms.append(shapely.box(x, y, x + side_m, y + side_m))
+            areas.append(f"B{(r // block) * per_row + c // block:03d}")
+            districts.append("D1" if c < cols // 2 else "D2")
+    units = gpd.GeoDataFrame(
+        {
+            "unit_name": [f"Unit {c}" for c in codes],
+            "population": np.full(len(codes), 1000, dtype="int64"),
+            "district": districts,
+            "district_name": ["West" if d == "D1" else "East" for d in districts],
+            "pcn_code": areas,
+            "area_id": areas,
+        },
+        geometry=geoms,
+        crs="EPSG:27700",
+        index=pd.Index(codes, name="unit_code"),
+    )
+    graph = nx.grid_2d_graph(rows, cols)
+    graph = nx.relabel_nodes(graph, {(r, c): f"R{r}C{c}" for r, c in graph.nodes})
+    per_area = 1000 * block * block
+    table = units.dissolve(by="area_id", aggfunc={"population": "sum"})
+    config = RunConfig(
+        units=UnitsConfig(path=Path("x.geojson"), code_field="code"),
+        areas=AreasConfig(min_population=per_area - 500, max_population=per_area + 500),
+    )
+    return Plan(
+        units=units,
+        areas=table,
+        scores={"coterminosity": 1.0},
+        rules=[],
+        graph=graph,
+        config=config,
+        target_population=float(per_area),
+        provenance={"seed": 1},
+    )

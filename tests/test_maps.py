@@ -27,12 +27,21 @@ from PIL import Image
 
 from sda import api
 from sda.config import load_config
-from sda.maps import area_neighbours, draw_sheet, plot_locator, plot_plan_map, render_locators, render_print_maps
-from sda.maps.labels import MapLabel, place_labels, settle_labels
-from sda.maps.layers import area_label, area_names
+from sda.maps import (
+    area_neighbours,
+    draw_sheet,
+    drawable_figures,
+    plot_locator,
+    plot_plan_map,
+    render_figures,
+    render_locators,
+    render_print_maps,
+)
+from sda.maps.labels import MapLabel, label_boxes, label_overlaps, place_fitting_labels, place_labels, settle_labels
+from sda.maps.layers import MAX_LABELLED_AREAS, area_label, area_names, area_shapes
 from sda.plan import Plan
 from sda.qgis import AREA_PALETTE, area_colours
-from tests.helpers import quadrant_plan
+from tests.helpers import block_plan, quadrant_plan
 
 CONFIG_28 = Path(__file__).resolve().parents[1] / "configs" / "cambridgeshire-peterborough-28.toml"
 
@@ -232,3 +241,73 @@ def test_locators_highlight_each_area(real_plan: Plan) -> None:
 def test_report_map_is_a_landscape_a4_page_for_screens() -> None:
     data = plot_plan_map(quadrant_plan())
     assert Image.open(io.BytesIO(data)).size == pytest.approx((1169, 827), abs=2)
+
+
+# --------------------------------------------------------------------------- many areas
+
+
+@pytest.fixture(scope="module")
+def many_areas_plan() -> Plan:
+    """400 areas of 400 m x 400 m (a 40 x 40 grid of cells in 2 x 2 blocks): above the label limit.
+
+    Named, so that full labels (id and name) would not fit their squares and would go to adjustText.
+    """
+    plan = block_plan(40, 40)
+    plan.areas["area_name"] = [f"Placename {a} & Elsewhere" for a in plan.areas.index]
+    assert len(plan.areas) == 400 > MAX_LABELLED_AREAS
+    return plan
+
+
+def _no_adjust_text(*args: object, **kwargs: object) -> None:
+    raise AssertionError("adjustText was called for a plan with too many areas to label")
+
+
+def test_many_areas_are_labelled_by_id_where_it_fits_without_adjust_text(
+    many_areas_plan: Plan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("adjustText.adjust_text", _no_adjust_text)
+    fig = draw_sheet(many_areas_plan, "a4")
+    shapes = area_shapes(many_areas_plan)
+    main = next(ax for ax in fig.axes if ax.get_gid() == "main-map")
+    inverse = main.transData.inverted()
+    boxes = label_boxes(fig)
+    area_boxes = {gid.partition(":")[2]: box for gid, box in boxes.items() if not gid.startswith("label:district")}
+    assert len(area_boxes) > 300  # the ids fit in most of these squares at A4
+    for area, box in area_boxes.items():
+        (x0, y0), (x1, y1) = inverse.transform([[box.x0, box.y0], [box.x1, box.y1]])
+        assert shapes.geometry[area].contains(shapely.box(x0, y0, x1, y1)), area
+    assert label_overlaps(fig) == []
+    assert not [ax for ax in fig.axes if (ax.get_gid() or "").startswith("inset-")]
+    texts = {t.get_gid(): t.get_text() for t in fig.findobj(Text) if t.get_gid()}
+    assert "400 areas are too many to label" in texts["label-note"]
+    assert "areas.csv" in texts["label-note"] and "plan.gpkg" in texts["label-note"]
+    assert "areas.csv" in texts["legend-note"]
+    assert "shortened for room" not in texts["legend-note"]  # nothing numbered into the key
+
+
+def test_a_label_that_does_not_fit_its_area_is_left_off() -> None:
+    fig = Figure(figsize=(4, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 1000)
+    ax.set_ylim(0, 1000)
+    big, tiny = shapely.box(0, 0, 600, 600), shapely.box(700, 700, 720, 720)
+    labels = [
+        MapLabel(key="big", text="B1", anchor=(300, 300), shape=big, ax=ax, optional=True),
+        MapLabel(key="tiny", text="B2", anchor=(710, 710), shape=tiny, ax=ax, optional=True),
+    ]
+    place_fitting_labels(labels)
+    assert [lab.state for lab in labels] == ["full", "hidden"]
+    assert set(label_boxes(fig)) == {"label:big"}
+
+
+def test_many_areas_get_no_locators_and_a_report_map(many_areas_plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("adjustText.adjust_text", _no_adjust_text)
+    assert render_locators(many_areas_plan) == {}
+    keys = drawable_figures(many_areas_plan)
+    assert "map" in keys and not [k for k in keys if k.startswith("locator-")]
+    figures = render_figures(many_areas_plan)
+    assert not [k for k in figures if k.startswith("locator-")]
+    png = figures["map"]
+    assert png is not None
+    assert Image.open(io.BytesIO(png)).size == pytest.approx((1169, 827), abs=2)

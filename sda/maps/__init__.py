@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sda.maps.changes import moved_codes, plot_moved_units
 from sda.maps.charts import ENSEMBLE_SCORES, ensemble_columns, frontier_points, plot_ensemble, plot_frontier
-from sda.maps.layers import area_neighbours, area_shapes
+from sda.maps.layers import area_neighbours, area_shapes, labels_readable
 from sda.maps.locator import plot_locator, render_locators
 from sda.maps.sheet import draw_sheet, plot_plan_map, render_print_maps
 from sda.plan import Plan
@@ -50,7 +50,8 @@ def render_figures(plan: Plan) -> dict[str, bytes | None]:
     }
     if plan.provenance.get("previous"):  # a re-run (see sda.rerun)
         figures["changes"] = plot_moved_units(plan)
-    # One small "where is it" map per area card (report.html embeds them; report.md leaves them out).
+    # One small "where is it" map per area card (report.html embeds them; report.md leaves them
+    # out); none for a plan with too many areas (see sda.maps.layers.MAX_LABELLED_AREAS).
     figures.update({f"locator-{area}": png for area, png in render_locators(plan).items()})
     return figures
 
@@ -64,5 +65,7 @@ def drawable_figures(plan: Plan) -> set[str]:
         keys.add("ensemble")
     if moved_codes(plan):
         keys.add("changes")
-    keys.update(f"locator-{area}" for area in area_shapes(plan).index)
+    shapes = area_shapes(plan)
+    if labels_readable(len(shapes)):  # as render_locators
+        keys.update(f"locator-{area}" for area in shapes.index)
     return keys

@@ -151,10 +151,12 @@ def add_legend(
     has_insets: bool,
     named: bool = True,
     key: Sequence[tuple[str, str]] = (),
+    labels_note: str = "",
 ) -> Legend:
     """Add the map key in its own frameless axes at ``rect`` (figure fraction).
 
     ``key`` lists ``(number, label)`` for labels that had to be numbered to avoid overlaps.
+    ``labels_note``, when given, replaces the line that says what the labels show.
     """
     ax = fig.add_axes(rect, gid="legend-panel")
     ax.set_axis_off()
@@ -190,7 +192,8 @@ def add_legend(
         borderaxespad=0.0,
     )
     legend.set_gid("legend")
-    note = "Colours only tell neighbouring areas apart.\nLabels: " + ("area id and name." if named else "area id.")
+    labels_line = labels_note or "Labels: " + ("area id and name." if named else "area id.")
+    note = "Colours only tell neighbouring areas apart.\n" + labels_line
     if key:
         note += "\n\nLabels shortened for room:\n" + "\n".join(f"{n}  {text}" for n, text in key)
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]

@@ -14,6 +14,11 @@ Placement runs in three steps on a drawn figure:
 
 After ``settle_labels`` no two visible labels of a figure overlap, which ``label_overlaps``
 checks from the renderer's own text extents.
+
+A plan with too many areas to label readably (``sda.maps.layers.MAX_LABELLED_AREAS``) skips
+steps 2 and 3: ``place_fitting_labels`` keeps a label only where its whole box lies inside its
+feature, inside the axes and off the obstacles, and hides the rest. Features do not overlap, so
+neither do the labels kept, and the cost grows linearly with the number of labels.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from matplotlib.patheffects import withStroke
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-__all__ = ["MapLabel", "label_boxes", "label_overlaps", "place_labels", "settle_labels"]
+__all__ = ["MapLabel", "label_boxes", "label_overlaps", "place_fitting_labels", "place_labels", "settle_labels"]
 
 #: ``gid`` prefix of every label text, so checks find them among the figure's artists.
 LABEL_GID = "label"
@@ -64,6 +69,46 @@ class MapLabel:
     artist: Text | None = None
     leader: list[Any] = field(default_factory=list)
     state: str = "full"  # "full", "short" (first line only), "number" or "hidden"
+
+
+def place_fitting_labels(labels: Sequence[MapLabel], *, obstacles: Sequence[Bbox] = ()) -> None:
+    """Draw ``labels`` at their anchors and hide each one that does not lie wholly inside its feature.
+
+    A label is also hidden when it leaves its axes or touches one of ``obstacles`` (display
+    pixels). No label moves, so there are no leader lines; hidden labels get ``state="hidden"``.
+    All labels must be on the same axes, whose limits are final, and their shapes must not
+    overlap (areas of one plan), so the labels kept never overlap each other.
+    """
+    if not labels:
+        return
+    ax = labels[0].ax
+    renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    inverse = ax.transData.inverted()
+    frame = ax.get_window_extent(renderer)
+    for label in labels:
+        label.artist = ax.text(
+            *label.anchor,
+            label.text,
+            ha="center",
+            va="center",
+            fontsize=label.fontsize,
+            path_effects=_HALO,
+            gid=f"{LABEL_GID}:{label.key}",
+            zorder=6,
+            **label.style,
+        )
+        extent = label.artist.get_window_extent(renderer)
+        fits = (
+            extent.x0 >= frame.x0
+            and extent.x1 <= frame.x1
+            and extent.y0 >= frame.y0
+            and extent.y1 <= frame.y1
+            and not any(_overlap(extent, box) for box in obstacles)
+            and label.shape.contains(_data_box(extent, inverse))
+        )
+        if not fits:
+            label.state = "hidden"
+            label.artist.set_visible(False)
 
 
 def place_labels(labels: Sequence[MapLabel], *, obstacles: Sequence[Bbox] = (), fit_share: float = 0.97) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "district_shapes",
     "figure_bytes",
     "label_anchor",
+    "labels_readable",
     "outline_collection",
     "png_bytes",
     "polygon_collection",
@@ -38,6 +39,14 @@ __all__ = [
 
 #: Column that carries an area's readable name on ``plan.areas`` (or ``plan.units``), when named.
 NAME_FIELD = "area_name"
+
+#: Most areas a sheet labels in full (names, insets, labels moved by adjustText) and the report
+#: gives a locator map each. Above it the sheets label an area by its id only where the id fits
+#: inside it, with no insets, and the cards go without locators. Measured on SYNTHETIC instances
+#: (docs/benchmark.md): at 131 areas the A4 sheet was crowded, its key of shortened labels ran
+#: off the page and the maps took twice as long as the search; with 435 areas they ran for more
+#: than 7 minutes, and 1,395 labels asked adjustText for 24.5 GiB.
+MAX_LABELLED_AREAS = 100
 
 
 def area_neighbours(plan: Plan) -> nx.Graph:
@@ -50,6 +59,11 @@ def area_neighbours(plan: Plan) -> nx.Graph:
         if a is not None and b is not None and a != b:
             areas.add_edge(a, b)
     return areas
+
+
+def labels_readable(n_areas: int) -> bool:
+    """Whether a plan of ``n_areas`` areas is few enough to label in full (``MAX_LABELLED_AREAS``)."""
+    return n_areas <= MAX_LABELLED_AREAS
 
 
 def area_shapes(plan: Plan) -> gpd.GeoDataFrame:

@@ -3,6 +3,8 @@
 The grey base (every area and the district outlines) is drawn once per plan and kept as a
 pixel buffer; each locator restores that buffer, draws only its highlighted area on top, and
 encodes the pixels as PNG. So the 20-30 locators of a report cost about one full drawing.
+A plan with more areas than ``MAX_LABELLED_AREAS`` gets none from ``render_locators``: a
+locator per card is no help among hundreds of cards, and drawing them would dominate the run.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 from PIL import Image
 
-from sda.maps.layers import area_shapes, district_shapes, outline_collection, polygon_collection
+from sda.maps.layers import area_shapes, district_shapes, labels_readable, outline_collection, polygon_collection
 from sda.plan import Plan
 
 __all__ = ["LOCATOR_SIZE_IN", "plot_locator", "render_locators"]
@@ -79,7 +81,9 @@ def plot_locator(plan: Plan, area_id: object) -> bytes:
 
 
 def render_locators(plan: Plan) -> dict[str, bytes]:
-    """Locators of every area: ``str(area_id) -> PNG bytes``."""
+    """Locators of every area: ``str(area_id) -> PNG bytes`` (none above ``MAX_LABELLED_AREAS`` areas)."""
+    if not labels_readable(plan.units["area_id"].nunique()):
+        return {}
     base = _base(plan)
     return {area: base.png(area) for area in base.shapes.index}
 

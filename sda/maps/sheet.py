@@ -6,6 +6,10 @@ not fit at the main scale (Cambridge and Peterborough on the shipped data), then
 report's ``map.png`` is the A4 page with larger text at screen resolution; ``render_print_maps`` gives the print
 files (PNG at 200 dpi and vector PDF).
 
+A plan with more areas than ``MAX_LABELLED_AREAS`` (see ``sda.maps.layers``) is drawn the
+cheap way: no insets, each area labelled by its id only where the id fits inside it, and a note
+in the right-hand column (and the key) saying that areas.csv and plan.gpkg identify every area.
+
 Insets are found, not hard-coded: areas whose label does not fit inside them at the main scale
 are grouped by distance, and the two largest groups of two or more get an inset named after the
 district holding most of their residents.
@@ -37,7 +41,7 @@ from sda.maps.furniture import (
     add_north_arrow,
     add_scale_bar,
 )
-from sda.maps.labels import MapLabel, place_labels, settle_labels
+from sda.maps.labels import MapLabel, place_fitting_labels, place_labels, settle_labels
 from sda.maps.layers import (
     area_label,
     area_names,
@@ -46,6 +50,7 @@ from sda.maps.layers import (
     district_shapes,
     figure_bytes,
     label_anchor,
+    labels_readable,
     outline_collection,
     polygon_collection,
     practices_in,
@@ -134,21 +139,23 @@ def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
     _fit_extent(main, bounds, pad=0.02)
     _draw_layers(main, shapes, districts, colours, plan, practices, marker_size=6 * scale)
 
+    readable = labels_readable(len(shapes))
     labels = [
         MapLabel(
             key=area,
-            text=area_label(area, names.get(area), width=20),
+            text=area_label(area, names.get(area), width=20) if readable else area,
             key_text=f"{area} {names[area]}" if area in names else area,
             anchor=_xy(label_anchor(shapes.geometry[area])),
             shape=shapes.geometry[area],
             ax=main,
             priority=2,
             fontsize=font["area"],
+            optional=not readable,  # too many areas: an id that does not fit is left off, not keyed
             style={"weight": "bold", "linespacing": 1.0},
         )
         for area in shapes.index
     ]
-    insets, crowded = _find_insets(fig, main, labels, plan, shapes)
+    insets, crowded = _find_insets(fig, main, labels, plan, shapes) if readable else ([], [])
     col_x = (margin + map_w + gap) / width
     col_w = (width - margin) / width - col_x
     inset_axes = _open_insets(
@@ -181,13 +188,23 @@ def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
     keep_clear = [a.get_window_extent(renderer) for a in furniture] + [
         _display_box(main, inset.extent) for inset in insets
     ]
-    place_labels(main_labels, obstacles=keep_clear)
+    if readable:
+        place_labels(main_labels, obstacles=keep_clear)
+    else:
+        place_fitting_labels(main_labels, obstacles=keep_clear)
     district_labels = _district_labels(main, districts, main_labels, insets, font["district"])
     place_labels(district_labels)
     inset_labels = _label_insets(fig, insets, inset_axes, shapes, font, names)
     place_labels(frames)
     furniture += [artist for ax in fig.axes for artist in ax.artists if artist.get_gid() == "scale-bar"]
-    key = settle_labels(fig, frames + main_labels + district_labels + inset_labels, obstacles=furniture)
+    if readable:
+        key = settle_labels(fig, frames + main_labels + district_labels + inset_labels, obstacles=furniture)
+    else:
+        # The ids kept lie inside their own areas, so they cannot overlap each other: only the
+        # district names are settled, with the ids as obstacles (linear in the number of areas).
+        ids = [lab.artist for lab in main_labels if lab.state != "hidden" and lab.artist is not None]
+        key = settle_labels(fig, district_labels, obstacles=[*furniture, *ids])
+        _add_label_note(fig, (col_x, 0.44, col_w, (height - top) / height - 0.44), len(shapes), font["furniture"])
     add_legend(
         fig,
         (col_x, foot / height, col_w, 0.40 - foot / height),
@@ -198,6 +215,7 @@ def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
         has_insets=bool(insets),
         named=bool(names),
         key=key,
+        labels_note="" if readable else _ID_NOTE,
     )
     _add_title(fig, plan, shapes, margin / width, 1 - 0.22 * scale / height, font)
     add_attribution(
@@ -210,6 +228,26 @@ def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
     )
     fig.canvas.draw()
     return fig
+
+
+#: The key's line on labels when there are too many areas to label in full.
+_ID_NOTE = "Labels: area id, only where it fits inside\nits area. areas.csv and plan.gpkg list\nevery area."
+
+
+def _add_label_note(fig: Figure, rect: tuple[float, float, float, float], n_areas: int, fontsize: float) -> None:
+    """Say, where the insets would go, why the areas are not named and where to find them."""
+    x, y, _, h = rect
+    text = (
+        f"{show_whole(n_areas)} areas are too many to label\n"
+        "readably on one sheet, so there are no\n"
+        "insets and no names on this map: an\n"
+        "area's id is shown only where it fits\n"
+        "inside the area.\n\n"
+        "Every area is identified in areas.csv\n"
+        "and in plan.gpkg (layer 'areas'), which\n"
+        "QGIS can label and zoom."
+    )
+    fig.text(x, y + h, text, fontsize=fontsize + 0.5, va="top", color="#333333", gid="label-note", linespacing=1.3)
 
 
 # --------------------------------------------------------------------------- layers
