@@ -86,17 +86,7 @@ def place_fitting_labels(labels: Sequence[MapLabel], *, obstacles: Sequence[Bbox
     inverse = ax.transData.inverted()
     frame = ax.get_window_extent(renderer)
     for label in labels:
-        label.artist = ax.text(
-            *label.anchor,
-            label.text,
-            ha="center",
-            va="center",
-            fontsize=label.fontsize,
-            path_effects=_HALO,
-            gid=f"{LABEL_GID}:{label.key}",
-            zorder=6,
-            **label.style,
-        )
+        label.artist = _draw_at_anchor(ax, label)
         extent = label.artist.get_window_extent(renderer)
         fits = (
             extent.x0 >= frame.x0
@@ -122,17 +112,7 @@ def place_labels(labels: Sequence[MapLabel], *, obstacles: Sequence[Bbox] = (), 
     ax = labels[0].ax
     fig = ax.figure
     for label in labels:
-        label.artist = ax.text(
-            *label.anchor,
-            label.text,
-            ha="center",
-            va="center",
-            fontsize=label.fontsize,
-            path_effects=_HALO,
-            gid=f"{LABEL_GID}:{label.key}",
-            zorder=6,
-            **label.style,
-        )
+        label.artist = _draw_at_anchor(ax, label)
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     inverse = ax.transData.inverted()
     moving: list[MapLabel] = []
@@ -290,3 +270,18 @@ def _demote(label: MapLabel, numbers: dict[str, str], counter: Any) -> None:
     label.state = "number"
     label.artist.set_text(numbers[label.key])
     label.artist.set_fontsize(max(label.fontsize - 1, 5))
+
+
+def _draw_at_anchor(ax: Any, label: MapLabel) -> Any:
+    """The label's text artist at its anchor, centred, with the halo every map label has."""
+    return ax.text(
+        *label.anchor,
+        label.text,
+        ha="center",
+        va="center",
+        fontsize=label.fontsize,
+        path_effects=_HALO,
+        gid=f"{LABEL_GID}:{label.key}",
+        zorder=6,
+        **label.style,
+    )
