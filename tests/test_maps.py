@@ -28,7 +28,7 @@ from PIL import Image
 from sda import api
 from sda.config import load_config
 from sda.maps import area_neighbours, draw_sheet, plot_locator, plot_plan_map, render_locators, render_print_maps
-from sda.maps.labels import MapLabel, place_labels, settle_labels
+from sda.maps.labels import MapLabel, place_labels, settle_labels, unwrap
 from sda.maps.layers import area_label, area_names
 from sda.plan import Plan
 from sda.qgis import AREA_PALETTE, area_colours
@@ -232,3 +232,13 @@ def test_locators_highlight_each_area(real_plan: Plan) -> None:
 def test_report_map_is_a_landscape_a4_page_for_screens() -> None:
     data = plot_plan_map(quadrant_plan())
     assert Image.open(io.BytesIO(data)).size == pytest.approx((1169, 827), abs=2)
+
+
+def test_map_key_joins_a_name_wrapped_after_a_hyphen_without_a_space() -> None:
+    # The map key lists shortened labels on one line: "Holywell-cum-\nNeedingworth" was shown
+    # as "Holywell-cum- Needingworth".
+    assert (
+        unwrap("Holywell-cum-\nNeedingworth & Houghton\nand Wyton") == "Holywell-cum-Needingworth & Houghton and Wyton"
+    )
+    assert unwrap("Cambridge North-\nWest") == "Cambridge North-West"
+    assert unwrap("Offord Cluny and\nOfford D'Arcy") == "Offord Cluny and Offord D'Arcy"

@@ -209,6 +209,29 @@ def test_frontier_skips_runs_without_scores() -> None:
     assert plot_frontier([{"label": "x", "feasible": False, "error": "infeasible"}]) is None
 
 
+def test_frontier_labels_stay_inside_the_axes_and_apart() -> None:
+    # Close scores (as for 22 and 23 areas) and points at the right edge printed labels over each
+    # other and cut off at the frame ("looser ba").
+    from matplotlib.figure import Figure
+
+    from sda.maps.charts import _label_points
+
+    points = [(f"{n} areas", 0.90 + n / 1000, 780.0 + n, True) for n in range(20, 26)]
+    points += [("looser band 25,000-55,000", 0.916, 727.0, True), ("ignore PCNs", 0.65, 520.0, True)]
+    fig = Figure(figsize=(7.0, 4.8), dpi=110)
+    ax = fig.add_subplot()
+    ax.scatter([p[1] for p in points], [p[2] for p in points])
+    _label_points(fig, ax, points)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    frame = ax.get_window_extent(renderer)
+    boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text()]  # not the leader lines
+    assert len(boxes) == len(points)
+    for box in boxes:
+        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1 and frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1
+    overlaps = [(i, j) for i in range(len(boxes)) for j in range(i) if boxes[i].overlaps(boxes[j])]
+    assert not overlaps
+
+
 def test_ensemble_skips_empty() -> None:
     assert plot_ensemble(None, {}) is None
     assert plot_ensemble(pd.DataFrame(), {}) is None
