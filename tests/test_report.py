@@ -52,7 +52,7 @@ def test_headline_numbers_match_plan(plan: Plan, markdown: str) -> None:
     assert plan.bound is not None  # the keys sda.exact.bound_plan writes, read back
     assert f"no plan can exceed {plan.bound['bound']:.3f}" in headline
     assert "full HiGHS model: Time limit reached in 2.0 s" in headline
-    assert "all 2 hold" in headline
+    assert f"all 2 hold ({', '.join(r.name for r in plan.rules)})" in headline  # which rules, by name
 
 
 def test_areas_table_has_every_area(plan: Plan, markdown: str) -> None:

@@ -25,7 +25,7 @@ from sda.formatting import (
     show_whole,
 )
 from sda.metrics import in_band, outside_band
-from sda.naming import place_populations
+from sda.naming import BORROW_M, place_populations
 from sda.plan import Bound, Plan
 from sda.report.analysis import (
     district_labels,
@@ -169,7 +169,7 @@ def _rules_text(plan: Plan) -> str:
     if not plan.rules:
         return "none recorded"
     if not failed:
-        return f"all {len(plan.rules)} hold"
+        return f"all {len(plan.rules)} hold ({', '.join(r.name for r in plan.rules)})"
     return f"{len(failed)} of {len(plan.rules)} FAIL: {', '.join(failed)}"
 
 
@@ -253,7 +253,9 @@ def _areas_section(plan: Plan, available: set[str]) -> list[Any]:
         blocks.append(Para(f"Deviation is from the target of {show_whole(plan.target_population)} residents."))
     blocks.append(
         Para(
-            "Names come from the places in each area (its place with most residents, or two); the id stays the "
+            "Names come from the places in each area (its place with most residents, or two); a unit that lists "
+            "no place counts under the places of the nearest unit in its district that does (within "
+            f"{BORROW_M / 1000:g} km), so a name can come from a place just over the area's edge. The id stays the "
             "same for this plan. Polsby-Popper is measured on the cleaned outline; Parts is how many pieces the "
             "outline has."
         )
