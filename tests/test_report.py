@@ -52,6 +52,7 @@ def test_headline_numbers_match_plan(plan: Plan, markdown: str) -> None:
     assert plan.bound is not None  # the keys sda.exact.bound_plan writes, read back
     assert f"no plan can exceed {plan.bound['bound']:.3f}" in headline
     assert "full HiGHS model: Time limit reached in 2.0 s" in headline
+    assert " ; " not in headline  # the bound's clauses are joined with "; " (was " ; ")
     assert f"all 2 hold ({', '.join(r.name for r in plan.rules)})" in headline  # which rules, by name
 
 

@@ -176,19 +176,20 @@ def _rules_text(plan: Plan) -> str:
 def _bound_text(bound: Bound, scores: Mapping[str, float]) -> str:
     """``bound["gap"]`` is read as a fraction (0.012 = 1.2%) of the bound."""
     gap = as_float(bound.get("gap"))
-    parts = [f"{gap:.2%}" if not math.isnan(gap) else "not known"]
+    head = f"{gap:.2%}" if not math.isnan(gap) else "not known"
+    parts = []
     value = as_float(bound.get("bound"))
     if not math.isnan(value):
         achieved = as_float(bound.get("plan", scores.get("coterminosity")))
-        parts.append(f"in PCN coterminosity (plan {achieved:.3f}, no plan can exceed {value:.3f})")
+        head += f" in PCN coterminosity (plan {achieved:.3f}, no plan can exceed {value:.3f})"
         full = bound.get("full_model")
         if isinstance(full, str):
-            parts.append(f"; aggregate HiGHS bound only ({full})")
+            parts.append(f"aggregate HiGHS bound only (the full per-unit model: {full})")
         elif isinstance(full, Mapping):
             took = f" in {full['seconds']} s" if full.get("seconds") is not None else ""
-            parts.append(f"; full HiGHS model: {full.get('status')}{took}")
-    parts += [f"; bound used: {bound['method']}"] if bound.get("method") else []
-    return " ".join(parts)
+            parts.append(f"full HiGHS model: {full.get('status')}{took}")
+    parts += [f"bound used: {bound['method']}"] if bound.get("method") else []
+    return "; ".join([head, *parts])
 
 
 def _map_section(plan: Plan, available: set[str]) -> list[Any]:
