@@ -128,7 +128,8 @@ def search_from_previous(
     }
     say(
         f"re-run: {record['units_moved']} units, {record['residents_moved']:,} residents moved; "
-        f"created {identity.created or 'none'}, retired {identity.retired or 'none'}"
+        f"created {', '.join(map(str, identity.created)) or 'none'}, "
+        f"retired {', '.join(map(str, identity.retired)) or 'none'}"
     )
     return Rerun(result, identity, carried, count_note, previous_labels, record)
 
