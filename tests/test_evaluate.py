@@ -66,6 +66,24 @@ def test_an_untouched_plan_scores_as_the_run_that_made_it(real_run: tuple[RunCon
     assert ev.plan.areas["population"].to_dict() == areas["population"].to_dict()
 
 
+def test_a_plan_checked_with_another_config_is_warned_about(real_run: tuple[RunConfig, Path]) -> None:
+    # The Census 2021 default's plan checked with the mid-2018 config broke the band with no word
+    # that it was made with other populations; the same config stays silent.
+    import dataclasses
+    import warnings
+
+    from sda.errors import SdaWarning
+
+    cfg, folder = real_run
+    with warnings.catch_warnings(record=True) as same:
+        warnings.simplefilter("always")
+        evaluate_plan(cfg, folder)
+    assert not [w for w in same if "was made with" in str(w.message)]
+    other = dataclasses.replace(cfg, sha256="0" * 64)
+    with pytest.warns(SdaWarning, match=r"the plan was made with .* checked here with the populations"):
+        evaluate_plan(other, folder)
+
+
 def test_evaluate_names_the_short_area_and_the_split_one_with_numbers(
     real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
 ) -> None:
