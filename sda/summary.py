@@ -126,7 +126,7 @@ def headline_lines(plan: Plan) -> list[str]:
             f"Rules: all {len(plan.rules)} hold ({names})." if not failed else f"Rules FAILED: {', '.join(failed)}."
         )
     if plan.bound and "gap" in plan.bound:
-        lines.append(f"Gap to the exact bound: {show_percent(plan.bound['gap'], 2)}.")
+        lines.append(f"Gap to the HiGHS bound: {show_percent(plan.bound['gap'], 2)}.")
     return lines
 
 

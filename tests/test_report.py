@@ -53,6 +53,7 @@ def test_headline_numbers_match_plan(plan: Plan, markdown: str) -> None:
     assert f"no plan can exceed {plan.bound['bound']:.3f}" in headline
     assert "full HiGHS model: Time limit reached in 2.0 s" in headline
     assert " ; " not in headline  # the bound's clauses are joined with "; " (was " ; ")
+    assert "Gap to the HiGHS bound" in headline  # the glossary's words; the aggregate bound is not "exact"
     assert f"all 2 hold ({', '.join(r.name for r in plan.rules)})" in headline  # which rules, by name
 
 
@@ -102,7 +103,7 @@ def test_missing_alternatives_and_ensemble_are_explained(plan: Plan) -> None:
     text = render_report_md(bare)
     assert "No alternative runs were made" in _section(text, "Trade-offs")
     assert "not ranked" in _section(text, "Ensemble ranking")
-    assert "Gap to the exact bound" not in text
+    assert "Gap to the HiGHS bound" not in text
     figures = render_figures(bare)
     assert figures["frontier"] is None and figures["ensemble"] is None and figures["map"]
 

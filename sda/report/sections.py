@@ -122,7 +122,7 @@ def _headline(plan: Plan, available: set[str]) -> list[Any]:
         ("Area outlines", _parts_text(plan)),
     ]
     if plan.bound:
-        items.append(("Gap to the exact bound", _bound_text(plan.bound, s)))
+        items.append(("Gap to the HiGHS bound", _bound_text(plan.bound, s)))
     if plan.warnings:
         items.append(("Warnings", f"{len(plan.warnings)}, listed under Warnings below"))
     return [Heading(2, "Headline"), List(items)]
