@@ -464,9 +464,16 @@ def evaluation_text(ev: Evaluation) -> str:
             lines.append(f"No edits since the run in {ev.run_dir}.")
         else:
             total = int(ev.edits["population"].sum())
-            lines.append(
-                f"{len(ev.edits)} unit(s) moved since the run in {ev.run_dir} ({show_whole(total)} residents):"
+            provenance = _plan_json(ev.run_dir).get("provenance")
+            recorded = isinstance(provenance, Mapping) and bool(provenance.get(EDITS_KEY))
+            # A folder written by sda repair or evaluate --out records the edits it was made from:
+            # they are counted from the original run, not from this folder's own plan.
+            since = (
+                f"the original run, as recorded in {ev.run_dir / 'plan.json'}"
+                if recorded
+                else f"the run in {ev.run_dir}"
             )
+            lines.append(f"{len(ev.edits)} unit(s) moved since {since} ({show_whole(total)} residents):")
             lines += [f"  {note.removeprefix('Edited: ')}" for note in _edit_notes(ev.edits, ev.costs)]
     lines.append(_scores_line(plan.scores, ev.run_scores))
     return "\n".join(lines)

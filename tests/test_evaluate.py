@@ -25,7 +25,7 @@ from helpers import cell, ruled_grid
 from sda.api import load_inputs
 from sda.cli import cli
 from sda.config import LockConfig, RulesConfig, RunConfig, UnitsConfig
-from sda.evaluate import evaluate_plan, list_violations
+from sda.evaluate import evaluate_plan, evaluation_text, list_violations
 from sda.formatting import show_whole
 from sda.outputs import write_outputs
 from sda.planfile import read_assignment
@@ -202,6 +202,9 @@ def test_a_folder_refreshed_by_evaluate_out_still_knows_the_edits(
     assert read_assignment(refreshed / "assignment.csv").to_dict() == read_assignment(folder).to_dict()
     again = evaluate_plan(cfg, refreshed)
     assert again.edits["to_area"].to_dict() == edits.moves
+    # The edits are counted from the original run, and the text says so (not "since the run in" it).
+    assert f"moved since the original run, as recorded in {refreshed / 'plan.json'}" in evaluation_text(again)
+    assert "moved since the run in" in evaluation_text(evaluate_plan(cfg, folder))
 
 
 def test_an_edit_to_assignment_csv_is_seen_when_plan_json_keeps_the_assignment(
