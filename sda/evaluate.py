@@ -129,6 +129,7 @@ def evaluate_plan(
     edits = _edits_frame(assignment, before, problem)
     if run_dir is not None:
         say(f"compared with the run in {run_dir.name}: {len(edits)} unit(s) moved")
+        _warn_other_config(run_dir, cfg)
     violations = list_violations(problem, labels, names, cfg, edits)
     provenance = _provenance(cfg, inputs, source, run_dir, edits)
     plan = build_plan(cfg, inputs, labels, target=target, provenance=provenance, ids=names, broken_rules="record")
@@ -317,6 +318,24 @@ def _read_run(path: Path, problem: Problem) -> tuple[Path | None, pd.Series | No
     return folder, before, run_scores
 
 
+def _warn_other_config(run_dir: Path, cfg: RunConfig) -> None:
+    """Warn when the run was made with another config (or another version of it): the plan is then
+    scored with this config's populations and band, so rules it kept may break here."""
+    provenance = _plan_json(run_dir).get("provenance")
+    made_with = provenance.get("config_sha256") if isinstance(provenance, Mapping) else None
+    if not made_with or not cfg.sha256 or made_with == cfg.sha256:
+        return
+    name = provenance.get("config_file", "another config") if isinstance(provenance, Mapping) else "another config"
+    here = cfg.source.name if cfg.source is not None else "this config"
+    warnings.warn(
+        f"{run_dir}: the plan was made with {name} (a different file or version than {here}); it is checked "
+        f"here with the populations, band and rules of {here}, so its scores and rule results can differ "
+        "from the run's. Pass the run's own config to check it as made.",
+        SdaWarning,
+        stacklevel=3,
+    )
+
+
 def _saved_assignment(record: Mapping[str, Any], problem: Problem) -> pd.Series | None:
     """The run's assignment as ``plan.json`` records it (``assignment``, when the writer keeps
     it), so an edit made to assignment.csv itself is seen too; None when absent or for other units."""
@@ -439,9 +458,16 @@ def evaluation_text(ev: Evaluation) -> str:
             lines.append(f"No edits since the run in {ev.run_dir}.")
         else:
             total = int(ev.edits["population"].sum())
-            lines.append(
-                f"{len(ev.edits)} unit(s) moved since the run in {ev.run_dir} ({show_whole(total)} residents):"
+            provenance = _plan_json(ev.run_dir).get("provenance")
+            recorded = isinstance(provenance, Mapping) and bool(provenance.get(EDITS_KEY))
+            # A folder written by sda repair or evaluate --out records the edits it was made from:
+            # they are counted from the original run, not from this folder's own plan.
+            since = (
+                f"the original run, as recorded in {ev.run_dir / 'plan.json'}"
+                if recorded
+                else f"the run in {ev.run_dir}"
             )
+            lines.append(f"{len(ev.edits)} unit(s) moved since {since} ({show_whole(total)} residents):")
             lines += [f"  {note.removeprefix('Edited: ')}" for note in _edit_notes(ev.edits, ev.costs)]
     lines.append(_scores_line(plan.scores, ev.run_scores))
     return "\n".join(lines)

@@ -619,7 +619,7 @@ def _write_geopackage(
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
     try:
         with _replacing(path) as tmp:
-            for name, (frame, geometry_type) in layers.items():
+            for i, (name, (frame, geometry_type)) in enumerate(layers.items()):
                 pyogrio.write_dataframe(
                     frame,
                     tmp,
@@ -628,6 +628,9 @@ def _write_geopackage(
                     geometry_type=geometry_type,
                     promote_to_multi=geometry_type == "MultiPolygon",
                     layer_options={"DESCRIPTION": _run_label(plan)},
+                    # GeoPackage 1.3, not GDAL's newest 1.4: QGIS builds on older GDAL (3.6 and
+                    # earlier) warn that a 1.4 file "may only be partially supported".
+                    dataset_options={"VERSION": GPKG_VERSION} if i == 0 else None,
                 )
             styles = _layer_styles(tmp, {name: qml[name] for name in layers}, plan.provenance, stamp)
             # QGIS creates this table with its primary key named "id"; match it exactly.
@@ -635,6 +638,10 @@ def _write_geopackage(
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": saved})
     return path
+
+
+#: The GeoPackage version written (read by every QGIS 3 release without a warning).
+GPKG_VERSION = "1.3"
 
 
 def _run_time(plan: Plan) -> datetime:

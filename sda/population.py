@@ -238,7 +238,11 @@ def summarise_fit(fit: PointFit, source: PopulationPoints, cfg: UnitsConfig) -> 
     )
     notes = []
     if unplaced.any():
-        notes.append(f"{unplaced_text} and are not counted ({what} {_some(codes[unplaced])}).")
+        notes.append(
+            f"{unplaced_text} and are not counted ({what} {_some(codes[unplaced])}): "
+            f"{100 * share:.1f}% of the file's residents, within [units] max_unplaced_share = "
+            f"{cfg.max_unplaced_share:g} (a points file may reach beyond the units on purpose)."
+        )
     if border.any():
         notes.append(
             f"{show_whole(int(border.sum()))} points in {name} ({show_whole(int(residents[border].sum()))} "

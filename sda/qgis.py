@@ -145,8 +145,10 @@ def areas_qml(area_ids: Sequence[object], colours: Mapping[str, str] | None = No
     symbols = [_fill_symbol(str(i), _rgba(chosen[a], _FILL_ALPHA), _OUTLINE, 0.46) for i, a in enumerate(ids)]
     categories = [(a, str(i), a) for i, a in enumerate(ids)]
     renderer = _categorized("area_id", categories, symbols, _fill_symbol("0", "200,200,200,150", _OUTLINE, 0.46))
-    # Id and name; attribute('name') is NULL, shown as nothing, on a layer without names.
-    label = "concat(\"area_id\", ' ', attribute('name'), char(10), format_number(\"population\", 0))"
+    # Id, name and population on lines of their own (long names wrap), so that neighbouring labels
+    # at county scale do not run into each other; attribute('name') is NULL, shown as nothing, on a
+    # layer without names.
+    label = 'concat("area_id", char(10), attribute(\'name\'), char(10), format_number("population", 0))'
     return _document(renderer, _POLYGON, labeling=_labeling(label, placement=1))
 
 
@@ -278,6 +280,11 @@ def _line_symbol(name: str, rgba: str, width_mm: float, style: str) -> str:
     )
 
 
+#: Label lines longer than this many characters wrap at a space ("Holywell-cum-Needingworth &" /
+#: "Houghton and Wyton").
+_WRAP_CHARS = 20
+
+
 def _labeling(expression: str, *, placement: int) -> str:
     """Build simple labels; ``placement`` 1 is "over point" (centroid) for polygons."""
     return (
@@ -288,7 +295,7 @@ def _labeling(expression: str, *, placement: int) -> str:
         '<text-buffer bufferDraw="1" bufferSize="1" bufferSizeUnits="MM" bufferColor="255,255,255,255" '
         'bufferOpacity="0.8" bufferJoinStyle="128"/>'
         "</text-style>"
-        '<text-format wrapChar="" autoWrapLength="0" multilineHeight="1" plussign="0" formatNumbers="0"/>'
+        f'<text-format wrapChar="" autoWrapLength="{_WRAP_CHARS}" multilineHeight="1" plussign="0" formatNumbers="0"/>'
         f'<placement placement="{placement}" fitInPolygonOnly="0" centroidWhole="1" centroidInside="1" '
         'priority="5" overrunDistance="0"/>'
         '<rendering obstacle="1" scaleVisibility="0" upsidedownLabels="0" limitNumLabels="0" '

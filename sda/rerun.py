@@ -78,7 +78,8 @@ def search_from_previous(
             f"least {MIN_CARRIED_SHARE:.0%}. Check that it is a plan of the same place, or run without --previous."
         )
         raise InputError(plan_file.path, msg)
-    say(f"previous plan {plan_file.path.name}: carried by {carried.weighting}; units: {counts}")
+    told = ", ".join(f"{v:,} {k}" for k, v in counts.items()) or "none"
+    say(f"previous plan {plan_file.path.name}: carried by {carried.weighting}; units: {told}")
     start, start_ids = start_labels(problem, carried)
     start = _honour_groups(problem, start)
     k0 = len(np.unique(start))
@@ -127,7 +128,8 @@ def search_from_previous(
     }
     say(
         f"re-run: {record['units_moved']} units, {record['residents_moved']:,} residents moved; "
-        f"created {identity.created or 'none'}, retired {identity.retired or 'none'}"
+        f"created {', '.join(map(str, identity.created)) or 'none'}, "
+        f"retired {', '.join(map(str, identity.retired)) or 'none'}"
     )
     return Rerun(result, identity, carried, count_note, previous_labels, record)
 

@@ -121,9 +121,12 @@ def headline_lines(plan: Plan) -> list[str]:
     ]
     failed = [r.name for r in plan.rules if not r.ok]
     if plan.rules:
-        lines.append(f"Rules: all {len(plan.rules)} hold." if not failed else f"Rules FAILED: {', '.join(failed)}.")
+        names = ", ".join(r.name for r in plan.rules)
+        lines.append(
+            f"Rules: all {len(plan.rules)} hold ({names})." if not failed else f"Rules FAILED: {', '.join(failed)}."
+        )
     if plan.bound and "gap" in plan.bound:
-        lines.append(f"Gap to the exact bound: {show_percent(plan.bound['gap'], 2)}.")
+        lines.append(f"Gap to the HiGHS bound: {show_percent(plan.bound['gap'], 2)}.")
     return lines
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,12 @@ def test_a_plan_against_itself_has_no_change(plan_dir: Path) -> None:
     assert diff.units_moved == 0 and diff.residents_moved == 0
     assert diff.created == [] and diff.retired == []
     assert set(diff.areas["status"]) == {"kept"}
-    assert "No change" in render_diff_text(diff)
+    text = render_diff_text(diff)
+    assert "No change" in text
+    # Scores in the words and precision of 'sda evaluate', not raw keys ("pcns_split: 2.0000").
+    assert re.search(r"^  PCNs split: \d+ -> \d+$", text, re.M), text
+    assert re.search(r"^  coterminosity: \d+\.\d% -> \d+\.\d%$", text, re.M), text
+    assert "pcns_split" not in text and "cut_border_km" not in text
 
 
 def test_three_units_moved_by_hand_are_exactly_those_listed(plan_dir: Path, tmp_path: Path) -> None:

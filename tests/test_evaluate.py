@@ -25,7 +25,7 @@ from helpers import cell, ruled_grid
 from sda.api import load_inputs
 from sda.cli import cli
 from sda.config import LockConfig, RulesConfig, RunConfig, UnitsConfig
-from sda.evaluate import evaluate_plan, list_violations
+from sda.evaluate import evaluate_plan, evaluation_text, list_violations
 from sda.formatting import show_whole
 from sda.outputs import write_outputs
 from sda.planfile import read_assignment
@@ -64,6 +64,24 @@ def test_an_untouched_plan_scores_as_the_run_that_made_it(real_run: tuple[RunCon
         assert ev.plan.scores[key] == pytest.approx(value, rel=1e-12, nan_ok=True), key
     areas = pd.DataFrame(recorded["areas"]).set_index("area_id")
     assert ev.plan.areas["population"].to_dict() == areas["population"].to_dict()
+
+
+def test_a_plan_checked_with_another_config_is_warned_about(real_run: tuple[RunConfig, Path]) -> None:
+    # The Census 2021 default's plan checked with the mid-2018 config broke the band with no word
+    # that it was made with other populations; the same config stays silent.
+    import dataclasses
+    import warnings
+
+    from sda.errors import SdaWarning
+
+    cfg, folder = real_run
+    with warnings.catch_warnings(record=True) as same:
+        warnings.simplefilter("always")
+        evaluate_plan(cfg, folder)
+    assert not [w for w in same if "was made with" in str(w.message)]
+    other = dataclasses.replace(cfg, sha256="0" * 64)
+    with pytest.warns(SdaWarning, match=r"the plan was made with .* checked here with the populations"):
+        evaluate_plan(other, folder)
 
 
 def test_evaluate_names_the_short_area_and_the_split_one_with_numbers(
@@ -184,6 +202,9 @@ def test_a_folder_refreshed_by_evaluate_out_still_knows_the_edits(
     assert read_assignment(refreshed / "assignment.csv").to_dict() == read_assignment(folder).to_dict()
     again = evaluate_plan(cfg, refreshed)
     assert again.edits["to_area"].to_dict() == edits.moves
+    # The edits are counted from the original run, and the text says so (not "since the run in" it).
+    assert f"moved since the original run, as recorded in {refreshed / 'plan.json'}" in evaluation_text(again)
+    assert "moved since the run in" in evaluation_text(evaluate_plan(cfg, folder))
 
 
 def test_an_edit_to_assignment_csv_is_seen_when_plan_json_keeps_the_assignment(

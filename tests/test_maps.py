@@ -37,7 +37,15 @@ from sda.maps import (
     render_locators,
     render_print_maps,
 )
-from sda.maps.labels import MapLabel, label_boxes, label_overlaps, place_fitting_labels, place_labels, settle_labels
+from sda.maps.labels import (
+    MapLabel,
+    label_boxes,
+    label_overlaps,
+    place_fitting_labels,
+    place_labels,
+    settle_labels,
+    unwrap,
+)
 from sda.maps.layers import MAX_LABELLED_AREAS, area_label, area_names, area_shapes
 from sda.plan import Plan
 from sda.qgis import AREA_PALETTE, area_colours
@@ -311,3 +319,13 @@ def test_many_areas_get_no_locators_and_a_report_map(many_areas_plan: Plan, monk
     png = figures["map"]
     assert png is not None
     assert Image.open(io.BytesIO(png)).size == pytest.approx((1169, 827), abs=2)
+
+
+def test_map_key_joins_a_name_wrapped_after_a_hyphen_without_a_space() -> None:
+    # The map key lists shortened labels on one line: "Holywell-cum-\nNeedingworth" was shown
+    # as "Holywell-cum- Needingworth".
+    assert (
+        unwrap("Holywell-cum-\nNeedingworth & Houghton\nand Wyton") == "Holywell-cum-Needingworth & Houghton and Wyton"
+    )
+    assert unwrap("Cambridge North-\nWest") == "Cambridge North-West"
+    assert unwrap("Offord Cluny and\nOfford D'Arcy") == "Offord Cluny and Offord D'Arcy"

@@ -156,6 +156,16 @@ def test_geopackage_layers_in_british_national_grid(out_dir: Path) -> None:
     assert layers["layer_styles"] is None  # a plain attribute table, as QGIS makes it
 
 
+def test_geopackage_is_version_1_3_for_older_qgis(out_dir: Path) -> None:
+    # GDAL 3.12 writes GeoPackage 1.4 by default, which QGIS on GDAL 3.6 opens with the warning
+    # "may only be partially supported"; the header's user_version says which version it is.
+    import sqlite3
+
+    with sqlite3.connect(out_dir / "plan.gpkg") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 10300
+        assert db.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47  # "GPKG"
+
+
 def test_geopackage_areas_carry_provenance(out_dir: Path) -> None:
     areas = pyogrio.read_dataframe(out_dir / "plan.gpkg", layer="areas")
     for field in ("sda_version", "config_sha256", "run_at"):

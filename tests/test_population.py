@@ -87,6 +87,8 @@ def test_points_outside_every_unit_are_reported_with_count_and_residents(tmp_pat
     assert (fit["border_points"], fit["border_residents"]) == (1, 5)
     notes = " ".join(fit["notes"])
     assert "1 of 4 points in points.csv (7 residents) fall in no unit" in notes and "codes P4" in notes
+    # The officer reads that the share left out is allowed by the config, not an error.
+    assert "16.7% of the file's residents, within [units] max_unplaced_share = 0.5" in notes
     assert "1 points in points.csv (5 residents) lie on the border" in notes and "codes P3" in notes
 
 

@@ -58,6 +58,11 @@ def test_areas_are_labelled_with_id_and_population() -> None:
     style = labeling.find("./settings/text-style")
     assert style is not None and style.get("isExpression") == "1"
     assert '"area_id"' in style.get("fieldName", "") and '"population"' in style.get("fieldName", "")
+    # Id, name and population on lines of their own and long names wrapped: one-line labels such
+    # as "SDA-11 Holywell-cum-Needingworth & Houghton and Wyton" ran over their neighbours in QGIS.
+    assert style.get("fieldName", "").startswith("concat(\"area_id\", char(10), attribute('name'), char(10)")
+    text_format = labeling.find("./settings/text-format")
+    assert text_format is not None and 10 <= int(text_format.get("autoWrapLength", "0")) <= 30
 
 
 def test_areas_use_given_colours() -> None:

@@ -52,7 +52,9 @@ def test_headline_numbers_match_plan(plan: Plan, markdown: str) -> None:
     assert plan.bound is not None  # the keys sda.exact.bound_plan writes, read back
     assert f"no plan can exceed {plan.bound['bound']:.3f}" in headline
     assert "full HiGHS model: Time limit reached in 2.0 s" in headline
-    assert "all 2 hold" in headline
+    assert " ; " not in headline  # the bound's clauses are joined with "; " (was " ; ")
+    assert "Gap to the HiGHS bound" in headline  # the glossary's words; the aggregate bound is not "exact"
+    assert f"all 2 hold ({', '.join(r.name for r in plan.rules)})" in headline  # which rules, by name
 
 
 def test_areas_table_has_every_area(plan: Plan, markdown: str) -> None:
@@ -101,7 +103,7 @@ def test_missing_alternatives_and_ensemble_are_explained(plan: Plan) -> None:
     text = render_report_md(bare)
     assert "No alternative runs were made" in _section(text, "Trade-offs")
     assert "not ranked" in _section(text, "Ensemble ranking")
-    assert "Gap to the exact bound" not in text
+    assert "Gap to the HiGHS bound" not in text
     figures = render_figures(bare)
     assert figures["frontier"] is None and figures["ensemble"] is None and figures["map"]
 
@@ -207,6 +209,29 @@ def test_figures_are_png(figures: dict[str, bytes | None]) -> None:
 def test_frontier_skips_runs_without_scores() -> None:
     assert plot_frontier([]) is None
     assert plot_frontier([{"label": "x", "feasible": False, "error": "infeasible"}]) is None
+
+
+def test_frontier_labels_stay_inside_the_axes_and_apart() -> None:
+    # Close scores (as for 22 and 23 areas) and points at the right edge printed labels over each
+    # other and cut off at the frame ("looser ba").
+    from matplotlib.figure import Figure
+
+    from sda.maps.charts import _label_points
+
+    points = [(f"{n} areas", 0.90 + n / 1000, 780.0 + n, True) for n in range(20, 26)]
+    points += [("looser band 25,000-55,000", 0.916, 727.0, True), ("ignore PCNs", 0.65, 520.0, True)]
+    fig = Figure(figsize=(7.0, 4.8), dpi=110)
+    ax = fig.add_subplot()
+    ax.scatter([p[1] for p in points], [p[2] for p in points])
+    _label_points(fig, ax, points)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    frame = ax.get_window_extent(renderer)
+    boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text()]  # not the leader lines
+    assert len(boxes) == len(points)
+    for box in boxes:
+        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1 and frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1
+    overlaps = [(i, j) for i in range(len(boxes)) for j in range(i) if boxes[i].overlaps(boxes[j])]
+    assert not overlaps
 
 
 def test_ensemble_skips_empty() -> None:

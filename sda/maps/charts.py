@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.transforms import offset_copy
 
 from sda.formatting import as_float
 
@@ -58,8 +59,6 @@ def plot_frontier(alternatives: Sequence[Mapping[str, Any]], chosen: Mapping[str
         if group:
             label = "feasible run" if feasible else "infeasible run"
             ax.scatter([p[1] for p in group], [p[2] for p in group], label=label, marker=marker, color=colour)
-    for label, x, y, _ in points:
-        ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
     if chosen is not None and math.isfinite(as_float(chosen.get("coterminosity"))):
         ax.scatter(
             [as_float(chosen.get("coterminosity"))],
@@ -74,7 +73,48 @@ def plot_frontier(alternatives: Sequence[Mapping[str, Any]], chosen: Mapping[str
     ax.set_ylabel("cut border, km (lower is better)")
     ax.set_title("Trade-offs between alternative runs")
     ax.legend(fontsize=8, loc="best")
+    _label_points(fig, ax, points)
     return _png(fig)
+
+
+def _label_points(fig: Figure, ax: Any, points: list[tuple[str, float, float, bool]]) -> None:
+    """Label each point so that no label covers another or leaves the axes.
+
+    Runs with close scores (22 and 23 areas) printed their labels over each other, and labels of
+    points near the right edge were cut off. Labels go right of points in the left half and left
+    of points in the right half; a label that would cover one already placed tries offsets above
+    and below in turn (with a leader line), top point first, so the result is deterministic.
+    """
+    FigureCanvasAgg(fig)
+    ax.margins(x=0.05, y=0.1)
+    ax.autoscale_view()
+    ax.set_xlim(*ax.get_xlim())  # freeze the limits before measuring labels
+    ax.set_ylim(*ax.get_ylim())
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    frame = ax.get_window_extent(renderer)
+    x_mid = sum(ax.get_xlim()) / 2
+    placed: list[Any] = []
+    offsets = (4, -12, 14, -22, 24, -32, 34, -42, 44, -52)
+    for label, x, y, _ in sorted(points, key=lambda p: (-p[2], p[1], p[0])):
+        left = x > x_mid
+        dx = -5 if left else 5
+        for i, dy in enumerate(offsets):
+            where = offset_copy(ax.transData, fig=fig, x=dx, y=dy, units="points")
+            text = ax.text(x, y, label, transform=where, ha="right" if left else "left", va="center", fontsize=7)
+            box = text.get_window_extent(renderer)
+            inside = frame.y0 <= box.y0 and box.y1 <= frame.y1 and frame.x0 <= box.x0 and box.x1 <= frame.x1
+            if (inside and not any(box.overlaps(other) for other in placed)) or i == len(offsets) - 1:
+                placed.append(box)
+                if i:  # a leader line from the point to its moved label
+                    ax.annotate(
+                        "",
+                        (x, y),
+                        xytext=(dx, dy),
+                        textcoords="offset points",
+                        arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5},
+                    )
+                break
+            text.remove()
 
 
 def plot_ensemble(ensemble: pd.DataFrame | None, chosen: Mapping[str, float]) -> bytes | None:

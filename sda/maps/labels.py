@@ -37,7 +37,15 @@ from matplotlib.patheffects import withStroke
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-__all__ = ["MapLabel", "label_boxes", "label_overlaps", "place_fitting_labels", "place_labels", "settle_labels"]
+__all__ = [
+    "MapLabel",
+    "label_boxes",
+    "label_overlaps",
+    "place_fitting_labels",
+    "place_labels",
+    "settle_labels",
+    "unwrap",
+]
 
 #: ``gid`` prefix of every label text, so checks find them among the figure's artists.
 LABEL_GID = "label"
@@ -171,12 +179,22 @@ def settle_labels(fig: Figure, labels: Sequence[MapLabel], obstacles: Sequence[A
             break
         _demote(clash, numbers, number)
     shortened = [lab for lab in labels if lab.state == "short"]
-    key = [(lab.text.partition("\n")[0], lab.text.partition("\n")[2].replace("\n", " ")) for lab in shortened]
+    key = [(lab.text.partition("\n")[0], unwrap(lab.text.partition("\n")[2])) for lab in shortened]
     numbered = sorted((lab for lab in labels if lab.key in numbers), key=lambda lab: int(numbers[lab.key]))
-    key += [(numbers[lab.key], lab.key_text or lab.text.replace("\n", " ")) for lab in numbered]
+    key += [(numbers[lab.key], lab.key_text or unwrap(lab.text)) for lab in numbered]
     hidden = [lab for lab in labels if lab.state == "hidden" and not lab.optional]
-    key += [("-", (lab.key_text or lab.text.replace("\n", " ")) + " (not labelled: no room)") for lab in hidden]
+    key += [("-", (lab.key_text or unwrap(lab.text)) + " (not labelled: no room)") for lab in hidden]
     return key
+
+
+def unwrap(text: str) -> str:
+    """Join a label wrapped over lines back into one line; a line broken after a hyphen
+    ("Holywell-cum-" / "Needingworth") joins without a space."""
+    lines = [line.strip() for line in text.split("\n")]
+    out = lines[0] if lines else ""
+    for line in lines[1:]:
+        out += line if out.endswith("-") else " " + line
+    return out
 
 
 def label_boxes(fig: Figure) -> dict[str, Bbox]:

@@ -25,7 +25,7 @@ from sda.formatting import (
     show_whole,
 )
 from sda.metrics import in_band, outside_band
-from sda.naming import place_populations
+from sda.naming import BORROW_M, place_populations
 from sda.plan import Bound, Plan
 from sda.report.analysis import (
     district_labels,
@@ -122,7 +122,7 @@ def _headline(plan: Plan, available: set[str]) -> list[Any]:
         ("Area outlines", _parts_text(plan)),
     ]
     if plan.bound:
-        items.append(("Gap to the exact bound", _bound_text(plan.bound, s)))
+        items.append(("Gap to the HiGHS bound", _bound_text(plan.bound, s)))
     if plan.warnings:
         items.append(("Warnings", f"{len(plan.warnings)}, listed under Warnings below"))
     return [Heading(2, "Headline"), List(items)]
@@ -169,26 +169,27 @@ def _rules_text(plan: Plan) -> str:
     if not plan.rules:
         return "none recorded"
     if not failed:
-        return f"all {len(plan.rules)} hold"
+        return f"all {len(plan.rules)} hold ({', '.join(r.name for r in plan.rules)})"
     return f"{len(failed)} of {len(plan.rules)} FAIL: {', '.join(failed)}"
 
 
 def _bound_text(bound: Bound, scores: Mapping[str, float]) -> str:
     """``bound["gap"]`` is read as a fraction (0.012 = 1.2%) of the bound."""
     gap = as_float(bound.get("gap"))
-    parts = [f"{gap:.2%}" if not math.isnan(gap) else "not known"]
+    head = f"{gap:.2%}" if not math.isnan(gap) else "not known"
+    parts = []
     value = as_float(bound.get("bound"))
     if not math.isnan(value):
         achieved = as_float(bound.get("plan", scores.get("coterminosity")))
-        parts.append(f"in PCN coterminosity (plan {achieved:.3f}, no plan can exceed {value:.3f})")
+        head += f" in PCN coterminosity (plan {achieved:.3f}, no plan can exceed {value:.3f})"
         full = bound.get("full_model")
         if isinstance(full, str):
-            parts.append(f"; aggregate HiGHS bound only ({full})")
+            parts.append(f"aggregate HiGHS bound only (the full per-unit model: {full})")
         elif isinstance(full, Mapping):
             took = f" in {full['seconds']} s" if full.get("seconds") is not None else ""
-            parts.append(f"; full HiGHS model: {full.get('status')}{took}")
-    parts += [f"; bound used: {bound['method']}"] if bound.get("method") else []
-    return " ".join(parts).replace(" ;", ";")
+            parts.append(f"full HiGHS model: {full.get('status')}{took}")
+    parts += [f"bound used: {bound['method']}"] if bound.get("method") else []
+    return "; ".join([head, *parts])
 
 
 def _map_section(plan: Plan, available: set[str]) -> list[Any]:
@@ -253,7 +254,9 @@ def _areas_section(plan: Plan, available: set[str]) -> list[Any]:
         blocks.append(Para(f"Deviation is from the target of {show_whole(plan.target_population)} residents."))
     blocks.append(
         Para(
-            "Names come from the places in each area (its place with most residents, or two); the id stays the "
+            "Names come from the places in each area (its place with most residents, or two); a unit that lists "
+            "no place counts under the places of the nearest unit in its district that does (within "
+            f"{BORROW_M / 1000:g} km), so a name can come from a place just over the area's edge. The id stays the "
             "same for this plan. Polsby-Popper is measured on the cleaned outline; Parts is how many pieces the "
             "outline has."
         )
