@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pytest
@@ -69,3 +70,14 @@ def grid_units(
 def make_grid() -> GridFactory:
     """The ``grid_units`` builder, as a fixture: ``make_grid(3, 3, side_m=100)``."""
     return grid_units
+
+
+@pytest.fixture(scope="session")
+def real_run(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> tuple[Any, Path]:
+    """One quick real run on the shipped data, shared by the evaluate and repair tests (read only:
+    tests that edit it work on a copy)."""
+    from editing import quick_config, write_real_run
+
+    out = tmp_path_factory.mktemp("real") / "run"
+    cfg = quick_config(repo_root, out)
+    return cfg, write_real_run(cfg)

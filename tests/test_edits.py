@@ -15,8 +15,6 @@ from editing import (
     copy_run,
     edit_units_in_place,
     fids_of,
-    quick_config,
-    write_real_run,
 )
 from helpers import cell, grid_graph, labels_from, problem_of
 
@@ -95,13 +93,6 @@ def test_keep_names_an_unknown_area() -> None:
 
 
 # --------------------------------------------------------------------------- a real edited plan.gpkg
-
-
-@pytest.fixture(scope="module")
-def real_run(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> tuple[RunConfig, Path]:
-    out = tmp_path_factory.mktemp("real") / "run"
-    cfg = quick_config(repo_root, out)
-    return cfg, write_real_run(cfg)
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,6 @@ from editing import (
     copy_run,
     edit_units_in_place,
     fids_of,
-    quick_config,
-    write_real_run,
 )
 from helpers import cell, ruled_grid
 
@@ -29,13 +27,6 @@ from sda.evaluate import evaluate_plan, evaluation_text, list_violations
 from sda.formatting import show_whole
 from sda.outputs import write_outputs
 from sda.planfile import read_assignment
-
-
-@pytest.fixture(scope="module")
-def real_run(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> tuple[RunConfig, Path]:
-    out = tmp_path_factory.mktemp("real") / "run"
-    cfg = quick_config(repo_root, out)
-    return cfg, write_real_run(cfg)
 
 
 @pytest.fixture(scope="module")
