@@ -25,6 +25,7 @@ __all__ = [
     "in_band",
     "is_contiguous",
     "link_components",
+    "minor_pieces",
     "outside_band",
     "piece_labels",
     "pieces_per_area",
@@ -95,6 +96,20 @@ def pieces_per_area(indptr: np.ndarray, indices: np.ndarray, labels: np.ndarray,
     comp = piece_labels(indptr, indices, labels)
     pairs = np.unique(np.stack([labels, comp], axis=1), axis=0) if len(labels) else np.zeros((0, 2), np.int64)
     return np.bincount(pairs[:, 0], minlength=k).astype(np.int64)
+
+
+def minor_pieces(indptr: np.ndarray, indices: np.ndarray, labels: np.ndarray, pop: np.ndarray) -> np.ndarray:
+    """Units outside their area's most populous connected piece (a boolean mask; ties go to the
+    piece with the lower number). An area in one piece has none; labels below 0 are ignored."""
+    labelled = labels >= 0
+    piece = piece_labels(indptr, indices, np.where(labelled, labels, -1))
+    piece_pop = np.bincount(piece, weights=pop)
+    keep = np.full(int(labels.max(initial=-1)) + 1, -1, dtype=np.int64)
+    for p in np.argsort(-piece_pop, kind="stable").tolist():
+        area = labels[np.flatnonzero(piece == p)[0]]
+        if area >= 0 and keep[area] < 0:
+            keep[area] = p
+    return labelled & (keep[np.where(labelled, labels, 0)] != piece)
 
 
 def is_contiguous(indptr: np.ndarray, indices: np.ndarray, members: np.ndarray) -> bool:

@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from sda.metrics import edge_sources, piece_labels
+from sda.engine.repair import join_neighbours
+from sda.metrics import components, minor_pieces
 from sda.planfile import PlanFile
 from sda.problem import Problem
 
@@ -264,54 +265,24 @@ def start_labels(problem: Problem, carried: Carried) -> tuple[np.ndarray, list[s
 
     Returns the labels and the previous area id of each label (``ids[label]``). Units with no
     previous area join the neighbouring area they share most border with; pieces of an area cut
-    off from its largest piece (by residents) join a neighbour the same way. A previous area that
+    off from its most populous piece join a neighbour the same way (``join_neighbours``). A part
+    of the graph with no carried unit at all becomes one area of its own. A previous area that
     ends up with no unit is dropped (the identity step retires its id).
     """
     ids = sorted({a for a in carried.area.reindex(problem.codes).fillna("").astype(str) if a})
     index = {a: i for i, a in enumerate(ids)}
     carried_area = carried.area.reindex(problem.codes).fillna("").astype(str)
     labels = np.array([index.get(a, -1) for a in carried_area], dtype=np.int64)
-    src = edge_sources(problem.indptr)
-    for _ in range(problem.n + 1):
-        _fill_unassigned(problem, labels, src)
-        if not _detach_pieces(problem, labels, src):
-            break
+    for part in components(problem.indptr, problem.indices):
+        if (labels[part] < 0).all():
+            labels[part] = len(ids)
+            ids.append("")
+    labels[minor_pieces(problem.indptr, problem.indices, labels, problem.pop)] = -1
+    labels = join_neighbours(problem, labels)
     used = np.unique(labels)
     remap = np.full(len(ids) + 1, -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     return remap[labels], [ids[u] for u in used.tolist()]
-
-
-def _fill_unassigned(problem: Problem, labels: np.ndarray, src: np.ndarray) -> None:
-    """Give every unit labelled -1 the label of the neighbour it shares most border with."""
-    while (labels < 0).any():
-        changed = False
-        for i in np.flatnonzero(labels < 0).tolist():
-            lo, hi = problem.indptr[i], problem.indptr[i + 1]
-            nbr = problem.indices[lo:hi]
-            ok = labels[nbr] >= 0
-            if ok.any():
-                border = np.bincount(labels[nbr][ok], weights=problem.border_m[lo:hi][ok] + 1e-9)
-                labels[i] = int(np.argmax(border))
-                changed = True
-        if not changed:  # a component with no carried unit at all: give it one area of its own
-            labels[labels < 0] = labels.max() + 1
-
-
-def _detach_pieces(problem: Problem, labels: np.ndarray, src: np.ndarray) -> bool:
-    """Unlabel every piece of an area other than its most populous one; True if any was."""
-    comp = piece_labels(problem.indptr, problem.indices, labels)
-    detached = False
-    for a in np.unique(labels).tolist():
-        members = np.flatnonzero(labels == a)
-        pieces = np.unique(comp[members])
-        if len(pieces) < 2:
-            continue
-        pops = {p: int(problem.pop[members[comp[members] == p]].sum()) for p in pieces.tolist()}
-        keep = max(sorted(pops), key=lambda p: (pops[p], -p))
-        labels[members[comp[members] != keep]] = -1
-        detached = True
-    return detached
 
 
 def _few(codes: list[str], limit: int = 8) -> str:

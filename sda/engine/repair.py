@@ -23,7 +23,7 @@ import numpy as np
 from sda.engine.anneal import AnnealState
 from sda.engine.construct import construct
 from sda.errors import InfeasibleError
-from sda.metrics import edge_sources, piece_labels
+from sda.metrics import edge_sources, minor_pieces
 from sda.objective import weight_scale
 from sda.problem import Problem
 
@@ -110,8 +110,7 @@ def compact_labels(problem: Problem, labels: np.ndarray) -> tuple[Problem, np.nd
 
 def repair_contiguity(problem: Problem, labels: np.ndarray) -> np.ndarray:
     """Each area keeps its most populous connected piece; the units of its other pieces join a
-    neighbouring area, one ring at a time from the kept pieces inward (each joins the area it
-    shares most border with; ties to the lower number), so every area ends connected.
+    neighbouring area (``join_neighbours``), so every area ends connected.
 
     Raises
     ------
@@ -119,15 +118,7 @@ def repair_contiguity(problem: Problem, labels: np.ndarray) -> np.ndarray:
         If a frozen unit would have to leave its area, or a unit cannot reach any kept piece.
     """
     labels = np.asarray(labels, dtype=np.int64).copy()
-    k = int(labels.max()) + 1
-    piece = piece_labels(problem.indptr, problem.indices, labels)
-    piece_pop = np.bincount(piece, weights=problem.pop)
-    keep = np.full(k, -1, dtype=np.int64)
-    for p in np.argsort(-piece_pop, kind="stable").tolist():
-        area = labels[np.flatnonzero(piece == p)[0]]
-        if keep[area] < 0:
-            keep[area] = p
-    detached = keep[labels] != piece
+    detached = minor_pieces(problem.indptr, problem.indices, labels, problem.pop)
     if not detached.any():
         return labels
     held = np.flatnonzero(detached & problem.frozen)
@@ -136,6 +127,22 @@ def repair_contiguity(problem: Problem, labels: np.ndarray) -> np.ndarray:
         msg = f"units {codes} are held in their area but cut off from the rest of it; link them or release them."
         raise InfeasibleError(msg)
     labels[detached] = -1
+    return join_neighbours(problem, labels)
+
+
+def join_neighbours(problem: Problem, labels: np.ndarray) -> np.ndarray:
+    """Give every unit labelled -1 an area, one ring at a time from the labelled units inward:
+    each joins the neighbouring area it shares most border with (ties to the lower number).
+
+    A unit joins an area it touches, so an area that was connected stays connected.
+
+    Raises
+    ------
+    InfeasibleError
+        If some unlabelled units have no path to a labelled one.
+    """
+    labels = np.asarray(labels, dtype=np.int64).copy()
+    k = int(labels.max(initial=-1)) + 1
     src = edge_sources(problem.indptr)
     while (labels < 0).any():
         ring = (labels[src] < 0) & (labels[problem.indices] >= 0)
