@@ -22,7 +22,11 @@ from sda.metrics import outside_band
 from sda.pcn import pcn_names
 from sda.plan import Plan
 
-__all__ = ["headline_lines", "jsonable", "summary_dict", "summary_table"]
+__all__ = ["TERMINAL_AREAS", "headline_lines", "jsonable", "summary_dict", "summary_table"]
+
+#: Areas listed on the terminal at most. A national plan has over a thousand; the terminal then
+#: shows the first ones and says where every area is listed (``areas.csv``, ``summary.json``).
+TERMINAL_AREAS = 60
 
 
 def summary_dict(plan: Plan) -> dict[str, Any]:
@@ -59,19 +63,20 @@ def summary_dict(plan: Plan) -> dict[str, Any]:
     return plain
 
 
-def summary_table(plan: Plan) -> str:
+def summary_table(plan: Plan, max_areas: int = TERMINAL_AREAS) -> str:
     """Fixed-width text table of the areas and the headline scores, for the terminal.
 
     Returns
     -------
     str
-        One line per area (id, name, population, deviation %, units, dominant PCN by name, coterminosity), a
-        total line, then the scores and the rule results; ends with a newline.
+        One line per area (id, name, population, deviation %, units, dominant PCN by name, coterminosity;
+        the first ``max_areas`` only, then a line saying how many more and where they are), a total
+        line, then the scores and the rule results; ends with a newline.
     """
     headers = ["Area", "Name", "Population", "Dev %", "Units", "Dominant PCN", "Cotermin."]
     rows = []
     pcn = pcn_names(plan.practices)
-    for area, row in plan.areas.iterrows():
+    for area, row in plan.areas.head(max_areas).iterrows():
         dominant = show_text(row.get("dominant_pcn"))
         rows.append(
             [
@@ -102,7 +107,13 @@ def summary_table(plan: Plan) -> str:
         ).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
-    lines = [line(headers), rule, *(line(r) for r in rows), rule, line(total), "", *headline_lines(plan)]
+    more = len(plan.areas) - len(rows)
+    listed = [line(r) for r in rows]
+    if more > 0:
+        listed.append(
+            f"... and {more:,} more area{'s' if more > 1 else ''}: every area is in areas.csv, plan.gpkg and summary.json"
+        )
+    lines = [line(headers), rule, *listed, rule, line(total), "", *headline_lines(plan)]
     return "\n".join(lines) + "\n"
 
 

@@ -315,6 +315,16 @@ def test_summary_table_lists_areas_and_scores(plan: Plan) -> None:
     assert len(widths) == 1  # header and rule line up
 
 
+def test_summary_table_lists_the_first_areas_and_says_where_the_rest_are(plan: Plan) -> None:
+    table = summary_table(plan, max_areas=3)
+    first, last = plan.areas.index[:3], plan.areas.index[3]
+    assert all(f"\n{area} " in table for area in first)
+    assert f"\n{last} " not in table
+    assert "... and 1 more area: every area is in areas.csv" in table
+    assert f"{plan.units['population'].sum():,}" in table  # the total still counts every area
+    assert "more area" not in summary_table(plan)
+
+
 def test_summary_json_matches_plan(out_dir: Path, plan: Plan) -> None:
     summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
     assert summary == json.loads(json.dumps(summary_dict(plan) | {"provenance": summary["provenance"]}))
