@@ -110,9 +110,8 @@ def summary_table(plan: Plan, max_areas: int = TERMINAL_AREAS) -> str:
     more = len(plan.areas) - len(rows)
     listed = [line(r) for r in rows]
     if more > 0:
-        listed.append(
-            f"... and {more:,} more area{'s' if more > 1 else ''}: every area is in areas.csv, plan.gpkg and summary.json"
-        )
+        plural = "s" if more > 1 else ""
+        listed.append(f"... and {more:,} more area{plural}: every area is in areas.csv, plan.gpkg and summary.json")
     lines = [line(headers), rule, *listed, rule, line(total), "", *headline_lines(plan)]
     return "\n".join(lines) + "\n"
 
