@@ -13,6 +13,7 @@ from sda.config import AreasConfig, RulesConfig
 from sda.maps import plot_ensemble, plot_frontier, render_figures
 from sda.plan import Plan, RuleResult
 from sda.report import movable_units, render_report_html, render_report_md
+from sda.report.markdown import md_text
 
 
 @pytest.fixture(scope="module")
@@ -286,3 +287,10 @@ def test_config_file_listed_once_in_provenance(plan: Plan) -> None:
     provenance = {**plan.provenance, "config_file": "x.toml"}
     section = _section(render_report_md(dataclasses.replace(plan, provenance=provenance)), "Provenance")
     assert section.count("| config file |") == 1 and "config_file" not in section
+
+
+def test_markdown_text_keeps_a_plain_ampersand_and_disarms_markup() -> None:
+    assert md_text("Littleport & Coveney") == "Littleport & Coveney"
+    assert md_text("R&D &copy; &#169;") == "R&D &amp;copy; &amp;#169;"  # shown as typed, not as ©
+    assert md_text("<b>x</b>") == "&lt;b&gt;x&lt;/b&gt;"
+    assert md_text("[x](javascript:1)") == "\\[x\\](javascript:1)"  # no link without brackets

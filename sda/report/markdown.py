@@ -43,15 +43,20 @@ def _to_markdown(blocks: Sequence[Any], images: Mapping[str, str]) -> str:
 _MD_SPECIAL = re.compile(r"([\\`\[\]|])")
 
 
+#: An ``&`` that Markdown would read as the start of a character reference (``&amp;``, ``&#38;``).
+_ENTITY_START = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
+
+
 def md_text(text: Any, *, cell: bool = False) -> str:
     """Text from data or config as inert Markdown: no links, images, emphasis, code or raw HTML.
 
-    ``&``, ``<`` and ``>`` become entities (so ``<script>`` and ``<javascript:...>`` autolinks
-    are shown, not run), brackets, backticks, backslashes and pipes are backslash-escaped, line
+    ``<`` and ``>`` become entities (so ``<script>`` and ``<javascript:...>`` autolinks are
+    shown, not run), and so does ``&`` where it would start an entity (``&copy;``); a plain
+    ``&``, as in "Littleport & Coveney", stays readable in the text file. Brackets, backticks, backslashes and pipes are backslash-escaped, line
     breaks become spaces, and (outside table cells) a leading ``-``, ``+``, ``*``, ``#`` or ``1.``
     cannot start a list or heading.
     """
-    out = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    out = _ENTITY_START.sub("&amp;", str(text)).replace("<", "&lt;").replace(">", "&gt;")
     out = _MD_SPECIAL.sub(r"\\\1", out).replace("\r", " ").replace("\n", " ")
     if cell:
         return out
