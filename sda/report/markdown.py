@@ -52,9 +52,9 @@ def md_text(text: Any, *, cell: bool = False) -> str:
 
     ``<`` and ``>`` become entities (so ``<script>`` and ``<javascript:...>`` autolinks are
     shown, not run), and so does ``&`` where it would start an entity (``&copy;``); a plain
-    ``&``, as in "Littleport & Coveney", stays readable in the text file. Brackets, backticks, backslashes and pipes are backslash-escaped, line
-    breaks become spaces, and (outside table cells) a leading ``-``, ``+``, ``*``, ``#`` or ``1.``
-    cannot start a list or heading.
+    ``&``, as in "Littleport & Coveney", stays readable in the text file. Brackets, backticks,
+    backslashes and pipes are backslash-escaped, line breaks become spaces, and (outside table
+    cells) a leading ``-``, ``+``, ``*``, ``#`` or ``1.`` cannot start a list or heading.
     """
     out = _ENTITY_START.sub("&amp;", str(text)).replace("<", "&lt;").replace(">", "&gt;")
     out = _MD_SPECIAL.sub(r"\\\1", out).replace("\r", " ").replace("\n", " ")
