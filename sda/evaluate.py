@@ -130,9 +130,19 @@ def evaluate_plan(
     if run_dir is not None:
         say(f"compared with the run in {run_dir.name}: {len(edits)} unit(s) moved")
         _warn_other_config(run_dir, cfg)
-    violations = list_violations(problem, labels, names, cfg, edits)
     provenance = _provenance(cfg, inputs, source, run_dir, edits)
-    plan = build_plan(cfg, inputs, labels, target=target, provenance=provenance, ids=names, broken_rules="record")
+    plan = build_plan(
+        cfg,
+        inputs,
+        labels,
+        target=target,
+        provenance=provenance,
+        ids=names,
+        area_names=_run_area_names(run_dir) if run_dir is not None else None,
+        broken_rules="record",
+    )
+    titles = {str(i): f"{i} ({n})" for i, n in plan.areas["name"].items() if str(n) and str(n) != str(i)}
+    violations = [_titled(v, titles) for v in list_violations(problem, labels, names, cfg, edits)]
     costs = edit_costs(problem, labels, names, edits, target)
     plan.warnings = [
         *inputs.warnings,
@@ -140,6 +150,25 @@ def evaluate_plan(
         *_edit_notes(edits, costs),
     ]
     return Evaluation(plan, violations, edits, costs, source, run_dir, run_scores)
+
+
+def _run_area_names(run_dir: Path) -> dict[str, str]:
+    """Area id -> name as the run recorded them in ``plan.json``, so an edited plan is reported
+    under the names the committee saw (empty when the run has none)."""
+    areas = _plan_json(run_dir).get("areas")
+    if not isinstance(areas, list):
+        return {}
+    return {
+        str(a["area_id"]): str(a["name"])
+        for a in areas
+        if isinstance(a, Mapping) and a.get("area_id") and isinstance(a.get("name"), str) and a["name"]
+    }
+
+
+def _titled(line: str, titles: Mapping[str, str]) -> str:
+    """``"SDA-22: ..."`` -> ``"SDA-22 (Wisbech): ..."``: a violation names its area by id and name."""
+    head, sep, rest = line.partition(": ")
+    return f"{titles[head]}{sep}{rest}" if sep and head in titles else line
 
 
 def labels_of(problem: Problem, assignment: pd.Series) -> tuple[np.ndarray, list[str]]:

@@ -91,13 +91,15 @@ def test_evaluate_names_the_short_area_and_the_split_one_with_numbers(
         if (edits.moves.get(c) or original[c]) == edits.short_area
     )
     moved = " and ".join(edits.short_units) if len(edits.short_units) <= 2 else ""
+    # Areas are named as the run named them (plan.json), after their ids.
+    names = {a["area_id"]: a["name"] for a in json.loads((folder / "plan.json").read_text(encoding="utf-8"))["areas"]}
     expected = (
-        f"{edits.short_area}: {show_whole(short_pop)} residents, {show_whole(problem.min_pop - short_pop)} "
-        f"below the minimum of 30,000, after {moved}"
+        f"{edits.short_area} ({names[edits.short_area]}): {show_whole(short_pop)} residents, "
+        f"{show_whole(problem.min_pop - short_pop)} below the minimum of 30,000, after {moved}"
     )
     assert expected in result.output
     assert f"moved to {edits.short_to}" in result.output
-    assert f"{edits.split_area}: in " in result.output
+    assert f"{edits.split_area} ({names[edits.split_area]}): in " in result.output
     assert f"after {edits.split_unit} moved to {edits.split_to}" in result.output
     assert "BROKEN" in result.output and "band, contiguity" in result.output
     # --out writes the plan as it is: the files of propose, and a summary that agrees with them
