@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from sda.formatting import show_percent, show_whole
+from sda.formatting import score_text, show_percent, show_whole
 from sda.planfile import PlanFile
 from sda.previous import Carried, carry_previous
 
@@ -281,17 +281,6 @@ def _number(value: Any) -> float:
 # --------------------------------------------------------------------------- text and files
 
 
-#: How ``sda diff`` names and formats each plan score (the same words and precision as ``sda evaluate``).
-_SCORE_TEXT: dict[str, tuple[str, str]] = {
-    "objective": ("objective", "{:.4f}"),
-    "coterminosity": ("coterminosity", "{:.1%}"),
-    "pcns_split": ("PCNs split", "{:.0f}"),
-    "cut_border_km": ("cut border km", "{:.1f}"),
-    "mean_polsby_popper": ("mean Polsby-Popper", "{:.3f}"),
-    "mean_abs_deviation_pct": ("mean distance from the target population, %", "{:.2f}"),
-}
-
-
 def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
     """The change log as plain text (what ``sda diff`` prints); at most ``limit`` moved units listed."""
     lines = [f"Changes from {diff.old_path} to {diff.new_path}", ""]
@@ -349,9 +338,8 @@ def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
     if diff.scores:
         lines += ["", "Plan scores (before -> after):"]
         for key, (a, b) in diff.scores.items():
-            label, fmt = _SCORE_TEXT.get(key, (key, "{:.4f}"))
-            shown = [fmt.format(v) if isinstance(v, (int, float)) and math.isfinite(v) else "-" for v in (a, b)]
-            lines.append(f"  {label}: {shown[0]} -> {shown[1]}")
+            text = score_text(key)
+            lines.append(f"  {text.words}: {text.show(a)} -> {text.show(b)}")
     return "\n".join(lines) + "\n"
 
 

@@ -26,7 +26,7 @@ from sda.api import Inputs, base_provenance, build_plan, load_inputs
 from sda.config import RunConfig
 from sda.engine.search import target_for
 from sda.errors import InputError, SdaError, SdaWarning
-from sda.formatting import show_whole
+from sda.formatting import score_text, show_whole
 from sda.metrics import piece_labels
 from sda.objective import score_labels
 from sda.plan import Plan, Provenance
@@ -503,21 +503,15 @@ def evaluation_text(ev: Evaluation) -> str:
 
 
 def _scores_line(scores: Mapping[str, float], run: Mapping[str, float] | None) -> str:
-    shown = [
-        ("objective", "objective", "{:.4f}"),
-        ("coterminosity", "coterminosity", "{:.1%}"),
-        ("pcns_split", "PCNs split", "{:.0f}"),
-        ("cut_border_km", "cut border km", "{:.1f}"),
-        ("mean_polsby_popper", "mean Polsby-Popper", "{:.3f}"),
-    ]
     parts = []
-    for key, label, fmt in shown:
+    for key in ("objective", "coterminosity", "pcns_split", "cut_border_km", "mean_polsby_popper"):
         value = scores.get(key)
         if value is None or np.isnan(value):
             continue
-        text = f"{label} {fmt.format(value)}"
+        text = score_text(key)
+        part = f"{text.words} {text.show(value)}"
         before = None if run is None else run.get(key)
         if before is not None and not np.isnan(before) and not math.isclose(before, value, rel_tol=1e-9):
-            text += f" (run: {fmt.format(before)})"
-        parts.append(text)
+            part += f" (run: {text.show(before)})"
+        parts.append(part)
     return "Scores: " + ", ".join(parts) + "."

@@ -54,7 +54,7 @@ def test_a_plan_against_itself_has_no_change(plan_dir: Path) -> None:
     assert "No change" in text
     # Scores in the words and precision of 'sda evaluate', not raw keys ("pcns_split: 2.0000").
     assert re.search(r"^  PCNs split: \d+ -> \d+$", text, re.M), text
-    assert re.search(r"^  coterminosity: \d+\.\d% -> \d+\.\d%$", text, re.M), text
+    assert re.search(r"^  PCN coterminosity: \d+\.\d% -> \d+\.\d%$", text, re.M), text
     assert "pcns_split" not in text and "cut_border_km" not in text
 
 

@@ -35,3 +35,13 @@ def test_missing_values() -> None:
         assert math.isnan(as_float(missing))
     assert show_text(None) == show_text(math.nan) == show_text(pd.NA) == ""
     assert show_text("SDA-01") == "SDA-01"
+
+
+def test_scores_have_one_vocabulary() -> None:
+    from sda.formatting import SCORE_TEXT, score_text
+
+    assert score_text("coterminosity").show(0.9123) == "91.2%"
+    assert score_text("cut_border_km").show(1234.56) == "1,234.6"
+    assert score_text("pcns_split").show(float("nan")) == "-"
+    assert score_text("some_new_score").words == "some_new_score"  # unknown keys still show
+    assert {k for k, t in SCORE_TEXT.items() if t.higher_is_better} == {"coterminosity", "mean_polsby_popper"}

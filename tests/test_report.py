@@ -95,8 +95,10 @@ def test_ensemble_percentiles(plan: Plan) -> None:
     text = render_report_md(dataclasses.replace(plan, ensemble=ensemble))
     section = _section(text, "Ensemble ranking")
     assert "compared with 4 alternative valid plans" in section
-    assert re.search(r"\| coterminosity \|[^\n]*\| 75% \| higher \|", section)
-    assert re.search(r"\| cut_border_km \|[^\n]*\| 50% \| lower \|", section)
+    # Scores are named in words, at their own precision, as everywhere else.
+    assert re.search(r"\| PCN coterminosity \| [\d.]+% \| 50\.0% \| 65\.0% \| 99\.0% \| 75% \| higher \|", section)
+    assert re.search(r"\| cut border, km \|[^\n]*\| 1\.0 \| 16\.0 \| 40\.0 \| 50% \| lower \|", section)
+    assert "cut_border_km" not in section
 
 
 def test_missing_alternatives_and_ensemble_are_explained(plan: Plan) -> None:

@@ -9,6 +9,6 @@ say the same thing; ``css`` holds the stylesheet.
 from sda.report.analysis import movable_units
 from sda.report.html import render_report_html
 from sda.report.markdown import render_report_md
-from sda.report.sections import ENSEMBLE_DIRECTIONS
+from sda.report.sections import ENSEMBLE_RANKED
 
-__all__ = ["ENSEMBLE_DIRECTIONS", "movable_units", "render_report_html", "render_report_md"]
+__all__ = ["ENSEMBLE_RANKED", "movable_units", "render_report_html", "render_report_md"]

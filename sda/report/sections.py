@@ -17,6 +17,7 @@ import pandas as pd
 
 from sda.formatting import (
     as_float,
+    score_text,
     show_number,
     show_percent,
     show_signed_number,
@@ -43,27 +44,17 @@ from sda.report.changes import changes_section
 from sda.report.glossary import glossary_section, neighbour_rule_text
 from sda.report.tradeoffs import tradeoffs_section
 
-#: Whether a higher value of an ensemble score is better (True) or worse (False).
-ENSEMBLE_DIRECTIONS: dict[str, bool] = {
-    "coterminosity": True,
-    "mean_polsby_popper": True,
-    "cut_border_km": False,
-    "objective": False,
-    "pcns_split": False,
-    "cut_edges": False,
-    "mean_abs_deviation_pct": False,
-    "district_splits": False,
-}
-
-#: Decimal places for ensemble scores in the ranking table (others: 3).
-_SCORE_PLACES = {
-    "cut_border_km": 1,
-    "objective": 4,
-    "mean_abs_deviation_pct": 2,
-    "pcns_split": 0,
-    "cut_edges": 0,
-    "district_splits": 0,
-}
+#: The scores the ensemble ranking compares, in this order (words and precision: ``SCORE_TEXT``).
+ENSEMBLE_RANKED = (
+    "coterminosity",
+    "mean_polsby_popper",
+    "cut_border_km",
+    "objective",
+    "pcns_split",
+    "cut_edges",
+    "mean_abs_deviation_pct",
+    "district_splits",
+)
 
 #: How many candidate boundary moves each area card lists.
 MAX_MOVES_LISTED = 5
@@ -285,24 +276,24 @@ def _ensemble_section(plan: Plan, available: set[str]) -> list[Any]:
     if ensemble is None or ensemble.empty:
         return [*blocks, Para("No ensemble of alternative valid plans was drawn, so this plan is not ranked.")]
     rows = []
-    for column, higher_better in ENSEMBLE_DIRECTIONS.items():
+    for column in ENSEMBLE_RANKED:
         if column not in ensemble.columns:
             continue
         values = pd.to_numeric(ensemble[column], errors="coerce").dropna()
         mine = as_float(plan.scores.get(column))
         if values.empty or math.isnan(mine):
             continue
-        share = (values <= mine).mean() if higher_better else (values >= mine).mean()
-        places = _SCORE_PLACES.get(column, 3)
+        text = score_text(column)
+        share = (values <= mine).mean() if text.higher_is_better else (values >= mine).mean()
         rows.append(
             [
-                column,
-                show_number(mine, places),
-                show_number(values.min(), places),
-                show_number(values.median(), places),
-                show_number(values.max(), places),
+                text.words,
+                text.show(mine),
+                text.show(values.min()),
+                text.show(values.median()),
+                text.show(values.max()),
                 f"{share:.0%}",
-                "higher" if higher_better else "lower",
+                "higher" if text.higher_is_better else "lower",
             ]
         )
     blocks.append(
