@@ -248,7 +248,9 @@ def read_practices(path: Path) -> gpd.GeoDataFrame:
     frame["northing"] = parse_numbers(frame["northing"])
     ordered = [*PRACTICE_COLUMNS, *(c for c in frame.columns if c not in PRACTICE_COLUMNS)]
     points = gpd.points_from_xy(frame["easting"], frame["northing"], crs=BNG)
-    return gpd.GeoDataFrame(frame[ordered], geometry=points, crs=BNG)
+    practices = gpd.GeoDataFrame(frame[ordered], geometry=points, crs=BNG)
+    practices.attrs["source"] = str(path)
+    return practices
 
 
 # --------------------------------------------------------------------------- PCN shares

@@ -9,10 +9,14 @@ PCNs, ``method = "shares"`` takes each unit's largest PCN share instead, which i
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
+
+from sda.errors import SdaWarning
 
 METHOD_TEXT = {
     "nearest": "each unit takes the PCN of the GP practice nearest its centroid (straight-line distance)",
@@ -22,6 +26,10 @@ METHOD_TEXT = {
 
 #: Practices this much (metres) further than the nearest count as equally near.
 TIE_M = 0.01
+#: A unit whose nearest practice is further than this (metres) is named in a warning: in
+#: Cambridgeshire & Peterborough no LSOA is more than 14 km from one, so 30 km means a practices
+#: file for another region, or coordinates in the wrong columns.
+FAR_M = 30_000.0
 
 
 def nearest_practice_pcn(units: gpd.GeoDataFrame, practices: gpd.GeoDataFrame) -> pd.Series:
@@ -35,12 +43,28 @@ def nearest_practice_pcn(units: gpd.GeoDataFrame, practices: gpd.GeoDataFrame) -
     xy = np.column_stack([centroids.x, centroids.y])
     tree = cKDTree(np.column_stack([practices.geometry.x, practices.geometry.y]))
     distance, nearest = tree.query(xy)
+    _warn_far(units.index, distance, practices.attrs.get("source", "the GP practices file"))
     pcn = practices["pcn_code"].to_numpy().astype(str)
     chosen = pcn[nearest]
     for i, near in enumerate(tree.query_ball_point(xy, distance + TIE_M)):
         if len(near) > 1:
             chosen[i] = min(pcn[near])
     return pd.Series(chosen, index=units.index, name="pcn_code", dtype=object)
+
+
+def _warn_far(codes: pd.Index, distance: np.ndarray, source: object) -> None:
+    """Warn when units are far from every practice: their PCN is then a guess across a region."""
+    far = np.flatnonzero(distance > FAR_M)
+    if len(far) == 0:
+        return
+    listed = ", ".join(f"{codes[i]} ({distance[i] / 1000:,.0f} km)" for i in far[np.argsort(-distance[far])][:5])
+    warnings.warn(
+        f"{source}: {len(far):,} of {len(codes):,} units are more than {FAR_M / 1000:.0f} km from the nearest "
+        f"GP practice, furthest first: {listed}. Their PCN is taken from that practice anyway. Check that "
+        "the practices file covers this area (and its borders) and that easting and northing are not swapped.",
+        SdaWarning,
+        stacklevel=3,
+    )
 
 
 def largest_share_pcn(units: gpd.GeoDataFrame, shares: pd.DataFrame) -> pd.Series:

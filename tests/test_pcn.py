@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
 
-from sda.pcn import METHOD_TEXT, TIE_M, largest_share_pcn, nearest_practice_pcn
+from sda.errors import SdaWarning
+from sda.pcn import FAR_M, METHOD_TEXT, TIE_M, largest_share_pcn, nearest_practice_pcn
 
 X0, Y0 = 545_000.0, 258_000.0  # Cambridge, British National Grid metres
 
@@ -118,3 +121,18 @@ def test_units_missing_from_the_table_get_blank_and_extra_rows_are_ignored() -> 
 def test_each_method_is_described_for_the_report() -> None:
     assert set(METHOD_TEXT) == {"nearest", "shares"}
     assert "nearest" in METHOD_TEXT["nearest"] and "share" in METHOD_TEXT["shares"]
+
+
+def test_units_far_from_every_practice_are_named_in_a_warning() -> None:
+    units = row_of_squares(["W", "M", "E"])
+    # A practice 300 km north: a file for another region. Every unit still gets its PCN, with a word.
+    practices = practices_at([("P1", "FAR", 0.0, 300_000.0)])
+    practices.attrs["source"] = "practices.csv"
+    far = r"practices.csv: 3 of 3 units are more than 30 km .* furthest first: E \(300 km\), M"
+    with pytest.warns(SdaWarning, match=far):
+        got = nearest_practice_pcn(units, practices)
+    assert set(got) == {"FAR"}
+    near = practices_at([("P1", "NEAR", 0.0, FAR_M - 2_000.0)])  # every centroid within FAR_M
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nearest_practice_pcn(units, near)
