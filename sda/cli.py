@@ -505,12 +505,15 @@ def diff(old: Path, new: Path, out: Path | None) -> None:
     Example:
         sda diff out/2025 out/2026 --out out/2026/changes
     """
-    from sda.diff import diff_plans, render_diff_text, write_diff
+    from sda.diff import DIFF_NAMES, diff_plans, render_diff_text, write_diff
+    from sda.folder import refuse_overwriting_inputs, replace_folder
     from sda.planfile import read_planfile
 
-    changes = diff_plans(read_planfile(old), read_planfile(new))
     if out is not None:
-        write_diff(changes, out)
+        refuse_overwriting_inputs([out], [old, new])
+    changes = diff_plans(read_planfile(old), read_planfile(new))
+    if out is not None:  # the change log is swapped in as a whole, like propose's folder
+        replace_folder(out, lambda staging: write_diff(changes, staging), replaces=DIFF_NAMES)
     click.echo(render_diff_text(changes), nl=False)
 
 

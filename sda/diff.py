@@ -24,7 +24,10 @@ from sda.formatting import score_text, show_percent, show_whole
 from sda.planfile import PlanFile
 from sda.previous import Carried, carry_previous
 
-__all__ = ["AREA_COLUMNS", "MOVED_COLUMNS", "PlanDiff", "diff_plans", "render_diff_text", "write_diff"]
+__all__ = ["AREA_COLUMNS", "DIFF_NAMES", "MOVED_COLUMNS", "PlanDiff", "diff_plans", "render_diff_text", "write_diff"]
+
+#: The files ``write_diff`` writes: what a new change log replaces in its folder.
+DIFF_NAMES = frozenset({"changes.txt", "moved.csv", "areas.csv", "moved.geojson"})
 
 #: Columns of ``moved.csv`` / ``moved.geojson``.
 MOVED_COLUMNS = ("unit_code", "from_area", "to_area", "population", "kind")

@@ -76,6 +76,23 @@ def test_three_units_moved_by_hand_are_exactly_those_listed(plan_dir: Path, tmp_
     assert "A1 -> A2: 2 units, 2,150 residents" in result.output
 
 
+def test_out_is_replaced_as_a_set_and_never_onto_an_input(plan_dir: Path, tmp_path: Path) -> None:
+    edited = _edited_csv(plan_dir, tmp_path, HAND_MOVES)
+    out = tmp_path / "changes"
+    out.mkdir()
+    (out / "notes.txt").write_text("the officer's own file", encoding="utf-8")
+    (out / "moved.geojson").write_text("{}", encoding="utf-8")  # left by an earlier diff with geometry
+    result = CliRunner().invoke(cli, ["diff", str(plan_dir), str(edited), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    # A CSV plan has no geometry: the old moved.geojson must not stay beside the new change log.
+    assert sorted(p.name for p in out.iterdir()) == ["areas.csv", "changes.txt", "moved.csv", "notes.txt"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+    before = sorted(p.name for p in plan_dir.iterdir())
+    refused = CliRunner().invoke(cli, ["diff", str(plan_dir), str(edited), "--out", str(plan_dir)])
+    assert refused.exit_code != 0 and "Traceback" not in refused.output
+    assert sorted(p.name for p in plan_dir.iterdir()) == before
+
+
 def test_moved_units_geojson_has_from_to_and_residents(plan_dir: Path, tmp_path: Path) -> None:
     # Edit the GeoPackage's units layer as QGIS would, then diff the folder against the file.
     import pyogrio
