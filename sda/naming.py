@@ -9,7 +9,8 @@ fewer than ``BORROW_SHARE`` of its district's units list places (an unparished c
 Cambridge); then, or with none near, it takes its own name without a trailing statistical code
 (``"Cambridge 006A"`` -> ``"Cambridge"``). An area is named after its place with most residents,
 or ``"A & B"`` when the second (not listed only by the same units) has at least ``PAIR_SHARE`` of
-the first's. Areas that would share a name get a compass
+the first's; a place split between areas names only the area with most of it, when the others
+have big enough places of their own (``OWN_SHARE``). Areas that would share a name get a compass
 suffix from where they lie among themselves (``"Peterborough North"``), then a number. Lock names
 and a names CSV (``[output] names``) override the made names. The same plan always gets the same
 names.
@@ -35,6 +36,7 @@ from sda.problem import Problem
 __all__ = [
     "BORROW_M",
     "BORROW_SHARE",
+    "OWN_SHARE",
     "PAIR_SHARE",
     "area_ids",
     "name_areas",
@@ -51,6 +53,10 @@ BORROW_SHARE = 0.1
 
 #: A second place joins the name ("Ely & Soham") when it has at least this share of the first's residents.
 PAIR_SHARE = 0.5
+
+#: An area is named from the places it holds most of when the largest has at least this share
+#: of the residents of its largest place overall (see ``_own_places_first``).
+OWN_SHARE = 0.5
 
 _COMPASS = ("East", "North-East", "North", "North-West", "West", "South-West", "South", "South-East")
 _TRAILING_CODE = re.compile(r"\s+[A-Z]?\d+[A-Z]?$")
@@ -114,7 +120,8 @@ def name_areas(
     given = {str(k): str(v) for k, v in (given or {}).items()}
     credit = _place_credit(units, borrow=_borrowed_places(units))
     ids = sorted({str(a) for a in units["area_id"]})
-    made = {a: _name_from(credit.get(a, []), a) for a in ids if a not in given}
+    owner = _place_owners(credit)
+    made = {a: _name_from(_own_places_first(credit.get(a, []), a, owner), a) for a in ids if a not in given}
     centroids = units.dissolve(by="area_id").geometry.centroid if len(units) else gpd.GeoSeries()
     names = _unique(made, {str(k): v for k, v in centroids.items()}, taken={v for k, v in given.items() if k in ids})
     names.update({a: given[a] for a in ids if a in given})
@@ -223,6 +230,32 @@ def _place_credit(
         a: [(p, w, frozenset(sources[(a, p)])) for p, w in sorted(t.items(), key=lambda kv: (-kv[1], kv[0]))]
         for a, t in totals.items()
     }
+
+
+def _place_owners(credit: Mapping[str, list[tuple[str, float, frozenset[str]]]]) -> dict[str, str]:
+    """Each place's owner: the area credited with most of its residents (ties to the lower id)."""
+    best: dict[str, tuple[float, str]] = {}
+    for area in sorted(credit):
+        for place, weight, _ in credit[area]:
+            if place not in best or weight > best[place][0]:
+                best[place] = (weight, area)
+    return {place: area for place, (_, area) in best.items()}
+
+
+def _own_places_first(
+    ranked: list[tuple[str, float, frozenset[str]]], area: str, owner: Mapping[str, str]
+) -> list[tuple[str, float, frozenset[str]]]:
+    """The places an area is named from: those it holds most of, when the largest of them has at
+    least ``OWN_SHARE`` of its top place's residents; otherwise all its places.
+
+    A place split between areas then names the area with most of it, and its neighbours are named
+    after their own places ("Bretton" names one area, not three); an area whose own places are
+    only small villages keeps the big place and takes a compass point.
+    """
+    owned = [r for r in ranked if owner.get(r[0]) == area]
+    if ranked and owned and owned[0][1] >= OWN_SHARE * ranked[0][1]:
+        return owned
+    return ranked
 
 
 def _name_from(ranked: list[tuple[str, float, frozenset[str]]], fallback: str) -> str:

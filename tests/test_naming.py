@@ -48,6 +48,25 @@ def test_largest_place_names_the_area_and_a_close_second_joins_it() -> None:
     assert name_areas(units) == names  # the same plan always gets the same names
 
 
+def test_a_place_split_between_areas_names_the_one_with_most_of_it() -> None:
+    # Bretton spills into a second area; that area has a big place of its own (Marholm, over half
+    # its Bretton), so it is named after it. A third area whose own place is a small village
+    # (under half of its Bretton) keeps "Bretton" with a compass point rather than the village.
+    units = _units(
+        [
+            ("a", "SDA-01", 9000, "Bretton", "X 001A", 0, 0),
+            ("b", "SDA-02", 5000, "Bretton", "X 002A", 0, 5000),
+            ("c", "SDA-02", 4000, "Marholm", "X 002B", 100, 5000),
+            ("d", "SDA-03", 6000, "Bretton", "X 003A", 0, -5000),
+            ("e", "SDA-03", 1000, "Sutton", "X 003B", 100, -5000),
+        ]
+    )
+    names = name_areas(units)
+    assert names["SDA-02"] == "Marholm"
+    assert names["SDA-01"].startswith("Bretton") and names["SDA-03"].startswith("Bretton")
+    assert len(set(names.values())) == 3 and "Sutton" not in names["SDA-03"]
+
+
 def test_two_places_of_one_unit_do_not_make_a_pair() -> None:
     units = _units([("a", "SDA-01", 3000, "Great Paxton; Toseland", "X 001A", 0, 0)])
     assert name_areas(units) == {"SDA-01": "Great Paxton"}  # equal credit, same unit: alphabetical first
