@@ -123,6 +123,8 @@ W_INDEX = {name: i for i, name in enumerate(TERMS)}
 def area_cost(w, c, pop, pcn_max, n_dist, ext, moved):
     """One area's weighted cost: the weighted sum of the table's rows (``w`` in table order).
 
+    ``w`` and ``c`` may be arrays or tuples of floats; the annealing kernel passes tuples, which
+    numba passes by value, so that this inlines into its loop without reference counting.
     The one place the rows are listed for the compiler (numba cannot loop over a table of
     functions without an experimental feature); ``tests/test_objective.py`` checks it against
     the table row by row.

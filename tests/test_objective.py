@@ -187,6 +187,9 @@ def test_area_cost_is_the_weighted_sum_of_the_rows(seed: int) -> None:
         )
         by_rows = sum(w[i] * t.value(c, pop, pcn_max, n_dist, ext, moved) for i, t in enumerate(TERMS_TABLE))
         assert area_cost(w, c, pop, pcn_max, n_dist, ext, moved) == pytest.approx(by_rows, rel=1e-12)
+        # The kernel passes the weights and constants as tuples: the same number, bit for bit.
+        as_tuples = area_cost(tuple(w.tolist()), tuple(c.tolist()), pop, pcn_max, n_dist, ext, moved)
+        assert as_tuples == area_cost(w, c, pop, pcn_max, n_dist, ext, moved)
 
 
 def test_moved_by_hand() -> None:

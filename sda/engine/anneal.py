@@ -16,13 +16,17 @@ settles inside it late. Only states inside the band are ever recorded as best.
 
 The state travels in named tuples (``Graph``, ``Units``, ``Areas``, ``Best``, ``Scratch``,
 ``Pricing``, ``Run``), as pynndescent passes its heaps and trees: ``_anneal`` takes eight named
-arguments instead of 34 positional ones, unpacks them once, and calls small compiled helpers
-with explicit array signatures. Measured choices (``bench/kernel_speed.py``): passing the
-tuples themselves into the helpers, or numba's ``inline="always"``, made the loop up to twice
-as slow; gathering the moving piece and its totals are written out in the loop, which gains
-about 6% over calling them. The kernel sees only the rules' building blocks: a movable
-mask (frozen, locked and grouped units stay), keep-apart partners, and the cap on residents
-moved.
+arguments instead of 34 positional ones and unpacks them once. Measured choices
+(``bench/kernel_speed.py``): a compiled function takes a reference on every array it is given
+(two atomic operations per array per call) and numba removes them only from simple bodies, so
+(a) the weights, constants and limits are tuples of floats, passed by value, and ``area_cost``
+inlines into the loop with no counting; (b) gathering the piece, its totals and the PCN maxima
+are written out in the loop (a helper for the maxima cost 6%); (c) the helpers that stay
+compile without counting (``_outside``, ``_blocked``, ``_district_counts``,
+``_clear_districts``, ``_start_left_in``, ``_connected_without``). Passing the tuples of arrays
+into helpers, or numba's ``inline="always"``, made the loop up to twice as slow. The kernel
+sees only the rules' building blocks: a movable mask (frozen, locked and grouped units stay),
+keep-apart partners, and the cap on residents moved.
 
 Contiguity is kept at every step: a unit may leave its area only when the area's units that
 touched it are still connected without it (a search over that one area, not the whole graph).
@@ -103,11 +107,13 @@ class Scratch(NamedTuple):
 
 
 class Pricing(NamedTuple):
-    """The objective's weights and constants (``sda.objective``) and the hard limits."""
+    """The objective's weights and constants (``sda.objective``) and the hard limits, as tuples
+    of floats: passed by value, so the compiled helpers that read them need no reference counts
+    (arrays there cost two atomic operations per array per call)."""
 
-    weights: np.ndarray
-    constants: np.ndarray
-    limits: np.ndarray  # [min_pop, max_pop, max residents moved]
+    weights: tuple[float, ...]
+    constants: tuple[float, ...]
+    limits: tuple[float, ...]  # (min_pop, max_pop, max residents moved)
 
 
 class Run(NamedTuple):
@@ -142,7 +148,9 @@ class AnnealState:
         )
         cap = np.floor(p.max_moved_share * p.total_pop + 1e-9) if p.has_previous else np.inf
         self.pricing = Pricing(
-            weight_vector(p), constants(p, target, self.k), np.array([p.min_pop, p.max_pop, cap], dtype=np.float64)
+            tuple(float(x) for x in weight_vector(p)),
+            tuple(float(x) for x in constants(p, target, self.k)),
+            (float(p.min_pop), float(p.max_pop), float(cap)),
         )
         self.scratch = Scratch(
             np.zeros(p.n, dtype=np.int64),
@@ -338,15 +346,6 @@ def _outside(limits, pop):
 
 
 @njit(cache=True)
-def _row_max(pcn_pop, a):
-    best = 0
-    for c in range(pcn_pop.shape[1]):
-        if pcn_pop[a, c] > best:
-            best = pcn_pop[a, c]
-    return best
-
-
-@njit(cache=True)
 def _blocked(apart_ptr, apart_idx, labels, u, b):
     """Would a keep-apart partner of ``u`` already in area ``b`` share it with ``u``?"""
     for q in range(apart_ptr[u], apart_ptr[u + 1]):  # noqa: SIM110 (numba: no generators)
@@ -357,29 +356,15 @@ def _blocked(apart_ptr, apart_idx, labels, u, b):
 
 @njit(cache=True)
 def _clear_districts(udist, piece, tmp_dist, n_piece):
+    """Reset the piece's entries of ``tmp_dist`` (the proposal was turned down)."""
     for t in range(n_piece):
         tmp_dist[udist[piece[t]]] = 0
 
 
 @njit(cache=True)
-def _pcn_maxima(pcn_pop, pcn_max, a, b, c, moved_pcn):
-    """Largest PCN population of ``a`` and ``b`` after the move (a's may drop, b's may rise)."""
-    max_a = pcn_max[a]
-    max_b = pcn_max[b]
-    if c >= 0:
-        if pcn_pop[a, c] == max_a:
-            pcn_pop[a, c] -= moved_pcn
-            max_a = _row_max(pcn_pop, a)
-            pcn_pop[a, c] += moved_pcn
-        if pcn_pop[b, c] + moved_pcn > max_b:
-            max_b = pcn_pop[b, c] + moved_pcn
-    return max_a, max_b
-
-
-@njit(cache=True)
 def _district_counts(udist, dist_pop, n_dist, piece, tmp_dist, n_piece, a, b):
     """Districts present in ``a`` and ``b`` after the move. Marks each district of the piece
-    once by negating its entry of ``tmp_dist`` (``_apply`` and ``_clear_districts`` reset it)."""
+    once by negating its entry of ``tmp_dist`` (the apply step and ``_clear_districts`` reset it)."""
     nd_a = n_dist[a]
     nd_b = n_dist[b]
     for t in range(n_piece):
@@ -391,6 +376,18 @@ def _district_counts(udist, dist_pop, n_dist, piece, tmp_dist, n_piece, a, b):
                 nd_b += 1
             tmp_dist[d] = -tmp_dist[d]
     return nd_a, nd_b
+
+
+@njit(cache=True)
+def _start_left_in(indptr, indices, labels, piece, stamp, n_piece, pmark, a):
+    """A unit of ``a`` next to the piece (stamped ``pmark``) and not in it, or -1."""
+    for t in range(n_piece):
+        x = piece[t]
+        for jj in range(indptr[x], indptr[x + 1]):
+            w = indices[jj]
+            if labels[w] == a and stamp[w] != pmark:
+                return w
+    return -1
 
 
 @njit(cache=True)
@@ -414,24 +411,6 @@ def _connected_without(indptr, indices, labels, a, size_a, stamp, stack, counter
                 top += 1
                 reached += 1
     return reached >= need
-
-
-@njit(cache=True)
-def _leaves_a_connected(indptr, indices, labels, size_a, piece, stamp, stack, counter, n_piece, pmark, a):
-    """Is ``a`` still connected without the piece? Searched from a neighbour left in ``a``."""
-    start = -1
-    for t in range(n_piece):
-        x = piece[t]
-        for jj in range(indptr[x], indptr[x + 1]):
-            w = indices[jj]
-            if labels[w] == a and stamp[w] != pmark:
-                start = w
-                break
-        if start >= 0:
-            break
-    if start < 0:
-        return False
-    return _connected_without(indptr, indices, labels, a, size_a, stamp, stack, counter, start, n_piece, pmark)
 
 
 @njit(cache=True)
@@ -543,7 +522,19 @@ def _anneal(graph, units, areas, best, scratch, pricing, schedule, rng):
         if (band_weight == 0.0 and out_after > 0) or (new_moved > max_moved and new_moved > moved_total):
             _clear_districts(udist, piece, tmp_dist, n_piece)
             continue
-        max_a, max_b = _pcn_maxima(pcn_pop, pcn_max, a, b, c, moved_pcn)
+        # Largest PCN population of a and b after the move (a's may drop, b's may rise).
+        max_a = pcn_max[a]
+        max_b = pcn_max[b]
+        if c >= 0:
+            if pcn_pop[a, c] == max_a:
+                pcn_pop[a, c] -= moved_pcn
+                max_a = 0
+                for q in range(pcn_pop.shape[1]):
+                    if pcn_pop[a, q] > max_a:
+                        max_a = pcn_pop[a, q]
+                pcn_pop[a, c] += moved_pcn
+            if pcn_pop[b, c] + moved_pcn > max_b:
+                max_b = pcn_pop[b, c] + moved_pcn
         nd_a, nd_b = _district_counts(udist, dist_pop, n_dist, piece, tmp_dist, n_piece, a, b)
         new_cost_a = area_cost(w, cst, new_pop_a, max_a, nd_a, ext[a] + d_ext_a, area_moved[a] + d_mv_a)
         new_cost_b = area_cost(w, cst, new_pop_b, max_b, nd_b, ext[b] + d_ext_b, area_moved[b] + d_mv_b)
@@ -551,8 +542,10 @@ def _anneal(graph, units, areas, best, scratch, pricing, schedule, rng):
         delta += band_weight * (out_after - out_before) / total_pop
         take = delta < 0.0 or (temperature > 0.0 and rng.random() < np.exp(-delta / temperature))
         if take:
-            take = _leaves_a_connected(
-                indptr, indices, labels, size[a], piece, stamp, stack, counter, n_piece, pmark, a
+            # Contiguity of a without the piece, searched from a neighbour left in a.
+            start = _start_left_in(indptr, indices, labels, piece, stamp, n_piece, pmark, a)
+            take = start >= 0 and _connected_without(
+                indptr, indices, labels, a, size[a], stamp, stack, counter, start, n_piece, pmark
             )
         if not take:
             _clear_districts(udist, piece, tmp_dist, n_piece)
