@@ -117,9 +117,11 @@ def sda_config_text(
     against the config's folder).
 
     ``steps = 0`` makes ``time_limit_s`` the search budget whatever sda's default step budget
-    is. ``exact = false`` turns off sda's optional HiGHS bound, which reports a gap after the
-    plan is made, and trade-offs are off (they re-run the search for the report); the benchmark
-    times making the plan.
+    is. ``[graph]`` gives sda the peers' graph (queen, ``SNAP_M``): sda's own default is rook
+    (corner contacts are not neighbours), which would hold sda to stricter contiguity than the
+    peers and the metrics. ``exact = false`` turns off sda's optional HiGHS bound, which reports a
+    gap after the plan is made, and trade-offs are off (they re-run the search for the report);
+    the benchmark times making the plan.
     """
     count_text = f'"{count}"' if isinstance(count, str) else str(int(count))
     name = f'name_field = "{fields["name"]}"\n' if fields.get("name") else ""
@@ -134,6 +136,9 @@ def sda_config_text(
         f"min_population = {band[0]}\n"
         f"max_population = {band[1]}\n"
         f"count = {count_text}\n\n"
+        "[graph]\n"
+        'contiguity = "queen"\n'
+        f"snap_m = {SNAP_M:g}\n\n"
         "[pcn]\n"
         f"practices = {json.dumps(practices_path)}\n\n"
         "[search]\n"
