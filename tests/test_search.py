@@ -349,7 +349,7 @@ def test_same_plan_whatever_the_number_of_workers() -> None:
     assert one.labels.tolist() == two.labels.tolist()
     assert one.starts == two.starts
     assert one.screened == two.screened
-    assert len(one.starts) == 3
+    assert len(one.starts) == 3 + search_module.REFINE_PLANS * search_module.REFINE_ROUNDS
 
 
 def test_tight_counts_get_more_steps(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -369,3 +369,32 @@ def test_tight_counts_get_more_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     seen.clear()
     run(problem, count=3, starts=1, steps=1_000, jobs=1)
     assert seen == [1_000]
+
+
+def test_refine_phase_keeps_the_step_budget_and_never_loses_the_best(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The final phase re-anneals the best start plans with a share of the budget: the steps of
+    # all annealing add up to starts x steps, and the plan returned is the best of all of them.
+    assert search_module.REFINE_SHARE > 0
+    seen: list[int] = []
+    real = search_module.improve
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(int(kwargs["steps"]))  # type: ignore[call-overload]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search_module, "improve", spy)
+    problem = halves_grid(20, 70)  # 2-6 areas; 4 is not tight
+    result = run(problem, count=4, starts=4, steps=10_000, jobs=1)
+    refined = search_module.REFINE_PLANS * search_module.REFINE_ROUNDS
+    assert len(seen) == 4 + refined
+    assert sum(seen) == pytest.approx(4 * 10_000, rel=0.001)
+    assert len(result.starts) == 4 + refined
+    assert result.objective == min(result.starts)
+    assert min(result.starts[4:]) <= min(result.starts[:4])
+    assert_valid_plan(problem, result.labels, 4)
+
+
+def test_one_start_is_not_refined() -> None:
+    problem = halves_grid(20, 70)
+    result = run(problem, count=3, starts=1, steps=5_000, jobs=1)
+    assert len(result.starts) == 1
