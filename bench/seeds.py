@@ -10,7 +10,8 @@ budget, then bounds the plan with HiGHS (``sda.exact.bound_plan``). Prints one m
 - disagreement: for every pair of seeds, the share of residents not in the matched area (areas
   of the two plans matched one to one to share the most residents), mean and largest;
 - wall time per run at 2 jobs (every seed) and at 1 job (the first ``--one-job-seeds`` seeds),
-  and whether the plans at 1 and 2 jobs are the same.
+  and whether the plans at 1 and 2 jobs are the same;
+- task CPU: the CPU seconds of the screening and the starts, summed (what one idle core takes).
 
 Run from the repository root: ``python bench/seeds.py --steps 2000000``.
 """
@@ -81,7 +82,7 @@ def run_config(
     cfg = load_config(Path(path))
     problem = load_inputs(cfg, lambda _m: None).problem
     check_feasible(problem, cfg.areas.count)
-    plans, objectives, coterm, gaps, walls2, walls1, same, ideal = [], [], [], [], [], [], [], []
+    plans, objectives, coterm, gaps, walls2, walls1, same, ideal, cpu = [], [], [], [], [], [], [], [], []
     # Warm-up: start the workers and load the kernels in them before anything is timed.
     search(problem, count=cfg.areas.count, target="auto", seed=0, time_limit_s=0, starts=2, steps=1_000, jobs=2)
     bounds: dict[int, str] = {}
@@ -99,6 +100,7 @@ def run_config(
         walls2.append(time.monotonic() - t0)
         workers = worker_rss_mb()
         ideal.append(makespan(result.task_cpu_s, 2) / makespan(result.task_cpu_s, 1))
+        cpu.append(makespan(result.task_cpu_s, 1))
         if len(walls1) < one_job_seeds:
             t0 = time.monotonic()
             alone = search(problem, jobs=1, **options)
@@ -119,7 +121,8 @@ def run_config(
         gaps.append(bound["gap"])
         print(
             f"  {name} seed {seed}: {result.count} areas, objective {result.objective:.4f}, "
-            f"coterminosity {scores['coterminosity']:.3f}, gap {bound['gap']:.2%}, {walls2[-1]:.0f} s at 2 jobs"
+            f"coterminosity {scores['coterminosity']:.3f}, gap {bound['gap']:.2%}, {walls2[-1]:.0f} s at 2 jobs, "
+            f"task CPU {cpu[-1]:.0f} s"
             + (f" ({walls1[-1]:.0f} s at 1 job)" if len(walls1) == len(plans) else "")
             + f"; this process {_own_rss_mb():.0f} MB, workers {', '.join(f'{w:.0f}' for w in workers)} MB",
             flush=True,
@@ -138,6 +141,7 @@ def run_config(
         "wall 1 job": f"{np.mean(walls1):.0f} s" if walls1 else "-",
         "ratio": f"{np.mean(walls2[: len(walls1)]) / np.mean(walls1):.2f}" if walls1 else "-",
         "idle ratio": f"{np.mean(ideal):.2f}",
+        "task CPU": f"{np.mean(cpu):.0f} s",
         "same plan": ("yes" if all(same) else "NO") if same else "-",
         "bound": "; ".join(f"{k}: {m.split(' (')[0]}" for k, m in sorted(bounds.items())),
     }

@@ -367,6 +367,10 @@ def test_tight_counts_get_more_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     run(problem, count=4, starts=1, steps=1_000, jobs=1)
     assert seen == [1_000 * search_module.TIGHT_EFFORT]
     seen.clear()
+    # Nor is a tight count's budget split for the final phase: each start keeps all its steps.
+    run(problem, count=4, starts=2, steps=1_000, jobs=1)
+    assert seen == [1_000 * search_module.TIGHT_EFFORT] * 2
+    seen.clear()
     run(problem, count=3, starts=1, steps=1_000, jobs=1)
     assert seen == [1_000]
 

@@ -71,7 +71,9 @@ TIGHT_EFFORT = 2
 #: on the default config, seeds 1-6, the same 40 million steps gave a mean objective of 0.1243
 #: (spread 1.3%) as 4 starts of 5 million then 2 of 10 million refined, against 0.1257 (3.5%) as
 #: 4 starts of 10 million, 0.1254 (3.6%) as 2 of 20 million; a share of 0.75 was worse, two
-#: rounds no better (0.1240, 1.4%).
+#: rounds no better (0.1241, 1.5%), nor a refining temperature of 0.001 (0.1247, 1.9%). Not at
+#: tight counts: at 28 areas (mid-2018), seeds 1-3, 4 x 10 million then 2 x 20 million gave
+#: 0.2119, 0.2033 and 0.2296 against 0.1929, 0.1973 and 0.1982 for 4 starts of 20 million.
 REFINE_SHARE = 0.5
 REFINE_PLANS = 2
 REFINE_SCHEDULE = Schedule(start_temperature=0.0005)
@@ -611,7 +613,9 @@ def search(
     else:
         say(f"improving {n_starts} start(s) for about {share:.0f} s each on {min(workers, n_starts)} worker(s)")
     # With a step budget, a share of it is kept for refining the best start plans at the end.
-    refine_steps = int(REFINE_SHARE * steps * n_starts / REFINE_PLANS) if initial is None and n_starts > 1 else 0
+    # Not at a tight count, where long starts pay and the refined plans were worse.
+    refine = initial is None and n_starts > 1 and not _tight(problem, k)
+    refine_steps = int(REFINE_SHARE * steps * n_starts / REFINE_PLANS) if refine else 0
     start_steps = steps - refine_steps * REFINE_PLANS // max(n_starts, 1) if steps > 0 and refine_steps else steps
     seeds = child_seeds(seed, n_starts, stream=1)
     tasks = [
@@ -636,9 +640,8 @@ def search(
         outcomes.append(out)
         task_cpu["starts"].append(out.seconds_cpu)
     if steps > 0 and refine_steps > 0:
-        effort = TIGHT_EFFORT if _tight(problem, k) else 1
         for r in range(REFINE_ROUNDS):
-            steps_r = effort * refine_steps // REFINE_ROUNDS
+            steps_r = refine_steps // REFINE_ROUNDS
             outcomes += _refine(problem, outcomes, goal, seed, steps_r, workers, say, task_cpu, r)
     start_costs = [o.cost for o in outcomes if o.labels is not None]
     # The best plan of any start, then the screened one; ties go to the earlier candidate, so the
