@@ -490,7 +490,8 @@ def _refine(
             ranked.append(i)
     if not ranked:
         return []
-    say(f"refining the {len(ranked)} best start plan(s) for {steps:,} steps each")
+    which = "the best start plan" if len(ranked) == 1 else f"the {len(ranked)} best start plans"
+    say(f"final phase: annealing {which} again, {steps:,} steps each, cooler")
     seeds = child_seeds(seed, len(ranked), stream=5 + round_)
     tasks = [
         (
@@ -604,19 +605,20 @@ def search(
     if reuse and n_starts:
         say("constructions are slow for this budget: the starts refine the screened plans")
     firsts = [plans[counts[s % len(counts)]] if reuse else initial for s in range(n_starts)]
+    # With a step budget, a share of it is kept for refining the best start plans at the end;
+    # not at a tight count, where long starts pay and the refined plans were worse.
+    refine = initial is None and n_starts > 1 and not _tight(problem, k)
+    refine_steps = int(REFINE_SHARE * steps * n_starts / REFINE_PLANS) if refine else 0
+    start_steps = steps - refine_steps * REFINE_PLANS // max(n_starts, 1) if steps > 0 and refine_steps else steps
     # Starts run ``workers`` at a time, so each may take that many shares of what is left.
     share = remaining * min(workers, n_starts) / max(n_starts, 1)
     if n_starts == 0:
         say("time budget spent: the best screened plan stands")
     elif steps > 0:
-        say(f"improving {n_starts} start(s) for {steps:,} steps each on {min(workers, n_starts)} worker(s)")
+        kept = f" (the other {steps - start_steps:,} are kept for the final phase)" if start_steps < steps else ""
+        say(f"improving {n_starts} start(s) for {start_steps:,} steps each on {min(workers, n_starts)} worker(s){kept}")
     else:
         say(f"improving {n_starts} start(s) for about {share:.0f} s each on {min(workers, n_starts)} worker(s)")
-    # With a step budget, a share of it is kept for refining the best start plans at the end.
-    # Not at a tight count, where long starts pay and the refined plans were worse.
-    refine = initial is None and n_starts > 1 and not _tight(problem, k)
-    refine_steps = int(REFINE_SHARE * steps * n_starts / REFINE_PLANS) if refine else 0
-    start_steps = steps - refine_steps * REFINE_PLANS // max(n_starts, 1) if steps > 0 and refine_steps else steps
     seeds = child_seeds(seed, n_starts, stream=1)
     tasks = [
         (
