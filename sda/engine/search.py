@@ -94,6 +94,7 @@ class SearchResult:
     objective: float
     count: int
     screened: dict[int, float] = field(default_factory=dict)
+    #: Objective of each start's plan, in start order, then of each plan of the final phase.
     starts: list[float] = field(default_factory=list)
     seconds: float = 0.0
     seconds_compile: float = 0.0
