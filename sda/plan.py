@@ -94,7 +94,7 @@ class Provenance(TypedDict, total=False):
     count_asked: int | str
     count: int
     counts_screened: dict[str, float]  # count -> screening objective
-    start_objectives: list[float]
+    start_objectives: list[float]  # each start's objective, then each plan of the final phase
     seconds_search: float
     seconds_compile: float
     seconds_total: float

@@ -6,6 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 from helpers import (
+    area_sets,
     assert_valid_plan,
     cell,
     grid_graph,
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 import sda.engine.search as search_module
 from sda.config import RulesConfig
 from sda.engine.repair import repair_plan
-from sda.engine.search import candidate_counts, choose_count, search, target_for
+from sda.engine.search import candidate_counts, choose_count, describe_count, pick_count, search, target_for
 from sda.errors import InfeasibleError
 from sda.feasibility import check_feasible
 from sda.objective import score_labels
@@ -82,6 +83,56 @@ def test_auto_picks_a_feasible_count() -> None:
     assert result.screened[result.count] == min(result.screened.values())
     assert_valid_plan(problem, result.labels, result.count)
     assert any(m.startswith("chose ") for m in messages)
+
+
+def halves_grid(min_pop: int, max_pop: int):
+    """2 x 6 grid of 10 residents, columns 0-2 PCN ``A`` and 3-5 PCN ``B``, in the given band."""
+    pcn = {cell(r, c): ("A" if c < 3 else "B") for r in range(2) for c in range(6)}
+    return problem_of(grid_graph(2, 6), min_pop, max_pop, pcn_of=pcn)
+
+
+def test_auto_count_is_the_known_best_for_every_seed() -> None:
+    # 120 residents in [30, 70]: 2, 3 or 4 areas. Two areas of 60 as the PCN halves score
+    # coterminosity 1 with the least cut border and balance nearest the target (50): the best.
+    problem = halves_grid(30, 70)
+    halves = {frozenset(cell(r, c) for r in range(2) for c in cols) for cols in ((0, 1, 2), (3, 4, 5))}
+    for seed in (1, 2, 3):
+        messages: list[str] = []
+        result = run(problem, seed=seed, steps=20_000, progress=messages.append, jobs=1)
+        assert result.count == 2
+        assert area_sets(problem, result.labels) == halves
+        chose = [m for m in messages if m.startswith("chose ")]
+        assert len(chose) == 1 and chose[0].startswith("chose 2 areas: ")
+
+
+def test_count_screening_does_not_depend_on_the_seed() -> None:
+    problem = problem_of(grid_graph(4, 4), 30, 50)  # 4 or 5 areas
+    picks = [choose_count(problem, 40.0, seed, lambda _m: None) for seed in (1, 2, 7)]
+    assert picks[0][0] == picks[1][0] == picks[2][0]
+    assert picks[0][1] == picks[1][1] == picks[2][1]
+    # ... while the starts still follow the seed.
+    one = run(problem, seed=1, starts=2, steps=2_000, jobs=1)
+    two = run(problem, seed=2, starts=2, steps=2_000, jobs=1)
+    assert one.count == two.count == picks[0][0]
+    assert one.screened == two.screened
+
+
+def test_pick_count_clear_winner_tie_and_equal_distance() -> None:
+    # A clear winner wins wherever total / target points.
+    assert pick_count({22: 0.130, 24: 0.120, 26: 0.125}, 22.4) == (24, [24])
+    # Within COUNT_TIE (1%) of the best: the count nearest total / target.
+    assert pick_count({22: 0.1205, 24: 0.1200, 26: 0.125}, 22.4)[0] == 22
+    assert sorted(pick_count({22: 0.1205, 24: 0.1200, 26: 0.125}, 22.4)[1]) == [22, 24]
+    # Equally near: the smaller count.
+    assert pick_count({23: 0.1200, 25: 0.1201}, 24.0)[0] == 23
+
+
+def test_describe_count_says_which_count_and_why() -> None:
+    clear = describe_count({22: 0.130, 24: 0.120}, 24, 22.4)
+    assert clear.startswith("chose 24 areas: its screening searches scored best (0.1200; next 22 areas, 0.1300")
+    tie = describe_count({22: 0.1205, 24: 0.1200}, 22, 22.4)
+    assert tie.startswith("chose 22 areas:") and "within 1% of 24 (0.1200)" in tie and "nearest" in tie
+    assert describe_count({5: 0.3}, 5, 4.0) == "chose 5 areas: the only count screened that gave a valid plan"
 
 
 def test_auto_with_one_possible_count() -> None:
@@ -298,7 +349,7 @@ def test_same_plan_whatever_the_number_of_workers() -> None:
     assert one.labels.tolist() == two.labels.tolist()
     assert one.starts == two.starts
     assert one.screened == two.screened
-    assert len(one.starts) == 3
+    assert len(one.starts) == 3 + search_module.REFINE_PLANS * search_module.REFINE_ROUNDS
 
 
 def test_tight_counts_get_more_steps(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -316,5 +367,38 @@ def test_tight_counts_get_more_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     run(problem, count=4, starts=1, steps=1_000, jobs=1)
     assert seen == [1_000 * search_module.TIGHT_EFFORT]
     seen.clear()
+    # Nor is a tight count's budget split for the final phase: each start keeps all its steps.
+    run(problem, count=4, starts=2, steps=1_000, jobs=1)
+    assert seen == [1_000 * search_module.TIGHT_EFFORT] * 2
+    seen.clear()
     run(problem, count=3, starts=1, steps=1_000, jobs=1)
     assert seen == [1_000]
+
+
+def test_refine_phase_keeps_the_step_budget_and_never_loses_the_best(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The final phase re-anneals the best start plans with a share of the budget: the steps of
+    # all annealing add up to starts x steps, and the plan returned is the best of all of them.
+    assert search_module.REFINE_SHARE > 0
+    seen: list[int] = []
+    real = search_module.improve
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(int(kwargs["steps"]))  # type: ignore[call-overload]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search_module, "improve", spy)
+    problem = halves_grid(20, 70)  # 2-6 areas; 4 is not tight
+    result = run(problem, count=4, starts=4, steps=10_000, jobs=1)
+    refined = search_module.REFINE_PLANS * search_module.REFINE_ROUNDS
+    assert len(seen) == 4 + refined
+    assert sum(seen) == pytest.approx(4 * 10_000, rel=0.001)
+    assert len(result.starts) == 4 + refined
+    assert result.objective == min(result.starts)
+    assert min(result.starts[4:]) <= min(result.starts[:4])
+    assert_valid_plan(problem, result.labels, 4)
+
+
+def test_one_start_is_not_refined() -> None:
+    problem = halves_grid(20, 70)
+    result = run(problem, count=3, starts=1, steps=5_000, jobs=1)
+    assert len(result.starts) == 1

@@ -35,6 +35,18 @@ SCREEN_DRAWS = 2
 SCREEN_STEPS = 400_000
 #: ... and at least this many steps per unit on larger instances (12,000 units: 9.6 million).
 SCREEN_STEPS_PER_UNIT = 800
+#: Root seed of the count screening, the same whatever the run's seed: the count chosen depends
+#: on the data, the config and the budget, not on the seed (which still varies the starts).
+SCREEN_SEED = 20211
+#: Counts whose screened score is within this share of the best count's are tied: short searches
+#: cannot rank them apart, and the tie goes to the count nearest total / target.
+COUNT_TIE = 0.01
+#: With a step budget, the counts that screened within ``FINAL_MARGIN`` of the best (at most
+#: ``FINALISTS`` of them, best first) are screened again, with searches ``FINAL_FACTOR`` times
+#: as long, before the choice: the short searches alone rank close counts by luck.
+FINALISTS = 4
+FINAL_MARGIN = 0.05
+FINAL_FACTOR = 5
 #: Share of a time-limited run's budget the count screening may take before the starts.
 SCREEN_SHARE = 0.4
 #: Counts screened at most (here all eleven feasible counts, 18-28).
@@ -53,6 +65,19 @@ TIGHT_BAND = 0.05
 #: weakest and more steps pay most (28 areas here, seeds 1-4 at 4 x 20 million steps instead of
 #: 4 x 10 million: mean objective 0.199 instead of 0.215, worst 0.206 instead of 0.242).
 TIGHT_EFFORT = 2
+#: With a step budget, this share of it is kept for a final phase that anneals the
+#: ``REFINE_PLANS`` best start plans again, side by side, from a lower temperature
+#: (``REFINE_SCHEDULE``), in ``REFINE_ROUNDS`` rounds (each on the best plans so far). At 24 areas
+#: on the default config, seeds 1-6, the same 40 million steps gave a mean objective of 0.1243
+#: (spread 1.3%) as 4 starts of 5 million then 2 of 10 million refined, against 0.1257 (3.5%) as
+#: 4 starts of 10 million, 0.1254 (3.6%) as 2 of 20 million; a share of 0.75 was worse, two
+#: rounds no better (0.1241, 1.5%), nor a refining temperature of 0.001 (0.1247, 1.9%). Not at
+#: tight counts: at 28 areas (mid-2018), seeds 1-3, 4 x 10 million then 2 x 20 million gave
+#: 0.2119, 0.2033 and 0.2296 against 0.1929, 0.1973 and 0.1982 for 4 starts of 20 million.
+REFINE_SHARE = 0.5
+REFINE_PLANS = 2
+REFINE_SCHEDULE = Schedule(start_temperature=0.0005)
+REFINE_ROUNDS = 1
 #: The screening search: small moves only, no recombination or polish (they cost more time than
 #: they change the ranking).
 SCREEN_SCHEDULE = Schedule(recombinations=0, polish_rounds=0)
@@ -69,6 +94,7 @@ class SearchResult:
     objective: float
     count: int
     screened: dict[int, float] = field(default_factory=dict)
+    #: Objective of each start's plan, in start order, then of each plan of the final phase.
     starts: list[float] = field(default_factory=list)
     seconds: float = 0.0
     seconds_compile: float = 0.0
@@ -228,6 +254,10 @@ def choose_count(
     once the budget is spent and a valid plan is in hand; with steps (``budget_s`` infinite) all
     are screened, so the choice does not depend on the machine.
 
+    Every count is screened from ``SCREEN_SEED``'s child seeds, not the run's ``seed`` (kept for
+    the callers' sake): the same data and budget give the same count whatever the seed. The
+    choice is ``pick_count``'s.
+
     Returns the chosen count, each screened count's best score, and each one's best plan.
 
     Raises
@@ -238,7 +268,7 @@ def choose_count(
     """
     lo, hi = problem.feasible_counts()
     order = candidate_counts(lo, hi, problem.total_pop / max(target, 1.0))
-    seeds = child_seeds(seed, len(order), stream=0)
+    seeds = child_seeds(SCREEN_SEED, len(order), stream=0)
     steps = screen_steps(problem)
     workers = max(1, min(resolve_jobs(jobs), len(order)))
     t0 = time.monotonic()
@@ -282,7 +312,70 @@ def choose_count(
                 "give more time (--time-limit) or more steps, or set the count (--count)."
             )
         raise InfeasibleError(msg)
-    return min(screened, key=lambda k: (screened[k], k)), screened, plans
+    if not np.isfinite(budget_s):
+        _screen_finalists(problem, target, screened, plans, steps * FINAL_FACTOR, workers, progress, cpu_log)
+    chosen, _ = pick_count(screened, problem.total_pop / max(target, 1.0))
+    return chosen, screened, plans
+
+
+def _screen_finalists(
+    problem: Problem,
+    target: float,
+    screened: dict[int, float],
+    plans: dict[int, np.ndarray],
+    steps: int,
+    workers: int,
+    progress: Progress,
+    cpu_log: list[float] | None,
+) -> None:
+    """Screen the best counts again with longer searches (``FINALISTS``, ``FINAL_MARGIN``),
+    keeping each count's best score and plan of both rounds (updates ``screened`` and ``plans``)."""
+    best = min(screened.values())
+    finalists = sorted(screened, key=lambda c: (screened[c], c))[:FINALISTS]
+    finalists = [c for c in finalists if screened[c] <= best + FINAL_MARGIN * abs(best)]
+    if len(finalists) < 2:
+        return
+    seeds = child_seeds(SCREEN_SEED, len(finalists), stream=4)
+    tasks = [(problem, k, target, seeds[j], steps, float("inf")) for j, k in enumerate(finalists)]
+    for out in run_tasks(_screen_task, tasks, max(1, min(workers, len(tasks)))):
+        if cpu_log is not None:
+            cpu_log.append(out.seconds_cpu)
+        if out.labels is not None and out.cost < screened[out.count]:
+            screened[out.count], plans[out.count] = out.cost, out.labels
+        progress(f"count {out.count}: best longer search scores {out.cost:.4f}")
+
+
+def pick_count(screened: dict[int, float], centre: float) -> tuple[int, list[int]]:
+    """The count to search, from each screened count's best score, and the counts tied with it.
+
+    Counts within ``COUNT_TIE`` of the best score are tied (short searches cannot rank them);
+    the tied count nearest ``centre`` (total / target) wins, the smaller on equal distance.
+    """
+    best = min(screened.values())
+    tied = [k for k, v in screened.items() if v <= best + COUNT_TIE * abs(best) + 1e-12]
+    tied.sort(key=lambda k: (abs(k - centre), k))
+    return tied[0], tied
+
+
+def describe_count(screened: dict[int, float], chosen: int, centre: float) -> str:
+    """One sentence for the user: which count was chosen, and why."""
+    scores = sorted(screened, key=lambda k: (screened[k], k))
+    span = f"counts {min(screened)}-{max(screened)}" if len(screened) > 1 else f"count {chosen}"
+    _, tied = pick_count(screened, centre)
+    if len(screened) == 1:
+        return f"chose {chosen} areas: the only count screened that gave a valid plan"
+    if len(tied) > 1:
+        others = ", ".join(f"{k} ({screened[k]:.4f})" for k in sorted(tied) if k != chosen)
+        return (
+            f"chose {chosen} areas: its screening searches scored {screened[chosen]:.4f}, within "
+            f"{COUNT_TIE:.0%} of {others}, and {chosen} is nearest to total / target = {centre:.1f} "
+            f"({span} screened)"
+        )
+    runner = scores[1]
+    return (
+        f"chose {chosen} areas: its screening searches scored best ({screened[chosen]:.4f}; next "
+        f"{runner} areas, {screened[runner]:.4f}; {span} screened)"
+    )
 
 
 def _ranges(counts: list[int]) -> str:
@@ -350,8 +443,10 @@ def _start_task(
     construct_seconds: float,
     initial: np.ndarray | None,
     label: str,
+    schedule: Schedule | None = None,
 ) -> _Outcome:
-    """One start: a first plan (or the given one), improved for ``steps`` (or ``seconds``)."""
+    """One start: a first plan (or the given one), improved for ``steps`` (or ``seconds``) with
+    ``schedule`` (by default the full one, or ``WARM_SCHEDULE`` from a given plan)."""
     load_s = _load_kernels(problem)
     cpu0 = time.process_time()
     rng = np.random.default_rng(seed)
@@ -360,7 +455,8 @@ def _start_task(
     if labels is None:
         out.messages.append(f"start {label}: no valid first plan found with {k} areas")
         return out
-    schedule = WARM_SCHEDULE if initial is not None else None
+    if schedule is None and initial is not None:
+        schedule = WARM_SCHEDULE
     if steps > 0 and initial is None and _tight(problem, k):
         steps *= TIGHT_EFFORT
     if steps > 0:
@@ -373,6 +469,51 @@ def _start_task(
     out.messages.append(f"start {label}: {k} areas, objective {cost:.4f}")
     out.seconds_cpu = time.process_time() - cpu0
     return out
+
+
+def _refine(
+    problem: Problem,
+    outcomes: list[_Outcome],
+    goal: float,
+    seed: int,
+    steps: int,
+    workers: int,
+    say: Progress,
+    task_cpu: dict[str, list[float]],
+    round_: int = 0,
+) -> list[_Outcome]:
+    """The final phase: the ``REFINE_PLANS`` best start plans annealed again for ``steps`` each,
+    from a lower temperature (``REFINE_SCHEDULE``), side by side."""
+    ranked: list[int] = []
+    for i in sorted((i for i, o in enumerate(outcomes) if o.labels is not None), key=lambda i: (outcomes[i].cost, i)):
+        same = any(np.array_equal(outcomes[i].labels, outcomes[j].labels) for j in ranked)  # type: ignore[arg-type]
+        if len(ranked) < REFINE_PLANS and not same:
+            ranked.append(i)
+    if not ranked:
+        return []
+    which = "the best start plan" if len(ranked) == 1 else f"the {len(ranked)} best start plans"
+    say(f"final phase: annealing {which} again, {steps:,} steps each, cooler")
+    seeds = child_seeds(seed, len(ranked), stream=5 + round_)
+    tasks = [
+        (
+            problem,
+            outcomes[i].count,
+            goal,
+            seeds[j],
+            steps,
+            0.0,
+            0.0,
+            outcomes[i].labels,
+            f"refine {j + 1}",
+            REFINE_SCHEDULE,
+        )
+        for j, i in enumerate(ranked)
+    ]
+    refined = []
+    for out in run_tasks(_start_task, tasks, workers):
+        refined.append(out)
+        task_cpu["starts"].append(out.seconds_cpu)
+    return refined
 
 
 def search(
@@ -448,14 +589,11 @@ def search(
         k, screened, plans = choose_count(
             problem, goal, seed, say, jobs=workers, budget_s=budget, cpu_log=task_cpu["screen"]
         )
-        say(f"chose {k} areas (best short searches among counts {min(screened)}-{max(screened)})")
+        say(describe_count(screened, k, problem.total_pop / max(goal, 1.0)))
     else:
         k = int(count)
-    # With a chosen count, the starts alternate between the two best-screened counts: short
-    # screening searches rank close counts by luck, and full searches settle it.
-    counts = sorted(screened, key=lambda c: (screened[c], c))[:2] if screened else [k]
-    if len(counts) > 1 and starts > 1:
-        say(f"starts alternate between {counts[0]} and {counts[1]} areas")
+    # Every start searches the chosen count, so the plan's count is the one announced.
+    counts = [k]
     n_starts = starts if initial is None else 1
     spent = time.monotonic() - t0
     remaining = max(time_limit_s - spent, 0.0)
@@ -468,12 +606,18 @@ def search(
     if reuse and n_starts:
         say("constructions are slow for this budget: the starts refine the screened plans")
     firsts = [plans[counts[s % len(counts)]] if reuse else initial for s in range(n_starts)]
+    # With a step budget, a share of it is kept for refining the best start plans at the end;
+    # not at a tight count, where long starts pay and the refined plans were worse.
+    refine = initial is None and n_starts > 1 and not _tight(problem, k)
+    refine_steps = int(REFINE_SHARE * steps * n_starts / REFINE_PLANS) if refine else 0
+    start_steps = steps - refine_steps * REFINE_PLANS // max(n_starts, 1) if steps > 0 and refine_steps else steps
     # Starts run ``workers`` at a time, so each may take that many shares of what is left.
     share = remaining * min(workers, n_starts) / max(n_starts, 1)
     if n_starts == 0:
         say("time budget spent: the best screened plan stands")
     elif steps > 0:
-        say(f"improving {n_starts} start(s) for {steps:,} steps each on {min(workers, n_starts)} worker(s)")
+        kept = f" (the other {steps - start_steps:,} are kept for the final phase)" if start_steps < steps else ""
+        say(f"improving {n_starts} start(s) for {start_steps:,} steps each on {min(workers, n_starts)} worker(s){kept}")
     else:
         say(f"improving {n_starts} start(s) for about {share:.0f} s each on {min(workers, n_starts)} worker(s)")
     seeds = child_seeds(seed, n_starts, stream=1)
@@ -483,7 +627,7 @@ def search(
             counts[s % len(counts)],
             goal,
             seeds[s],
-            steps,
+            start_steps,
             share,
             construct_seconds,
             firsts[s],
@@ -498,12 +642,17 @@ def search(
             say(message)
         outcomes.append(out)
         task_cpu["starts"].append(out.seconds_cpu)
+    if steps > 0 and refine_steps > 0:
+        for r in range(REFINE_ROUNDS):
+            steps_r = refine_steps // REFINE_ROUNDS
+            outcomes += _refine(problem, outcomes, goal, seed, steps_r, workers, say, task_cpu, r)
     start_costs = [o.cost for o in outcomes if o.labels is not None]
-    # The best plan of any start, then of any screened count (a start that found nothing does
-    # not lose the screening's plan); ties go to the earlier candidate, so the pick is the same
-    # however many workers ran.
+    # The best plan of any start, then the screened one; ties go to the earlier candidate, so the
+    # pick is the same however many workers ran.
     candidates = [(o.cost, i, o.labels, o.count) for i, o in enumerate(outcomes) if o.labels is not None]
-    candidates += [(screened[c], len(outcomes) + i, plans[c], c) for i, c in enumerate(sorted(plans))]
+    # The chosen count's screened plan is a candidate too (a start that failed cannot lose it).
+    if k in plans:
+        candidates.append((screened[k], len(outcomes), plans[k], k))
     if not candidates:
         msg = (
             f"no valid plan with {k} areas was found in {n_starts} start(s) (each construction stops after "
