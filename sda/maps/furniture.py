@@ -194,18 +194,122 @@ def add_legend(
     legend.set_gid("legend")
     labels_line = labels_note or "Labels: " + ("area id and name." if named else "area id.")
     note = "Colours only tell neighbouring areas apart.\n" + labels_line
-    if key:
-        note += "\n\nLabels shortened for room:\n" + "\n".join(f"{n}  {text}" for n, text in key)
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     bottom = ax.transAxes.inverted().transform(legend.get_window_extent(renderer))[0][1]
-    ax.text(
-        0.0,
-        bottom - 0.04,
-        note,
-        transform=ax.transAxes,
-        fontsize=fontsize * 0.95,
-        va="top",
-        color="#333333",
-        gid="legend-note",
-    )
+    _add_notes(ax, note, [f"{n}  {text}" for n, text in key], top=bottom - 0.04, fontsize=fontsize * 0.95)
     return legend
+
+
+#: Heading of the key's list of labels numbered or shortened to avoid overlaps.
+KEY_HEADING = "Labels shortened for room:"
+#: The key's list may shrink to this share of the note's size, and flow into up to this many columns.
+_KEY_MIN_SHRINK = 0.75
+_KEY_MAX_COLUMNS = 3
+
+
+def _add_notes(ax: Axes, note: str, entries: Sequence[str], *, top: float, fontsize: float) -> None:
+    """Write ``note`` under the legend at ``top`` (axes fraction) and, under it, the shortened
+    labels' ``entries``, kept inside the panel.
+
+    A list that fits one column at ``fontsize`` joins the note as one text (``legend-note``).
+    A longer one flows into columns (``legend-key``), at a smaller size when needed; entries
+    wider than a column wrap. When even the smallest, widest layout cannot hold them all, the
+    last line says how many more there are and that ``areas.csv`` identifies every area.
+    """
+    style: dict[str, Any] = {"transform": ax.transAxes, "va": "top", "color": "#333333"}
+    if not entries:
+        ax.text(0.0, top, note, fontsize=fontsize, gid="legend-note", **style)
+        return
+    fig = ax.get_figure(root=True)
+    renderer = fig.canvas.get_renderer()  # type: ignore[union-attr]
+    panel = ax.get_window_extent(renderer)
+    whole = ax.text(0.0, top, note + "\n\n" + KEY_HEADING + "\n" + "\n".join(entries), fontsize=fontsize, **style)
+    if _inside(whole.get_window_extent(renderer), panel):
+        whole.set_gid("legend-note")
+        return
+    whole.remove()
+    head = ax.text(0.0, top, note + "\n\n" + KEY_HEADING, fontsize=fontsize, gid="legend-note", **style)
+    # A quarter line apart, so the columns clear the heading at any resolution.
+    below = (
+        ax.transAxes.inverted().transform(head.get_window_extent(renderer))[0][1]
+        - 0.25 * renderer.points_to_pixels(fontsize) / panel.height
+    )
+    sizes = [fontsize * (1 - step * (1 - _KEY_MIN_SHRINK) / 3) for step in range(4)]
+    layouts = [(size, n) for size in sizes for n in range(1, _KEY_MAX_COLUMNS + 1)]
+    for i, (size, n_columns) in enumerate(layouts):
+        last = i == len(layouts) - 1
+        drawn = _draw_columns(ax, entries, top=below, fontsize=size, n_columns=n_columns, cut=last, style=style)
+        if drawn is not None and all(_inside(t.get_window_extent(renderer), panel) for t in drawn):
+            return
+        for text in drawn or []:
+            text.remove()
+    head.set_text(f"{note}\n\n{len(entries)} labels shortened for room: see areas.csv")
+
+
+def _draw_columns(
+    ax: Axes, entries: Sequence[str], *, top: float, fontsize: float, n_columns: int, cut: bool, style: dict[str, Any]
+) -> list[Text] | None:
+    """Draw ``entries`` in ``n_columns`` texts from ``top`` (axes fraction) down to the panel's
+    foot; ``None`` when they do not all fit, unless ``cut``: then as many as fit and a last line
+    naming how many more are in areas.csv."""
+    renderer = ax.get_figure(root=True).canvas.get_renderer()  # type: ignore[union-attr]
+    to_axes = ax.transAxes.inverted()
+    probe = ax.text(0.0, top, "Ag", fontsize=fontsize, **style)
+    one = probe.get_window_extent(renderer).height
+    probe.set_text("Ag\nAg")
+    step = probe.get_window_extent(renderer).height - one
+    widths = {}
+    for entry in entries:
+        probe.set_text(entry)
+        widths[entry] = probe.get_window_extent(renderer).width
+    probe.remove()
+    panel = ax.get_window_extent(renderer)
+    room = (top * panel.height) - 0.5 * step  # from the top down to the panel's foot, less a margin
+    capacity = int((room - one) // step) + 1 if room >= one else 0
+    gap = fontsize * renderer.points_to_pixels(1.0)  # an em between columns
+    column_px = (panel.width - gap * (n_columns - 1)) / n_columns
+    blocks = [_fit_line(entry, widths[entry], column_px) for entry in entries]
+    columns, placed = _pack(blocks, n_columns, capacity)
+    if placed < len(blocks):
+        if not cut:
+            return None
+        columns, placed = _pack(blocks, n_columns, capacity, reserve=1)
+        columns[-1].append(f"… and {len(blocks) - placed} more: see areas.csv")
+    left = to_axes.transform([[panel.x0 + i * (column_px + gap), 0.0] for i in range(n_columns)])[:, 0]
+    return [
+        ax.text(float(x), top, "\n".join(lines), fontsize=fontsize, gid="legend-key", **style)
+        for x, lines in zip(left, columns, strict=True)
+        if lines
+    ]
+
+
+def _fit_line(entry: str, width_px: float, column_px: float) -> list[str]:
+    """One key entry as one line, its end cut to "…" when wider than a column (the id, first, stays)."""
+    if width_px <= column_px:
+        return [entry]
+    chars = max(8, int(len(entry) * column_px / width_px * 0.95) - 1)
+    return [entry[:chars].rstrip() + "…"]
+
+
+def _pack(
+    blocks: Sequence[list[str]], n_columns: int, capacity: int, *, reserve: int = 0
+) -> tuple[list[list[str]], int]:
+    """Fill columns of ``capacity`` lines with whole blocks, in order (the last column keeps
+    ``reserve`` lines free); return the columns and how many blocks they hold."""
+    columns: list[list[str]] = [[] for _ in range(n_columns)]
+    column = 0
+    for placed, block in enumerate(blocks):
+        while column < n_columns:
+            free = capacity - len(columns[column]) - (reserve if column == n_columns - 1 else 0)
+            if len(block) <= free:
+                columns[column].extend(block)
+                break
+            column += 1
+        if column == n_columns:
+            return columns, placed
+    return columns, len(blocks)
+
+
+def _inside(box: Any, panel: Any) -> bool:
+    """Whether a rendered box lies inside the key panel (one pixel of slack)."""
+    return bool(panel.x0 - 1 <= box.x0 and box.x1 <= panel.x1 + 1 and panel.y0 - 1 <= box.y0 and box.y1 <= panel.y1 + 1)
