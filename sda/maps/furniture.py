@@ -249,65 +249,82 @@ def _add_notes(ax: Axes, note: str, entries: Sequence[str], *, top: float, fonts
 def _draw_columns(
     ax: Axes, entries: Sequence[str], *, top: float, fontsize: float, n_columns: int, cut: bool, style: dict[str, Any]
 ) -> list[Text] | None:
-    """Draw ``entries`` in ``n_columns`` texts from ``top`` (axes fraction) down to the panel's
-    foot; ``None`` when they do not all fit, unless ``cut``: then as many as fit and a last line
-    naming how many more are in areas.csv."""
+    """Draw ``entries`` in ``n_columns`` texts of about equal length from ``top`` (axes fraction)
+    down to the panel's foot; ``None`` when they do not all fit, unless ``cut``: then the columns
+    fill up and the last line says how many more are in areas.csv."""
     renderer = ax.get_figure(root=True).canvas.get_renderer()  # type: ignore[union-attr]
-    to_axes = ax.transAxes.inverted()
+    panel = ax.get_window_extent(renderer)
     probe = ax.text(0.0, top, "Ag", fontsize=fontsize, **style)
     one = probe.get_window_extent(renderer).height
     probe.set_text("Ag\nAg")
     step = probe.get_window_extent(renderer).height - one
-    widths = {}
-    for entry in entries:
-        probe.set_text(entry)
-        widths[entry] = probe.get_window_extent(renderer).width
-    probe.remove()
-    panel = ax.get_window_extent(renderer)
-    room = (top * panel.height) - 0.5 * step  # from the top down to the panel's foot, less a margin
+    room = top * panel.height - 0.25 * step  # from the top down to the panel's foot, less a margin
     capacity = int((room - one) // step) + 1 if room >= one else 0
-    gap = fontsize * renderer.points_to_pixels(1.0)  # an em between columns
-    column_px = (panel.width - gap * (n_columns - 1)) / n_columns
-    blocks = [_fit_line(entry, widths[entry], column_px) for entry in entries]
-    columns, placed = _pack(blocks, n_columns, capacity)
-    if placed < len(blocks):
-        if not cut:
-            return None
-        columns, placed = _pack(blocks, n_columns, capacity, reserve=1)
-        columns[-1].append(f"… and {len(blocks) - placed} more: see areas.csv")
-    left = to_axes.transform([[panel.x0 + i * (column_px + gap), 0.0] for i in range(n_columns)])[:, 0]
+    if len(entries) <= capacity * n_columns:
+        per = -(-len(entries) // n_columns)
+        columns = [list(entries[i * per : (i + 1) * per]) for i in range(n_columns)]
+    elif cut:
+        kept = max(capacity * n_columns - 1, 0)
+        columns = [list(entries[i * capacity : min((i + 1) * capacity, kept)]) for i in range(n_columns)]
+        columns[-1].append(f"… and {len(entries) - kept} more: see areas.csv")
+    else:
+        probe.remove()
+        return None
+    columns = [column for column in columns if column]
+    widths: dict[str, float] = {}
+    for line in (line for column in columns for line in column):
+        probe.set_text(line)
+        widths[line] = probe.get_window_extent(renderer).width
+    gap = renderer.points_to_pixels(fontsize)  # an em between columns
+    allowed = _share_width([max(widths[line] for line in column) for column in columns], panel.width, gap)
+    lines = [
+        [_fit_line(probe, line, widths[line], width, renderer) for line in column]
+        for width, column in zip(allowed, columns, strict=True)
+    ]
+    probe.remove()
+    lefts = [panel.x0 + sum(allowed[:i]) + i * gap for i in range(len(columns))]
+    to_axes = ax.transAxes.inverted()
     return [
-        ax.text(float(x), top, "\n".join(lines), fontsize=fontsize, gid="legend-key", **style)
-        for x, lines in zip(left, columns, strict=True)
-        if lines
+        ax.text(
+            float(to_axes.transform([[left, 0.0]])[0][0]),
+            top,
+            "\n".join(column),
+            fontsize=fontsize,
+            gid="legend-key",
+            **style,
+        )
+        for left, column in zip(lefts, lines, strict=True)
     ]
 
 
-def _fit_line(entry: str, width_px: float, column_px: float) -> list[str]:
-    """One key entry as one line, its end cut to "…" when wider than a column (the id, first, stays)."""
+def _share_width(natural: Sequence[float], total: float, gap: float) -> list[float]:
+    """Widths for columns that want ``natural`` widths within ``total`` (``gap`` between them):
+    their own where all fit, else narrow columns keep theirs and the wide ones share the rest."""
+    budget = total - gap * (len(natural) - 1)
+    allowed = list(natural)
+    left = sorted(range(len(natural)), key=lambda i: natural[i])
+    while left:
+        share = budget / len(left)
+        if natural[left[0]] > share:
+            for i in left:
+                allowed[i] = share
+            break
+        budget -= natural[left[0]]
+        left.pop(0)
+    return allowed
+
+
+def _fit_line(probe: Text, line: str, width_px: float, column_px: float, renderer: Any) -> str:
+    """A key line, its end cut to "…" when wider than its column (the id, first, stays), measured with ``probe``."""
     if width_px <= column_px:
-        return [entry]
-    chars = max(8, int(len(entry) * column_px / width_px * 0.95) - 1)
-    return [entry[:chars].rstrip() + "…"]
-
-
-def _pack(
-    blocks: Sequence[list[str]], n_columns: int, capacity: int, *, reserve: int = 0
-) -> tuple[list[list[str]], int]:
-    """Fill columns of ``capacity`` lines with whole blocks, in order (the last column keeps
-    ``reserve`` lines free); return the columns and how many blocks they hold."""
-    columns: list[list[str]] = [[] for _ in range(n_columns)]
-    column = 0
-    for placed, block in enumerate(blocks):
-        while column < n_columns:
-            free = capacity - len(columns[column]) - (reserve if column == n_columns - 1 else 0)
-            if len(block) <= free:
-                columns[column].extend(block)
-                break
-            column += 1
-        if column == n_columns:
-            return columns, placed
-    return columns, len(blocks)
+        return line
+    chars = min(len(line) - 1, int(len(line) * column_px / width_px))
+    while chars > 8:
+        probe.set_text(line[:chars].rstrip() + "…")
+        if probe.get_window_extent(renderer).width <= column_px:
+            break
+        chars -= 1
+    return line[:chars].rstrip() + "…"
 
 
 def _inside(box: Any, panel: Any) -> bool:
