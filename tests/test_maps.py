@@ -290,7 +290,9 @@ def test_many_areas_are_labelled_by_id_where_it_fits_without_adjust_text(
     assert "400 areas are too many to label" in texts["label-note"]
     assert "areas.csv" in texts["label-note"] and "plan.gpkg" in texts["label-note"]
     assert "areas.csv" in texts["legend-note"]
-    assert "shortened for room" not in texts["legend-note"]  # nothing numbered into the key
+    assert (
+        "shortened for room" not in texts["legend-note"] and "legend-key" not in texts
+    )  # nothing numbered into the key
 
 
 def test_a_label_that_does_not_fit_its_area_is_left_off() -> None:
