@@ -140,7 +140,7 @@ def test_label_boxes_never_overlap(sheet: Figure) -> None:
 
 def test_every_area_is_labelled_or_in_the_key(real_plan: Plan, sheet: Figure) -> None:
     shown = {t.get_text().split("\n")[0] for t in _visible_labels(sheet)}
-    note = next(t.get_text() for t in sheet.findobj(Text) if t.get_gid() == "legend-note")
+    note = " ".join(t.get_text() for t in sheet.findobj(Text) if t.get_gid() in ("legend-note", "legend-key"))
     for area in real_plan.areas.index.astype(str):
         assert area in shown or re.search(rf"\b{re.escape(area)}\b", note), area
 
@@ -290,7 +290,9 @@ def test_many_areas_are_labelled_by_id_where_it_fits_without_adjust_text(
     assert "400 areas are too many to label" in texts["label-note"]
     assert "areas.csv" in texts["label-note"] and "plan.gpkg" in texts["label-note"]
     assert "areas.csv" in texts["legend-note"]
-    assert "shortened for room" not in texts["legend-note"]  # nothing numbered into the key
+    assert (
+        "shortened for room" not in texts["legend-note"] and "legend-key" not in texts
+    )  # nothing numbered into the key
 
 
 def test_a_label_that_does_not_fit_its_area_is_left_off() -> None:
@@ -329,3 +331,53 @@ def test_map_key_joins_a_name_wrapped_after_a_hyphen_without_a_space() -> None:
     )
     assert unwrap("Cambridge North-\nWest") == "Cambridge North-West"
     assert unwrap("Offord Cluny and\nOfford D'Arcy") == "Offord Cluny and Offord D'Arcy"
+
+
+# --------------------------------------------------------------------------- a long key
+
+
+def _long_key(n: int) -> list[tuple[str, str]]:
+    """``n`` shortened labels as settle_labels lists them, some of them long place names."""
+    names = ["Placename & Elsewhere", "Holywell-cum-Needingworth & Houghton and Wyton", "Ely"]
+    return [(f"SDA-{i:03d}", f"{names[i % 3]} {i}") for i in range(1, n + 1)]
+
+
+def _sheet_with_key(monkeypatch: pytest.MonkeyPatch, paper: str, n: int) -> Figure:
+    """The hand-made quadrant plan's sheet, as if ``n`` labels had been shortened for room."""
+    import sda.maps.sheet
+
+    real = sda.maps.sheet.settle_labels
+
+    def settle_with_long_key(*args: object, **kwargs: object) -> list[tuple[str, str]]:
+        return real(*args, **kwargs) + _long_key(n)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sda.maps.sheet, "settle_labels", settle_with_long_key)
+    return draw_sheet(quadrant_plan(), paper)
+
+
+@pytest.mark.parametrize(("paper", "n"), [("a4", 5), ("a4", 40), ("a3", 60), ("a4", 90), ("a3", 90), ("a3", 400)])
+def test_the_key_stays_on_the_sheet_however_long(monkeypatch: pytest.MonkeyPatch, paper: str, n: int) -> None:
+    # From about 60 areas the key's one column of shortened labels ran off the foot of the page.
+    fig = _sheet_with_key(monkeypatch, paper, n)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    page = fig.bbox
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        inside = page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+        assert inside, (text.get_gid(), text.get_text()[:60], box, page)
+    key = [t for t in texts if t.get_gid() in ("legend-note", "legend-key")]
+    panel = next(ax for ax in fig.axes if ax.get_gid() == "legend-panel").get_window_extent(renderer)
+    boxes = [t.get_window_extent(renderer) for t in key]
+    assert all(panel.y0 - 1 <= b.y0 and b.x1 <= panel.x1 + 1 for b in boxes)  # and inside the key's panel
+    assert not [(p, q) for p, q in itertools.combinations(boxes, 2) if _overlap(p, q)]  # columns apart
+    listed = " ".join(t.get_text() for t in key)
+    ids = [area for area, _ in _long_key(n)]
+    shown = [area for area in ids if re.search(rf"\b{area}\b", listed)]
+    more = re.search(r"… and (\d+) more: see areas\.csv", listed)
+    if n <= 60:  # these fit: a short list in one text under the note, as before; longer ones in columns
+        assert shown == ids and more is None
+        assert len(key) == 1 if n == 5 else len(key) > 2
+    else:  # these cannot: the first ones are listed and the last line counts the rest
+        assert more is not None and 0 < len(shown) < n
+        assert shown == ids[: len(shown)] and int(more[1]) == n - len(shown)

@@ -194,18 +194,139 @@ def add_legend(
     legend.set_gid("legend")
     labels_line = labels_note or "Labels: " + ("area id and name." if named else "area id.")
     note = "Colours only tell neighbouring areas apart.\n" + labels_line
-    if key:
-        note += "\n\nLabels shortened for room:\n" + "\n".join(f"{n}  {text}" for n, text in key)
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     bottom = ax.transAxes.inverted().transform(legend.get_window_extent(renderer))[0][1]
-    ax.text(
-        0.0,
-        bottom - 0.04,
-        note,
-        transform=ax.transAxes,
-        fontsize=fontsize * 0.95,
-        va="top",
-        color="#333333",
-        gid="legend-note",
-    )
+    _add_notes(ax, note, [f"{n}  {text}" for n, text in key], top=bottom - 0.04, fontsize=fontsize * 0.95)
     return legend
+
+
+#: Heading of the key's list of labels numbered or shortened to avoid overlaps.
+KEY_HEADING = "Labels shortened for room:"
+#: The key's list may shrink to this share of the note's size, and flow into up to this many columns.
+_KEY_MIN_SHRINK = 0.75
+_KEY_MAX_COLUMNS = 3
+
+
+def _add_notes(ax: Axes, note: str, entries: Sequence[str], *, top: float, fontsize: float) -> None:
+    """Write ``note`` under the legend at ``top`` (axes fraction) and, under it, the shortened
+    labels' ``entries``, kept inside the panel.
+
+    A list that fits one column at ``fontsize`` joins the note as one text (``legend-note``).
+    A longer one flows into columns (``legend-key``), at a smaller size when needed; entries
+    wider than a column wrap. When even the smallest, widest layout cannot hold them all, the
+    last line says how many more there are and that ``areas.csv`` identifies every area.
+    """
+    style: dict[str, Any] = {"transform": ax.transAxes, "va": "top", "color": "#333333"}
+    if not entries:
+        ax.text(0.0, top, note, fontsize=fontsize, gid="legend-note", **style)
+        return
+    fig = ax.get_figure(root=True)
+    renderer = fig.canvas.get_renderer()  # type: ignore[union-attr]
+    panel = ax.get_window_extent(renderer)
+    whole = ax.text(0.0, top, note + "\n\n" + KEY_HEADING + "\n" + "\n".join(entries), fontsize=fontsize, **style)
+    if _inside(whole.get_window_extent(renderer), panel):
+        whole.set_gid("legend-note")
+        return
+    whole.remove()
+    head = ax.text(0.0, top, note + "\n\n" + KEY_HEADING, fontsize=fontsize, gid="legend-note", **style)
+    # A quarter line apart, so the columns clear the heading at any resolution.
+    below = (
+        ax.transAxes.inverted().transform(head.get_window_extent(renderer))[0][1]
+        - 0.25 * renderer.points_to_pixels(fontsize) / panel.height
+    )
+    sizes = [fontsize * (1 - step * (1 - _KEY_MIN_SHRINK) / 3) for step in range(4)]
+    layouts = [(size, n) for size in sizes for n in range(1, _KEY_MAX_COLUMNS + 1)]
+    for i, (size, n_columns) in enumerate(layouts):
+        last = i == len(layouts) - 1
+        drawn = _draw_columns(ax, entries, top=below, fontsize=size, n_columns=n_columns, cut=last, style=style)
+        if drawn is not None and all(_inside(t.get_window_extent(renderer), panel) for t in drawn):
+            return
+        for text in drawn or []:
+            text.remove()
+    head.set_text(f"{note}\n\n{len(entries)} labels shortened for room: see areas.csv")
+
+
+def _draw_columns(
+    ax: Axes, entries: Sequence[str], *, top: float, fontsize: float, n_columns: int, cut: bool, style: dict[str, Any]
+) -> list[Text] | None:
+    """Draw ``entries`` in ``n_columns`` texts of about equal length from ``top`` (axes fraction)
+    down to the panel's foot; ``None`` when they do not all fit, unless ``cut``: then the columns
+    fill up and the last line says how many more are in areas.csv."""
+    renderer = ax.get_figure(root=True).canvas.get_renderer()  # type: ignore[union-attr]
+    panel = ax.get_window_extent(renderer)
+    probe = ax.text(0.0, top, "Ag", fontsize=fontsize, **style)
+    one = probe.get_window_extent(renderer).height
+    probe.set_text("Ag\nAg")
+    step = probe.get_window_extent(renderer).height - one
+    room = top * panel.height - 0.25 * step  # from the top down to the panel's foot, less a margin
+    capacity = int((room - one) // step) + 1 if room >= one else 0
+    if len(entries) <= capacity * n_columns:
+        per = -(-len(entries) // n_columns)
+        columns = [list(entries[i * per : (i + 1) * per]) for i in range(n_columns)]
+    elif cut:
+        kept = max(capacity * n_columns - 1, 0)
+        columns = [list(entries[i * capacity : min((i + 1) * capacity, kept)]) for i in range(n_columns)]
+        columns[-1].append(f"… and {len(entries) - kept} more: see areas.csv")
+    else:
+        probe.remove()
+        return None
+    columns = [column for column in columns if column]
+    widths: dict[str, float] = {}
+    for line in (line for column in columns for line in column):
+        probe.set_text(line)
+        widths[line] = probe.get_window_extent(renderer).width
+    gap = renderer.points_to_pixels(fontsize)  # an em between columns
+    allowed = _share_width([max(widths[line] for line in column) for column in columns], panel.width, gap)
+    lines = [
+        [_fit_line(probe, line, widths[line], width, renderer) for line in column]
+        for width, column in zip(allowed, columns, strict=True)
+    ]
+    probe.remove()
+    lefts = [panel.x0 + sum(allowed[:i]) + i * gap for i in range(len(columns))]
+    to_axes = ax.transAxes.inverted()
+    return [
+        ax.text(
+            float(to_axes.transform([[left, 0.0]])[0][0]),
+            top,
+            "\n".join(column),
+            fontsize=fontsize,
+            gid="legend-key",
+            **style,
+        )
+        for left, column in zip(lefts, lines, strict=True)
+    ]
+
+
+def _share_width(natural: Sequence[float], total: float, gap: float) -> list[float]:
+    """Widths for columns that want ``natural`` widths within ``total`` (``gap`` between them):
+    their own where all fit, else narrow columns keep theirs and the wide ones share the rest."""
+    budget = total - gap * (len(natural) - 1)
+    allowed = list(natural)
+    left = sorted(range(len(natural)), key=lambda i: natural[i])
+    while left:
+        share = budget / len(left)
+        if natural[left[0]] > share:
+            for i in left:
+                allowed[i] = share
+            break
+        budget -= natural[left[0]]
+        left.pop(0)
+    return allowed
+
+
+def _fit_line(probe: Text, line: str, width_px: float, column_px: float, renderer: Any) -> str:
+    """A key line, its end cut to "…" when wider than its column (the id, first, stays), measured with ``probe``."""
+    if width_px <= column_px:
+        return line
+    chars = min(len(line) - 1, int(len(line) * column_px / width_px))
+    while chars > 8:
+        probe.set_text(line[:chars].rstrip() + "…")
+        if probe.get_window_extent(renderer).width <= column_px:
+            break
+        chars -= 1
+    return line[:chars].rstrip() + "…"
+
+
+def _inside(box: Any, panel: Any) -> bool:
+    """Whether a rendered box lies inside the key panel (one pixel of slack)."""
+    return bool(panel.x0 - 1 <= box.x0 and box.x1 <= panel.x1 + 1 and panel.y0 - 1 <= box.y0 and box.y1 <= panel.y1 + 1)
