@@ -54,12 +54,16 @@ class _Builder:
         self.greed = greed
         self.budget = 20_000  # total trees for one construction, a guard against long backtracking
         self.deadline = float("inf")
+        #: Trees drawn per set before settling for the nearest miss; 0 = exact (backtrack instead).
+        self.tolerant_trees = 0
 
     def split(self, nodes: np.ndarray, k: int) -> list[np.ndarray] | None:
         if k == 1:
             return [nodes] if apart_ok(self.problem, nodes) else None
         edges = local_edges(self.problem, nodes)
         neighbours: list[list[int]] | None = None
+        if self.tolerant_trees:
+            return self._split_tolerant(nodes, k, edges)
         for _ in range(TREES_PER_SPLIT):
             if self.budget <= 0 or time.monotonic() > self.deadline:
                 return None
@@ -78,9 +82,9 @@ class _Builder:
                 if neighbours is None:
                     neighbours = _local_neighbours(len(nodes), edges)
                 repaired = self._nearest_miss_repaired(tree, k, neighbours)
-                if repaired is None:
+                if repaired is None or not repaired[2]:
                     continue
-                mask, k1 = repaired
+                mask, k1, _ = repaired
             left = self.split(nodes[mask], k1)
             if left is None:
                 continue
@@ -90,16 +94,65 @@ class _Builder:
             return left + right
         return None
 
-    def _nearest_miss_repaired(self, tree: Tree, k: int, neighbours: list[list[int]]) -> tuple[np.ndarray, int] | None:
+    def _split_tolerant(
+        self, nodes: np.ndarray, k: int, edges: tuple[np.ndarray, np.ndarray, np.ndarray]
+    ) -> list[np.ndarray] | None:
+        """Split without backtracking: up to ``tolerant_trees`` trees for a cut that fits, else
+        the cut that misses its window by least (its sides then miss the band by a little, for
+        ``sda.engine.repair`` to mend). None only when keep-apart rules cannot be met."""
+        if k == 1:
+            return [nodes] if apart_ok(self.problem, nodes) else None
+        neighbours = _local_neighbours(len(nodes), edges)
+        best: tuple[float, np.ndarray, int] | None = None
+        for _ in range(self.tolerant_trees):
+            self.budget -= 1
+            tree = random_tree(self.problem, nodes, edges, self.rng, self.pcn_surcharge, self.district_surcharge)
+            if tree is None:
+                return None
+            cuts = admissible_cuts(self.problem, tree, k)
+            if len(cuts.child):
+                pick = self._choose(tree, cuts, k)
+                c, k1 = int(cuts.child[pick]), int(cuts.k_sub[pick])
+                mask = np.zeros(len(nodes), dtype=bool)
+                mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+                best = (0.0, mask, k1)
+                break
+            repaired = self._nearest_miss_repaired(tree, k, neighbours)
+            if repaired is None:
+                continue
+            mask, k1, fits = repaired
+            miss = (
+                0.0
+                if fits
+                else _miss(
+                    int(self.problem.pop[nodes][mask].sum()), int(self.problem.pop[nodes].sum()), k1, k, self.problem
+                )
+            )
+            if best is None or miss < best[0]:
+                best = (miss, mask, k1)
+            if fits:
+                break
+        if best is None:
+            return None
+        _, mask, k1 = best
+        left = self._split_tolerant(nodes[mask], k1, local_edges(self.problem, nodes[mask]))
+        right = self._split_tolerant(nodes[~mask], k - k1, local_edges(self.problem, nodes[~mask]))
+        return None if left is None or right is None else left + right
+
+    def _nearest_miss_repaired(
+        self, tree: Tree, k: int, neighbours: list[list[int]]
+    ) -> tuple[np.ndarray, int, bool] | None:
         """Cut the tree where the subtree population misses its window by least, then move
-        boundary units across (keeping both sides connected) until it fits; None if it cannot."""
+        boundary units across (keeping both sides connected) towards it: the side, its count of
+        areas and whether it fits; None if no cut keeps the rules."""
         problem = self.problem
         nodes = tree.nodes
         pop = problem.pop[nodes]
         total = int(pop.sum())
         sub = tree.subtree_sums(pop)
         k1 = np.clip(np.rint(k * sub / max(total, 1)).astype(np.int64), 1, k - 1)
-        lo, hi = _window(total, k1, k, problem)
+        tolerant = self.tolerant_trees > 0
+        lo, hi = _window(total, k1, k, problem, tolerant)
         miss = np.where(lo <= hi, np.maximum(np.maximum(lo - sub, sub - hi), 0), np.iinfo(np.int64).max)
         miss[tree.order[0]] = np.iinfo(np.int64).max
         # The cut itself must keep groups whole and locks apart; the shift below moves only free units.
@@ -111,7 +164,7 @@ class _Builder:
         mask = np.zeros(len(nodes), dtype=bool)
         mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
         kc = int(k1[c])
-        lo_c, hi_c = (int(v[0]) for v in _window(total, np.array([kc]), k, problem))
+        lo_c, hi_c = (int(v[0]) for v in _window(total, np.array([kc]), k, problem, tolerant))
         # Aim at the middle half of the window around the proportional share, so that both
         # sides keep their fair part of the room for the splits below them.
         share = total * kc / k
@@ -120,9 +173,8 @@ class _Builder:
         if aim_lo > aim_hi:
             aim_lo, aim_hi = lo_c, hi_c
         movable = (problem.together[nodes] < 0) & (problem.lock[nodes] < 0)
-        if shift_into_window(mask, pop, aim_lo, aim_hi, neighbours, movable):
-            return mask, kc
-        return None
+        fits = shift_into_window(mask, pop, aim_lo, aim_hi, neighbours, movable)
+        return mask, kc, fits
 
     def _choose(self, tree: Tree, cuts: Cuts, k: int) -> int:
         """Index of the cut to take.
@@ -157,10 +209,24 @@ class _Builder:
         return int(keep[np.argmin(split_residents + noise)])
 
 
-def _window(total: int, k1: np.ndarray, k: int, problem: Problem) -> tuple[np.ndarray, np.ndarray]:
-    """Populations a side with ``k1`` of the ``k`` areas may have so that both sides fit the band."""
+def _miss(side: int, total: int, k1: int, k: int, problem: Problem) -> float:
+    """Residents by which a side of ``side`` (``k1`` of ``k`` areas) misses its window."""
+    lo, hi = (int(v[0]) for v in _window(total, np.array([k1]), k, problem, tolerant=True))
+    return float(max(lo - side, side - hi, 0))
+
+
+def _window(
+    total: int, k1: np.ndarray, k: int, problem: Problem, tolerant: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Populations a side with ``k1`` of the ``k`` areas may have so that both sides fit the band.
+
+    Where no population does (the set itself misses its band), ``tolerant`` gives the range
+    between the two sides' needs instead, where each side misses by as little as the other allows.
+    """
     lo = np.maximum(k1 * problem.min_pop, total - (k - k1) * problem.max_pop)
     hi = np.minimum(k1 * problem.max_pop, total - (k - k1) * problem.min_pop)
+    if tolerant:
+        return np.minimum(lo, hi), np.maximum(lo, hi)
     return lo, hi
 
 
@@ -278,6 +344,7 @@ def construct(
     max_trees: int = 20_000,
     deadline: float = float("inf"),
     on_attempt: Callable[[int], None] | None = None,
+    tolerant_trees: int = 0,
 ) -> np.ndarray | None:
     """A valid assignment into exactly ``k`` areas (labels ``0..k-1``), or None if none was found.
 
@@ -299,6 +366,10 @@ def construct(
         Spanning trees drawn per attempt at most (bounds the time spent backtracking).
     deadline
         ``time.monotonic()`` value after which it gives up (returns None).
+    tolerant_trees
+        When > 0, never backtrack: each set draws up to this many trees for a cut that fits and
+        otherwise takes the nearest miss, so the plan is contiguous with ``k`` areas but some may
+        miss the band by a little (for ``sda.engine.repair.repair_directed``).
     """
     parts = components(problem.indptr, problem.indices)
     counts = distribute_count(problem, [int(problem.pop[p].sum()) for p in parts], k)
@@ -308,6 +379,7 @@ def construct(
         builder = _Builder(problem, rng, pcn_surcharge, district_surcharge, greed)
         builder.budget = max_trees
         builder.deadline = deadline
+        builder.tolerant_trees = tolerant_trees
         if time.monotonic() > deadline:
             return None
         areas: list[np.ndarray] = []

@@ -1,0 +1,214 @@
+"""Chains of boundary moves: bring areas into the band along paths of neighbouring areas.
+
+Why: when the band leaves a few hundred residents of slack per area (28 areas here), an area
+short of the floor can rarely take a unit from a neighbour without pushing that neighbour below
+the floor in turn. A *chain* passes the shortfall on: area ``a0`` takes a unit from ``a1``,
+``a1`` takes one from ``a2``, and so on until an area with residents to spare gives its unit and
+stays in band. An area over the ceiling pushes units along a chain the same way. Every area of a
+chain other than ``a0`` ends in band (the last one ends no further out than it started), and
+``a0`` ends strictly nearer the band, so each chain lowers the residents outside the band and
+the repair ends.
+
+Chains are found breadth first over the areas (the shortest chain first; among those of the same
+length, the one that leaves ``a0`` nearest the band and then the last area the most room).
+Each area appears once in a chain, and every area stays connected: a unit only leaves an area
+that stays connected without it, and a unit only joins an area through a unit that stays there.
+
+Units in a keep-together group, locked, held (``Problem.frozen``) or named in a keep-apart pair
+never move here; the annealing repair (``sda.engine.repair``) handles what the chains cannot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sda.problem import Problem
+
+__all__ = ["repair_by_chains"]
+
+#: Areas in a chain at most (the area that needs the move included).
+MAX_CHAIN = 10
+
+
+class _Plan:
+    """The mutable state of the repair: labels, area members and populations, connectivity cache."""
+
+    def __init__(self, problem: Problem, labels: np.ndarray) -> None:
+        self.labels = [int(v) for v in labels]
+        self.k = max(self.labels) + 1
+        self.pop = problem.pop.astype(np.int64).tolist()
+        indptr, indices = problem.indptr.tolist(), problem.indices.tolist()
+        self.nbrs = [indices[indptr[i] : indptr[i + 1]] for i in range(problem.n)]
+        self.members: list[set[int]] = [set() for _ in range(self.k)]
+        for unit, area in enumerate(self.labels):
+            self.members[area].add(unit)
+        self.area_pop = [0] * self.k
+        for unit, area in enumerate(self.labels):
+            self.area_pop[area] += self.pop[unit]
+        movable = (problem.together < 0) & (problem.lock < 0) & ~problem.frozen
+        if len(problem.apart_pairs):
+            movable[np.asarray(problem.apart_pairs).ravel()] = False
+        self.movable = movable.tolist()
+        self.lo, self.hi = int(problem.min_pop), int(problem.max_pop)
+        self._cut_ok: dict[int, bool] = {}  # unit -> can it leave its area (cleared on change)
+
+    def outside(self, p: int) -> int:
+        """Residents by which a population ``p`` misses the band."""
+        return max(self.lo - p, p - self.hi, 0)
+
+    def can_leave(self, unit: int) -> bool:
+        """Does the unit's area stay connected (and non-empty) without it?"""
+        got = self._cut_ok.get(unit)
+        if got is None:
+            got = _connected_without(self.members[self.labels[unit]], unit, self.nbrs)
+            self._cut_ok[unit] = got
+        return got
+
+    def touches(self, unit: int, area: int, without: int) -> bool:
+        """Is ``unit`` adjacent to a unit of ``area`` other than ``without``?"""
+        labels = self.labels
+        return any(labels[w] == area and w != without for w in self.nbrs[unit])
+
+    def move(self, unit: int, to: int) -> None:
+        src = self.labels[unit]
+        self.labels[unit] = to
+        self.members[src].discard(unit)
+        self.members[to].add(unit)
+        self.area_pop[src] -= self.pop[unit]
+        self.area_pop[to] += self.pop[unit]
+        for area in (src, to):
+            for v in self.members[area]:
+                self._cut_ok.pop(v, None)
+
+
+def _connected_without(members: set[int], drop: int, nbrs: list[list[int]]) -> bool:
+    rest = len(members) - 1
+    if rest <= 0:
+        return False
+    start = next(m for m in members if m != drop)
+    seen = {start}
+    stack = [start]
+    while stack:
+        v = stack.pop()
+        for w in nbrs[v]:
+            if w != drop and w in members and w not in seen:
+                seen.add(w)
+                stack.append(w)
+    return len(seen) == rest
+
+
+def _find_chain(plan: _Plan, a0: int, pull: bool) -> list[tuple[int, int]] | None:
+    """The moves ``(unit, to area)`` of the best shortest chain that brings ``a0`` nearer the
+    band (pulling units in when it is short, pushing them out when it is over), or None.
+
+    Each labelled area records the unit that links it to its parent and the population it has
+    once that unit has moved. Pulling, area ``b`` gives ``link[b]`` to its parent and takes a
+    unit ``u`` of a neighbouring area ``c``; pushing, ``b`` takes ``link[b]`` from its parent
+    and gives a unit ``u`` of its own to ``c``. A chain ends at an area that stays in band, or
+    closes on ``a0`` itself (a cycle: ``a0`` gives back a smaller unit than it took, so residents
+    move in steps finer than a unit and no area needs a whole unit to spare).
+    """
+    lo, hi, pop, labels, nbrs = plan.lo, plan.hi, plan.pop, plan.labels, plan.nbrs
+    a0_pop = plan.area_pop[a0]
+    start_out = plan.outside(a0_pop)
+    link = {a0: -1}
+    parent = {a0: -1}
+    level = {a0: a0_pop}  # population after giving (pull) / taking (push) its link unit
+    first = {a0: -1}  # the unit a0 takes (pull) / gives (push) on the chain to each area
+    frontier = [a0]
+    best: tuple[tuple[int, int], int, int, int] | None = None  # (key, last area, its unit, parent)
+    for _depth in range(MAX_CHAIN - 1):
+        grown: dict[int, tuple[tuple[int, int], int, int, int]] = {}  # area -> (key, level, unit, parent)
+        for b in frontier:
+            out_b = link[b]
+            for x in plan.members[b]:
+                if x == out_b:
+                    continue
+                for u in nbrs[x]:
+                    c = labels[u]
+                    if c == b or (c in link and (c != a0 or b == a0)):
+                        continue
+                    unit = u if pull else x
+                    p = pop[unit]
+                    if not plan.movable[unit] or not plan.can_leave(unit):
+                        continue
+                    if out_b >= 0 and not (plan.touches(unit, b, out_b) if pull else plan.touches(out_b, b, unit)):
+                        continue
+                    b_after = level[b] + p if pull else level[b] - p
+                    if b != a0 and not lo <= b_after <= hi:
+                        continue
+                    if c == a0:  # the cycle closes: a0 gives (pull) / takes (push) this unit
+                        if not (plan.touches(first[b], a0, unit) if pull else plan.touches(unit, a0, first[b])):
+                            continue
+                        a0_after = level[c] + (pop[first[b]] - p if pull else p - pop[first[b]])
+                        if plan.outside(a0_after) < start_out:
+                            key = (plan.outside(a0_after), -min(a0_after - lo, hi - a0_after))
+                            if best is None or key < best[0]:
+                                best = (key, c, unit, b)
+                        continue
+                    c_after = plan.area_pop[c] - p if pull else plan.area_pop[c] + p
+                    a0_out = plan.outside(b_after if b == a0 else _a0_after(plan, a0, first[b], pull))
+                    if a0_out >= start_out:
+                        continue
+                    c_out = plan.outside(c_after)
+                    if c_out <= plan.outside(plan.area_pop[c]):  # a path that ends here
+                        key = (a0_out, c_out - min(c_after - lo, hi - c_after))
+                        if best is None or key < best[0]:
+                            best = (key, c, unit, b)
+                    # Any area may pass the chain on (or close it on a0 later), in band or not.
+                    rank = (c_out, -min(c_after - lo, hi - c_after))
+                    if c not in grown or rank < grown[c][0]:
+                        grown[c] = (rank, c_after, unit, b)
+        if best is not None:
+            break
+        if not grown:
+            return None
+        frontier = list(grown)
+        for c, (_rank, lvl, unit, b) in grown.items():
+            link[c], parent[c], level[c] = unit, b, lvl
+            first[c] = unit if b == a0 else first[b]
+    if best is None:
+        return None
+    _, c, unit, b = best
+    moves = [(unit, b) if pull else (unit, c)]
+    while b != a0:
+        moves.append((link[b], parent[b]) if pull else (link[b], b))
+        b = parent[b]
+    return moves
+
+
+def _a0_after(plan: _Plan, a0: int, first_unit: int, pull: bool) -> int:
+    """Population of ``a0`` once it has taken (pull) / given (push) ``first_unit``."""
+    p = plan.pop[first_unit]
+    return plan.area_pop[a0] + p if pull else plan.area_pop[a0] - p
+
+
+def repair_by_chains(problem: Problem, labels: np.ndarray, max_chains: int | None = None) -> np.ndarray:
+    """``labels`` with areas brought into the band by chains of boundary moves, as far as chains
+    can take them (the result may still have areas outside the band; never fewer inside).
+
+    Parameters
+    ----------
+    problem
+        The instance; its band is the target.
+    labels
+        A contiguous assignment, areas numbered ``0..k-1``.
+    max_chains
+        Chains applied at most (default: four per area).
+    """
+    plan = _Plan(problem, labels)
+    limit = 4 * plan.k if max_chains is None else max_chains
+    stuck: set[int] = set()
+    for _ in range(limit):
+        out = [(plan.outside(p), a) for a, p in enumerate(plan.area_pop) if a not in stuck and plan.outside(p) > 0]
+        if not out:
+            break
+        _, a0 = max(out)
+        moves = _find_chain(plan, a0, pull=plan.area_pop[a0] < plan.lo)
+        if moves is None:
+            stuck.add(a0)
+            continue
+        for unit, to in moves:  # the checks above hold for the plan after all of them
+            plan.move(unit, to)
+        stuck.clear()
+    return np.asarray(plan.labels, dtype=np.int64)
