@@ -82,9 +82,9 @@ class _Builder:
                 if neighbours is None:
                     neighbours = _local_neighbours(len(nodes), edges)
                 repaired = self._nearest_miss_repaired(tree, k, neighbours)
-                if repaired is None or not repaired[2]:
+                if repaired is None:
                     continue
-                mask, k1, _ = repaired
+                mask, k1 = repaired
             left = self.split(nodes[mask], k1)
             if left is None:
                 continue
@@ -97,37 +97,34 @@ class _Builder:
     def _split_tolerant(
         self, nodes: np.ndarray, k: int, edges: tuple[np.ndarray, np.ndarray, np.ndarray]
     ) -> list[np.ndarray] | None:
-        """Split without backtracking: up to ``tolerant_trees`` trees for a cut that fits, else
-        the cut that misses its window by least (its sides then miss the band by a little, for
-        ``sda.engine.repair`` to mend). None only when keep-apart rules cannot be met."""
+        """Split without backtracking: up to ``tolerant_trees`` trees for a cut that fits (a tree
+        without one offers its nearest miss, shifted towards its window), else the cut that came
+        nearest (its sides then miss the band by a little, for ``sda.engine.repair`` to mend).
+        None only when a keep-apart rule or a keep-together group cannot be met."""
         if k == 1:
             return [nodes] if apart_ok(self.problem, nodes) else None
         neighbours = _local_neighbours(len(nodes), edges)
-        best: tuple[float, np.ndarray, int] | None = None
+        best: tuple[int, np.ndarray, int] | None = None  # (residents missed, side, its count)
         for _ in range(self.tolerant_trees):
             self.budget -= 1
             tree = random_tree(self.problem, nodes, edges, self.rng, self.pcn_surcharge, self.district_surcharge)
             if tree is None:
                 return None
+            mask = np.zeros(len(nodes), dtype=bool)
             cuts = admissible_cuts(self.problem, tree, k)
             if len(cuts.child):
                 pick = self._choose(tree, cuts, k)
                 c, k1 = int(cuts.child[pick]), int(cuts.k_sub[pick])
-                mask = np.zeros(len(nodes), dtype=bool)
                 mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
-                best = (0.0, mask, k1)
+                best = (0, mask, k1)
                 break
-            repaired = self._nearest_miss_repaired(tree, k, neighbours)
-            if repaired is None:
+            near = self._nearest_miss(tree, k)
+            if near is None:
                 continue
-            mask, k1, fits = repaired
-            miss = (
-                0.0
-                if fits
-                else _miss(
-                    int(self.problem.pop[nodes][mask].sum()), int(self.problem.pop[nodes].sum()), k1, k, self.problem
-                )
-            )
+            _, c, k1 = near
+            mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+            fits = self._shift_towards(tree, mask, k1, k, neighbours)
+            miss = 0 if fits else self._side_miss(nodes, mask, k1, k)
             if best is None or miss < best[0]:
                 best = (miss, mask, k1)
             if fits:
@@ -139,32 +136,40 @@ class _Builder:
         right = self._split_tolerant(nodes[~mask], k - k1, local_edges(self.problem, nodes[~mask]))
         return None if left is None or right is None else left + right
 
-    def _nearest_miss_repaired(
-        self, tree: Tree, k: int, neighbours: list[list[int]]
-    ) -> tuple[np.ndarray, int, bool] | None:
-        """Cut the tree where the subtree population misses its window by least, then move
-        boundary units across (keeping both sides connected) towards it: the side, its count of
-        areas and whether it fits; None if no cut keeps the rules."""
+    def _side_miss(self, nodes: np.ndarray, mask: np.ndarray, k1: int, k: int) -> int:
+        """Residents by which the side ``mask`` of ``nodes`` (``k1`` of ``k`` areas) misses its window."""
+        pop = self.problem.pop[nodes]
+        side, total = int(pop[mask].sum()), int(pop.sum())
+        lo, hi = (int(v[0]) for v in _window(total, np.array([k1]), k, self.problem, tolerant=True))
+        return max(lo - side, side - hi, 0)
+
+    def _nearest_miss(self, tree: Tree, k: int) -> tuple[int, int, int] | None:
+        """The cut whose subtree misses its window by least: (residents missed, local node
+        cut off, its count of areas); None if no cut keeps groups whole and locks apart."""
         problem = self.problem
         nodes = tree.nodes
         pop = problem.pop[nodes]
         total = int(pop.sum())
         sub = tree.subtree_sums(pop)
         k1 = np.clip(np.rint(k * sub / max(total, 1)).astype(np.int64), 1, k - 1)
-        tolerant = self.tolerant_trees > 0
-        lo, hi = _window(total, k1, k, problem, tolerant)
+        lo, hi = _window(total, k1, k, problem, self.tolerant_trees > 0)
         miss = np.where(lo <= hi, np.maximum(np.maximum(lo - sub, sub - hi), 0), np.iinfo(np.int64).max)
         miss[tree.order[0]] = np.iinfo(np.int64).max
-        # The cut itself must keep groups whole and locks apart; the shift below moves only free units.
+        # The cut itself must keep groups whole and locks apart; the shift moves only free units.
         rules_ok = _groups_whole(problem, tree, nodes) & _locks_fit(problem, tree, nodes, k1, k)
         miss[~rules_ok] = np.iinfo(np.int64).max
         c = int(np.argmin(miss + self.rng.random(len(miss))))
         if miss[c] == np.iinfo(np.int64).max:
             return None
-        mask = np.zeros(len(nodes), dtype=bool)
-        mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
-        kc = int(k1[c])
-        lo_c, hi_c = (int(v[0]) for v in _window(total, np.array([kc]), k, problem, tolerant))
+        return int(miss[c]), c, int(k1[c])
+
+    def _shift_towards(self, tree: Tree, mask: np.ndarray, kc: int, k: int, neighbours: list[list[int]]) -> bool:
+        """Move units across the cut ``mask`` (in place) until its side fits the middle half
+        of its window; whether it got there."""
+        problem = self.problem
+        pop = problem.pop[tree.nodes]
+        total = int(pop.sum())
+        lo_c, hi_c = (int(v[0]) for v in _window(total, np.array([kc]), k, problem, self.tolerant_trees > 0))
         # Aim at the middle half of the window around the proportional share, so that both
         # sides keep their fair part of the room for the splits below them.
         share = total * kc / k
@@ -172,9 +177,21 @@ class _Builder:
         aim_lo, aim_hi = max(lo_c, int(share - quarter)), min(hi_c, int(share + quarter))
         if aim_lo > aim_hi:
             aim_lo, aim_hi = lo_c, hi_c
-        movable = (problem.together[nodes] < 0) & (problem.lock[nodes] < 0)
-        fits = shift_into_window(mask, pop, aim_lo, aim_hi, neighbours, movable)
-        return mask, kc, fits
+        movable = (problem.together[tree.nodes] < 0) & (problem.lock[tree.nodes] < 0)
+        return shift_into_window(mask, pop, aim_lo, aim_hi, neighbours, movable)
+
+    def _nearest_miss_repaired(self, tree: Tree, k: int, neighbours: list[list[int]]) -> tuple[np.ndarray, int] | None:
+        """Cut the tree where the subtree population misses its window by least, then move
+        boundary units across (keeping both sides connected) until it fits; None if it cannot."""
+        miss = self._nearest_miss(tree, k)
+        if miss is None:
+            return None
+        _, c, kc = miss
+        mask = np.zeros(len(tree.nodes), dtype=bool)
+        mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+        if self._shift_towards(tree, mask, kc, k, neighbours):
+            return mask, kc
+        return None
 
     def _choose(self, tree: Tree, cuts: Cuts, k: int) -> int:
         """Index of the cut to take.
@@ -207,12 +224,6 @@ class _Builder:
         split_residents = np.minimum(inside, whole - inside).sum(axis=1).astype(float)
         noise = self.rng.random(len(keep)) * problem.total_pop * 0.002 / self.greed
         return int(keep[np.argmin(split_residents + noise)])
-
-
-def _miss(side: int, total: int, k1: int, k: int, problem: Problem) -> float:
-    """Residents by which a side of ``side`` (``k1`` of ``k`` areas) misses its window."""
-    lo, hi = (int(v[0]) for v in _window(total, np.array([k1]), k, problem, tolerant=True))
-    return float(max(lo - side, side - hi, 0))
 
 
 def _window(

@@ -65,7 +65,7 @@ def repair_band(
 
 #: Trees per set drawn by the construction that never backtracks before it takes the nearest miss.
 TOLERANT_TREES = 5
-#: Spanning trees drawn at most to re-split one merged set of areas, and for one area in all.
+#: Spanning trees drawn at most per cut to re-split one merged set of areas, and for one area in all.
 REBUILD_TREES = 40
 REBUILD_TREES_TOTAL = 200
 
@@ -91,7 +91,7 @@ def rebuild_around(problem: Problem, labels: np.ndarray, area: int, rng: np.rand
 
     Sets whose residents fit their count of areas are tried pairs first, then triples (the
     third area touching either of the other two), each in order of most room per area, with
-    ``REBUILD_TREES`` trees per set and ``REBUILD_TREES_TOTAL`` in all.
+    ``REBUILD_TREES`` trees per cut and ``REBUILD_TREES_TOTAL`` in all.
     """
     k = int(labels.max()) + 1
     pops = area_populations(labels, problem.pop, k)
@@ -114,8 +114,9 @@ def rebuild_around(problem: Problem, labels: np.ndarray, area: int, rng: np.rand
         if left <= 0:
             break
         builder.budget = min(REBUILD_TREES * (len(members) - 1), left)
+        given = builder.budget
         parts = builder.split(np.flatnonzero(np.isin(labels, members)), len(members))
-        left -= min(REBUILD_TREES * (len(members) - 1), left) - builder.budget
+        left -= given - builder.budget
         if parts is not None:
             out = labels.copy()
             for label, part in zip(members, parts, strict=True):
