@@ -9,8 +9,13 @@ chain other than ``a0`` ends in band (the last one ends no further out than it s
 ``a0`` ends strictly nearer the band, so each chain lowers the residents outside the band and
 the repair ends.
 
+A chain may also close on ``a0`` (a cycle: ``a0`` takes a unit and gives back a smaller one), so
+residents move in steps finer than a unit, and no area needs a whole unit to spare.
+
 Chains are found breadth first over the areas (the shortest chain first; among those of the same
-length, the one that leaves ``a0`` nearest the band and then the last area the most room).
+length, the one that leaves ``a0`` nearest the band and then the last area the most room), first
+reaching each area once (quick), then, when that finds none, once per unit that links it, up to
+``PER_UNIT_CHAIN`` areas (this finds chains that need one particular unit, such as a swap).
 Each area appears once in a chain, and every area stays connected: a unit only leaves an area
 that stays connected without it, and a unit only joins an area through a unit that stays there.
 
@@ -20,14 +25,18 @@ never move here; the annealing repair (``sda.engine.repair``) handles what the c
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from sda.problem import Problem
 
 __all__ = ["repair_by_chains"]
 
-#: Areas in a chain at most (the area that needs the move included).
+#: Areas in a chain at most (the area that needs the move included), reaching each area once.
 MAX_CHAIN = 10
+#: The same when each area is reached once per linking unit (the slower, wider search).
+PER_UNIT_CHAIN = 4
 
 
 class _Plan:
@@ -97,83 +106,112 @@ def _connected_without(members: set[int], drop: int, nbrs: list[list[int]]) -> b
     return len(seen) == rest
 
 
-def _find_chain(plan: _Plan, a0: int, pull: bool) -> list[tuple[int, int]] | None:
+class _Step(NamedTuple):
+    """One area of a chain being searched: the unit linking it to its parent step, its
+    population once that unit has moved, the unit ``a0`` moves on this chain, and its depth."""
+
+    area: int
+    link: int
+    parent: int
+    level: int
+    first: int
+
+
+def _on_path(steps: list[_Step], i: int, area: int) -> bool:
+    while i >= 0:
+        if steps[i].area == area:
+            return True
+        i = steps[i].parent
+    return False
+
+
+def _find_chain(
+    plan: _Plan, a0: int, pull: bool, *, per_unit: bool = False, depth: int = MAX_CHAIN
+) -> list[tuple[int, int]] | None:
     """The moves ``(unit, to area)`` of the best shortest chain that brings ``a0`` nearer the
     band (pulling units in when it is short, pushing them out when it is over), or None.
 
-    Each labelled area records the unit that links it to its parent and the population it has
-    once that unit has moved. Pulling, area ``b`` gives ``link[b]`` to its parent and takes a
-    unit ``u`` of a neighbouring area ``c``; pushing, ``b`` takes ``link[b]`` from its parent
-    and gives a unit ``u`` of its own to ``c``. A chain ends at an area that stays in band, or
+    Pulling, the area of a step gives its link unit to its parent's area and takes a unit ``u``
+    of a neighbouring area ``c``; pushing, it takes its link unit from its parent's area and
+    gives a unit ``u`` of its own to ``c``. A chain ends at an area that stays in band, or
     closes on ``a0`` itself (a cycle: ``a0`` gives back a smaller unit than it took, so residents
     move in steps finer than a unit and no area needs a whole unit to spare).
+
+    By default each area is reached once (by its best step), which is quick; ``per_unit``
+    reaches each area once per unit that links it, which also finds chains that need one
+    particular unit (a swap of two given units, say), at more cost.
     """
     lo, hi, pop, labels, nbrs = plan.lo, plan.hi, plan.pop, plan.labels, plan.nbrs
     a0_pop = plan.area_pop[a0]
     start_out = plan.outside(a0_pop)
-    link = {a0: -1}
-    parent = {a0: -1}
-    level = {a0: a0_pop}  # population after giving (pull) / taking (push) its link unit
-    first = {a0: -1}  # the unit a0 takes (pull) / gives (push) on the chain to each area
-    frontier = [a0]
-    best: tuple[tuple[int, int], int, int, int] | None = None  # (key, last area, its unit, parent)
-    for _depth in range(MAX_CHAIN - 1):
-        grown: dict[int, tuple[tuple[int, int], int, int, int]] = {}  # area -> (key, level, unit, parent)
-        for b in frontier:
-            out_b = link[b]
+    steps = [_Step(a0, -1, -1, a0_pop, -1)]
+    seen: set[object] = {a0}
+    frontier = [0]
+    best: tuple[tuple[int, int], int, int, int] | None = None  # (key, last area, its unit, parent step)
+    for _depth in range(depth - 1):
+        grown: dict[object, tuple[tuple[int, int], _Step]] = {}
+        for i in frontier:
+            b, out_b, level_b = steps[i].area, steps[i].link, steps[i].level
             for x in plan.members[b]:
                 if x == out_b:
                     continue
                 for u in nbrs[x]:
                     c = labels[u]
-                    if c == b or (c in link and (c != a0 or b == a0)):
+                    if c == b:
+                        continue
+                    closing = c == a0
+                    if closing and i == 0:
                         continue
                     unit = u if pull else x
+                    key_c: object = (c, unit) if per_unit else c
+                    if not closing and (key_c in seen or (per_unit and _on_path(steps, i, c))):
+                        continue
                     p = pop[unit]
                     if not plan.movable[unit] or not plan.can_leave(unit):
                         continue
                     if out_b >= 0 and not (plan.touches(unit, b, out_b) if pull else plan.touches(out_b, b, unit)):
                         continue
-                    b_after = level[b] + p if pull else level[b] - p
-                    if b != a0 and not lo <= b_after <= hi:
+                    b_after = level_b + p if pull else level_b - p
+                    if i != 0 and not lo <= b_after <= hi:
                         continue
-                    if c == a0:  # the cycle closes: a0 gives (pull) / takes (push) this unit
-                        if not (plan.touches(first[b], a0, unit) if pull else plan.touches(unit, a0, first[b])):
+                    first = steps[i].first
+                    if closing:  # a0 gives (pull) / takes (push) this unit
+                        if not (plan.touches(first, a0, unit) if pull else plan.touches(unit, a0, first)):
                             continue
-                        a0_after = level[c] + (pop[first[b]] - p if pull else p - pop[first[b]])
+                        a0_after = a0_pop + (pop[first] - p if pull else p - pop[first])
                         if plan.outside(a0_after) < start_out:
                             key = (plan.outside(a0_after), -min(a0_after - lo, hi - a0_after))
                             if best is None or key < best[0]:
-                                best = (key, c, unit, b)
+                                best = (key, c, unit, i)
                         continue
                     c_after = plan.area_pop[c] - p if pull else plan.area_pop[c] + p
-                    a0_out = plan.outside(b_after if b == a0 else _a0_after(plan, a0, first[b], pull))
+                    a0_out = plan.outside(b_after if i == 0 else _a0_after(plan, a0, first, pull))
                     if a0_out >= start_out:
                         continue
                     c_out = plan.outside(c_after)
                     if c_out <= plan.outside(plan.area_pop[c]):  # a path that ends here
                         key = (a0_out, c_out - min(c_after - lo, hi - c_after))
                         if best is None or key < best[0]:
-                            best = (key, c, unit, b)
+                            best = (key, c, unit, i)
                     # Any area may pass the chain on (or close it on a0 later), in band or not.
                     rank = (c_out, -min(c_after - lo, hi - c_after))
-                    if c not in grown or rank < grown[c][0]:
-                        grown[c] = (rank, c_after, unit, b)
-        if best is not None:
+                    if key_c not in grown or rank < grown[key_c][0]:
+                        grown[key_c] = (rank, _Step(c, unit, i, c_after, unit if i == 0 else first))
+        if best is not None or not grown:
             break
-        if not grown:
-            return None
-        frontier = list(grown)
-        for c, (_rank, lvl, unit, b) in grown.items():
-            link[c], parent[c], level[c] = unit, b, lvl
-            first[c] = unit if b == a0 else first[b]
+        frontier = []
+        for key_c, (_rank, step) in grown.items():
+            seen.add(key_c)
+            frontier.append(len(steps))
+            steps.append(step)
     if best is None:
         return None
-    _, c, unit, b = best
-    moves = [(unit, b) if pull else (unit, c)]
-    while b != a0:
-        moves.append((link[b], parent[b]) if pull else (link[b], b))
-        b = parent[b]
+    _, c, unit, i = best
+    moves = [(unit, steps[i].area) if pull else (unit, c)]
+    while i > 0:
+        step = steps[i]
+        moves.append((step.link, steps[step.parent].area) if pull else (step.link, step.area))
+        i = step.parent
     return moves
 
 
@@ -204,7 +242,8 @@ def repair_by_chains(problem: Problem, labels: np.ndarray, max_chains: int | Non
         if not out:
             break
         _, a0 = max(out)
-        moves = _find_chain(plan, a0, pull=plan.area_pop[a0] < plan.lo)
+        pull = plan.area_pop[a0] < plan.lo
+        moves = _find_chain(plan, a0, pull) or _find_chain(plan, a0, pull, per_unit=True, depth=PER_UNIT_CHAIN)
         if moves is None:
             stuck.add(a0)
             continue

@@ -2,10 +2,12 @@
 moving as few residents as it can.
 
 Why: when the band is tight (28 areas here leave 447 residents of slack per area), building a
-plan that lands every area inside the band directly takes long backtracking. Building with a
-looser band is quick, and the annealing kernel (``sda.engine.anneal``), with residents outside
-the band priced high, then moves boundary units until every area is inside; contiguity holds at
-every step.
+plan that lands every area inside the band directly takes long backtracking. A construction that
+never backtracks is quick and leaves a few areas a few hundred residents outside; directed moves
+then mend them (``repair_directed``): chains of boundary moves (``sda.engine.chains``) and, for
+what chains cannot reach, a small neighbourhood of areas merged and split again. The annealing
+kernel (``sda.engine.anneal``), with residents outside the band priced high, is the fallback.
+Contiguity holds at every step.
 
 The same steps repair a plan given from outside (an officer's edited plan, or a previous plan
 carried onto new units): ``repair_plan`` first gives each area back one connected piece (its
@@ -65,6 +67,8 @@ def repair_band(
 
 #: Trees per set drawn by the construction that never backtracks before it takes the nearest miss.
 TOLERANT_TREES = 5
+#: Constructions without backtracking, each directly repaired, before the annealing repair.
+TOLERANT_ATTEMPTS = 5
 #: Spanning trees drawn at most per cut to re-split one merged set of areas, and for one area in all.
 REBUILD_TREES = 40
 REBUILD_TREES_TOTAL = 200
@@ -161,7 +165,7 @@ def loose_then_repair(
 ) -> np.ndarray | None:
     """A valid ``k``-area plan for a band with little slack; None if every way below fails.
 
-    1. Up to ``attempts`` times: a construction that never backtracks (each set takes the cut
+    1. Up to ``TOLERANT_ATTEMPTS`` times: a construction that never backtracks (each set takes the cut
        nearest its window when no tree offers one that fits, ``construct(tolerant_trees=...)``),
        so a few areas miss the band by a few hundred residents; then directed repair
        (``repair_directed``). The first plan in band is returned.
@@ -171,7 +175,7 @@ def loose_then_repair(
     """
     target = problem.total_pop / k
     nearest: tuple[int, np.ndarray] | None = None
-    for _ in range(attempts):
+    for _ in range(TOLERANT_ATTEMPTS):
         labels = construct(problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=1, tolerant_trees=TOLERANT_TREES)
         if labels is None:
             break  # keep-apart rules that a construction without backtracking did not meet
