@@ -186,14 +186,13 @@ def _find_chain(
                         continue
                     c_after = plan.area_pop[c] - p if pull else plan.area_pop[c] + p
                     a0_out = plan.outside(b_after if i == 0 else _a0_after(plan, a0, first, pull))
-                    if a0_out >= start_out:
-                        continue
                     c_out = plan.outside(c_after)
-                    if c_out <= plan.outside(plan.area_pop[c]):  # a path that ends here
+                    if a0_out < start_out and c_out <= plan.outside(plan.area_pop[c]):  # a path that ends here
                         key = (a0_out, c_out - min(c_after - lo, hi - c_after))
                         if best is None or key < best[0]:
                             best = (key, c, unit, i)
-                    # Any area may pass the chain on (or close it on a0 later), in band or not.
+                    # Any area may pass the chain on, in band or not, and a0 may overshoot for now:
+                    # a cycle closing on it later may bring it back.
                     rank = (c_out, -min(c_after - lo, hi - c_after))
                     if key_c not in grown or rank < grown[key_c][0]:
                         grown[key_c] = (rank, _Step(c, unit, i, c_after, unit if i == 0 else first))
