@@ -2,14 +2,15 @@
 
 Usage::
 
-    python bench/run.py                       # everything (about 23 minutes on an idle 2-core machine)
+    python bench/run.py                       # everything (about 25 minutes on an idle 2-core machine)
     python bench/run.py --quick               # real data (22 areas) + 1k synthetic, short limits
     python bench/run.py --instances cambs-28 syn-1k --methods sda gerrychain-tree
 
 Instances: the shipped Cambridgeshire & Peterborough LSOAs with 22 areas (sda chooses the
 count itself, ``count = "auto"``; peers need a number and get 22) and with 28 areas, and
 SYNTHETIC instances of 1,000, 3,000 and 10,000 units (``bench/synthetic.py``), where every
-method, sda included, gets ``total / 40,000`` areas.
+method, sda included, gets ``total / 40,000`` areas, and ``syn-tight``: 500 synthetic units
+scaled so that the 28 areas everyone gets average 1% above the band's floor (a tight count).
 
 Every method runs in its own subprocess with a wall-clock limit: sda's three variants through
 ``python -m sda propose`` (``bench/sda_runs.py``), each peer through ``bench/peers.py``. Methods
