@@ -2,14 +2,15 @@
 
 Usage::
 
-    python bench/run.py                       # everything (about 23 minutes on an idle 2-core machine)
+    python bench/run.py                       # everything (about 25 minutes on an idle 2-core machine)
     python bench/run.py --quick               # real data (22 areas) + 1k synthetic, short limits
     python bench/run.py --instances cambs-28 syn-1k --methods sda gerrychain-tree
 
 Instances: the shipped Cambridgeshire & Peterborough LSOAs with 22 areas (sda chooses the
 count itself, ``count = "auto"``; peers need a number and get 22) and with 28 areas, and
 SYNTHETIC instances of 1,000, 3,000 and 10,000 units (``bench/synthetic.py``), where every
-method, sda included, gets ``total / 40,000`` areas.
+method, sda included, gets ``total / 40,000`` areas, and ``syn-tight``: 500 synthetic units
+scaled so that the 28 areas everyone gets average 1% above the band's floor (a tight count).
 
 Every method runs in its own subprocess with a wall-clock limit: sda's three variants through
 ``python -m sda propose`` (``bench/sda_runs.py``), each peer through ``bench/peers.py``. Methods
@@ -66,7 +67,11 @@ REAL_PRACTICES = "gp_practices_pcn_cambs_peterborough.csv"
 REAL_FIELDS = {"code": "LSOA11CD", "name": "LSOA11NM", "population": "pop_mid2018", "district": "LAD11CD"}
 SYNTHETIC_SIZES = {"syn-1k": 1_000, "syn-3k": 3_000, "syn-10k": 10_000}
 REAL_COUNTS = {"cambs-22": (22, "auto"), "cambs-28": (28, 28)}  # peers' count, sda's count
-ALL_INSTANCES = [*REAL_COUNTS, *SYNTHETIC_SIZES]
+#: Tight counts (issue 15): synthetic units whose populations are scaled so that the count's mean
+#: area sits ``synthetic.TIGHT_SLACK`` above the band's floor; everyone gets that count.
+TIGHT_SIZES = {"syn-tight": (500, 28)}  # units, areas
+# Last: a peer that times out on the tight instance is not then skipped on the larger ones.
+ALL_INSTANCES = [*REAL_COUNTS, *SYNTHETIC_SIZES, *TIGHT_SIZES]
 # The table's order, and the order methods run in: sda-matched needs gerrychain-recom's time.
 ALL_METHODS = ["sda", "sda-first", *PEERS, *TIME_MATCHED]
 COUNT_FREE = {"spopt-maxp"}  # methods whose input does not include the number of areas
@@ -152,6 +157,16 @@ def prepare_synthetic(root: Path, name: str, time_limit_s: float) -> Path:
     inst_mod.write_instance(
         folder, name, folder / "units.geojson", synthetic.FIELDS, folder / "practices.csv", int(info["n_areas"])
     )
+    return folder
+
+
+def prepare_tight(root: Path, name: str, time_limit_s: float) -> Path:
+    """Generate a tight-count synthetic instance (seed 0) and write its instance folder."""
+    folder = root / "instances" / name
+    n_units, count = TIGHT_SIZES[name]
+    mean_pop = synthetic.tight_mean_pop(n_units, count)
+    synthetic.write_synthetic(folder, n_units, seed=0, time_limit_s=time_limit_s, mean_pop=mean_pop, count=count)
+    inst_mod.write_instance(folder, name, folder / "units.geojson", synthetic.FIELDS, folder / "practices.csv", count)
     return folder
 
 
@@ -314,7 +329,7 @@ def run_instance(name: str, root: Path, args: argparse.Namespace, history: dict,
     ``history`` (see ``skip_reason``) and ``cache`` carry over between instances; the cache
     reuses the run of a method that takes no area count (max-p) on the same units and band.
     """
-    prepare = prepare_real if name in REAL_COUNTS else prepare_synthetic
+    prepare = prepare_real if name in REAL_COUNTS else prepare_tight if name in TIGHT_SIZES else prepare_synthetic
     instance = inst_mod.load_instance(prepare(root, name, args.sda_time_limit))
     write_compact_config(instance.folder)
     n_units = len(instance.units)

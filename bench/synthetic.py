@@ -38,6 +38,9 @@ MAX_UNIT_POP = 20_000
 RESIDENTS_PER_PCN = 40_000
 PRACTICES_PER_PCN = 4
 N_DISTRICTS = 5
+#: The tight-count instance's mean area: this share above the band's floor (about 300 residents
+#: of slack per area at a 30,000 floor, the kind of count where every area sits near the floor).
+TIGHT_SLACK = 0.01
 FIELDS = {"code": "code", "name": "name", "population": "population", "district": "district"}
 LABEL = "SYNTHETIC benchmark instance - not real data"
 
@@ -182,6 +185,13 @@ def _nearest_counts(uxy: np.ndarray, pxy: np.ndarray, weights: np.ndarray) -> np
     """Return, per practice, the population of the units whose nearest practice it is."""
     _, idx = cKDTree(pxy).query(uxy)
     return np.bincount(idx, weights=weights, minlength=len(pxy))
+
+
+def tight_mean_pop(
+    n_units: int, count: int, band: tuple[int, int] = (30_000, 50_000), slack: float = TIGHT_SLACK
+) -> float:
+    """Mean residents per unit that puts the mean of ``count`` areas ``slack`` above the floor."""
+    return count * band[0] * (1 + slack) / n_units
 
 
 def n_areas_for(total_population: int, band: tuple[int, int] = (30_000, 50_000)) -> int:

@@ -54,12 +54,16 @@ class _Builder:
         self.greed = greed
         self.budget = 20_000  # total trees for one construction, a guard against long backtracking
         self.deadline = float("inf")
+        #: Trees drawn per set before settling for the nearest miss; 0 = exact (backtrack instead).
+        self.tolerant_trees = 0
 
     def split(self, nodes: np.ndarray, k: int) -> list[np.ndarray] | None:
         if k == 1:
             return [nodes] if apart_ok(self.problem, nodes) else None
         edges = local_edges(self.problem, nodes)
         neighbours: list[list[int]] | None = None
+        if self.tolerant_trees:
+            return self._split_tolerant(nodes, k, edges)
         for _ in range(TREES_PER_SPLIT):
             if self.budget <= 0 or time.monotonic() > self.deadline:
                 return None
@@ -90,28 +94,82 @@ class _Builder:
             return left + right
         return None
 
-    def _nearest_miss_repaired(self, tree: Tree, k: int, neighbours: list[list[int]]) -> tuple[np.ndarray, int] | None:
-        """Cut the tree where the subtree population misses its window by least, then move
-        boundary units across (keeping both sides connected) until it fits; None if it cannot."""
+    def _split_tolerant(
+        self, nodes: np.ndarray, k: int, edges: tuple[np.ndarray, np.ndarray, np.ndarray]
+    ) -> list[np.ndarray] | None:
+        """Split without backtracking: up to ``tolerant_trees`` trees for a cut that fits (a tree
+        without one offers its nearest miss, shifted towards its window), else the cut that came
+        nearest (its sides then miss the band by a little, for ``sda.engine.repair`` to mend).
+        None only when a keep-apart rule or a keep-together group cannot be met."""
+        if k == 1:
+            return [nodes] if apart_ok(self.problem, nodes) else None
+        neighbours = _local_neighbours(len(nodes), edges)
+        best: tuple[int, np.ndarray, int] | None = None  # (residents missed, side, its count)
+        for _ in range(self.tolerant_trees):
+            self.budget -= 1
+            tree = random_tree(self.problem, nodes, edges, self.rng, self.pcn_surcharge, self.district_surcharge)
+            if tree is None:
+                return None
+            mask = np.zeros(len(nodes), dtype=bool)
+            cuts = admissible_cuts(self.problem, tree, k)
+            if len(cuts.child):
+                pick = self._choose(tree, cuts, k)
+                c, k1 = int(cuts.child[pick]), int(cuts.k_sub[pick])
+                mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+                best = (0, mask, k1)
+                break
+            near = self._nearest_miss(tree, k)
+            if near is None:
+                continue
+            _, c, k1 = near
+            mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+            fits = self._shift_towards(tree, mask, k1, k, neighbours)
+            miss = 0 if fits else self._side_miss(nodes, mask, k1, k)
+            if best is None or miss < best[0]:
+                best = (miss, mask, k1)
+            if fits:
+                break
+        if best is None:
+            return None
+        _, mask, k1 = best
+        left = self._split_tolerant(nodes[mask], k1, local_edges(self.problem, nodes[mask]))
+        right = self._split_tolerant(nodes[~mask], k - k1, local_edges(self.problem, nodes[~mask]))
+        return None if left is None or right is None else left + right
+
+    def _side_miss(self, nodes: np.ndarray, mask: np.ndarray, k1: int, k: int) -> int:
+        """Residents by which the side ``mask`` of ``nodes`` (``k1`` of ``k`` areas) misses its window."""
+        pop = self.problem.pop[nodes]
+        side, total = int(pop[mask].sum()), int(pop.sum())
+        lo, hi = (int(v[0]) for v in _window(total, np.array([k1]), k, self.problem, tolerant=True))
+        return max(lo - side, side - hi, 0)
+
+    def _nearest_miss(self, tree: Tree, k: int) -> tuple[int, int, int] | None:
+        """The cut whose subtree misses its window by least: (residents missed, local node
+        cut off, its count of areas); None if no cut keeps groups whole and locks apart."""
         problem = self.problem
         nodes = tree.nodes
         pop = problem.pop[nodes]
         total = int(pop.sum())
         sub = tree.subtree_sums(pop)
         k1 = np.clip(np.rint(k * sub / max(total, 1)).astype(np.int64), 1, k - 1)
-        lo, hi = _window(total, k1, k, problem)
+        lo, hi = _window(total, k1, k, problem, self.tolerant_trees > 0)
         miss = np.where(lo <= hi, np.maximum(np.maximum(lo - sub, sub - hi), 0), np.iinfo(np.int64).max)
         miss[tree.order[0]] = np.iinfo(np.int64).max
-        # The cut itself must keep groups whole and locks apart; the shift below moves only free units.
+        # The cut itself must keep groups whole and locks apart; the shift moves only free units.
         rules_ok = _groups_whole(problem, tree, nodes) & _locks_fit(problem, tree, nodes, k1, k)
         miss[~rules_ok] = np.iinfo(np.int64).max
         c = int(np.argmin(miss + self.rng.random(len(miss))))
         if miss[c] == np.iinfo(np.int64).max:
             return None
-        mask = np.zeros(len(nodes), dtype=bool)
-        mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
-        kc = int(k1[c])
-        lo_c, hi_c = (int(v[0]) for v in _window(total, np.array([kc]), k, problem))
+        return int(miss[c]), c, int(k1[c])
+
+    def _shift_towards(self, tree: Tree, mask: np.ndarray, kc: int, k: int, neighbours: list[list[int]]) -> bool:
+        """Move units across the cut ``mask`` (in place) until its side fits the middle half
+        of its window; whether it got there."""
+        problem = self.problem
+        pop = problem.pop[tree.nodes]
+        total = int(pop.sum())
+        lo_c, hi_c = (int(v[0]) for v in _window(total, np.array([kc]), k, problem, self.tolerant_trees > 0))
         # Aim at the middle half of the window around the proportional share, so that both
         # sides keep their fair part of the room for the splits below them.
         share = total * kc / k
@@ -119,8 +177,19 @@ class _Builder:
         aim_lo, aim_hi = max(lo_c, int(share - quarter)), min(hi_c, int(share + quarter))
         if aim_lo > aim_hi:
             aim_lo, aim_hi = lo_c, hi_c
-        movable = (problem.together[nodes] < 0) & (problem.lock[nodes] < 0)
-        if shift_into_window(mask, pop, aim_lo, aim_hi, neighbours, movable):
+        movable = (problem.together[tree.nodes] < 0) & (problem.lock[tree.nodes] < 0)
+        return shift_into_window(mask, pop, aim_lo, aim_hi, neighbours, movable)
+
+    def _nearest_miss_repaired(self, tree: Tree, k: int, neighbours: list[list[int]]) -> tuple[np.ndarray, int] | None:
+        """Cut the tree where the subtree population misses its window by least, then move
+        boundary units across (keeping both sides connected) until it fits; None if it cannot."""
+        miss = self._nearest_miss(tree, k)
+        if miss is None:
+            return None
+        _, c, kc = miss
+        mask = np.zeros(len(tree.nodes), dtype=bool)
+        mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+        if self._shift_towards(tree, mask, kc, k, neighbours):
             return mask, kc
         return None
 
@@ -157,10 +226,18 @@ class _Builder:
         return int(keep[np.argmin(split_residents + noise)])
 
 
-def _window(total: int, k1: np.ndarray, k: int, problem: Problem) -> tuple[np.ndarray, np.ndarray]:
-    """Populations a side with ``k1`` of the ``k`` areas may have so that both sides fit the band."""
+def _window(
+    total: int, k1: np.ndarray, k: int, problem: Problem, tolerant: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Populations a side with ``k1`` of the ``k`` areas may have so that both sides fit the band.
+
+    Where no population does (the set itself misses its band), ``tolerant`` gives the range
+    between the two sides' needs instead, where each side misses by as little as the other allows.
+    """
     lo = np.maximum(k1 * problem.min_pop, total - (k - k1) * problem.max_pop)
     hi = np.minimum(k1 * problem.max_pop, total - (k - k1) * problem.min_pop)
+    if tolerant:
+        return np.minimum(lo, hi), np.maximum(lo, hi)
     return lo, hi
 
 
@@ -278,6 +355,7 @@ def construct(
     max_trees: int = 20_000,
     deadline: float = float("inf"),
     on_attempt: Callable[[int], None] | None = None,
+    tolerant_trees: int = 0,
 ) -> np.ndarray | None:
     """A valid assignment into exactly ``k`` areas (labels ``0..k-1``), or None if none was found.
 
@@ -299,6 +377,10 @@ def construct(
         Spanning trees drawn per attempt at most (bounds the time spent backtracking).
     deadline
         ``time.monotonic()`` value after which it gives up (returns None).
+    tolerant_trees
+        When > 0, never backtrack: each set draws up to this many trees for a cut that fits and
+        otherwise takes the nearest miss, so the plan is contiguous with ``k`` areas but some may
+        miss the band by a little (for ``sda.engine.repair.repair_directed``).
     """
     parts = components(problem.indptr, problem.indices)
     counts = distribute_count(problem, [int(problem.pop[p].sum()) for p in parts], k)
@@ -308,6 +390,7 @@ def construct(
         builder = _Builder(problem, rng, pcn_surcharge, district_surcharge, greed)
         builder.budget = max_trees
         builder.deadline = deadline
+        builder.tolerant_trees = tolerant_trees
         if time.monotonic() > deadline:
             return None
         areas: list[np.ndarray] = []

@@ -2,10 +2,12 @@
 moving as few residents as it can.
 
 Why: when the band is tight (28 areas here leave 447 residents of slack per area), building a
-plan that lands every area inside the band directly takes long backtracking. Building with a
-looser band is quick, and the annealing kernel (``sda.engine.anneal``), with residents outside
-the band priced high, then moves boundary units until every area is inside; contiguity holds at
-every step.
+plan that lands every area inside the band directly takes long backtracking. A construction that
+never backtracks is quick and leaves a few areas a few hundred residents outside; directed moves
+then mend them (``repair_directed``): chains of boundary moves (``sda.engine.chains``) and, for
+what chains cannot reach, a small neighbourhood of areas merged and split again. The annealing
+kernel (``sda.engine.anneal``), with residents outside the band priced high, is the fallback.
+Contiguity holds at every step.
 
 The same steps repair a plan given from outside (an officer's edited plan, or a previous plan
 carried onto new units): ``repair_plan`` first gives each area back one connected piece (its
@@ -21,9 +23,10 @@ import dataclasses
 import numpy as np
 
 from sda.engine.anneal import AnnealState
-from sda.engine.construct import construct
+from sda.engine.chains import repair_by_chains
+from sda.engine.construct import _Builder, construct
 from sda.errors import InfeasibleError
-from sda.metrics import edge_sources, minor_pieces
+from sda.metrics import area_populations, edge_sources, minor_pieces
 from sda.objective import weight_scale
 from sda.problem import Problem
 
@@ -62,6 +65,94 @@ def repair_band(
     return None
 
 
+#: Trees per set drawn by the construction that never backtracks before it takes the nearest miss.
+TOLERANT_TREES = 5
+#: Constructions without backtracking, each directly repaired, before the annealing repair.
+TOLERANT_ATTEMPTS = 5
+#: Spanning trees drawn at most per cut to re-split one merged set of areas, and for one area in all.
+REBUILD_TREES = 40
+REBUILD_TREES_TOTAL = 200
+
+
+def _outside(pops: np.ndarray, problem: Problem) -> np.ndarray:
+    return np.maximum(np.maximum(problem.min_pop - pops, pops - problem.max_pop), 0)
+
+
+def _area_neighbours(problem: Problem, labels: np.ndarray, k: int) -> list[set[int]]:
+    src = edge_sources(problem.indptr)
+    a, b = labels[src], labels[problem.indices]
+    cross = a != b
+    out: list[set[int]] = [set() for _ in range(k)]
+    for x, y in zip(a[cross].tolist(), b[cross].tolist(), strict=True):
+        out[x].add(y)
+    return out
+
+
+def rebuild_around(problem: Problem, labels: np.ndarray, area: int, rng: np.random.Generator) -> np.ndarray | None:
+    """``labels`` with ``area`` and one or two neighbouring areas merged and split again into as
+    many areas, every one in band (spanning-tree bisection, ``sda.engine.construct``); None when
+    no such split is found.
+
+    Sets whose residents fit their count of areas are tried pairs first, then triples (the
+    third area touching either of the other two), each in order of most room per area, with
+    ``REBUILD_TREES`` trees per cut and ``REBUILD_TREES_TOTAL`` in all.
+    """
+    k = int(labels.max()) + 1
+    pops = area_populations(labels, problem.pop, k)
+    near = _area_neighbours(problem, labels, k)
+    held = set(np.unique(labels[problem.frozen]).tolist())
+    sets: set[tuple[int, ...]] = set()
+    for c in near[area] - held:
+        sets.add(tuple(sorted((area, c))))
+        for d in (near[area] | near[c]) - held - {area, c}:
+            sets.add(tuple(sorted((area, c, d))))
+
+    def room(members: tuple[int, ...]) -> float:
+        total, m = int(pops[list(members)].sum()), len(members)
+        return min(total - m * problem.min_pop, m * problem.max_pop - total) / m
+
+    ranked = sorted((s for s in sets if room(s) >= 0), key=lambda s: (len(s), -room(s), s))
+    builder = _Builder(problem, rng, 1.0, 0.0, 1.0)
+    left = REBUILD_TREES_TOTAL
+    for members in ranked:
+        if left <= 0:
+            break
+        builder.budget = min(REBUILD_TREES * (len(members) - 1), left)
+        given = builder.budget
+        parts = builder.split(np.flatnonzero(np.isin(labels, members)), len(members))
+        left -= given - builder.budget
+        if parts is not None:
+            out = labels.copy()
+            for label, part in zip(members, parts, strict=True):
+                out[part] = label
+            return out
+    return None
+
+
+def repair_directed(problem: Problem, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``labels`` brought into the band as far as directed moves take it: chains of boundary
+    moves (``sda.engine.chains``), then, for each area they leave outside, its neighbourhood
+    merged and split again (``rebuild_around``), and chains again. Contiguity holds throughout;
+    the result may still have areas outside the band (never more residents outside)."""
+    labels = repair_by_chains(problem, labels)
+    k = int(labels.max()) + 1
+    failed: set[int] = set()
+    while True:
+        outside = _outside(area_populations(labels, problem.pop, k), problem)
+        todo = [a for a in np.argsort(-outside, kind="stable").tolist() if outside[a] > 0 and a not in failed]
+        if not todo:
+            return labels
+        rebuilt = rebuild_around(problem, labels, todo[0], rng)
+        if rebuilt is None:
+            failed.add(todo[0])
+        else:
+            labels = repair_by_chains(problem, rebuilt)
+
+
+def _residents_outside(problem: Problem, labels: np.ndarray, k: int) -> int:
+    return int(_outside(area_populations(labels, problem.pop, k), problem).sum())
+
+
 def loose_then_repair(
     problem: Problem,
     k: int,
@@ -72,17 +163,40 @@ def loose_then_repair(
     max_trees: int = 1_500,
     max_steps: int = 5_000_000,
 ) -> np.ndarray | None:
-    """A valid ``k``-area plan built with the band widened by ``slack`` on each side (PCN-guided
-    spanning-tree construction) and then repaired into the real band; None if ``attempts`` fail."""
+    """A valid ``k``-area plan for a band with little slack; None if every way below fails.
+
+    1. Up to ``TOLERANT_ATTEMPTS`` times: a construction that never backtracks (each set takes the cut
+       nearest its window when no tree offers one that fits, ``construct(tolerant_trees=...)``),
+       so a few areas miss the band by a few hundred residents; then directed repair
+       (``repair_directed``). The first plan in band is returned.
+    2. Else the annealing kernel repairs the attempt that came nearest (``repair_band``).
+    3. Else a construction with the band widened by ``slack`` on each side (at most
+       ``max_trees`` trees), directed repair and the kernel, up to ``attempts`` times.
+    """
+    target = problem.total_pop / k
+    nearest: tuple[int, np.ndarray] | None = None
+    for _ in range(TOLERANT_ATTEMPTS):
+        labels = construct(problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=1, tolerant_trees=TOLERANT_TREES)
+        if labels is None:
+            break  # keep-apart rules that a construction without backtracking did not meet
+        labels = repair_directed(problem, labels, rng)
+        missing = _residents_outside(problem, labels, k)
+        if missing == 0:
+            return labels
+        if nearest is None or missing < nearest[0]:
+            nearest = (missing, labels)
+    if nearest is not None:
+        repaired = repair_band(problem, nearest[1], target, rng, max_steps)
+        if repaired is not None:
+            return repaired
     loose = dataclasses.replace(
         problem, min_pop=int(problem.min_pop * (1 - slack)), max_pop=int(np.ceil(problem.max_pop * (1 + slack)))
     )
-    target = problem.total_pop / k
     for _ in range(attempts):
         labels = construct(loose, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=1, max_trees=max_trees)
         if labels is None:
             continue
-        repaired = repair_band(problem, labels, target, rng, max_steps)
+        repaired = repair_band(problem, repair_directed(problem, labels, rng), target, rng, max_steps)
         if repaired is not None:
             return repaired
     return None
