@@ -20,6 +20,7 @@ from scipy.sparse.csgraph import connected_components
 __all__ = [
     "area_populations",
     "components",
+    "connected_without",
     "count_bounds",
     "edge_sources",
     "in_band",
@@ -121,3 +122,22 @@ def is_contiguous(indptr: np.ndarray, indices: np.ndarray, members: np.ndarray) 
     labels[members] = 1
     comp = piece_labels(indptr, indices, labels)
     return len(np.unique(comp[members])) == 1
+
+
+def connected_without(members: set[int], drop: int, neighbours: list[list[int]]) -> bool:
+    """Is ``members - {drop}`` connected (and non-empty)? On neighbour lists, for the Python loops
+    (construction's shifts, repair chains) that move one unit at a time; the kernel has its own
+    compiled check."""
+    rest = len(members) - 1
+    if rest <= 0:
+        return False
+    start = next(m for m in members if m != drop)
+    seen = {start}
+    stack = [start]
+    while stack:
+        v = stack.pop()
+        for w in neighbours[v]:
+            if w != drop and w in members and w not in seen:
+                seen.add(w)
+                stack.append(w)
+    return len(seen) == rest

@@ -6,6 +6,7 @@ import numpy as np
 
 from sda.metrics import (
     area_populations,
+    connected_without,
     count_bounds,
     edge_sources,
     is_contiguous,
@@ -57,3 +58,10 @@ def test_minor_pieces_ignore_unlabelled_units_and_break_ties_by_piece_number() -
     # Area 0 is two equal pieces {0} and {2}: the first piece is kept. Unlabelled units never count.
     assert np.flatnonzero(minor_pieces(indptr, indices, labels, pop)).tolist() == [2]
     assert not minor_pieces(indptr, indices, np.array([0, 0, 0, 1, 1]), pop).any()
+
+
+def test_connected_without_on_neighbour_lists() -> None:
+    neighbours = [[1], [0, 2], [1, 3], [2]]  # the path 0 - 1 - 2 - 3
+    assert connected_without({0, 1, 2, 3}, 3, neighbours)  # an end can go
+    assert not connected_without({0, 1, 2, 3}, 1, neighbours)  # a middle unit cannot
+    assert not connected_without({2}, 2, neighbours)  # nothing would be left

@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sda.metrics import connected_without
 from sda.problem import Problem
 
 __all__ = ["repair_by_chains"]
@@ -69,7 +70,7 @@ class _Plan:
         """Does the unit's area stay connected (and non-empty) without it?"""
         got = self._cut_ok.get(unit)
         if got is None:
-            got = _connected_without(self.members[self.labels[unit]], unit, self.nbrs)
+            got = connected_without(self.members[self.labels[unit]], unit, self.nbrs)
             self._cut_ok[unit] = got
         return got
 
@@ -88,22 +89,6 @@ class _Plan:
         for area in (src, to):
             for v in self.members[area]:
                 self._cut_ok.pop(v, None)
-
-
-def _connected_without(members: set[int], drop: int, nbrs: list[list[int]]) -> bool:
-    rest = len(members) - 1
-    if rest <= 0:
-        return False
-    start = next(m for m in members if m != drop)
-    seen = {start}
-    stack = [start]
-    while stack:
-        v = stack.pop()
-        for w in nbrs[v]:
-            if w != drop and w in members and w not in seen:
-                seen.add(w)
-                stack.append(w)
-    return len(seen) == rest
 
 
 class _Step(NamedTuple):

@@ -26,7 +26,7 @@ from sda.engine.trees import (
     random_tree,
 )
 from sda.errors import InfeasibleError
-from sda.metrics import components, count_bounds
+from sda.metrics import components, connected_without, count_bounds
 from sda.problem import Problem
 
 #: Trees drawn for one set before giving up on it (its parent then draws again).
@@ -250,23 +250,6 @@ def _local_neighbours(s: int, edges: tuple[np.ndarray, np.ndarray, np.ndarray]) 
     return out
 
 
-def _connected_without(members: set[int], drop: int, neighbours: list[list[int]]) -> bool:
-    """Is ``members - {drop}`` connected (and non-empty)?"""
-    rest = len(members) - 1
-    if rest <= 0:
-        return False
-    start = next(m for m in members if m != drop)
-    seen = {start}
-    stack = [start]
-    while stack:
-        v = stack.pop()
-        for w in neighbours[v]:
-            if w != drop and w in members and w not in seen:
-                seen.add(w)
-                stack.append(w)
-    return len(seen) == rest
-
-
 def shift_into_window(
     mask: np.ndarray,
     pop: np.ndarray,
@@ -302,7 +285,7 @@ def shift_into_window(
                 continue
             after = current + pop[v] if grow else current - pop[v]
             key = (miss(after), abs(after - mid))
-            if key < best_key and _connected_without(donor, v, neighbours):
+            if key < best_key and connected_without(donor, v, neighbours):
                 best, best_key = v, key
         if best < 0:
             return False
