@@ -20,6 +20,7 @@ import pandas as pd
 from sda.area_table import dissolve_areas, polsby_popper
 from sda.config import ObjectiveConfig, RunConfig
 from sda.engine.construct import construct
+from sda.engine.parallel import run_tasks
 from sda.engine.search import search, target_for
 from sda.errors import InfeasibleError
 from sda.feasibility import check_feasible
@@ -142,72 +143,98 @@ def explore(
     variants = [v for v in _variants(cfg, count, lo, hi) if not (v[0] == "count" and v[2].areas.count == count)]
     budget = cfg.tradeoffs.time_limit_s / max(len(variants), 1)
     steps = alternative_steps(cfg)
-    pcn_of = units["pcn_code"].to_dict() if problem.n_pcn else None
+    context = _Context(graph, units, problem.n_pcn > 0, problem.weights, cfg.search.seed, cfg.graph.snap_m, plan_labels)
+    tasks = [(context, kind, label, variant, steps, budget) for kind, label, variant in variants]
     rows: list[Alternative] = []
-    for kind, label, variant in variants:
-        asked = variant.areas.count
-        row: Alternative = {"kind": kind, "label": label, "asked": label, "count": asked}
-        try:
-            alt = build_problem(
-                graph,
-                min_pop=variant.areas.min_population,
-                max_pop=variant.areas.max_population,
-                pcn_of=pcn_of,
-                district_of=units["district"].to_dict(),
-                rules=variant.rules,
-                weights=variant.objective,
-            )
-            variant = _nearest_feasible_count(alt, variant)
-            row["count"] = variant.areas.count
-            check_feasible(alt, variant.areas.count)
-        except InfeasibleError as exc:
-            row.update({"feasible": False, "status": "infeasible", "error": f"no valid plan exists: {exc}"})
-            rows.append(row)
-            say(f"trade-off '{label}': infeasible")
-            continue
-        from_plan = _starts_from_plan(alt, variant, plan_labels)
-        row["from_plan"] = from_plan
-        effort = f"{steps:,} steps" if steps > 0 else f"{budget:.1f} s"
-        row["effort"] = f"quick: 1 start, {effort}" + (", from this plan" if from_plan else "")
-        try:
-            result = search(
-                alt,
-                count=variant.areas.count,
-                target=variant.areas.target_population,
-                seed=cfg.search.seed,
-                time_limit_s=budget,
-                starts=1,
-                # A cap on hopeless constructions only (a count no plan fits): feasible ones end
-                # long before it, so with steps the result does not depend on the machine.
-                construct_seconds=max(3.0, 2 * budget),
-                steps=steps,
-                initial_labels=plan_labels if from_plan else None,
-            )
-        except InfeasibleError:
-            row.update(
-                {
-                    "feasible": False,
-                    "status": "not_found",
-                    "error": f"no valid plan found within the quick budget ({effort}); "
-                    f"a full run with count = {variant.areas.count} may still find one",
-                }
-            )
-            rows.append(row)
-            say(f"trade-off '{label}': not found within the quick budget")
-            continue
-        # Score every alternative with the plan's own weights, so objectives compare.
-        scored = dataclasses.replace(alt, weights=problem.weights)
-        target = target_for(alt, variant.areas.count, variant.areas.target_population)
-        # The measures ``Alternative`` names, plus one ``term_<name>`` per objective term.
-        row.update(cast(Alternative, score_labels(scored, result.labels, target)))
-        row["count"] = result.count
-        row["label"] = _label(kind, label, asked, result.count)
-        row["mean_polsby_popper"] = mean_polsby_popper(units, alt.codes, result.labels, cfg.graph.snap_m)
-        row["feasible"] = True
-        row["status"] = "ok"
+    # The alternatives are independent: they run on every core (``[search] jobs``), each on the
+    # run's seed, so the rows do not depend on how many workers made them.
+    for row in run_tasks(_explore_one, tasks, cfg.search.jobs):
         rows.append(row)
-        say(f"trade-off '{row['label']}': coterminosity {row['coterminosity']:.3f}")
+        if row["status"] == "ok":
+            say(f"trade-off '{row['label']}': coterminosity {row['coterminosity']:.3f}")
+        elif row["status"] == "infeasible":
+            say(f"trade-off '{row['label']}': infeasible")
+        else:
+            say(f"trade-off '{row['label']}': not found within the quick budget")
     return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class _Context:
+    """What every alternative needs from the run (sent once per task to a worker)."""
+
+    graph: Any
+    units: gpd.GeoDataFrame
+    pcn: bool
+    weights: ObjectiveConfig
+    seed: int
+    snap_m: float
+    plan_labels: np.ndarray | None
+
+
+def _explore_one(
+    context: _Context, kind: str, label: str, variant: RunConfig, steps: int, budget: float
+) -> Alternative:
+    """One alternative: its problem, a quick search and the plan's measures (see ``explore``)."""
+    units = context.units
+    asked = variant.areas.count
+    row: Alternative = {"kind": kind, "label": label, "asked": label, "count": asked}
+    try:
+        alt = build_problem(
+            context.graph,
+            min_pop=variant.areas.min_population,
+            max_pop=variant.areas.max_population,
+            pcn_of=units["pcn_code"].to_dict() if context.pcn else None,
+            district_of=units["district"].to_dict(),
+            rules=variant.rules,
+            weights=variant.objective,
+        )
+        variant = _nearest_feasible_count(alt, variant)
+        row["count"] = variant.areas.count
+        check_feasible(alt, variant.areas.count)
+    except InfeasibleError as exc:
+        row.update({"feasible": False, "status": "infeasible", "error": f"no valid plan exists: {exc}"})
+        return row
+    from_plan = _starts_from_plan(alt, variant, context.plan_labels)
+    row["from_plan"] = from_plan
+    effort = f"{steps:,} steps" if steps > 0 else f"{budget:.1f} s"
+    row["effort"] = f"quick: 1 start, {effort}" + (", from this plan" if from_plan else "")
+    try:
+        result = search(
+            alt,
+            count=variant.areas.count,
+            target=variant.areas.target_population,
+            seed=context.seed,
+            time_limit_s=budget,
+            starts=1,
+            # A cap on hopeless constructions only (a count no plan fits): feasible ones end
+            # long before it, so with steps the result does not depend on the machine.
+            construct_seconds=max(3.0, 2 * budget),
+            steps=steps,
+            initial_labels=context.plan_labels if from_plan else None,
+            jobs=1,
+        )
+    except InfeasibleError:
+        row.update(
+            {
+                "feasible": False,
+                "status": "not_found",
+                "error": f"no valid plan found within the quick budget ({effort}); "
+                f"a full run with count = {variant.areas.count} may still find one",
+            }
+        )
+        return row
+    # Score every alternative with the plan's own weights, so objectives compare.
+    scored = dataclasses.replace(alt, weights=context.weights)
+    target = target_for(alt, variant.areas.count, variant.areas.target_population)
+    # The measures ``Alternative`` names, plus one ``term_<name>`` per objective term.
+    row.update(cast(Alternative, score_labels(scored, result.labels, target)))
+    row["count"] = result.count
+    row["label"] = _label(kind, label, asked, result.count)
+    row["mean_polsby_popper"] = mean_polsby_popper(units, alt.codes, result.labels, context.snap_m)
+    row["feasible"] = True
+    row["status"] = "ok"
+    return row
 
 
 def alternative_steps(cfg: RunConfig) -> int:

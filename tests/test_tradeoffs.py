@@ -174,3 +174,20 @@ def test_mean_polsby_popper_of_known_shapes() -> None:
     # Two squares apart: each pi/4. Together, a 2 km x 1 km rectangle: 4*pi*2 / 6**2 = 2*pi/9.
     assert tradeoffs.mean_polsby_popper(units, codes, np.array([0, 1])) == pytest.approx(math.pi / 4)
     assert tradeoffs.mean_polsby_popper(units, codes, np.array([0, 0])) == pytest.approx(2 * math.pi / 9)
+
+
+def test_alternatives_are_the_same_on_one_worker_or_two() -> None:
+    # On a step budget every alternative is clock-free; run on 2 workers, the rows are the same.
+    import dataclasses
+
+    from sda.config import SearchConfig
+
+    cfg, graph, units, problem = grid_case(halves())
+    cfg = dataclasses.replace(cfg, tradeoffs=TradeoffsConfig(steps=20_000, ensemble=0))
+    rows = {}
+    for jobs in (1, 2):
+        run = dataclasses.replace(cfg, search=SearchConfig(jobs=jobs))
+        rows[jobs] = tradeoffs.explore(run, graph, units, problem, 4)
+    assert [r["label"] for r in rows[1]] == [r["label"] for r in rows[2]]
+    assert rows[1] == rows[2]
+    assert all(r["status"] == "ok" for r in rows[1])
