@@ -444,9 +444,12 @@ def _start_task(
     initial: np.ndarray | None,
     label: str,
     schedule: Schedule | None = None,
+    until: float = float("inf"),
 ) -> _Outcome:
     """One start: a first plan (or the given one), improved for ``steps`` (or ``seconds``) with
-    ``schedule`` (by default the full one, or ``WARM_SCHEDULE`` from a given plan)."""
+    ``schedule`` (by default the full one, or ``WARM_SCHEDULE`` from a given plan). With a time
+    budget the improvement also ends by ``until`` (``time.monotonic()``, the same clock in every
+    process), so the time a worker took to start or to build the first plan is not added on top."""
     load_s = _load_kernels(problem)
     cpu0 = time.process_time()
     rng = np.random.default_rng(seed)
@@ -462,7 +465,8 @@ def _start_task(
     if steps > 0:
         labels, cost = improve(problem, labels, goal, rng, deadline=float("inf"), steps=steps, schedule=schedule)
     elif seconds > 0.05:
-        labels, cost = improve(problem, labels, goal, rng, deadline=time.monotonic() + seconds, schedule=schedule)
+        deadline = min(time.monotonic() + seconds, until)
+        labels, cost = improve(problem, labels, goal, rng, deadline=deadline, schedule=schedule)
     else:
         cost = score_labels(problem, labels, goal)["objective"]
     out.labels, out.cost = labels, float(cost)
@@ -621,6 +625,8 @@ def search(
     else:
         say(f"improving {n_starts} start(s) for about {share:.0f} s each on {min(workers, n_starts)} worker(s)")
     seeds = child_seeds(seed, n_starts, stream=1)
+    # With a time budget, start s runs in round s // workers and must end with that round.
+    now = time.monotonic()
     tasks = [
         (
             problem,
@@ -632,6 +638,8 @@ def search(
             construct_seconds,
             firsts[s],
             f"{s + 1}/{n_starts}",
+            None,
+            now + share * (s // max(min(workers, n_starts), 1) + 1) if steps == 0 else float("inf"),
         )
         for s in range(n_starts)
     ]
