@@ -12,14 +12,13 @@ load from the on-disk cache once). ``jobs = 1`` runs everything in this process.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["child_seeds", "resolve_jobs", "run_tasks", "started_tasks"]
+__all__ = ["child_seeds", "resolve_jobs", "run_tasks"]
 
 
 def resolve_jobs(jobs: int) -> int:
@@ -50,27 +49,3 @@ def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs: in
 
     runner = Parallel(n_jobs=workers, backend="loky", return_as="generator")
     yield from runner(delayed(fn)(*task) for task in tasks)
-
-
-@contextlib.contextmanager
-def started_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs: int) -> Iterator[Iterator[Any]]:
-    """Like ``run_tasks``, but with more than one worker the tasks start at once, in the
-    background, so the caller can do other work before reading the results (in task order).
-    With one worker they run in this process as the results are read. If the caller fails
-    first, leaving the block waits for the started tasks, so none is left running.
-    """
-    workers = min(resolve_jobs(jobs), len(tasks))
-    if workers <= 1:
-        results = run_tasks(fn, tasks, 1)
-    else:
-        from joblib import Parallel, delayed
-
-        # joblib's generator dispatches as soon as it is made, not when it is first read.
-        runner = Parallel(n_jobs=workers, backend="loky", return_as="generator")
-        results = iter(runner(delayed(fn)(*task) for task in tasks))
-    try:
-        yield results
-    finally:
-        with contextlib.suppress(Exception):
-            for _ in results:
-                pass

@@ -58,16 +58,7 @@ from sda.maps.layers import (
 from sda.plan import Plan
 from sda.qgis import area_colours
 
-__all__ = [
-    "PAPER_IN",
-    "PRINT_DPI",
-    "PRINT_PAPERS",
-    "REPORT_DPI",
-    "draw_sheet",
-    "plot_plan_map",
-    "render_print_maps",
-    "render_print_sheet",
-]
+__all__ = ["PAPER_IN", "PRINT_DPI", "REPORT_DPI", "draw_sheet", "plot_plan_map", "render_print_maps"]
 
 #: Landscape page sizes in inches (ISO 216); "screen" is the A4 page with larger text, for the
 #: report's ``map.png``, which a browser shows about 1,000 pixels wide.
@@ -100,10 +91,6 @@ def plot_plan_map(plan: Plan) -> bytes:
     return figure_bytes(draw_sheet(plan, "screen"), "png", REPORT_DPI)
 
 
-#: The print sheets, in the order they are written.
-PRINT_PAPERS = ("a4", "a3")
-
-
 def render_print_maps(plan: Plan) -> dict[str, bytes]:
     """The print maps of a plan: ``map_a4.png``, ``map_a4.pdf``, ``map_a3.png``, ``map_a3.pdf``.
 
@@ -111,16 +98,11 @@ def render_print_maps(plan: Plan) -> dict[str, bytes]:
     both formats.
     """
     files: dict[str, bytes] = {}
-    for paper in PRINT_PAPERS:
-        files.update(render_print_sheet(plan, paper))
+    for paper in ("a4", "a3"):
+        fig = draw_sheet(plan, paper)
+        files[f"map_{paper}.png"] = figure_bytes(fig, "png", PRINT_DPI)
+        files[f"map_{paper}.pdf"] = figure_bytes(fig, "pdf")
     return files
-
-
-def render_print_sheet(plan: Plan, paper: str) -> dict[str, bytes]:
-    """One print sheet as ``map_<paper>.png`` and ``map_<paper>.pdf`` (a task of its own, so the
-    sheets can be drawn on other cores while the rest of the outputs are written)."""
-    fig = draw_sheet(plan, paper)
-    return {f"map_{paper}.png": figure_bytes(fig, "png", PRINT_DPI), f"map_{paper}.pdf": figure_bytes(fig, "pdf")}
 
 
 def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
