@@ -352,9 +352,9 @@ def test_same_plan_whatever_the_number_of_workers() -> None:
     assert len(one.starts) == 3 + search_module.REFINE_PLANS * search_module.REFINE_ROUNDS
 
 
-def test_tight_counts_get_more_steps(monkeypatch: pytest.MonkeyPatch) -> None:
-    # 4 x 4 grid of 10: 4 areas of 40 sit at the band's floor of 40 (tight); 3 areas of about
-    # 53 in [40, 80] do not.
+@pytest.fixture
+def improve_steps(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ``steps`` of every call of ``improve`` the search makes, in order."""
     seen: list[int] = []
     real = search_module.improve
 
@@ -363,6 +363,13 @@ def test_tight_counts_get_more_steps(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(search_module, "improve", spy)
+    return seen
+
+
+def test_tight_counts_get_more_steps(improve_steps: list[int]) -> None:
+    # 4 x 4 grid of 10: 4 areas of 40 sit at the band's floor of 40 (tight); 3 areas of about
+    # 53 in [40, 80] do not.
+    seen = improve_steps
     problem = problem_of(grid_graph(4, 4), 40, 80)
     run(problem, count=4, starts=1, steps=1_000, jobs=1)
     assert seen == [1_000 * search_module.TIGHT_EFFORT]
@@ -375,18 +382,11 @@ def test_tight_counts_get_more_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     assert seen == [1_000]
 
 
-def test_refine_phase_keeps_the_step_budget_and_never_loses_the_best(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refine_phase_keeps_the_step_budget_and_never_loses_the_best(improve_steps: list[int]) -> None:
     # The final phase re-anneals the best start plans with a share of the budget: the steps of
     # all annealing add up to starts x steps, and the plan returned is the best of all of them.
     assert search_module.REFINE_SHARE > 0
-    seen: list[int] = []
-    real = search_module.improve
-
-    def spy(*args: object, **kwargs: object) -> object:
-        seen.append(int(kwargs["steps"]))  # type: ignore[call-overload]
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(search_module, "improve", spy)
+    seen = improve_steps
     problem = halves_grid(20, 70)  # 2-6 areas; 4 is not tight
     result = run(problem, count=4, starts=4, steps=10_000, jobs=1)
     refined = search_module.REFINE_PLANS * search_module.REFINE_ROUNDS
