@@ -20,6 +20,7 @@ import pandas as pd
 from sda import __version__, tradeoffs
 from sda.area_table import build_area_table
 from sda.config import RunConfig
+from sda.engine.parallel import warm_workers
 from sda.engine.search import SearchResult, compile_kernels, search, target_for
 from sda.feasibility import check_feasible
 from sda.folder import run_timestamp
@@ -206,6 +207,8 @@ def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | No
     """
     say = progress or (lambda _m: None)
     started = time.monotonic()
+    if cfg.search.starts > 1 or cfg.areas.count == "auto" or cfg.tradeoffs.enabled:
+        warm_workers(cfg.search.jobs)  # parallel work will follow: start the workers meanwhile
     inputs = load_inputs(cfg, say)
     problem = inputs.problem
     check_feasible(problem, cfg.areas.count)

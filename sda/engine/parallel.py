@@ -18,7 +18,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["child_seeds", "resolve_jobs", "run_tasks"]
+__all__ = ["child_seeds", "resolve_jobs", "run_tasks", "warm_workers"]
+
+#: Worker start-up begun by ``warm_workers`` and not yet waited for.
+_warming: Iterator[Any] | None = None
 
 
 def resolve_jobs(jobs: int) -> int:
@@ -45,7 +48,42 @@ def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs: in
         for task in tasks:
             yield fn(*task)
         return
+    _finish_warming()
     from joblib import Parallel, delayed  # only needed with more than one worker
 
     runner = Parallel(n_jobs=workers, backend="loky", return_as="generator")
     yield from runner(delayed(fn)(*task) for task in tasks)
+
+
+def _import_engine() -> int:
+    """Warm-up task: import the engine (numpy, numba, the compiled kernels' dispatchers)."""
+    import sda.engine.search  # noqa: F401
+
+    return os.getpid()
+
+
+def warm_workers(jobs: int) -> None:
+    """Start the ``jobs`` worker processes now, in the background, so that their start-up (about
+    a second: a new interpreter importing numpy, numba and the engine) overlaps reading the
+    inputs instead of delaying the first parallel search. The next ``run_tasks`` waits for it."""
+    global _warming
+    workers = resolve_jobs(jobs)
+    if workers <= 1 or _warming is not None:
+        return
+    from joblib import Parallel, delayed
+
+    # joblib's generator dispatches as soon as it is made; the same loky executor serves the
+    # later calls with as many workers.
+    _warming = iter(
+        Parallel(n_jobs=workers, backend="loky", return_as="generator")(
+            delayed(_import_engine)() for _ in range(workers)
+        )
+    )
+
+
+def _finish_warming() -> None:
+    global _warming
+    if _warming is not None:
+        warming, _warming = _warming, None
+        for _ in warming:
+            pass
