@@ -125,11 +125,11 @@ def evaluate_plan(
     labels, names = labels_of(problem, assignment)
     k = len(names)
     target = target_for(problem, k if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
-    run_dir, before, run_scores = _read_run(original if original is not None else source, problem)
+    run_dir, before, run_scores, record = _read_run(original if original is not None else source, problem)
     edits = _edits_frame(assignment, before, problem)
     if run_dir is not None:
         say(f"compared with the run in {run_dir.name}: {len(edits)} unit(s) moved")
-        _warn_other_config(run_dir, cfg)
+        _warn_other_config(run_dir, record, cfg)
     provenance = _provenance(cfg, inputs, source, run_dir, edits)
     plan = build_plan(
         cfg,
@@ -138,7 +138,7 @@ def evaluate_plan(
         target=target,
         provenance=provenance,
         ids=names,
-        area_names=_run_area_names(run_dir) if run_dir is not None else None,
+        area_names=_run_area_names(record) if run_dir is not None else None,
         broken_rules="record",
     )
     titles = {str(i): f"{i} ({n})" for i, n in plan.areas["name"].items() if str(n) and str(n) != str(i)}
@@ -152,10 +152,10 @@ def evaluate_plan(
     return Evaluation(plan, violations, edits, costs, source, run_dir, run_scores)
 
 
-def _run_area_names(run_dir: Path) -> dict[str, str]:
+def _run_area_names(record: Mapping[str, Any]) -> dict[str, str]:
     """Area id -> name as the run recorded them in ``plan.json``, so an edited plan is reported
     under the names the committee saw (empty when the run has none)."""
-    areas = _plan_json(run_dir).get("areas")
+    areas = record.get("areas")
     if not isinstance(areas, list):
         return {}
     return {
@@ -319,14 +319,17 @@ def _listed(codes: Sequence[str], limit: int = 8, joiner: str = ", ") -> str:
 # --------------------------------------------------------------------------- edits
 
 
-def _read_run(path: Path, problem: Problem) -> tuple[Path | None, pd.Series | None, dict[str, float] | None]:
-    """The run folder, its assignment and its recorded scores; (None, None, None) without one."""
+def _read_run(
+    path: Path, problem: Problem
+) -> tuple[Path | None, pd.Series | None, dict[str, float] | None, dict[str, Any]]:
+    """The run folder, its assignment, its recorded scores and its ``plan.json`` (read once);
+    (None, None, None, {}) without one."""
     folder = run_folder(path)
     if folder is None:
         if path.is_dir():
             msg = "not an sda output folder (assignment.csv and plan.json); give the folder the plan came from."
             raise InputError(path, msg)
-        return None, None, None
+        return None, None, None, {}
     record = _plan_json(folder)
     before = _saved_assignment(record, problem)
     if before is None:
@@ -338,19 +341,19 @@ def _read_run(path: Path, problem: Problem) -> tuple[Path | None, pd.Series | No
                 SdaWarning,
                 stacklevel=3,
             )
-            return None, None, None
+            return None, None, None, {}
     if before is None:
-        return None, None, None
+        return None, None, None, {}
     before = _undo_recorded_edits(before, record)
     scores = record.get("scores") if isinstance(record.get("scores"), Mapping) else None
     run_scores = {str(k): float("nan") if v is None else float(v) for k, v in scores.items()} if scores else None
-    return folder, before, run_scores
+    return folder, before, run_scores, record
 
 
-def _warn_other_config(run_dir: Path, cfg: RunConfig) -> None:
+def _warn_other_config(run_dir: Path, record: Mapping[str, Any], cfg: RunConfig) -> None:
     """Warn when the run was made with another config (or another version of it): the plan is then
     scored with this config's populations and band, so rules it kept may break here."""
-    provenance = _plan_json(run_dir).get("provenance")
+    provenance = record.get("provenance")
     made_with = provenance.get("config_sha256") if isinstance(provenance, Mapping) else None
     if not made_with or not cfg.sha256 or made_with == cfg.sha256:
         return

@@ -265,10 +265,14 @@ def join_neighbours(problem: Problem, labels: np.ndarray) -> np.ndarray:
             codes = ", ".join(problem.codes[i] for i in stuck[:8])
             msg = f"units {codes} cannot join any area: they have no link to one; link them with [graph] extra_links."
             raise InfeasibleError(msg)
-        border = np.zeros((problem.n, k))
-        np.add.at(border, (src[ring], labels[problem.indices[ring]]), problem.border_m[ring] + 1e-9)
-        joining = np.unique(src[ring])
-        labels[joining] = np.argmax(border[joining], axis=1)
+        # Border per (joining unit, neighbouring area), summed over the ring's links only (not an
+        # n x k table: a national plan has 12,000 units and 1,400 areas).
+        pairs, which = np.unique(src[ring] * k + labels[problem.indices[ring]], return_inverse=True)
+        border = np.bincount(which, weights=problem.border_m[ring] + 1e-9)
+        unit, area = pairs // k, pairs % k
+        best = np.lexsort((area, -border, unit))  # per unit: most border first, then the lower area
+        first = best[np.r_[True, unit[best][1:] != unit[best][:-1]]]
+        labels[unit[first]] = area[first]
     return labels
 
 
