@@ -40,7 +40,7 @@ _INF = highspy.kHighsInf
 
 
 @contextlib.contextmanager
-def _silenced_solver_output() -> Iterator[None]:
+def silenced_solver_output() -> Iterator[None]:
     """Discard what the C++ solver prints on file descriptor 1 for a while.
 
     HiGHS prints its banner on stdout when a ``Highs`` object is made, before ``output_flag`` can
@@ -76,7 +76,7 @@ def _solve(
     start: np.ndarray | None = None,
 ) -> tuple[highspy.Highs, HighsResult]:
     """Maximise ``cost @ v`` subject to ``row_lo <= rows @ v <= row_hi`` and bounds; a HiGHS MIP."""
-    with _silenced_solver_output():
+    with silenced_solver_output():
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit_s))
@@ -105,7 +105,7 @@ def _solve(
         sol.value_valid = True
         h.setSolution(sol)
     t0 = time.monotonic()
-    with _silenced_solver_output():
+    with silenced_solver_output():
         h.run()
     info = h.getInfo()
     status = h.modelStatusToString(h.getModelStatus())

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sda.engine.anneal import AnnealState
+from sda.engine.pool import Snapshots
 from sda.engine.recombine import EPS, Partition
 from sda.objective import weight_scale
 from sda.problem import Problem
@@ -89,12 +90,14 @@ def improve(
     steps: int = 0,
     schedule: Schedule | None = None,
     on_progress: Callable[[float], None] | None = None,
+    snapshots: Snapshots | None = None,
 ) -> tuple[np.ndarray, float]:
     """Improve a valid assignment; return the best valid assignment seen and its objective.
 
     ``deadline`` is a ``time.monotonic()`` value; with ``steps > 0`` the run takes exactly that
     many annealing steps instead and ignores the clock. ``on_progress`` gets the best objective
-    so far, now and then.
+    so far, now and then. ``snapshots``, when given, is offered the assignment after every round
+    (for ``sda.engine.pool``).
     """
     plan = (schedule or Schedule()).scaled(weight_scale(problem))
     state = AnnealState(problem, labels, target)
@@ -120,6 +123,8 @@ def improve(
         done += n
         if plan.recombinations:
             _recombine_round(problem, state, rng, plan, plan.temperature(f1))
+        if snapshots is not None:
+            snapshots.offer(state.labels)
         if on_progress and time.monotonic() - last_report > 2.0:
             on_progress(float(state.best[0]))
             last_report = time.monotonic()

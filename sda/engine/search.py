@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sda.engine import pool
 from sda.engine.anneal import warm_up
 from sda.engine.construct import construct
-from sda.engine.improve import Schedule, improve
+from sda.engine.improve import Schedule, improve, polish
 from sda.engine.parallel import child_seeds, resolve_jobs, run_tasks
 from sda.engine.repair import compact_labels, loose_then_repair, repair_plan
 from sda.engine.trees import local_edges, random_tree
@@ -191,6 +192,7 @@ class _Outcome:
     messages: list[str] = field(default_factory=list)
     seconds_load: float = 0.0
     seconds_cpu: float = 0.0
+    snapshots: list[np.ndarray] = field(default_factory=list)  # for the pool, when asked
 
 
 _KERNELS_LOADED = False
@@ -445,11 +447,13 @@ def _start_task(
     label: str,
     schedule: Schedule | None = None,
     until: float = float("inf"),
+    keep_snapshots: bool = False,
 ) -> _Outcome:
     """One start: a first plan (or the given one), improved for ``steps`` (or ``seconds``) with
     ``schedule`` (by default the full one, or ``WARM_SCHEDULE`` from a given plan). With a time
     budget the improvement also ends by ``until`` (``time.monotonic()``, the same clock in every
-    process), so the time a worker took to start or to build the first plan is not added on top."""
+    process), so the time a worker took to start or to build the first plan is not added on top.
+    With ``keep_snapshots`` the outcome carries assignments seen on the way, for the pool."""
     load_s = _load_kernels(problem)
     cpu0 = time.process_time()
     rng = np.random.default_rng(seed)
@@ -462,14 +466,19 @@ def _start_task(
         schedule = WARM_SCHEDULE
     if steps > 0 and initial is None and _tight(problem, k):
         steps *= TIGHT_EFFORT
+    rounds = -(-steps // (schedule or Schedule()).chunk)
+    snapshots = pool.Snapshots(rounds) if keep_snapshots else None
     if steps > 0:
-        labels, cost = improve(problem, labels, goal, rng, deadline=float("inf"), steps=steps, schedule=schedule)
+        labels, cost = improve(
+            problem, labels, goal, rng, deadline=float("inf"), steps=steps, schedule=schedule, snapshots=snapshots
+        )
     elif seconds > 0.05:
         deadline = min(time.monotonic() + seconds, until)
-        labels, cost = improve(problem, labels, goal, rng, deadline=deadline, schedule=schedule)
+        labels, cost = improve(problem, labels, goal, rng, deadline=deadline, schedule=schedule, snapshots=snapshots)
     else:
         cost = score_labels(problem, labels, goal)["objective"]
     out.labels, out.cost = labels, float(cost)
+    out.snapshots = snapshots.kept if snapshots is not None else []
     out.messages.append(f"start {label}: {k} areas, objective {cost:.4f}")
     out.seconds_cpu = time.process_time() - cpu0
     return out
@@ -485,6 +494,7 @@ def _refine(
     say: Progress,
     task_cpu: dict[str, list[float]],
     round_: int = 0,
+    keep_snapshots: bool = False,
 ) -> list[_Outcome]:
     """The final phase: the ``REFINE_PLANS`` best start plans annealed again for ``steps`` each,
     from a lower temperature (``REFINE_SCHEDULE``), side by side."""
@@ -510,6 +520,8 @@ def _refine(
             outcomes[i].labels,
             f"refine {j + 1}",
             REFINE_SCHEDULE,
+            float("inf"),
+            keep_snapshots,
         )
         for j, i in enumerate(ranked)
     ]
@@ -518,6 +530,33 @@ def _refine(
         refined.append(out)
         task_cpu["starts"].append(out.seconds_cpu)
     return refined
+
+
+def _pool(
+    problem: Problem,
+    outcomes: list[_Outcome],
+    candidates: list[tuple[float, int, np.ndarray, int]],
+    k: int,
+    goal: float,
+    seed: int,
+    say: Progress,
+) -> tuple[np.ndarray, float] | None:
+    """The cheapest plan made of areas any start has seen (``sda.engine.pool``), then polished;
+    None when it is no cheaper than the best candidate."""
+    best_cost, _, best_labels, _ = min(candidates, key=lambda c: (c[0], c[1]))
+    plans = [o.labels for o in outcomes if o.labels is not None] + [s for o in outcomes for s in o.snapshots]
+    pooled = pool.best_partition(problem, plans, k, goal, best_labels, lambda labels: not rule_breaks(problem, labels))
+    if pooled is None or pooled.cost >= best_cost - 1e-9:
+        if pooled is not None:
+            say(f"pool: no better plan among the {pooled.candidates:,} areas the starts saw ({pooled.seconds:.1f} s)")
+        return None
+    rng = np.random.default_rng(child_seeds(seed, 1, stream=7)[0])
+    labels, cost = polish(problem, pooled.labels, goal, rng)
+    say(
+        f"pool: a better plan made of {k} of the {pooled.candidates:,} areas the starts saw: objective "
+        f"{cost:.4f}, {100 * (best_cost - cost) / best_cost:.2f}% below the best start's ({pooled.seconds:.1f} s)"
+    )
+    return labels, float(cost)
 
 
 def search(
@@ -624,6 +663,8 @@ def search(
         say(f"improving {n_starts} start(s) for {start_steps:,} steps each on {min(workers, n_starts)} worker(s){kept}")
     else:
         say(f"improving {n_starts} start(s) for about {share:.0f} s each on {min(workers, n_starts)} worker(s)")
+    # The areas every start sees are pooled at the end (sda.engine.pool), on a fresh search.
+    pooling = initial is None and n_starts > 0 and pool.usable(problem)
     seeds = child_seeds(seed, n_starts, stream=1)
     # With a time budget, start s runs in round s // workers and must end with that round.
     now = time.monotonic()
@@ -640,6 +681,7 @@ def search(
             f"{s + 1}/{n_starts}",
             None,
             now + share * (s // max(min(workers, n_starts), 1) + 1) if steps == 0 else float("inf"),
+            pooling,
         )
         for s in range(n_starts)
     ]
@@ -653,7 +695,7 @@ def search(
     if steps > 0 and refine_steps > 0:
         for r in range(REFINE_ROUNDS):
             steps_r = refine_steps // REFINE_ROUNDS
-            outcomes += _refine(problem, outcomes, goal, seed, steps_r, workers, say, task_cpu, r)
+            outcomes += _refine(problem, outcomes, goal, seed, steps_r, workers, say, task_cpu, r, pooling)
     start_costs = [o.cost for o in outcomes if o.labels is not None]
     # The best plan of any start, then the screened one; ties go to the earlier candidate, so the
     # pick is the same however many workers ran.
@@ -661,6 +703,10 @@ def search(
     # The chosen count's screened plan is a candidate too (a start that failed cannot lose it).
     if k in plans:
         candidates.append((screened[k], len(outcomes), plans[k], k))
+    if pooling and candidates:
+        pooled = _pool(problem, outcomes, candidates, k, goal, seed, say)
+        if pooled is not None:
+            candidates.append((pooled[1], len(candidates), pooled[0], k))
     if not candidates:
         msg = (
             f"no valid plan with {k} areas was found in {n_starts} start(s) (each construction stops after "

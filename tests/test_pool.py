@@ -1,0 +1,120 @@
+"""Tests for sda.engine.pool: the cheapest plan made of areas seen in several plans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import area_sets, assert_valid_plan, cell, grid_graph, labels_from, problem_of
+
+from sda.api import load_inputs
+from sda.config import load_config
+from sda.engine import pool
+from sda.engine.search import rule_breaks, search, target_for
+from sda.objective import score_labels
+from sda.problem import Problem
+
+DEFAULT = Path(__file__).resolve().parents[1] / "configs" / "cambridgeshire-peterborough.toml"
+
+
+def column_grid() -> Problem:
+    """2 x 4 grid, 10 residents a cell, one PCN per column (A-D), band [20, 20]: four areas of two
+    cells. The four columns are the only plan with every resident coterminous."""
+    pcn = {cell(r, c): "ABCD"[c] for r in range(2) for c in range(4)}
+    return problem_of(grid_graph(2, 4), 20, 20, pcn_of=pcn)
+
+
+def plan(problem: Problem, areas: list[list[tuple[int, int]]]) -> np.ndarray:
+    return labels_from(problem, {cell(r, c): a for a, cells in enumerate(areas) for r, c in cells})
+
+
+COLUMNS = [[(0, c), (1, c)] for c in range(4)]
+# Each plan has two of the four columns right and pairs the other two row by row.
+LEFT_RIGHT = [[(0, 0), (1, 0)], [(0, 1), (1, 1)], [(0, 2), (0, 3)], [(1, 2), (1, 3)]]
+ROWS_LEFT = [[(0, 0), (0, 1)], [(1, 0), (1, 1)], [(0, 2), (1, 2)], [(0, 3), (1, 3)]]
+
+
+def test_combines_the_right_areas_of_two_plans() -> None:
+    problem = column_grid()
+    first, second = plan(problem, LEFT_RIGHT), plan(problem, ROWS_LEFT)
+    assert score_labels(problem, first, 20)["coterminosity"] == pytest.approx(0.75)
+    assert score_labels(problem, second, 20)["coterminosity"] == pytest.approx(0.75)
+    best = pool.best_partition(problem, [second], 4, 20.0, first, lambda _labels: True)
+    assert best is not None
+    assert area_sets(problem, best.labels) == area_sets(problem, plan(problem, COLUMNS))
+    scores = score_labels(problem, best.labels, 20)
+    assert scores["coterminosity"] == pytest.approx(1.0)
+    # The model's cost is the objective itself, term for term.
+    assert best.cost == pytest.approx(scores["objective"])
+    assert best.cost < score_labels(problem, first, 20)["objective"]
+
+
+def test_nothing_to_combine_gives_none() -> None:
+    problem = column_grid()
+    first = plan(problem, LEFT_RIGHT)
+    assert pool.best_partition(problem, [first], 4, 20.0, first, lambda _labels: True) is None
+
+
+def test_a_plan_the_rules_refuse_is_not_returned() -> None:
+    problem = column_grid()
+    first, second = plan(problem, LEFT_RIGHT), plan(problem, ROWS_LEFT)
+    assert pool.best_partition(problem, [second], 4, 20.0, first, lambda _labels: False) is None
+
+
+def test_areas_out_of_band_or_in_pieces_are_not_candidates() -> None:
+    problem = problem_of(grid_graph(2, 4), 20, 30)
+    # Area 0 holds R0C0 and R1C3 (two pieces); area 1 has 40 residents (above the band).
+    snapshot = plan(problem, [[(0, 0), (1, 3)], [(0, 1), (0, 2), (0, 3), (1, 2)], [(1, 0), (1, 1)]])
+    members, costs = pool.candidate_areas(problem, [snapshot], 3, 25.0)
+    assert [sorted(problem.codes[i] for i in m) for m in members] == [[cell(1, 0), cell(1, 1)]]
+    assert len(costs) == 1
+
+
+def test_snapshots_on_a_step_budget_are_evenly_spaced() -> None:
+    keeper = pool.Snapshots(rounds=100)
+    for r in range(100):
+        keeper.offer(np.full(3, r))
+    assert keeper.every == 3
+    assert [int(s[0]) for s in keeper.kept] == list(range(2, 100, 3))
+
+
+def test_snapshots_on_a_clock_stay_few_and_spread() -> None:
+    keeper = pool.Snapshots()
+    for r in range(1000):
+        keeper.offer(np.full(3, r))
+    kept = [int(s[0]) for s in keeper.kept]
+    assert pool.SNAPSHOTS_PER_START <= len(kept) < 2 * pool.SNAPSHOTS_PER_START
+    gaps = set(np.diff(kept).tolist())
+    assert gaps == {keeper.every}
+    assert kept[-1] >= 1000 - keeper.every  # the late rounds are kept, not only the early ones
+
+
+def test_shipped_data_pooled_plan_is_valid_and_scored_right() -> None:
+    """On the 487 real LSOAs: a short search's pooled plan is valid, keeps every rule, and the
+    model's cost is the objective the report gives."""
+    problem = load_inputs(load_config(DEFAULT)).problem
+    messages: list[str] = []
+    result = search(
+        problem,
+        count=24,
+        target="auto",
+        seed=3,
+        time_limit_s=0,
+        starts=2,
+        steps=400_000,
+        jobs=1,
+        progress=messages.append,
+    )
+    assert_valid_plan(problem, result.labels, 24)
+    assert rule_breaks(problem, result.labels) == []
+    goal = target_for(problem, 24, "auto")
+    assert result.objective == pytest.approx(score_labels(problem, result.labels, goal)["objective"])
+    assert result.objective <= min(result.starts) + 1e-12
+    assert any(m.startswith("pool:") for m in messages)
+
+
+def test_no_pool_with_a_previous_plan() -> None:
+    problem = column_grid()
+    assert pool.usable(problem)
+    assert not pool.usable(problem.with_previous(plan(problem, COLUMNS)))
