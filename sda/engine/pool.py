@@ -8,8 +8,8 @@ unit exactly once is a set-partitioning problem, which HiGHS solves exactly for 
 candidate areas in a second or two. The best start plan is one solution, so the result is never
 worse; on the default config it is better for three seeds in four (``docs/engine.md``).
 
-This is the "pool of elite plans, recombined across plans" of issue 15 in its exact form: not a
-crossover of two parents, but the best recombination of all of them at once.
+It is a pool of elite plans recombined across plans in its exact form: not a crossover of two
+parents, but the best recombination of all of them at once.
 """
 
 from __future__ import annotations
@@ -21,19 +21,24 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from sda.metrics import is_contiguous
+from sda.metrics import area_populations, in_band, pieces_per_area
 from sda.objective import area_costs, stats_of
 from sda.problem import Problem
 
 #: Snapshots of the annealing state kept per start: every few rounds, up to this many.
 SNAPSHOTS_PER_START = 40
-#: Largest instance pooled; above it the set-partitioning model grows past a second or two.
-MAX_UNITS = 3_000
+#: Largest instance pooled, and most candidate areas offered to HiGHS: beyond them the model can
+#: take minutes (3,000 units and 28,000 areas: 61 s, past a 2 s clock limit).
+MAX_UNITS = 2_000
+MAX_CANDIDATES = 4_000
 #: HiGHS branch-and-bound nodes at most: a work limit, not a clock, so a step budget still
 #: gives the same plan on any machine.
 MAX_NODES = 2_000
-#: HiGHS's clock limit, a guard for instances far from the shipped ones (it never binds on them).
+#: HiGHS's clock limit on a step budget: a guard for instances far from the shipped ones (it
+#: never binds on them).
 GUARD_S = 30.0
+#: On a time budget, the share of what is left after choosing the count that is kept for the pool.
+POOL_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -80,30 +85,28 @@ def candidate_areas(
     problem: Problem, plans: list[np.ndarray], k: int, target: float
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """The distinct in-band, connected areas of ``plans`` (assignments with ``k`` areas), and each
-    one's cost."""
-    seen: dict[bytes, int] = {}
+    one's cost; the first ``MAX_CANDIDATES`` of them."""
+    seen: set[bytes] = set()
     members: list[np.ndarray] = []
     costs: list[float] = []
     for labels in plans:
         if int(labels.max()) + 1 != k:
             continue
         cost = area_costs(problem, stats_of(problem, labels, k), target, k)
+        whole = pieces_per_area(problem.indptr, problem.indices, labels, k) == 1
+        fits = in_band(area_populations(labels, problem.pop, k), problem.min_pop, problem.max_pop)
         order = np.argsort(labels, kind="stable")
         bounds = np.searchsorted(labels[order], np.arange(k + 1))
-        for a in range(k):
+        for a in np.flatnonzero(whole & fits).tolist():
             unit_set = order[bounds[a] : bounds[a + 1]]
             key = unit_set.tobytes()
-            if key in seen:
-                continue
-            seen[key] = len(members)
-            population = int(problem.pop[unit_set].sum())
-            if not problem.min_pop <= population <= problem.max_pop:
-                continue
-            if not is_contiguous(problem.indptr, problem.indices, unit_set):
-                continue
-            members.append(unit_set)
-            costs.append(float(cost[a]))
-    return members, np.asarray(costs)
+            if key not in seen:
+                seen.add(key)
+                members.append(unit_set)
+                costs.append(float(cost[a]))
+        if len(members) >= MAX_CANDIDATES:
+            break
+    return members[:MAX_CANDIDATES], np.asarray(costs[:MAX_CANDIDATES])
 
 
 def best_partition(
@@ -113,10 +116,13 @@ def best_partition(
     target: float,
     incumbent: np.ndarray,
     keeps_rules: Callable[[np.ndarray], bool],
+    *,
+    seconds: float = GUARD_S,
 ) -> Pooled | None:
     """The cheapest valid ``k``-area plan made of areas from ``plans``, or None when HiGHS finds
     none that passes ``keeps_rules`` (the rules other than band and contiguity, which every
-    candidate area meets). ``incumbent``, the best plan so far, is HiGHS's starting solution."""
+    candidate area meets). ``incumbent``, the best plan so far, is HiGHS's starting solution;
+    HiGHS stops after ``MAX_NODES`` nodes or ``seconds``, whichever comes first."""
     import highspy  # only needed here
 
     from sda.exact import silenced_solver_output
@@ -135,7 +141,7 @@ def best_partition(
     h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("mip_max_nodes", MAX_NODES)
-    h.setOptionValue("time_limit", GUARD_S)
+    h.setOptionValue("time_limit", float(seconds))
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = m, problem.n + 1
     lp.col_cost_ = costs

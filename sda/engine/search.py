@@ -540,11 +540,16 @@ def _pool(
     goal: float,
     seed: int,
     say: Progress,
+    seconds: float,
 ) -> tuple[np.ndarray, float] | None:
     """The cheapest plan made of areas any start has seen (``sda.engine.pool``), then polished;
     None when it is no cheaper than the best candidate."""
     best_cost, _, best_labels, _ = min(candidates, key=lambda c: (c[0], c[1]))
-    plans = [o.labels for o in outcomes if o.labels is not None] + [s for o in outcomes for s in o.snapshots]
+    # Every start's plan, then the snapshots latest first, taking turns between starts: when the
+    # pool is full (pool.MAX_CANDIDATES) the early, rougher areas are the ones left out.
+    plans = [o.labels for o in outcomes if o.labels is not None]
+    latest_first = [o.snapshots[::-1] for o in outcomes]
+    plans += [s[i] for i in range(max(map(len, latest_first), default=0)) for s in latest_first if i < len(s)]
     pooled = pool.best_partition(problem, plans, k, goal, best_labels, lambda labels: not rule_breaks(problem, labels))
     if pooled is None or pooled.cost >= best_cost - 1e-9:
         if pooled is not None:
@@ -640,6 +645,12 @@ def search(
     n_starts = starts if initial is None else 1
     spent = time.monotonic() - t0
     remaining = max(time_limit_s - spent, 0.0)
+    # The areas every start sees are pooled at the end (sda.engine.pool), on a fresh search; on a
+    # clock, HiGHS gets a share of the budget, held back from the starts.
+    pooling = initial is None and n_starts > 0 and pool.usable(problem)
+    pool_seconds = pool.GUARD_S if steps > 0 else max(pool.POOL_SHARE * remaining, 0.5)
+    if pooling and steps == 0:
+        remaining = max(remaining - pool_seconds, 0.0)
     if steps == 0 and remaining <= 0:
         # The time budget is spent: the screened plans stand, or else one first plan is made.
         n_starts = 0 if plans else 1
@@ -663,8 +674,6 @@ def search(
         say(f"improving {n_starts} start(s) for {start_steps:,} steps each on {min(workers, n_starts)} worker(s){kept}")
     else:
         say(f"improving {n_starts} start(s) for about {share:.0f} s each on {min(workers, n_starts)} worker(s)")
-    # The areas every start sees are pooled at the end (sda.engine.pool), on a fresh search.
-    pooling = initial is None and n_starts > 0 and pool.usable(problem)
     seeds = child_seeds(seed, n_starts, stream=1)
     # With a time budget, start s runs in round s // workers and must end with that round.
     now = time.monotonic()
@@ -704,7 +713,7 @@ def search(
     if k in plans:
         candidates.append((screened[k], len(outcomes), plans[k], k))
     if pooling and candidates:
-        pooled = _pool(problem, outcomes, candidates, k, goal, seed, say)
+        pooled = _pool(problem, outcomes, candidates, k, goal, seed, say, pool_seconds)
         if pooled is not None:
             candidates.append((pooled[1], len(candidates), pooled[0], k))
     if not candidates:
