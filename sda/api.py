@@ -293,6 +293,7 @@ def _provenance(cfg: RunConfig, inputs: Inputs, result: SearchResult, started: f
         "count": result.count,
         "counts_screened": {str(k): round(v, 5) for k, v in result.screened.items()},
         "start_objectives": [round(c, 5) for c in result.starts],
+        **({"pool": result.pool} if result.pool else {}),
         "seconds_search": round(result.seconds, 3),
         "seconds_compile": round(result.seconds_compile, 3),
         "pcn_method": METHOD_TEXT.get(cfg.pcn.method, cfg.pcn.method) if cfg.pcn.practices else "PCN alignment off",

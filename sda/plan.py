@@ -95,6 +95,7 @@ class Provenance(TypedDict, total=False):
     count: int
     counts_screened: dict[str, float]  # count -> screening objective
     start_objectives: list[float]  # each start's objective, then each plan of the final phase
+    pool: str  # what the pool of areas the starts saw gave, in words (``sda.engine.pool``)
     seconds_search: float
     seconds_compile: float
     seconds_total: float

@@ -102,6 +102,8 @@ class SearchResult:
     #: CPU seconds of each task, by phase ("screen": one per count, "starts": one per start), in
     #: task order: what the work would take on an idle machine with any number of workers.
     task_cpu_s: dict[str, list[float]] = field(default_factory=dict)
+    #: What the pool of areas the starts saw gave (``sda.engine.pool``), in words; "" if not run.
+    pool: str = ""
 
 
 def compile_kernels(problem: Problem) -> float:
@@ -539,29 +541,28 @@ def _pool(
     k: int,
     goal: float,
     seed: int,
-    say: Progress,
     seconds: float,
-) -> tuple[np.ndarray, float] | None:
-    """The cheapest plan made of areas any start has seen (``sda.engine.pool``), then polished;
-    None when it is no cheaper than the best candidate."""
+) -> tuple[tuple[np.ndarray, float] | None, str]:
+    """The cheapest plan made of areas any start has seen (``sda.engine.pool``), then polished,
+    or None when it is no cheaper than the best candidate; and what happened, in words."""
     best_cost, _, best_labels, _ = min(candidates, key=lambda c: (c[0], c[1]))
     # Every start's plan, then the snapshots latest first, taking turns between starts: when the
     # pool is full (pool.MAX_CANDIDATES) the early, rougher areas are the ones left out.
     plans = [o.labels for o in outcomes if o.labels is not None]
     latest_first = [o.snapshots[::-1] for o in outcomes]
     plans += [s[i] for i in range(max(map(len, latest_first), default=0)) for s in latest_first if i < len(s)]
-    pooled = pool.best_partition(problem, plans, k, goal, best_labels, lambda labels: not rule_breaks(problem, labels))
+    pooled = pool.best_partition(
+        problem, plans, k, goal, best_labels, lambda labels: not rule_breaks(problem, labels), seconds=seconds
+    )
     if pooled is None or pooled.cost >= best_cost - 1e-9:
-        if pooled is not None:
-            say(f"pool: no better plan among the {pooled.candidates:,} areas the starts saw ({pooled.seconds:.1f} s)")
-        return None
+        seen = f"the {pooled.candidates:,} areas the starts saw ({pooled.seconds:.1f} s)" if pooled else "them"
+        return None, f"no better plan made of {seen}"
     rng = np.random.default_rng(child_seeds(seed, 1, stream=7)[0])
     labels, cost = polish(problem, pooled.labels, goal, rng)
-    say(
-        f"pool: a better plan made of {k} of the {pooled.candidates:,} areas the starts saw: objective "
+    return (labels, float(cost)), (
+        f"a better plan made of {k} of the {pooled.candidates:,} areas the starts saw: objective "
         f"{cost:.4f}, {100 * (best_cost - cost) / best_cost:.2f}% below the best start's ({pooled.seconds:.1f} s)"
     )
-    return labels, float(cost)
 
 
 def search(
@@ -712,8 +713,10 @@ def search(
     # The chosen count's screened plan is a candidate too (a start that failed cannot lose it).
     if k in plans:
         candidates.append((screened[k], len(outcomes), plans[k], k))
+    pool_note = ""
     if pooling and candidates:
-        pooled = _pool(problem, outcomes, candidates, k, goal, seed, say, pool_seconds)
+        pooled, pool_note = _pool(problem, outcomes, candidates, k, goal, seed, pool_seconds)
+        say(f"pool: {pool_note}")
         if pooled is not None:
             candidates.append((pooled[1], len(candidates), pooled[0], k))
     if not candidates:
@@ -733,4 +736,5 @@ def search(
         seconds=time.monotonic() - t0,
         seconds_compile=compile_s,
         task_cpu_s=task_cpu,
+        pool=pool_note,
     )
