@@ -6,7 +6,7 @@ start, costs exactly the sum of those areas' costs. The annealing visits thousan
 that never sit together in any one plan; choosing the cheapest ``k`` of them that cover every
 unit exactly once is a set-partitioning problem, which HiGHS solves exactly for a few thousand
 candidate areas in a second or two. The best start plan is one solution, so the result is never
-worse; on the default config it is better for three seeds in four (``docs/engine.md``).
+worse; on the default config it is better for four seeds of eight (``docs/engine.md``).
 
 It is a pool of elite plans recombined across plans in its exact form: not a crossover of two
 parents, but the best recombination of all of them at once.
