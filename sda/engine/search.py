@@ -714,7 +714,7 @@ def search(
     if k in plans:
         candidates.append((screened[k], len(outcomes), plans[k], k))
     pool_note = ""
-    if pooling and candidates:
+    if pooling and candidates and any(o.snapshots for o in outcomes):
         pooled, pool_note = _pool(problem, outcomes, candidates, k, goal, seed, pool_seconds)
         say(f"pool: {pool_note}")
         if pooled is not None:
