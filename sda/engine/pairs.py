@@ -211,7 +211,8 @@ def _pairs(graph, units, areas, best, scratch, cand, pricing, schedule, rng):
         over = pb > hi and pb > pop[b]
         if short == over:
             continue  # the single move keeps both in band (or breaks both ends): not paired
-        if not _connected_without(indptr, indices, labels, a, size[a], u, stamp, stack, counter):
+        # Pushing, a must stay connected without u; pulling, the walk over a below checks it.
+        if over and not _connected_without(indptr, indices, labels, a, size[a], u, stamp, stack, counter):
             continue
         # The area out of band after u's move (f), and the candidates for the second unit:
         # pull: units v next to a (without u) in another area c, v joins a; push: units v of b
@@ -221,7 +222,7 @@ def _pairs(graph, units, areas, best, scratch, cand, pricing, schedule, rng):
         n_cand = 0
         counter[0] += 1
         mark = counter[0]
-        # Walk f's units from a unit next to u (f is connected: a without u was searched).
+        # Walk f's units from a unit next to u, counting those reached.
         start = -1
         for jj in range(indptr[u], indptr[u + 1]):
             if labels[indices[jj]] == f and indices[jj] != u:
@@ -233,6 +234,7 @@ def _pairs(graph, units, areas, best, scratch, cand, pricing, schedule, rng):
         stamp[start] = mark
         stack[0] = start
         top = 1
+        reached = 1
         pf = pa if short else pb
         while top > 0:
             top -= 1
@@ -245,6 +247,7 @@ def _pairs(graph, units, areas, best, scratch, cand, pricing, schedule, rng):
                         stamp[y] = mark
                         stack[top] = y
                         top += 1
+                        reached += 1
                     continue
                 if short:
                     v, c = y, ly
@@ -263,8 +266,8 @@ def _pairs(graph, units, areas, best, scratch, cand, pricing, schedule, rng):
                 cand[n_cand] = jj
                 n_cand += 1
         labels[u] = a
-        if n_cand == 0:
-            continue
+        if n_cand == 0 or (short and reached < size[a] - 1):
+            continue  # nothing to pair with, or a without u is cut in two
         jj = cand[rng.integers(0, n_cand)]
         if short:
             v = indices[jj]
