@@ -121,3 +121,18 @@ def test_improve_with_pairs_is_seeded_and_finds_the_swap() -> None:
     ]
     assert runs[0][0].tolist() == runs[1][0].tolist()
     assert area_sets(problem, runs[0][0]) == _columns(problem)
+
+
+def test_a_chain_of_three_when_no_pair_keeps_the_band() -> None:
+    # Ten units in a line: areas U0-U2 (30) | U3-U5 (30) | U6-U7 (15 + 15) | U8-U9 (15 + 30),
+    # band [30, 50]; PCN A = U0-U3, B the rest. U3 (PCN A) joining area 0 leaves area 1 at 20;
+    # its only other neighbour, area 2, cannot spare U6 (it would drop to 15), so no pair works;
+    # area 2 taking U8 from area 3 (45, room for 15) in turn does: 40 | 35 | 30 | 30, PCNs whole.
+    pops = [10, 10, 10, 10, 10, 10, 15, 15, 15, 30]
+    pcn = {f"U{i}": ("A" if i < 4 else "B") for i in range(10)}
+    problem = problem_of(path_graph(10, pops), 30, 50, pcn_of=pcn)
+    start = np.array([0, 0, 0, 1, 1, 1, 2, 2, 3, 3])
+    state = AnnealState(problem, start, 36.25)
+    run_pairs(state, np.random.default_rng(0), 5_000, (0.0, 0.0), (0.0, 0.0))
+    assert state.labels.tolist() == [0, 0, 0, 0, 1, 1, 1, 2, 2, 3]
+    assert_totals_exact(state)
