@@ -11,8 +11,7 @@ once and is priced as one:
   floor; ``a`` then takes a unit ``v`` from a neighbouring area ``c`` that can spare it (``c`` may
   be ``b``: a swap of two boundary units);
 - **push**: ``u`` joins ``b`` and ``b`` rises above the ceiling; ``b`` then gives a unit ``v`` to
-  a neighbouring area ``c`` (``c`` may be ``a``: a swap).
-
+  a neighbouring area ``c`` (``c`` may be ``a``: a swap);
 - **a pull chain of three**: when no area next to ``a`` can spare a unit, ``a`` takes ``v``
   from ``c`` anyway and ``c``, short in turn, takes a unit ``x`` from a neighbour ``d`` that
   can spare it (``d`` may be ``a`` or ``b``: a rotation of three units).
