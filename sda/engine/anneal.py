@@ -294,6 +294,12 @@ class AnnealState:
             _anneal(self.graph, self.units, self.areas, self.best_state, self.scratch, self.pricing, schedule, rng)
         )
 
+    def pair_scratch(self) -> np.ndarray:
+        """Work array of the paired moves (``sda.engine.pairs``): one slot per link entry."""
+        if not hasattr(self, "_pair_cand"):
+            self._pair_cand = np.zeros(max(len(self.problem.indices), 1), dtype=np.int64)
+        return self._pair_cand
+
     def best_assignment(self) -> tuple[np.ndarray, float]:
         """The best in-band assignment seen (the current one if none was) and its cost."""
         if self.best[1] > 0:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sda.engine.anneal import AnnealState
+from sda.engine.pairs import run_pairs
 from sda.engine.pool import Snapshots
 from sda.engine.recombine import EPS, Partition
 from sda.objective import weight_scale
@@ -47,6 +48,9 @@ class Schedule:
     trees : random spanning trees drawn per recombination.
     polish_steps_per_link : greedy kernel steps per adjacency entry in each polish round.
     polish_rounds : at most this many polish rounds (each: greedy moves, then a recombination sweep).
+    pair_share : share of each chunk's steps spent on paired moves (``sda.engine.pairs``: a unit
+        move and the move that keeps its areas in band), the rest on single moves; 0 = none.
+        The search turns them on at tight counts; each paired proposal counts as one step.
     """
 
     start_temperature: float = 0.002
@@ -59,6 +63,7 @@ class Schedule:
     trees: int = 8
     polish_steps_per_link: int = 20
     polish_rounds: int = 10
+    pair_share: float = 0.0
 
     def scaled(self, factor: float) -> Schedule:
         """The same schedule for an objective ``factor`` times the default's size (see
@@ -117,9 +122,11 @@ def improve(
                 break
             n = plan.chunk
             f0 = f1 = (now - start) / max(polish_at - start, 1e-9)
-        state.run(
-            rng, n, (plan.temperature(f0), plan.temperature(f1)), (plan.band(f0), plan.band(f1)), plan.piece_share
-        )
+        temperatures, bands = (plan.temperature(f0), plan.temperature(f1)), (plan.band(f0), plan.band(f1))
+        paired = int(n * plan.pair_share)
+        state.run(rng, n - paired, temperatures, bands, plan.piece_share)
+        if paired:
+            run_pairs(state, rng, paired, temperatures, bands)
         done += n
         if plan.recombinations:
             _recombine_round(problem, state, rng, plan, plan.temperature(f1))
@@ -173,6 +180,8 @@ def polish(
             break
         before = state.total_cost
         state.run(rng, steps, (0.0, 0.0), (0.0, 0.0), plan.piece_share)
+        if plan.pair_share:
+            run_pairs(state, rng, steps, (0.0, 0.0), (0.0, 0.0))
         part = Partition(problem, state.labels, target, state.stats())
         part.recombine_sweep(rng, plan.trees, deadline)
         state.load(part.labels, part.stats())

@@ -66,6 +66,8 @@ TIGHT_BAND = 0.05
 #: weakest and more steps pay most (28 areas here, seeds 1-4 at 4 x 20 million steps instead of
 #: 4 x 10 million: mean objective 0.199 instead of 0.215, worst 0.206 instead of 0.242).
 TIGHT_EFFORT = 2
+#: Share of the annealing steps at a tight count spent on paired moves (see ``TIGHT_SCHEDULE``).
+PAIR_SHARE = 1 / 3
 #: With a step budget, this share of it is kept for a final phase that anneals the
 #: ``REFINE_PLANS`` best start plans again, side by side, from a lower temperature
 #: (``REFINE_SCHEDULE``), in ``REFINE_ROUNDS`` rounds (each on the best plans so far). At 24 areas
@@ -82,6 +84,9 @@ REFINE_ROUNDS = 1
 #: The screening search: small moves only, no recombination or polish (they cost more time than
 #: they change the ranking).
 SCREEN_SCHEDULE = Schedule(recombinations=0, polish_rounds=0)
+#: The search at a tight count: a share of each chunk's steps goes to paired moves
+#: (``sda.engine.pairs``), which keep areas in band where single moves cannot.
+TIGHT_SCHEDULE = Schedule(pair_share=PAIR_SHARE)
 #: The search from a given plan (re-runs, repairs): cold from the start, so that it refines the
 #: plan it was given rather than wandering off and rebuilding it elsewhere.
 WARM_SCHEDULE = Schedule(start_temperature=0.0002)
@@ -466,6 +471,8 @@ def _start_task(
         return out
     if schedule is None and initial is not None:
         schedule = WARM_SCHEDULE
+    if schedule is None and _tight(problem, k):
+        schedule = TIGHT_SCHEDULE
     if steps > 0 and initial is None and _tight(problem, k):
         steps *= TIGHT_EFFORT
     rounds = -(-steps // (schedule or Schedule()).chunk)
