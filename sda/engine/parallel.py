@@ -7,21 +7,30 @@ caller picks the best with ties broken by task index: the same seed and step bud
 plan with one worker or many.
 
 Workers are joblib's loky processes (kept alive between calls, so each pays the numba kernels'
-load from the on-disk cache once). ``jobs = 1`` runs everything in this process.
+load from the on-disk cache once). ``jobs = 1`` runs everything in this process. Every worker
+starts by letting go of the caller's standard output and error (pointed at the null device: a
+task returns what it has to say) and then exits as soon as the process that started it is gone,
+so a run killed with ``kill -9`` leaves no worker behind holding its pipes open.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["child_seeds", "resolve_jobs", "run_tasks", "warm_workers"]
+__all__ = ["child_seeds", "resolve_jobs", "run_tasks", "started_tasks", "warm_workers"]
 
 #: Worker start-up begun by ``warm_workers`` and not yet waited for.
 _warming: Iterator[Any] | None = None
+
+#: How often a worker checks that the process that started it is still there (seconds).
+PARENT_CHECK_S = 0.25
 
 
 def resolve_jobs(jobs: int) -> int:
@@ -49,10 +58,79 @@ def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs: in
             yield fn(*task)
         return
     _finish_warming()
-    from joblib import Parallel, delayed  # only needed with more than one worker
+    yield from _dispatch(fn, tasks, workers)
 
-    runner = Parallel(n_jobs=workers, backend="loky", return_as="generator")
-    yield from runner(delayed(fn)(*task) for task in tasks)
+
+@contextlib.contextmanager
+def started_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs: int) -> Iterator[Iterator[Any]]:
+    """Like ``run_tasks``, but with more than one worker the tasks start now, in the background,
+    so the caller can do other work before reading the results (in task order). With one worker
+    they run in this process, one by one as the results are read.
+
+    Leaving the block before every result was read (the caller failed, or was interrupted)
+    hands out no further task and waits for those already handed to a worker, so none is left
+    running. (joblib's own way out, closing its generator, kills the workers, and loky's
+    manager thread can then fail with a traceback on stderr.)
+    """
+    workers = min(resolve_jobs(jobs), len(tasks))
+    if workers <= 1:
+        in_process = (fn(*task) for task in tasks)
+        try:
+            yield in_process
+        finally:
+            in_process.close()  # the tasks not read are not run
+        return
+    stop = threading.Event()
+    results = _dispatch(fn, tasks, workers, stop)
+    try:
+        yield results
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            for _ in results:
+                pass
+
+
+def _dispatch(
+    fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: int, stop: threading.Event | None = None
+) -> Iterator[Any]:
+    """Hand the tasks to ``workers`` loky workers now; their results, in task order. Once ``stop``
+    is set, no further task is handed out (joblib takes them from the iterator as workers free up)."""
+    _finish_warming()
+    from joblib import Parallel, delayed, parallel_config  # only needed with more than one worker
+
+    def calls() -> Iterator[Any]:
+        for task in tasks:
+            if stop is not None and stop.is_set():
+                return
+            yield delayed(fn)(*task)
+
+    # The same initializer every time, so that joblib reuses the running workers.
+    with parallel_config(backend="loky", initializer=_detach_from_caller):
+        runner = Parallel(n_jobs=workers, return_as="generator")
+        # joblib's generator dispatches as soon as it is made, not when it is first read.
+        return iter(runner(calls()))
+
+
+def _detach_from_caller() -> None:
+    """Run first in every worker: stop holding the caller's standard streams (a run killed with
+    ``kill -9`` would otherwise stay "open" to whoever reads its output for as long as the idle
+    worker lives), and exit when the caller is gone."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
+    parent = os.getppid()
+    watch = threading.Thread(target=_exit_with, args=(parent,), name="sda-parent-watch", daemon=True)
+    watch.start()
+
+
+def _exit_with(parent: int) -> None:
+    """Exit this worker once its parent ``parent`` has gone (it is then re-parented)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
 
 
 def _import_engine() -> int:
@@ -70,15 +148,8 @@ def warm_workers(jobs: int) -> None:
     workers = resolve_jobs(jobs)
     if workers <= 1 or _warming is not None:
         return
-    from joblib import Parallel, delayed
-
-    # joblib's generator dispatches as soon as it is made; the same loky executor serves the
-    # later calls with as many workers.
-    _warming = iter(
-        Parallel(n_jobs=workers, backend="loky", return_as="generator")(
-            delayed(_import_engine)() for _ in range(workers)
-        )
-    )
+    # The same loky executor serves the later calls with as many workers.
+    _warming = _dispatch(_import_engine, [()] * workers, workers)
 
 
 def _finish_warming() -> None:
