@@ -48,6 +48,7 @@ from sda.area_table import areas_csv_text, clean_polygonal
 from sda.config import restore_config
 from sda.crs import BNG as _BNG
 from sda.crs import WGS84 as _WGS84
+from sda.engine.parallel import started_tasks
 from sda.errors import MAX_LISTED, InputError
 from sda.folder import (
     input_paths,
@@ -61,7 +62,7 @@ from sda.formatting import (
     show_text,
 )
 from sda.graph import graph_edges_frame
-from sda.maps import area_neighbours, render_figures, render_print_maps
+from sda.maps import PRINT_PAPERS, area_neighbours, render_figures, render_sheet
 from sda.plan import Plan, Provenance, RuleResult
 from sda.qgis import adjacency_qml, area_colours, areas_qml, practices_qml, units_qml
 from sda.report import render_report_html, render_report_md
@@ -162,26 +163,33 @@ def write_outputs(plan: Plan, out_dir: Path) -> list[Path]:
 
 def _write_set(plan: Plan, out_dir: Path) -> list[Path]:
     run = _run_label(plan)
-    units = _units_frame(plan)
-    areas = _areas_frame(plan)
-    qml = {name: _stamp_xml(text, run) for name, text in _styles(plan, areas).items()}
-    written = [
-        write_geojson(units, out_dir / "units.geojson", description=run),
-        _write_text(out_dir / "units.qml", qml["units"]),
-        write_geojson(
-            areas[[c for c in AREA_FIELDS if c in areas.columns] + ["geometry"]],
-            out_dir / "areas.geojson",
-            description=run,
-        ),
-        _write_text(out_dir / "areas.qml", qml["areas"]),
-        _write_assignment(plan, out_dir / "assignment.csv"),
-        _write_text(out_dir / "areas.csv", areas_csv_text(plan)),
-        _write_geopackage(plan, units, areas, qml, out_dir / "plan.gpkg"),
-        _write_text(out_dir / "plan.json", _dumps(_plan_record(plan))),
-    ]
-    written += _write_report_files(plan, out_dir)
-    for name, data in render_print_maps(plan).items():  # map_a4/a3 .png/.pdf
-        written.append(_write_bytes(out_dir / name, _stamp_png(data, run) if name.endswith(".png") else data))
+    # The print sheets take the longest: drawn on the workers ([search] jobs; A3, the slower,
+    # first) while this process writes the rest; with one job, here, once the rest is written.
+    papers = [(plan, paper) for paper in ("a3", "a4")]
+    with started_tasks(render_sheet, papers, plan.config.search.jobs) as sheets:
+        units = _units_frame(plan)
+        areas = _areas_frame(plan)
+        qml = {name: _stamp_xml(text, run) for name, text in _styles(plan, areas).items()}
+        written = [
+            write_geojson(units, out_dir / "units.geojson", description=run),
+            _write_text(out_dir / "units.qml", qml["units"]),
+            write_geojson(
+                areas[[c for c in AREA_FIELDS if c in areas.columns] + ["geometry"]],
+                out_dir / "areas.geojson",
+                description=run,
+            ),
+            _write_text(out_dir / "areas.qml", qml["areas"]),
+            _write_assignment(plan, out_dir / "assignment.csv"),
+            _write_text(out_dir / "areas.csv", areas_csv_text(plan)),
+            _write_geopackage(plan, units, areas, qml, out_dir / "plan.gpkg"),
+            _write_text(out_dir / "plan.json", _dumps(_plan_record(plan))),
+        ]
+        written += _write_report_files(plan, out_dir)
+        drawn = {name: data for files in sheets for name, data in files.items()}
+    for paper in PRINT_PAPERS:  # map_a4/a3 .png/.pdf
+        for name in (f"map_{paper}.png", f"map_{paper}.pdf"):
+            data = drawn[name]
+            written.append(_write_bytes(out_dir / name, _stamp_png(data, run) if name.endswith(".png") else data))
     written.append(_write_text(out_dir / "summary.json", _dumps(summary_dict(plan))))
     return written
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -69,8 +70,9 @@ def started_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs
 
     Leaving the block before every result was read (the caller failed, or was interrupted)
     hands out no further task and waits for those already handed to a worker, so none is left
-    running. (joblib's own way out, closing its generator, kills the workers, and loky's
-    manager thread can then fail with a traceback on stderr.)
+    running. The results are collected by a thread of this process, so that Ctrl-C or SIGTERM
+    is raised where the caller waits, never inside joblib (whose way out kills the workers,
+    and loky's manager thread can then fail with a traceback on stderr).
     """
     workers = min(resolve_jobs(jobs), len(tasks))
     if workers <= 1:
@@ -81,14 +83,40 @@ def started_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs
             in_process.close()  # the tasks not read are not run
         return
     stop = threading.Event()
-    results = _dispatch(fn, tasks, workers, stop)
+    arrived: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+    collector = threading.Thread(
+        target=_collect, args=(_dispatch(fn, tasks, workers, stop), arrived), name="sda-results", daemon=True
+    )
+    collector.start()
+    results = _arrivals(arrived, len(tasks))
     try:
         yield results
     finally:
         stop.set()
-        with contextlib.suppress(Exception):
-            for _ in results:
-                pass
+        collector.join()
+        results.close()
+
+
+def _collect(results: Iterator[Any], arrived: queue.SimpleQueue[tuple[bool, Any]]) -> None:
+    """Read ``results`` (in a thread of its own) into ``arrived``: ``(True, result)`` for each,
+    then ``(False, exception)`` if one failed or ``(False, None)`` at the end."""
+    try:
+        for result in results:
+            arrived.put((True, result))
+    except BaseException as exc:  # handed to the caller, which raises it
+        arrived.put((False, exc))
+    else:
+        arrived.put((False, None))
+
+
+def _arrivals(arrived: queue.SimpleQueue[tuple[bool, Any]], n: int) -> Generator[Any, None, None]:
+    for _ in range(n):
+        ok, value = arrived.get()
+        if not ok:
+            if value is not None:
+                raise value
+            return
+        yield value
 
 
 def _dispatch(
@@ -106,23 +134,23 @@ def _dispatch(
             yield delayed(fn)(*task)
 
     # The same initializer every time, so that joblib reuses the running workers.
-    with parallel_config(backend="loky", initializer=_detach_from_caller):
+    with parallel_config(backend="loky", initializer=_detach_from_caller, initargs=(os.getpid(),)):
         runner = Parallel(n_jobs=workers, return_as="generator")
         # joblib's generator dispatches as soon as it is made, not when it is first read.
         return iter(runner(calls()))
 
 
-def _detach_from_caller() -> None:
+def _detach_from_caller(caller: int) -> None:
     """Run first in every worker: stop holding the caller's standard streams (a run killed with
     ``kill -9`` would otherwise stay "open" to whoever reads its output for as long as the idle
-    worker lives), and exit when the caller is gone."""
+    worker lives), and exit when the caller (process ``caller``, which started this worker) is
+    gone, even if it went before this worker got here."""
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     if null > 2:
         os.close(null)
-    parent = os.getppid()
-    watch = threading.Thread(target=_exit_with, args=(parent,), name="sda-parent-watch", daemon=True)
+    watch = threading.Thread(target=_exit_with, args=(caller,), name="sda-parent-watch", daemon=True)
     watch.start()
 
 

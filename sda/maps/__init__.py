@@ -15,11 +15,12 @@ from sda.maps.changes import moved_codes, plot_moved_units
 from sda.maps.charts import ENSEMBLE_SCORES, ensemble_columns, frontier_points, plot_ensemble, plot_frontier
 from sda.maps.layers import area_neighbours, area_shapes, labels_readable
 from sda.maps.locator import plot_locator, render_locators
-from sda.maps.sheet import draw_sheet, plot_plan_map, render_print_maps
+from sda.maps.sheet import PRINT_PAPERS, draw_sheet, plot_plan_map, render_print_maps, render_sheet
 from sda.plan import Plan
 
 __all__ = [
     "ENSEMBLE_SCORES",
+    "PRINT_PAPERS",
     "area_neighbours",
     "draw_sheet",
     "drawable_figures",
@@ -31,6 +32,7 @@ __all__ = [
     "render_figures",
     "render_locators",
     "render_print_maps",
+    "render_sheet",
 ]
 
 
