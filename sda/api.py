@@ -6,6 +6,7 @@ goes to a callback, so the CLI decides where it is shown.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from collections.abc import Mapping
@@ -247,29 +248,39 @@ def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | No
             "names": rerun.identity.names,
         }
         ids, carried_names = rerun.identity.ids, rerun.identity.names
-    plan = build_plan(
-        cfg, inputs, result.labels, target=target, provenance=provenance, ids=ids, area_names=carried_names
-    )
-    if cfg.exact.enabled and problem.n_pcn:
-        from sda.exact import bound_plan  # HiGHS is only needed here
-
-        say("bounding the plan with HiGHS")
-        plan.bound = bound_plan(problem, result.labels, cfg.exact)
-        say(
-            f"coterminosity {plan.bound['plan']:.3f}; bound {plan.bound['bound']:.3f}; "
-            f"gap {100 * plan.bound['gap']:.1f}%"
-        )
+    underway: contextlib.AbstractContextManager[tradeoffs.Underway | None] = contextlib.nullcontext()
     if cfg.tradeoffs.enabled:
-        say("trade-offs: re-running with other counts, weights and rules")
-        plan.alternatives = tradeoffs.explore(
-            cfg, inputs.graph, inputs.units, problem, result.count, say, plan_labels=result.labels
-        )
-        # On steps, the ensemble is bounded by its size alone (no clock), so the report repeats.
+        # The trade-offs start now on the workers ([search] jobs); this process builds and
+        # bounds the plan meanwhile. On steps, the ensemble is bounded by its size alone (no
+        # clock), so the report repeats.
         ensemble_s = float("inf") if tradeoffs.alternative_steps(cfg) > 0 else 15.0
-        plan.ensemble = tradeoffs.ensemble(
-            problem, result.count, target, cfg.tradeoffs.ensemble, cfg.search.seed, ensemble_s
+        underway = tradeoffs.started(
+            cfg,
+            inputs.graph,
+            inputs.units,
+            problem,
+            result.count,
+            plan_labels=result.labels,
+            ensemble_of=tradeoffs.EnsembleAsk(result.count, target, cfg.tradeoffs.ensemble, ensemble_s),
         )
-        say(f"ensemble: {len(plan.ensemble)} random valid plans to rank against")
+    with underway as pending:
+        plan = build_plan(
+            cfg, inputs, result.labels, target=target, provenance=provenance, ids=ids, area_names=carried_names
+        )
+        if cfg.exact.enabled and problem.n_pcn:
+            from sda.exact import bound_plan  # HiGHS is only needed here
+
+            say("bounding the plan with HiGHS")
+            plan.bound = bound_plan(problem, result.labels, cfg.exact)
+            say(
+                f"coterminosity {plan.bound['plan']:.3f}; bound {plan.bound['bound']:.3f}; "
+                f"gap {100 * plan.bound['gap']:.1f}%"
+            )
+        if pending is not None:
+            say("trade-offs: re-running with other counts, weights and rules")
+            plan.alternatives, drawn = pending.collect(say)
+            plan.ensemble = drawn
+            say(f"ensemble: {0 if drawn is None else len(drawn)} random valid plans to rank against")
     plan.provenance["seconds_total"] = round(time.monotonic() - started, 2)
     return plan
 
