@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,12 +199,22 @@ def build_plan(
     )
 
 
-def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | None = None) -> Plan:
+def run(
+    cfg: RunConfig,
+    progress: Progress | None = None,
+    *,
+    previous: Path | None = None,
+    meanwhile: Callable[[Plan], object] | None = None,
+) -> Plan:
     """Propose areas for a configuration: the whole ``sda propose`` job, without writing files.
 
     With ``previous`` (an output folder or plan file), the search starts from that plan carried
     onto the current units, pays for every resident moved, and the areas keep their ids
-    (``sda.rerun``); ``plan.provenance["previous"]`` records what changed.
+    (``sda.rerun``); ``plan.provenance["previous"]`` records what changed. ``meanwhile`` is
+    called with the plan once it is built and bounded, while the trade-offs run on the workers
+    (with one job, before they run): work that needs the plan's areas but not its alternatives,
+    such as drawing its maps (``sda.outputs.draw_maps``), is done there on a core that would
+    otherwise wait.
     """
     say = progress or (lambda _m: None)
     started = time.monotonic()
@@ -276,6 +286,8 @@ def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | No
                 f"coterminosity {plan.bound['plan']:.3f}; bound {plan.bound['bound']:.3f}; "
                 f"gap {100 * plan.bound['gap']:.1f}%"
             )
+        if meanwhile is not None:
+            meanwhile(plan)
         if pending is not None:
             say("trade-offs: re-running with other counts, weights and rules")
             plan.alternatives, drawn = pending.collect(say)

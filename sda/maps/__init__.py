@@ -36,8 +36,8 @@ __all__ = [
 ]
 
 
-def render_figures(plan: Plan) -> dict[str, bytes | None]:
-    """Draw every report figure of a plan.
+def render_figures(plan: Plan, *, plan_map: bytes | None = None) -> dict[str, bytes | None]:
+    """Draw every report figure of a plan (``plan_map``: the plan map's PNG, when drawn already).
 
     Returns
     -------
@@ -46,7 +46,7 @@ def render_figures(plan: Plan) -> dict[str, bytes | None]:
         bytes, or ``None`` for a figure with nothing to show (no alternatives, no ensemble).
     """
     figures = {
-        "map": plot_plan_map(plan),
+        "map": plan_map if plan_map is not None else plot_plan_map(plan),
         "frontier": plot_frontier(plan.alternatives, plan.scores),
         "ensemble": plot_ensemble(plan.ensemble, plan.scores),
     }
