@@ -15,6 +15,7 @@ so a run killed with ``kill -9`` leaves no worker behind holding its pipes open.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import queue
@@ -150,6 +151,10 @@ def _detach_from_caller(caller: int) -> None:
         os.dup2(null, fd)
     if null > 2:
         os.close(null)
+    # Registered first, so run last: once loky's own exit handlers are done, skip tearing down
+    # the modules (about a second with numba, geopandas and matplotlib loaded), which the
+    # caller would otherwise wait for when it exits.
+    atexit.register(os._exit, 0)
     watch = threading.Thread(target=_exit_with, args=(caller,), name="sda-parent-watch", daemon=True)
     watch.start()
 
