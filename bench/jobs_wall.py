@@ -13,13 +13,15 @@ Run from the repository root, alternating 1 and 2 jobs (``--pairs`` times), e.g.
     python bench/jobs_wall.py --pairs 3 -- --config configs/cambridgeshire-peterborough.toml
 
 Prints one line per run (wall, CPU-accounted wall, total CPU, load average) and, per pair,
-whether ``assignment.csv`` is byte-identical at 1 and 2 jobs.
+whether ``assignment.csv`` is byte-identical at 1 and 2 jobs and the trade-off rows and the
+ensemble in ``plan.json`` are the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import filecmp
+import json
 import os
 import subprocess
 import sys
@@ -78,6 +80,12 @@ def run_sampled(argv: list[str], cores: int, every_s: float = 0.02) -> dict[str,
     return {"wall": wall, "accounted": accounted, "cpu": total, "load": load}
 
 
+def _tradeoffs(folder: Path) -> tuple[object, object]:
+    """The trade-off rows and the ensemble of a run's ``plan.json`` (no timings in either)."""
+    record = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+    return record.get("alternatives"), record.get("ensemble")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=3)
@@ -100,9 +108,13 @@ def main() -> None:
                     flush=True,
                 )
             same = filecmp.cmp(Path(tmp, "j1", "assignment.csv"), Path(tmp, "j2", "assignment.csv"), shallow=False)
+            same_rows = _tradeoffs(Path(tmp, "j1")) == _tradeoffs(Path(tmp, "j2"))
             wall, idle = got[2]["wall"] / got[1]["wall"], got[2]["accounted"] / got[1]["accounted"]
             ratios.append((wall, idle))
-            print(f"pair {pair}: ratio {wall:.2f} measured, {idle:.2f} CPU-accounted; same assignment.csv: {same}")
+            print(
+                f"pair {pair}: ratio {wall:.2f} measured, {idle:.2f} CPU-accounted; same assignment.csv: {same}, "
+                f"same trade-offs and ensemble: {same_rows}"
+            )
         print("ratios measured: " + ", ".join(f"{w:.2f}" for w, _ in ratios))
         print("ratios CPU-accounted: " + ", ".join(f"{i:.2f}" for _, i in ratios))
 
