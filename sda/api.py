@@ -6,9 +6,10 @@ goes to a callback, so the CLI decides where it is shown.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,12 +199,22 @@ def build_plan(
     )
 
 
-def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | None = None) -> Plan:
+def run(
+    cfg: RunConfig,
+    progress: Progress | None = None,
+    *,
+    previous: Path | None = None,
+    meanwhile: Callable[[Plan], object] | None = None,
+) -> Plan:
     """Propose areas for a configuration: the whole ``sda propose`` job, without writing files.
 
     With ``previous`` (an output folder or plan file), the search starts from that plan carried
     onto the current units, pays for every resident moved, and the areas keep their ids
-    (``sda.rerun``); ``plan.provenance["previous"]`` records what changed.
+    (``sda.rerun``); ``plan.provenance["previous"]`` records what changed. ``meanwhile`` is
+    called with the plan once it is built and bounded, while the trade-offs run on the workers
+    (with one job, before they run): work that needs the plan's areas but not its alternatives,
+    such as drawing its maps (``sda.outputs.draw_maps``), is done there on a core that would
+    otherwise wait.
     """
     say = progress or (lambda _m: None)
     started = time.monotonic()
@@ -247,29 +258,41 @@ def run(cfg: RunConfig, progress: Progress | None = None, *, previous: Path | No
             "names": rerun.identity.names,
         }
         ids, carried_names = rerun.identity.ids, rerun.identity.names
-    plan = build_plan(
-        cfg, inputs, result.labels, target=target, provenance=provenance, ids=ids, area_names=carried_names
-    )
-    if cfg.exact.enabled and problem.n_pcn:
-        from sda.exact import bound_plan  # HiGHS is only needed here
-
-        say("bounding the plan with HiGHS")
-        plan.bound = bound_plan(problem, result.labels, cfg.exact)
-        say(
-            f"coterminosity {plan.bound['plan']:.3f}; bound {plan.bound['bound']:.3f}; "
-            f"gap {100 * plan.bound['gap']:.1f}%"
-        )
+    underway: contextlib.AbstractContextManager[tradeoffs.Underway | None] = contextlib.nullcontext()
     if cfg.tradeoffs.enabled:
-        say("trade-offs: re-running with other counts, weights and rules")
-        plan.alternatives = tradeoffs.explore(
-            cfg, inputs.graph, inputs.units, problem, result.count, say, plan_labels=result.labels
-        )
-        # On steps, the ensemble is bounded by its size alone (no clock), so the report repeats.
+        # The trade-offs start now on the workers ([search] jobs); this process builds and
+        # bounds the plan meanwhile. On steps, the ensemble is bounded by its size alone (no
+        # clock), so the report repeats.
         ensemble_s = float("inf") if tradeoffs.alternative_steps(cfg) > 0 else 15.0
-        plan.ensemble = tradeoffs.ensemble(
-            problem, result.count, target, cfg.tradeoffs.ensemble, cfg.search.seed, ensemble_s
+        underway = tradeoffs.started(
+            cfg,
+            inputs.graph,
+            inputs.units,
+            problem,
+            result.count,
+            plan_labels=result.labels,
+            ensemble_of=tradeoffs.EnsembleAsk(result.count, target, cfg.tradeoffs.ensemble, ensemble_s),
         )
-        say(f"ensemble: {len(plan.ensemble)} random valid plans to rank against")
+    with underway as pending:
+        plan = build_plan(
+            cfg, inputs, result.labels, target=target, provenance=provenance, ids=ids, area_names=carried_names
+        )
+        if cfg.exact.enabled and problem.n_pcn:
+            from sda.exact import bound_plan  # HiGHS is only needed here
+
+            say("bounding the plan with HiGHS")
+            plan.bound = bound_plan(problem, result.labels, cfg.exact)
+            say(
+                f"coterminosity {plan.bound['plan']:.3f}; bound {plan.bound['bound']:.3f}; "
+                f"gap {100 * plan.bound['gap']:.1f}%"
+            )
+        if meanwhile is not None:
+            meanwhile(plan)
+        if pending is not None:
+            say("trade-offs: re-running with other counts, weights and rules")
+            plan.alternatives, drawn = pending.collect(say)
+            plan.ensemble = drawn
+            say(f"ensemble: {0 if drawn is None else len(drawn)} random valid plans to rank against")
     plan.provenance["seconds_total"] = round(time.monotonic() - started, 2)
     return plan
 

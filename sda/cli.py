@@ -23,13 +23,16 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from sda import NUMBA_CACHE_NOTE, __version__
 from sda.config import MAX_COUNT, MAX_SECONDS, MAX_SEED, MAX_STARTS, MAX_STEPS, RunConfig, check_config, load_config
 from sda.errors import SdaError
+
+if TYPE_CHECKING:
+    from sda.plan import Plan
 
 CONFIG_OPTION = click.option(
     "--config",
@@ -314,14 +317,19 @@ def propose(
     check_config(cfg, "the command line with its config")  # the flags' values in context (e.g. --count vs locks)
     from sda.api import run
     from sda.folder import input_paths, locked, refuse_overwriting_inputs
-    from sda.outputs import write_outputs
+    from sda.outputs import DrawnMaps, draw_maps, write_outputs
     from sda.summary import summary_dict, summary_table
+
+    def draw(plan: Plan) -> None:  # while the trade-offs run on the workers
+        say("drawing the maps")
+        drawn.append(draw_maps(plan))
 
     # Refused before the search, not after it: an output over an input, a busy folder.
     refuse_overwriting_inputs([cfg.output.dir], input_paths(cfg), flag="--out" if out else "[output] dir")
+    drawn: list[DrawnMaps] = []
     with locked(cfg.output.dir), _c_output_to_stderr():
-        plan = run(cfg, progress=say, previous=previous)
-        written = write_outputs(plan, cfg.output.dir)
+        plan = run(cfg, progress=say, previous=previous, meanwhile=draw)
+        written = write_outputs(plan, cfg.output.dir, drawn=drawn[-1] if drawn else None)
     say(f"wrote {len(written)} files to {cfg.output.dir}")
     if as_json:
         click.echo(json.dumps(summary_dict(plan), indent=2, default=str))

@@ -48,6 +48,7 @@ from sda.area_table import areas_csv_text, clean_polygonal
 from sda.config import restore_config
 from sda.crs import BNG as _BNG
 from sda.crs import WGS84 as _WGS84
+from sda.engine.parallel import started_tasks
 from sda.errors import MAX_LISTED, InputError
 from sda.folder import (
     input_paths,
@@ -61,7 +62,7 @@ from sda.formatting import (
     show_text,
 )
 from sda.graph import graph_edges_frame
-from sda.maps import area_neighbours, render_figures, render_print_maps
+from sda.maps import PRINT_PAPERS, area_neighbours, render_figures, render_print_maps, render_sheet
 from sda.plan import Plan, Provenance, RuleResult
 from sda.qgis import adjacency_qml, area_colours, areas_qml, practices_qml, units_qml
 from sda.report import render_report_html, render_report_md
@@ -71,7 +72,9 @@ __all__ = [
     "AREA_FIELDS",
     "PLAN_FORMAT",
     "UNIT_FIELDS",
+    "DrawnMaps",
     "csv_text",
+    "draw_maps",
     "neutral_cell",
     "read_plan",
     "write_geojson",
@@ -125,7 +128,7 @@ _FIGURE_FILES = {"map": "map.png", "frontier": "frontier.png", "ensemble": "ense
 # --------------------------------------------------------------------------- public writers
 
 
-def write_outputs(plan: Plan, out_dir: Path) -> list[Path]:
+def write_outputs(plan: Plan, out_dir: Path, *, drawn: DrawnMaps | None = None) -> list[Path]:
     """Write every output file of a plan, swapping the complete set in as a whole.
 
     Parameters
@@ -135,6 +138,9 @@ def write_outputs(plan: Plan, out_dir: Path) -> list[Path]:
     out_dir
         Output folder; created if missing. The files sda writes are replaced together; other
         files in it are kept. An output folder that is, or holds, an input is refused.
+    drawn
+        The plan's maps drawn ahead (``draw_maps``, e.g. while the trade-offs ran); used only if
+        drawn from this plan, else the maps are drawn here.
 
     Returns
     -------
@@ -157,31 +163,77 @@ def write_outputs(plan: Plan, out_dir: Path) -> list[Path]:
     plan = dataclasses.replace(plan, provenance=_complete_provenance(plan))
     if is_reproducible():  # SOURCE_DATE_EPOCH: identical runs must give identical bytes
         plan = _without_timings(plan)
-    return replace_folder(out_dir, lambda folder: _write_set(plan, folder))
+    maps = drawn.files if drawn is not None and drawn.drawn_from.matches(plan) else None
+    return replace_folder(out_dir, lambda folder: _write_set(plan, folder, maps))
 
 
-def _write_set(plan: Plan, out_dir: Path) -> list[Path]:
+@dataclasses.dataclass(frozen=True)
+class _DrawnFrom:
+    """What the maps show of a plan: its units, areas, graph and config (the objects, which
+    nothing changes once the plan is built), its coterminosity, and the run's config file, seed,
+    date, version and data files."""
+
+    objects: tuple[Any, ...]
+    values: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, plan: Plan) -> _DrawnFrom:
+        p = plan.provenance
+        shown = tuple(str(p.get(key)) for key in ("config_file", "seed", "run_at", "sda_version", "data_files"))
+        return cls((plan.units, plan.areas, plan.graph, plan.config), (plan.scores.get("coterminosity"), *shown))
+
+    def matches(self, plan: Plan) -> bool:
+        other = _DrawnFrom.of(plan)
+        return all(a is b for a, b in zip(self.objects, other.objects, strict=True)) and self.values == other.values
+
+
+@dataclasses.dataclass(frozen=True)
+class DrawnMaps:
+    """A plan's maps drawn ahead of ``write_outputs`` by ``draw_maps``: ``map.png`` (the
+    report's) and the print sheets, with what they were drawn from."""
+
+    drawn_from: _DrawnFrom
+    files: Mapping[str, bytes]
+
+
+def draw_maps(plan: Plan) -> DrawnMaps:
+    """Draw the plan's maps now (about 4 s on the shipped data: the better part of writing), so
+    that ``write_outputs`` need not. They need the plan's areas, not its alternatives, ensemble
+    or bound: ``sda propose`` draws them while the trade-offs run on the workers."""
+    files = {**render_sheet(_without_timings(plan), "screen"), **render_print_maps(plan)}
+    return DrawnMaps(_DrawnFrom.of(plan), files)
+
+
+def _write_set(plan: Plan, out_dir: Path, maps: Mapping[str, bytes] | None) -> list[Path]:
     run = _run_label(plan)
-    units = _units_frame(plan)
-    areas = _areas_frame(plan)
-    qml = {name: _stamp_xml(text, run) for name, text in _styles(plan, areas).items()}
-    written = [
-        write_geojson(units, out_dir / "units.geojson", description=run),
-        _write_text(out_dir / "units.qml", qml["units"]),
-        write_geojson(
-            areas[[c for c in AREA_FIELDS if c in areas.columns] + ["geometry"]],
-            out_dir / "areas.geojson",
-            description=run,
-        ),
-        _write_text(out_dir / "areas.qml", qml["areas"]),
-        _write_assignment(plan, out_dir / "assignment.csv"),
-        _write_text(out_dir / "areas.csv", areas_csv_text(plan)),
-        _write_geopackage(plan, units, areas, qml, out_dir / "plan.gpkg"),
-        _write_text(out_dir / "plan.json", _dumps(_plan_record(plan))),
-    ]
-    written += _write_report_files(plan, out_dir)
-    for name, data in render_print_maps(plan).items():  # map_a4/a3 .png/.pdf
-        written.append(_write_bytes(out_dir / name, _stamp_png(data, run) if name.endswith(".png") else data))
+    # The print sheets take the longest: drawn ahead (``draw_maps``), else on the workers
+    # ([search] jobs; A3, the slower, first) while this process writes the rest; with one job,
+    # here, once the rest is written.
+    papers = [(plan, paper) for paper in ("a3", "a4")] if maps is None else []
+    with started_tasks(render_sheet, papers, plan.config.search.jobs) as sheets:
+        units = _units_frame(plan)
+        areas = _areas_frame(plan)
+        qml = {name: _stamp_xml(text, run) for name, text in _styles(plan, areas).items()}
+        written = [
+            write_geojson(units, out_dir / "units.geojson", description=run),
+            _write_text(out_dir / "units.qml", qml["units"]),
+            write_geojson(
+                areas[[c for c in AREA_FIELDS if c in areas.columns] + ["geometry"]],
+                out_dir / "areas.geojson",
+                description=run,
+            ),
+            _write_text(out_dir / "areas.qml", qml["areas"]),
+            _write_assignment(plan, out_dir / "assignment.csv"),
+            _write_text(out_dir / "areas.csv", areas_csv_text(plan)),
+            _write_geopackage(plan, units, areas, qml, out_dir / "plan.gpkg"),
+            _write_text(out_dir / "plan.json", _dumps(_plan_record(plan))),
+        ]
+        written += _write_report_files(plan, out_dir, None if maps is None else maps["map.png"])
+        drawn = dict(maps) if maps is not None else {name: data for files in sheets for name, data in files.items()}
+    for paper in PRINT_PAPERS:  # map_a4/a3 .png/.pdf
+        for name in (f"map_{paper}.png", f"map_{paper}.pdf"):
+            data = drawn[name]
+            written.append(_write_bytes(out_dir / name, _stamp_png(data, run) if name.endswith(".png") else data))
     written.append(_write_text(out_dir / "summary.json", _dumps(summary_dict(plan))))
     return written
 
@@ -254,10 +306,10 @@ def write_report(plan: Plan, out_dir: Path) -> list[Path]:
     return replace_folder(out_dir, lambda folder: _write_report_files(plan, folder), replaces=REPORT_NAMES)
 
 
-def _write_report_files(plan: Plan, out_dir: Path) -> list[Path]:
+def _write_report_files(plan: Plan, out_dir: Path, plan_map: bytes | None = None) -> list[Path]:
     shown = _without_timings(plan)
     run = _run_label(plan)
-    figures = render_figures(shown)
+    figures = render_figures(shown, plan_map=plan_map)
     written: list[Path] = []
     for key, name in _FIGURE_FILES.items():
         data = figures.get(key)

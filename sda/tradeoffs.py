@@ -9,8 +9,10 @@ objective at all.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
+from collections.abc import Iterator
 from typing import Any, cast
 
 import geopandas as gpd
@@ -20,7 +22,7 @@ import pandas as pd
 from sda.area_table import dissolve_areas, polsby_popper
 from sda.config import ObjectiveConfig, RunConfig
 from sda.engine.construct import construct
-from sda.engine.parallel import run_tasks
+from sda.engine.parallel import started_tasks
 from sda.engine.search import search, target_for
 from sda.errors import InfeasibleError
 from sda.feasibility import check_feasible
@@ -138,25 +140,80 @@ def explore(
     ``from_plan`` (the search started from this plan, valid for the variant too, so the row is
     never worse than the plan on the variant's own objective) and the plan's scores.
     """
-    say = progress or (lambda _m: None)
+    with started(cfg, graph, units, problem, count, plan_labels=plan_labels) as underway:
+        return underway.collect(progress)[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class EnsembleAsk:
+    """The ensemble to draw alongside the alternatives (the arguments of ``ensemble``)."""
+
+    count: int
+    target: float
+    size: int
+    time_limit_s: float
+
+
+@contextlib.contextmanager
+def started(
+    cfg: RunConfig,
+    graph: Any,
+    units: gpd.GeoDataFrame,
+    problem: Problem,
+    count: int,
+    *,
+    plan_labels: np.ndarray | None = None,
+    ensemble_of: EnsembleAsk | None = None,
+) -> Iterator[Underway]:
+    """Start the alternatives of ``explore`` (and the ensemble, when asked) as tasks on the
+    ``[search] jobs`` workers, so the caller can do other work meanwhile (with one job they run
+    in this process when collected). Read them with ``Underway.collect`` inside the block;
+    leaving it early stops them (``engine.parallel.started_tasks``).
+
+    The alternatives are independent, each on the run's seed, and the ensemble on its own, so
+    the rows do not depend on how many workers made them.
+    """
     lo, hi = problem.feasible_counts()
     variants = [v for v in _variants(cfg, count, lo, hi) if not (v[0] == "count" and v[2].areas.count == count)]
     budget = cfg.tradeoffs.time_limit_s / max(len(variants), 1)
     steps = alternative_steps(cfg)
     context = _Context(graph, units, problem.n_pcn > 0, problem.weights, cfg.search.seed, cfg.graph.snap_m, plan_labels)
-    tasks = [(context, kind, label, variant, steps, budget) for kind, label, variant in variants]
-    rows: list[Alternative] = []
-    # The alternatives are independent: they run on every core (``[search] jobs``), each on the
-    # run's seed, so the rows do not depend on how many workers made them.
-    for row in run_tasks(_explore_one, tasks, cfg.search.jobs):
-        rows.append(row)
-        if row["status"] == "ok":
-            say(f"trade-off '{row['label']}': coterminosity {row['coterminosity']:.3f}")
-        elif row["status"] == "infeasible":
-            say(f"trade-off '{row['label']}': infeasible")
-        else:
-            say(f"trade-off '{row['label']}': not found within the quick budget")
-    return rows
+    tasks: list[tuple[Any, ...]] = []
+    if ensemble_of is not None:  # first: about as long as an alternative, and read last
+        e = ensemble_of
+        tasks.append(("ensemble", (problem, e.count, e.target, e.size, cfg.search.seed, e.time_limit_s)))
+    tasks += [("alternative", (context, kind, label, variant, steps, budget)) for kind, label, variant in variants]
+    with started_tasks(_run_task, tasks, cfg.search.jobs) as results:
+        yield Underway(results, ensemble_of is not None)
+
+
+class Underway:
+    """The trade-offs started by ``started``."""
+
+    def __init__(self, results: Iterator[Any], with_ensemble: bool) -> None:
+        self._results = results
+        self._with_ensemble = with_ensemble
+
+    def collect(self, progress: Progress | None = None) -> tuple[list[Alternative], pd.DataFrame | None]:
+        """The alternatives (as ``explore`` gives them) and the ensemble (``None`` if not asked),
+        waiting for them, saying each as it arrives."""
+        say = progress or (lambda _m: None)
+        drawn = next(self._results) if self._with_ensemble else None
+        rows: list[Alternative] = []
+        for row in self._results:
+            rows.append(row)
+            if row["status"] == "ok":
+                say(f"trade-off '{row['label']}': coterminosity {row['coterminosity']:.3f}")
+            elif row["status"] == "infeasible":
+                say(f"trade-off '{row['label']}': infeasible")
+            else:
+                say(f"trade-off '{row['label']}': not found within the quick budget")
+        return rows, drawn
+
+
+def _run_task(what: str, args: tuple[Any, ...]) -> Any:
+    """One task of ``started``: an alternative or the ensemble."""
+    return ensemble(*args) if what == "ensemble" else _explore_one(*args)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,6 +11,7 @@ import pytest
 import sda.api as api
 from sda.config import load_config
 from sda.errors import InputError, SdaWarning
+from sda.plan import Plan
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "cambridgeshire-peterborough.toml"
 
@@ -38,3 +39,27 @@ def test_warnings_are_kept_on_the_inputs(monkeypatch: pytest.MonkeyPatch) -> Non
         inputs = api.load_inputs(load_config(CONFIG))
     assert any("island" in w for w in inputs.warnings)
     assert inputs.problem.n == 487
+
+
+@pytest.mark.slow
+def test_meanwhile_gets_the_built_plan_before_its_trade_offs() -> None:
+    import dataclasses
+
+    cfg = load_config(CONFIG)
+    cfg = dataclasses.replace(
+        cfg,
+        areas=dataclasses.replace(cfg.areas, count=24),
+        search=dataclasses.replace(cfg.search, steps=20_000, starts=1, jobs=2),
+        tradeoffs=dataclasses.replace(cfg.tradeoffs, steps=2_000, ensemble=3),
+    )
+    seen: list[tuple[object, int, bool, bool]] = []
+
+    def meanwhile(plan: Plan) -> None:
+        seen.append((plan, len(plan.alternatives), plan.ensemble is None, plan.bound is not None))
+
+    plan = api.run(cfg, meanwhile=meanwhile)
+    assert len(seen) == 1
+    built, alternatives, no_ensemble, bounded = seen[0]
+    assert built is plan  # the same plan, given its trade-offs afterwards
+    assert (alternatives, no_ensemble, bounded) == (0, True, True)
+    assert plan.alternatives and plan.ensemble is not None and len(plan.ensemble) == 3

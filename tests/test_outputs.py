@@ -285,7 +285,7 @@ def test_failed_report_keeps_previous_report(
         msg = "template bug"
         raise RuntimeError(msg)
 
-    monkeypatch.setattr("sda.outputs.render_figures", lambda plan: {"map": b"png"})  # skip the slow drawing
+    monkeypatch.setattr("sda.outputs.render_figures", lambda plan, **_: {"map": b"png"})  # skip the slow drawing
     monkeypatch.setattr("sda.outputs.render_report_html", broken)
     with pytest.raises(RuntimeError, match="template bug"):
         write_outputs(plan, tmp_path)
@@ -415,3 +415,23 @@ def test_report_timings_stay_in_plan_json(plan: Plan, tmp_path: Path) -> None:
     assert json.loads((out / "plan.json").read_text())["provenance"]["seconds_search"] == 12.34
     assert "seconds_search" not in (out / "report.md").read_text()
     assert "12.34" not in (out / "report.html").read_text()
+
+
+def test_maps_drawn_ahead_are_written_for_their_plan_only(plan: Plan, tmp_path: Path) -> None:
+    import dataclasses
+
+    from sda.outputs import DrawnMaps, _complete_provenance, draw_maps
+
+    ready = dataclasses.replace(plan, provenance=_complete_provenance(plan))  # as sda propose's plan
+    drawn = draw_maps(ready)
+    assert set(drawn.files) == {"map.png", "map_a4.png", "map_a4.pdf", "map_a3.png", "map_a3.pdf"}
+    # Marked stand-ins: written as they are when they are this plan's maps.
+    marked = DrawnMaps(drawn.drawn_from, {name: f"drawn ahead: {name}".encode() for name in drawn.files})
+    write_outputs(ready, tmp_path / "same", drawn=marked)
+    for name in drawn.files:
+        assert (tmp_path / "same" / name).read_bytes() == f"drawn ahead: {name}".encode()
+    # Another plan (here: another coterminosity, which the sheets print) gets its own maps.
+    other = dataclasses.replace(ready, scores={**ready.scores, "coterminosity": 0.5})
+    write_outputs(other, tmp_path / "other", drawn=marked)
+    assert (tmp_path / "other" / "map_a4.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "other" / "map.png").read_bytes().startswith(b"\x89PNG")

@@ -1,10 +1,21 @@
-"""Tasks on several cores: the same results, in task order, with one worker or two."""
+"""Tasks on several cores: the same results, in task order, with one worker or two; workers that
+leave nothing behind when the caller fails or is killed."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
-from sda.engine.parallel import child_seeds, run_tasks
+from sda.engine.parallel import child_seeds, run_tasks, started_tasks
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def square(x: int) -> int:
@@ -14,6 +25,49 @@ def square(x: int) -> int:
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_results_come_back_in_task_order(jobs: int) -> None:
     assert list(run_tasks(square, [(i,) for i in range(5)], jobs)) == [0, 1, 4, 9, 16]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_started_tasks_give_results_in_task_order(jobs: int) -> None:
+    with started_tasks(square, [(i,) for i in range(5)], jobs) as results:
+        assert list(results) == [0, 1, 4, 9, 16]
+
+
+def fail_on_three(x: int) -> int:
+    if x == 3:
+        msg = "task 3 failed"
+        raise ValueError(msg)
+    return x
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failed_task_fails_the_caller_where_it_reads(jobs: int) -> None:
+    # With workers, joblib raises it as soon as it knows, before the results of earlier tasks.
+    with (
+        pytest.raises(ValueError, match="task 3 failed"),
+        started_tasks(fail_on_three, [(i,) for i in range(5)], jobs) as results,
+    ):
+        list(results)
+
+
+def record_square(x: int, folder: str) -> int:
+    time.sleep(0.05)
+    Path(folder, str(x)).touch()
+    return x * x
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failure_in_the_block_leaves_no_task_running(jobs: int, tmp_path: Path) -> None:
+    tasks = [(i, str(tmp_path)) for i in range(40)]
+    with pytest.raises(RuntimeError, match="writer failed"), started_tasks(record_square, tasks, jobs) as results:
+        msg = "writer failed"
+        raise RuntimeError(msg)
+    assert list(results) == []  # closed on the way out
+    ran = len(list(tmp_path.iterdir()))
+    time.sleep(0.5)
+    assert len(list(tmp_path.iterdir())) == ran  # nothing still running after the block
+    assert ran < len(tasks)  # the tasks not yet handed out were dropped, not run
+    assert list(run_tasks(square, [(4,), (5,)], jobs)) == [16, 25]  # the workers serve the next call
 
 
 def test_child_seeds_depend_on_the_seed_and_stream_only() -> None:
@@ -32,3 +86,81 @@ def test_warmed_workers_serve_the_next_tasks() -> None:
     assert parallel._warming is None  # the tasks waited for the warm-up first
     parallel.warm_workers(1)
     assert parallel._warming is None  # one job: no worker to start
+
+
+# A caller that gives two workers tasks, says the process ids of its children (the workers and
+# loky's resource tracker) once they are idle, or at once while they are still starting up, then
+# waits to be killed.
+_CALLER = """
+import os, sys, time
+from pathlib import Path
+from sda.engine.parallel import run_tasks, started_tasks
+
+def task(i):
+    os.write(1, b"worker output\\n")  # to the null device, not to the caller's pipe
+    time.sleep(0.3)
+    return i
+
+def children():
+    me = str(os.getpid())
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().rsplit(")", 1)[1].split()[1] == me:
+                found.append(stat.parent.name)
+        except (OSError, IndexError):
+            pass
+    return found
+
+if sys.argv[1] == "idle":
+    list(run_tasks(task, [(i,) for i in range(4)], 2))
+    print(" ".join(children()), flush=True)
+else:
+    with started_tasks(task, [(i,) for i in range(4)], 2):
+        print(" ".join(children()), flush=True)  # the workers are still booting
+        time.sleep(600)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's wait is missing
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+@pytest.mark.parametrize("when", ["idle", "starting"])
+def test_killed_caller_leaves_no_worker_holding_its_pipes(when: str) -> None:
+    """``kill -9`` of a run: whoever reads its output sees the end at once (no worker holds the
+    pipes), and the workers exit on their own instead of idling for loky's 300 s, also when the
+    run was killed before they had started up."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CALLER, when],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    seen = []  # up to the caller's line of process ids (and what workers wrote before it)
+    while not seen or not (seen[-1] == "" or seen[-1].strip().replace(" ", "").isdigit()):
+        seen.append(proc.stdout.readline())
+    workers = [int(p) for p in seen[-1].split()]
+    try:
+        assert len(workers) >= 2, seen
+        proc.kill()
+        out, _ = proc.communicate(timeout=30)  # hung until the idle workers timed out, before
+        assert "worker output" not in "".join(seen) + out, "a worker wrote to the caller's stdout"
+        deadline = time.monotonic() + 15
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(w) for w in workers), "a worker outlived the process that started it"
+    finally:
+        for w in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(w, signal.SIGKILL)
+        proc.kill()
+        proc.wait()

@@ -191,3 +191,25 @@ def test_alternatives_are_the_same_on_one_worker_or_two() -> None:
     assert [r["label"] for r in rows[1]] == [r["label"] for r in rows[2]]
     assert rows[1] == rows[2]
     assert all(r["status"] == "ok" for r in rows[1])
+
+
+def test_started_tradeoffs_give_the_alternatives_and_ensemble_of_one_worker() -> None:
+    # Started in the background with the ensemble, on 2 workers: the rows of ``explore`` on one
+    # worker and the frame of ``ensemble``.
+    import dataclasses
+
+    from sda.config import SearchConfig
+
+    cfg, graph, units, problem = grid_case(halves())
+    cfg = dataclasses.replace(cfg, tradeoffs=TradeoffsConfig(steps=20_000, ensemble=6))
+    alone = tradeoffs.explore(dataclasses.replace(cfg, search=SearchConfig(jobs=1)), graph, units, problem, 4)
+    drawn = tradeoffs.ensemble(problem, 4, 4_000.0, size=6, seed=cfg.search.seed, time_limit_s=30.0)
+    ask = tradeoffs.EnsembleAsk(count=4, target=4_000.0, size=6, time_limit_s=30.0)
+    run = dataclasses.replace(cfg, search=SearchConfig(jobs=2))
+    messages: list[str] = []
+    with tradeoffs.started(run, graph, units, problem, 4, ensemble_of=ask) as underway:
+        rows, ensemble = underway.collect(messages.append)
+    assert rows == alone
+    assert ensemble is not None
+    pd.testing.assert_frame_equal(ensemble, drawn)
+    assert len(messages) == len(rows)

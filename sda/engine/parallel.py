@@ -7,21 +7,32 @@ caller picks the best with ties broken by task index: the same seed and step bud
 plan with one worker or many.
 
 Workers are joblib's loky processes (kept alive between calls, so each pays the numba kernels'
-load from the on-disk cache once). ``jobs = 1`` runs everything in this process.
+load from the on-disk cache once). ``jobs = 1`` runs everything in this process. Every worker
+starts by letting go of the caller's standard output and error (pointed at the null device: a
+task returns what it has to say) and then exits as soon as the process that started it is gone,
+so a run killed with ``kill -9`` leaves no worker behind holding its pipes open.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+import queue
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["child_seeds", "resolve_jobs", "run_tasks", "warm_workers"]
+__all__ = ["child_seeds", "resolve_jobs", "run_tasks", "started_tasks", "warm_workers"]
 
 #: Worker start-up begun by ``warm_workers`` and not yet waited for.
 _warming: Iterator[Any] | None = None
+
+#: How often a worker checks that the process that started it is still there (seconds).
+PARENT_CHECK_S = 0.25
 
 
 def resolve_jobs(jobs: int) -> int:
@@ -49,10 +60,110 @@ def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs: in
             yield fn(*task)
         return
     _finish_warming()
-    from joblib import Parallel, delayed  # only needed with more than one worker
+    yield from _dispatch(fn, tasks, workers)
 
-    runner = Parallel(n_jobs=workers, backend="loky", return_as="generator")
-    yield from runner(delayed(fn)(*task) for task in tasks)
+
+@contextlib.contextmanager
+def started_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs: int) -> Iterator[Iterator[Any]]:
+    """Like ``run_tasks``, but with more than one worker the tasks start now, in the background,
+    so the caller can do other work before reading the results (in task order). With one worker
+    they run in this process, one by one as the results are read.
+
+    Leaving the block before every result was read (the caller failed, or was interrupted)
+    hands out no further task and waits for those already handed to a worker, so none is left
+    running. The results are collected by a thread of this process, so that Ctrl-C or SIGTERM
+    is raised where the caller waits, never inside joblib (whose way out kills the workers,
+    and loky's manager thread can then fail with a traceback on stderr).
+    """
+    workers = min(resolve_jobs(jobs), len(tasks))
+    if workers <= 1:
+        in_process = (fn(*task) for task in tasks)
+        try:
+            yield in_process
+        finally:
+            in_process.close()  # the tasks not read are not run
+        return
+    stop = threading.Event()
+    arrived: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+    collector = threading.Thread(
+        target=_collect, args=(_dispatch(fn, tasks, workers, stop), arrived), name="sda-results", daemon=True
+    )
+    collector.start()
+    results = _arrivals(arrived, len(tasks))
+    try:
+        yield results
+    finally:
+        stop.set()
+        collector.join()
+        results.close()
+
+
+def _collect(results: Iterator[Any], arrived: queue.SimpleQueue[tuple[bool, Any]]) -> None:
+    """Read ``results`` (in a thread of its own) into ``arrived``: ``(True, result)`` for each,
+    then ``(False, exception)`` if one failed or ``(False, None)`` at the end."""
+    try:
+        for result in results:
+            arrived.put((True, result))
+    except BaseException as exc:  # handed to the caller, which raises it
+        arrived.put((False, exc))
+    else:
+        arrived.put((False, None))
+
+
+def _arrivals(arrived: queue.SimpleQueue[tuple[bool, Any]], n: int) -> Generator[Any, None, None]:
+    for _ in range(n):
+        ok, value = arrived.get()
+        if not ok:
+            if value is not None:
+                raise value
+            return
+        yield value
+
+
+def _dispatch(
+    fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: int, stop: threading.Event | None = None
+) -> Iterator[Any]:
+    """Hand the tasks to ``workers`` loky workers now; their results, in task order. Once ``stop``
+    is set, no further task is handed out (joblib takes them from the iterator as workers free up)."""
+    _finish_warming()
+    from joblib import Parallel, delayed, parallel_config  # only needed with more than one worker
+
+    def calls() -> Iterator[Any]:
+        for task in tasks:
+            if stop is not None and stop.is_set():
+                return
+            yield delayed(fn)(*task)
+
+    # The same initializer every time, so that joblib reuses the running workers.
+    with parallel_config(backend="loky", initializer=_detach_from_caller, initargs=(os.getpid(),)):
+        runner = Parallel(n_jobs=workers, return_as="generator")
+        # joblib's generator dispatches as soon as it is made, not when it is first read.
+        return iter(runner(calls()))
+
+
+def _detach_from_caller(caller: int) -> None:
+    """Run first in every worker: stop holding the caller's standard streams (a run killed with
+    ``kill -9`` would otherwise stay "open" to whoever reads its output for as long as the idle
+    worker lives), and exit when the caller (process ``caller``, which started this worker) is
+    gone, even if it went before this worker got here."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
+    # Registered first, so run last: once loky's own exit handlers are done, skip tearing down
+    # the modules (about a second with numba, geopandas and matplotlib loaded), which the
+    # caller would otherwise wait for when it exits.
+    atexit.register(os._exit, 0)
+    watch = threading.Thread(target=_exit_with, args=(caller,), name="sda-parent-watch", daemon=True)
+    watch.start()
+
+
+def _exit_with(parent: int) -> None:
+    """Exit this worker once its parent ``parent`` has gone (it is then re-parented)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
 
 
 def _import_engine() -> int:
@@ -70,15 +181,8 @@ def warm_workers(jobs: int) -> None:
     workers = resolve_jobs(jobs)
     if workers <= 1 or _warming is not None:
         return
-    from joblib import Parallel, delayed
-
-    # joblib's generator dispatches as soon as it is made; the same loky executor serves the
-    # later calls with as many workers.
-    _warming = iter(
-        Parallel(n_jobs=workers, backend="loky", return_as="generator")(
-            delayed(_import_engine)() for _ in range(workers)
-        )
-    )
+    # The same loky executor serves the later calls with as many workers.
+    _warming = _dispatch(_import_engine, [()] * workers, workers)
 
 
 def _finish_warming() -> None:

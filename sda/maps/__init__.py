@@ -15,11 +15,12 @@ from sda.maps.changes import moved_codes, plot_moved_units
 from sda.maps.charts import ENSEMBLE_SCORES, ensemble_columns, frontier_points, plot_ensemble, plot_frontier
 from sda.maps.layers import area_neighbours, area_shapes, labels_readable
 from sda.maps.locator import plot_locator, render_locators
-from sda.maps.sheet import draw_sheet, plot_plan_map, render_print_maps
+from sda.maps.sheet import PRINT_PAPERS, draw_sheet, plot_plan_map, render_print_maps, render_sheet
 from sda.plan import Plan
 
 __all__ = [
     "ENSEMBLE_SCORES",
+    "PRINT_PAPERS",
     "area_neighbours",
     "draw_sheet",
     "drawable_figures",
@@ -31,11 +32,12 @@ __all__ = [
     "render_figures",
     "render_locators",
     "render_print_maps",
+    "render_sheet",
 ]
 
 
-def render_figures(plan: Plan) -> dict[str, bytes | None]:
-    """Draw every report figure of a plan.
+def render_figures(plan: Plan, *, plan_map: bytes | None = None) -> dict[str, bytes | None]:
+    """Draw every report figure of a plan (``plan_map``: the plan map's PNG, when drawn already).
 
     Returns
     -------
@@ -44,7 +46,7 @@ def render_figures(plan: Plan) -> dict[str, bytes | None]:
         bytes, or ``None`` for a figure with nothing to show (no alternatives, no ensemble).
     """
     figures = {
-        "map": plot_plan_map(plan),
+        "map": plan_map if plan_map is not None else plot_plan_map(plan),
         "frontier": plot_frontier(plan.alternatives, plan.scores),
         "ensemble": plot_ensemble(plan.ensemble, plan.scores),
     }

@@ -58,7 +58,16 @@ from sda.maps.layers import (
 from sda.plan import Plan
 from sda.qgis import area_colours
 
-__all__ = ["PAPER_IN", "PRINT_DPI", "REPORT_DPI", "draw_sheet", "plot_plan_map", "render_print_maps"]
+__all__ = [
+    "PAPER_IN",
+    "PRINT_DPI",
+    "PRINT_PAPERS",
+    "REPORT_DPI",
+    "draw_sheet",
+    "plot_plan_map",
+    "render_print_maps",
+    "render_sheet",
+]
 
 #: Landscape page sizes in inches (ISO 216); "screen" is the A4 page with larger text, for the
 #: report's ``map.png``, which a browser shows about 1,000 pixels wide.
@@ -91,6 +100,10 @@ def plot_plan_map(plan: Plan) -> bytes:
     return figure_bytes(draw_sheet(plan, "screen"), "png", REPORT_DPI)
 
 
+#: The print sheets, in the order their files are listed.
+PRINT_PAPERS = ("a4", "a3")
+
+
 def render_print_maps(plan: Plan) -> dict[str, bytes]:
     """The print maps of a plan: ``map_a4.png``, ``map_a4.pdf``, ``map_a3.png``, ``map_a3.pdf``.
 
@@ -98,11 +111,19 @@ def render_print_maps(plan: Plan) -> dict[str, bytes]:
     both formats.
     """
     files: dict[str, bytes] = {}
-    for paper in ("a4", "a3"):
-        fig = draw_sheet(plan, paper)
-        files[f"map_{paper}.png"] = figure_bytes(fig, "png", PRINT_DPI)
-        files[f"map_{paper}.pdf"] = figure_bytes(fig, "pdf")
+    for paper in PRINT_PAPERS:
+        files.update(render_sheet(plan, paper))
     return files
+
+
+def render_sheet(plan: Plan, paper: str) -> dict[str, bytes]:
+    """One sheet's files, by name: ``map_<paper>.png`` and ``map_<paper>.pdf`` for a print paper,
+    ``map.png`` (the report's map, ``plot_plan_map``) for ``"screen"``. A task of its own, so the
+    writer can draw the sheets on other cores while it writes the rest of the folder."""
+    if paper == "screen":
+        return {"map.png": plot_plan_map(plan)}
+    fig = draw_sheet(plan, paper)
+    return {f"map_{paper}.png": figure_bytes(fig, "png", PRINT_DPI), f"map_{paper}.pdf": figure_bytes(fig, "pdf")}
 
 
 def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
