@@ -352,6 +352,20 @@ def _outside(limits, pop):
 
 
 @njit(cache=True)
+def _totals(limits, pop, cost, area_moved):
+    """The plan's cost, its areas outside the band and its residents moved, summed over areas."""
+    current = 0.0
+    n_out = 0
+    moved_total = 0
+    for a in range(pop.shape[0]):
+        current += cost[a]
+        moved_total += area_moved[a]
+        if _outside(limits, pop[a]) > 0:
+            n_out += 1
+    return current, n_out, moved_total
+
+
+@njit(cache=True)
 def _blocked(apart_ptr, apart_idx, labels, u, b):
     """Would a keep-apart partner of ``u`` already in area ``b`` share it with ``u``?"""
     for q in range(apart_ptr[u], apart_ptr[u + 1]):  # noqa: SIM110 (numba: no generators)
@@ -432,15 +446,7 @@ def _anneal(graph, units, areas, best, scratch, pricing, schedule, rng):
     if n_entries == 0 or steps <= 0:
         return 0
     total_pop = cst[0]
-    k = pop.shape[0]
-    current = 0.0
-    n_out = 0
-    moved_total = 0
-    for a in range(k):
-        current += cost[a]
-        moved_total += area_moved[a]
-        if _outside(limits, pop[a]) > 0:
-            n_out += 1
+    current, n_out, moved_total = _totals(limits, pop, cost, area_moved)
     max_moved = limits[MAX_MOVED]
     accepted = 0
     temperature = t0

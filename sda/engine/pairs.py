@@ -38,30 +38,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sda.engine.anneal import AnnealState, Run
+from sda.engine.anneal import MAX_MOVED, MAX_POP, MIN_POP, AnnealState, Run, _blocked, _outside, _totals
+from sda.engine.anneal import _connected_without as _connected_past
 from sda.objective import area_cost
 
 __all__ = ["run_pairs"]
-
-# Indices into the annealing state's ``Pricing.limits``.
-_MIN_POP, _MAX_POP, _MAX_MOVED = range(3)
-
-
-@njit(cache=True)
-def _outside(lo, hi, pop):
-    if pop < lo:
-        return lo - pop
-    if pop > hi:
-        return pop - hi
-    return 0.0
-
-
-@njit(cache=True)
-def _blocked(apart_ptr, apart_idx, labels, u, b):
-    for q in range(apart_ptr[u], apart_ptr[u + 1]):  # noqa: SIM110 (numba: no generators)
-        if labels[apart_idx[q]] == b:
-            return True
-    return False
 
 
 @njit(cache=True)
@@ -128,24 +109,8 @@ def _connected_without(indptr, indices, labels, area, size_area, drop, stamp, st
     if start < 0:
         return False
     counter[0] += 1
-    mark = counter[0]
-    stamp[drop] = mark
-    stamp[start] = mark
-    stack[0] = start
-    top = 1
-    reached = 1
-    need = size_area - 1
-    while top > 0 and reached < need:
-        top -= 1
-        v = stack[top]
-        for j in range(indptr[v], indptr[v + 1]):
-            y = indices[j]
-            if labels[y] == area and stamp[y] != mark:
-                stamp[y] = mark
-                stack[top] = y
-                top += 1
-                reached += 1
-    return reached >= need
+    stamp[drop] = counter[0]
+    return _connected_past(indptr, indices, labels, area, size_area, stamp, stack, counter, start, 1, counter[0])
 
 
 @njit(cache=True)
@@ -162,33 +127,33 @@ def _sum4(values, a, b, c, d):
 
 
 @njit(cache=True)
-def _out4(lo, hi, pop, a, b, c, d):
+def _out4(limits, pop, a, b, c, d):
     """Residents outside the band in the distinct areas among ``a``, ``b``, ``c``, ``d``."""
-    total = _outside(lo, hi, pop[a])
+    total = _outside(limits, pop[a])
     if b != a:
-        total += _outside(lo, hi, pop[b])
+        total += _outside(limits, pop[b])
     if c != a and c != b:
-        total += _outside(lo, hi, pop[c])
+        total += _outside(limits, pop[c])
     if d >= 0 and d != a and d != b and d != c:
-        total += _outside(lo, hi, pop[d])
+        total += _outside(limits, pop[d])
     return total
 
 
 @njit(cache=True)
-def _in4(lo, hi, pop, a, b, c, d):
+def _in4(limits, pop, a, b, c, d):
     """Areas outside the band among the distinct ``a``, ``b``, ``c``, ``d``."""
-    n = 1 if _outside(lo, hi, pop[a]) > 0 else 0
+    n = 1 if _outside(limits, pop[a]) > 0 else 0
     if b != a:
-        n += 1 if _outside(lo, hi, pop[b]) > 0 else 0
+        n += 1 if _outside(limits, pop[b]) > 0 else 0
     if c != a and c != b:
-        n += 1 if _outside(lo, hi, pop[c]) > 0 else 0
+        n += 1 if _outside(limits, pop[c]) > 0 else 0
     if d >= 0 and d != a and d != b and d != c:
-        n += 1 if _outside(lo, hi, pop[d]) > 0 else 0
+        n += 1 if _outside(limits, pop[d]) > 0 else 0
     return n
 
 
 @njit(cache=True)
-def _third_candidates(indptr, indices, upop, movable, labels, pop, cand, stamp, stack, counter, lo, hi, refs):
+def _third_candidates(indptr, indices, upop, movable, labels, pop, cand, stamp, stack, counter, limits, refs):
     """Link entries of the units ``x`` that may join area ``c``, short since ``v`` left it for
     ``a``, from a neighbouring area ``d``: every area ends no further outside the band than before
     the whole move. ``refs`` = (a, b, c, u, v, populations of a, b and c before it)."""
@@ -222,9 +187,9 @@ def _third_candidates(indptr, indices, upop, movable, labels, pop, cand, stamp, 
                 continue
             py = upop[y]
             ref_d = pop_a if d == a else (pop_b if d == b else pop[d])
-            if _outside(lo, hi, pop[d] - py) > _outside(lo, hi, ref_d):
+            if _outside(limits, pop[d] - py) > _outside(limits, ref_d):
                 continue
-            if _outside(lo, hi, pop[c] + py) > _outside(lo, hi, pop_c):
+            if _outside(limits, pop[c] + py) > _outside(limits, pop_c):
                 continue
             cand[n] = jj
             n += 1
@@ -243,17 +208,9 @@ def _pairs(graph, units, areas, best, scratch, cand, pricing, schedule, rng):
     n_entries = len(indices)
     if n_entries == 0 or steps <= 0:
         return 0
-    lo, hi, max_moved = limits[_MIN_POP], limits[_MAX_POP], limits[_MAX_MOVED]
+    lo, hi, max_moved = limits[MIN_POP], limits[MAX_POP], limits[MAX_MOVED]
     total_pop = cst[0]
-    k = pop.shape[0]
-    current = 0.0
-    n_out = 0
-    moved_total = 0
-    for q in range(k):
-        current += cost[q]
-        moved_total += area_moved[q]
-        if _outside(lo, hi, pop[q]) > 0:
-            n_out += 1
+    current, n_out, moved_total = _totals(limits, pop, cost, area_moved)
     accepted = 0
     temperature = t0
     band_weight = bw0
@@ -324,9 +281,9 @@ def _pairs(graph, units, areas, best, scratch, cand, pricing, schedule, rng):
                 pc = pop[c] + (pu if c == b else 0) - (pu if c == a else 0)
                 f_after = pf + pv if short else pf - pv
                 c_after = pc - pv if short else pc + pv
-                if _outside(lo, hi, f_after) > _outside(lo, hi, pop[f]):
+                if _outside(limits, f_after) > _outside(limits, pop[f]):
                     continue
-                if _outside(lo, hi, c_after) > _outside(lo, hi, pop[c]):
+                if _outside(limits, c_after) > _outside(limits, pop[c]):
                     if short and c_after < lo:  # c goes short in turn: a third unit must join it
                         n_chain += 1
                         cand[n_entries - n_chain] = jj
@@ -356,8 +313,8 @@ def _pairs(graph, units, areas, best, scratch, cand, pricing, schedule, rng):
             best_value[1] = 0.0
         refs = (a, b, c, u, v, pop[a], pop[b], pop[c])
         cost_before = _sum4(cost, a, b, c, -1)
-        out_before = _out4(lo, hi, pop, a, b, c, -1)
-        in_before = _in4(lo, hi, pop, a, b, c, -1)
+        out_before = _out4(limits, pop, a, b, c, -1)
+        in_before = _in4(limits, pop, a, b, c, -1)
         moved_before = _sum4(area_moved, a, b, c, -1)
         _shift(u, a, b, graph, units, areas, w, cst)
         src_v = c if short else b
@@ -370,7 +327,7 @@ def _pairs(graph, units, areas, best, scratch, cand, pricing, schedule, rng):
         x = -1
         if third:
             n3 = _third_candidates(
-                indptr, indices, upop, movable, labels, pop, cand, stamp, stack, counter, lo, hi, refs
+                indptr, indices, upop, movable, labels, pop, cand, stamp, stack, counter, limits, refs
             )
             if n3 > 0:
                 x = indices[cand[rng.integers(0, n3)]]
@@ -385,11 +342,11 @@ def _pairs(graph, units, areas, best, scratch, cand, pricing, schedule, rng):
                 continue
             if d != a and d != b and d != c:  # untouched so far: its totals before count now
                 cost_before += cost[d]
-                out_before += _outside(lo, hi, pop[d])
-                in_before += 1 if _outside(lo, hi, pop[d]) > 0 else 0
+                out_before += _outside(limits, pop[d])
+                in_before += 1 if _outside(limits, pop[d]) > 0 else 0
                 moved_before += area_moved[d]
             _shift(x, d, c, graph, units, areas, w, cst)
-        out_after = _out4(lo, hi, pop, a, b, c, d)
+        out_after = _out4(limits, pop, a, b, c, d)
         new_moved = moved_total + _sum4(area_moved, a, b, c, d) - moved_before
         ok = not (new_moved > max_moved and new_moved > moved_total)
         delta = _sum4(cost, a, b, c, d) - cost_before
@@ -402,7 +359,7 @@ def _pairs(graph, units, areas, best, scratch, cand, pricing, schedule, rng):
             _shift(u, b, a, graph, units, areas, w, cst)
             continue
         current += delta - band_weight * (out_after - out_before) / total_pop
-        n_out += _in4(lo, hi, pop, a, b, c, d) - in_before
+        n_out += _in4(limits, pop, a, b, c, d) - in_before
         moved_total = new_moved
         accepted += 1
         if n_out == 0 and moved_total <= max_moved and current < best_value[0] - 1e-12:
