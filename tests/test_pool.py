@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import area_sets, assert_valid_plan, cell, grid_graph, labels_from, problem_of
+from helpers import area_sets, assert_valid_plan, cell, grid_graph, labels_from, problem_of, ruled_grid
 
 from sda.api import load_inputs
 from sda.config import load_config
@@ -118,3 +118,25 @@ def test_no_pool_with_a_previous_plan() -> None:
     problem = column_grid()
     assert pool.usable(problem)
     assert not pool.usable(problem.with_previous(plan(problem, COLUMNS)))
+
+
+def test_every_rule_holds_in_the_pooled_plan() -> None:
+    """A grid with a keep-together pair, a keep-apart pair and a locked unit: whatever the pool
+    combines, the plan the search returns keeps them all."""
+    problem, _ = ruled_grid()
+    for seed in (1, 2, 3):
+        messages: list[str] = []
+        result = search(
+            problem,
+            count=4,
+            target="auto",
+            seed=seed,
+            time_limit_s=0,
+            starts=3,
+            steps=20_000,
+            jobs=1,
+            progress=messages.append,
+        )
+        assert_valid_plan(problem, result.labels, 4)
+        assert rule_breaks(problem, result.labels) == []
+        assert any(m.startswith("pool:") for m in messages)
