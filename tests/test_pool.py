@@ -11,7 +11,7 @@ from helpers import area_sets, assert_valid_plan, cell, grid_graph, labels_from,
 from sda.api import load_inputs
 from sda.config import load_config
 from sda.engine import pool
-from sda.engine.search import rule_breaks, search, target_for
+from sda.engine.search import SearchResult, rule_breaks, search, target_for
 from sda.objective import score_labels
 from sda.problem import Problem
 
@@ -90,28 +90,34 @@ def test_snapshots_on_a_clock_stay_few_and_spread() -> None:
     assert kept[-1] >= 1000 - keeper.every  # the late rounds are kept, not only the early ones
 
 
+def pooled_search(problem: Problem, count: int, *, seed: int, starts: int, steps: int) -> SearchResult:
+    """A step-budget search that ran the pool; its plan is checked valid and keeping every rule."""
+    messages: list[str] = []
+    result = search(
+        problem,
+        count=count,
+        target="auto",
+        seed=seed,
+        time_limit_s=0,
+        starts=starts,
+        steps=steps,
+        jobs=1,
+        progress=messages.append,
+    )
+    assert any(m.startswith("pool:") for m in messages)
+    assert_valid_plan(problem, result.labels, count)
+    assert rule_breaks(problem, result.labels) == []
+    return result
+
+
 def test_shipped_data_pooled_plan_is_valid_and_scored_right() -> None:
     """On the 487 real LSOAs: a short search's pooled plan is valid, keeps every rule, and the
     model's cost is the objective the report gives."""
     problem = load_inputs(load_config(DEFAULT)).problem
-    messages: list[str] = []
-    result = search(
-        problem,
-        count=24,
-        target="auto",
-        seed=3,
-        time_limit_s=0,
-        starts=2,
-        steps=400_000,
-        jobs=1,
-        progress=messages.append,
-    )
-    assert_valid_plan(problem, result.labels, 24)
-    assert rule_breaks(problem, result.labels) == []
+    result = pooled_search(problem, 24, seed=3, starts=2, steps=400_000)
     goal = target_for(problem, 24, "auto")
     assert result.objective == pytest.approx(score_labels(problem, result.labels, goal)["objective"])
     assert result.objective <= min(result.starts) + 1e-12
-    assert any(m.startswith("pool:") for m in messages)
 
 
 def test_no_pool_with_a_previous_plan() -> None:
@@ -125,18 +131,4 @@ def test_every_rule_holds_in_the_pooled_plan() -> None:
     combines, the plan the search returns keeps them all."""
     problem, _ = ruled_grid()
     for seed in (1, 2, 3):
-        messages: list[str] = []
-        result = search(
-            problem,
-            count=4,
-            target="auto",
-            seed=seed,
-            time_limit_s=0,
-            starts=3,
-            steps=20_000,
-            jobs=1,
-            progress=messages.append,
-        )
-        assert_valid_plan(problem, result.labels, 4)
-        assert rule_breaks(problem, result.labels) == []
-        assert any(m.startswith("pool:") for m in messages)
+        pooled_search(problem, 4, seed=seed, starts=3, steps=20_000)
