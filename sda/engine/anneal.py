@@ -159,6 +159,7 @@ class AnnealState:
             np.zeros(len(p.district_codes), dtype=np.int64),
             np.zeros(1, dtype=np.int64),
         )
+        self._pair_cand: np.ndarray | None = None
         self.best_state = Best(np.asarray(labels, dtype=np.int64).copy(), np.array([np.inf, 0.0]))
         self.load(labels)
         if self.in_band and self.moved_total <= cap:
@@ -295,8 +296,9 @@ class AnnealState:
         )
 
     def pair_scratch(self) -> np.ndarray:
-        """Work array of the paired moves (``sda.engine.pairs``): one slot per link entry."""
-        if not hasattr(self, "_pair_cand"):
+        """Work array of the paired moves (``sda.engine.pairs``): one slot per link entry, made
+        on first use (most states never pair)."""
+        if self._pair_cand is None:
             self._pair_cand = np.zeros(max(len(self.problem.indices), 1), dtype=np.int64)
         return self._pair_cand
 

@@ -127,29 +127,17 @@ def _sum4(values, a, b, c, d):
 
 
 @njit(cache=True)
-def _out4(limits, pop, a, b, c, d):
-    """Residents outside the band in the distinct areas among ``a``, ``b``, ``c``, ``d``."""
-    total = _outside(limits, pop[a])
-    if b != a:
-        total += _outside(limits, pop[b])
-    if c != a and c != b:
-        total += _outside(limits, pop[c])
-    if d >= 0 and d != a and d != b and d != c:
-        total += _outside(limits, pop[d])
-    return total
-
-
-@njit(cache=True)
-def _in4(limits, pop, a, b, c, d):
-    """Areas outside the band among the distinct ``a``, ``b``, ``c``, ``d``."""
-    n = 1 if _outside(limits, pop[a]) > 0 else 0
-    if b != a:
-        n += 1 if _outside(limits, pop[b]) > 0 else 0
-    if c != a and c != b:
-        n += 1 if _outside(limits, pop[c]) > 0 else 0
-    if d >= 0 and d != a and d != b and d != c:
-        n += 1 if _outside(limits, pop[d]) > 0 else 0
-    return n
+def _band4(limits, pop, a, b, c, d):
+    """Residents outside the band, and areas outside it, over the distinct areas among ``a``,
+    ``b``, ``c``, ``d`` (-1: none)."""
+    residents = _outside(limits, pop[a])
+    areas = 1 if residents > 0 else 0
+    for q, new in ((b, b != a), (c, c != a and c != b), (d, d >= 0 and d != a and d != b and d != c)):
+        if new:
+            out = _outside(limits, pop[q])
+            residents += out
+            areas += 1 if out > 0 else 0
+    return residents, areas
 
 
 @njit(cache=True)
@@ -313,8 +301,7 @@ def _pairs(graph, units, areas, best, scratch, cand, pricing, schedule, rng):
             best_value[1] = 0.0
         refs = (a, b, c, u, v, pop[a], pop[b], pop[c])
         cost_before = _sum4(cost, a, b, c, -1)
-        out_before = _out4(limits, pop, a, b, c, -1)
-        in_before = _in4(limits, pop, a, b, c, -1)
+        out_before, in_before = _band4(limits, pop, a, b, c, -1)
         moved_before = _sum4(area_moved, a, b, c, -1)
         _shift(u, a, b, graph, units, areas, w, cst)
         src_v = c if short else b
@@ -346,7 +333,7 @@ def _pairs(graph, units, areas, best, scratch, cand, pricing, schedule, rng):
                 in_before += 1 if _outside(limits, pop[d]) > 0 else 0
                 moved_before += area_moved[d]
             _shift(x, d, c, graph, units, areas, w, cst)
-        out_after = _out4(limits, pop, a, b, c, d)
+        out_after, in_after = _band4(limits, pop, a, b, c, d)
         new_moved = moved_total + _sum4(area_moved, a, b, c, d) - moved_before
         ok = not (new_moved > max_moved and new_moved > moved_total)
         delta = _sum4(cost, a, b, c, d) - cost_before
@@ -359,7 +346,7 @@ def _pairs(graph, units, areas, best, scratch, cand, pricing, schedule, rng):
             _shift(u, b, a, graph, units, areas, w, cst)
             continue
         current += delta - band_weight * (out_after - out_before) / total_pop
-        n_out += _in4(limits, pop, a, b, c, d) - in_before
+        n_out += in_after - in_before
         moved_total = new_moved
         accepted += 1
         if n_out == 0 and moved_total <= max_moved and current < best_value[0] - 1e-12:

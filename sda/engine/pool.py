@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from sda.metrics import area_populations, in_band, pieces_per_area
+from sda.metrics import in_band, pieces_per_area
 from sda.objective import area_costs, stats_of
 from sda.problem import Problem
 
@@ -48,14 +48,13 @@ class Pooled:
     labels: np.ndarray
     cost: float
     candidates: int  # distinct valid areas offered to HiGHS
-    status: str  # HiGHS's model status
     seconds: float  # building and solving the model
 
 
 def usable(problem: Problem) -> bool:
     """Pooling needs area costs that depend on the area alone: not with a previous plan (the
     ``moved`` term depends on which area keeps which id) nor with frozen units."""
-    return problem.n <= MAX_UNITS and not (problem.previous >= 0).any() and not problem.frozen.any()
+    return problem.n <= MAX_UNITS and not problem.has_previous and not problem.frozen.any()
 
 
 class Snapshots:
@@ -92,9 +91,10 @@ def candidate_areas(
     for labels in plans:
         if int(labels.max()) + 1 != k:
             continue
-        cost = area_costs(problem, stats_of(problem, labels, k), target, k)
+        stats = stats_of(problem, labels, k)
+        cost = area_costs(problem, stats, target, k)
         whole = pieces_per_area(problem.indptr, problem.indices, labels, k) == 1
-        fits = in_band(area_populations(labels, problem.pop, k), problem.min_pop, problem.max_pop)
+        fits = in_band(stats.pop, problem.min_pop, problem.max_pop)
         order = np.argsort(labels, kind="stable")
         bounds = np.searchsorted(labels[order], np.arange(k + 1))
         for a in np.flatnonzero(whole & fits).tolist():
@@ -159,7 +159,6 @@ def best_partition(
     h.setSolution(start)
     with silenced_solver_output():
         h.run()
-    status = h.modelStatusToString(h.getModelStatus())
     values = np.asarray(h.getSolution().col_value)
     if len(values) != m:
         return None
@@ -171,4 +170,4 @@ def best_partition(
         return None
     if not keeps_rules(labels):
         return None
-    return Pooled(labels, float(costs[chosen].sum()), m, status, time.monotonic() - started)
+    return Pooled(labels, float(costs[chosen].sum()), m, time.monotonic() - started)

@@ -648,8 +648,6 @@ def search(
         say(describe_count(screened, k, problem.total_pop / max(goal, 1.0)))
     else:
         k = int(count)
-    # Every start searches the chosen count, so the plan's count is the one announced.
-    counts = [k]
     n_starts = starts if initial is None else 1
     spent = time.monotonic() - t0
     remaining = max(time_limit_s - spent, 0.0)
@@ -667,7 +665,8 @@ def search(
     reuse = steps == 0 and bool(plans) and spent > SCREEN_SHARE * time_limit_s
     if reuse and n_starts:
         say("constructions are slow for this budget: the starts refine the screened plans")
-    firsts = [plans[counts[s % len(counts)]] if reuse else initial for s in range(n_starts)]
+    # Every start searches the chosen count, so the plan's count is the one announced.
+    firsts = [plans[k] if reuse else initial for _ in range(n_starts)]
     # With a step budget, a share of it is kept for refining the best start plans at the end;
     # not at a tight count, where long starts pay and the refined plans were worse.
     refine = initial is None and n_starts > 1 and not _tight(problem, k)
@@ -688,7 +687,7 @@ def search(
     tasks = [
         (
             problem,
-            counts[s % len(counts)],
+            k,
             goal,
             seeds[s],
             start_steps,
