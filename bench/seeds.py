@@ -99,8 +99,9 @@ def run_config(
         result = search(problem, jobs=2, **options)
         walls2.append(time.monotonic() - t0)
         workers = worker_rss_mb()
-        ideal.append(makespan(result.task_cpu_s, 2) / makespan(result.task_cpu_s, 1))
-        cpu.append(makespan(result.task_cpu_s, 1))
+        one_core = makespan(result.task_cpu_s, 1)
+        ideal.append(makespan(result.task_cpu_s, 2) / one_core)
+        cpu.append(one_core)
         if len(walls1) < one_job_seeds:
             t0 = time.monotonic()
             alone = search(problem, jobs=1, **options)

@@ -214,7 +214,7 @@ def run(
     called with the plan once it is built and bounded, while the trade-offs run on the workers
     (with one job, before they run): work that needs the plan's areas but not its alternatives,
     such as drawing its maps (``sda.outputs.draw_maps``), is done there on a core that would
-    otherwise wait.
+    otherwise wait. Without trade-offs it is not called: nothing would run alongside it.
     """
     say = progress or (lambda _m: None)
     started = time.monotonic()
@@ -286,9 +286,9 @@ def run(
                 f"coterminosity {plan.bound['plan']:.3f}; bound {plan.bound['bound']:.3f}; "
                 f"gap {100 * plan.bound['gap']:.1f}%"
             )
-        if meanwhile is not None:
-            meanwhile(plan)
         if pending is not None:
+            if meanwhile is not None:
+                meanwhile(plan)
             say("trade-offs: re-running with other counts, weights and rules")
             plan.alternatives, drawn = pending.collect(say)
             plan.ensemble = drawn

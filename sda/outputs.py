@@ -209,7 +209,7 @@ def _write_set(plan: Plan, out_dir: Path, maps: Mapping[str, bytes] | None) -> l
     # The print sheets take the longest: drawn ahead (``draw_maps``), else on the workers
     # ([search] jobs; A3, the slower, first) while this process writes the rest; with one job,
     # here, once the rest is written.
-    papers = [(plan, paper) for paper in ("a3", "a4")] if maps is None else []
+    papers = [(plan, paper) for paper in reversed(PRINT_PAPERS)] if maps is None else []
     with started_tasks(render_sheet, papers, plan.config.search.jobs) as sheets:
         units = _units_frame(plan)
         areas = _areas_frame(plan)
@@ -229,7 +229,7 @@ def _write_set(plan: Plan, out_dir: Path, maps: Mapping[str, bytes] | None) -> l
             _write_text(out_dir / "plan.json", _dumps(_plan_record(plan))),
         ]
         written += _write_report_files(plan, out_dir, None if maps is None else maps["map.png"])
-        drawn = dict(maps) if maps is not None else {name: data for files in sheets for name, data in files.items()}
+        drawn = maps if maps is not None else {name: data for files in sheets for name, data in files.items()}
     for paper in PRINT_PAPERS:  # map_a4/a3 .png/.pdf
         for name in (f"map_{paper}.png", f"map_{paper}.pdf"):
             data = drawn[name]

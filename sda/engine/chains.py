@@ -92,8 +92,9 @@ class _Plan:
 
 
 class _Step(NamedTuple):
-    """One area of a chain being searched: the unit linking it to its parent step, its
-    population once that unit has moved, the unit ``a0`` moves on this chain, and its depth."""
+    """One area of a chain being searched: the area, the unit linking it to its parent step, the
+    parent step's index, the area's population once that unit has moved (``level``), and the
+    unit ``a0`` moves on this chain (``first``)."""
 
     area: int
     link: int
@@ -152,12 +153,13 @@ def _find_chain(
                     if not closing and (key_c in seen or (per_unit and _on_path(steps, i, c))):
                         continue
                     p = pop[unit]
-                    if not plan.movable[unit] or not plan.can_leave(unit):
+                    b_after = level_b + p if pull else level_b - p
+                    # Cheap tests first: can_leave searches the unit's whole area the first time.
+                    if not plan.movable[unit] or (i != 0 and not lo <= b_after <= hi):
                         continue
                     if out_b >= 0 and not (plan.touches(unit, b, out_b) if pull else plan.touches(out_b, b, unit)):
                         continue
-                    b_after = level_b + p if pull else level_b - p
-                    if i != 0 and not lo <= b_after <= hi:
+                    if not plan.can_leave(unit):
                         continue
                     first = steps[i].first
                     if closing:  # a0 gives (pull) / takes (push) this unit

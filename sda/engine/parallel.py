@@ -54,13 +54,11 @@ def child_seeds(seed: int | np.random.SeedSequence, n: int, *, stream: int = 0) 
 def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs: int) -> Iterator[Any]:
     """``fn(*task)`` for every task, yielded in task order as they finish; in worker processes
     when ``jobs`` > 1 and there is more than one task."""
-    workers = min(resolve_jobs(jobs), len(tasks))
-    if workers <= 1:
+    if min(resolve_jobs(jobs), len(tasks)) <= 1:
         for task in tasks:
             yield fn(*task)
         return
-    _finish_warming()
-    yield from _dispatch(fn, tasks, workers)
+    yield from _dispatch(fn, tasks, resolve_jobs(jobs))
 
 
 @contextlib.contextmanager
@@ -86,7 +84,7 @@ def started_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs
     stop = threading.Event()
     arrived: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
     collector = threading.Thread(
-        target=_collect, args=(_dispatch(fn, tasks, workers, stop), arrived), name="sda-results", daemon=True
+        target=_collect, args=(_dispatch(fn, tasks, resolve_jobs(jobs), stop), arrived), name="sda-results", daemon=True
     )
     collector.start()
     results = _arrivals(arrived, len(tasks))
@@ -123,8 +121,11 @@ def _arrivals(arrived: queue.SimpleQueue[tuple[bool, Any]], n: int) -> Generator
 def _dispatch(
     fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: int, stop: threading.Event | None = None
 ) -> Iterator[Any]:
-    """Hand the tasks to ``workers`` loky workers now; their results, in task order. Once ``stop``
-    is set, no further task is handed out (joblib takes them from the iterator as workers free up)."""
+    """Hand the tasks to the pool of ``workers`` loky workers now; their results, in task order.
+    Once ``stop`` is set, no further task is handed out (joblib takes them from the iterator as
+    workers free up). ``workers`` is the pool's size, never the number of tasks: joblib resizes
+    its executor to each call's ``n_jobs``, so a call with fewer tasks would stop workers that
+    the next call must start again (about a second each)."""
     _finish_warming()
     from joblib import Parallel, delayed, parallel_config  # only needed with more than one worker
 

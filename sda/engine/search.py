@@ -296,7 +296,7 @@ def choose_count(
         batch = order[b : b + batch_size]
         left = max(budget_s - spent, 1.0) if np.isfinite(budget_s) else float("inf")
         tasks = [(problem, k, target, seeds[b + j], steps, left) for j, k in enumerate(batch)]
-        for out in run_tasks(_screen_task, tasks, workers):
+        for out in run_tasks(_screen_task, tasks, jobs):
             _say_load(progress, out.seconds_load)
             tried.append(out.count)
             if cpu_log is not None:
@@ -322,7 +322,7 @@ def choose_count(
             )
         raise InfeasibleError(msg)
     if not np.isfinite(budget_s):
-        _screen_finalists(problem, target, screened, plans, steps * FINAL_FACTOR, workers, progress, cpu_log)
+        _screen_finalists(problem, target, screened, plans, steps * FINAL_FACTOR, jobs, progress, cpu_log)
     chosen, _ = pick_count(screened, problem.total_pop / max(target, 1.0))
     return chosen, screened, plans
 
@@ -333,7 +333,7 @@ def _screen_finalists(
     screened: dict[int, float],
     plans: dict[int, np.ndarray],
     steps: int,
-    workers: int,
+    jobs: int,
     progress: Progress,
     cpu_log: list[float] | None,
 ) -> None:
@@ -346,7 +346,7 @@ def _screen_finalists(
         return
     seeds = child_seeds(SCREEN_SEED, len(finalists), stream=4)
     tasks = [(problem, k, target, seeds[j], steps, float("inf")) for j, k in enumerate(finalists)]
-    for out in run_tasks(_screen_task, tasks, max(1, min(workers, len(tasks)))):
+    for out in run_tasks(_screen_task, tasks, jobs):
         if cpu_log is not None:
             cpu_log.append(out.seconds_cpu)
         if out.labels is not None and out.cost < screened[out.count]:
