@@ -61,6 +61,8 @@ class Evaluation:
     source : the file read.
     run_dir : the output folder the plan was compared with, or None.
     run_scores : the scores that run recorded (``plan.json``), or None.
+    run_recorded_edits : whether that run's ``plan.json`` records the edits it was made from
+        (a folder written by ``sda repair`` or ``evaluate --out``).
     """
 
     plan: Plan
@@ -70,6 +72,7 @@ class Evaluation:
     source: Path
     run_dir: Path | None = None
     run_scores: dict[str, float] | None = None
+    run_recorded_edits: bool = False
 
     @property
     def ok(self) -> bool:
@@ -149,7 +152,9 @@ def evaluate_plan(
         *(f"Broken rule: {v}" for v in violations),
         *_edit_notes(edits, costs),
     ]
-    return Evaluation(plan, violations, edits, costs, source, run_dir, run_scores)
+    run_provenance = record.get("provenance")
+    recorded = isinstance(run_provenance, Mapping) and bool(run_provenance.get(EDITS_KEY))
+    return Evaluation(plan, violations, edits, costs, source, run_dir, run_scores, recorded)
 
 
 def _run_area_names(record: Mapping[str, Any]) -> dict[str, str]:
@@ -490,13 +495,11 @@ def evaluation_text(ev: Evaluation) -> str:
             lines.append(f"No edits since the run in {ev.run_dir}.")
         else:
             total = int(ev.edits["population"].sum())
-            provenance = _plan_json(ev.run_dir).get("provenance")
-            recorded = isinstance(provenance, Mapping) and bool(provenance.get(EDITS_KEY))
             # A folder written by sda repair or evaluate --out records the edits it was made from:
             # they are counted from the original run, not from this folder's own plan.
             since = (
                 f"the original run, as recorded in {ev.run_dir / 'plan.json'}"
-                if recorded
+                if ev.run_recorded_edits
                 else f"the run in {ev.run_dir}"
             )
             lines.append(f"{len(ev.edits)} unit(s) moved since {since} ({show_whole(total)} residents):")
