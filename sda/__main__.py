@@ -1,6 +1,6 @@
 """``python -m sda``: the same as the ``sda`` command."""
 
-from sda.cli import cli
+from sda.cli import main
 
 if __name__ == "__main__":
-    cli()
+    main()

@@ -218,62 +218,81 @@ def run(
     """
     say = progress or (lambda _m: None)
     started = time.monotonic()
-    if cfg.search.starts > 1 or cfg.areas.count == "auto" or cfg.tradeoffs.enabled:
+    if cfg.hands_work_to_workers:
         warm_workers(cfg.search.jobs)  # parallel work will follow: start the workers meanwhile
     inputs = load_inputs(cfg, say)
     problem = inputs.problem
     check_feasible(problem, cfg.areas.count)
     say("preparing the search kernels (compiling on the first run only, then cached)")
     seconds_compile = compile_kernels(problem)
-    rerun = None
-    if previous is not None:
-        from sda.rerun import search_from_previous
+    # Leaving this block early (an error, Ctrl-C) stops the trade-offs started in it.
+    with contextlib.ExitStack() as trading:
+        other_counts: list[tradeoffs.Underway] = []
 
-        rerun = search_from_previous(cfg, problem, inputs.units, previous, say)
-        result = rerun.result
-    else:
-        result = search(
-            problem,
-            count=cfg.areas.count,
-            target=cfg.areas.target_population,
-            seed=cfg.search.seed,
-            time_limit_s=cfg.search.time_limit_s,
-            starts=cfg.search.starts,
-            progress=say,
-            steps=cfg.search.steps,
-            jobs=cfg.search.jobs,
-        )
-    if cfg.areas.count == "auto" and len(result.starts) > 1:
-        say(f"best plan: {result.count} areas, objective {result.objective:.4f}")
-    target = target_for(problem, result.count if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
-    provenance = _provenance(cfg, inputs, result, started)
-    provenance["seconds_compile"] = round(seconds_compile + result.seconds_compile, 3)
-    ids, carried_names = None, None
-    if rerun is not None:
-        provenance["count_asked"] = f"{cfg.areas.count} (re-run: {rerun.count_note})"
-        provenance["previous"] = rerun.record
-        provenance["lineage"] = {
-            "previous": rerun.carried.source,
-            "retired_ids": rerun.identity.retired_line,
-            "names": rerun.identity.names,
-        }
-        ids, carried_names = rerun.identity.ids, rerun.identity.names
-    underway: contextlib.AbstractContextManager[tradeoffs.Underway | None] = contextlib.nullcontext()
-    if cfg.tradeoffs.enabled:
-        # The trade-offs start now on the workers ([search] jobs); this process builds and
-        # bounds the plan meanwhile. On steps, the ensemble is bounded by its size alone (no
-        # clock), so the report repeats.
-        ensemble_s = float("inf") if tradeoffs.alternative_steps(cfg) > 0 else 15.0
-        underway = tradeoffs.started(
-            cfg,
-            inputs.graph,
-            inputs.units,
-            problem,
-            result.count,
-            plan_labels=result.labels,
-            ensemble_of=tradeoffs.EnsembleAsk(result.count, target, cfg.tradeoffs.ensemble, ensemble_s),
-        )
-    with underway as pending:
+        def start_other_counts(count: int) -> None:
+            # The starts are done and the workers free while this process pools: the other
+            # counts' trade-offs need only the count, so they start now.
+            other_counts.append(
+                trading.enter_context(tradeoffs.started(cfg, inputs.graph, inputs.units, problem, count, part="counts"))
+            )
+
+        rerun = None
+        if previous is not None:
+            from sda.rerun import search_from_previous
+
+            rerun = search_from_previous(cfg, problem, inputs.units, previous, say)
+            result = rerun.result
+        else:
+            result = search(
+                problem,
+                count=cfg.areas.count,
+                target=cfg.areas.target_population,
+                seed=cfg.search.seed,
+                time_limit_s=cfg.search.time_limit_s,
+                starts=cfg.search.starts,
+                progress=say,
+                steps=cfg.search.steps,
+                jobs=cfg.search.jobs,
+                starts_done=start_other_counts if cfg.tradeoffs.enabled else None,
+            )
+        if cfg.areas.count == "auto" and len(result.starts) > 1:
+            say(f"best plan: {result.count} areas, objective {result.objective:.4f}")
+        target = target_for(problem, result.count if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
+        provenance = _provenance(cfg, inputs, result, started)
+        provenance["seconds_compile"] = round(seconds_compile + result.seconds_compile, 3)
+        ids, carried_names = None, None
+        if rerun is not None:
+            provenance["count_asked"] = f"{cfg.areas.count} (re-run: {rerun.count_note})"
+            provenance["previous"] = rerun.record
+            provenance["lineage"] = {
+                "previous": rerun.carried.source,
+                "retired_ids": rerun.identity.retired_line,
+                "names": rerun.identity.names,
+            }
+            ids, carried_names = rerun.identity.ids, rerun.identity.names
+        pending: list[tradeoffs.Underway] = []
+        if cfg.tradeoffs.enabled:
+            # The rest of the trade-offs start now on the workers ([search] jobs); this process
+            # builds and bounds the plan meanwhile. On steps, the ensemble is bounded by its size
+            # alone (no clock), so the report repeats.
+            ensemble_s = float("inf") if tradeoffs.alternative_steps(cfg) > 0 else 15.0
+            if not other_counts:  # a re-run's search does not call back
+                start_other_counts(result.count)
+            pending = [
+                *other_counts,
+                trading.enter_context(
+                    tradeoffs.started(
+                        cfg,
+                        inputs.graph,
+                        inputs.units,
+                        problem,
+                        result.count,
+                        plan_labels=result.labels,
+                        ensemble_of=tradeoffs.EnsembleAsk(result.count, target, cfg.tradeoffs.ensemble, ensemble_s),
+                        part="others",
+                    )
+                ),
+            ]
         plan = build_plan(
             cfg, inputs, result.labels, target=target, provenance=provenance, ids=ids, area_names=carried_names
         )
@@ -286,11 +305,14 @@ def run(
                 f"coterminosity {plan.bound['plan']:.3f}; bound {plan.bound['bound']:.3f}; "
                 f"gap {100 * plan.bound['gap']:.1f}%"
             )
-        if pending is not None:
+        if pending:
             if meanwhile is not None:
                 meanwhile(plan)
             say("trade-offs: re-running with other counts, weights and rules")
-            plan.alternatives, drawn = pending.collect(say)
+            plan.alternatives = []
+            for part in pending:  # the other counts' rows first, as ``tradeoffs.explore`` gives them
+                rows, drawn = part.collect(say)
+                plan.alternatives += rows
             plan.ensemble = drawn
             say(f"ensemble: {0 if drawn is None else len(drawn)} random valid plans to rank against")
     plan.provenance["seconds_total"] = round(time.monotonic() - started, 2)

@@ -346,6 +346,12 @@ class RunConfig:
         """Plain, JSON-ready dict of the settings actually used (for the report and provenance)."""
         return _plain(dataclasses.asdict(self))
 
+    @property
+    def hands_work_to_workers(self) -> bool:
+        """Whether ``sda propose`` has independent pieces for the ``[search] jobs`` workers
+        (several starts, counts to screen, trade-offs), so it is worth starting them early."""
+        return self.search.starts > 1 or self.areas.count == "auto" or self.tradeoffs.enabled
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):

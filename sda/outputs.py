@@ -62,7 +62,7 @@ from sda.formatting import (
     show_text,
 )
 from sda.graph import graph_edges_frame
-from sda.maps import PRINT_PAPERS, area_neighbours, render_figures, render_print_maps, render_sheet
+from sda.maps import PRINT_PAPERS, area_neighbours, render_figures, render_plan_figures, render_print_maps, render_sheet
 from sda.plan import Plan, Provenance, RuleResult
 from sda.qgis import adjacency_qml, area_colours, areas_qml, practices_qml, units_qml
 from sda.report import render_report_html, render_report_md
@@ -163,8 +163,8 @@ def write_outputs(plan: Plan, out_dir: Path, *, drawn: DrawnMaps | None = None) 
     plan = dataclasses.replace(plan, provenance=_complete_provenance(plan))
     if is_reproducible():  # SOURCE_DATE_EPOCH: identical runs must give identical bytes
         plan = _without_timings(plan)
-    maps = drawn.files if drawn is not None and drawn.drawn_from.matches(plan) else None
-    return replace_folder(out_dir, lambda folder: _write_set(plan, folder, maps))
+    ahead = drawn if drawn is not None and drawn.drawn_from.matches(plan) else None
+    return replace_folder(out_dir, lambda folder: _write_set(plan, folder, ahead))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,27 +189,28 @@ class _DrawnFrom:
 
 @dataclasses.dataclass(frozen=True)
 class DrawnMaps:
-    """A plan's maps drawn ahead of ``write_outputs`` by ``draw_maps``: ``map.png`` (the
-    report's) and the print sheets, with what they were drawn from."""
+    """A plan's pictures drawn ahead of ``write_outputs`` by ``draw_maps``, with what they were
+    drawn from: the print sheets' files (``map_a4.png`` ...) and the report's figures of the plan
+    itself (``sda.maps.render_plan_figures``: the map, the locators, a re-run's changes)."""
 
     drawn_from: _DrawnFrom
     files: Mapping[str, bytes]
+    figures: Mapping[str, bytes | None]
 
 
 def draw_maps(plan: Plan) -> DrawnMaps:
     """Draw the plan's maps now (about 4 s on the shipped data: the better part of writing), so
     that ``write_outputs`` need not. They need the plan's areas, not its alternatives, ensemble
     or bound: ``sda propose`` draws them while the trade-offs run on the workers."""
-    files = {**render_sheet(_without_timings(plan), "screen"), **render_print_maps(plan)}
-    return DrawnMaps(_DrawnFrom.of(plan), files)
+    return DrawnMaps(_DrawnFrom.of(plan), render_print_maps(plan), render_plan_figures(_without_timings(plan)))
 
 
-def _write_set(plan: Plan, out_dir: Path, maps: Mapping[str, bytes] | None) -> list[Path]:
+def _write_set(plan: Plan, out_dir: Path, ahead: DrawnMaps | None) -> list[Path]:
     run = _run_label(plan)
     # The print sheets take the longest: drawn ahead (``draw_maps``), else on the workers
     # ([search] jobs; A3, the slower, first) while this process writes the rest; with one job,
     # here, once the rest is written.
-    papers = [(plan, paper) for paper in reversed(PRINT_PAPERS)] if maps is None else []
+    papers = [(plan, paper) for paper in reversed(PRINT_PAPERS)] if ahead is None else []
     with started_tasks(render_sheet, papers, plan.config.search.jobs) as sheets:
         units = _units_frame(plan)
         areas = _areas_frame(plan)
@@ -228,8 +229,8 @@ def _write_set(plan: Plan, out_dir: Path, maps: Mapping[str, bytes] | None) -> l
             _write_geopackage(plan, units, areas, qml, out_dir / "plan.gpkg"),
             _write_text(out_dir / "plan.json", _dumps(_plan_record(plan))),
         ]
-        written += _write_report_files(plan, out_dir, None if maps is None else maps["map.png"])
-        drawn = maps if maps is not None else {name: data for files in sheets for name, data in files.items()}
+        written += _write_report_files(plan, out_dir, None if ahead is None else ahead.figures)
+        drawn = ahead.files if ahead is not None else {name: data for files in sheets for name, data in files.items()}
     for paper in PRINT_PAPERS:  # map_a4/a3 .png/.pdf
         for name in (f"map_{paper}.png", f"map_{paper}.pdf"):
             data = drawn[name]
@@ -306,10 +307,10 @@ def write_report(plan: Plan, out_dir: Path) -> list[Path]:
     return replace_folder(out_dir, lambda folder: _write_report_files(plan, folder), replaces=REPORT_NAMES)
 
 
-def _write_report_files(plan: Plan, out_dir: Path, plan_map: bytes | None = None) -> list[Path]:
+def _write_report_files(plan: Plan, out_dir: Path, ahead: Mapping[str, bytes | None] | None = None) -> list[Path]:
     shown = _without_timings(plan)
     run = _run_label(plan)
-    figures = render_figures(shown, plan_map=plan_map)
+    figures = render_figures(shown, ahead=ahead)
     written: list[Path] = []
     for key, name in _FIGURE_FILES.items():
         data = figures.get(key)

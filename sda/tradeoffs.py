@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import geopandas as gpd
 import numpy as np
@@ -164,18 +164,25 @@ def started(
     *,
     plan_labels: np.ndarray | None = None,
     ensemble_of: EnsembleAsk | None = None,
+    part: Literal["all", "counts", "others"] = "all",
 ) -> Iterator[Underway]:
     """Start the alternatives of ``explore`` (and the ensemble, when asked) as tasks on the
     ``[search] jobs`` workers, so the caller can do other work meanwhile (with one job they run
     in this process when collected). Read them with ``Underway.collect`` inside the block;
     leaving it early stops them (``engine.parallel.started_tasks``).
 
+    ``part`` starts only the other counts' rows (``"counts"``: they need the count, not the
+    plan, so they can start while the plan is still being finished) or only the rest
+    (``"others"``); the two parts' rows, in that order, are the rows of ``"all"``.
+
     The alternatives are independent, each on the run's seed, and the ensemble on its own, so
-    the rows do not depend on how many workers made them.
+    the rows do not depend on how many workers made them, nor on when they started.
     """
     lo, hi = problem.feasible_counts()
     variants = [v for v in _variants(cfg, count, lo, hi) if not (v[0] == "count" and v[2].areas.count == count)]
-    budget = cfg.tradeoffs.time_limit_s / max(len(variants), 1)
+    budget = cfg.tradeoffs.time_limit_s / max(len(variants), 1)  # of all the rows, whichever part
+    if part != "all":
+        variants = [v for v in variants if (v[0] == "count") == (part == "counts")]
     steps = alternative_steps(cfg)
     context = _Context(graph, units, problem.n_pcn > 0, problem.weights, cfg.search.seed, cfg.graph.snap_m, plan_labels)
     tasks: list[tuple[Any, ...]] = []

@@ -424,12 +424,18 @@ def test_maps_drawn_ahead_are_written_for_their_plan_only(plan: Plan, tmp_path: 
 
     ready = dataclasses.replace(plan, provenance=_complete_provenance(plan))  # as sda propose's plan
     drawn = draw_maps(ready)
-    assert set(drawn.files) == {"map.png", "map_a4.png", "map_a4.pdf", "map_a3.png", "map_a3.pdf"}
+    assert set(drawn.files) == {"map_a4.png", "map_a4.pdf", "map_a3.png", "map_a3.pdf"}
+    assert "map" in drawn.figures and any(key.startswith("locator-") for key in drawn.figures)
     # Marked stand-ins: written as they are when they are this plan's maps.
-    marked = DrawnMaps(drawn.drawn_from, {name: f"drawn ahead: {name}".encode() for name in drawn.files})
+    marked = DrawnMaps(
+        drawn.drawn_from,
+        {name: f"drawn ahead: {name}".encode() for name in drawn.files},
+        {**drawn.figures, "map": b"drawn ahead: map", "locator-SDA-01": b"drawn ahead: locator"},
+    )
     write_outputs(ready, tmp_path / "same", drawn=marked)
     for name in drawn.files:
         assert (tmp_path / "same" / name).read_bytes() == f"drawn ahead: {name}".encode()
+    assert (tmp_path / "same" / "map.png").read_bytes() == b"drawn ahead: map"
     # Another plan (here: another coterminosity, which the sheets print) gets its own maps.
     other = dataclasses.replace(ready, scores={**ready.scores, "coterminosity": 0.5})
     write_outputs(other, tmp_path / "other", drawn=marked)

@@ -402,3 +402,21 @@ def test_one_start_is_not_refined() -> None:
     problem = halves_grid(20, 70)
     result = run(problem, count=3, starts=1, steps=5_000, jobs=1)
     assert len(result.starts) == 1
+
+
+def test_the_caller_hears_the_count_once_the_starts_are_done_before_the_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # sda propose hands the workers the other counts' trade-offs at that moment, while it pools.
+    events: list[object] = []
+    real_pool = search_module._pool
+
+    def pool_spy(*args: object, **kwargs: object) -> object:
+        events.append("pool")
+        return real_pool(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search_module, "_pool", pool_spy)
+    pcn = {c: ("A" if int(c[3]) < 3 else "B") for c in problem_of(grid_graph(6, 6), 30, 50).codes}
+    problem = problem_of(grid_graph(6, 6), 60, 100, pcn_of=pcn)
+    result = run(problem, count="auto", seed=5, starts=3, steps=20_000, starts_done=events.append)
+    assert events == [result.count, "pool"]

@@ -213,3 +213,24 @@ def test_started_tradeoffs_give_the_alternatives_and_ensemble_of_one_worker() ->
     assert ensemble is not None
     pd.testing.assert_frame_equal(ensemble, drawn)
     assert len(messages) == len(rows)
+
+
+def test_the_other_counts_and_the_rest_started_apart_give_the_rows_of_all() -> None:
+    # sda propose starts the other counts' rows while it pools, and the rest once the plan is
+    # chosen: the two parts, in that order, are explore's rows (the same budgets, the same seeds).
+    import dataclasses
+
+    from sda.config import SearchConfig
+
+    cfg, graph, units, problem = grid_case(halves())
+    cfg = dataclasses.replace(cfg, tradeoffs=TradeoffsConfig(steps=20_000, ensemble=0))
+    every = tradeoffs.explore(dataclasses.replace(cfg, search=SearchConfig(jobs=1)), graph, units, problem, 4)
+    run = dataclasses.replace(cfg, search=SearchConfig(jobs=2))
+    with (
+        tradeoffs.started(run, graph, units, problem, 4, part="counts") as counts,
+        tradeoffs.started(run, graph, units, problem, 4, part="others") as others,
+    ):
+        rows = counts.collect()[0] + others.collect()[0]
+    counts_first = [r["kind"] == "count" for r in every]
+    assert any(counts_first) and not all(counts_first)  # both parts have rows
+    assert rows == every

@@ -10,6 +10,7 @@ goes further.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -585,6 +586,7 @@ def search(
     construct_seconds: float = 60.0,
     steps: int = 0,
     jobs: int = 1,
+    starts_done: Callable[[int], object] | None = None,
 ) -> SearchResult:
     """Find a good valid plan.
 
@@ -621,6 +623,10 @@ def search(
     jobs
         Worker processes for the screening and the starts (0: every core). With ``steps`` the
         plan is the same for any value.
+    starts_done
+        Called with the count once the starts (and the final phase) are done, before the pool:
+        the workers are free from then on while this process pools, so the caller can hand them
+        work that needs only the count (``sda propose`` starts the other counts' trade-offs).
     """
     say = progress or (lambda _msg: None)
     compile_s = compile_kernels(problem)
@@ -712,6 +718,8 @@ def search(
         for r in range(REFINE_ROUNDS):
             steps_r = refine_steps // REFINE_ROUNDS
             outcomes += _refine(problem, outcomes, goal, seed, steps_r, workers, say, task_cpu, r, pooling)
+    if starts_done is not None:
+        starts_done(k)
     start_costs = [o.cost for o in outcomes if o.labels is not None]
     # The best plan of any start, then the screened one; ties go to the earlier candidate, so the
     # pick is the same however many workers ran.

@@ -11,6 +11,8 @@ and print sheets), ``locator`` (small maps for the area cards), ``charts`` (fron
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sda.maps.changes import moved_codes, plot_moved_units
 from sda.maps.charts import ENSEMBLE_SCORES, ensemble_columns, frontier_points, plot_ensemble, plot_frontier
 from sda.maps.layers import area_neighbours, area_shapes, labels_readable
@@ -31,25 +33,33 @@ __all__ = [
     "plot_plan_map",
     "render_figures",
     "render_locators",
+    "render_plan_figures",
     "render_print_maps",
     "render_sheet",
 ]
 
 
-def render_figures(plan: Plan, *, plan_map: bytes | None = None) -> dict[str, bytes | None]:
-    """Draw every report figure of a plan (``plan_map``: the plan map's PNG, when drawn already).
+def render_figures(plan: Plan, *, ahead: Mapping[str, bytes | None] | None = None) -> dict[str, bytes | None]:
+    """Draw every report figure of a plan, taking those in ``ahead`` as drawn already.
 
     Returns
     -------
     dict
-        ``"map"``, ``"frontier"`` and ``"ensemble"`` (and ``"changes"`` for a re-run) -> PNG
-        bytes, or ``None`` for a figure with nothing to show (no alternatives, no ensemble).
+        ``"map"``, ``"frontier"`` and ``"ensemble"`` (and ``"changes"`` for a re-run, and one
+        ``"locator-<area>"`` per area) -> PNG bytes, or ``None`` for a figure with nothing to
+        show (no alternatives, no ensemble).
     """
-    figures = {
-        "map": plan_map if plan_map is not None else plot_plan_map(plan),
-        "frontier": plot_frontier(plan.alternatives, plan.scores),
-        "ensemble": plot_ensemble(plan.ensemble, plan.scores),
-    }
+    figures: dict[str, bytes | None] = dict(ahead or render_plan_figures(plan))
+    figures["frontier"] = plot_frontier(plan.alternatives, plan.scores)
+    figures["ensemble"] = plot_ensemble(plan.ensemble, plan.scores)
+    return figures
+
+
+def render_plan_figures(plan: Plan) -> dict[str, bytes | None]:
+    """The report figures that show the plan itself, not its trade-offs or ensemble: the plan
+    map, the changes of a re-run, and the area cards' locators. ``sda propose`` draws them while
+    the trade-offs run (``sda.outputs.draw_maps``)."""
+    figures: dict[str, bytes | None] = {"map": plot_plan_map(plan)}
     if plan.provenance.get("previous"):  # a re-run (see sda.rerun)
         figures["changes"] = plot_moved_units(plan)
     # One small "where is it" map per area card (report.html embeds them; report.md leaves them
