@@ -300,6 +300,20 @@ def test_random_tree_spans_and_cuts_are_admissible() -> None:
         assert (4 - k1) * 30 <= 160 - s <= (4 - k1) * 50
 
 
+def test_subtree_mask_is_the_far_side_of_a_path_from_the_root() -> None:
+    # The only spanning tree of a path is the path; the subtree of unit c is every unit beyond
+    # c, looking away from the root.
+    problem = problem_of(path_graph(6), 10, 60)
+    nodes = np.arange(6)
+    for seed in range(6):
+        tree = random_tree(problem, nodes, local_edges(problem, nodes), rng(seed))
+        assert tree is not None
+        root = int(tree.order[0])
+        for c in range(6):
+            expected = [j >= c if c > root else j <= c if c < root else True for j in range(6)]
+            assert tree.subtree_mask(c).tolist() == expected
+
+
 def test_random_tree_of_disconnected_nodes_is_none() -> None:
     problem = problem_of(two_parts(), 20, 30)
     nodes = np.arange(problem.n)

@@ -74,9 +74,7 @@ class _Builder:
             cuts = admissible_cuts(self.problem, tree, k)
             if len(cuts.child):
                 pick = self._choose(tree, cuts, k)
-                c, k1 = int(cuts.child[pick]), int(cuts.k_sub[pick])
-                mask = np.zeros(len(nodes), dtype=bool)
-                mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+                mask, k1 = tree.subtree_mask(int(cuts.child[pick])), int(cuts.k_sub[pick])
             else:
                 # No tree edge lands in the window: take the nearest miss and shift units across.
                 if neighbours is None:
@@ -110,19 +108,17 @@ class _Builder:
             tree = random_tree(self.problem, nodes, edges, self.rng, self.pcn_surcharge, self.district_surcharge)
             if tree is None:
                 return None
-            mask = np.zeros(len(nodes), dtype=bool)
             cuts = admissible_cuts(self.problem, tree, k)
             if len(cuts.child):
                 pick = self._choose(tree, cuts, k)
-                c, k1 = int(cuts.child[pick]), int(cuts.k_sub[pick])
-                mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+                mask, k1 = tree.subtree_mask(int(cuts.child[pick])), int(cuts.k_sub[pick])
                 best = (0, mask, k1)
                 break
             near = self._nearest_miss(tree, k)
             if near is None:
                 continue
             _, c, k1 = near
-            mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+            mask = tree.subtree_mask(c)
             fits = self._shift_towards(tree, mask, k1, k, neighbours)
             miss = 0 if fits else self._side_miss(nodes, mask, k1, k)
             if best is None or miss < best[0]:
@@ -187,8 +183,7 @@ class _Builder:
         if miss is None:
             return None
         _, c, kc = miss
-        mask = np.zeros(len(tree.nodes), dtype=bool)
-        mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+        mask = tree.subtree_mask(c)
         if self._shift_towards(tree, mask, kc, k, neighbours):
             return mask, kc
         return None

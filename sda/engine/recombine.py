@@ -146,9 +146,7 @@ class Partition:
                 j = int(np.argmin(costs))
                 if costs[j] < best_cost:
                     best_cost = float(costs[j])
-                    c = int(child[j])
-                    best_mask = np.zeros(len(nodes), dtype=bool)
-                    best_mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+                    best_mask = tree.subtree_mask(int(child[j]))
                     if flip:
                         best_mask = ~best_mask
         if best_mask is None or not np.isfinite(best_cost):
