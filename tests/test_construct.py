@@ -18,6 +18,7 @@ from helpers import (
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
+import sda.engine.construct as construct_module
 from sda.config import LockConfig, RulesConfig
 from sda.engine.construct import (
     construct,
@@ -162,6 +163,30 @@ def test_on_attempt_called() -> None:
     seen: list[int] = []
     construct(problem_of(grid_graph(3, 3), 20, 40), 3, rng(), on_attempt=seen.append)
     assert seen[0] == 0
+
+
+class _Clock:
+    """A stand-in for ``time.monotonic``: 0 at the first reading, 10 at every later one."""
+
+    def __init__(self) -> None:
+        self.readings = 0
+
+    def monotonic(self) -> float:
+        self.readings += 1
+        return 0.0 if self.readings == 1 else 10.0
+
+
+@pytest.mark.parametrize("tolerant_trees", [0, 3])
+def test_a_deadline_passing_during_the_split_stops_it(monkeypatch: pytest.MonkeyPatch, tolerant_trees: int) -> None:
+    # The deadline (5) is still ahead when the attempt starts and has passed by the first tree:
+    # both the exact and the tolerant construction give up (None) rather than finish the plan.
+    problem = problem_of(grid_graph(4, 4), 30, 50)
+    monkeypatch.setattr(construct_module, "time", _Clock())
+    assert construct(problem, 4, rng(), attempts=1, deadline=20.0, tolerant_trees=tolerant_trees) is not None
+    clock = _Clock()
+    monkeypatch.setattr(construct_module, "time", clock)
+    assert construct(problem, 4, rng(), attempts=1, deadline=5.0, tolerant_trees=tolerant_trees) is None
+    assert clock.readings == 2  # the attempt's reading, then the split's before its first tree
 
 
 # --------------------------------------------------------------------------- disconnected parts
