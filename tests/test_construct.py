@@ -24,6 +24,7 @@ from sda.engine.construct import (
     construct,
     distribute_count,
     shift_into_window,
+    split_set,
 )
 from sda.engine.trees import admissible_cuts, local_edges, random_tree
 from sda.errors import InfeasibleError
@@ -157,6 +158,28 @@ def test_geometrically_impossible_returns_none() -> None:
         graph.add_edge("H", leaf, border_m=1.0)
     problem = problem_of(graph, 20, 20)
     assert construct(problem, 2, rng(), attempts=2, max_trees=200) is None
+
+
+def test_split_set_splits_a_set_into_the_band_and_counts_its_trees() -> None:
+    # 2 x 6 grid of 10s, band [40, 40]: the 8 units of columns 1-4 split into two parts of 40.
+    problem = problem_of(grid_graph(2, 6), 40, 40)
+    nodes = np.array([problem.codes.index(cell(r, c)) for r in range(2) for c in range(1, 5)])
+    parts, drawn = split_set(problem, nodes, 2, rng(), max_trees=100)
+    assert parts is not None
+    assert sorted(np.concatenate(parts).tolist()) == sorted(nodes.tolist())
+    assert [int(problem.pop[p].sum()) for p in parts] == [40, 40]
+    assert 1 <= drawn <= 100
+
+
+def test_split_set_gives_up_after_its_trees() -> None:
+    # The star of test_geometrically_impossible_returns_none: no split, every tree drawn.
+    graph = nx.Graph()
+    for v in ("H", "L1", "L2", "L3"):
+        graph.add_node(v, population=10)
+    for leaf in ("L1", "L2", "L3"):
+        graph.add_edge("H", leaf, border_m=1.0)
+    problem = problem_of(graph, 20, 20)
+    assert split_set(problem, np.arange(4), 2, rng(), max_trees=7) == (None, 7)
 
 
 def test_on_attempt_called() -> None:

@@ -29,6 +29,8 @@ from sda.errors import InfeasibleError
 from sda.metrics import components, connected_without, count_bounds
 from sda.problem import Problem
 
+__all__ = ["construct", "distribute_count", "shift_into_window", "split_set"]
+
 #: Trees drawn for one set before giving up on it (its parent then draws again).
 TREES_PER_SPLIT = 40
 
@@ -39,6 +41,9 @@ COMFORTABLE_ROOM = 2_000
 
 
 class _Builder:
+    """Recursive bisection of sets of units, with its tree budget, deadline and mode (see
+    ``construct`` for the parameters)."""
+
     def __init__(
         self,
         problem: Problem,
@@ -46,16 +51,21 @@ class _Builder:
         pcn_surcharge: float,
         district_surcharge: float,
         greed: float,
+        *,
+        budget: int,
+        deadline: float = float("inf"),
+        tolerant_trees: int = 0,
     ) -> None:
         self.problem = problem
         self.rng = rng
         self.pcn_surcharge = pcn_surcharge
         self.district_surcharge = district_surcharge
         self.greed = greed
-        self.budget = 20_000  # total trees for one construction, a guard against long backtracking
-        self.deadline = float("inf")
+        #: Trees left to draw, a guard against long backtracking (the tolerant mode never backtracks).
+        self.budget = budget
+        self.deadline = deadline
         #: Trees drawn per set before settling for the nearest miss; 0 = exact (backtrack instead).
-        self.tolerant_trees = 0
+        self.tolerant_trees = tolerant_trees
 
     def split(self, nodes: np.ndarray, k: int) -> list[np.ndarray] | None:
         """``nodes`` split into ``k`` parts, each in band and connected; None if no split was found.
@@ -351,10 +361,16 @@ def construct(
     for attempt in range(attempts):
         if on_attempt:
             on_attempt(attempt)
-        builder = _Builder(problem, rng, pcn_surcharge, district_surcharge, greed)
-        builder.budget = max_trees
-        builder.deadline = deadline
-        builder.tolerant_trees = tolerant_trees
+        builder = _Builder(
+            problem,
+            rng,
+            pcn_surcharge,
+            district_surcharge,
+            greed,
+            budget=max_trees,
+            deadline=deadline,
+            tolerant_trees=tolerant_trees,
+        )
         if time.monotonic() > deadline:
             return None
         areas: list[np.ndarray] = []
@@ -369,3 +385,23 @@ def construct(
                 labels[members] = a
             return labels
     return None
+
+
+def split_set(
+    problem: Problem,
+    nodes: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    *,
+    max_trees: int,
+    pcn_surcharge: float = 1.0,
+    district_surcharge: float = 0.0,
+    greed: float = 1.0,
+) -> tuple[list[np.ndarray] | None, int]:
+    """``nodes`` (a connected set of unit positions) split into ``k`` connected parts, each in
+    band and keeping the rules, by the bisection ``construct`` uses (with backtracking): the
+    parts (None when none was found within ``max_trees`` spanning trees) and the trees drawn.
+    The other parameters are as for ``construct``."""
+    builder = _Builder(problem, rng, pcn_surcharge, district_surcharge, greed, budget=max_trees)
+    parts = builder.split(nodes, k)
+    return parts, max_trees - builder.budget
