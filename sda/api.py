@@ -271,7 +271,7 @@ def run(
             problem,
             result.count,
             plan_labels=result.labels,
-            ensemble_of=tradeoffs.EnsembleAsk(result.count, target, cfg.tradeoffs.ensemble, ensemble_s),
+            ensemble_of=tradeoffs.EnsembleAsk(target, cfg.tradeoffs.ensemble, ensemble_s),
         )
     with underway as pending:
         plan = build_plan(
