@@ -149,14 +149,19 @@ def test_uneven_populations_forced() -> None:
     assert area_sets(problem, labels) == {frozenset({"U0", "U1"}), frozenset({"U2", "U3"})}
 
 
-def test_geometrically_impossible_returns_none() -> None:
-    # A star with 3 leaves: two areas of exactly 2 units would need two leaves together.
+def star_of_three() -> nx.Graph:
+    """A hub H and three leaves L1-L3, 10 residents each: two areas of exactly 20 would need
+    two leaves together, so no split exists."""
     graph = nx.Graph()
     for v in ("H", "L1", "L2", "L3"):
         graph.add_node(v, population=10)
     for leaf in ("L1", "L2", "L3"):
         graph.add_edge("H", leaf, border_m=1.0)
-    problem = problem_of(graph, 20, 20)
+    return graph
+
+
+def test_geometrically_impossible_returns_none() -> None:
+    problem = problem_of(star_of_three(), 20, 20)
     assert construct(problem, 2, rng(), attempts=2, max_trees=200) is None
 
 
@@ -172,13 +177,8 @@ def test_split_set_splits_a_set_into_the_band_and_counts_its_trees() -> None:
 
 
 def test_split_set_gives_up_after_its_trees() -> None:
-    # The star of test_geometrically_impossible_returns_none: no split, every tree drawn.
-    graph = nx.Graph()
-    for v in ("H", "L1", "L2", "L3"):
-        graph.add_node(v, population=10)
-    for leaf in ("L1", "L2", "L3"):
-        graph.add_edge("H", leaf, border_m=1.0)
-    problem = problem_of(graph, 20, 20)
+    # No split exists: every tree is drawn.
+    problem = problem_of(star_of_three(), 20, 20)
     assert split_set(problem, np.arange(4), 2, rng(), max_trees=7) == (None, 7)
 
 
