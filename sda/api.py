@@ -288,7 +288,7 @@ def run(
                         problem,
                         result.count,
                         plan_labels=result.labels,
-                        ensemble_of=tradeoffs.EnsembleAsk(result.count, target, cfg.tradeoffs.ensemble, ensemble_s),
+                        ensemble_of=tradeoffs.EnsembleAsk(target, cfg.tradeoffs.ensemble, ensemble_s),
                         part="others",
                     )
                 ),

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 __all__ = [
+    "area_pairs",
     "area_populations",
     "components",
     "connected_without",
@@ -41,6 +42,13 @@ def edge_sources(indptr: np.ndarray) -> np.ndarray:
 def area_populations(labels: np.ndarray, pop: np.ndarray, k: int) -> np.ndarray:
     """Residents of each area ``0..k-1`` (int64)."""
     return np.bincount(labels, weights=pop, minlength=k).round().astype(np.int64)
+
+
+def area_pairs(indptr: np.ndarray, indices: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Pairs of areas that touch (a link joins them), each once as ``(lower, higher)``, sorted."""
+    la, lb = labels[edge_sources(indptr)], labels[indices]
+    cut = la < lb
+    return np.unique(np.stack([la[cut], lb[cut]], axis=1), axis=0)
 
 
 def in_band(pop: np.ndarray | int | float, min_pop: float, max_pop: float) -> np.ndarray:

@@ -146,9 +146,9 @@ def explore(
 
 @dataclasses.dataclass(frozen=True)
 class EnsembleAsk:
-    """The ensemble to draw alongside the alternatives (the arguments of ``ensemble``)."""
+    """The ensemble to draw alongside the alternatives (the arguments of ``ensemble`` that
+    ``started`` does not already have: it draws plans of the run's count, on its seed)."""
 
-    count: int
     target: float
     size: int
     time_limit_s: float
@@ -184,11 +184,19 @@ def started(
     if part != "all":
         variants = [v for v in variants if (v[0] == "count") == (part == "counts")]
     steps = alternative_steps(cfg)
-    context = _Context(graph, units, problem.n_pcn > 0, problem.weights, cfg.search.seed, cfg.graph.snap_m, plan_labels)
+    context = _Context(
+        graph,
+        units,
+        # Every alternative's problem gives units the same PCNs and districts: the lookups are made once.
+        units["pcn_code"].to_dict() if problem.n_pcn > 0 else None,
+        units["district"].to_dict(),
+        problem.weights,
+        plan_labels,
+    )
     tasks: list[tuple[Any, ...]] = []
     if ensemble_of is not None:  # first: about as long as an alternative, and read last
         e = ensemble_of
-        tasks.append(("ensemble", (problem, e.count, e.target, e.size, cfg.search.seed, e.time_limit_s)))
+        tasks.append(("ensemble", (problem, count, e.target, e.size, cfg.search.seed, e.time_limit_s)))
     tasks += [("alternative", (context, kind, label, variant, steps, budget)) for kind, label, variant in variants]
     with started_tasks(_run_task, tasks, cfg.search.jobs) as results:
         yield Underway(results, ensemble_of is not None)
@@ -225,14 +233,15 @@ def _run_task(what: str, args: tuple[Any, ...]) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class _Context:
-    """What every alternative needs from the run (sent once per task to a worker)."""
+    """What every alternative needs from the run (sent once per task to a worker); the rest
+    (seed, snap distance) each alternative's config carries."""
 
     graph: Any
     units: gpd.GeoDataFrame
-    pcn: bool
+    #: Unit code -> PCN code (None when the run has no PCNs), and -> district code.
+    pcn_of: dict[str, str] | None
+    district_of: dict[str, str]
     weights: ObjectiveConfig
-    seed: int
-    snap_m: float
     plan_labels: np.ndarray | None
 
 
@@ -248,8 +257,8 @@ def _explore_one(
             context.graph,
             min_pop=variant.areas.min_population,
             max_pop=variant.areas.max_population,
-            pcn_of=units["pcn_code"].to_dict() if context.pcn else None,
-            district_of=units["district"].to_dict(),
+            pcn_of=context.pcn_of,
+            district_of=context.district_of,
             rules=variant.rules,
             weights=variant.objective,
         )
@@ -268,7 +277,7 @@ def _explore_one(
             alt,
             count=variant.areas.count,
             target=variant.areas.target_population,
-            seed=context.seed,
+            seed=variant.search.seed,
             time_limit_s=budget,
             starts=1,
             # A cap on hopeless constructions only (a count no plan fits): feasible ones end
@@ -295,7 +304,7 @@ def _explore_one(
     row.update(cast(Alternative, score_labels(scored, result.labels, target)))
     row["count"] = result.count
     row["label"] = _label(kind, label, asked, result.count)
-    row["mean_polsby_popper"] = mean_polsby_popper(units, alt.codes, result.labels, context.snap_m)
+    row["mean_polsby_popper"] = mean_polsby_popper(units, alt.codes, result.labels, variant.graph.snap_m)
     row["feasible"] = True
     row["status"] = "ok"
     return row

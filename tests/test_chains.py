@@ -91,14 +91,17 @@ def test_rebuild_splits_a_merged_pair_into_the_band() -> None:
     problem = problem_of(grid_graph(2, 6), 60, 60)
     start = labels_from(problem, {cell(r, c): int(c >= 1) for r in range(2) for c in range(6)})
     for seed in range(3):
-        rebuilt = rebuild_around(problem, start, 0, np.random.default_rng(seed))
+        rebuilt = rebuild_around(
+            problem, start, area_populations(start, problem.pop, 2), 0, np.random.default_rng(seed)
+        )
         assert_valid_plan(problem, rebuilt, 2)
 
 
 def test_rebuild_gives_up_when_no_neighbourhood_fits() -> None:
     # A line of 10s, band [30, 30], 20 | 20 | 20: every pair and the triple lack residents.
     problem = problem_of(path_graph(6), 30, 30)
-    assert rebuild_around(problem, _line(problem, [0, 0, 1, 1, 2, 2]), 0, np.random.default_rng(0)) is None
+    start = _line(problem, [0, 0, 1, 1, 2, 2])
+    assert rebuild_around(problem, start, area_populations(start, problem.pop, 3), 0, np.random.default_rng(0)) is None
 
 
 def test_construction_without_backtracking_gives_k_connected_areas_when_the_band_cannot_be_met() -> None:

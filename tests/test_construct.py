@@ -18,11 +18,13 @@ from helpers import (
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
+import sda.engine.construct as construct_module
 from sda.config import LockConfig, RulesConfig
 from sda.engine.construct import (
     construct,
     distribute_count,
     shift_into_window,
+    split_set,
 )
 from sda.engine.trees import admissible_cuts, local_edges, random_tree
 from sda.errors import InfeasibleError
@@ -147,21 +149,67 @@ def test_uneven_populations_forced() -> None:
     assert area_sets(problem, labels) == {frozenset({"U0", "U1"}), frozenset({"U2", "U3"})}
 
 
-def test_geometrically_impossible_returns_none() -> None:
-    # A star with 3 leaves: two areas of exactly 2 units would need two leaves together.
+def star_of_three() -> nx.Graph:
+    """A hub H and three leaves L1-L3, 10 residents each: two areas of exactly 20 would need
+    two leaves together, so no split exists."""
     graph = nx.Graph()
     for v in ("H", "L1", "L2", "L3"):
         graph.add_node(v, population=10)
     for leaf in ("L1", "L2", "L3"):
         graph.add_edge("H", leaf, border_m=1.0)
-    problem = problem_of(graph, 20, 20)
+    return graph
+
+
+def test_geometrically_impossible_returns_none() -> None:
+    problem = problem_of(star_of_three(), 20, 20)
     assert construct(problem, 2, rng(), attempts=2, max_trees=200) is None
+
+
+def test_split_set_splits_a_set_into_the_band_and_counts_its_trees() -> None:
+    # 2 x 6 grid of 10s, band [40, 40]: the 8 units of columns 1-4 split into two parts of 40.
+    problem = problem_of(grid_graph(2, 6), 40, 40)
+    nodes = np.array([problem.codes.index(cell(r, c)) for r in range(2) for c in range(1, 5)])
+    parts, drawn = split_set(problem, nodes, 2, rng(), max_trees=100)
+    assert parts is not None
+    assert sorted(np.concatenate(parts).tolist()) == sorted(nodes.tolist())
+    assert [int(problem.pop[p].sum()) for p in parts] == [40, 40]
+    assert 1 <= drawn <= 100
+
+
+def test_split_set_gives_up_after_its_trees() -> None:
+    # No split exists: every tree is drawn.
+    problem = problem_of(star_of_three(), 20, 20)
+    assert split_set(problem, np.arange(4), 2, rng(), max_trees=7) == (None, 7)
 
 
 def test_on_attempt_called() -> None:
     seen: list[int] = []
     construct(problem_of(grid_graph(3, 3), 20, 40), 3, rng(), on_attempt=seen.append)
     assert seen[0] == 0
+
+
+class _Clock:
+    """A stand-in for ``time.monotonic``: 0 at the first reading, 10 at every later one."""
+
+    def __init__(self) -> None:
+        self.readings = 0
+
+    def monotonic(self) -> float:
+        self.readings += 1
+        return 0.0 if self.readings == 1 else 10.0
+
+
+@pytest.mark.parametrize("tolerant_trees", [0, 3])
+def test_a_deadline_passing_during_the_split_stops_it(monkeypatch: pytest.MonkeyPatch, tolerant_trees: int) -> None:
+    # The deadline (5) is still ahead when the attempt starts and has passed by the first tree:
+    # both the exact and the tolerant construction give up (None) rather than finish the plan.
+    problem = problem_of(grid_graph(4, 4), 30, 50)
+    monkeypatch.setattr(construct_module, "time", _Clock())
+    assert construct(problem, 4, rng(), attempts=1, deadline=20.0, tolerant_trees=tolerant_trees) is not None
+    clock = _Clock()
+    monkeypatch.setattr(construct_module, "time", clock)
+    assert construct(problem, 4, rng(), attempts=1, deadline=5.0, tolerant_trees=tolerant_trees) is None
+    assert clock.readings == 2  # the attempt's reading, then the split's before its first tree
 
 
 # --------------------------------------------------------------------------- disconnected parts
@@ -298,6 +346,20 @@ def test_random_tree_spans_and_cuts_are_admissible() -> None:
         assert 1 <= k1 <= 3
         assert k1 * 30 <= s <= k1 * 50
         assert (4 - k1) * 30 <= 160 - s <= (4 - k1) * 50
+
+
+def test_subtree_mask_is_the_far_side_of_a_path_from_the_root() -> None:
+    # The only spanning tree of a path is the path; the subtree of unit c is every unit beyond
+    # c, looking away from the root.
+    problem = problem_of(path_graph(6), 10, 60)
+    nodes = np.arange(6)
+    for seed in range(6):
+        tree = random_tree(problem, nodes, local_edges(problem, nodes), rng(seed))
+        assert tree is not None
+        root = int(tree.order[0])
+        for c in range(6):
+            expected = [j >= c if c > root else j <= c if c < root else True for j in range(6)]
+            assert tree.subtree_mask(c).tolist() == expected
 
 
 def test_random_tree_of_disconnected_nodes_is_none() -> None:

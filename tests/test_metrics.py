@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sda.metrics import (
+    area_pairs,
     area_populations,
     connected_without,
     count_bounds,
@@ -26,6 +27,13 @@ def test_edge_sources_name_the_row_of_every_entry() -> None:
     indptr, indices = path_graph(4)
     assert edge_sources(indptr).tolist() == [0, 1, 1, 2, 2, 3]
     assert list(zip(edge_sources(indptr).tolist(), indices.tolist(), strict=True))[1] == (1, 0)
+
+
+def test_area_pairs_on_a_path() -> None:
+    # Areas along the path: 2 2 0 1 1 0 2. Touching: 2-0, 0-1, 1-0 again, 0-2; never 1-2.
+    indptr, indices = path_graph(7)
+    assert area_pairs(indptr, indices, np.array([2, 2, 0, 1, 1, 0, 2])).tolist() == [[0, 1], [0, 2]]
+    assert area_pairs(indptr, indices, np.zeros(7, dtype=np.int64)).tolist() == []
 
 
 def test_area_populations_and_count_bounds() -> None:

@@ -32,7 +32,7 @@ import numpy as np
 from sda.metrics import connected_without
 from sda.problem import Problem
 
-__all__ = ["repair_by_chains"]
+__all__ = ["repair_by_chains", "unit_neighbours"]
 
 #: Areas in a chain at most (the area that needs the move included), reaching each area once.
 MAX_CHAIN = 10
@@ -43,12 +43,11 @@ PER_UNIT_CHAIN = 4
 class _Plan:
     """The mutable state of the repair: labels, area members and populations, connectivity cache."""
 
-    def __init__(self, problem: Problem, labels: np.ndarray) -> None:
+    def __init__(self, problem: Problem, labels: np.ndarray, nbrs: list[list[int]]) -> None:
         self.labels = [int(v) for v in labels]
         self.k = max(self.labels) + 1
         self.pop = problem.pop.astype(np.int64).tolist()
-        indptr, indices = problem.indptr.tolist(), problem.indices.tolist()
-        self.nbrs = [indices[indptr[i] : indptr[i + 1]] for i in range(problem.n)]
+        self.nbrs = nbrs
         self.members: list[set[int]] = [set() for _ in range(self.k)]
         for unit, area in enumerate(self.labels):
             self.members[area].add(unit)
@@ -207,7 +206,19 @@ def _a0_after(plan: _Plan, a0: int, first_unit: int, pull: bool) -> int:
     return plan.area_pop[a0] + p if pull else plan.area_pop[a0] - p
 
 
-def repair_by_chains(problem: Problem, labels: np.ndarray, max_chains: int | None = None) -> np.ndarray:
+def unit_neighbours(problem: Problem) -> list[list[int]]:
+    """The positions of the units adjacent to each unit, as plain lists (what the chains read)."""
+    indptr, indices = problem.indptr.tolist(), problem.indices.tolist()
+    return [indices[indptr[i] : indptr[i + 1]] for i in range(problem.n)]
+
+
+def repair_by_chains(
+    problem: Problem,
+    labels: np.ndarray,
+    max_chains: int | None = None,
+    *,
+    neighbours: list[list[int]] | None = None,
+) -> np.ndarray:
     """``labels`` with areas brought into the band by chains of boundary moves, as far as chains
     can take them (the result may still have areas outside the band; never fewer inside).
 
@@ -219,8 +230,11 @@ def repair_by_chains(problem: Problem, labels: np.ndarray, max_chains: int | Non
         A contiguous assignment, areas numbered ``0..k-1``.
     max_chains
         Chains applied at most (default: four per area).
+    neighbours
+        ``unit_neighbours(problem)``, from a caller that repairs many times (built here if not
+        given).
     """
-    plan = _Plan(problem, labels)
+    plan = _Plan(problem, labels, unit_neighbours(problem) if neighbours is None else neighbours)
     limit = 4 * plan.k if max_chains is None else max_chains
     stuck: set[int] = set()
     for _ in range(limit):

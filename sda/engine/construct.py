@@ -11,7 +11,7 @@ and running out is reported as "no plan found", not as infeasible.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -29,6 +29,8 @@ from sda.errors import InfeasibleError
 from sda.metrics import components, connected_without, count_bounds
 from sda.problem import Problem
 
+__all__ = ["construct", "distribute_count", "shift_into_window", "split_set"]
+
 #: Trees drawn for one set before giving up on it (its parent then draws again).
 TREES_PER_SPLIT = 40
 
@@ -39,6 +41,9 @@ COMFORTABLE_ROOM = 2_000
 
 
 class _Builder:
+    """Recursive bisection of sets of units, with its tree budget, deadline and mode (see
+    ``construct`` for the parameters)."""
+
     def __init__(
         self,
         problem: Problem,
@@ -46,95 +51,94 @@ class _Builder:
         pcn_surcharge: float,
         district_surcharge: float,
         greed: float,
+        *,
+        budget: int,
+        deadline: float = float("inf"),
+        tolerant_trees: int = 0,
     ) -> None:
         self.problem = problem
         self.rng = rng
         self.pcn_surcharge = pcn_surcharge
         self.district_surcharge = district_surcharge
         self.greed = greed
-        self.budget = 20_000  # total trees for one construction, a guard against long backtracking
-        self.deadline = float("inf")
+        #: Trees left to draw, a guard against long backtracking (the tolerant mode never backtracks).
+        self.budget = budget
+        self.deadline = deadline
         #: Trees drawn per set before settling for the nearest miss; 0 = exact (backtrack instead).
-        self.tolerant_trees = 0
+        self.tolerant_trees = tolerant_trees
 
     def split(self, nodes: np.ndarray, k: int) -> list[np.ndarray] | None:
+        """``nodes`` split into ``k`` parts, each in band and connected; None if no split was found.
+
+        Exact (``tolerant_trees == 0``): each fitting cut of up to ``TREES_PER_SPLIT`` trees is
+        tried in turn until both its sides split (backtracking). Tolerant: only the best cut of up
+        to ``tolerant_trees`` trees is tried (see ``_cuts``), so sides may miss the band a little.
+        """
         if k == 1:
             return [nodes] if apart_ok(self.problem, nodes) else None
-        edges = local_edges(self.problem, nodes)
-        neighbours: list[list[int]] | None = None
-        if self.tolerant_trees:
-            return self._split_tolerant(nodes, k, edges)
-        for _ in range(TREES_PER_SPLIT):
-            if self.budget <= 0 or time.monotonic() > self.deadline:
-                return None
-            self.budget -= 1
-            tree = random_tree(self.problem, nodes, edges, self.rng, self.pcn_surcharge, self.district_surcharge)
-            if tree is None:
-                return None
-            cuts = admissible_cuts(self.problem, tree, k)
-            if len(cuts.child):
-                pick = self._choose(tree, cuts, k)
-                c, k1 = int(cuts.child[pick]), int(cuts.k_sub[pick])
-                mask = np.zeros(len(nodes), dtype=bool)
-                mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
-            else:
-                # No tree edge lands in the window: take the nearest miss and shift units across.
-                if neighbours is None:
-                    neighbours = _local_neighbours(len(nodes), edges)
-                repaired = self._nearest_miss_repaired(tree, k, neighbours)
-                if repaired is None:
-                    continue
-                mask, k1 = repaired
+        for mask, k1 in self._cuts(nodes, k):
             left = self.split(nodes[mask], k1)
-            if left is None:
+            if left is None and not self.tolerant_trees:
                 continue
+            # Tolerant, the other side is drawn even when this one failed (the split fails
+            # either way), so that the random draws after it, and the plans of a seed, stay as
+            # they were.
             right = self.split(nodes[~mask], k - k1)
-            if right is None:
+            if left is None or right is None:
                 continue
             return left + right
         return None
 
-    def _split_tolerant(
-        self, nodes: np.ndarray, k: int, edges: tuple[np.ndarray, np.ndarray, np.ndarray]
-    ) -> list[np.ndarray] | None:
-        """Split without backtracking: up to ``tolerant_trees`` trees for a cut that fits (a tree
-        without one offers its nearest miss, shifted towards its window), else the cut that came
-        nearest (its sides then miss the band by a little, for ``sda.engine.repair`` to mend).
-        None only when a keep-apart rule or a keep-together group cannot be met."""
-        if k == 1:
-            return [nodes] if apart_ok(self.problem, nodes) else None
-        neighbours = _local_neighbours(len(nodes), edges)
-        best: tuple[int, np.ndarray, int] | None = None  # (residents missed, side, its count)
-        for _ in range(self.tolerant_trees):
+    def _cuts(self, nodes: np.ndarray, k: int) -> Iterator[tuple[np.ndarray, int]]:
+        """The cuts of ``nodes`` to try, in turn: the side cut off (a mask) and its count of areas.
+
+        Each tree offers its chosen fitting cut or, when it has none, its nearest miss shifted
+        towards its window. Exact, a tree's cut is offered when it fits. Tolerant, only one cut
+        is offered: the first that fits within ``tolerant_trees`` trees, else the first of those
+        that missed by fewest residents (its sides miss the band a little, for
+        ``sda.engine.repair`` to mend). Nothing is offered once the deadline has passed (or, exact, the budget is
+        spent), or when ``nodes`` are not connected.
+        """
+        tolerant = self.tolerant_trees > 0
+        edges = local_edges(self.problem, nodes)
+        neighbours: list[list[int]] | None = None  # built the first time a tree has no fitting cut
+        best: tuple[int, np.ndarray, int] | None = None  # tolerant: (residents missed, side, its count)
+        for _ in range(self.tolerant_trees if tolerant else TREES_PER_SPLIT):
+            if time.monotonic() > self.deadline or (self.budget <= 0 and not tolerant):
+                return
             self.budget -= 1
             tree = random_tree(self.problem, nodes, edges, self.rng, self.pcn_surcharge, self.district_surcharge)
             if tree is None:
-                return None
-            mask = np.zeros(len(nodes), dtype=bool)
+                return
             cuts = admissible_cuts(self.problem, tree, k)
             if len(cuts.child):
                 pick = self._choose(tree, cuts, k)
-                c, k1 = int(cuts.child[pick]), int(cuts.k_sub[pick])
-                mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+                mask, k1 = tree.subtree_mask(int(cuts.child[pick])), int(cuts.k_sub[pick])
+                if not tolerant:
+                    yield mask, k1
+                    continue
                 best = (0, mask, k1)
                 break
+            # No tree edge lands in the window: take the nearest miss and shift units across.
             near = self._nearest_miss(tree, k)
             if near is None:
                 continue
             _, c, k1 = near
-            mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+            mask = tree.subtree_mask(c)
+            if neighbours is None:
+                neighbours = _local_neighbours(len(nodes), edges)
             fits = self._shift_towards(tree, mask, k1, k, neighbours)
+            if not tolerant:
+                if fits:
+                    yield mask, k1
+                continue
             miss = 0 if fits else self._side_miss(nodes, mask, k1, k)
             if best is None or miss < best[0]:
                 best = (miss, mask, k1)
             if fits:
                 break
-        if best is None:
-            return None
-        _, mask, k1 = best
-        left = self._split_tolerant(nodes[mask], k1, local_edges(self.problem, nodes[mask]))
-        right = self._split_tolerant(nodes[~mask], k - k1, local_edges(self.problem, nodes[~mask]))
-        return None if left is None or right is None else left + right
+        if best is not None:
+            yield best[1], best[2]
 
     def _side_miss(self, nodes: np.ndarray, mask: np.ndarray, k1: int, k: int) -> int:
         """Residents by which the side ``mask`` of ``nodes`` (``k1`` of ``k`` areas) misses its window."""
@@ -179,19 +183,6 @@ class _Builder:
             aim_lo, aim_hi = lo_c, hi_c
         movable = (problem.together[tree.nodes] < 0) & (problem.lock[tree.nodes] < 0)
         return shift_into_window(mask, pop, aim_lo, aim_hi, neighbours, movable)
-
-    def _nearest_miss_repaired(self, tree: Tree, k: int, neighbours: list[list[int]]) -> tuple[np.ndarray, int] | None:
-        """Cut the tree where the subtree population misses its window by least, then move
-        boundary units across (keeping both sides connected) until it fits; None if it cannot."""
-        miss = self._nearest_miss(tree, k)
-        if miss is None:
-            return None
-        _, c, kc = miss
-        mask = np.zeros(len(tree.nodes), dtype=bool)
-        mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
-        if self._shift_towards(tree, mask, kc, k, neighbours):
-            return mask, kc
-        return None
 
     def _choose(self, tree: Tree, cuts: Cuts, k: int) -> int:
         """Index of the cut to take.
@@ -370,10 +361,16 @@ def construct(
     for attempt in range(attempts):
         if on_attempt:
             on_attempt(attempt)
-        builder = _Builder(problem, rng, pcn_surcharge, district_surcharge, greed)
-        builder.budget = max_trees
-        builder.deadline = deadline
-        builder.tolerant_trees = tolerant_trees
+        builder = _Builder(
+            problem,
+            rng,
+            pcn_surcharge,
+            district_surcharge,
+            greed,
+            budget=max_trees,
+            deadline=deadline,
+            tolerant_trees=tolerant_trees,
+        )
         if time.monotonic() > deadline:
             return None
         areas: list[np.ndarray] = []
@@ -388,3 +385,23 @@ def construct(
                 labels[members] = a
             return labels
     return None
+
+
+def split_set(
+    problem: Problem,
+    nodes: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    *,
+    max_trees: int,
+    pcn_surcharge: float = 1.0,
+    district_surcharge: float = 0.0,
+    greed: float = 1.0,
+) -> tuple[list[np.ndarray] | None, int]:
+    """``nodes`` (a connected set of unit positions) split into ``k`` connected parts, each in
+    band and keeping the rules, by the bisection ``construct`` uses (with backtracking): the
+    parts (None when none was found within ``max_trees`` spanning trees) and the trees drawn.
+    The other parameters are as for ``construct``."""
+    builder = _Builder(problem, rng, pcn_surcharge, district_surcharge, greed, budget=max_trees)
+    parts = builder.split(nodes, k)
+    return parts, max_trees - builder.budget

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from sda.engine.trees import admissible_cuts, local_edges, random_tree
-from sda.metrics import edge_sources, in_band
+from sda.metrics import area_pairs, in_band
 from sda.objective import AreaStats, area_costs, stats_of
 from sda.problem import Problem
 
@@ -39,7 +39,6 @@ class Partition:
         self.ext = stats.ext_border_m.astype(float).copy()
         self.moved = stats.moved_pop.astype(np.int64).copy()
         self.cost = area_costs(problem, self._stats(np.arange(self.k)), target, self.k)
-        self.src = edge_sources(problem.indptr)
 
     @property
     def in_band(self) -> bool:
@@ -65,9 +64,7 @@ class Partition:
     # ---- recombination ----------------------------------------------------------------------
     def neighbour_pairs(self) -> np.ndarray:
         """Pairs of areas that touch, each once."""
-        la, lb = self.labels[self.src], self.labels[self.problem.indices]
-        cut = la < lb
-        return np.unique(np.stack([la[cut], lb[cut]], axis=1), axis=0)
+        return area_pairs(self.problem.indptr, self.problem.indices, self.labels)
 
     def recombine(self, a: int, b: int, rng: np.random.Generator, trees: int, temperature: float = 0.0) -> bool:
         """Merge areas ``a`` and ``b`` and re-split them the best way found; True if changed."""
@@ -146,9 +143,7 @@ class Partition:
                 j = int(np.argmin(costs))
                 if costs[j] < best_cost:
                     best_cost = float(costs[j])
-                    c = int(child[j])
-                    best_mask = np.zeros(len(nodes), dtype=bool)
-                    best_mask[tree.order[tree.pos[c] : tree.pos[c] + tree.size[c]]] = True
+                    best_mask = tree.subtree_mask(int(child[j]))
                     if flip:
                         best_mask = ~best_mask
         if best_mask is None or not np.isfinite(best_cost):

@@ -23,10 +23,10 @@ import dataclasses
 import numpy as np
 
 from sda.engine.anneal import AnnealState
-from sda.engine.chains import repair_by_chains
-from sda.engine.construct import _Builder, construct
+from sda.engine.chains import repair_by_chains, unit_neighbours
+from sda.engine.construct import construct, split_set
 from sda.errors import InfeasibleError
-from sda.metrics import area_populations, edge_sources, minor_pieces
+from sda.metrics import area_pairs, area_populations, edge_sources, minor_pieces
 from sda.objective import weight_scale
 from sda.problem import Problem
 
@@ -78,28 +78,21 @@ def _outside(pops: np.ndarray, problem: Problem) -> np.ndarray:
     return np.maximum(np.maximum(problem.min_pop - pops, pops - problem.max_pop), 0)
 
 
-def _area_neighbours(problem: Problem, labels: np.ndarray, k: int) -> list[set[int]]:
-    src = edge_sources(problem.indptr)
-    a, b = labels[src], labels[problem.indices]
-    cross = a != b
-    out: list[set[int]] = [set() for _ in range(k)]
-    for x, y in zip(a[cross].tolist(), b[cross].tolist(), strict=True):
-        out[x].add(y)
-    return out
-
-
-def rebuild_around(problem: Problem, labels: np.ndarray, area: int, rng: np.random.Generator) -> np.ndarray | None:
+def rebuild_around(
+    problem: Problem, labels: np.ndarray, pops: np.ndarray, area: int, rng: np.random.Generator
+) -> np.ndarray | None:
     """``labels`` with ``area`` and one or two neighbouring areas merged and split again into as
     many areas, every one in band (spanning-tree bisection, ``sda.engine.construct``); None when
-    no such split is found.
+    no such split is found. ``pops``: the residents of each area of ``labels``.
 
     Sets whose residents fit their count of areas are tried pairs first, then triples (the
     third area touching either of the other two), each in order of most room per area, with
     ``REBUILD_TREES`` trees per cut and ``REBUILD_TREES_TOTAL`` in all.
     """
-    k = int(labels.max()) + 1
-    pops = area_populations(labels, problem.pop, k)
-    near = _area_neighbours(problem, labels, k)
+    near: list[set[int]] = [set() for _ in range(len(pops))]
+    for a, b in area_pairs(problem.indptr, problem.indices, labels).tolist():
+        near[a].add(b)
+        near[b].add(a)
     held = set(np.unique(labels[problem.frozen]).tolist())
     sets: set[tuple[int, ...]] = set()
     for c in near[area] - held:
@@ -112,15 +105,15 @@ def rebuild_around(problem: Problem, labels: np.ndarray, area: int, rng: np.rand
         return min(total - m * problem.min_pop, m * problem.max_pop - total) / m
 
     ranked = sorted((s for s in sets if room(s) >= 0), key=lambda s: (len(s), -room(s), s))
-    builder = _Builder(problem, rng, 1.0, 0.0, 1.0)
     left = REBUILD_TREES_TOTAL
     for members in ranked:
         if left <= 0:
             break
-        builder.budget = min(REBUILD_TREES * (len(members) - 1), left)
-        given = builder.budget
-        parts = builder.split(np.flatnonzero(np.isin(labels, members)), len(members))
-        left -= given - builder.budget
+        nodes = np.flatnonzero(np.isin(labels, members))
+        parts, drawn = split_set(
+            problem, nodes, len(members), rng, max_trees=min(REBUILD_TREES * (len(members) - 1), left)
+        )
+        left -= drawn
         if parts is not None:
             out = labels.copy()
             for label, part in zip(members, parts, strict=True):
@@ -129,24 +122,29 @@ def rebuild_around(problem: Problem, labels: np.ndarray, area: int, rng: np.rand
     return None
 
 
-def repair_directed(problem: Problem, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def repair_directed(
+    problem: Problem, labels: np.ndarray, rng: np.random.Generator, *, neighbours: list[list[int]] | None = None
+) -> np.ndarray:
     """``labels`` brought into the band as far as directed moves take it: chains of boundary
     moves (``sda.engine.chains``), then, for each area they leave outside, its neighbourhood
     merged and split again (``rebuild_around``), and chains again. Contiguity holds throughout;
-    the result may still have areas outside the band (never more residents outside)."""
-    labels = repair_by_chains(problem, labels)
+    the result may still have areas outside the band (never more residents outside).
+    ``neighbours``: ``chains.unit_neighbours(problem)`` from a caller that repairs many times."""
+    neighbours = unit_neighbours(problem) if neighbours is None else neighbours
+    labels = repair_by_chains(problem, labels, neighbours=neighbours)
     k = int(labels.max()) + 1
     failed: set[int] = set()
     while True:
-        outside = _outside(area_populations(labels, problem.pop, k), problem)
+        pops = area_populations(labels, problem.pop, k)
+        outside = _outside(pops, problem)
         todo = [a for a in np.argsort(-outside, kind="stable").tolist() if outside[a] > 0 and a not in failed]
         if not todo:
             return labels
-        rebuilt = rebuild_around(problem, labels, todo[0], rng)
+        rebuilt = rebuild_around(problem, labels, pops, todo[0], rng)
         if rebuilt is None:
             failed.add(todo[0])
         else:
-            labels = repair_by_chains(problem, rebuilt)
+            labels = repair_by_chains(problem, rebuilt, neighbours=neighbours)
 
 
 def _residents_outside(problem: Problem, labels: np.ndarray, k: int) -> int:
@@ -174,12 +172,13 @@ def loose_then_repair(
        ``max_trees`` trees), directed repair and the kernel, up to ``attempts`` times.
     """
     target = problem.total_pop / k
+    neighbours = unit_neighbours(problem)
     nearest: tuple[int, np.ndarray] | None = None
     for _ in range(TOLERANT_ATTEMPTS):
         labels = construct(problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=1, tolerant_trees=TOLERANT_TREES)
         if labels is None:
             break  # keep-apart rules that a construction without backtracking did not meet
-        labels = repair_directed(problem, labels, rng)
+        labels = repair_directed(problem, labels, rng, neighbours=neighbours)
         missing = _residents_outside(problem, labels, k)
         if missing == 0:
             return labels
@@ -196,7 +195,9 @@ def loose_then_repair(
         labels = construct(loose, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=1, max_trees=max_trees)
         if labels is None:
             continue
-        repaired = repair_band(problem, repair_directed(problem, labels, rng), target, rng, max_steps)
+        repaired = repair_band(
+            problem, repair_directed(problem, labels, rng, neighbours=neighbours), target, rng, max_steps
+        )
         if repaired is not None:
             return repaired
     return None

@@ -52,6 +52,13 @@ class Tree:
         size = self.size if at is None else self.size[at]
         return cums[pos + size] - cums[pos]
 
+    def subtree_mask(self, c: int) -> np.ndarray:
+        """Boolean mask over ``nodes``: True for the units in the subtree of local node ``c``
+        (the side that cutting the edge above ``c`` cuts off)."""
+        mask = np.zeros(len(self.nodes), dtype=bool)
+        mask[self.order[self.pos[c] : self.pos[c] + self.size[c]]] = True
+        return mask
+
     def in_subtree(self, c: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Boolean matrix: is local node ``x[j]`` inside the subtree of local node ``c[i]``."""
         px = self.pos[x][None, :]

@@ -236,28 +236,59 @@ def _add_notes(ax: Axes, note: str, entries: Sequence[str], *, top: float, fonts
     )
     sizes = [fontsize * (1 - step * (1 - _KEY_MIN_SHRINK) / 3) for step in range(4)]
     layouts = [(size, n) for size in sizes for n in range(1, _KEY_MAX_COLUMNS + 1)]
-    for i, (size, n_columns) in enumerate(layouts):
-        last = i == len(layouts) - 1
-        drawn = _draw_columns(ax, entries, top=below, fontsize=size, n_columns=n_columns, cut=last, style=style)
-        if drawn is not None and all(_inside(t.get_window_extent(renderer), panel) for t in drawn):
-            return
-        for text in drawn or []:
-            text.remove()
+    ruler = _Ruler(ax, style)
+    try:
+        for i, (size, n_columns) in enumerate(layouts):
+            last = i == len(layouts) - 1
+            drawn = _draw_columns(ax, entries, top=below, fontsize=size, n_columns=n_columns, cut=last, ruler=ruler)
+            if drawn is not None and all(_inside(t.get_window_extent(renderer), panel) for t in drawn):
+                return
+            for text in drawn or []:
+                text.remove()
+    finally:
+        ruler.remove()
     head.set_text(f"{note}\n\n{len(entries)} labels shortened for room: see areas.csv")
 
 
+class _Ruler:
+    """Sizes of key text in pixels, each text at each font size measured once (with one probe
+    text): the key's layouts (sizes x columns) ask for the same lines again and again."""
+
+    def __init__(self, ax: Axes, style: dict[str, Any]) -> None:
+        self.renderer = ax.get_figure(root=True).canvas.get_renderer()  # type: ignore[union-attr]
+        self.style = style
+        self._probe = ax.text(0.0, 0.0, "", **style)
+        self._sizes: dict[tuple[str, float], tuple[float, float]] = {}
+
+    def size(self, text: str, fontsize: float) -> tuple[float, float]:
+        """Width and height of ``text`` at ``fontsize``, in pixels."""
+        got = self._sizes.get((text, fontsize))
+        if got is None:
+            self._probe.set_text(text)
+            self._probe.set_fontsize(fontsize)
+            box = self._probe.get_window_extent(self.renderer)
+            got = self._sizes[(text, fontsize)] = (box.width, box.height)
+        return got
+
+    def width(self, text: str, fontsize: float) -> float:
+        """Width of ``text`` at ``fontsize``, in pixels."""
+        return self.size(text, fontsize)[0]
+
+    def remove(self) -> None:
+        """Take the probe text off the axes."""
+        self._probe.remove()
+
+
 def _draw_columns(
-    ax: Axes, entries: Sequence[str], *, top: float, fontsize: float, n_columns: int, cut: bool, style: dict[str, Any]
+    ax: Axes, entries: Sequence[str], *, top: float, fontsize: float, n_columns: int, cut: bool, ruler: _Ruler
 ) -> list[Text] | None:
     """Draw ``entries`` in ``n_columns`` texts of about equal length from ``top`` (axes fraction)
-    down to the panel's foot; ``None`` when they do not all fit, unless ``cut``: then the columns
-    fill up and the last line says how many more are in areas.csv."""
-    renderer = ax.get_figure(root=True).canvas.get_renderer()  # type: ignore[union-attr]
+    down to the panel's foot, measured with ``ruler``; ``None`` when they do not all fit, unless
+    ``cut``: then the columns fill up and the last line says how many more are in areas.csv."""
+    renderer = ruler.renderer
     panel = ax.get_window_extent(renderer)
-    probe = ax.text(0.0, top, "Ag", fontsize=fontsize, **style)
-    one = probe.get_window_extent(renderer).height
-    probe.set_text("Ag\nAg")
-    step = probe.get_window_extent(renderer).height - one
+    one = ruler.size("Ag", fontsize)[1]
+    step = ruler.size("Ag\nAg", fontsize)[1] - one
     room = top * panel.height - 0.25 * step  # from the top down to the panel's foot, less a margin
     capacity = int((room - one) // step) + 1 if room >= one else 0
     if len(entries) <= capacity * n_columns:
@@ -268,20 +299,15 @@ def _draw_columns(
         columns = [list(entries[i * capacity : min((i + 1) * capacity, kept)]) for i in range(n_columns)]
         columns[-1].append(f"… and {len(entries) - kept} more: see areas.csv")
     else:
-        probe.remove()
         return None
     columns = [column for column in columns if column]
-    widths: dict[str, float] = {}
-    for line in (line for column in columns for line in column):
-        probe.set_text(line)
-        widths[line] = probe.get_window_extent(renderer).width
     gap = renderer.points_to_pixels(fontsize)  # an em between columns
-    allowed = _share_width([max(widths[line] for line in column) for column in columns], panel.width, gap)
+    natural = [max(ruler.width(line, fontsize) for line in column) for column in columns]
+    allowed = _share_width(natural, panel.width, gap)
     lines = [
-        [_fit_line(probe, line, widths[line], width, renderer) for line in column]
+        [_fit_line(ruler, line, fontsize, width) for line in column]
         for width, column in zip(allowed, columns, strict=True)
     ]
-    probe.remove()
     lefts = [panel.x0 + sum(allowed[:i]) + i * gap for i in range(len(columns))]
     to_axes = ax.transAxes.inverted()
     return [
@@ -291,7 +317,7 @@ def _draw_columns(
             "\n".join(column),
             fontsize=fontsize,
             gid="legend-key",
-            **style,
+            **ruler.style,
         )
         for left, column in zip(lefts, lines, strict=True)
     ]
@@ -314,14 +340,14 @@ def _share_width(natural: Sequence[float], total: float, gap: float) -> list[flo
     return allowed
 
 
-def _fit_line(probe: Text, line: str, width_px: float, column_px: float, renderer: Any) -> str:
-    """A key line, its end cut to "…" when wider than its column (the id, first, stays), measured with ``probe``."""
+def _fit_line(ruler: _Ruler, line: str, fontsize: float, column_px: float) -> str:
+    """A key line, its end cut to "…" when wider than its column (the id, first, stays)."""
+    width_px = ruler.width(line, fontsize)
     if width_px <= column_px:
         return line
     chars = min(len(line) - 1, int(len(line) * column_px / width_px))
     while chars > 8:
-        probe.set_text(line[:chars].rstrip() + "…")
-        if probe.get_window_extent(renderer).width <= column_px:
+        if ruler.width(line[:chars].rstrip() + "…", fontsize) <= column_px:
             break
         chars -= 1
     return line[:chars].rstrip() + "…"
