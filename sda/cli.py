@@ -604,9 +604,15 @@ def main() -> None:
     collector (``gc.freeze``), so that the collections run while modules are torn down skip
     the run's many objects: the exit handlers (the worker pool's, the temporary folders') still
     run, and the command ends about half a second sooner. Only the process's own entry point
-    does this; tests call ``cli`` in a process that goes on.
+    does this; tests call ``cli`` in a process that goes on. A command that stopped while the
+    workers were still starting (``warm_workers``) first lets them finish starting, so that
+    joblib has nothing to abort while modules are torn down.
     """
     try:
         cli()
     finally:
+        parallel = sys.modules.get("sda.engine.parallel")
+        if parallel is not None:  # workers may still be starting if the command stopped early
+            with contextlib.suppress(Exception):
+                parallel.finish_warm_up()
         gc.freeze()

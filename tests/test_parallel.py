@@ -88,6 +88,27 @@ def test_warmed_workers_serve_the_next_tasks() -> None:
     assert parallel._warming is None  # one job: no worker to start
 
 
+def sigint_handler(_: int) -> str:
+    return "ignored" if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else "raised"
+
+
+def test_workers_leave_ctrl_c_to_the_caller() -> None:
+    # Ctrl-C reaches the whole process group; a worker interrupted mid-task would make joblib
+    # kill the pool under the other calls using it. The caller stops them in order instead.
+    assert set(run_tasks(sigint_handler, [(i,) for i in range(4)], 2)) == {"ignored"}
+    assert sigint_handler(0) == "raised"  # the caller still hears it
+
+
+def test_finishing_the_warm_up_waits_for_the_workers_to_start() -> None:
+    from sda.engine import parallel
+
+    parallel.warm_workers(2)
+    assert parallel._warming is not None
+    parallel.finish_warm_up()  # what the sda command does when it stops early
+    assert parallel._warming is None
+    parallel.finish_warm_up()  # nothing under way: returns at once
+
+
 # A caller that gives two workers tasks, says the process ids of its children (the workers and
 # loky's resource tracker) once they are idle, or at once while they are still starting up, then
 # waits to be killed.

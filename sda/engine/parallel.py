@@ -19,6 +19,7 @@ import atexit
 import contextlib
 import os
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["child_seeds", "resolve_jobs", "run_tasks", "started_tasks", "warm_workers"]
+__all__ = ["child_seeds", "finish_warm_up", "resolve_jobs", "run_tasks", "started_tasks", "warm_workers"]
 
 #: Worker start-up begun by ``warm_workers`` and not yet waited for.
 _warming: Iterator[Any] | None = None
@@ -137,16 +138,23 @@ def _dispatch(
 
     # The same initializer every time, so that joblib reuses the running workers.
     with parallel_config(backend="loky", initializer=_detach_from_caller, initargs=(os.getpid(),)):
-        runner = Parallel(n_jobs=workers, return_as="generator")
+        # One task handed out per worker, the next when one ends (not joblib's default of two
+        # each): leaving early (Ctrl-C) then waits only for the tasks running, not a queue.
+        runner = Parallel(n_jobs=workers, return_as="generator", pre_dispatch="n_jobs")
         # joblib's generator dispatches as soon as it is made, not when it is first read.
         return iter(runner(calls()))
 
 
 def _detach_from_caller(caller: int) -> None:
-    """Run first in every worker: stop holding the caller's standard streams (a run killed with
-    ``kill -9`` would otherwise stay "open" to whoever reads its output for as long as the idle
-    worker lives), and exit when the caller (process ``caller``, which started this worker) is
-    gone, even if it went before this worker got here."""
+    """Run first in every worker: leave Ctrl-C to the caller, stop holding the caller's standard
+    streams (a run killed with ``kill -9`` would otherwise stay "open" to whoever reads its
+    output for as long as the idle worker lives), and exit when the caller (process ``caller``,
+    which started this worker) is gone, even if it went before this worker got here."""
+    # Ctrl-C in a terminal reaches the whole process group: the caller stops the workers in
+    # order (no further task; the running ones end), whereas a worker interrupted mid-task
+    # makes joblib kill the pool while another call may be using it (loky's manager thread then
+    # fails with a traceback on stderr).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -184,6 +192,13 @@ def warm_workers(jobs: int) -> None:
         return
     # The same loky executor serves the later calls with as many workers.
     _warming = _dispatch(_import_engine, [()] * workers, workers)
+
+
+def finish_warm_up() -> None:
+    """Wait for the worker start-up ``warm_workers`` began, if it is still under way: a command
+    that stops early (an error, Ctrl-C while the inputs are read) then leaves joblib no
+    half-read call to abort while the interpreter shuts down."""
+    _finish_warming()
 
 
 def _finish_warming() -> None:
