@@ -349,7 +349,6 @@ def test_same_plan_whatever_the_number_of_workers() -> None:
     assert one.labels.tolist() == two.labels.tolist()
     assert one.starts == two.starts
     assert one.screened == two.screened
-    assert len(one.starts) == 3 + search_module.REFINE_PLANS * search_module.REFINE_ROUNDS
 
 
 @pytest.fixture
@@ -396,6 +395,31 @@ def test_refine_phase_keeps_the_step_budget_and_never_loses_the_best(improve_ste
     assert result.objective == min(result.starts)
     assert min(result.starts[4:]) <= min(result.starts[:4])
     assert_valid_plan(problem, result.labels, 4)
+
+
+def test_starts_that_agree_skip_the_final_phase() -> None:
+    # Two PCNs in halves of a 6 x 6 grid of 10 residents, band 60-100: every start ends in the
+    # four 3 x 3 quadrants (each inside one PCN), so the steps kept for refining are not spent.
+    pcn = {c: ("A" if int(c[3]) < 3 else "B") for c in problem_of(grid_graph(6, 6), 30, 50).codes}
+    problem = problem_of(grid_graph(6, 6), 60, 100, pcn_of=pcn)
+    said: list[str] = []
+    result = run(problem, count=4, seed=5, starts=3, steps=20_000, progress=said.append)
+    assert len(result.starts) == 3  # no final phase
+    assert "the 3 starts ended in the same plan: no final phase" in said
+    blocks = [{(u // 6 // 3, u % 6 // 3) for u in np.flatnonzero(result.labels == a)} for a in range(4)]
+    assert sorted(len(np.flatnonzero(result.labels == a)) for a in range(4)) == [9, 9, 9, 9]
+    assert all(len(b) == 1 for b in blocks)  # each area is one quadrant
+
+
+def test_same_groups_form_ignores_the_areas_numbers() -> None:
+    a = np.array([2, 2, 0, 1, 1, 0])
+    assert search_module.same_groups_form(a).tolist() == [0, 0, 1, 2, 2, 1]
+    assert np.array_equal(
+        search_module.same_groups_form(a), search_module.same_groups_form(np.array([5, 5, 3, 4, 4, 3]))
+    )
+    assert not np.array_equal(
+        search_module.same_groups_form(a), search_module.same_groups_form(np.array([0, 0, 0, 1, 1, 1]))
+    )
 
 
 def test_one_start_is_not_refined() -> None:

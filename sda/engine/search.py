@@ -573,6 +573,25 @@ def _pool(
     )
 
 
+def _starts_agree(outcomes: list[_Outcome]) -> bool:
+    """Whether every start found a plan and all found the same one (the same groups of units,
+    whatever the areas' numbers)."""
+    plans = [o.labels for o in outcomes if o.labels is not None]
+    if len(outcomes) < 2 or len(plans) < len(outcomes):
+        return False
+    first = same_groups_form(plans[0])
+    return all(np.array_equal(first, same_groups_form(p)) for p in plans[1:])
+
+
+def same_groups_form(labels: np.ndarray) -> np.ndarray:
+    """``labels`` renumbered in the order areas first appear (unit 0's area is 0, the next new
+    area 1, ...): two plans with the same groups of units give the same array."""
+    values, first = np.unique(labels, return_index=True)
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(values))
+    return rank[np.searchsorted(values, labels)]
+
+
 def search(
     problem: Problem,
     *,
@@ -714,7 +733,11 @@ def search(
             say(message)
         outcomes.append(out)
         task_cpu["starts"].append(out.seconds_cpu)
-    if steps > 0 and refine_steps > 0:
+    if steps > 0 and refine_steps > 0 and _starts_agree(outcomes):
+        # Independent starts that all end in one plan have found what this search finds: the
+        # steps kept for the final phase are not spent.
+        say(f"the {len(outcomes)} starts ended in the same plan: no final phase")
+    elif steps > 0 and refine_steps > 0:
         for r in range(REFINE_ROUNDS):
             steps_r = refine_steps // REFINE_ROUNDS
             outcomes += _refine(problem, outcomes, goal, seed, steps_r, workers, say, task_cpu, r, pooling)
