@@ -411,6 +411,18 @@ def test_starts_that_agree_skip_the_final_phase() -> None:
     assert all(len(b) == 1 for b in blocks)  # each area is one quadrant
 
 
+def test_on_a_clock_starts_that_agree_end_the_search_early() -> None:
+    # The same grid on a 2 s budget, one worker: the starts run one per round; once the first
+    # two agree, the other two are not run (the search returns with time to spare).
+    pcn = {c: ("A" if int(c[3]) < 3 else "B") for c in problem_of(grid_graph(6, 6), 30, 50).codes}
+    problem = problem_of(grid_graph(6, 6), 60, 100, pcn_of=pcn)
+    said: list[str] = []
+    result = run(problem, count=4, seed=5, starts=4, time_limit_s=2.0, jobs=1, progress=said.append)
+    assert len(result.starts) == 2
+    assert "the 2 starts so far ended in the same plan: the other 2 are not run" in said
+    assert_valid_plan(problem, result.labels, 4)
+
+
 def test_same_groups_form_ignores_the_areas_numbers() -> None:
     a = np.array([2, 2, 0, 1, 1, 0])
     assert search_module.same_groups_form(a).tolist() == [0, 0, 1, 2, 2, 1]

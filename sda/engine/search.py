@@ -727,12 +727,21 @@ def search(
         for s in range(n_starts)
     ]
     outcomes: list[_Outcome] = []
-    for out in run_tasks(_start_task, tasks, workers):
-        _say_load(say, out.seconds_load)
-        for message in out.messages:
-            say(message)
-        outcomes.append(out)
-        task_cpu["starts"].append(out.seconds_cpu)
+    # On a clock the starts run in rounds of ``workers`` (each round ends at its deadline), so the
+    # rounds are handed out one by one: once the starts so far agree, the later rounds are not run.
+    # On steps they are handed out together (a worker takes the next start as soon as it is free).
+    rounds = [tasks] if steps > 0 else [tasks[r : r + workers] for r in range(0, len(tasks), max(workers, 1))]
+    for r, round_tasks in enumerate(rounds):
+        for out in run_tasks(_start_task, round_tasks, workers):
+            _say_load(say, out.seconds_load)
+            for message in out.messages:
+                say(message)
+            outcomes.append(out)
+            task_cpu["starts"].append(out.seconds_cpu)
+        if r + 1 < len(rounds) and _starts_agree(outcomes):
+            left = len(tasks) - len(outcomes)
+            say(f"the {len(outcomes)} starts so far ended in the same plan: the other {left} are not run")
+            break
     if steps > 0 and refine_steps > 0 and _starts_agree(outcomes):
         # Independent starts that all end in one plan have found what this search finds: the
         # steps kept for the final phase are not spent.
