@@ -340,10 +340,16 @@ def test_start_breaking_a_rule_is_refused_naming_it() -> None:
 # --------------------------------------------------------------------------- workers
 
 
+def pcn_halves_grid():
+    """A 6 x 6 grid of 10 residents a unit, PCN "A" on its left half and "B" on its right, band
+    60-100: the four 3 x 3 quadrants (each inside one PCN) are the best 4-area plan."""
+    pcn = {c: ("A" if int(c[3]) < 3 else "B") for c in problem_of(grid_graph(6, 6), 30, 50).codes}
+    return problem_of(grid_graph(6, 6), 60, 100, pcn_of=pcn)
+
+
 def test_same_plan_whatever_the_number_of_workers() -> None:
     # Each start draws from its own child seed, so one worker and two give the same plan.
-    pcn = {c: ("A" if int(c[3]) < 3 else "B") for c in problem_of(grid_graph(6, 6), 30, 50).codes}
-    problem = problem_of(grid_graph(6, 6), 60, 100, pcn_of=pcn)
+    problem = pcn_halves_grid()
     one = run(problem, count="auto", seed=5, starts=3, steps=20_000, jobs=1)
     two = run(problem, count="auto", seed=5, starts=3, steps=20_000, jobs=2)
     assert one.labels.tolist() == two.labels.tolist()
@@ -400,8 +406,7 @@ def test_refine_phase_keeps_the_step_budget_and_never_loses_the_best(improve_ste
 def test_starts_that_agree_skip_the_final_phase() -> None:
     # Two PCNs in halves of a 6 x 6 grid of 10 residents, band 60-100: every start ends in the
     # four 3 x 3 quadrants (each inside one PCN), so the steps kept for refining are not spent.
-    pcn = {c: ("A" if int(c[3]) < 3 else "B") for c in problem_of(grid_graph(6, 6), 30, 50).codes}
-    problem = problem_of(grid_graph(6, 6), 60, 100, pcn_of=pcn)
+    problem = pcn_halves_grid()
     said: list[str] = []
     result = run(problem, count=4, seed=5, starts=3, steps=20_000, progress=said.append)
     assert len(result.starts) == 3  # no final phase
@@ -414,8 +419,7 @@ def test_starts_that_agree_skip_the_final_phase() -> None:
 def test_on_a_clock_starts_that_agree_end_the_search_early() -> None:
     # The same grid on a 2 s budget, one worker: the starts run one per round; once the first
     # two agree, the other two are not run (the search returns with time to spare).
-    pcn = {c: ("A" if int(c[3]) < 3 else "B") for c in problem_of(grid_graph(6, 6), 30, 50).codes}
-    problem = problem_of(grid_graph(6, 6), 60, 100, pcn_of=pcn)
+    problem = pcn_halves_grid()
     said: list[str] = []
     result = run(problem, count=4, seed=5, starts=4, time_limit_s=2.0, jobs=1, progress=said.append)
     assert len(result.starts) == 2
@@ -452,7 +456,6 @@ def test_the_caller_hears_the_count_once_the_starts_are_done_before_the_pool(
         return real_pool(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(search_module, "_pool", pool_spy)
-    pcn = {c: ("A" if int(c[3]) < 3 else "B") for c in problem_of(grid_graph(6, 6), 30, 50).codes}
-    problem = problem_of(grid_graph(6, 6), 60, 100, pcn_of=pcn)
+    problem = pcn_halves_grid()
     result = run(problem, count="auto", seed=5, starts=3, steps=20_000, starts_done=events.append)
     assert events == [result.count, "pool"]
