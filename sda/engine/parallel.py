@@ -127,7 +127,7 @@ def _dispatch(
     workers free up). ``workers`` is the pool's size, never the number of tasks: joblib resizes
     its executor to each call's ``n_jobs``, so a call with fewer tasks would stop workers that
     the next call must start again (about a second each)."""
-    _finish_warming()
+    finish_warm_up()
     from joblib import Parallel, delayed, parallel_config  # only needed with more than one worker
 
     def calls() -> Iterator[Any]:
@@ -195,13 +195,9 @@ def warm_workers(jobs: int) -> None:
 
 
 def finish_warm_up() -> None:
-    """Wait for the worker start-up ``warm_workers`` began, if it is still under way: a command
-    that stops early (an error, Ctrl-C while the inputs are read) then leaves joblib no
-    half-read call to abort while the interpreter shuts down."""
-    _finish_warming()
-
-
-def _finish_warming() -> None:
+    """Wait for the worker start-up ``warm_workers`` began, if it is still under way: the next
+    tasks wait for it, and a command that stops early (an error, Ctrl-C while the inputs are
+    read) then leaves joblib no half-read call to abort while the interpreter shuts down."""
     global _warming
     if _warming is not None:
         warming, _warming = _warming, None

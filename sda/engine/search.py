@@ -730,7 +730,7 @@ def search(
     # On a clock the starts run in rounds of ``workers`` (each round ends at its deadline), so the
     # rounds are handed out one by one: once the starts so far agree, the later rounds are not run.
     # On steps they are handed out together (a worker takes the next start as soon as it is free).
-    rounds = [tasks] if steps > 0 else [tasks[r : r + workers] for r in range(0, len(tasks), max(workers, 1))]
+    rounds = [tasks] if steps > 0 else [tasks[r : r + workers] for r in range(0, len(tasks), workers)]
     for r, round_tasks in enumerate(rounds):
         for out in run_tasks(_start_task, round_tasks, workers):
             _say_load(say, out.seconds_load)
@@ -742,14 +742,15 @@ def search(
             left = len(tasks) - len(outcomes)
             say(f"the {len(outcomes)} starts so far ended in the same plan: the other {left} are not run")
             break
-    if steps > 0 and refine_steps > 0 and _starts_agree(outcomes):
-        # Independent starts that all end in one plan have found what this search finds: the
-        # steps kept for the final phase are not spent.
-        say(f"the {len(outcomes)} starts ended in the same plan: no final phase")
-    elif steps > 0 and refine_steps > 0:
-        for r in range(REFINE_ROUNDS):
-            steps_r = refine_steps // REFINE_ROUNDS
-            outcomes += _refine(problem, outcomes, goal, seed, steps_r, workers, say, task_cpu, r, pooling)
+    if steps > 0 and refine_steps > 0:
+        if _starts_agree(outcomes):
+            # Independent starts that all end in one plan have found what this search finds:
+            # the steps kept for the final phase are not spent.
+            say(f"the {len(outcomes)} starts ended in the same plan: no final phase")
+        else:
+            for r in range(REFINE_ROUNDS):
+                steps_r = refine_steps // REFINE_ROUNDS
+                outcomes += _refine(problem, outcomes, goal, seed, steps_r, workers, say, task_cpu, r, pooling)
     if starts_done is not None:
         starts_done(k)
     start_costs = [o.cost for o in outcomes if o.labels is not None]

@@ -117,11 +117,9 @@ def render_print_maps(plan: Plan) -> dict[str, bytes]:
 
 
 def render_sheet(plan: Plan, paper: str) -> dict[str, bytes]:
-    """One sheet's files, by name: ``map_<paper>.png`` and ``map_<paper>.pdf`` for a print paper,
-    ``map.png`` (the report's map, ``plot_plan_map``) for ``"screen"``. A task of its own, so the
-    writer can draw the sheets on other cores while it writes the rest of the folder."""
-    if paper == "screen":
-        return {"map.png": plot_plan_map(plan)}
+    """One print sheet's files, by name: ``map_<paper>.png`` and ``map_<paper>.pdf``. A task of
+    its own, so the writer can draw the sheets on other cores while it writes the rest of the
+    folder."""
     fig = draw_sheet(plan, paper)
     return {f"map_{paper}.png": figure_bytes(fig, "png", PRINT_DPI), f"map_{paper}.pdf": figure_bytes(fig, "pdf")}
 
