@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -459,3 +464,44 @@ def test_the_caller_hears_the_count_once_the_starts_are_done_before_the_pool(
     problem = pcn_halves_grid()
     result = run(problem, count="auto", seed=5, starts=3, steps=20_000, starts_done=events.append)
     assert events == [result.count, "pool"]
+
+
+# In a fresh interpreter: load the kernels on three units, then see whether the shipped
+# configs' problems need any kernel compiled or loaded again (a new signature).
+_PRELOAD = """
+import json, sys
+from pathlib import Path
+from numba.core.registry import CPUDispatcher
+import sda.engine.anneal, sda.engine.pairs, sda.engine.trees, sda.objective
+from sda.engine.search import compile_kernels, preload_kernels
+from sda.api import load_inputs
+from sda.config import load_config
+
+def signatures():
+    modules = (sda.engine.anneal, sda.engine.pairs, sda.engine.trees, sda.objective)
+    kernels = [(m.__name__, name, f) for m in modules for name, f in vars(m).items() if isinstance(f, CPUDispatcher)]
+    return {(module, name): len(f.signatures) for module, name, f in kernels}
+
+problems = [load_inputs(load_config(Path(path))).problem for path in sys.argv[1:]]
+preload_kernels()
+loaded = signatures()
+for problem in problems:
+    compile_kernels(problem)
+now = signatures()
+again = [key[1] for key in now if now[key] != loaded[key]]
+print(json.dumps({"loaded": [key[1] for key, n in loaded.items() if n], "again": again}))
+"""
+
+
+def test_kernels_preloaded_on_three_units_serve_the_shipped_problems(repo_root: Path) -> None:
+    configs = [
+        repo_root / "configs" / name
+        for name in ("cambridgeshire-peterborough.toml", "cambridgeshire-peterborough-districts.toml")
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", _PRELOAD, *map(str, configs)], capture_output=True, text=True, cwd=repo_root, check=True
+    )
+    seen = json.loads(done.stdout)
+    # The kernels a search enters by (the others are compiled into them) were loaded on three units ...
+    assert {"_anneal", "_cost_all", "_local_edges", "_spanning_tree"} <= set(seen["loaded"])
+    assert seen["again"] == []  # ... with the signatures the real problems call them with

