@@ -395,7 +395,7 @@ def graph(config_path: Path, out: Path, quiet: bool) -> None:
     from sda.folder import input_paths, refuse_overwriting_inputs, write_file_atomically
     from sda.graph import build_adjacency, graph_edges_frame
     from sda.io import read_units
-    from sda.outputs import write_geojson
+    from sda.layers import write_geojson
 
     refuse_overwriting_inputs([out], input_paths(cfg))
     units = read_units(cfg.units)

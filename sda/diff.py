@@ -21,6 +21,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from sda.formatting import score_text, show_percent, show_whole
+from sda.layers import write_geojson
 from sda.planfile import PlanFile
 from sda.previous import Carried, carry_previous
 
@@ -348,8 +349,6 @@ def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
 
 def write_diff(diff: PlanDiff, out_dir: Path) -> list[Path]:
     """Write ``changes.txt``, ``moved.csv``, ``areas.csv`` and (with geometry) ``moved.geojson``."""
-    from sda.outputs import write_geojson  # outputs imports the report, which imports this module
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -42,8 +42,11 @@ __all__ = [
     "new_run_id",
     "refuse_overwriting_inputs",
     "replace_folder",
+    "replacing",
     "run_timestamp",
+    "write_bytes",
     "write_file_atomically",
+    "write_text",
 ]
 
 #: Every file name ``sda propose`` may write into its folder (and GeoPackage side files).
@@ -443,6 +446,35 @@ def _exchange(a: Path, b: Path) -> bool:
 # --------------------------------------------------------------------------- single files
 
 
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """Yield a hidden temporary path beside ``path``; move it over ``path`` only on success.
+
+    The temporary file keeps the target's suffix (GDAL picks drivers and options by it) and sits
+    in the same folder, because ``os.replace`` is only atomic within one file system. Whatever
+    happens, the temporary file and any SQLite journals next to it are removed.
+    """
+    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}")
+    try:
+        yield tmp
+        with tmp.open("rb+") as handle:  # flush to disk before the rename makes it visible
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, *(tmp.with_name(tmp.name + s) for s in ("-journal", "-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    with replacing(path) as tmp:
+        tmp.write_bytes(data)
+    return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    return write_bytes(path, text.encode("utf-8"))
+
+
 def write_file_atomically(path: Path, write: Callable[[Path], object], inputs: Iterable[Path] = ()) -> Path:
     """Write one output file (``sda graph --out``): refuse inputs, lock, temp file, rename.
 
@@ -455,14 +487,9 @@ def write_file_atomically(path: Path, write: Callable[[Path], object], inputs: I
         raise OutputError(msg)
     with locked(path):
         clean_leftovers(path)
-        tmp = path.with_name(f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}")
         try:
-            write(tmp)
-            with tmp.open("rb+") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            with replacing(path) as tmp:
+                write(tmp)
         except OSError as exc:
             raise _unwritable(path.parent, exc) from exc
-        finally:
-            tmp.unlink(missing_ok=True)
     return path

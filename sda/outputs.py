@@ -22,32 +22,22 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
-import io
 import json
 import math
-import os
-import secrets
 import struct
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from datetime import datetime
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import networkx as nx
-import numpy as np
 import pandas as pd
 import pyogrio
 import pyogrio.errors
-import shapely
 
 from sda import __version__
-from sda.area_table import areas_csv_text, clean_polygonal
 from sda.config import restore_config
-from sda.crs import BNG as _BNG
-from sda.crs import WGS84 as _WGS84
 from sda.engine.parallel import started_tasks
 from sda.errors import MAX_LISTED, InputError
 from sda.folder import (
@@ -57,27 +47,29 @@ from sda.folder import (
     refuse_overwriting_inputs,
     replace_folder,
     run_timestamp,
+    write_bytes,
+    write_text,
 )
-from sda.formatting import (
-    show_text,
+from sda.formatting import show_text
+from sda.layers import PROVENANCE_FIELDS, plain_cell, run_label, write_layers
+from sda.maps import (
+    PRINT_PAPERS,
+    drawable_figures,
+    render_figures,
+    render_plan_figures,
+    render_print_maps,
+    render_sheet,
 )
-from sda.graph import graph_edges_frame
-from sda.maps import PRINT_PAPERS, area_neighbours, render_figures, render_plan_figures, render_print_maps, render_sheet
 from sda.plan import Plan, Provenance, RuleResult
-from sda.qgis import adjacency_qml, area_colours, areas_qml, practices_qml, units_qml
 from sda.report import render_report_html, render_report_md
+from sda.report.sections import build_blocks
 from sda.summary import jsonable, summary_dict
 
 __all__ = [
-    "AREA_FIELDS",
     "PLAN_FORMAT",
-    "UNIT_FIELDS",
     "DrawnMaps",
-    "csv_text",
     "draw_maps",
-    "neutral_cell",
     "read_plan",
-    "write_geojson",
     "write_outputs",
     "write_report",
 ]
@@ -85,39 +77,6 @@ __all__ = [
 #: Version of the ``plan.json`` layout; ``read_plan`` refuses newer ones.
 PLAN_FORMAT = 1
 
-#: Unit attributes written to ``units.geojson`` and the GeoPackage ``units`` layer, in order.
-UNIT_FIELDS = (
-    "unit_code",
-    "unit_name",
-    "population",
-    "district",
-    "district_name",
-    "pcn_code",
-    "places",
-    "area_id",
-    "area_name",
-)
-
-#: Area attributes written to ``areas.geojson`` (when the plan has them), in order.
-AREA_FIELDS = (
-    "area_id",
-    "name",
-    "population",
-    "n_units",
-    "deviation",
-    "deviation_pct",
-    "dominant_pcn",
-    "pcn_coterminosity",
-    "polsby_popper",
-    "n_districts",
-    "districts",
-    "n_pcns",
-    "cut_border_m",
-    "n_parts",
-)
-
-#: Provenance stamped on every feature of the GeoPackage ``areas`` layer.
-PROVENANCE_FIELDS = ("sda_version", "config_sha256", "run_at", "run_id")
 
 #: Files the report writes (``sda report DIR`` replaces only these).
 REPORT_NAMES = frozenset({"report.md", "report.html", "map.png", "frontier.png", "ensemble.png"})
@@ -206,87 +165,27 @@ def draw_maps(plan: Plan) -> DrawnMaps:
 
 
 def _write_set(plan: Plan, out_dir: Path, ahead: DrawnMaps | None) -> list[Path]:
-    run = _run_label(plan)
+    run = run_label(plan)
+    jobs = plan.config.search.jobs
     # The print sheets take the longest: drawn ahead (``draw_maps``), else on the workers
     # ([search] jobs; A3, the slower, first) while this process writes the rest; with one job,
-    # here, once the rest is written.
+    # here, once the rest is written. The layers are written on a worker too (``sda.layers``
+    # imports no plotting library, so it starts at once) while this process writes the report.
     papers = [(plan, paper) for paper in reversed(PRINT_PAPERS)] if ahead is None else []
-    with started_tasks(render_sheet, papers, plan.config.search.jobs) as sheets:
-        units = _units_frame(plan)
-        areas = _areas_frame(plan)
-        qml = {name: _stamp_xml(text, run) for name, text in _styles(plan, areas).items()}
-        written = [
-            write_geojson(units, out_dir / "units.geojson", description=run),
-            _write_text(out_dir / "units.qml", qml["units"]),
-            write_geojson(
-                areas[[c for c in AREA_FIELDS if c in areas.columns] + ["geometry"]],
-                out_dir / "areas.geojson",
-                description=run,
-            ),
-            _write_text(out_dir / "areas.qml", qml["areas"]),
-            _write_assignment(plan, out_dir / "assignment.csv"),
-            _write_text(out_dir / "areas.csv", areas_csv_text(plan)),
-            _write_geopackage(plan, units, areas, qml, out_dir / "plan.gpkg"),
-            _write_text(out_dir / "plan.json", _dumps(_plan_record(plan))),
-        ]
-        written += _write_report_files(plan, out_dir, None if ahead is None else ahead.figures)
+    with (
+        started_tasks(render_sheet, papers, jobs) as sheets,
+        started_tasks(write_layers, [(plan, out_dir, run)], jobs) as layers,
+    ):
+        record = write_text(out_dir / "plan.json", _dumps(_plan_record(plan)))
+        report = _write_report_files(plan, out_dir, None if ahead is None else ahead.figures)
+        written = [*next(layers), record, *report]
         drawn = ahead.files if ahead is not None else {name: data for files in sheets for name, data in files.items()}
     for paper in PRINT_PAPERS:  # map_a4/a3 .png/.pdf
         for name in (f"map_{paper}.png", f"map_{paper}.pdf"):
             data = drawn[name]
-            written.append(_write_bytes(out_dir / name, _stamp_png(data, run) if name.endswith(".png") else data))
-    written.append(_write_text(out_dir / "summary.json", _dumps(summary_dict(plan))))
+            written.append(write_bytes(out_dir / name, _stamp_png(data, run) if name.endswith(".png") else data))
+    written.append(write_text(out_dir / "summary.json", _dumps(summary_dict(plan))))
     return written
-
-
-def _run_label(plan: Plan) -> str:
-    return f"sda run {plan.provenance.get('run_id', '')}"
-
-
-def write_geojson(frame: gpd.GeoDataFrame, path: Path, *, description: str = "") -> Path:
-    """Write a GeoDataFrame as RFC 7946 GeoJSON (WGS84 lon/lat, 6 decimals), atomically.
-
-    Parameters
-    ----------
-    frame
-        Features with a CRS (reprojected to EPSG:4326 here). A named index (such as
-        ``unit_code``) is written as a property; an unnamed one is dropped.
-    path
-        Target file; replaced only once the new file is complete.
-    description
-        Written as the collection's ``description`` member (``sda run <id>`` in plan folders).
-
-    Returns
-    -------
-    Path
-        ``path``.
-
-    Raises
-    ------
-    ValueError
-        The frame has no CRS, so it cannot be placed on the globe.
-    """
-    path = Path(path)
-    if frame.crs is None:
-        msg = f"cannot write {path.name}: the frame has no CRS to reproject to EPSG:4326 from"
-        raise ValueError(msg)
-    frame = frame if frame.crs == _WGS84 else frame.to_crs(_WGS84)
-    if frame.index.name is not None and frame.index.name not in frame.columns:
-        frame = frame.reset_index()  # a named index (unit_code) is data; GDAL would drop it
-    frame = _on_grid(frame, 1e-6)  # RFC 7946 at 6 decimals: round here, keeping polygons valid
-    with _replacing(path) as tmp:
-        pyogrio.write_dataframe(
-            frame,
-            tmp,
-            layer=path.stem,
-            driver="GeoJSON",
-            layer_options={
-                "RFC7946": "YES",
-                "COORDINATE_PRECISION": "6",
-                **({"DESCRIPTION": description} if description else {}),
-            },
-        )
-    return path
 
 
 def write_report(plan: Plan, out_dir: Path) -> list[Path]:
@@ -309,19 +208,22 @@ def write_report(plan: Plan, out_dir: Path) -> list[Path]:
 
 def _write_report_files(plan: Plan, out_dir: Path, ahead: Mapping[str, bytes | None] | None = None) -> list[Path]:
     shown = _without_timings(plan)
-    run = _run_label(plan)
+    run = run_label(plan)
     figures = render_figures(shown, ahead=ahead)
     written: list[Path] = []
     for key, name in _FIGURE_FILES.items():
         data = figures.get(key)
         if data:
-            written.append(_write_bytes(out_dir / name, _stamp_png(data, run)))
+            written.append(write_bytes(out_dir / name, _stamp_png(data, run)))
     images = {key: name for key, name in _FIGURE_FILES.items() if figures.get(key)}
-    markdown = render_report_md(shown, images=images) + f"\n<!-- {run} -->\n"
-    page = render_report_html(shown, figures=figures)
+    drawn = {key for key, data in figures.items() if data}
+    # Both renderings read the same blocks when every figure the plan can draw was drawn.
+    blocks = build_blocks(shown, available=drawn) if drawn == drawable_figures(shown) else None
+    markdown = render_report_md(shown, images=images, blocks=blocks) + f"\n<!-- {run} -->\n"
+    page = render_report_html(shown, figures=figures, blocks=blocks)
     page = page.replace('<meta charset="utf-8">', f'<meta charset="utf-8"><meta name="sda-run" content="{run}">', 1)
-    written.append(_write_text(out_dir / "report.md", markdown))
-    written.append(_write_text(out_dir / "report.html", page))
+    written.append(write_text(out_dir / "report.md", markdown))
+    written.append(write_text(out_dir / "report.html", page))
     return written
 
 
@@ -337,15 +239,6 @@ def _without_timings(plan: Plan) -> Plan:
     return dataclasses.replace(
         plan, provenance=drop(plan.provenance), bound=drop(plan.bound) if plan.bound is not None else None
     )
-
-
-def _stamp_xml(text: str, run: str) -> str:
-    """Add an XML comment with the run after the DOCTYPE (or at the top)."""
-    comment = f"<!-- {run} -->\n"
-    head, sep, rest = text.partition("\n")
-    if head.startswith("<!DOCTYPE") or head.startswith("<?xml"):
-        return head + sep + comment + rest
-    return comment + text
 
 
 def _stamp_png(data: bytes, run: str) -> bytes:
@@ -518,12 +411,7 @@ def _read_assignment_csv(path: Path) -> dict[str, str] | None:
         return None
     if not rows or rows[0][:2] != ["unit_code", "area_id"]:
         return None
-    return {_plain_cell(r[0]): _plain_cell(r[1]) for r in rows[1:] if len(r) >= 2}
-
-
-def _plain_cell(text: str) -> str:
-    """Undo ``neutral_cell``: drop the ``'`` put before a formula-like cell."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
+    return {plain_cell(r[0]): plain_cell(r[1]) for r in rows[1:] if len(r) >= 2}
 
 
 def _read_record(path: Path) -> dict[str, Any]:
@@ -576,192 +464,6 @@ def _graph_from(units: gpd.GeoDataFrame, edges: pd.DataFrame, saved: Mapping[str
 
 
 # --------------------------------------------------------------------------- frames and styles
-
-
-def _units_frame(plan: Plan) -> gpd.GeoDataFrame:
-    """Build the unit layer: ``UNIT_FIELDS`` (missing text fields blank) in EPSG:27700."""
-    frame = _in_bng(plan.units).rename_axis("unit_code").reset_index()
-    frame["unit_code"] = frame["unit_code"].astype(str)
-    for name in UNIT_FIELDS:
-        if name not in frame.columns:
-            frame[name] = ""
-        elif name in {"unit_name", "district", "district_name", "pcn_code", "places", "area_name"}:
-            frame[name] = frame[name].map(show_text).astype(str)
-    return gpd.GeoDataFrame(frame[[*UNIT_FIELDS, "geometry"]], geometry="geometry", crs=_BNG)
-
-
-def _areas_frame(plan: Plan) -> gpd.GeoDataFrame:
-    """Build the area layer: every column of ``plan.areas`` (blank text for missing), in EPSG:27700."""
-    areas = plan.areas
-    if "geometry" not in areas.columns or areas.geometry.isna().any():
-        shapes = plan.units[["area_id", "geometry"]].dissolve(by="area_id")
-        areas = gpd.GeoDataFrame(areas.drop(columns=["geometry"], errors="ignore").join(shapes), crs=plan.units.crs)
-    frame = _in_bng(areas).rename_axis("area_id").reset_index()
-    for name in frame.columns:
-        if name != "geometry" and frame[name].dtype == object:
-            frame[name] = frame[name].map(show_text).astype(str)
-    return gpd.GeoDataFrame(frame, geometry="geometry", crs=_BNG)
-
-
-def _polygon_type(frame: gpd.GeoDataFrame) -> str:
-    """``Polygon`` when every feature is one polygon, else ``MultiPolygon`` (single parts promoted)."""
-    return "Polygon" if (frame.geom_type == "Polygon").all() else "MultiPolygon"
-
-
-def _on_grid(frame: gpd.GeoDataFrame, grid: float) -> gpd.GeoDataFrame:
-    """Polygon layers snapped to a coordinate grid with validity kept (GEOS precision model), then
-    reduced to their polygonal parts: rounding on write would otherwise make thin parts invalid."""
-    polygonal = frame.geom_type.isin(["Polygon", "MultiPolygon"])
-    if not polygonal.any():
-        return frame
-    geoms = np.asarray(frame.geometry.array, dtype=object).copy()
-    # Reprojection can leave a valid outline very slightly invalid; repair before snapping.
-    repaired = [clean_polygonal(g) for g in geoms[polygonal.to_numpy()]]
-    geoms[polygonal.to_numpy()] = [_snapped(g, grid) for g in repaired]
-    return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
-
-
-def _snapped(geom: shapely.Geometry, grid: float) -> shapely.Geometry:
-    try:
-        return clean_polygonal(shapely.set_precision(geom, grid))
-    except shapely.errors.GEOSException:  # GEOS cannot snap this one: keep it unsnapped but valid
-        return geom
-
-
-def _in_bng(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Reproject to EPSG:27700; a frame without a CRS is taken to be in it, as ``Plan`` promises."""
-    if frame.crs is None:
-        return frame.set_crs(_BNG)
-    return frame if frame.crs == _BNG else frame.to_crs(_BNG)
-
-
-def _adjacency_frame(plan: Plan, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Graph edges as lines between representative points, with ``cut`` = 1 across areas."""
-    edges = graph_edges_frame(units.set_index("unit_code"), plan.graph)
-    area = dict(zip(units["unit_code"], units["area_id"], strict=True))
-    edges["cut"] = [int(area.get(u) != area.get(v)) for u, v in zip(edges["u"], edges["v"], strict=True)]
-    return edges[["u", "v", "border_m", "cut", "kind", "geometry"]]
-
-
-def _styles(plan: Plan, areas: gpd.GeoDataFrame) -> dict[str, str]:
-    ids = list(areas["area_id"])
-    return {
-        "units": units_qml(),
-        "areas": areas_qml(ids, area_colours(ids, area_neighbours(plan))),
-        "adjacency": adjacency_qml(),
-        "practices": practices_qml(),
-    }
-
-
-def _write_geopackage(
-    plan: Plan, units: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, qml: Mapping[str, str], path: Path
-) -> Path:
-    """One GeoPackage in EPSG:27700 with the plan's layers and their default QGIS styles."""
-    stamped = areas.assign(**{k: show_text(plan.provenance.get(k)) for k in PROVENANCE_FIELDS})
-    layers: dict[str, tuple[gpd.GeoDataFrame, str]] = {
-        "units": (units, _polygon_type(units)),
-        "areas": (stamped, _polygon_type(stamped)),
-        "adjacency": (_adjacency_frame(plan, units), "LineString"),
-    }
-    if plan.practices is not None and len(plan.practices):
-        layers["practices"] = (_in_bng(plan.practices), "Point")
-    stamp = _run_time(plan)
-    # GDAL stamps gpkg_contents.last_change with the clock unless OGR_CURRENT_DATE says otherwise:
-    # the run's time instead, so that a rerun (with SOURCE_DATE_EPOCH) gives the same bytes.
-    saved = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
-    try:
-        with _replacing(path) as tmp:
-            for i, (name, (frame, geometry_type)) in enumerate(layers.items()):
-                pyogrio.write_dataframe(
-                    frame,
-                    tmp,
-                    layer=name,
-                    driver="GPKG",
-                    geometry_type=geometry_type,
-                    promote_to_multi=geometry_type == "MultiPolygon",
-                    layer_options={"DESCRIPTION": _run_label(plan)},
-                    # GeoPackage 1.3, not GDAL's newest 1.4: QGIS builds on older GDAL (3.6 and
-                    # earlier) warn that a 1.4 file "may only be partially supported".
-                    dataset_options={"VERSION": GPKG_VERSION} if i == 0 else None,
-                )
-            styles = _layer_styles(tmp, {name: qml[name] for name in layers}, plan.provenance, stamp)
-            # QGIS creates this table with its primary key named "id"; match it exactly.
-            pyogrio.write_dataframe(styles, tmp, layer="layer_styles", driver="GPKG", layer_options={"FID": "id"})
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": saved})
-    return path
-
-
-#: The GeoPackage version written (read by every QGIS 3 release without a warning).
-GPKG_VERSION = "1.3"
-
-
-def _run_time(plan: Plan) -> datetime:
-    try:
-        return datetime.fromisoformat(str(plan.provenance["run_at"]))
-    except (KeyError, ValueError):
-        return run_timestamp()
-
-
-def _layer_styles(path: Path, qml: Mapping[str, str], provenance: Mapping[str, Any], stamp: datetime) -> pd.DataFrame:
-    """Rows of the ``layer_styles`` table QGIS reads a GeoPackage layer's default style from.
-
-    QGIS matches a row to a layer on ``f_table_schema = ''``, ``f_table_name`` and
-    ``f_geometry_column`` and prefers rows with ``useAsDefault`` (see ``QgsOgrProviderMetadata``
-    ``loadStyle``/``saveStyle``), so the geometry column is read back from the file rather than
-    assumed.
-    """
-    rows = []
-    for name, text in qml.items():
-        rows.append(
-            {
-                "f_table_catalog": "",
-                "f_table_schema": "",
-                "f_table_name": name,
-                "f_geometry_column": pyogrio.read_info(path, layer=name)["geometry_name"],
-                "styleName": name,
-                "styleQML": text,
-                "styleSLD": "",
-                "useAsDefault": True,
-                "description": f"sda {provenance.get('sda_version', '')} default style",
-                "owner": "",
-                "ui": "",
-                "update_time": pd.Timestamp(stamp),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _write_assignment(plan: Plan, path: Path) -> Path:
-    names = plan.units["area_name"] if "area_name" in plan.units.columns else plan.assignment
-    rows = sorted((str(code), str(area), show_text(names.get(code))) for code, area in plan.assignment.items())
-    return _write_text(path, csv_text(["unit_code", "area_id", "area_name"], rows))
-
-
-#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutral_cell(value: object) -> str:
-    """A CSV cell a spreadsheet shows as text: one starting with ``= + - @``, tab or carriage
-    return gets a leading ``'`` (the OWASP convention), except plain numbers such as ``-3.5``."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
-
-
-def csv_text(header: Iterable[object], rows: Iterable[Iterable[object]]) -> str:
-    """CSV text (comma, ``\\n`` line ends) with every cell passed through ``neutral_cell``."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([neutral_cell(c) for c in header])
-    writer.writerows([neutral_cell(c) for c in row] for row in rows)
-    return buffer.getvalue()
 
 
 # --------------------------------------------------------------------------- plan.json
@@ -837,32 +539,3 @@ def _dumps(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------- atomic files
-
-
-@contextmanager
-def _replacing(path: Path) -> Iterator[Path]:
-    """Yield a hidden temporary path beside ``path``; move it over ``path`` only on success.
-
-    The temporary file keeps the target's suffix (GDAL picks drivers and options by it) and sits
-    in the same folder, because ``os.replace`` is only atomic within one file system. Whatever
-    happens, the temporary file and any SQLite journals next to it are removed.
-    """
-    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}")
-    try:
-        yield tmp
-        with tmp.open("rb+") as handle:  # flush to disk before the rename makes it visible
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        for leftover in (tmp, *(tmp.with_name(tmp.name + s) for s in ("-journal", "-wal", "-shm"))):
-            leftover.unlink(missing_ok=True)
-
-
-def _write_bytes(path: Path, data: bytes) -> Path:
-    with _replacing(path) as tmp:
-        tmp.write_bytes(data)
-    return path
-
-
-def _write_text(path: Path, text: str) -> Path:
-    return _write_bytes(path, text.encode("utf-8"))

@@ -173,3 +173,15 @@ class Plan:
     def assignment(self) -> pd.Series:
         """``unit_code -> area_id``."""
         return self.units["area_id"]
+
+
+def area_neighbours(plan: Plan) -> nx.Graph:
+    """Graph of areas (nodes ``str(area_id)``) joined where any of their units are adjacent."""
+    areas = nx.Graph()
+    lookup = {str(code): str(area) for code, area in plan.assignment.items()}
+    areas.add_nodes_from(sorted(set(lookup.values())))
+    for u, v in plan.graph.edges():
+        a, b = lookup.get(str(u)), lookup.get(str(v))
+        if a is not None and b is not None and a != b:
+            areas.add_edge(a, b)
+    return areas

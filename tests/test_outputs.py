@@ -17,7 +17,8 @@ from helpers import quadrant_plan  # the shared hand-made 4x4 plan
 
 from sda.config import RunConfig, UnitsConfig
 from sda.errors import InputError
-from sda.outputs import read_plan, write_geojson, write_outputs
+from sda.layers import write_geojson
+from sda.outputs import read_plan, write_outputs
 from sda.plan import Plan
 from sda.summary import summary_dict, summary_table
 
@@ -268,7 +269,7 @@ def test_failed_geojson_write_keeps_previous_file(plan: Plan, tmp_path: Path, mo
         msg = "disk full"
         raise OSError(msg)
 
-    monkeypatch.setattr("sda.outputs.pyogrio.write_dataframe", half_write)
+    monkeypatch.setattr("sda.layers.pyogrio.write_dataframe", half_write)
     with pytest.raises(OSError, match="disk full"):
         write_geojson(plan.units.reset_index(), target)
     assert target.read_bytes() == before
@@ -357,7 +358,7 @@ def test_saved_config_round_trips_every_section() -> None:
 
 
 def test_cells_that_start_like_formulas_are_neutralised() -> None:
-    from sda.outputs import csv_text, neutral_cell
+    from sda.layers import csv_text, neutral_cell
 
     for risky in ('=HYPERLINK("x")', "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx"):
         assert neutral_cell(risky) == "'" + risky

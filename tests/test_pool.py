@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,10 @@ def test_shipped_data_pooled_plan_is_valid_and_scored_right() -> None:
     goal = target_for(problem, 24, "auto")
     assert result.objective == pytest.approx(score_labels(problem, result.labels, goal)["objective"])
     assert result.objective <= min(result.starts) + 1e-12
+    # What the pool gave goes into the report, which identical runs must repeat byte for byte:
+    # its seconds are for the progress line only.
+    assert "areas the starts saw" in result.pool
+    assert re.search(r"\d s\)", result.pool) is None, result.pool
 
 
 def test_no_pool_with_a_previous_plan() -> None:

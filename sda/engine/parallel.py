@@ -66,9 +66,9 @@ def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs: in
 
 @contextlib.contextmanager
 def started_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs: int) -> Iterator[Iterator[Any]]:
-    """Like ``run_tasks``, but with more than one worker the tasks start now, in the background,
-    so the caller can do other work before reading the results (in task order). With one worker
-    they run in this process, one by one as the results are read.
+    """Like ``run_tasks``, but with more than one job the tasks start now on the workers (even a
+    single task: the caller does other work meanwhile) and the results are read in task order.
+    With one job they run in this process, one by one as the results are read.
 
     Leaving the block before every result was read (the caller failed, or was interrupted)
     hands out no further task and waits for those already handed to a worker, so none is left
@@ -76,8 +76,7 @@ def started_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs
     is raised where the caller waits, never inside joblib (whose way out kills the workers,
     and loky's manager thread can then fail with a traceback on stderr).
     """
-    workers = min(resolve_jobs(jobs), len(tasks))
-    if workers <= 1:
+    if resolve_jobs(jobs) <= 1 or not tasks:
         in_process = (fn(*task) for task in tasks)
         try:
             yield in_process

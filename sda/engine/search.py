@@ -568,9 +568,10 @@ def _pool(
     goal: float,
     seed: int,
     seconds: float,
-) -> tuple[tuple[np.ndarray, float] | None, str]:
+) -> tuple[tuple[np.ndarray, float] | None, str, float]:
     """The cheapest plan made of areas any start has seen (``sda.engine.pool``), then polished,
-    or None when it is no cheaper than the best candidate; and what happened, in words."""
+    or None when it is no cheaper than the best candidate; what happened, in words (no timing:
+    the words go into the report, which identical runs must repeat); and the pool's seconds."""
     best_cost, _, best_labels, _ = min(candidates, key=lambda c: (c[0], c[1]))
     # Every start's plan, then the snapshots latest first, taking turns between starts: when the
     # pool is full (pool.MAX_CANDIDATES) the early, rougher areas are the ones left out.
@@ -581,13 +582,15 @@ def _pool(
         problem, plans, k, goal, best_labels, lambda labels: not rule_breaks(problem, labels), seconds=seconds
     )
     if pooled is None or pooled.cost >= best_cost - 1e-9:
-        seen = f"the {pooled.candidates:,} areas the starts saw ({pooled.seconds:.1f} s)" if pooled else "them"
-        return None, f"no better plan made of {seen}"
+        seen = f"the {pooled.candidates:,} areas the starts saw" if pooled else "them"
+        return None, f"no better plan made of {seen}", pooled.seconds if pooled else 0.0
     rng = np.random.default_rng(child_seeds(seed, 1, stream=7)[0])
     labels, cost = polish(problem, pooled.labels, goal, rng)
-    return (labels, float(cost)), (
+    return (
+        (labels, float(cost)),
         f"a better plan made of {k} of the {pooled.candidates:,} areas the starts saw: objective "
-        f"{cost:.4f}, {100 * (best_cost - cost) / best_cost:.2f}% below the best start's ({pooled.seconds:.1f} s)"
+        f"{cost:.4f}, {100 * (best_cost - cost) / best_cost:.2f}% below the best start's",
+        pooled.seconds,
     )
 
 
@@ -780,8 +783,8 @@ def search(
         candidates.append((screened[k], len(outcomes), plans[k], k))
     pool_note = ""
     if pooling and candidates and any(o.snapshots for o in outcomes):
-        pooled, pool_note = _pool(problem, outcomes, candidates, k, goal, seed, pool_seconds)
-        say(f"pool: {pool_note}")
+        pooled, pool_note, took = _pool(problem, outcomes, candidates, k, goal, seed, pool_seconds)
+        say(f"pool: {pool_note} ({took:.1f} s)")
         if pooled is not None:
             candidates.append((pooled[1], len(candidates), pooled[0], k))
     if not candidates:

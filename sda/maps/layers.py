@@ -12,7 +12,6 @@ import weakref
 from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import shapely
 import shapely.ops
@@ -21,7 +20,7 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.path import Path
 
-from sda.plan import Plan
+from sda.plan import Plan, area_neighbours
 
 __all__ = [
     "area_label",
@@ -48,18 +47,6 @@ NAME_FIELD = "area_name"
 #: off the page and the maps took twice as long as the search; with 435 areas they ran for more
 #: than 7 minutes, and 1,395 labels asked adjustText for 24.5 GiB.
 MAX_LABELLED_AREAS = 100
-
-
-def area_neighbours(plan: Plan) -> nx.Graph:
-    """Graph of areas (nodes ``str(area_id)``) joined where any of their units are adjacent."""
-    areas = nx.Graph()
-    lookup = {str(code): str(area) for code, area in plan.assignment.items()}
-    areas.add_nodes_from(sorted(set(lookup.values())))
-    for u, v in plan.graph.edges():
-        a, b = lookup.get(str(u)), lookup.get(str(v))
-        if a is not None and b is not None and a != b:
-            areas.add_edge(a, b)
-    return areas
 
 
 def labels_readable(n_areas: int) -> bool:

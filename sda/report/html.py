@@ -16,7 +16,9 @@ from sda.report.css import CSS
 from sda.report.sections import build_blocks
 
 
-def render_report_html(plan: Plan, *, figures: Mapping[str, bytes | None] | None = None) -> str:
+def render_report_html(
+    plan: Plan, *, figures: Mapping[str, bytes | None] | None = None, blocks: Sequence[Any] | None = None
+) -> str:
     """Render the report as one self-contained HTML page (inline CSS, figures as data URIs).
 
     Parameters
@@ -26,6 +28,9 @@ def render_report_html(plan: Plan, *, figures: Mapping[str, bytes | None] | None
     figures
         Pre-drawn figures from ``sda.maps.render_figures`` (to avoid drawing twice); drawn here
         when omitted.
+    blocks
+        The report's blocks (``sda.report.sections.build_blocks``) when already built for
+        exactly the figures drawn (``write_outputs`` builds them once for both renderings).
 
     Returns
     -------
@@ -34,8 +39,9 @@ def render_report_html(plan: Plan, *, figures: Mapping[str, bytes | None] | None
     """
     if figures is None:
         figures = render_figures(plan)
-    available = {k for k, v in figures.items() if v}
-    body = _to_html(build_blocks(plan, available=available), figures)
+    if blocks is None:
+        blocks = build_blocks(plan, available={k for k, v in figures.items() if v})
+    body = _to_html(blocks, figures)
     title = html.escape(f"Service delivery areas: {len(plan.areas)} areas")
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'

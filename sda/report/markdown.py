@@ -12,7 +12,9 @@ from sda.report.blocks import FIGURE_TITLES, Card, Figure, Heading, List, Para, 
 from sda.report.sections import build_blocks
 
 
-def render_report_md(plan: Plan, *, images: Mapping[str, str] | None = None) -> str:
+def render_report_md(
+    plan: Plan, *, images: Mapping[str, str] | None = None, blocks: Sequence[Any] | None = None
+) -> str:
     """Render the report as Markdown.
 
     Parameters
@@ -23,13 +25,18 @@ def render_report_md(plan: Plan, *, images: Mapping[str, str] | None = None) -> 
         Figure key (``"map"``, ``"frontier"``, ``"ensemble"``) -> relative path of a PNG already
         written next to the report (``sda.outputs.write_report`` does this). Figures without a
         path are referred to ``report.html``, which embeds them.
+    blocks
+        The report's blocks (``sda.report.sections.build_blocks``) when already built for the
+        figures this plan can draw (``write_outputs`` builds them once for both renderings).
 
     Returns
     -------
     str
         The Markdown text.
     """
-    return _to_markdown(build_blocks(plan, available=drawable_figures(plan)), images or {})
+    if blocks is None:
+        blocks = build_blocks(plan, available=drawable_figures(plan))
+    return _to_markdown(blocks, images or {})
 
 
 def _to_markdown(blocks: Sequence[Any], images: Mapping[str, str]) -> str:
