@@ -21,7 +21,7 @@ import pandas as pd
 from sda import __version__, tradeoffs
 from sda.area_table import build_area_table
 from sda.config import RunConfig
-from sda.engine.parallel import warm_workers
+from sda.engine.parallel import finish_warm_up, resolve_jobs, warm_workers
 from sda.engine.search import SearchResult, compile_kernels, search, target_for
 from sda.feasibility import check_feasible
 from sda.folder import run_timestamp
@@ -223,8 +223,16 @@ def run(
     inputs = load_inputs(cfg, say)
     problem = inputs.problem
     check_feasible(problem, cfg.areas.count)
-    say("preparing the search kernels (compiling on the first run only, then cached)")
-    seconds_compile = compile_kernels(problem)
+    if cfg.hands_work_to_workers and resolve_jobs(cfg.search.jobs) > 1:
+        # The workers load the kernels as they start (``parallel._start_worker``). This process
+        # waits for them rather than compiling a third copy alongside on a first run (numba's
+        # cache is then written), and loads its own from the cache when it first needs them.
+        say("the workers are preparing the search kernels (compiling on the first run only, then cached)")
+        finish_warm_up()
+        seconds_compile = 0.0
+    else:
+        say("preparing the search kernels (compiling on the first run only, then cached)")
+        seconds_compile = compile_kernels(problem)
     # Leaving this block early (an error, Ctrl-C) stops the trade-offs started in it.
     with contextlib.ExitStack() as trading:
         other_counts: list[tradeoffs.Underway] = []
