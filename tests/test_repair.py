@@ -3,6 +3,8 @@ repair says it could not."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from helpers import assert_valid_plan, cell, grid_graph, labels_from, path_graph, problem_of, two_pcn_grid
@@ -30,6 +32,26 @@ def test_impossible_band_gives_none() -> None:
     # Units of 10 and a band [25, 25]: no area can ever hold 25.
     problem = problem_of(path_graph(4), 25, 25)
     assert repair_band(problem, np.array([0, 0, 1, 1]), 20.0, np.random.default_rng(0), max_steps=100_000) is None
+
+
+def test_loose_then_repair_stops_at_its_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Constructions that never give a plan: every way is tried in turn, unless the deadline has
+    # passed (then only the first construction, itself told the deadline).
+    import sda.engine.repair as repair_module
+
+    problem = problem_of(grid_graph(6, 6), 90, 90)
+    calls: list[float] = []
+
+    def never(*args: object, **kwargs: object) -> None:
+        calls.append(float(kwargs.get("deadline", float("inf"))))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repair_module, "construct", never)
+    assert loose_then_repair(problem, 4, np.random.default_rng(0), attempts=3) is None
+    assert len(calls) == 1 + 3  # the tolerant construction, then the loose ones
+    calls.clear()
+    passed = time.monotonic() - 1.0
+    assert loose_then_repair(problem, 4, np.random.default_rng(0), attempts=3, deadline=passed) is None
+    assert calls == [passed]
 
 
 def test_loose_then_repair_packs_a_tight_grid() -> None:

@@ -19,6 +19,7 @@ plan priced (the ``moved`` objective term), so the repair disturbs as little as 
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 
@@ -160,8 +161,10 @@ def loose_then_repair(
     attempts: int = 3,
     max_trees: int = 1_500,
     max_steps: int = 5_000_000,
+    deadline: float = float("inf"),
 ) -> np.ndarray | None:
-    """A valid ``k``-area plan for a band with little slack; None if every way below fails.
+    """A valid ``k``-area plan for a band with little slack; None if every way below fails, or
+    once ``time.monotonic()`` passes ``deadline`` (the first construction is always tried).
 
     1. Up to ``TOLERANT_ATTEMPTS`` times: a construction that never backtracks (each set takes the cut
        nearest its window when no tree offers one that fits, ``construct(tolerant_trees=...)``),
@@ -174,8 +177,12 @@ def loose_then_repair(
     target = problem.total_pop / k
     neighbours = unit_neighbours(problem)
     nearest: tuple[int, np.ndarray] | None = None
-    for _ in range(TOLERANT_ATTEMPTS):
-        labels = construct(problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=1, tolerant_trees=TOLERANT_TREES)
+    for attempt in range(TOLERANT_ATTEMPTS):
+        if attempt and time.monotonic() > deadline:
+            return None
+        labels = construct(
+            problem, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=1, tolerant_trees=TOLERANT_TREES, deadline=deadline
+        )
         if labels is None:
             break  # keep-apart rules that a construction without backtracking did not meet
         labels = repair_directed(problem, labels, rng, neighbours=neighbours)
@@ -184,6 +191,8 @@ def loose_then_repair(
             return labels
         if nearest is None or missing < nearest[0]:
             nearest = (missing, labels)
+    if time.monotonic() > deadline:
+        return None
     if nearest is not None:
         repaired = repair_band(problem, nearest[1], target, rng, max_steps)
         if repaired is not None:
@@ -192,7 +201,11 @@ def loose_then_repair(
         problem, min_pop=int(problem.min_pop * (1 - slack)), max_pop=int(np.ceil(problem.max_pop * (1 + slack)))
     )
     for _ in range(attempts):
-        labels = construct(loose, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=1, max_trees=max_trees)
+        if time.monotonic() > deadline:
+            return None
+        labels = construct(
+            loose, k, rng, pcn_surcharge=1.0, greed=1.0, attempts=1, max_trees=max_trees, deadline=deadline
+        )
         if labels is None:
             continue
         repaired = repair_band(

@@ -163,7 +163,7 @@ def _first_plan(
         )
         if labels is not None:
             return labels
-    labels = loose_then_repair(problem, k, rng, max_trees=min(1_500, plain_trees))
+    labels = loose_then_repair(problem, k, rng, max_trees=min(1_500, plain_trees), deadline=deadline)
     if labels is not None:
         return labels
     return construct(
