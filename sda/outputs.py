@@ -1,9 +1,10 @@
 """Writers: everything a Plan turns into on disk, and reading a saved plan back.
 
 This module owns the output folder. ``write_outputs`` writes the layers officers open in QGIS
-(GeoJSON in WGS84 per RFC 7946, one GeoPackage in British National Grid with default styles
-embedded), the assignment CSV, a JSON dump of everything in the plan that is not geometry, the
-report and a machine-readable summary. ``read_plan`` rebuilds the Plan from ``plan.gpkg`` and
+and the tables (``sda.layers``: GeoJSON in WGS84 per RFC 7946, one GeoPackage in British
+National Grid with default styles embedded, the assignment and area CSVs), a JSON dump of
+everything in the plan that is not geometry, the report, the print maps and a machine-readable
+summary. ``read_plan`` rebuilds the Plan from ``plan.gpkg`` and
 ``plan.json``, so ``sda report DIR`` can re-render a report without re-running the engine.
 
 The folder is replaced as a whole (``sda.folder``): the complete set is written into a hidden

@@ -6,12 +6,12 @@ its inputs only, never on which worker runs it or when. Results come back in tas
 caller picks the best with ties broken by task index: the same seed and step budget give the same
 plan with one worker or many.
 
-Workers are joblib's loky processes (kept alive between calls, so each pays the numba kernels'
-load from the on-disk cache once). ``jobs = 1`` runs everything in this process. Every worker
-starts by letting go of the caller's standard output and error (pointed at the null device: a
-task returns what it has to say) and then exits as soon as the process that started it is gone,
-so a run killed with ``kill -9`` leaves no worker behind holding its pipes open. It then imports
-the engine and freezes what that made out of the garbage collector's sight (``_load_engine``).
+Workers are joblib's loky processes, kept alive between calls. ``jobs = 1`` runs everything in
+this process. Every worker starts by letting go of the caller's standard output and error
+(pointed at the null device: a task returns what it has to say) and then exits as soon as the
+process that started it is gone, so a run killed with ``kill -9`` leaves no worker behind
+holding its pipes open. It then loads the engine, compiled kernels included, and freezes what
+that made out of the garbage collector's sight (``_load_engine``), so its tasks start at once.
 """
 
 from __future__ import annotations
@@ -169,10 +169,10 @@ def _load_engine() -> None:
 
 
 def _detach_from_caller(caller: int) -> None:
-    """Leave Ctrl-C to the caller, stop holding the caller's standard
-    streams (a run killed with ``kill -9`` would otherwise stay "open" to whoever reads its
-    output for as long as the idle worker lives), and exit when the caller (process ``caller``,
-    which started this worker) is gone, even if it went before this worker got here."""
+    """Leave Ctrl-C to the caller, stop holding the caller's standard streams (a run killed
+    with ``kill -9`` would otherwise stay "open" to whoever reads its output for as long as the
+    idle worker lives), and exit when the caller (process ``caller``, which started this
+    worker) is gone, even if it went before this worker got here."""
     # Ctrl-C in a terminal reaches the whole process group: the caller stops the workers in
     # order (no further task; the running ones end), whereas a worker interrupted mid-task
     # makes joblib kill the pool while another call may be using it (loky's manager thread then

@@ -219,8 +219,8 @@ def _load_kernels(problem: Problem) -> float:
 def preload_kernels() -> float:
     """Load the compiled kernels before any problem is at hand (a worker's start, while the
     caller still reads the inputs), on a path of three units: every problem's arrays have the
-    same types, so the first task finds them loaded (0.2 s sooner a worker on the shipped
-    data). Returns the seconds it took."""
+    same types, so the first task finds them loaded (0.2 s a worker on the shipped data).
+    Returns the seconds it took."""
     import networkx as nx
 
     from sda.problem import build_problem
