@@ -37,15 +37,19 @@ def _cpu_ns(pid: int) -> int | None:
         return None
 
 
-def _children(pid: int) -> list[int]:
-    me = str(pid)
-    found = []
+def _descendants(pid: int) -> list[int]:
+    """Every process under ``pid``: the workers may be its grandchildren (forked by a fork server)."""
+    children: dict[str, list[str]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            if stat.read_text().rsplit(")", 1)[1].split()[1] == me:
-                found.append(int(stat.parent.name))
+            children.setdefault(stat.read_text().rsplit(")", 1)[1].split()[1], []).append(stat.parent.name)
         except (OSError, IndexError, ValueError):
             continue
+    found, stack = [], [str(pid)]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(int(child))
+            stack.append(child)
     return found
 
 
@@ -61,7 +65,7 @@ def run_sampled(argv: list[str], cores: int, every_s: float = 0.02) -> dict[str,
     while proc.poll() is None:
         now = time.monotonic()
         if now >= next_scan:  # workers appear once; scanning /proc every sample would cost a core
-            children, next_scan = _children(proc.pid), now + 0.25
+            children, next_scan = _descendants(proc.pid), now + 0.25
         step = []
         for pid in [proc.pid, *children]:
             ns = _cpu_ns(pid)

@@ -6,12 +6,13 @@ its inputs only, never on which worker runs it or when. Results come back in tas
 caller picks the best with ties broken by task index: the same seed and step budget give the same
 plan with one worker or many.
 
-Workers are joblib's loky processes, kept alive between calls. ``jobs = 1`` runs everything in
+Workers are joblib's loky processes, kept alive between calls, forked from a fork server that
+has loaded the engine once (``_fork_workers_from_a_server``). ``jobs = 1`` runs everything in
 this process. Every worker starts by letting go of the caller's standard output and error
 (pointed at the null device: a task returns what it has to say) and then exits as soon as the
 process that started it is gone, so a run killed with ``kill -9`` leaves no worker behind
-holding its pipes open. It then loads the engine, compiled kernels included, and freezes what
-that made out of the garbage collector's sight (``_load_engine``), so its tasks start at once.
+holding its pipes open. It has the engine loaded, compiled kernels included, with what that
+made frozen out of the garbage collector's sight (``_load_engine``), so its tasks start at once.
 """
 
 from __future__ import annotations
@@ -19,20 +20,25 @@ from __future__ import annotations
 import atexit
 import contextlib
 import gc
+import multiprocessing
 import os
 import queue
 import signal
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 __all__ = ["child_seeds", "finish_warm_up", "resolve_jobs", "run_tasks", "started_tasks", "warm_workers"]
 
+#: Whether loky was told to fork its workers from a server (``_fork_workers_from_a_server``).
+_fork_server_set = False
+
 #: Worker start-up begun by ``warm_workers`` and not yet waited for.
-_warming: Iterator[Any] | None = None
+_warming: threading.Thread | None = None
 
 #: How often a worker checks that the process that started it is still there (seconds).
 PARENT_CHECK_S = 0.25
@@ -129,7 +135,16 @@ def _dispatch(
     its executor to each call's ``n_jobs``, so a call with fewer tasks would stop workers that
     the next call must start again (about a second each)."""
     finish_warm_up()
+    return _dispatch_now(fn, tasks, workers, stop)
+
+
+def _dispatch_now(
+    fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: int, stop: threading.Event | None = None
+) -> Iterator[Any]:
+    """``_dispatch`` without waiting for a warm-up under way (the warm-up's own call)."""
     from joblib import Parallel, delayed, parallel_config  # only needed with more than one worker
+
+    _fork_workers_from_a_server()
 
     def calls() -> Iterator[Any]:
         for task in tasks:
@@ -146,6 +161,37 @@ def _dispatch(
         return iter(runner(calls()))
 
 
+def _fork_workers_from_a_server() -> None:
+    """Have loky start the workers by forking them from a fork server (the standard library's
+    ``forkserver`` start method) that has loaded the engine once (``sda.engine.worker_start``),
+    instead of starting each as a new interpreter that imports and loads it again (loky's
+    default). Each worker then starts in milliseconds with the engine and its kernels in memory;
+    the server itself takes about a second, once, in the background. The server is a fresh
+    single-threaded process, so forking it is safe where forking this one is not; it exits
+    when this process does. Where ``forkserver`` does not exist (Windows), loky's default stays.
+    Set once, before loky makes its executor."""
+    global _fork_server_set
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    if not _fork_server_set:
+        from joblib.externals.loky.backend.context import set_start_method
+
+        multiprocessing.set_forkserver_preload(["sda.engine.worker_start"])
+        set_start_method("forkserver", force=True)
+        _fork_server_set = True
+    if threading.current_thread() is threading.main_thread():
+        # Started with Ctrl-C ignored, which it keeps across its start (it ignores it itself
+        # only once it has loaded the engine): Ctrl-C in a terminal reaches the whole process
+        # group, and a server interrupted while loading would leave a traceback and no pool.
+        from multiprocessing import forkserver
+
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            forkserver.ensure_running()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
 def _start_worker(caller: int) -> None:
     """Run first in every worker (loky's initializer): detach it from the caller (process
     ``caller``), then load the engine."""
@@ -155,7 +201,8 @@ def _start_worker(caller: int) -> None:
 
 def _load_engine() -> None:
     """Import the engine (numpy, numba) and load its compiled kernels (``preload_kernels``),
-    then move every object that made out of the garbage collector's sight (``gc.freeze``).
+    then move every object that made out of the garbage collector's sight (``gc.freeze``). A
+    worker forked from the fork server finds all this done (``sda.engine.worker_start``).
 
     Without ``psutil``, loky runs a full ``gc.collect()`` after a task whenever a second has
     passed since the last one. Over the engine's imported objects each took 0.13-0.19 s, so
@@ -191,11 +238,28 @@ def _detach_from_caller(caller: int) -> None:
     watch.start()
 
 
-def _exit_with(parent: int) -> None:
-    """Exit this worker once its parent ``parent`` has gone (it is then re-parented)."""
-    while os.getppid() == parent:
+def _exit_with(caller: int) -> None:
+    """Exit this worker once the process that started it has gone (it is then re-parented):
+    the caller, or the fork server the caller started (which exits with the caller). A worker
+    whose parent is neither (the caller went before this worker got here) exits once the caller
+    is gone for good."""
+    parent = os.getppid()
+    while os.getppid() == parent and (parent == caller or _running(caller)):
         time.sleep(PARENT_CHECK_S)
     os._exit(1)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` runs: it exists and, where ``/proc`` tells, has not exited
+    (a killed caller stays a zombie until its own parent collects it)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or the number is another user's now
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc here: existing is all that can be told
 
 
 def _started() -> int:
@@ -205,14 +269,28 @@ def _started() -> int:
 
 def warm_workers(jobs: int) -> None:
     """Start the ``jobs`` worker processes now, in the background, so that their start-up (about
-    a second: a new interpreter importing numpy, numba and the engine) overlaps reading the
-    inputs instead of delaying the first parallel search. The next ``run_tasks`` waits for it."""
+    a second: the fork server importing numpy, numba and the engine and loading the kernels)
+    overlaps reading the inputs instead of delaying the first parallel search. The next
+    ``run_tasks`` waits for it."""
     global _warming
     workers = resolve_jobs(jobs)
     if workers <= 1 or _warming is not None:
         return
-    # The same loky executor serves the later calls with as many workers.
-    _warming = _dispatch(_started, [()] * workers, workers)
+    _fork_workers_from_a_server()  # here, in the main thread (see there)
+    # In a thread of its own: handing the first tasks out waits for the fork server to load the
+    # engine, and this process reads the inputs meanwhile. The same loky executor then serves
+    # the later calls with as many workers.
+    _warming = threading.Thread(target=_start_pool, args=(workers,), name="sda-warm-up", daemon=True)
+    _warming.start()
+
+
+def _start_pool(workers: int) -> None:
+    """The warm-up thread: hand each worker a task that does nothing. A failure here (the run
+    stopped while the workers started) is not reported: the next call starts them again and
+    reports what stops it."""
+    with contextlib.suppress(BaseException):
+        for _ in _dispatch_now(_started, [()] * workers, workers):
+            pass
 
 
 def finish_warm_up() -> None:
@@ -222,5 +300,4 @@ def finish_warm_up() -> None:
     global _warming
     if _warming is not None:
         warming, _warming = _warming, None
-        for _ in warming:
-            pass
+        warming.join()
