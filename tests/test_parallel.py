@@ -116,7 +116,7 @@ def where_started(caller: int) -> tuple[bool, bool]:
     return os.getppid() != caller, "sda.engine.worker_start" in sys.modules
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="no fork server on Windows: loky's default start")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is used on Linux only")
 def test_workers_are_forked_from_a_server_that_loaded_the_engine() -> None:
     # Each worker starts with the engine and its kernels in memory, loaded once by the server,
     # instead of importing and loading them again (about 1.1 s of CPU a worker).

@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -168,23 +169,23 @@ def _fork_workers_from_a_server() -> None:
     default). Each worker then starts in milliseconds with the engine and its kernels in memory;
     the server itself takes about a second, once, in the background. The server is a fresh
     single-threaded process, so forking it is safe where forking this one is not; it exits
-    when this process does. Where ``forkserver`` does not exist (Windows), loky's default stays.
-    Set once, before loky makes its executor."""
+    when this process does. On Linux only: Windows has no fork, and on macOS a fork after the
+    system's maths libraries have started is not safe; there loky's default stays. Set once,
+    before loky makes its executor."""
     global _fork_server_set
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    if _fork_server_set or not sys.platform.startswith("linux"):
         return
-    if not _fork_server_set:
-        from joblib.externals.loky.backend.context import set_start_method
+    from multiprocessing import forkserver
 
-        multiprocessing.set_forkserver_preload(["sda.engine.worker_start"])
-        set_start_method("forkserver", force=True)
-        _fork_server_set = True
+    from joblib.externals.loky.backend.context import set_start_method
+
+    multiprocessing.set_forkserver_preload(["sda.engine.worker_start"])
+    set_start_method("forkserver", force=True)
+    _fork_server_set = True
     if threading.current_thread() is threading.main_thread():
-        # Started with Ctrl-C ignored, which it keeps across its start (it ignores it itself
-        # only once it has loaded the engine): Ctrl-C in a terminal reaches the whole process
-        # group, and a server interrupted while loading would leave a traceback and no pool.
-        from multiprocessing import forkserver
-
+        # Started now, with Ctrl-C ignored, which it keeps across its start (it ignores it
+        # itself only once it has loaded the engine): Ctrl-C in a terminal reaches the whole
+        # process group, and a server interrupted while loading left a traceback and no pool.
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             forkserver.ensure_running()
