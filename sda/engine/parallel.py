@@ -226,17 +226,24 @@ def _detach_from_caller(caller: int) -> None:
     # makes joblib kill the pool while another call may be using it (loky's manager thread then
     # fails with a traceback on stderr).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    if null > 2:
-        os.close(null)
+    let_go_of_standard_streams()
     # Registered first, so run last: once loky's own exit handlers are done, skip tearing down
     # the modules (about a second with numba, geopandas and matplotlib loaded), which the
     # caller would otherwise wait for when it exits.
     atexit.register(os._exit, 0)
     watch = threading.Thread(target=_exit_with, args=(caller,), name="sda-parent-watch", daemon=True)
     watch.start()
+
+
+def let_go_of_standard_streams() -> None:
+    """Point this process's standard input, output and error at the null device: a worker (or
+    the fork server) inherits the caller's, and would otherwise hold a killed run's pipes open
+    and print on its terminal."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
 
 
 def _exit_with(caller: int) -> None:

@@ -9,13 +9,10 @@ is forking prints when the run stops mid-start would land on the run's terminal.
 """
 
 import gc
-import os
 
-_null = os.open(os.devnull, os.O_RDWR)
-for _fd in (0, 1, 2):
-    os.dup2(_null, _fd)
-if _null > 2:
-    os.close(_null)
+from sda.engine.parallel import let_go_of_standard_streams
+
+let_go_of_standard_streams()
 
 from sda.engine.search import preload_kernels  # noqa: E402  (after the streams are let go)
 
