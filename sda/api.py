@@ -76,6 +76,7 @@ def load_inputs(cfg: RunConfig, progress: Progress | None = None) -> Inputs:
         district_of=units["district"].to_dict(),
         rules=cfg.rules,
         weights=cfg.objective,
+        cut_measure=cfg.graph.cut_measure,
     )
     files = {"units": cfg.units.path}
     if cfg.units.population_csv:

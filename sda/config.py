@@ -139,6 +139,10 @@ class GraphConfig:
         ``"refuse"`` stops with an error. Default join.
     extra_links : pairs of unit codes to link although they do not touch (bridges, ferries).
     remove_links : pairs of unit codes to unlink although they touch (a river with no crossing).
+    cut_measure : what the objective's ``cut_border`` term counts for a link between two areas:
+        ``"length"`` (default), its shared border in metres, so long cut borders cost most;
+        ``"links"``, one per link, the "cut edges" of redistricting tools such as GerryChain
+        (every neighbour relation counts the same, whatever the length of generalised borders).
     """
 
     contiguity: str = "rook"
@@ -147,6 +151,7 @@ class GraphConfig:
     islands: str = "join"
     extra_links: tuple[tuple[str, str], ...] = ()
     remove_links: tuple[tuple[str, str], ...] = ()
+    cut_measure: str = "length"
 
 
 @dataclass(frozen=True)
@@ -580,6 +585,8 @@ def _check_values(cfg: RunConfig, where: str) -> None:
         problems.append(f'[graph] contiguity = {g.contiguity!r}; expected "queen" or "rook"')
     if g.islands not in ("join", "refuse"):
         problems.append(f'[graph] islands = {g.islands!r}; expected "join" or "refuse"')
+    if g.cut_measure not in ("length", "links"):
+        problems.append(f'[graph] cut_measure = {g.cut_measure!r}; expected "length" or "links"')
     if not isinstance(g.snap_m, int | float) or g.snap_m < 0:
         problems.append(f"[graph] snap_m = {g.snap_m!r}; expected a number of metres >= 0")
     if cfg.pcn.method not in ("nearest", "shares"):

@@ -18,7 +18,9 @@ The terms, each scaled to roughly [0, 1]:
 - ``pcn``: share of all residents who are *not* in their own PCN's area, i.e. ``1 -``
   coterminosity, where an area "belongs" to the PCN with most residents in it;
 - ``cut_border``: shared border between different areas, as a share of all shared border
-  (the compactness term: short cut borders make round, compact areas);
+  (the compactness term: short cut borders make round, compact areas); with ``[graph]
+  cut_measure = "links"`` each link between neighbours counts one, whatever its length
+  (``Problem.cut_weight``);
 - ``balance``: mean relative deviation of area populations from the target;
 - ``district_splits``: share of areas that cross a district boundary;
 - ``moved``: share of all residents whose area differs from a previous plan (on only when the
@@ -39,12 +41,13 @@ from sda.metrics import edge_sources
 from sda.problem import Problem
 
 # Indices into the constants vector every term function receives.
-C_TOTAL_POP, C_TOTAL_BORDER, C_TARGET, C_K = range(4)
+C_TOTAL_POP, C_TOTAL_CUT, C_TARGET, C_K = range(4)
 
 
 # ---- the per-area formulas (one compiled function per term, one signature for all) -----------
 # Arguments: constants, then the area's population, largest PCN population, number of districts,
-# border with other areas (m) and residents moved from a previous plan.
+# cut weight of its links to other areas (metres of border, or links) and residents moved from a
+# previous plan.
 
 
 @njit(cache=True)
@@ -54,7 +57,7 @@ def _pcn(c, pop, pcn_max, n_dist, ext, moved):
 
 @njit(cache=True)
 def _cut_border(c, pop, pcn_max, n_dist, ext, moved):
-    return ext / (2.0 * c[C_TOTAL_BORDER])
+    return ext / (2.0 * c[C_TOTAL_CUT])
 
 
 @njit(cache=True)
@@ -103,7 +106,13 @@ TERMS_TABLE: tuple[Term, ...] = (
         lambda p: p.n_pcn > 0,
         "share of residents not in their own PCN's area (1 - coterminosity)",
     ),
-    Term("cut_border", _cut_border, _always, "shared border between different areas, as a share of all shared border"),
+    Term(
+        "cut_border",
+        _cut_border,
+        _always,
+        "shared border between different areas, as a share of all shared border (or cut links as a share "
+        'of all links, with [graph] cut_measure = "links")',
+    ),
     Term("balance", _balance, _always, "mean relative deviation of area populations from the target"),
     Term("district_splits", _district_splits, _always, "share of areas that cross a district boundary"),
     Term(
@@ -156,7 +165,8 @@ def weight_vector(problem: Problem) -> np.ndarray:
 
 def constants(problem: Problem, target: float, k: int) -> np.ndarray:
     """The constants every term reads (indexed by ``C_*``)."""
-    return np.array([max(problem.total_pop, 1), problem.total_border_m, max(target, 1.0), max(k, 1)], dtype=np.float64)
+    values = [max(problem.total_pop, 1), problem.total_cut_weight, max(target, 1.0), max(k, 1)]
+    return np.array(values, dtype=np.float64)
 
 
 def glossary() -> dict[str, str]:
@@ -171,7 +181,7 @@ class AreaStats:
     pop: np.ndarray  # (m,)
     pcn_pop: np.ndarray  # (m, n_pcn)
     district_pop: np.ndarray  # (m, n_district)
-    ext_border_m: np.ndarray  # (m,) border shared with units of other areas
+    ext_cut: np.ndarray  # (m,) cut weight (``Problem.cut_weight``) of links to other areas
     moved_pop: np.ndarray  # (m,) residents whose previous area is another one
 
 
@@ -182,7 +192,7 @@ def _summaries(problem: Problem, stats: AreaStats) -> tuple[Any, ...]:
     else:
         pcn_max = np.zeros(len(pop))
     n_dist = (stats.district_pop > 0).sum(axis=1).astype(np.int64)
-    ext = np.asarray(stats.ext_border_m, dtype=np.float64)
+    ext = np.asarray(stats.ext_cut, dtype=np.float64)
     moved = np.asarray(stats.moved_pop, dtype=np.float64)
     return pop, pcn_max, n_dist, ext, moved
 
@@ -233,7 +243,7 @@ def stats_of(problem: Problem, labels: np.ndarray, k: int) -> AreaStats:
     np.add.at(district_pop, (labels, problem.district), problem.pop)
     src = edge_sources(problem.indptr)
     cut = labels[src] != labels[problem.indices]
-    ext = np.bincount(labels[src[cut]], weights=problem.border_m[cut], minlength=k)
+    ext = np.bincount(labels[src[cut]], weights=problem.cut_weight[cut], minlength=k)
     return AreaStats(pop, pcn_pop, district_pop, ext, moved_pop_of(problem, labels, k))
 
 

@@ -39,7 +39,10 @@ class Problem:
     apart_pairs : (m, 2) unit positions that must be in different areas.
     min_pop, max_pop : the band.
     weights : objective weights.
-    total_border_m : sum of all shared borders (normalises the cut term).
+    cut_weight : what each link adds to the cut-border term when it separates two areas, aligned
+        with ``indices``: its shared border in metres (``[graph] cut_measure = "length"``) or 1
+        (``"links"``, the cut edges of redistricting tools).
+    total_cut_weight : the sum over links of ``cut_weight`` (normalises the cut term).
     previous : area index of each unit in a previous plan, -1 where none (all -1 for a fresh
         run). Turns on the ``moved`` term; see ``with_previous``.
     max_moved_share : hard cap on the share of residents whose area differs from ``previous``
@@ -66,7 +69,8 @@ class Problem:
     min_pop: int
     max_pop: int
     weights: ObjectiveConfig
-    total_border_m: float
+    cut_weight: np.ndarray
+    total_cut_weight: float
     previous: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     max_moved_share: float = 1.0
     frozen: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
@@ -157,8 +161,12 @@ def build_problem(
     district_of: Mapping[str, str] | None = None,
     rules: RulesConfig | None = None,
     weights: ObjectiveConfig | None = None,
+    cut_measure: str = "length",
 ) -> Problem:
     """Turn a unit graph (nodes carry ``population``, edges ``border_m``) into a ``Problem``.
+
+    ``cut_measure`` says what the cut-border term counts: metres of shared border (``"length"``)
+    or links between neighbouring units (``"links"``).
 
     The rules in force (``sda.rules``) are translated into the engine's building blocks: group
     labels, locks, forbidden pairs, frozen units, and links removed (with ``nest_in =
@@ -205,6 +213,7 @@ def build_problem(
     structure.sum_duplicates()
     structure.sort_indices()
     border_m = _aligned_border(structure, mat)
+    cut_weight = border_m if cut_measure == "length" else np.ones_like(border_m)
 
     together, lock, lock_names = group_labels(blocks)
     return Problem(
@@ -224,7 +233,8 @@ def build_problem(
         min_pop=int(min_pop),
         max_pop=int(max_pop),
         weights=weights,
-        total_border_m=float(border_m.sum() / 2) or 1.0,
+        cut_weight=cut_weight,
+        total_cut_weight=float(cut_weight.sum() / 2) or 1.0,
         frozen=frozen,
         rules=tuple(in_force),
     )

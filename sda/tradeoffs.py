@@ -261,6 +261,7 @@ def _explore_one(
             district_of=context.district_of,
             rules=variant.rules,
             weights=variant.objective,
+            cut_measure=variant.graph.cut_measure,
         )
         variant = _nearest_feasible_count(alt, variant)
         row["count"] = variant.areas.count

@@ -70,10 +70,18 @@ def problem_of(
     district_of: Mapping[str, str] | None = None,
     rules: RulesConfig | None = None,
     weights: ObjectiveConfig | None = None,
+    cut_measure: str = "length",
 ) -> Problem:
     """``build_problem`` with keyword defaults."""
     return build_problem(
-        graph, min_pop=min_pop, max_pop=max_pop, pcn_of=pcn_of, district_of=district_of, rules=rules, weights=weights
+        graph,
+        min_pop=min_pop,
+        max_pop=max_pop,
+        pcn_of=pcn_of,
+        district_of=district_of,
+        rules=rules,
+        weights=weights,
+        cut_measure=cut_measure,
     )
 
 

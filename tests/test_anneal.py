@@ -41,7 +41,7 @@ def assert_totals_exact(state: AnnealState) -> None:
         assert state.pcn_max.tolist() == fresh.pcn_pop.max(axis=1).tolist()
     assert state.dist_pop.tolist() == fresh.district_pop.tolist()
     assert state.n_dist.tolist() == (fresh.district_pop > 0).sum(axis=1).tolist()
-    assert state.ext == pytest.approx(fresh.ext_border_m, abs=1e-6)
+    assert state.ext == pytest.approx(fresh.ext_cut, abs=1e-6)
     assert state.size.tolist() == np.bincount(state.labels, minlength=state.k).tolist()
     assert state.moved.tolist() == fresh.moved_pop.tolist()
     assert state.cost == pytest.approx(area_costs(p, fresh, state.target, state.k), abs=1e-12)
@@ -132,16 +132,21 @@ def test_rules_hold_through_a_hot_run() -> None:
     seed=st.integers(0, 10_000),
     piece=st.sampled_from([0.0, 0.5, 1.0]),
     previous=st.booleans(),
+    cut_measure=st.sampled_from(["length", "links"]),
 )
 def test_property_totals_exact_and_areas_connected(
-    instance: tuple[nx.Graph, dict[str, str], int, int, int], seed: int, piece: float, previous: bool
+    instance: tuple[nx.Graph, dict[str, str], int, int, int], seed: int, piece: float, previous: bool, cut_measure: str
 ) -> None:
-    """After any run, hot or cold, soft or hard band, with or without a previous plan: totals
-    equal a recount, every area is connected, and the best state is valid with the objective it
-    claims (the kernel's running totals against the pure-Python recount of ``sda.objective``)."""
+    """After any run, hot or cold, soft or hard band, with or without a previous plan, the cut
+    term counting metres or links: totals equal a recount, every area is connected, and the best
+    state is valid with the objective it claims (the kernel's running totals against the
+    pure-Python recount of ``sda.objective``)."""
     graph, pcn, min_pop, max_pop, k = instance
+    borders = np.random.default_rng(seed).integers(1, 1000, graph.number_of_edges())
+    for (u, v), border in zip(sorted(graph.edges), borders, strict=True):
+        graph.edges[u, v]["border_m"] = float(border)  # unequal, so the two measures differ
     district = {code: ("D1" if code < "R2" else "D2") for code in graph.nodes}
-    problem = problem_of(graph, min_pop, max_pop, pcn_of=pcn, district_of=district)
+    problem = problem_of(graph, min_pop, max_pop, pcn_of=pcn, district_of=district, cut_measure=cut_measure)
     start = construct(problem, k, np.random.default_rng(seed), attempts=3, max_trees=400)
     assume(start is not None)
     if previous:  # a random previous plan, some units without one: the moved term is on

@@ -129,6 +129,7 @@ def test_bad_count_refused(bad: object) -> None:
     [
         ("graph", "contiguity", "bishop"),
         ("graph", "islands", "sink"),
+        ("graph", "cut_measure", "edges"),
         ("graph", "snap_m", -1),
         ("pcn", "method", "closest"),
         ("objective", "pcn", -0.5),

@@ -20,7 +20,7 @@ from sda.objective import (
     stats_of,
     weight_scale,
 )
-from sda.problem import Problem
+from sda.problem import Problem, build_problem
 
 
 def tiny(weights: ObjectiveConfig | None = None) -> Problem:
@@ -94,13 +94,34 @@ def test_area_costs_sum_to_objective() -> None:
     assert costs[0] == pytest.approx(0 + 0.1 * 200 / 1200 + 0.02 * 0.2 + 0)
 
 
+def test_links_measure_counts_each_cut_link_once() -> None:
+    problem = build_problem(path_graph_with_borders(), min_pop=1, max_pop=1000, cut_measure="links")
+    assert problem.cut_weight.tolist() == [1.0] * 6  # three links, each stored both ways
+    assert problem.total_cut_weight == 3.0
+    labels = np.array([0, 1, 1, 2])  # cuts U0-U1 (100 m) and U2-U3 (300 m)
+    assert stats_of(problem, labels, 3).ext_cut.tolist() == [1.0, 2.0, 1.0]  # the middle area has both
+    scores = score_labels(problem, labels, 25.0)
+    assert scores["term_cut_border"] == pytest.approx(0.1 * 2 / 3)
+    assert scores["cut_border_km"] == pytest.approx(0.4)  # the report still measures the border
+    by_length = build_problem(path_graph_with_borders(), min_pop=1, max_pop=1000)
+    assert score_labels(by_length, labels, 25.0)["term_cut_border"] == pytest.approx(0.1 * 400 / 600)
+
+
+def path_graph_with_borders():
+    """The ``tiny`` path's graph: borders 100, 200 and 300 m."""
+    graph = path_graph(4, population=[10, 20, 30, 40])
+    for (u, v), border in zip([("U0", "U1"), ("U1", "U2"), ("U2", "U3")], [100.0, 200.0, 300.0], strict=True):
+        graph.edges[u, v]["border_m"] = border
+    return graph
+
+
 def test_stats_of_by_hand() -> None:
     problem = tiny()
     stats = stats_of(problem, labels_from(problem, PLAN), 2)
     assert stats.pop.tolist() == [30, 70]
     assert stats.pcn_pop.tolist() == [[30, 0], [40, 30]]  # columns A, B
     assert stats.district_pop.tolist() == [[30, 0], [30, 40]]
-    assert stats.ext_border_m.tolist() == [200.0, 200.0]
+    assert stats.ext_cut.tolist() == [200.0, 200.0]
 
 
 def test_units_without_pcn_are_never_coterminous() -> None:

@@ -51,7 +51,7 @@ def test_csr_symmetric_with_aligned_borders() -> None:
         (np.ones(len(problem.indices)), problem.indices, problem.indptr), shape=(problem.n, problem.n)
     )
     assert (structure != structure.T).nnz == 0
-    assert problem.total_border_m == pytest.approx(sum(100.0 + k for k in range(graph.number_of_edges())))
+    assert problem.total_cut_weight == pytest.approx(sum(100.0 + k for k in range(graph.number_of_edges())))
 
 
 def test_neighbours_of_grid_centre() -> None:
@@ -69,7 +69,7 @@ def test_zero_border_edges_are_kept() -> None:
     got = entries(problem)
     assert set(got) == {("U0", "U1"), ("U1", "U0"), ("U1", "U2"), ("U2", "U1")}
     assert all(v == 0.0 for v in got.values())
-    assert problem.total_border_m == 1.0  # no border at all: normalised by 1, not 0
+    assert problem.total_cut_weight == 1.0  # no border at all: normalised by 1, not 0
 
 
 def test_self_loops_ignored() -> None:
@@ -123,7 +123,7 @@ def test_nest_in_district_drops_cross_district_edges() -> None:
         (cell(0, 1), cell(1, 1)),
         (cell(1, 1), cell(0, 1)),
     }
-    assert nested.total_border_m == 2000.0
+    assert nested.total_cut_weight == 2000.0
 
 
 def test_feasible_counts() -> None:

@@ -24,12 +24,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sda.engine.search as search_module
-from sda.config import RulesConfig
+from sda.config import ObjectiveConfig, RulesConfig
 from sda.engine.repair import repair_plan
 from sda.engine.search import candidate_counts, choose_count, describe_count, pick_count, search, target_for
 from sda.errors import InfeasibleError
 from sda.feasibility import check_feasible
 from sda.objective import score_labels
+from sda.problem import build_problem
 
 
 def run(problem, **kwargs):
@@ -74,6 +75,35 @@ def test_forced_plan_found() -> None:
     labels = run(problem, count=3).labels
     assert labels.tolist() == [labels[0]] * 2 + [labels[2]] * 2 + [labels[4]] * 2
     assert len(set(labels.tolist())) == 3
+
+
+def ladder(cut_measure: str):
+    """A 2 x 4 grid, 10 residents a cell, band [40, 40]: two areas of four cells. The links
+    between the rows are short (10 m) and those along them long (1,000 m), so the two rows cut
+    40 m of border over four links and the left and right halves 2,000 m over two links; every
+    other split cuts a long link and at least three links."""
+    graph = grid_graph(2, 4)
+    for c in range(4):
+        graph.edges[cell(0, c), cell(1, c)]["border_m"] = 10.0
+    weights = ObjectiveConfig(pcn=0.0, cut_border=1.0, balance=0.0, district_splits=0.0)
+    return build_problem(graph, min_pop=40, max_pop=40, weights=weights, cut_measure=cut_measure)
+
+
+@pytest.mark.parametrize(
+    ("cut_measure", "areas"),
+    [
+        ("length", [{cell(0, c) for c in range(4)}, {cell(1, c) for c in range(4)}]),  # the rows
+        ("links", [{cell(r, c) for r in range(2) for c in (0, 1)}, {cell(r, c) for r in range(2) for c in (2, 3)}]),
+    ],
+)
+def test_cut_measure_decides_the_compact_plan(cut_measure: str, areas: list[set[str]]) -> None:
+    problem = ladder(cut_measure)
+    result = run(problem, count=2, steps=20_000, starts=2)
+    assert area_sets(problem, result.labels) == {frozenset(a) for a in areas}
+    scores = score_labels(problem, result.labels, 40.0)
+    # The term follows the measure; the reported border and link counts do not depend on it.
+    expected = {"length": (0.04, 4, 40 / 6040), "links": (2.0, 2, 2 / 10)}[cut_measure]
+    assert (scores["cut_border_km"], scores["cut_edges"], scores["term_cut_border"]) == pytest.approx(expected)
 
 
 # --------------------------------------------------------------------------- auto count

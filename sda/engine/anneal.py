@@ -53,11 +53,12 @@ MIN_POP, MAX_POP, MAX_MOVED = range(3)
 
 
 class Graph(NamedTuple):
-    """The CSR adjacency: entry ``j`` links ``src[j]`` to ``indices[j]`` across ``border[j]`` m."""
+    """The CSR adjacency: entry ``j`` links ``src[j]`` to ``indices[j]``, and adds ``cut[j]`` to the
+    cut term when it separates two areas (``Problem.cut_weight``: metres of border, or 1)."""
 
     indptr: np.ndarray
     indices: np.ndarray
-    border: np.ndarray
+    cut: np.ndarray
     src: np.ndarray
 
 
@@ -82,7 +83,7 @@ class Areas(NamedTuple):
     pcn_max: np.ndarray
     dist_pop: np.ndarray  # (k, n_district)
     n_dist: np.ndarray
-    ext: np.ndarray  # border with other areas (m)
+    ext: np.ndarray  # cut weight of the links to other areas (metres of border, or links)
     size: np.ndarray  # units
     moved: np.ndarray  # residents whose previous area is another one
     cost: np.ndarray
@@ -135,7 +136,7 @@ class AnnealState:
         self.problem = problem
         self.k = int(labels.max()) + 1
         self.target = target
-        self.graph = Graph(p.indptr, p.indices, p.border_m, edge_sources(p.indptr))
+        self.graph = Graph(p.indptr, p.indices, p.cut_weight, edge_sources(p.indptr))
         apart_ptr, apart_idx = _apart_csr(p)
         self.units = Units(
             p.pop,
@@ -238,7 +239,7 @@ class AnnealState:
             pcn_pop.max(axis=1).astype(np.int64),
             dist_pop,
             (dist_pop > 0).sum(axis=1).astype(np.int64),
-            np.array(stats.ext_border_m, dtype=np.float64),
+            np.array(stats.ext_cut, dtype=np.float64),
             np.bincount(current, minlength=k).astype(np.int64),
             np.array(stats.moved_pop, dtype=np.int64),
             np.zeros(k),
@@ -437,7 +438,7 @@ def _connected_without(indptr, indices, labels, a, size_a, stamp, stack, counter
 
 @njit(cache=True)
 def _anneal(graph, units, areas, best, scratch, pricing, schedule, rng):
-    indptr, indices, border, src = graph
+    indptr, indices, cut, src = graph
     upop, upcn, udist, movable, apart_ptr, apart_idx, uprev = units
     labels, pop, pcn_pop, pcn_max, dist_pop, n_dist, ext, size, area_moved, cost = areas
     best_labels, best_value = best
@@ -520,13 +521,13 @@ def _anneal(graph, units, areas, best, scratch, pricing, schedule, rng):
                     continue  # inside the piece: stays internal
                 ly = labels[y]
                 if ly == a:
-                    d_ext_a += border[jj]  # now cut between a and the piece (in b)
+                    d_ext_a += cut[jj]  # now cut between a and the piece (in b)
                 else:
-                    d_ext_a -= border[jj]  # no longer a's border
+                    d_ext_a -= cut[jj]  # no longer a's border
                 if ly == b:
-                    d_ext_b -= border[jj]  # becomes internal to b
+                    d_ext_b -= cut[jj]  # becomes internal to b
                 else:
-                    d_ext_b += border[jj]  # now b's border
+                    d_ext_b += cut[jj]  # now b's border
         new_pop_a = pop[a] - moved
         new_pop_b = pop[b] + moved
         # Band: hard when band_weight is 0, else priced. The cap on residents moved: hard.

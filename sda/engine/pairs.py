@@ -48,21 +48,21 @@ __all__ = ["run_pairs"]
 @njit(cache=True)
 def _shift(x, a, b, graph, units, areas, w, cst):
     """Move unit ``x`` from area ``a`` to ``b``, updating every total and both costs."""
-    indptr, indices, border, _src = graph
+    indptr, indices, cut, _src = graph
     upop, upcn, udist, _movable, _ap, _ai, uprev = units
     labels, pop, pcn_pop, pcn_max, dist_pop, n_dist, ext, size, area_moved, cost = areas
     px = upop[x]
     for jj in range(indptr[x], indptr[x + 1]):
         ly = labels[indices[jj]]
         if ly == a:
-            ext[a] += border[jj]
-            ext[b] += border[jj]
+            ext[a] += cut[jj]
+            ext[b] += cut[jj]
         elif ly == b:
-            ext[a] -= border[jj]
-            ext[b] -= border[jj]
+            ext[a] -= cut[jj]
+            ext[b] -= cut[jj]
         else:
-            ext[a] -= border[jj]
-            ext[b] += border[jj]
+            ext[a] -= cut[jj]
+            ext[b] += cut[jj]
     labels[x] = b
     pop[a] -= px
     pop[b] += px
@@ -186,7 +186,7 @@ def _third_candidates(indptr, indices, upop, movable, labels, pop, cand, stamp, 
 
 @njit(cache=True)
 def _pairs(graph, units, areas, best, scratch, cand, pricing, schedule, rng):
-    indptr, indices, _border, src = graph
+    indptr, indices, _cut, src = graph
     upop, _upcn, _udist, movable, apart_ptr, apart_idx, _uprev = units
     labels, pop, _pcn_pop, _pcn_max, _dist_pop, _n_dist, _ext, size, area_moved, cost = areas
     best_labels, best_value = best

@@ -36,7 +36,7 @@ class Partition:
         self.pop = stats.pop.astype(np.int64).copy()
         self.pcn_pop = stats.pcn_pop.astype(np.int64).copy()
         self.district_pop = stats.district_pop.astype(np.int64).copy()
-        self.ext = stats.ext_border_m.astype(float).copy()
+        self.ext = stats.ext_cut.astype(float).copy()
         self.moved = stats.moved_pop.astype(np.int64).copy()
         self.cost = area_costs(problem, self._stats(np.arange(self.k)), target, self.k)
 
@@ -73,11 +73,11 @@ class Partition:
         edges = local_edges(p, nodes)
         in_region = np.zeros(p.n, dtype=bool)
         in_region[nodes] = True
-        # Border of each unit with units outside the pair: it stays "external" whatever the split.
+        # Cut weight of each unit towards units outside the pair: it stays "external" whatever the split.
         ext_unit = np.zeros(len(nodes))
         for j, u in enumerate(nodes.tolist()):
             lo, hi = p.indptr[u], p.indptr[u + 1]
-            ext_unit[j] = p.border_m[lo:hi][~in_region[p.indices[lo:hi]]].sum()
+            ext_unit[j] = p.cut_weight[lo:hi][~in_region[p.indices[lo:hi]]].sum()
         pop = p.pop[nodes]
         pcn_w = np.zeros((len(nodes), p.n_pcn), dtype=np.int64)
         if p.n_pcn:
@@ -86,7 +86,7 @@ class Partition:
         dist_w = np.zeros((len(nodes), len(p.district_codes)), dtype=np.int64)
         dist_w[np.arange(len(nodes)), p.district[nodes]] = pop
         rows, cols, entry = edges
-        edge_border = p.border_m[entry]
+        edge_border = p.cut_weight[entry]
         # Residents who count as moved if their side becomes area a (or b): a previous area
         # other than that one. Both orientations of each cut are priced.
         prev = p.previous[nodes]
@@ -191,7 +191,7 @@ class Partition:
             self.district_pop[area] = stats.district_pop[area]
             self.moved[area] = stats.moved_pop[area]
         # External borders change for every area touching the pair; recompute them all (cheap).
-        self.ext = stats.ext_border_m.astype(float)
+        self.ext = stats.ext_cut.astype(float)
         self.cost = area_costs(self.problem, self._stats(np.arange(self.k)), self.target, self.k)
 
     _surcharge = 1.0  # PCN-boundary weight surcharge of the random trees

@@ -78,6 +78,16 @@ def neighbour_rule_text(plan: Plan) -> str:
     return f"{rule}; gaps up to {snap} m between unit boundaries count as touching and are closed in area outlines"
 
 
+#: The objective's compactness term in words, by ``[graph] cut_measure``.
+CUT_TERM = {
+    "length": "the cut border as a share of all shared border",
+    "links": "the links between neighbouring units that are cut (cut_edges) as a share of all links",
+}
+
+
 def glossary_section(plan: Plan, available: set[str]) -> list[Any]:
-    items = [("Neighbours", neighbour_rule_text(plan) + "."), *GLOSSARY.items()]
+    terms = dict(GLOSSARY)
+    measure = plan.config.graph.cut_measure
+    terms["Objective"] = terms["Objective"].replace(CUT_TERM["length"], CUT_TERM.get(measure, CUT_TERM["length"]))
+    items = [("Neighbours", neighbour_rule_text(plan) + "."), *terms.items()]
     return [Heading(2, "Glossary"), List(items)]
