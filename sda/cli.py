@@ -608,6 +608,9 @@ def main() -> None:
     workers were still starting (``warm_workers``) first lets them finish starting, so that
     joblib has nothing to abort while modules are torn down.
     """
+    from sda.engine.parallel import main_module_is_guarded
+
+    main_module_is_guarded()  # sda/__main__.py and the console script guard their entry point
     try:
         cli()
     finally:

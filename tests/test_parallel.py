@@ -124,6 +124,35 @@ def test_workers_are_forked_from_a_server_that_loaded_the_engine() -> None:
     assert "sda.engine.worker_start" not in sys.modules  # never loaded by the caller itself
 
 
+# A program of a library user: a script that calls the engine at its top level, with no
+# ``if __name__ == "__main__":`` guard.
+_UNGUARDED_SCRIPT = """
+import os
+from sda.engine.parallel import run_tasks
+print("top level ran", flush=True)
+print("workers", len(set(run_tasks(os.getpid, [()] * 4, 2))) >= 1, flush=True)
+"""
+
+
+def test_a_script_without_a_main_guard_can_use_the_workers(tmp_path: Path) -> None:
+    # Workers forked from the fork server import the caller's main module again, which re-ran
+    # such a script in every worker: each started workers of its own and died (exit 1), and
+    # the script ended in joblib's TerminatedWorkerError. Its workers now start as loky starts
+    # them; the sda command, whose entry point is guarded, keeps the fork server.
+    script = tmp_path / "plan_areas.py"
+    script.write_text(_UNGUARDED_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["top level ran", "workers True"]
+
+
 def test_finishing_the_warm_up_waits_for_the_workers_to_start() -> None:
     from sda.engine import parallel
 

@@ -29,14 +29,19 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["child_seeds", "finish_warm_up", "resolve_jobs", "run_tasks", "started_tasks", "warm_workers"]
 
 #: Whether loky was told to fork its workers from a server (``_fork_workers_from_a_server``).
 _fork_server_set = False
+
+#: Whether this process's entry point said that its main module starts nothing when imported
+#: again (``main_module_is_guarded``).
+_main_guarded = False
 
 #: Worker start-up begun by ``warm_workers`` and not yet waited for.
 _warming: threading.Thread | None = None
@@ -57,6 +62,8 @@ def resolve_jobs(jobs: int) -> int:
 
 def child_seeds(seed: int | np.random.SeedSequence, n: int, *, stream: int = 0) -> list[np.random.SeedSequence]:
     """``n`` independent child seeds of ``seed``'s stream ``stream`` (0 screening, 1 starts, ...)."""
+    import numpy as np  # here, so that the sda command can load this module before numpy
+
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(int(seed))
     return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, stream)).spawn(n)
 
@@ -162,6 +169,27 @@ def _dispatch_now(
         return iter(runner(calls()))
 
 
+def main_module_is_guarded() -> None:
+    """Say that this process's main module does nothing but define things when it is imported
+    again (its work is under ``if __name__ == "__main__":``), so that workers may be forked
+    from a server (``_fork_workers_from_a_server``). The ``sda`` command says so; a program
+    that calls the engine from its own script need not (see ``_may_fork_from_a_server``)."""
+    global _main_guarded
+    _main_guarded = True
+
+
+def _may_fork_from_a_server() -> bool:
+    """Whether workers may be forked from a server. A worker forked from it imports the
+    caller's main module again, as the standard library starts a process, and so runs again a
+    script that does not guard its top level: the script then starts workers of its own and
+    every worker fails. loky's own start does not import it, so a script of any kind works;
+    the server is used only where that import is harmless: the entry point said so
+    (``main_module_is_guarded``), or there is no main file (an interactive session, a
+    notebook, ``python -c``)."""
+    main = sys.modules.get("__main__")
+    return _main_guarded or getattr(main, "__file__", None) is None
+
+
 def _fork_workers_from_a_server() -> None:
     """Have loky start the workers by forking them from a fork server (the standard library's
     ``forkserver`` start method) that has loaded the engine once (``sda.engine.worker_start``),
@@ -171,9 +199,10 @@ def _fork_workers_from_a_server() -> None:
     single-threaded process, so forking it is safe where forking this one is not; it exits
     when this process does. On Linux only: Windows has no fork, and on macOS a fork after the
     system's maths libraries have started is not safe; there loky's default stays. Set once,
-    before loky makes its executor."""
+    before loky makes its executor, and only when the caller's main module can be imported
+    again (``_may_fork_from_a_server``)."""
     global _fork_server_set
-    if _fork_server_set or not sys.platform.startswith("linux"):
+    if _fork_server_set or not sys.platform.startswith("linux") or not _may_fork_from_a_server():
         return
     from multiprocessing import forkserver
 
