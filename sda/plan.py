@@ -35,6 +35,7 @@ class Bound(TypedDict):
     aggregate_bound: float  # the geography-free bound
     full_model: HighsResult | str  # the full model's result, or why it was skipped
     component_bound: float  # the bound per connected component (districts when nesting)
+    pieces_bound: float | None  # the bound per PCN piece; None when the instance has too many
     bound: float  # the tightest bound: no plan with this count can exceed it
     method: str  # which bound that is, in words
     gap: float  # (bound - plan) / bound

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from helpers import (
@@ -13,10 +15,13 @@ from helpers import (
     problem_of,
     two_pcn_grid,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sda.config import ExactConfig, RulesConfig
+from sda.api import load_inputs
+from sda.config import ExactConfig, RulesConfig, load_config
 from sda.engine.construct import construct
-from sda.exact import aggregate_bound, bound_plan, component_bound, full_model
+from sda.exact import aggregate_bound, bound_plan, component_bound, full_model, pcn_pieces, pieces_bound
 from sda.objective import score_labels
 from sda.problem import Problem
 
@@ -225,3 +230,69 @@ def test_component_bound_is_the_aggregate_bound_on_one_component() -> None:
 def test_component_bound_of_a_count_the_districts_cannot_take_is_zero() -> None:
     # Each 30-resident district is exactly one area: 3 areas do not fit.
     assert component_bound(nested_path("AAABBB"), 3)[0] == 0.0
+
+
+# --------------------------------------------------------------------------- bound per PCN piece
+
+
+def test_pcn_pieces_are_connected_runs_of_one_pcn() -> None:
+    piece, count = pcn_pieces(path_with_pcns("AABAB-"))
+    assert count == 5  # AA, B, A, B, and the unit without a PCN
+    assert piece[0] == piece[1] and len({piece[1], piece[2], piece[3], piece[4], piece[5]}) == 5
+
+
+def test_pieces_bound_knows_a_pcn_in_two_pieces() -> None:
+    # A at both ends of the path (10 each), B between (40), band [20, 40], 2 areas. One area
+    # holding both A units would hold all 40 of B between them: 60 > 40, so each A unit is in
+    # an area of its own piece or lost. Best the model allows: all of B in one area (40) and
+    # one A unit with 10 other residents (10): 50, where the aggregate model allows 60 and the
+    # best plan keeps 40.
+    problem = path_with_pcns("ABBBBA", 20, 40)
+    assert pieces_bound(problem, 2) == (pytest.approx(50.0), 3)
+    out = bound_plan(problem, np.array([0, 0, 0, 1, 1, 1]), ExactConfig(max_units=0))
+    assert out["pieces_bound"] == pytest.approx(50 / 60)
+    assert out["bound"] == pytest.approx(50 / 60)
+    assert out["method"].startswith("per PCN piece")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rows=st.integers(2, 3),
+    cols=st.integers(3, 4),
+    data=st.data(),
+)
+def test_pieces_bound_lies_between_the_optimum_and_the_component_bound(
+    rows: int, cols: int, data: st.DataObject
+) -> None:
+    """Against the full model solved to optimality (an independent formulation): the bound is
+    never below the best plan, and never above the per-component bound it refines."""
+    n = rows * cols
+    pops = data.draw(st.lists(st.integers(1, 19), min_size=n, max_size=n))
+    labels = data.draw(st.lists(st.sampled_from("AB-"), min_size=n, max_size=n))  # "-": no PCN
+    k = data.draw(st.integers(2, 3))
+    mean = sum(pops) / k
+    low = int(mean * data.draw(st.floats(0.5, 0.95)))
+    high = int(mean * data.draw(st.floats(1.05, 1.6)))
+    graph = grid_graph(rows, cols, population=pops)
+    pcn = {cell(r, c): labels[r * cols + c] for r in range(rows) for c in range(cols) if labels[r * cols + c] != "-"}
+    problem = problem_of(graph, low, high, pcn_of=pcn)
+    result, _ = full_model(problem, k, time_limit_s=20)
+    assert result["status"] in ("Optimal", "Infeasible")
+    bound = pieces_bound(problem, k)
+    assert bound is not None
+    if result["status"] == "Optimal":
+        assert bound[0] >= result["primal"] - 1e-6
+    assert bound[0] <= component_bound(problem, k)[0] + 1e-6
+
+
+def test_pieces_bound_tightens_the_bound_on_the_shipped_data() -> None:
+    # The default config's PCNs (nearest practice) come in 35 pieces: several PCNs have pieces
+    # inside others' territory, which the aggregate model pools freely.
+    config = Path(__file__).resolve().parents[1] / "configs" / "cambridgeshire-peterborough.toml"
+    problem = load_inputs(load_config(config)).problem
+    labels = construct(problem, 24, np.random.default_rng(1))
+    assert labels is not None
+    plan = coterminous(problem, labels)
+    bound = pieces_bound(problem, 24)
+    assert bound is not None
+    assert plan <= bound[0] < aggregate_bound(problem, 24) - 0.01 * problem.total_pop
