@@ -284,8 +284,8 @@ class ExactConfig:
     ----------
     enabled : run it after the heuristic to report the gap. Default true.
     time_limit_s : HiGHS time limit. Default 20.
-    max_units : above this many units the full model is skipped and only the aggregate bound is
-        computed. Default 600.
+    max_units : above this many units the full model is skipped and only the aggregate,
+        per-component and per-PCN-piece bounds are computed. Default 600.
     """
 
     enabled: bool = True
