@@ -441,7 +441,7 @@ def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tuple[
     if result["status"] == "Infeasible":
         return 0.0, n_types
     # The dual bound even when "Optimal": HiGHS stops within a small relative gap of it.
-    return min(result["dual_bound"], float(pop[problem.pcn >= 0].sum())), n_types
+    return max(min(result["dual_bound"], float(pop[problem.pcn >= 0].sum())), 0.0), n_types
 
 
 def full_model(
