@@ -122,7 +122,7 @@ def run_config(
         gaps.append(bound["gap"])
         print(
             f"  {name} seed {seed}: {result.count} areas, objective {result.objective:.4f}, "
-            f"coterminosity {scores['coterminosity']:.3f}, gap {bound['gap']:.2%}, {walls2[-1]:.0f} s at 2 jobs, "
+            f"coterminosity {scores['coterminosity']:.4f}, gap {bound['gap']:.3%}, {walls2[-1]:.0f} s at 2 jobs, "
             f"task CPU {cpu[-1]:.0f} s"
             + (f" ({walls1[-1]:.0f} s at 1 job)" if len(walls1) == len(plans) else "")
             + f"; this process {_own_rss_mb():.0f} MB, workers {', '.join(f'{w:.0f}' for w in workers)} MB",
@@ -136,7 +136,7 @@ def run_config(
         "objective": f"{min(objectives):.4f}-{max(objectives):.4f}",
         "spread": f"{(max(objectives) - min(objectives)) / min(objectives):.1%}",
         "coterminosity": f"{min(coterm):.3f}-{max(coterm):.3f}",
-        "gap": f"{min(gaps):.1%}-{max(gaps):.1%}",
+        "gap": f"{min(gaps):.2%}-{max(gaps):.2%}",
         "disagree": f"{np.mean(pairs):.1%} / {max(pairs):.1%}",
         "wall 2 jobs": f"{np.mean(walls2):.0f} s",
         "wall 1 job": f"{np.mean(walls1):.0f} s" if walls1 else "-",

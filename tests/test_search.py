@@ -16,6 +16,7 @@ from helpers import (
     cell,
     grid_graph,
     grids_with_a_known_plan,
+    labels_from,
     path_graph,
     problem_of,
     two_pcn_grid,
@@ -26,7 +27,15 @@ from hypothesis import strategies as st
 import sda.engine.search as search_module
 from sda.config import ObjectiveConfig, RulesConfig
 from sda.engine.repair import repair_plan
-from sda.engine.search import candidate_counts, choose_count, describe_count, pick_count, search, target_for
+from sda.engine.search import (
+    candidate_counts,
+    choose_count,
+    combine_by_component,
+    describe_count,
+    pick_count,
+    search,
+    target_for,
+)
 from sda.errors import InfeasibleError
 from sda.feasibility import check_feasible
 from sda.objective import score_labels
@@ -535,3 +544,46 @@ def test_kernels_preloaded_on_three_units_serve_the_shipped_problems(repo_root: 
     # The kernels a search enters by (the others are compiled into them) were loaded on three units ...
     assert {"_anneal", "_cost_all", "_local_edges", "_spanning_tree"} <= set(seen["loaded"])
     assert seen["again"] == []  # ... with the signatures the real problems call them with
+
+
+# --------------------------------------------------------------------------- unlinked groups
+
+
+def two_districts(min_pop: int = 20, max_pop: int = 20):
+    """A 2 x 4 grid, 10 residents a cell, nested in districts D1 (columns 0-1) and D2 (columns
+    2-3), so each district is an unlinked 2 x 2 block. PCN A is D1's top row, B its bottom
+    row, C D2's top row and D its bottom row: the rows of each block are coterminous."""
+    graph = grid_graph(2, 4)
+    district = {cell(r, c): ("D1" if c < 2 else "D2") for r in range(2) for c in range(4)}
+    pcn = {cell(r, c): "ABCD"[2 * (c >= 2) + r] for r in range(2) for c in range(4)}
+    return problem_of(graph, min_pop, max_pop, pcn_of=pcn, district_of=district, rules=RulesConfig(nest_in="district"))
+
+
+def test_combine_by_component_takes_each_districts_better_half() -> None:
+    problem = two_districts()
+    rows = {cell(r, c): 2 * (c >= 2) + r for r in range(2) for c in range(4)}  # the rows: all coterminous
+    columns = {cell(r, c): c for r in range(2) for c in range(4)}
+    first = labels_from(problem, {u: (rows if u[3] < "2" else columns)[u] for u in problem.codes})
+    second = labels_from(problem, {u: (columns if u[3] < "2" else rows)[u] for u in problem.codes})
+    labels, cost = combine_by_component(problem, [first, second], 20.0)
+    assert area_sets(problem, labels) == area_sets(problem, labels_from(problem, rows))
+    assert cost == pytest.approx(score_labels(problem, labels, 20.0)["objective"])
+    assert cost < min(score_labels(problem, p, 20.0)["objective"] for p in (first, second))
+    assert score_labels(problem, labels, 20.0)["coterminosity"] == pytest.approx(1.0)
+
+
+def test_combine_by_component_keeps_the_count() -> None:
+    # Band [10, 40], 3 areas: one plan has D1 whole and D2 in two, the other the reverse.
+    # Taking D1 from one and D2 from the other would give 2 or 4 areas: only whole plans fit.
+    problem = two_districts(10, 40)
+    d1_whole = labels_from(problem, {u: (0 if u[3] < "2" else 1 + int(u[1])) for u in problem.codes})
+    d2_whole = labels_from(problem, {u: (2 if u[3] >= "2" else int(u[1])) for u in problem.codes})
+    labels, cost = combine_by_component(problem, [d1_whole, d2_whole], 80 / 3)
+    assert int(labels.max()) + 1 == 3
+    assert cost == pytest.approx(min(score_labels(problem, p, 80 / 3)["objective"] for p in (d1_whole, d2_whole)))
+
+
+def test_combine_by_component_needs_two_components() -> None:
+    problem = two_pcn_grid()
+    halves = labels_from(problem, {c: (0 if int(c[3]) < 3 else 1) for c in problem.codes})
+    assert combine_by_component(problem, [halves, halves], 60.0) is None

@@ -23,8 +23,8 @@ from sda.engine.parallel import child_seeds, resolve_jobs, run_tasks
 from sda.engine.repair import compact_labels, loose_then_repair, repair_plan
 from sda.engine.trees import local_edges, random_tree
 from sda.errors import InfeasibleError
-from sda.metrics import area_populations, in_band, pieces_per_area
-from sda.objective import score_labels
+from sda.metrics import area_populations, components, in_band, pieces_per_area
+from sda.objective import area_costs, score_labels, stats_of
 from sda.problem import Problem
 from sda.progress import Progress
 from sda.rules import check_rules
@@ -594,6 +594,65 @@ def _pool(
     )
 
 
+def combine_by_component(problem: Problem, plans: list[np.ndarray], goal: float) -> tuple[np.ndarray, float] | None:
+    """The cheapest plan made of the ``plans``' sub-plans of each connected component of the
+    unit graph (the districts when areas nest in them), or None with one component.
+
+    No area crosses from one component to another, and the objective is a sum of area costs,
+    so each component's areas can be taken from whichever plan did best there, as long as the
+    counts of areas add up to the plans' count (a small knapsack over the components; plans
+    usually agree on each component's count). Ties go to the earlier plan, so the result does
+    not depend on how many workers made the plans.
+    """
+    parts = components(problem.indptr, problem.indices)
+    if len(parts) < 2 or not plans:
+        return None
+    k = int(plans[0].max()) + 1
+    comp = np.empty(problem.n, dtype=np.int64)
+    for c, units in enumerate(parts):
+        comp[units] = c
+    # Per plan and component: (areas, cost); an area's component is that of any of its units.
+    options: list[list[tuple[int, float, int]]] = [[] for _ in parts]
+    for j, labels in enumerate(plans):
+        costs = area_costs(problem, stats_of(problem, labels, k), goal, k)
+        area_comp = np.empty(k, dtype=np.int64)
+        area_comp[labels] = comp
+        for c in range(len(parts)):
+            mine = area_comp == c
+            options[c].append((int(mine.sum()), float(costs[mine].sum()), j))
+    # best[count] = (cost, choice per component so far); components in order, plans in order.
+    best: dict[int, tuple[float, tuple[int, ...]]] = {0: (0.0, ())}
+    for c in range(len(parts)):
+        step: dict[int, tuple[float, tuple[int, ...]]] = {}
+        for count, (cost, chosen) in best.items():
+            for areas, part_cost, j in options[c]:
+                key, value = count + areas, (cost + part_cost, (*chosen, j))
+                if key <= k and (key not in step or value[0] < step[key][0] - 1e-12):
+                    step[key] = value
+        best = step
+    if k not in best:
+        return None
+    cost, chosen = best[k]
+    labels = np.empty(problem.n, dtype=np.int64)
+    next_area = 0
+    for c, units in enumerate(parts):
+        taken, local = np.unique(plans[chosen[c]][units], return_inverse=True)
+        labels[units] = next_area + local
+        next_area += len(taken)
+    return labels, float(area_costs(problem, stats_of(problem, labels, k), goal, k).sum())
+
+
+def _combined(problem: Problem, outcomes: list[_Outcome], goal: float, k: int, say: Progress) -> list[_Outcome]:
+    """The plan ``combine_by_component`` makes of the outcomes so far, as one more outcome when
+    it is cheaper than every one of them (else none)."""
+    plans = [o.labels for o in outcomes if o.labels is not None]
+    made = combine_by_component(problem, plans, goal) if len(plans) > 1 else None
+    if made is None or made[1] >= min(o.cost for o in outcomes if o.labels is not None) - 1e-12:
+        return []
+    say(f"the best plan of each unlinked group of units (district), taken together: objective {made[1]:.4f}")
+    return [_Outcome(made[0], made[1], k)]
+
+
 def _starts_agree(outcomes: list[_Outcome]) -> bool:
     """Whether every start found a plan and all found the same one (the same groups of units,
     whatever the areas' numbers)."""
@@ -763,6 +822,8 @@ def search(
             left = len(tasks) - len(outcomes)
             say(f"the {len(outcomes)} starts so far ended in the same plan: the other {left} are not run")
             break
+    if initial is None:
+        outcomes += _combined(problem, outcomes, goal, k, say)
     if steps > 0 and refine_steps > 0:
         if _starts_agree(outcomes):
             # Independent starts that all end in one plan have found what this search finds:
@@ -772,6 +833,7 @@ def search(
             for r in range(REFINE_ROUNDS):
                 steps_r = refine_steps // REFINE_ROUNDS
                 outcomes += _refine(problem, outcomes, goal, seed, steps_r, workers, say, task_cpu, r, pooling)
+            outcomes += _combined(problem, outcomes, goal, k, say)
     if starts_done is not None:
         starts_done(k)
     start_costs = [o.cost for o in outcomes if o.labels is not None]

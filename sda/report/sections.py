@@ -175,7 +175,7 @@ def _bound_text(bound: Bound, scores: Mapping[str, float]) -> str:
         head += f" in PCN coterminosity (plan {achieved:.3f}, no plan can exceed {value:.3f})"
         full = bound.get("full_model")
         if isinstance(full, str):
-            parts.append(f"the full per-unit model: {full}")
+            parts.append(f"full per-unit model {full}")
         elif isinstance(full, Mapping):
             took = f" in {full['seconds']} s" if full.get("seconds") is not None else ""
             parts.append(f"full HiGHS model: {full.get('status')}{took}")
