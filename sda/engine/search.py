@@ -101,7 +101,8 @@ class SearchResult:
     objective: float
     count: int
     screened: dict[int, float] = field(default_factory=dict)
-    #: Objective of each start's plan, in start order, then of each plan of the final phase.
+    #: Objective of each start's plan, in start order, then of each plan of the final phase (and of
+    #: the plans put together from the best sub-plan of each unlinked group, after either).
     starts: list[float] = field(default_factory=list)
     seconds: float = 0.0
     seconds_compile: float = 0.0
@@ -649,7 +650,7 @@ def _combined(problem: Problem, outcomes: list[_Outcome], goal: float, k: int, s
     made = combine_by_component(problem, plans, goal) if len(plans) > 1 else None
     if made is None or made[1] >= min(o.cost for o in outcomes if o.labels is not None) - 1e-12:
         return []
-    say(f"the best plan of each unlinked group of units (district), taken together: objective {made[1]:.4f}")
+    say(f"the best sub-plan of each unlinked group of units (each district, when nested), together: {made[1]:.4f}")
     return [_Outcome(made[0], made[1], k)]
 
 
