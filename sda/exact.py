@@ -325,26 +325,14 @@ def _bridge(members: tuple[int, ...], distance: dict[tuple[int, int], float]) ->
     return bridge
 
 
-def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tuple[float, int] | None:
-    """Upper bound on coterminous residents that knows where each PCN's residents are.
-
-    Each PCN is cut into pieces (``pcn_pieces``). An area's dominant PCN ``p`` fixes its *type*:
-    ``p`` and the set ``S`` of ``p``'s pieces the area touches. Pieces of one PCN do not touch,
-    so an area holding two of them also holds residents of other PCNs between them (at least
-    ``_bridge(S)``). The model counts areas of each type (``n_t``, integer), their coterminous
-    residents from each piece (``c_tf``: at most the piece's residents over all types, at least
-    one unit's worth per area that touches it) and their other residents (``y_t >= bridge *
-    n_t``), with the band on every type, every component's residents in its own areas (so
-    district nesting is known, as in ``component_bound``) and ``k`` areas in all. Every valid
-    plan is a solution, so the optimum is a bound; a PCN in one piece per component gives the
-    per-component bound back. Returns (bound, number of area types), or None when there are
-    more than ``MAX_TYPES`` types.
-    """
-    piece, n_pieces = pcn_pieces(problem)
-    n_comp, comp = connected_components(
-        sp.csr_matrix((np.ones(len(problem.indices)), problem.indices, problem.indptr), shape=(problem.n, problem.n)),
-        directed=False,
-    )
+def _area_types(
+    problem: Problem, piece: np.ndarray, n_pieces: int, comp: np.ndarray
+) -> tuple[list[tuple[int, tuple[int, ...], float]], np.ndarray, np.ndarray] | None:
+    """The area types of ``pieces_bound``: (component, a PCN's pieces touched, the other residents
+    needed to join them), every set of one PCN's pieces in a component whose joining residents
+    and smallest units fit under the ceiling, plus one type per component with units without a
+    PCN. Returns them with each piece's residents and smallest unit (a lump's: see
+    ``MAX_PIECES``), or None above ``MAX_TYPES`` types."""
     pop = problem.pop.astype(float)
     piece_pop = np.bincount(piece, weights=pop, minlength=n_pieces)
     piece_pcn = np.full(n_pieces, -1)
@@ -353,10 +341,9 @@ def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tuple[
     piece_comp[piece] = comp
     smallest = np.full(n_pieces, np.inf)
     np.minimum.at(smallest, piece, pop)
-    # Area types: (component, pieces), largest pieces first; a lump stands for several pieces.
     types: list[tuple[int, tuple[int, ...], float]] = []
     lumped: dict[int, list[int]] = {}  # lump id (its first piece) -> the pieces in it
-    by_cell: dict[tuple[int, int], list[int]] = {}
+    by_cell: dict[tuple[int, int], list[int]] = {}  # (component, PCN) -> pieces, largest first
     for f in np.argsort(-piece_pop, kind="stable"):
         if piece_pcn[f] >= 0:
             by_cell.setdefault((int(piece_comp[f]), int(piece_pcn[f])), []).append(int(f))
@@ -385,6 +372,34 @@ def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tuple[
             return None
     for c in np.unique(comp[problem.pcn < 0]):
         types.append((int(c), (), 0.0))  # areas of units without a PCN: nobody coterminous
+    return types, piece_pop, smallest
+
+
+def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tuple[float, int] | None:
+    """Upper bound on coterminous residents that knows where each PCN's residents are.
+
+    Each PCN is cut into pieces (``pcn_pieces``). An area's dominant PCN ``p`` fixes its *type*:
+    ``p`` and the set ``S`` of ``p``'s pieces the area touches. Pieces of one PCN do not touch,
+    so an area holding two of them also holds residents of other PCNs between them (at least
+    ``_bridge(S)``). The model counts areas of each type (``n_t``, integer), their coterminous
+    residents from each piece (``c_tf``: at most the piece's residents over all types, at least
+    one unit's worth per area that touches it) and their other residents (``y_t >= bridge *
+    n_t``), with the band on every type, every component's residents in its own areas (so
+    district nesting is known, as in ``component_bound``) and ``k`` areas in all. Every valid
+    plan is a solution, so the optimum is a bound; a PCN in one piece per component gives the
+    per-component bound back. Returns (bound, number of area types), or None when there are
+    more than ``MAX_TYPES`` types.
+    """
+    piece, n_pieces = pcn_pieces(problem)
+    n_comp, comp = connected_components(
+        sp.csr_matrix((np.ones(len(problem.indices)), problem.indices, problem.indptr), shape=(problem.n, problem.n)),
+        directed=False,
+    )
+    pop = problem.pop.astype(float)
+    made = _area_types(problem, piece, n_pieces, comp)
+    if made is None:
+        return None
+    types, piece_pop, smallest = made
     n_types = len(types)
     cells = [(t, f) for t, (_, members_s, _) in enumerate(types) for f in members_s]
     n_cells = len(cells)
