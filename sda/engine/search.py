@@ -534,7 +534,7 @@ def _refine(
             ranked.append(i)
     if not ranked:
         return []
-    which = "the best start plan" if len(ranked) == 1 else f"the {len(ranked)} best start plans"
+    which = "the best plan so far" if len(ranked) == 1 else f"the {len(ranked)} best plans so far"
     say(f"final phase: annealing {which} again, {steps:,} steps each, cooler")
     seeds = child_seeds(seed, len(ranked), stream=5 + round_)
     tasks = [
