@@ -282,7 +282,9 @@ def test_pieces_bound_lies_between_the_optimum_and_the_component_bound(
     assert bound is not None
     if result["status"] == "Optimal":
         assert bound[0] >= result["primal"] - 1e-6
-    assert bound[0] <= component_bound(problem, k)[0] + 1e-6
+    # The pieces bound is HiGHS's dual bound, which may sit above the optimum it proved by up to
+    # the solver's relative gap (1e-4); the per-component bound is the optimum itself.
+    assert bound[0] <= component_bound(problem, k)[0] * (1 + 1e-4) + 1e-6
 
 
 def test_pieces_bound_tightens_the_bound_on_the_shipped_data() -> None:
