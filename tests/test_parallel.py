@@ -153,6 +153,45 @@ def test_a_script_without_a_main_guard_can_use_the_workers(tmp_path: Path) -> No
     assert done.stdout.splitlines() == ["top level ran", "workers True"]
 
 
+# A program started in a folder that holds another package named ``sda`` (a checkout, a folder
+# of outputs). It imports the real one from its path; what do its workers have?
+_PROGRAM_BESIDE_A_DECOY = """
+import sys
+from sda.engine.parallel import main_module_is_guarded, run_tasks
+
+def where_from():
+    return "sda.engine.worker_start" in sys.modules, sys.modules["sda"].__file__
+
+if __name__ == "__main__":
+    main_module_is_guarded()
+    print(sorted(set(run_tasks(where_from, [()] * 4, 2))), sys.modules["sda"].__file__)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is used on Linux only")
+def test_the_fork_server_imports_what_its_caller_imports(tmp_path: Path) -> None:
+    # The fork server is started with ``python -c``, which put the working folder first on its
+    # path (Python 3.11's fork server ignores the path it is given): it imported the folder's
+    # ``sda``, which here refuses to load, so its workers had no engine loaded. In a source
+    # checkout it loaded the checkout while the caller ran the installed package.
+    (tmp_path / "work" / "sda").mkdir(parents=True)
+    (tmp_path / "work" / "sda" / "__init__.py").write_text('raise ImportError("not the sda package")\n')
+    (tmp_path / "program").mkdir()
+    (tmp_path / "program" / "plan_areas.py").write_text(_PROGRAM_BESIDE_A_DECOY)
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "program" / "plan_areas.py")],  # its own folder on its path
+        cwd=tmp_path / "work",
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    real = str(ROOT / "sda" / "__init__.py")
+    assert done.stdout.split() == ["[(True,", f"'{real}')]", real]
+
+
 def test_finishing_the_warm_up_waits_for_the_workers_to_start() -> None:
     from sda.engine import parallel
 

@@ -200,9 +200,15 @@ def _fork_workers_from_a_server() -> None:
     when this process does. On Linux only: Windows has no fork, and on macOS a fork after the
     system's maths libraries have started is not safe; there loky's default stays. Set once,
     before loky makes its executor, and only when the caller's main module can be imported
-    again (``_may_fork_from_a_server``)."""
+    again (``_may_fork_from_a_server``) and this is the main thread, where the server is started
+    at once, as ``_server_start`` says; the first choice stands for the process."""
     global _fork_server_set
-    if _fork_server_set or not sys.platform.startswith("linux") or not _may_fork_from_a_server():
+    if _fork_server_set:
+        return
+    _fork_server_set = True  # decided, either way
+    if not sys.platform.startswith("linux") or not _may_fork_from_a_server():
+        return
+    if threading.current_thread() is not threading.main_thread():
         return
     from multiprocessing import forkserver
 
@@ -210,16 +216,38 @@ def _fork_workers_from_a_server() -> None:
 
     multiprocessing.set_forkserver_preload(["sda.engine.worker_start"])
     set_start_method("forkserver", force=True)
-    _fork_server_set = True
-    if threading.current_thread() is threading.main_thread():
-        # Started now, with Ctrl-C ignored, which it keeps across its start (it ignores it
-        # itself only once it has loaded the engine): Ctrl-C in a terminal reaches the whole
-        # process group, and a server interrupted while loading left a traceback and no pool.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            forkserver.ensure_running()
-        finally:
-            signal.signal(signal.SIGINT, previous)
+    with _server_start():
+        forkserver.ensure_running()
+
+
+@contextlib.contextmanager
+def _server_start() -> Iterator[None]:
+    """How the fork server is started, restored afterwards in this process:
+
+    - with Ctrl-C ignored, which it keeps across its start (it ignores it itself only once it
+      has loaded the engine): Ctrl-C in a terminal reaches the whole process group, and a server
+      interrupted while loading left a traceback and no pool;
+    - importing from this process's module path and not from the working folder. The server is
+      started with ``python -c``, which puts the working folder first on its path, and Python
+      3.11's fork server ignores the path it is given: started in a source checkout it loaded
+      the checkout's ``sda`` while this process ran the installed one (numba's cache then
+      missed, and a first run compiled the kernels again, 7-8 s), and in a folder holding
+      anything else named ``sda`` it loaded that. ``PYTHONSAFEPATH`` leaves the working folder
+      out, and ``PYTHONPATH`` gives it this process's path.
+    """
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    saved = {name: os.environ.get(name) for name in ("PYTHONSAFEPATH", "PYTHONPATH")}
+    os.environ["PYTHONSAFEPATH"] = "1"
+    os.environ["PYTHONPATH"] = os.pathsep.join(entry or os.getcwd() for entry in sys.path)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        signal.signal(signal.SIGINT, previous)
 
 
 def _start_worker(caller: int) -> None:
