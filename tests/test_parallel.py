@@ -124,6 +124,21 @@ def test_workers_are_forked_from_a_server_that_loaded_the_engine() -> None:
     assert "sda.engine.worker_start" not in sys.modules  # never loaded by the caller itself
 
 
+def run_program(script: Path, folder: Path) -> str:
+    """Run ``script`` with this repository's ``sda`` on its path, in ``folder``; its output."""
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=folder,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
 # A program of a library user: a script that calls the engine at its top level, with no
 # ``if __name__ == "__main__":`` guard.
 _UNGUARDED_SCRIPT = """
@@ -141,16 +156,7 @@ def test_a_script_without_a_main_guard_can_use_the_workers(tmp_path: Path) -> No
     # them; the sda command, whose entry point is guarded, keeps the fork server.
     script = tmp_path / "plan_areas.py"
     script.write_text(_UNGUARDED_SCRIPT)
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.splitlines() == ["top level ran", "workers True"]
+    assert run_program(script, tmp_path).splitlines() == ["top level ran", "workers True"]
 
 
 # A program started in a folder that holds another package named ``sda`` (a checkout, a folder
@@ -178,18 +184,9 @@ def test_the_fork_server_imports_what_its_caller_imports(tmp_path: Path) -> None
     (tmp_path / "work" / "sda" / "__init__.py").write_text('raise ImportError("not the sda package")\n')
     (tmp_path / "program").mkdir()
     (tmp_path / "program" / "plan_areas.py").write_text(_PROGRAM_BESIDE_A_DECOY)
-    done = subprocess.run(
-        [sys.executable, str(tmp_path / "program" / "plan_areas.py")],  # its own folder on its path
-        cwd=tmp_path / "work",
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    said = run_program(tmp_path / "program" / "plan_areas.py", tmp_path / "work")  # its own folder on its path
     real = str(ROOT / "sda" / "__init__.py")
-    assert done.stdout.split() == ["[(True,", f"'{real}')]", real]
+    assert said.split() == ["[(True,", f"'{real}')]", real]
 
 
 def test_finishing_the_warm_up_waits_for_the_workers_to_start() -> None:
