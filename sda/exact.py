@@ -36,10 +36,9 @@ from collections.abc import Iterator
 import highspy
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from sda.config import ExactConfig
-from sda.metrics import edge_sources
+from sda.metrics import edge_sources, link_components
 from sda.plan import Bound, HighsResult
 from sda.problem import Problem
 
@@ -215,10 +214,8 @@ def component_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tup
     a district line can no longer pool its residents across it. With one component it is the
     aggregate bound. Returns (bound, number of components).
     """
-    n_comp, comp = connected_components(
-        sp.csr_matrix((np.ones(len(problem.indices)), problem.indices, problem.indptr), shape=(problem.n, problem.n)),
-        directed=False,
-    )
+    comp = link_components(problem.indptr, problem.indices)
+    n_comp = int(comp.max()) + 1 if len(comp) else 0
     # Cells: (component, PCN) pairs present, plus one "no PCN" cell per component for areas that
     # no PCN dominates (their residents are all fillers).
     pcn = np.where(problem.pcn >= 0, problem.pcn, problem.n_pcn)
@@ -278,11 +275,9 @@ def pcn_pieces(problem: Problem) -> tuple[np.ndarray, int]:
     that PCN only); a unit without a PCN is a piece of its own. Returns (piece of each unit,
     number of pieces)."""
     src = edge_sources(problem.indptr)
-    dst = problem.indices
-    same = (problem.pcn[src] == problem.pcn[dst]) & (problem.pcn[src] >= 0)
-    links = sp.csr_matrix((np.ones(int(same.sum())), (src[same], dst[same])), shape=(problem.n, problem.n))
-    count, piece = connected_components(links, directed=False)
-    return piece, int(count)
+    same = (problem.pcn[src] == problem.pcn[problem.indices]) & (problem.pcn[src] >= 0)
+    piece = link_components(problem.indptr, problem.indices, same)
+    return piece, int(piece.max()) + 1 if len(piece) else 0
 
 
 def _distances_between_pieces(problem: Problem, piece: np.ndarray, start: int) -> dict[int, float]:
@@ -391,10 +386,8 @@ def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tuple[
     more than ``MAX_TYPES`` types.
     """
     piece, n_pieces = pcn_pieces(problem)
-    n_comp, comp = connected_components(
-        sp.csr_matrix((np.ones(len(problem.indices)), problem.indices, problem.indptr), shape=(problem.n, problem.n)),
-        directed=False,
-    )
+    comp = link_components(problem.indptr, problem.indices)
+    n_comp = int(comp.max()) + 1 if len(comp) else 0
     pop = problem.pop.astype(float)
     made = _area_types(problem, piece, n_pieces, comp)
     if made is None:

@@ -88,8 +88,9 @@ def components(indptr: np.ndarray, indices: np.ndarray) -> list[np.ndarray]:
     return sorted(parts, key=len, reverse=True)
 
 
-def link_components(indptr: np.ndarray, indices: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Connected component of each unit when only the CSR entries where ``keep`` is True count."""
+def link_components(indptr: np.ndarray, indices: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Connected component of each unit when only the CSR entries where ``keep`` is True count
+    (every link when ``keep`` is None)."""
     _, comp = connected_components(_adjacency(indptr, indices, keep), directed=False)
     return comp.astype(np.int64)
 

@@ -12,7 +12,7 @@ this process. Every worker starts by letting go of the caller's standard output 
 (pointed at the null device: a task returns what it has to say) and then exits as soon as the
 process that started it is gone, so a run killed with ``kill -9`` leaves no worker behind
 holding its pipes open. It has the engine loaded, compiled kernels included, with what that
-made frozen out of the garbage collector's sight (``_load_engine``), so its tasks start at once.
+made frozen out of the garbage collector's sight (``load_engine``), so its tasks start at once.
 """
 
 from __future__ import annotations
@@ -34,7 +34,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["child_seeds", "finish_warm_up", "resolve_jobs", "run_tasks", "started_tasks", "warm_workers"]
+__all__ = [
+    "child_seeds",
+    "finish_warm_up",
+    "let_go_of_standard_streams",
+    "load_engine",
+    "main_module_is_guarded",
+    "resolve_jobs",
+    "run_tasks",
+    "started_tasks",
+    "warm_workers",
+]
 
 #: Whether loky was told to fork its workers from a server (``_fork_workers_from_a_server``).
 _fork_server_set = False
@@ -254,10 +264,10 @@ def _start_worker(caller: int) -> None:
     """Run first in every worker (loky's initializer): detach it from the caller (process
     ``caller``), then load the engine."""
     _detach_from_caller(caller)
-    _load_engine()
+    load_engine()
 
 
-def _load_engine() -> None:
+def load_engine() -> None:
     """Import the engine (numpy, numba) and load its compiled kernels (``preload_kernels``),
     then move every object that made out of the garbage collector's sight (``gc.freeze``). A
     worker forked from the fork server finds all this done (``sda.engine.worker_start``).
