@@ -262,8 +262,9 @@ def component_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tup
 
 
 #: A PCN with more pieces than this in one component keeps its largest pieces apart and lumps
-#: the rest into one piece that is as near to every other as can be (distance 0), so that its
-#: area types stay at most ``2**MAX_PIECES - 1``; lumping only loosens the bound.
+#: the rest into one piece, touched when any of them is, so that its area types stay at most
+#: ``2**MAX_PIECES - 1`` (and the joining costs ``2**MAX_PIECES`` shortest-path runs); lumping
+#: only loosens the bound.
 MAX_PIECES = 6
 #: Above this many area types the pieces bound is not built (a national instance): the model
 #: would not be solved in the bound's time, and the other bounds stand.
@@ -280,52 +281,67 @@ def pcn_pieces(problem: Problem) -> tuple[np.ndarray, int]:
     return piece, int(piece.max()) + 1 if len(piece) else 0
 
 
-def _distances_between_pieces(problem: Problem, piece: np.ndarray, start: int) -> dict[int, float]:
-    """The fewest residents of other PCNs that a connected area must hold to reach each other
-    piece of ``start``'s PCN from ``start``: a shortest path in which a unit costs its residents
-    unless it belongs to that PCN. Only distances up to the band's ceiling are found."""
-    pcn = problem.pcn[piece == start][0]
-    best = np.full(problem.n, np.inf)
-    members = np.flatnonzero(piece == start)
-    best[members] = 0.0
-    heap = [(0.0, int(u)) for u in members]
+def _spread(problem: Problem, weight: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Cheapest cost of reaching each unit from ``start`` (a cost per unit, inf where it is not a
+    source), a path costing the ``weight`` of every unit it enters (Dijkstra). Costs above the
+    band's ceiling are left at inf: no area could pay them."""
+    best = np.where(start <= problem.max_pop, start, np.inf)
+    heap = [(float(best[u]), int(u)) for u in np.flatnonzero(np.isfinite(best))]
     heapq.heapify(heap)
-    found: dict[int, float] = {}
     while heap:
         d, u = heapq.heappop(heap)
         if d > best[u]:
             continue
-        if problem.pcn[u] == pcn and piece[u] != start and d < found.get(int(piece[u]), np.inf):
-            found[int(piece[u])] = d
         for v in problem.indices[problem.indptr[u] : problem.indptr[u + 1]]:
-            step = d + (0.0 if problem.pcn[v] == pcn else float(problem.pop[v]))
+            step = d + float(weight[v])
             if step < best[v] and step <= problem.max_pop:
                 best[v] = step
                 heapq.heappush(heap, (step, int(v)))
-    return found
+    return best
 
 
-def _bridge(members: tuple[int, ...], distance: dict[tuple[int, int], float]) -> float:
-    """A lower bound on the other PCNs' residents an area needs to connect the pieces
-    ``members`` of one PCN: it holds a path between every two of them, so at least the largest
-    pairwise distance; for three pieces also half the shortest tree over the pairwise distances
-    (the three paths from a branching unit, doubled, cover that tree). Not used for four or
-    more: with residents on units, not on links, half the tree can exceed the true cost."""
-    if len(members) < 2:
-        return 0.0
-    pairs = [distance.get((a, b), np.inf) for i, a in enumerate(members) for b in members[i + 1 :]]
-    bridge = max(pairs)
-    if len(members) == 3:
-        bridge = max(bridge, (sum(pairs) - max(pairs)) / 2)
-    return bridge
+def _joining_costs(
+    problem: Problem, piece: np.ndarray, kept: list[int], lumped: dict[int, list[int]]
+) -> dict[tuple[int, ...], float]:
+    """For every set of the pieces ``kept`` (one PCN's, tuples in ``kept``'s order), the fewest
+    residents of other PCNs that a connected area touching each of them must hold (inf above the
+    ceiling): a minimum Steiner tree in which a unit costs its residents unless it is that PCN's.
+
+    Exact, by the Dreyfus-Wagner recursion over subsets (``2**len(kept)`` shortest-path runs;
+    ``kept`` has at most ``MAX_PIECES``): the cheapest tree touching the pieces ``S`` and holding
+    a unit ``v`` is a path to ``v`` from either a tree touching one piece or two trees touching
+    the two parts of a split of ``S`` at ``v``, ``v`` counted once. A lump (``lumped``) counts as
+    touched when any of its pieces is.
+    """
+    if len(kept) == 1:
+        return {(kept[0],): 0.0}
+    pcn = int(problem.pcn[piece == kept[0]][0])
+    weight = np.where(problem.pcn == pcn, 0.0, problem.pop.astype(float))
+    cheapest: dict[int, np.ndarray] = {}  # subset (bit i: kept[i]) -> cost of a tree holding each unit
+    for i, f in enumerate(kept):
+        cheapest[1 << i] = _spread(problem, weight, np.where(np.isin(piece, lumped.get(f, [f])), 0.0, np.inf))
+    for subset in sorted(range(1, 1 << len(kept)), key=int.bit_count):
+        if subset.bit_count() < 2:
+            continue
+        lowest, joined = subset & -subset, np.full(problem.n, np.inf)
+        part = (subset - 1) & subset
+        while part:  # each split once: the part holding the lowest piece, and the rest
+            if part & lowest:
+                joined = np.minimum(joined, cheapest[part] + cheapest[subset ^ part] - weight)
+            part = (part - 1) & subset
+        cheapest[subset] = _spread(problem, weight, joined)
+    return {
+        tuple(f for i, f in enumerate(kept) if subset >> i & 1): float(costs.min())
+        for subset, costs in cheapest.items()
+    }
 
 
 def _area_types(
     problem: Problem, piece: np.ndarray, n_pieces: int, comp: np.ndarray
 ) -> tuple[list[tuple[int, tuple[int, ...], float]], np.ndarray, np.ndarray] | None:
     """The area types of ``pieces_bound``: (component, a PCN's pieces touched, the other residents
-    needed to join them), every set of one PCN's pieces in a component whose joining residents
-    and smallest units fit under the ceiling, plus one type per component with units without a
+    needed to join them, ``_joining_costs``), every set of one PCN's pieces in a component whose
+    joining residents and smallest units fit under the ceiling, plus one type per component with units without a
     PCN. Returns them with each piece's residents and smallest unit (a lump's: see
     ``MAX_PIECES``), or None above ``MAX_TYPES`` types."""
     pop = problem.pop.astype(float)
@@ -350,17 +366,10 @@ def _area_types(
             smallest[lump] = smallest[lumped[lump]].min()
             by_cell[cell] = members[:MAX_PIECES]
     for (c, _), kept in sorted(by_cell.items()):
-        distance: dict[tuple[int, int], float] = {}
-        if len(kept) > 1:
-            for f in kept:
-                reach = {} if f in lumped else _distances_between_pieces(problem, piece, f)
-                for g in kept:
-                    if g != f:
-                        d = 0.0 if f in lumped or g in lumped else reach.get(g, np.inf)
-                        distance[(f, g)] = distance[(g, f)] = min(d, distance.get((f, g), np.inf))
+        joining = _joining_costs(problem, piece, kept, lumped)
         for size in range(1, len(kept) + 1):
             for members_s in itertools.combinations(kept, size):
-                bridge = _bridge(members_s, distance)
+                bridge = joining[members_s]
                 if bridge + sum(float(smallest[f]) for f in members_s) <= problem.max_pop:
                     types.append((c, members_s, bridge))
         if len(types) > MAX_TYPES:
@@ -376,7 +385,7 @@ def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tuple[
     Each PCN is cut into pieces (``pcn_pieces``). An area's dominant PCN ``p`` fixes its *type*:
     ``p`` and the set ``S`` of ``p``'s pieces the area touches. Pieces of one PCN do not touch,
     so an area holding two of them also holds residents of other PCNs between them (at least
-    ``_bridge(S)``). The model counts areas of each type (``n_t``, integer), their coterminous
+    ``_joining_costs``, a Steiner tree's). The model counts areas of each type (``n_t``, integer), their coterminous
     residents from each piece (``c_tf``: at most the piece's residents over all types, at least
     one unit's worth per area that touches it) and their other residents (``y_t >= bridge *
     n_t``), with the band on every type, every component's residents in its own areas (so

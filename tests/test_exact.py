@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import pytest
 from helpers import (
@@ -12,6 +14,7 @@ from helpers import (
     grid_graph,
     labels_from,
     path_graph,
+    problem_graph,
     problem_of,
     two_pcn_grid,
 )
@@ -21,7 +24,15 @@ from hypothesis import strategies as st
 from sda.api import load_inputs
 from sda.config import ExactConfig, RulesConfig, load_config
 from sda.engine.construct import construct
-from sda.exact import aggregate_bound, bound_plan, component_bound, full_model, pcn_pieces, pieces_bound
+from sda.exact import (
+    _joining_costs,
+    aggregate_bound,
+    bound_plan,
+    component_bound,
+    full_model,
+    pcn_pieces,
+    pieces_bound,
+)
 from sda.objective import score_labels
 from sda.problem import Problem
 
@@ -285,6 +296,63 @@ def test_pieces_bound_lies_between_the_optimum_and_the_component_bound(
     # The pieces bound is HiGHS's dual bound, which may sit above the optimum it proved by up to
     # the solver's relative gap (1e-4); the per-component bound is the optimum itself.
     assert bound[0] <= component_bound(problem, k)[0] * (1 + 1e-4) + 1e-6
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=st.integers(2, 3), cols=st.integers(3, 4), data=st.data())
+def test_joining_costs_are_the_cheapest_connected_areas(rows: int, cols: int, data: st.DataObject) -> None:
+    """Against every connected set of units of a small grid: the cost of joining a set of one
+    PCN's pieces is the fewest other PCNs' residents of any connected set touching each of them
+    (a lump counting as touched when any of its pieces is)."""
+    n = rows * cols
+    pops = data.draw(st.lists(st.integers(1, 19), min_size=n, max_size=n))
+    labels = data.draw(st.lists(st.sampled_from("AAB-"), min_size=n, max_size=n))
+    graph = grid_graph(rows, cols, population=pops)
+    pcn = {cell(r, c): labels[r * cols + c] for r in range(rows) for c in range(cols) if labels[r * cols + c] != "-"}
+    problem = problem_of(graph, 1, sum(pops), pcn_of=pcn)
+    piece, _ = pcn_pieces(problem)
+    connected = [
+        set(units)
+        for size in range(1, n + 1)
+        for units in itertools.combinations(range(n), size)
+        if nx.is_connected(problem_graph(problem).subgraph(units))
+    ]
+    for p in np.unique(problem.pcn[problem.pcn >= 0]):
+        kept = sorted({int(f) for f in piece[problem.pcn == p]})
+        lumped = {kept[-1]: kept[-1:]} if len(kept) < 3 else {kept[-2]: kept[-2:]}
+        kept = kept if len(kept) < 3 else kept[:-1]
+        costs = _joining_costs(problem, piece, kept, lumped)
+        other = np.where(problem.pcn == p, 0, problem.pop)
+        for members, cost in costs.items():
+            touching = [
+                sum(other[u] for u in units)
+                for units in connected
+                if all(any(piece[u] in lumped.get(f, [f]) for u in units) for f in members)
+            ]
+            assert cost == min(touching)
+
+
+def test_joining_costs_take_the_cheapest_branching() -> None:
+    # Three A units at the ends of a T of B units: joining two ends costs 20 or 30 (the B units
+    # between them), joining all three the whole T (the centre and its three arms): 40, where
+    # the largest pairwise cost says 30.
+    #   A0 - B1 - C - B2 - A3
+    #             |
+    #             B3
+    #             |
+    #             A4
+    graph = nx.Graph()
+    pops = {"A0": 10, "B1": 10, "C": 0, "B2": 10, "A3": 10, "B3": 20, "A4": 10}
+    for a, b in [("A0", "B1"), ("B1", "C"), ("C", "B2"), ("B2", "A3"), ("C", "B3"), ("B3", "A4")]:
+        graph.add_edge(a, b, border_m=100.0)
+    nx.set_node_attributes(graph, pops, "population")
+    problem = problem_of(graph, 1, 200, pcn_of={u: u[0] if u[0] == "A" else "B" for u in pops})
+    piece, _ = pcn_pieces(problem)
+    ends = [int(piece[list(problem.codes).index(u)]) for u in ("A0", "A3", "A4")]
+    costs = _joining_costs(problem, piece, ends, {})
+    assert costs[(ends[0], ends[1])] == 20
+    assert costs[(ends[0], ends[2])] == 30
+    assert costs[tuple(ends)] == 40
 
 
 def test_pieces_bound_tightens_the_bound_on_the_shipped_data() -> None:
