@@ -29,28 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def _cpu_ns(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process under ``pid``: the workers may be its grandchildren (forked by a fork server)."""
-    children: dict[str, list[str]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            children.setdefault(stat.read_text().rsplit(")", 1)[1].split()[1], []).append(stat.parent.name)
-        except (OSError, IndexError, ValueError):
-            continue
-    found, stack = [], [str(pid)]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(int(child))
-            stack.append(child)
-    return found
+from processes import cpu_ns, descendants
 
 
 def run_sampled(argv: list[str], cores: int, every_s: float = 0.02) -> dict[str, float]:
@@ -65,10 +44,10 @@ def run_sampled(argv: list[str], cores: int, every_s: float = 0.02) -> dict[str,
     while proc.poll() is None:
         now = time.monotonic()
         if now >= next_scan:  # workers appear once; scanning /proc every sample would cost a core
-            children, next_scan = _descendants(proc.pid), now + 0.25
+            children, next_scan = descendants(proc.pid), now + 0.25
         step = []
         for pid in [proc.pid, *children]:
-            ns = _cpu_ns(pid)
+            ns = cpu_ns(pid)
             if ns is None:
                 continue
             step.append(max(ns - last.get(pid, ns if pid in last else 0), 0) / 1e9)

@@ -49,6 +49,7 @@ import synthetic
 from goals import check_goals, goals_json, goals_markdown
 from metrics import compute_metrics
 from peers import PEERS, SOLVE_MARKER
+from processes import SessionWatch
 from sda_runs import (
     MATCHED_FALLBACK_S,
     SDA_METHODS,
@@ -82,6 +83,9 @@ COUNT_FREE = {"spopt-maxp"}  # methods whose input does not include the number o
 DEFAULT_TIMEOUT_S = {"*": 120.0, "spopt-maxp": 360.0, "sda": 180.0}
 QUICK_TIMEOUT_S = 60.0
 SAMPLE_PLANS_TIMEOUT_S = 300.0
+#: The session's processes are sampled every this many polls of 0.05 s (a scan of /proc costs a
+#: few milliseconds, so not at every poll).
+SAMPLE_EVERY_POLLS = 4
 
 
 def data_dir() -> Path:
@@ -108,14 +112,19 @@ class ChildRun:
 def run_child(cmd: list[str], timeout_s: float, log_dir: Path) -> ChildRun:
     """Run ``cmd`` in a new session, kill it after ``timeout_s``, and measure it.
 
-    ``os.wait4`` gives the child's own resource usage, so the peak RSS belongs to this method
-    alone (and to any children it waited for), not to earlier runs.
+    ``os.wait4`` gives the child's own resource usage (and that of any children it waited for),
+    not earlier runs'. Processes it started and did not wait for (sda's workers, forked by a
+    fork server that exits with the run) are sampled in its session meanwhile
+    (``processes.SessionWatch``): their CPU is added, and the peak memory is the larger of the
+    child's own and the largest sum over the session's processes at one moment.
     """
     log_dir.mkdir(parents=True, exist_ok=True)
     with open(log_dir / "stdout.txt", "wb") as out, open(log_dir / "stderr.txt", "wb") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=REPO_DIR, start_new_session=True)
+        watch = SessionWatch(proc.pid)
         timed_out = False
+        polls = 0
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -125,11 +134,15 @@ def run_child(cmd: list[str], timeout_s: float, log_dir: Path) -> ChildRun:
                 pid, status, usage = os.wait4(proc.pid, 0)
                 timed_out = True
                 break
+            if polls % SAMPLE_EVERY_POLLS == 0:
+                watch.sample()
+            polls += 1
             time.sleep(0.05)
         wall_s = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped; stop Popen waiting
-    cpu_s = usage.ru_utime + usage.ru_stime
-    return ChildRun(proc.returncode, wall_s, cpu_s, usage.ru_maxrss / 1024.0, timed_out, time.time())
+    cpu_s = usage.ru_utime + usage.ru_stime + watch.others_cpu_s
+    peak_mb = max(usage.ru_maxrss / 1024.0, watch.peak_sum_mb)
+    return ChildRun(proc.returncode, wall_s, cpu_s, peak_mb, timed_out, time.time())
 
 
 def _last_error_line(log_dir: Path) -> str:
