@@ -301,9 +301,9 @@ def _spread(problem: Problem, weight: np.ndarray, start: np.ndarray) -> np.ndarr
 
 
 def _joining_costs(
-    problem: Problem, piece: np.ndarray, kept: list[int], lumped: dict[int, list[int]]
+    problem: Problem, piece: np.ndarray, pcn: int, kept: list[int], lumped: dict[int, list[int]]
 ) -> dict[tuple[int, ...], float]:
-    """For every set of the pieces ``kept`` (one PCN's, tuples in ``kept``'s order), the fewest
+    """For every set of the pieces ``kept`` (PCN ``pcn``'s, tuples in ``kept``'s order), the fewest
     residents of other PCNs that a connected area touching each of them must hold (inf above the
     ceiling): a minimum Steiner tree in which a unit costs its residents unless it is that PCN's.
 
@@ -315,7 +315,6 @@ def _joining_costs(
     """
     if len(kept) == 1:
         return {(kept[0],): 0.0}
-    pcn = int(problem.pcn[piece == kept[0]][0])
     weight = np.where(problem.pcn == pcn, 0.0, problem.pop.astype(float))
     cheapest: dict[int, np.ndarray] = {}  # subset (bit i: kept[i]) -> cost of a tree holding each unit
     for i, f in enumerate(kept):
@@ -341,9 +340,9 @@ def _area_types(
 ) -> tuple[list[tuple[int, tuple[int, ...], float]], np.ndarray, np.ndarray] | None:
     """The area types of ``pieces_bound``: (component, a PCN's pieces touched, the other residents
     needed to join them, ``_joining_costs``), every set of one PCN's pieces in a component whose
-    joining residents and smallest units fit under the ceiling, plus one type per component with units without a
-    PCN. Returns them with each piece's residents and smallest unit (a lump's: see
-    ``MAX_PIECES``), or None above ``MAX_TYPES`` types."""
+    joining residents and smallest units fit under the ceiling, plus one type per component with
+    units without a PCN. Returns them with each piece's residents and smallest unit (a lump's:
+    see ``MAX_PIECES``), or None above ``MAX_TYPES`` types."""
     pop = problem.pop.astype(float)
     piece_pop = np.bincount(piece, weights=pop, minlength=n_pieces)
     piece_pcn = np.full(n_pieces, -1)
@@ -365,8 +364,8 @@ def _area_types(
             piece_pop[lump] = piece_pop[lumped[lump]].sum()
             smallest[lump] = smallest[lumped[lump]].min()
             by_cell[cell] = members[:MAX_PIECES]
-    for (c, _), kept in sorted(by_cell.items()):
-        joining = _joining_costs(problem, piece, kept, lumped)
+    for (c, pcn), kept in sorted(by_cell.items()):
+        joining = _joining_costs(problem, piece, pcn, kept, lumped)
         for size in range(1, len(kept) + 1):
             for members_s in itertools.combinations(kept, size):
                 bridge = joining[members_s]
@@ -385,14 +384,14 @@ def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tuple[
     Each PCN is cut into pieces (``pcn_pieces``). An area's dominant PCN ``p`` fixes its *type*:
     ``p`` and the set ``S`` of ``p``'s pieces the area touches. Pieces of one PCN do not touch,
     so an area holding two of them also holds residents of other PCNs between them (at least
-    ``_joining_costs``, a Steiner tree's). The model counts areas of each type (``n_t``, integer), their coterminous
-    residents from each piece (``c_tf``: at most the piece's residents over all types, at least
-    one unit's worth per area that touches it) and their other residents (``y_t >= bridge *
-    n_t``), with the band on every type, every component's residents in its own areas (so
-    district nesting is known, as in ``component_bound``) and ``k`` areas in all. Every valid
-    plan is a solution, so the optimum is a bound; a PCN in one piece per component gives the
-    per-component bound back. Returns (bound, number of area types), or None when there are
-    more than ``MAX_TYPES`` types.
+    ``_joining_costs``, a Steiner tree's). The model counts areas of each type (``n_t``,
+    integer), their coterminous residents from each piece (``c_tf``: at most the piece's
+    residents over all types, at least one unit's worth per area that touches it) and their
+    other residents (``y_t >= bridge * n_t``), with the band on every type, every component's
+    residents in its own areas (so district nesting is known, as in ``component_bound``) and
+    ``k`` areas in all. Every valid plan is a solution, so the optimum is a bound; a PCN in one
+    piece per component gives the per-component bound back. Returns (bound, number of area
+    types), or None when there are more than ``MAX_TYPES`` types.
     """
     piece, n_pieces = pcn_pieces(problem)
     comp = link_components(problem.indptr, problem.indices)

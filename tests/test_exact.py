@@ -321,7 +321,7 @@ def test_joining_costs_are_the_cheapest_connected_areas(rows: int, cols: int, da
         kept = sorted({int(f) for f in piece[problem.pcn == p]})
         lumped = {kept[-1]: kept[-1:]} if len(kept) < 3 else {kept[-2]: kept[-2:]}
         kept = kept if len(kept) < 3 else kept[:-1]
-        costs = _joining_costs(problem, piece, kept, lumped)
+        costs = _joining_costs(problem, piece, int(p), kept, lumped)
         other = np.where(problem.pcn == p, 0, problem.pop)
         for members, cost in costs.items():
             touching = [
@@ -349,7 +349,7 @@ def test_joining_costs_take_the_cheapest_branching() -> None:
     problem = problem_of(graph, 1, 200, pcn_of={u: u[0] if u[0] == "A" else "B" for u in pops})
     piece, _ = pcn_pieces(problem)
     ends = [int(piece[list(problem.codes).index(u)]) for u in ("A0", "A3", "A4")]
-    costs = _joining_costs(problem, piece, ends, {})
+    costs = _joining_costs(problem, piece, int(problem.pcn[list(problem.codes).index("A0")]), ends, {})
     assert costs[(ends[0], ends[1])] == 20
     assert costs[(ends[0], ends[2])] == 30
     assert costs[tuple(ends)] == 40
