@@ -141,8 +141,8 @@ def run_config(
     return {
         "config": name,
         "counts": ", ".join(map(str, counts)),
-        "objective": f"{min(objectives):.4f}-{max(objectives):.4f}",
-        "spread": f"{(max(objectives) - min(objectives)) / min(objectives):.1%}",
+        "objective": f"{min(objectives):.5f}-{max(objectives):.5f}",
+        "spread": f"{(max(objectives) - min(objectives)) / min(objectives):.2%}",
         "coterminosity": f"{min(coterm):.3f}-{max(coterm):.3f}",
         "gap": f"{min(gaps):.2%}-{max(gaps):.2%}",
         "disagree": f"{np.mean(pairs):.1%} / {max(pairs):.1%}",
