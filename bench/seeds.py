@@ -1,9 +1,9 @@
 """Seeds benchmark: does every seed give the same best plan, how far is it from the bound, and
 what do two workers buy?
 
-For each shipped config (default, 28 areas, districts) and seeds 1-8, runs the search as
-``sda propose`` does (count screening, starts, improvement; no trade-offs) with a fixed step
-budget, then bounds the plan with HiGHS (``sda.exact.bound_plan``). Prints one markdown table:
+For each shipped config (default, 28 areas, districts; mid-2018 when asked) and seeds 1-8, runs
+the search as ``sda propose`` does (count screening, starts, improvement; no trade-offs) with a
+fixed step budget, then bounds the plan with HiGHS (``sda.exact.bound_plan``). Prints one markdown table:
 
 - objective: best, worst and spread ((worst - best) / best) across seeds;
 - coterminosity: lowest and highest across seeds, and the gap to the bound (largest);
@@ -166,7 +166,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="annealing steps per start (default: the config's)")
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--one-job-seeds", type=int, default=2, help="seeds also run at 1 job")
-    parser.add_argument("--configs", nargs="*", default=list(CONFIGS)[:3])
+    judged = ["default", "28 areas", "districts"]  # the configs issue 15's goals name
+    parser.add_argument("--configs", nargs="*", default=judged, choices=list(CONFIGS))
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--starts", type=int, default=None, help="starts per run (default: the config's)")
     parser.add_argument("--no-bound", action="store_true", help="skip the HiGHS bound (gap not measured)")
