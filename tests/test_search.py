@@ -437,13 +437,20 @@ def test_refine_phase_keeps_the_step_budget_and_never_loses_the_best(improve_ste
     assert search_module.REFINE_SHARE > 0
     seen = improve_steps
     problem = halves_grid(20, 70)  # 2-6 areas; 4 is not tight
-    result = run(problem, count=4, starts=4, steps=10_000, jobs=1)
+    said: list[str] = []
+    result = run(problem, count=4, starts=4, steps=10_000, jobs=1, progress=said.append)
     refined = search_module.REFINE_PLANS * search_module.REFINE_ROUNDS
     assert len(seen) == 4 + refined
     assert sum(seen) == pytest.approx(4 * 10_000, rel=0.001)
     assert len(result.starts) == 4 + refined
     assert result.objective == min(result.starts)
     assert min(result.starts[4:]) <= min(result.starts[:4])
+    # Each refined plan is reported as it ends, so a long final phase is not a silent one.
+    reported = [m for m in said if m.startswith("final phase ") and ": objective " in m]
+    per_round = search_module.REFINE_PLANS
+    assert reported == [
+        f"final phase {j % per_round + 1}/{per_round}: objective {cost:.4f}" for j, cost in enumerate(result.starts[4:])
+    ]
     assert_valid_plan(problem, result.labels, 4)
 
 

@@ -558,6 +558,8 @@ def _refine(
     for out in run_tasks(_start_task, tasks, workers):
         refined.append(out)
         task_cpu["starts"].append(out.seconds_cpu)
+        if out.labels is not None:
+            say(f"final phase {len(refined)}/{len(tasks)}: objective {out.cost:.4f}")
     return refined
 
 
@@ -846,6 +848,7 @@ def search(
         candidates.append((screened[k], len(outcomes), plans[k], k))
     pool_note = ""
     if pooling and candidates and any(o.snapshots for o in outcomes):
+        say("pool: looking for a better plan made of areas the starts saw (HiGHS, one core)")
         pooled, pool_note, took = _pool(problem, outcomes, candidates, k, goal, seed, pool_seconds)
         say(f"pool: {pool_note} ({took:.1f} s)")
         if pooled is not None:
