@@ -214,8 +214,7 @@ def component_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tup
     a district line can no longer pool its residents across it. With one component it is the
     aggregate bound. Returns (bound, number of components).
     """
-    comp = link_components(problem.indptr, problem.indices)
-    n_comp = int(comp.max()) + 1 if len(comp) else 0
+    comp, n_comp = _linked(problem)
     # Cells: (component, PCN) pairs present, plus one "no PCN" cell per component for areas that
     # no PCN dominates (their residents are all fillers).
     pcn = np.where(problem.pcn >= 0, problem.pcn, problem.n_pcn)
@@ -276,9 +275,14 @@ def pcn_pieces(problem: Problem) -> tuple[np.ndarray, int]:
     that PCN only); a unit without a PCN is a piece of its own. Returns (piece of each unit,
     number of pieces)."""
     src = edge_sources(problem.indptr)
-    same = (problem.pcn[src] == problem.pcn[problem.indices]) & (problem.pcn[src] >= 0)
-    piece = link_components(problem.indptr, problem.indices, same)
-    return piece, int(piece.max()) + 1 if len(piece) else 0
+    return _linked(problem, (problem.pcn[src] == problem.pcn[problem.indices]) & (problem.pcn[src] >= 0))
+
+
+def _linked(problem: Problem, keep: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Each unit's connected component when only the links where ``keep`` is True count (every
+    link when None: the unit graph's components), and how many components there are."""
+    comp = link_components(problem.indptr, problem.indices, keep)
+    return comp, int(comp.max()) + 1 if len(comp) else 0
 
 
 def _spread(problem: Problem, weight: np.ndarray, start: np.ndarray) -> np.ndarray:
@@ -394,8 +398,7 @@ def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tuple[
     types), or None when there are more than ``MAX_TYPES`` types.
     """
     piece, n_pieces = pcn_pieces(problem)
-    comp = link_components(problem.indptr, problem.indices)
-    n_comp = int(comp.max()) + 1 if len(comp) else 0
+    comp, n_comp = _linked(problem)
     pop = problem.pop.astype(float)
     made = _area_types(problem, piece, n_pieces, comp)
     if made is None:
