@@ -3,7 +3,8 @@ what do two workers buy?
 
 For each shipped config (default, 28 areas, districts; mid-2018 when asked) and seeds 1-8, runs
 the search as ``sda propose`` does (count screening, starts, improvement; no trade-offs) with a
-fixed step budget, then bounds the plan with HiGHS (``sda.exact.bound_plan``). Prints one markdown table:
+fixed step budget, then bounds the plan with HiGHS (``sda.exact.bound_plan``). Prints one
+markdown table:
 
 - objective: best, worst and spread ((worst - best) / best) across seeds;
 - coterminosity: lowest and highest across seeds, and the gap to the bound (largest);
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from processes import descendants, rss_mb
 from scipy.optimize import linear_sum_assignment
 
 from sda.api import load_inputs
@@ -50,19 +52,6 @@ def disagreement(pop: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     np.add.at(shared, (a, b), pop)
     rows, cols = linear_sum_assignment(shared, maximize=True)
     return 1.0 - shared[rows, cols].sum() / pop.sum()
-
-
-def worker_rss_mb() -> list[float]:
-    """Resident memory (MB) of this process's child processes (the loky workers), from /proc."""
-    out = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
-        except OSError:
-            continue
-        if fields.get("PPid", "").strip() == str(os.getpid()) and "VmRSS" in fields:
-            out.append(int(fields["VmRSS"].split()[0]) / 1024)
-    return sorted(out)
 
 
 def makespan(task_cpu_s: dict[str, list[float]], workers: int) -> float:
@@ -106,7 +95,8 @@ def run_config(
         t0 = time.monotonic()
         result = search(problem, jobs=2, **options)
         walls2.append(time.monotonic() - t0)
-        workers = worker_rss_mb()
+        # The loky workers and the fork server they come from (children or grandchildren).
+        workers = sorted(rss_mb(pid) for pid in descendants(os.getpid()))
         one_core = makespan(result.task_cpu_s, 1)
         ideal.append(makespan(result.task_cpu_s, 2) / one_core)
         cpu.append(one_core)
@@ -133,7 +123,7 @@ def run_config(
             f"coterminosity {scores['coterminosity']:.4f}, gap {bound['gap']:.3%}, {walls2[-1]:.0f} s at 2 jobs, "
             f"task CPU {cpu[-1]:.0f} s"
             + (f" ({walls1[-1]:.0f} s at 1 job)" if len(walls1) == len(plans) else "")
-            + f"; this process {_own_rss_mb():.0f} MB, workers {', '.join(f'{w:.0f}' for w in workers)} MB",
+            + f"; this process {rss_mb(os.getpid()):.0f} MB, workers {', '.join(f'{w:.0f}' for w in workers)} MB",
             flush=True,
         )
     pairs = [disagreement(problem.pop, a, b) for a, b in itertools.combinations(plans, 2)]
@@ -154,11 +144,6 @@ def run_config(
         "same plan": ("yes" if all(same) else "NO") if same else "-",
         "bound": "; ".join(f"{k}: {m.split(' (')[0]}" for k, m in sorted(bounds.items())),
     }
-
-
-def _own_rss_mb() -> float:
-    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
-    return int(fields["VmRSS"].split()[0]) / 1024
 
 
 def main() -> None:
