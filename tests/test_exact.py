@@ -21,6 +21,7 @@ from helpers import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sda import exact
 from sda.api import load_inputs
 from sda.config import ExactConfig, RulesConfig, load_config
 from sda.engine.construct import construct
@@ -172,6 +173,21 @@ def test_bound_plan_reports_better_exact_plan() -> None:
     exact = np.array(out["exact_labels"])
     assert_valid_plan(problem, exact, 2)
     assert score_labels(problem, exact, 60.0)["coterminosity"] == pytest.approx(1.0)
+
+
+def test_bound_plan_never_reports_a_bound_below_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    # HiGHS's presolve has been seen to end "Optimal" below the LP relaxation, handing back the
+    # starting plan (sda.engine.pool.choose_areas). A full model claiming 30 of 60 against a plan
+    # keeping 40, with that plan as its solution, is ignored: the bound stands above the plan.
+    problem = path_with_pcns("ABBBBA", 20, 40)
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    claim = {"status": "Optimal", "primal": 30.0, "dual_bound": 30.0, "seconds": 0.0}
+    monkeypatch.setattr(exact, "full_model", lambda *args, **kwargs: (claim, labels))
+    out = bound_plan(problem, labels, ExactConfig(time_limit_s=20))
+    assert out["plan"] == pytest.approx(40 / 60)
+    assert out["bound"] == pytest.approx(50 / 60)  # the pieces bound
+    assert out["method"].startswith("per PCN piece")
+    assert "exact_labels" not in out
 
 
 def test_bound_plan_skips_full_model_above_max_units() -> None:

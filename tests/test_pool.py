@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -70,6 +71,40 @@ def test_areas_out_of_band_or_in_pieces_are_not_candidates() -> None:
     members, costs = pool.candidate_areas(problem, [snapshot], 3, 25.0)
     assert [sorted(problem.codes[i] for i in m) for m in members] == [[cell(1, 0), cell(1, 1)]]
     assert len(costs) == 1
+
+
+def test_the_shipped_28_area_pool_finds_the_plan_hiding_behind_its_start() -> None:
+    """The 1,986 areas the 28-area config's starts saw (seed 1; derived from the shipped data by
+    that run, saved in ``tests/data``). With presolve on and the best start as starting solution,
+    HiGHS 1.16 said "Optimal" and gave the start back; a better plan was there (found with no
+    starting solution, which HiGHS solves right but slower)."""
+    import highspy
+
+    saved = np.load(Path(__file__).parent / "data" / "pool_28_areas_seed1.npz")
+    offsets, n, k = saved["offsets"], int(saved["n"]), int(saved["k"])
+    members = [saved["units"][a:b].astype(np.int64) for a, b in itertools.pairwise(offsets)]
+    costs = saved["costs"]
+    chosen = pool.choose_areas(members, costs, n, k)
+    assert chosen is not None
+    assert sorted(np.concatenate([members[j] for j in chosen]).tolist()) == list(range(n))
+    # The same model solved by HiGHS with its defaults and no starting solution.
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    for j in range(len(members)):
+        h.addVar(0.0, 1.0)
+        h.changeColCost(j, float(costs[j]))
+        h.changeColIntegrality(j, highspy.HighsVarType.kInteger)
+    cover = [[] for _ in range(n)]
+    for j, unit_set in enumerate(members):
+        for u in unit_set:
+            cover[u].append(j)
+    for cols in cover:
+        h.addRow(1.0, 1.0, len(cols), np.array(cols, dtype=np.int32), np.ones(len(cols)))
+    h.addRow(k, k, len(members), np.arange(len(members), dtype=np.int32), np.ones(len(members)))
+    h.run()
+    optimum = float(h.getInfo().objective_function_value)
+    assert costs[chosen].sum() == pytest.approx(optimum, abs=1e-9)
+    assert costs[chosen].sum() < costs[:k].sum() - 1e-3
 
 
 def test_snapshots_on_a_step_budget_are_evenly_spaced() -> None:

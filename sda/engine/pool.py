@@ -123,30 +123,56 @@ def best_partition(
     none that passes ``keeps_rules`` (the rules other than band and contiguity, which every
     candidate area meets). ``incumbent``, the best plan so far, is HiGHS's starting solution;
     HiGHS stops after ``MAX_NODES`` nodes or ``seconds``, whichever comes first."""
-    import highspy  # only needed here
-
-    from sda.exact import silenced_solver_output
-
     started = time.monotonic()
     members, costs = candidate_areas(problem, [incumbent, *plans], k, target)
     m = len(members)
     if m <= k:
         return None
-    rows = np.concatenate([*members, np.full(m, problem.n)])
+    chosen = choose_areas(members, costs, problem.n, k, seconds)
+    if chosen is None:
+        return None
+    labels = np.empty(problem.n, dtype=np.int64)
+    for a, j in enumerate(chosen):
+        labels[members[j]] = a
+    if not keeps_rules(labels):
+        return None
+    return Pooled(labels, float(costs[chosen].sum()), m, time.monotonic() - started)
+
+
+def choose_areas(
+    members: list[np.ndarray], costs: np.ndarray, n: int, k: int, seconds: float = GUARD_S
+) -> np.ndarray | None:
+    """The cheapest ``k`` of the candidate areas (``members``: unit indices, the first ``k`` of
+    them a valid plan, HiGHS's starting solution) that hold each of the ``n`` units exactly once:
+    their indices, or None when HiGHS returns no such set.
+
+    HiGHS's presolve is off. On these set-partitioning models, with a starting solution, HiGHS
+    1.16's presolve sometimes ends "Optimal" with an objective below the LP relaxation's and hands
+    back the starting solution unchanged: on the 28-area config (seed 1) and the districts config
+    (seeds 1 and 3) the pool then missed a better plan. Without presolve it finds it, agrees with
+    a run without a starting solution on all sixteen pools measured, and is faster (0.07-2.2 s
+    against 2.3-5 s; ``docs/engine.md``)."""
+    import highspy  # only needed here
+
+    from sda.exact import silenced_solver_output
+
+    m = len(members)
+    rows = np.concatenate([*members, np.full(m, n)])
     cols = np.concatenate([np.full(len(s), j) for j, s in enumerate(members)] + [np.arange(m)])
-    matrix = sp.csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(problem.n + 1, m))
+    matrix = sp.csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, m))
     with silenced_solver_output():
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", 0)
+    h.setOptionValue("presolve", "off")
     h.setOptionValue("mip_max_nodes", MAX_NODES)
     h.setOptionValue("time_limit", float(seconds))
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = m, problem.n + 1
+    lp.num_col_, lp.num_row_ = m, n + 1
     lp.col_cost_ = costs
     lp.col_lower_, lp.col_upper_ = np.zeros(m), np.ones(m)
-    lp.row_lower_ = lp.row_upper_ = np.r_[np.ones(problem.n), float(k)]
+    lp.row_lower_ = lp.row_upper_ = np.r_[np.ones(n), float(k)]
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
     lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
@@ -154,7 +180,7 @@ def best_partition(
     lp.integrality_ = [highspy.HighsVarType.kInteger] * m
     h.passModel(lp)
     start = highspy.HighsSolution()
-    start.col_value = [1.0 if j < k else 0.0 for j in range(m)]  # the incumbent's areas come first
+    start.col_value = [1.0 if j < k else 0.0 for j in range(m)]
     start.value_valid = True
     h.setSolution(start)
     with silenced_solver_output():
@@ -163,11 +189,6 @@ def best_partition(
     if len(values) != m:
         return None
     chosen = np.flatnonzero(values > 0.5)
-    labels = np.full(problem.n, -1, dtype=np.int64)
-    for a, j in enumerate(chosen):
-        labels[members[j]] = a
-    if len(chosen) != k or (labels < 0).any():
+    if len(chosen) != k or not (matrix[:n, chosen].sum(axis=1) == 1).all():
         return None
-    if not keeps_rules(labels):
-        return None
-    return Pooled(labels, float(costs[chosen].sum()), m, time.monotonic() - started)
+    return chosen
