@@ -150,6 +150,22 @@ class _Rows:
         return m, np.concatenate(self.lo), np.concatenate(self.hi)
 
 
+def _coterminous(problem: Problem, labels: np.ndarray, k: int) -> float:
+    """Residents in an area dominated by their own PCN."""
+    with_pcn = problem.pcn >= 0
+    total = 0.0
+    for a in range(k):
+        sel = (labels == a) & with_pcn
+        if sel.any():
+            total += np.bincount(problem.pcn[sel], weights=problem.pop[sel]).max()
+    return float(total)
+
+
+def _coterminous_at_most(problem: Problem) -> float:
+    """The trivial bound: every resident of a unit with a PCN."""
+    return float(problem.pop[problem.pcn >= 0].sum())
+
+
 def aggregate_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> float:
     """Upper bound on coterminous residents of any valid ``k``-area plan (geography ignored)."""
     p_count = problem.n_pcn
@@ -460,7 +476,7 @@ def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tuple[
     if result["status"] == "Infeasible":
         return 0.0, n_types
     # The dual bound even when "Optimal": HiGHS stops within a small relative gap of it.
-    return max(min(result["dual_bound"], float(pop[problem.pcn >= 0].sum())), 0.0), n_types
+    return max(min(result["dual_bound"], _coterminous_at_most(problem)), 0.0), n_types
 
 
 def full_model(
@@ -603,49 +619,41 @@ def _start_vector(problem: Problem, labels: np.ndarray, k: int, n_col: int, offs
     return v
 
 
-def _coterminous(problem: Problem, labels: np.ndarray, k: int) -> float:
-    """Residents in an area dominated by their own PCN."""
-    with_pcn = problem.pcn >= 0
-    total = 0.0
-    for a in range(k):
-        sel = (labels == a) & with_pcn
-        if sel.any():
-            total += np.bincount(problem.pcn[sel], weights=problem.pop[sel]).max()
-    return float(total)
-
-
 def bound_plan(problem: Problem, labels: np.ndarray, cfg: ExactConfig) -> Bound:
     """Bound the plan's coterminosity and report the gap; solve exactly when small enough."""
     k = int(labels.max()) + 1
     achieved = _coterminous(problem, labels, k)
     total = problem.total_pop
     t0 = time.monotonic()
-    agg = aggregate_bound(problem, k, min(cfg.time_limit_s, 10.0))
-    best_bound, method = agg, "aggregate (PCN sizes against the band, geography ignored)"
-    nested, n_comp = component_bound(problem, k, min(cfg.time_limit_s, 10.0))
-    if n_comp > 1 and nested < best_bound:
-        best_bound, method = nested, f"per component ({n_comp} unlinked groups of units, e.g. districts when nesting)"
-    by_pieces = pieces_bound(problem, k, min(cfg.time_limit_s, 10.0))
-    if by_pieces is not None and by_pieces[0] < best_bound:
-        best_bound = by_pieces[0]
+    limit = min(cfg.time_limit_s, 10.0)
+    agg = aggregate_bound(problem, k, limit)
+    candidates = [(agg, "aggregate (PCN sizes against the band, geography ignored)")]
+    nested, n_comp = component_bound(problem, k, limit)
+    if n_comp > 1:
+        candidates.append((nested, f"per component ({n_comp} unlinked groups of units, e.g. districts when nesting)"))
+    by_pieces = pieces_bound(problem, k, limit)
+    if by_pieces is not None:
         method = (
             f"per PCN piece ({by_pieces[1]} area types: where each PCN's residents are, and the other "
             "residents an area needs to join a PCN's separate pieces)"
         )
+        candidates.append((by_pieces[0], method))
     full: HighsResult | str
     better: tuple[float, list[int]] | None = None
+    known = achieved
     if problem.n <= cfg.max_units:
         result, exact_labels = full_model(problem, k, cfg.time_limit_s, labels)
         full = result
         proved = result["primal"] if result["status"] == "Optimal" else result["dual_bound"]
-        # A bound below the plan in hand is HiGHS mistaken (its presolve has been seen to end
-        # "Optimal" below the LP relaxation, sda.engine.pool.choose_areas): never reported.
-        if np.isfinite(proved) and achieved - 0.5 <= proved < best_bound:
-            best_bound, method = proved, "full assignment model with flow contiguity (HiGHS)"
+        candidates.append((proved, "full assignment model with flow contiguity (HiGHS)"))
         if exact_labels is not None and (found := _coterminous(problem, exact_labels, k)) > achieved + 0.5:
-            better = (found / total, exact_labels.tolist())
+            better, known = (found / total, exact_labels.tolist()), found
     else:
         full = f"skipped: {problem.n} units is above [exact] max_units = {cfg.max_units}"
+    # A bound below a plan in hand is HiGHS mistaken (its presolve has been seen to end "Optimal"
+    # below the LP relaxation, sda.engine.pool.choose_areas): never reported.
+    valid = [(b, m) for b, m in candidates if np.isfinite(b) and b >= known - 0.5]
+    best_bound, method = min(valid, default=(_coterminous_at_most(problem), "every resident with a PCN"))
     out = Bound(
         measure="PCN coterminosity (share of residents in an area dominated by their own PCN)",
         plan=achieved / total,

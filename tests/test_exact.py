@@ -175,18 +175,25 @@ def test_bound_plan_reports_better_exact_plan() -> None:
     assert score_labels(problem, exact, 60.0)["coterminosity"] == pytest.approx(1.0)
 
 
-def test_bound_plan_never_reports_a_bound_below_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("lying", ["full_model", "pieces_bound"])
+def test_bound_plan_never_reports_a_bound_below_the_plan(monkeypatch: pytest.MonkeyPatch, lying: str) -> None:
     # HiGHS's presolve has been seen to end "Optimal" below the LP relaxation, handing back the
-    # starting plan (sda.engine.pool.choose_areas). A full model claiming 30 of 60 against a plan
-    # keeping 40, with that plan as its solution, is ignored: the bound stands above the plan.
+    # starting plan (sda.engine.pool.choose_areas). A model claiming 30 of 60 against a plan
+    # keeping 40 is ignored: the bound reported is the tightest one at or above the plan.
     problem = path_with_pcns("ABBBBA", 20, 40)
     labels = np.array([0, 0, 0, 1, 1, 1])
-    claim = {"status": "Optimal", "primal": 30.0, "dual_bound": 30.0, "seconds": 0.0}
-    monkeypatch.setattr(exact, "full_model", lambda *args, **kwargs: (claim, labels))
+    if lying == "full_model":
+        claim = {"status": "Optimal", "primal": 30.0, "dual_bound": 30.0, "seconds": 0.0}
+        monkeypatch.setattr(exact, "full_model", lambda *args, **kwargs: (claim, labels))
+        expected, method = 50 / 60, "per PCN piece"
+    else:
+        monkeypatch.setattr(exact, "pieces_bound", lambda *args, **kwargs: (30.0, 3))
+        expected, method = 40 / 60, "full assignment model"
     out = bound_plan(problem, labels, ExactConfig(time_limit_s=20))
     assert out["plan"] == pytest.approx(40 / 60)
-    assert out["bound"] == pytest.approx(50 / 60)  # the pieces bound
-    assert out["method"].startswith("per PCN piece")
+    assert out["bound"] == pytest.approx(expected)
+    assert out["method"].startswith(method)
+    assert out["gap"] >= 0.0
     assert "exact_labels" not in out
 
 
