@@ -5,7 +5,7 @@ units only. So a plan built from areas seen in different starts, or at different
 start, costs exactly the sum of those areas' costs. The annealing visits thousands of good areas
 that never sit together in any one plan; choosing the cheapest ``k`` of them that cover every
 unit exactly once is a set-partitioning problem, which HiGHS solves exactly for a few thousand
-candidate areas in a second or two. The best start plan is one solution, so the result is never
+candidate areas in a few seconds. The best start plan is one solution, so the result is never
 worse; on the default config it is better for four seeds of eight (``docs/engine.md``).
 
 It is a pool of elite plans recombined across plans in its exact form: not a crossover of two
@@ -144,14 +144,18 @@ def choose_areas(
 ) -> np.ndarray | None:
     """The cheapest ``k`` of the candidate areas (``members``: unit indices, the first ``k`` of
     them a valid plan, HiGHS's starting solution) that hold each of the ``n`` units exactly once:
-    their indices, or None when HiGHS returns no such set.
+    their indices, or None when HiGHS returns no such set within ``MAX_NODES`` nodes (the caller
+    keeps its own plan, so a miss costs nothing but time).
 
-    HiGHS's presolve is off. On these set-partitioning models, with a starting solution, HiGHS
-    1.16's presolve sometimes ends "Optimal" with an objective below the LP relaxation's and hands
-    back the starting solution unchanged: on the 28-area config (seed 1) and the districts config
-    (seeds 1 and 3) the pool then missed a better plan. Without presolve it finds it, agrees with
-    a run without a starting solution on all sixteen pools measured, and is faster (0.07-2.2 s
-    against 2.3-5 s; ``docs/engine.md``)."""
+    HiGHS's answer is checked, never trusted: ``k`` areas, every unit once, and the objective it
+    reports equal to the cost of the areas it returns. With a starting solution, HiGHS 1.16's
+    presolve sometimes ends "Optimal" with an objective below the LP relaxation's and hands the
+    start back (the 28-area config, seed 1; the districts config, seeds 1 and 3): the pool then
+    solves again without one, which found the better plan on all seventeen pools measured. The
+    start is kept otherwise: without it the trade-offs' pools made a default run 4-6 s longer.
+    Presolve stays on: without it, or without its probing, the root node of a larger pool (3,780
+    areas, 8 starts at 28 areas) took 75 s or 31 s, where presolve closes it in 16-19 s
+    (``docs/engine.md``)."""
     import highspy  # only needed here
 
     from sda.exact import silenced_solver_output
@@ -160,14 +164,6 @@ def choose_areas(
     rows = np.concatenate([*members, np.full(m, n)])
     cols = np.concatenate([np.full(len(s), j) for j, s in enumerate(members)] + [np.arange(m)])
     matrix = sp.csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, m))
-    with silenced_solver_output():
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("presolve", "off")
-    h.setOptionValue("mip_max_nodes", MAX_NODES)
-    h.setOptionValue("time_limit", float(seconds))
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = m, n + 1
     lp.col_cost_ = costs
@@ -178,17 +174,34 @@ def choose_areas(
     lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
     lp.a_matrix_.value_ = matrix.data.astype(float)
     lp.integrality_ = [highspy.HighsVarType.kInteger] * m
-    h.passModel(lp)
-    start = highspy.HighsSolution()
-    start.col_value = [1.0 if j < k else 0.0 for j in range(m)]
-    start.value_valid = True
-    h.setSolution(start)
-    with silenced_solver_output():
-        h.run()
-    values = np.asarray(h.getSolution().col_value)
-    if len(values) != m:
-        return None
-    chosen = np.flatnonzero(values > 0.5)
-    if len(chosen) != k or not (matrix[:n, chosen].sum(axis=1) == 1).all():
-        return None
+
+    def solve(from_start: bool) -> tuple[np.ndarray | None, bool]:
+        """HiGHS's areas if they make a plan, and whether its objective is theirs."""
+        with silenced_solver_output():
+            h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
+        h.setOptionValue("random_seed", 0)
+        h.setOptionValue("mip_max_nodes", MAX_NODES)
+        h.setOptionValue("time_limit", float(seconds))
+        h.passModel(lp)
+        if from_start:
+            start = highspy.HighsSolution()
+            start.col_value = [1.0 if j < k else 0.0 for j in range(m)]
+            start.value_valid = True
+            h.setSolution(start)
+        with silenced_solver_output():
+            h.run()
+        values = np.asarray(h.getSolution().col_value)
+        if len(values) != m:
+            return None, True
+        chosen = np.flatnonzero(values > 0.5)
+        if len(chosen) != k or not (matrix[:n, chosen].sum(axis=1) == 1).all():
+            return None, True
+        reported = float(h.getInfo().objective_function_value)
+        return chosen, abs(reported - float(costs[chosen].sum())) <= 1e-9 * max(1.0, abs(reported))
+
+    chosen, consistent = solve(from_start=True)
+    if not consistent:
+        chosen, _ = solve(from_start=False)
     return chosen
