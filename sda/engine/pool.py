@@ -199,7 +199,7 @@ def choose_areas(
         if len(chosen) != k or not (matrix[:n, chosen].sum(axis=1) == 1).all():
             return None, True
         reported = float(h.getInfo().objective_function_value)
-        return chosen, abs(reported - float(costs[chosen].sum())) <= 1e-9 * max(1.0, abs(reported))
+        return chosen, abs(reported - float(costs[chosen].sum())) <= 1e-6 * max(1.0, abs(reported))
 
     chosen, consistent = solve(from_start=True)
     if not consistent:
