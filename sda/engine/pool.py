@@ -151,11 +151,10 @@ def choose_areas(
     reports equal to the cost of the areas it returns. With a starting solution, HiGHS 1.16's
     presolve sometimes ends "Optimal" with an objective below the LP relaxation's and hands the
     start back (the 28-area config, seed 1; the districts config, seeds 1 and 3): the pool then
-    solves again without one, which found the better plan on all seventeen pools measured. The
-    start is kept otherwise: without it the trade-offs' pools made a default run 4-6 s longer.
-    Presolve stays on: without it, or without its probing, the root node of a larger pool (3,780
-    areas, 8 starts at 28 areas) took 75 s or 31 s, where presolve closes it in 16-19 s
-    (``docs/engine.md``)."""
+    solves again without one, which found the better plan on all seventeen pools measured (a
+    default run took as long with no start at all). Presolve stays on: without it, or without its
+    probing, the root node of a larger pool (3,780 areas, 8 starts at 28 areas) took 75 s or 31 s,
+    where presolve closes it in 16-19 s (``docs/engine.md``)."""
     import highspy  # only needed here
 
     from sda.exact import silenced_solver_output
