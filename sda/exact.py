@@ -39,6 +39,7 @@ import scipy.sparse as sp
 
 from sda.config import ExactConfig
 from sda.metrics import edge_sources, link_components
+from sda.objective import stats_of
 from sda.plan import Bound, HighsResult
 from sda.problem import Problem
 
@@ -151,14 +152,9 @@ class _Rows:
 
 
 def _coterminous(problem: Problem, labels: np.ndarray, k: int) -> float:
-    """Residents in an area dominated by their own PCN."""
-    with_pcn = problem.pcn >= 0
-    total = 0.0
-    for a in range(k):
-        sel = (labels == a) & with_pcn
-        if sel.any():
-            total += np.bincount(problem.pcn[sel], weights=problem.pop[sel]).max()
-    return float(total)
+    """Residents in an area dominated by their own PCN (``stats_of``'s residents per area and PCN,
+    as ``score_labels`` counts them)."""
+    return float(stats_of(problem, labels, k).pcn_pop.max(axis=1).sum()) if problem.n_pcn else 0.0
 
 
 def _coterminous_at_most(problem: Problem) -> float:
