@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import area_sets, assert_valid_plan, cell, grid_graph, labels_from, problem_of, ruled_grid
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sda.api import load_inputs
 from sda.config import load_config
@@ -110,6 +112,59 @@ def test_the_shipped_28_area_pool_finds_the_plan_hiding_behind_its_start() -> No
     optimum = float(h.getInfo().objective_function_value)
     assert costs[chosen].sum() == pytest.approx(optimum, abs=1e-9)
     assert costs[chosen].sum() < costs[:k].sum() - 1e-3
+
+
+def partitions(members: list[np.ndarray], n: int, k: int) -> list[tuple[int, ...]]:
+    """Every set of ``k`` areas holding each of the ``n`` units once, by brute force."""
+    return [
+        chosen
+        for chosen in itertools.combinations(range(len(members)), k)
+        if sorted(np.concatenate([members[j] for j in chosen]).tolist()) == list(range(n))
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(4, 7),
+    k=st.integers(2, 3),
+    extra=st.integers(3, 12),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_the_areas_dropped_before_highs_are_in_no_plan_as_cheap_as_the_start(
+    n: int, k: int, extra: int, seed: int
+) -> None:
+    """Reduced-cost fixing against brute force on random small pools: every area of every plan
+    that costs no more than the start survives, and the pool's answer is the true optimum."""
+    rng = np.random.default_rng(seed)
+    cuts = np.sort(rng.choice(np.arange(1, n), size=k - 1, replace=False))
+    units = rng.permutation(n)
+    members = [np.sort(part) for part in np.split(units, cuts)]  # the start: the first k areas
+    for _ in range(extra):
+        size = int(rng.integers(1, n))
+        members.append(np.sort(rng.choice(n, size=size, replace=False)))
+    costs = rng.integers(1, 20, size=len(members)).astype(float)
+    start_cost = costs[:k].sum()
+    kept = set(pool._could_improve(pool._set_partitioning(members, costs, n, k)[0], costs, k).tolist())
+    plans = partitions(members, n, k)
+    for chosen in plans:
+        if costs[list(chosen)].sum() <= start_cost:
+            assert set(chosen) <= kept
+    best = pool.choose_areas(members, costs, n, k)
+    assert best is not None
+    assert costs[best].sum() == min(costs[list(chosen)].sum() for chosen in plans)
+
+
+def test_areas_far_dearer_than_the_lp_are_dropped() -> None:
+    """Four units, two areas. The start ({0,1}, {2,3}) costs 2 and the plan ({0,2}, {1,3}) costs
+    1, which is also the LP optimum, so the areas {0,3} and {1,2} (10 each) cannot be in any plan
+    costing 2 or less."""
+    members = [np.array(s) for s in ([0, 1], [2, 3], [0, 2], [1, 3], [0, 3], [1, 2])]
+    costs = np.array([1.0, 1.0, 0.5, 0.5, 10.0, 10.0])
+    kept = pool._could_improve(pool._set_partitioning(members, costs, 4, 2)[0], costs, 2)
+    assert kept.tolist() == [0, 1, 2, 3]
+    chosen = pool.choose_areas(members, costs, 4, 2)
+    assert chosen is not None
+    assert sorted(chosen.tolist()) == [2, 3]
 
 
 def test_snapshots_on_a_step_budget_are_evenly_spaced() -> None:
