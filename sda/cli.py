@@ -16,6 +16,7 @@ import gc
 import json
 import math
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -137,6 +138,15 @@ def guarded(command: F) -> F:
         except Exception as exc:
             log = _write_crash_log(command.__name__)
             where = f"the traceback is in {log}" if log else "no log file could be written"
+            if _a_worker_died(exc):
+                click.echo(
+                    "Error: a worker process stopped before finishing its task. The system may have "
+                    "stopped it for lack of memory (each worker holds its own copy of the problem; "
+                    "docs/engine.md, section 5, gives the memory per worker), or something killed it. "
+                    f"Run again with fewer workers (--jobs 1 uses none); {where}.",
+                    err=True,
+                )
+                sys.exit(EXIT_INTERNAL)
             click.echo(
                 f"Internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
                 f"(a bug in sda; {where}; please report it with that file).",
@@ -148,6 +158,13 @@ def guarded(command: F) -> F:
                 signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _a_worker_died(exc: BaseException) -> bool:
+    """Whether ``exc`` is joblib's report of a worker process that exited mid-task (killed, or
+    out of memory): not a bug in sda's code, and the officer can do something about it."""
+    loky = sys.modules.get("joblib.externals.loky.process_executor")
+    return loky is not None and isinstance(exc, loky.TerminatedWorkerError)
 
 
 @contextlib.contextmanager
@@ -597,6 +614,27 @@ def repair(
     click.echo(repair_text(rep))
 
 
+def _caller_is_guarded() -> bool:
+    """Whether the program that called ``main`` keeps its work under ``if __name__ ==
+    "__main__":``, so that workers forked from the fork server may import it again
+    (``sda.engine.parallel``): ``python -m sda`` and the ``sda`` console script do, and so may a
+    script of the user's, which is read to see. A script that calls ``main()`` at its top level
+    would be run again by every worker, each starting workers of its own; its workers start as
+    loky starts them instead (slower to start, the same plan)."""
+    caller = sys.modules.get("__main__")
+    spec = getattr(caller, "__spec__", None)
+    if spec is not None and spec.name == "sda.__main__":
+        return True
+    path = getattr(caller, "__file__", None)
+    if path is None:
+        return False
+    try:
+        source = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.search(r"""^\s*if\s+__name__\s*==\s*["']__main__["']\s*:""", source, re.MULTILINE) is not None
+
+
 def main() -> None:
     """The ``sda`` command (and ``python -m sda``): the click group, then a quick way out.
 
@@ -610,7 +648,8 @@ def main() -> None:
     """
     from sda.engine.parallel import main_module_is_guarded
 
-    main_module_is_guarded()  # sda/__main__.py and the console script guard their entry point
+    if _caller_is_guarded():
+        main_module_is_guarded()
     try:
         cli()
     finally:

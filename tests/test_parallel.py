@@ -165,6 +165,78 @@ def test_a_script_without_a_main_guard_can_use_the_workers(tmp_path: Path) -> No
     assert run_program(script, tmp_path).splitlines() == ["top level ran", "workers True"]
 
 
+# A program of an officer's: the sda command itself, called at the top level of a script with no
+# ``if __name__ == "__main__":`` guard, with workers.
+_UNGUARDED_COMMAND = """
+import sys
+from sda.cli import main
+sys.argv = ["sda", "propose", "--config", {config!r}, "--out", "out", "--count", "22",
+            "--steps", "20000", "--starts", "2", "--jobs", "2", "--no-tradeoffs", "--no-exact", "--quiet"]
+main()
+"""
+
+
+@pytest.mark.slow
+def test_a_script_calling_the_command_without_a_main_guard_gets_its_plan(tmp_path: Path) -> None:
+    # ``main`` used to say that its caller was guarded, as ``sda`` and ``python -m sda`` are, so
+    # the workers were forked from the fork server, imported this script again, ran the command
+    # again, and died: "Internal error: TerminatedWorkerError ... (a bug in sda ...)".
+    script = tmp_path / "plan_areas.py"
+    script.write_text(_UNGUARDED_COMMAND.format(config=str(ROOT / "configs" / "cambridgeshire-peterborough.toml")))
+    run_program(script, tmp_path)
+    assert (tmp_path / "out" / "assignment.csv").read_text().count("\n") == 488  # a header and 487 units
+
+
+def test_what_counts_as_a_guarded_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from sda import cli
+
+    def caller(source: str | None, spec: str | None = None) -> bool:
+        module = types.ModuleType("__main__")
+        if source is not None:
+            path = tmp_path / "caller.py"
+            path.write_text(source)
+            module.__file__ = str(path)
+        module.__spec__ = None if spec is None else types.SimpleNamespace(name=spec)  # type: ignore[assignment]
+        monkeypatch.setitem(sys.modules, "__main__", module)
+        return cli._caller_is_guarded()
+
+    assert caller(None, spec="sda.__main__")  # python -m sda
+    # the console script pip writes
+    assert caller("import sys\nfrom sda.cli import main\nif __name__ == '__main__':\n    sys.exit(main())\n")
+    assert caller('def go():\n    main()\n\nif __name__ == "__main__":\n    go()\n')
+    assert not caller("from sda.cli import main\nmain()\n")
+    assert not caller("# if __name__ == '__main__': not yet\nmain()\n")
+    assert not caller(None)  # no file: nothing to decide here (the engine forks from the server anyway)
+
+
+def test_a_worker_that_died_is_not_called_a_bug(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    from sda.cli import EXIT_INTERNAL, guarded
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the crash log goes
+
+    @guarded
+    def command() -> None:
+        raise TerminatedWorkerError("A worker process managed by the executor was unexpectedly terminated.")
+
+    with pytest.raises(SystemExit) as stopped:
+        command()
+    assert stopped.value.code == EXIT_INTERNAL
+    said = capsys.readouterr().err
+    assert "a bug in sda" not in said and "Traceback" not in said
+    assert "--jobs 1" in said and "memory" in said
+    logs = list(tmp_path.glob("sda-crash-*.log"))
+    assert len(logs) == 1 and str(logs[0]) in said
+    assert "TerminatedWorkerError" in logs[0].read_text()
+
+
 # A program started in a folder that holds another package named ``sda`` (a checkout, a folder
 # of outputs). It imports the real one from its path; what do its workers have?
 _PROGRAM_BESIDE_A_DECOY = """
