@@ -142,7 +142,8 @@ def guarded(command: F) -> F:
                 click.echo(
                     "Error: a worker process stopped before finishing its task. The system may have "
                     "stopped it for lack of memory (each worker holds its own copy of the problem; "
-                    "docs/engine.md, section 5, gives the memory per worker), or something killed it. "
+                    "docs/engine.md, section 5, gives the memory per worker), something killed it, or "
+                    "a script that starts sda does so outside its 'if __name__ == \"__main__\":' block. "
                     f"Run again with fewer workers (--jobs 1 uses none); {where}.",
                     err=True,
                 )
