@@ -162,6 +162,49 @@ def test_bound_plan_full_model_tightens_aggregate() -> None:
     assert out["gap"] == pytest.approx(0.0)
 
 
+def test_the_full_model_solves_again_without_its_start_when_highs_answer_does_not_check_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As the pool does (sda.engine.pool.choose_areas): HiGHS's objective must be its solution's.
+    problem = two_pcn_grid()
+    rows = labels_from(problem, {c: int(c[1]) for c in problem.codes})
+    starts: list[bool] = []
+    solve = exact._solve
+
+    def watched(*args: object, **kwargs: object) -> object:
+        starts.append(len(args) > 8 and args[8] is not None)
+        return solve(*args, **kwargs)  # type: ignore[arg-type]
+
+    checks = iter([False])  # the first answer does not check out; the second is not asked
+    monkeypatch.setattr(exact, "_solve", watched)
+    monkeypatch.setattr(exact, "_answer_checks_out", lambda *_args: next(checks))
+    result, labels = full_model(problem, 2, time_limit_s=20, start_labels=rows)
+    assert starts == [True, False]
+    assert result["status"] == "Optimal" and result["primal"] == pytest.approx(120.0)  # every resident
+    assert labels is not None
+    assert score_labels(problem, labels, 60.0)["coterminosity"] == 1.0
+
+
+def test_an_answer_checks_out_only_when_its_objective_is_its_solutions() -> None:
+    problem = two_pcn_grid()
+    rows = labels_from(problem, {c: int(c[1]) for c in problem.codes})
+    seen: list[tuple[object, np.ndarray, dict[str, object]]] = []
+    solve = exact._solve
+
+    def kept(*args: object, **kwargs: object) -> object:
+        h, result = solve(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append((h, args[0], result))  # type: ignore[arg-type]
+        return h, result
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(exact, "_solve", kept)
+        full_model(problem, 2, time_limit_s=20, start_labels=rows)
+    h, cost, result = seen[-1]
+    assert exact._answer_checks_out(h, cost, result)  # type: ignore[arg-type]
+    wrong = {**result, "primal": float(result["primal"]) - 10.0}  # type: ignore[arg-type]
+    assert not exact._answer_checks_out(h, cost, wrong)  # type: ignore[arg-type]
+
+
 def test_bound_plan_reports_better_exact_plan() -> None:
     problem = two_pcn_grid()
     rows = labels_from(problem, {c: int(c[1]) for c in problem.codes})
