@@ -8,6 +8,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from helpers import (
     assert_valid_plan,
     cell,
@@ -186,23 +187,15 @@ def test_the_full_model_solves_again_without_its_start_when_highs_answer_does_no
 
 
 def test_an_answer_checks_out_only_when_its_objective_is_its_solutions() -> None:
-    problem = two_pcn_grid()
-    rows = labels_from(problem, {c: int(c[1]) for c in problem.codes})
-    seen: list[tuple[object, np.ndarray, dict[str, object]]] = []
-    solve = exact._solve
-
-    def kept(*args: object, **kwargs: object) -> object:
-        h, result = solve(*args, **kwargs)  # type: ignore[arg-type]
-        seen.append((h, args[0], result))  # type: ignore[arg-type]
-        return h, result
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(exact, "_solve", kept)
-        full_model(problem, 2, time_limit_s=20, start_labels=rows)
-    h, cost, result = seen[-1]
-    assert exact._answer_checks_out(h, cost, result)  # type: ignore[arg-type]
-    wrong = {**result, "primal": float(result["primal"]) - 10.0}  # type: ignore[arg-type]
-    assert not exact._answer_checks_out(h, cost, wrong)  # type: ignore[arg-type]
+    # Maximise 3a + 2b with a + b <= 1, a and b whole numbers in [0, 1]: a = 1, objective 3.
+    cost = np.array([3.0, 2.0])
+    rows = sp.coo_matrix(np.array([[1.0, 1.0]]))
+    h, result = exact._solve(
+        cost, np.zeros(2), np.ones(2), np.array([True, True]), rows, np.array([0.0]), np.array([1.0]), 5.0
+    )
+    assert result["status"] == "Optimal" and result["primal"] == pytest.approx(3.0)
+    assert exact._answer_checks_out(h, cost, result)
+    assert not exact._answer_checks_out(h, cost, {**result, "primal": 2.0})  # what HiGHS 1.16 once did
 
 
 def test_bound_plan_reports_better_exact_plan() -> None:
