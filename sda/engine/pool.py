@@ -167,7 +167,7 @@ def choose_areas(
     where presolve closes it in 16-19 s (``docs/engine.md``)."""
     import highspy  # only needed here
 
-    from sda.exact import silenced_solver_output
+    from sda.exact import quiet_highs, reports_its_solution, silenced_solver_output
 
     kept = _could_improve(_set_partitioning(members, costs, n, k)[0], costs, k, seconds)
     lp, matrix = _set_partitioning([members[j] for j in kept], costs[kept], n, k)
@@ -176,7 +176,7 @@ def choose_areas(
 
     def solve(from_start: bool) -> tuple[np.ndarray | None, bool]:
         """HiGHS's areas if they make a plan, and whether its objective is theirs."""
-        h = _highs(seconds)
+        h = quiet_highs(seconds)
         h.setOptionValue("mip_max_nodes", MAX_NODES)
         h.passModel(lp)
         if from_start:
@@ -193,7 +193,7 @@ def choose_areas(
         if len(chosen) != k or not (matrix[:n, chosen].sum(axis=1) == 1).all():
             return None, True
         reported = float(h.getInfo().objective_function_value)
-        return chosen, abs(reported - float(costs[kept][chosen].sum())) <= 1e-6 * max(1.0, abs(reported))
+        return chosen, reports_its_solution(reported, float(costs[kept][chosen].sum()))
 
     chosen, consistent = solve(from_start=True)
     if not consistent:
@@ -224,21 +224,6 @@ def _set_partitioning(
     return lp, matrix
 
 
-def _highs(seconds: float) -> highspy.Highs:
-    """A quiet, single-threaded, seeded HiGHS with a clock limit."""
-    import highspy
-
-    from sda.exact import silenced_solver_output
-
-    with silenced_solver_output():
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("time_limit", float(seconds))
-    return h
-
-
 def _could_improve(relaxation: highspy.HighsLp, costs: np.ndarray, k: int, seconds: float = GUARD_S) -> np.ndarray:
     """Indices of the areas that may be in a plan no dearer than the start (the first ``k``),
     the start's own first: reduced-cost fixing. At the LP optimum ``L`` with reduced costs ``d``,
@@ -247,9 +232,9 @@ def _could_improve(relaxation: highspy.HighsLp, costs: np.ndarray, k: int, secon
     kept when the LP is not solved to optimality."""
     import highspy
 
-    from sda.exact import silenced_solver_output
+    from sda.exact import quiet_highs, silenced_solver_output
 
-    h = _highs(seconds)
+    h = quiet_highs(seconds)
     h.passModel(relaxation)
     with silenced_solver_output():
         h.run()
