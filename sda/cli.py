@@ -16,7 +16,6 @@ import gc
 import json
 import math
 import os
-import re
 import signal
 import sys
 import tempfile
@@ -615,27 +614,6 @@ def repair(
     click.echo(repair_text(rep))
 
 
-def _caller_is_guarded() -> bool:
-    """Whether the program that called ``main`` keeps its work under ``if __name__ ==
-    "__main__":``, so that workers forked from the fork server may import it again
-    (``sda.engine.parallel``): ``python -m sda`` and the ``sda`` console script do, and so may a
-    script of the user's, which is read to see. A script that calls ``main()`` at its top level
-    would be run again by every worker, each starting workers of its own; its workers start as
-    loky starts them instead (slower to start, the same plan)."""
-    caller = sys.modules.get("__main__")
-    spec = getattr(caller, "__spec__", None)
-    if spec is not None and spec.name == "sda.__main__":
-        return True
-    path = getattr(caller, "__file__", None)
-    if path is None:
-        return False
-    try:
-        source = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return re.search(r"""^\s*if\s+__name__\s*==\s*["']__main__["']\s*:""", source, re.MULTILINE) is not None
-
-
 def main() -> None:
     """The ``sda`` command (and ``python -m sda``): the click group, then a quick way out.
 
@@ -647,10 +625,6 @@ def main() -> None:
     workers were still starting (``warm_workers``) first lets them finish starting, so that
     joblib has nothing to abort while modules are torn down.
     """
-    from sda.engine.parallel import main_module_is_guarded
-
-    if _caller_is_guarded():
-        main_module_is_guarded()
     try:
         cli()
     finally:

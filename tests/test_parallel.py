@@ -190,25 +190,28 @@ def test_a_script_calling_the_command_without_a_main_guard_gets_its_plan(tmp_pat
 def test_what_counts_as_a_guarded_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import types
 
-    from sda import cli
+    from sda.engine import parallel
 
-    def caller(source: str | None, spec: str | None = None) -> bool:
+    monkeypatch.setattr(parallel, "_main_guarded", False)  # conftest says pytest's is
+
+    def caller(source: str | None, file: Path | None = None) -> bool:
         module = types.ModuleType("__main__")
         if source is not None:
-            path = tmp_path / "caller.py"
-            path.write_text(source)
-            module.__file__ = str(path)
-        module.__spec__ = None if spec is None else types.SimpleNamespace(name=spec)  # type: ignore[assignment]
+            file = tmp_path / "caller.py"
+            file.write_text(source)
+        if file is not None:
+            module.__file__ = str(file)
         monkeypatch.setitem(sys.modules, "__main__", module)
-        return cli._caller_is_guarded()
+        return parallel._may_fork_from_a_server()
 
-    assert caller(None, spec="sda.__main__")  # python -m sda
+    assert caller(None, ROOT / "sda" / "__main__.py")  # python -m sda
     # the console script pip writes
     assert caller("import sys\nfrom sda.cli import main\nif __name__ == '__main__':\n    sys.exit(main())\n")
     assert caller('def go():\n    main()\n\nif __name__ == "__main__":\n    go()\n')
     assert not caller("from sda.cli import main\nmain()\n")
     assert not caller("# if __name__ == '__main__': not yet\nmain()\n")
-    assert not caller(None)  # no file: nothing to decide here (the engine forks from the server anyway)
+    assert not caller(None, tmp_path / "gone.py")  # a main file that cannot be read
+    assert caller(None)  # no main file (interactive, a notebook, python -c): nothing to import again
 
 
 def test_a_worker_that_died_is_not_called_a_bug(

@@ -23,6 +23,7 @@ import gc
 import multiprocessing
 import os
 import queue
+import re
 import signal
 import sys
 import threading
@@ -182,8 +183,8 @@ def _dispatch_now(
 def main_module_is_guarded() -> None:
     """Say that this process's main module does nothing but define things when it is imported
     again (its work is under ``if __name__ == "__main__":``), so that workers may be forked
-    from a server (``_fork_workers_from_a_server``). The ``sda`` command says so; a program
-    that calls the engine from its own script need not (see ``_may_fork_from_a_server``)."""
+    from a server (``_fork_workers_from_a_server``), for a program whose main file cannot be
+    read to see (``_may_fork_from_a_server`` reads it)."""
     global _main_guarded
     _main_guarded = True
 
@@ -192,12 +193,24 @@ def _may_fork_from_a_server() -> bool:
     """Whether workers may be forked from a server. A worker forked from it imports the
     caller's main module again, as the standard library starts a process, and so runs again a
     script that does not guard its top level: the script then starts workers of its own and
-    every worker fails. loky's own start does not import it, so a script of any kind works;
-    the server is used only where that import is harmless: the entry point said so
-    (``main_module_is_guarded``), or there is no main file (an interactive session, a
-    notebook, ``python -c``)."""
-    main = sys.modules.get("__main__")
-    return _main_guarded or getattr(main, "__file__", None) is None
+    every worker fails (a script calling ``sda.cli.main()`` at its top level did). loky's own
+    start does not import it, so a script of any kind works; the server is used only where that
+    import is harmless: the main file keeps its work under ``if __name__ == "__main__":`` (the
+    ``sda`` console script, ``python -m sda``, pytest, a user's script that does; the file is
+    read to see), there is no main file (an interactive session, a notebook, ``python -c``),
+    or the program said so (``main_module_is_guarded``)."""
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    return _main_guarded or path is None or _guards_its_top_level(path)
+
+
+def _guards_its_top_level(path: str) -> bool:
+    """Whether the Python file at ``path`` has an ``if __name__ == "__main__":`` block; False
+    when it cannot be read."""
+    try:
+        source = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.search(r"""^\s*if\s+__name__\s*==\s*["']__main__["']\s*:""", source, re.MULTILINE) is not None
 
 
 def _fork_workers_from_a_server() -> None:
