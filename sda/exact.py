@@ -43,6 +43,7 @@ from sda.metrics import edge_sources, link_components
 from sda.objective import stats_of
 from sda.plan import Bound, HighsResult
 from sda.problem import Problem
+from sda.rules import check_rules
 
 _INF = highspy.kHighsInf
 
@@ -643,6 +644,12 @@ def _start_vector(problem: Problem, labels: np.ndarray, k: int, n_col: int, offs
     return v
 
 
+def _keeps_every_rule(problem: Problem, labels: np.ndarray, k: int) -> bool:
+    """Whether a plan of the full model is a plan: the model knows the band and contiguity, not
+    locks, units kept together or apart, so its better plan is offered only when it keeps them all."""
+    return all(result.ok for result in check_rules(problem, labels, [f"area {a + 1}" for a in range(k)]))
+
+
 def bound_plan(problem: Problem, labels: np.ndarray, cfg: ExactConfig) -> Bound:
     """Bound the plan's coterminosity and report the gap; solve exactly when small enough."""
     k = int(labels.max()) + 1
@@ -670,7 +677,11 @@ def bound_plan(problem: Problem, labels: np.ndarray, cfg: ExactConfig) -> Bound:
         full = result
         proved = result["primal"] if result["status"] == "Optimal" else result["dual_bound"]
         candidates.append((proved, "full assignment model with flow contiguity (HiGHS)"))
-        if exact_labels is not None and (found := _coterminous(problem, exact_labels, k)) > achieved + 0.5:
+        if (
+            exact_labels is not None
+            and (found := _coterminous(problem, exact_labels, k)) > achieved + 0.5
+            and _keeps_every_rule(problem, exact_labels, k)
+        ):
             better, known = (found / total, exact_labels.tolist()), found
     else:
         full = f"skipped: {problem.n} units is above [exact] max_units = {cfg.max_units}"

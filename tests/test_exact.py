@@ -37,6 +37,7 @@ from sda.exact import (
 )
 from sda.objective import score_labels
 from sda.problem import Problem
+from sda.rules import check_rules
 
 
 def path_with_pcns(pcns: str, min_pop: int = 20, max_pop: int = 30) -> Problem:
@@ -425,3 +426,18 @@ def test_pieces_bound_tightens_the_bound_on_the_shipped_data() -> None:
     bound = pieces_bound(problem, 24)
     assert bound is not None
     assert plan <= bound[0] < aggregate_bound(problem, 24) - 0.01 * problem.total_pop
+
+
+def test_bound_plan_offers_no_better_plan_that_breaks_a_rule() -> None:
+    # The full model knows the band and contiguity only. Keeping R0C0 and R0C1 apart rules out
+    # the left and right halves (coterminosity 1.0) that it finds; its bound stays, its plan goes.
+    rules = RulesConfig(keep_apart=((cell(0, 0), cell(0, 1)),))
+    pcn = {cell(r, c): ("A" if c < 3 else "B") for r in range(2) for c in range(6)}
+    problem = problem_of(grid_graph(2, 6), 50, 70, pcn_of=pcn, rules=rules)
+    first = {cell(0, 0), cell(1, 0), cell(1, 1), cell(1, 2), cell(1, 3)}
+    labels = labels_from(problem, {c: 0 if c in first else 1 for c in problem.codes})
+    assert all(r.ok for r in check_rules(problem, labels, ["a", "b"]))
+    out = bound_plan(problem, labels, ExactConfig(time_limit_s=20))
+    assert out["bound"] == pytest.approx(1.0)
+    assert out["plan"] < 1.0
+    assert "exact_labels" not in out and "exact_plan_coterminosity" not in out
