@@ -336,7 +336,9 @@ def propose(
     from sda.folder import input_paths, locked, refuse_overwriting_inputs
 
     # Refused before the search, not after it: an output over an input, a busy folder.
-    refuse_overwriting_inputs([cfg.output.dir], input_paths(cfg), flag="--out" if out else "[output] dir")
+    refuse_overwriting_inputs(
+        [cfg.output.dir], input_paths(cfg), also=[previous] if previous else [], flag="--out" if out else "[output] dir"
+    )
     if cfg.hands_work_to_workers:
         from sda.engine.parallel import warm_workers  # light: the workers import the engine, not us
 
@@ -596,8 +598,11 @@ def repair(
     _show_warnings(quiet)
     say = _Reporter(quiet)
     from sda.edits import REPAIR_STEPS, repair_edited_plan, repair_text, write_repair
+    from sda.folder import input_paths, refuse_overwriting_inputs
 
     cfg = _with_overrides(load_config(config_path), out=out)
+    if out is not None:  # the edited plan is an input: a repair written over it would lose the edits
+        refuse_overwriting_inputs([out], input_paths(cfg), also=[p for p in (plan_path, original) if p is not None])
     rep = repair_edited_plan(
         cfg,
         plan_path,

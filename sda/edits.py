@@ -449,11 +449,11 @@ def _codes(problem: Problem, positions: np.ndarray, limit: int = 8) -> str:
 def write_repair(rep: Repair, out_dir: Path) -> list[Path]:
     """Write the repaired plan as ``propose`` does, and the change from the edited plan in
     ``changes/`` (``sda diff``'s files: ``changes.txt``, ``moved.csv``, ``moved.geojson``,
-    ``areas.csv``)."""
+    ``areas.csv``), swapped in together: a folder never holds one repair's plan and another's
+    changes."""
     from sda.diff import diff_plans, write_diff
     from sda.outputs import write_outputs
 
-    written = write_outputs(rep.plan, out_dir)
     columns = ["population", "geometry"]
     edited = PlanFile(
         path=rep.evaluation.source,
@@ -467,8 +467,8 @@ def write_repair(rep: Repair, out_dir: Path) -> list[Path]:
         units=rep.plan.units[columns],
         record={"scores": rep.plan.scores},
     )
-    written += write_diff(diff_plans(edited, repaired), Path(out_dir) / "changes")
-    return written
+    changes = diff_plans(edited, repaired)
+    return write_outputs(rep.plan, out_dir, also=("changes", lambda folder: write_diff(changes, folder)))
 
 
 def repair_text(rep: Repair) -> str:

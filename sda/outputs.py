@@ -27,7 +27,7 @@ import json
 import math
 import struct
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from sda.config import restore_config
 from sda.engine.parallel import started_tasks
 from sda.errors import MAX_LISTED, InputError
 from sda.folder import (
+    OUTPUT_NAMES,
     input_paths,
     is_reproducible,
     new_run_id,
@@ -88,7 +89,13 @@ _FIGURE_FILES = {"map": "map.png", "frontier": "frontier.png", "ensemble": "ense
 # --------------------------------------------------------------------------- public writers
 
 
-def write_outputs(plan: Plan, out_dir: Path, *, drawn: DrawnMaps | None = None) -> list[Path]:
+def write_outputs(
+    plan: Plan,
+    out_dir: Path,
+    *,
+    drawn: DrawnMaps | None = None,
+    also: tuple[str, Callable[[Path], list[Path]]] | None = None,
+) -> list[Path]:
     """Write every output file of a plan, swapping the complete set in as a whole.
 
     Parameters
@@ -101,6 +108,9 @@ def write_outputs(plan: Plan, out_dir: Path, *, drawn: DrawnMaps | None = None) 
     drawn
         The plan's maps drawn ahead (``draw_maps``, e.g. while the trade-offs ran); used only if
         drawn from this plan, else the maps are drawn here.
+    also
+        A subfolder's name and what writes it (given the subfolder), swapped in with the rest,
+        e.g. ``sda repair``'s ``changes``; an older copy of it is replaced, not carried over.
 
     Returns
     -------
@@ -124,7 +134,14 @@ def write_outputs(plan: Plan, out_dir: Path, *, drawn: DrawnMaps | None = None) 
     if is_reproducible():  # SOURCE_DATE_EPOCH: identical runs must give identical bytes
         plan = _without_timings(plan)
     ahead = drawn if drawn is not None and drawn.drawn_from.matches(plan) else None
-    return replace_folder(out_dir, lambda folder: _write_set(plan, folder, ahead))
+    if also is None:
+        return replace_folder(out_dir, lambda folder: _write_set(plan, folder, ahead))
+    name, write_also = also
+
+    def write(folder: Path) -> list[Path]:
+        return [*_write_set(plan, folder, ahead), *write_also(folder / name)]
+
+    return replace_folder(out_dir, write, replaces=OUTPUT_NAMES | {name})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -118,8 +118,12 @@ def test_repair_holds_the_edits_moves_few_residents_and_diff_lists_its_moves(
     assert cfg.source is not None
     folder, edits = edited
     out = tmp_path / "repaired"
+    (out / "changes").mkdir(parents=True)
+    (out / "changes" / "stale.txt").write_text("from an older repair")  # replaced with the rest, not kept
     code, output = _invoke("repair", "--config", str(cfg.source), str(folder), "--out", str(out), "--steps", "200000")
     assert code == 0, output
+    changes = sorted(p.name for p in (out / "changes").iterdir())
+    assert changes == ["areas.csv", "changes.txt", "moved.csv", "moved.geojson"]
     before = read_assignment(folder)
     after = read_assignment(out)
     for unit, area in edits.moves.items():  # every edit stays where the officer put it
@@ -210,3 +214,48 @@ def test_a_needless_swap_is_given_back() -> None:
     after[uneven.codes.index(cell(0, 3))] = 1
     assert all(r.ok for r in check_rules(uneven, after, ["A", "B"], RulesConfig()))
     assert np.array_equal(undo_needless_moves(uneven, _cfg(), before, after, ["A", "B"]), after)
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_repair_never_writes_over_the_plan_it_repairs(
+    real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
+) -> None:
+    cfg, original = real_run
+    assert cfg.source is not None
+    folder, _ = edited
+    before = _snapshot(folder)
+    for out in (folder, folder.parent):
+        code, output = _invoke("repair", "--config", str(cfg.source), str(folder), "--out", str(out), "--steps", "1000")
+        assert code == 1 and "would replace it" in output, output
+    moved = tmp_path / "edited.gpkg"
+    moved.write_bytes((folder / "plan.gpkg").read_bytes())
+    args = ["repair", "--config", str(cfg.source), str(moved), "--original", str(original)]
+    code, output = _invoke(*args, "--out", str(original), "--steps", "1000")
+    assert code == 1 and "would replace it" in output, output
+    assert _snapshot(folder) == before
+
+
+def test_a_repair_that_fails_to_write_its_changes_leaves_the_folder_as_it_was(
+    real_run: tuple[RunConfig, Path],
+    edited: tuple[Path, BreakingEdits],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cfg, _ = real_run
+    assert cfg.source is not None
+    folder, _ = edited
+    out = tmp_path / "repaired"
+    code, output = _invoke("repair", "--config", str(cfg.source), str(folder), "--out", str(out), "--steps", "1000")
+    assert code == 0, output
+    before = _snapshot(out)
+
+    def full_disk(*args: object, **kwargs: object) -> list[Path]:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("sda.diff.write_diff", full_disk)
+    code, output = _invoke("repair", "--config", str(cfg.source), str(folder), "--out", str(out), "--steps", "1000")
+    assert code == 1 and "the disk is full" in output, output
+    assert _snapshot(out) == before

@@ -85,6 +85,32 @@ def test_unchanged_inputs_give_the_previous_plan_back(base: Path, tmp_path: Path
     assert "0 units and 0 residents" in (again / "report.md").read_text(encoding="utf-8")
 
 
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("where", ["the previous folder", "its parent", "beside it"])
+def test_a_rerun_never_writes_over_its_previous_plan(base: Path, tmp_path: Path, where: str) -> None:
+    # The previous plan is an input: a re-run written over it would leave nothing to diff against.
+    previous = tmp_path / "plans" / "2025"
+    previous.parent.mkdir()
+    for name, data in _snapshot(base).items():
+        (previous / name).parent.mkdir(parents=True, exist_ok=True)
+        (previous / name).write_bytes(data)
+    out = {"the previous folder": previous, "its parent": previous.parent, "beside it": previous.parent / "2026"}[where]
+    before = _snapshot(previous)
+    args = ["propose", "--config", str(DEFAULT), "--out", str(out), "--previous", str(previous), "--quiet"]
+    args += ["--steps", "1000", "--starts", "1", "--no-exact", "--no-tradeoffs"]
+    result = CliRunner().invoke(cli, args)
+    if where == "beside it":
+        assert result.exit_code == 0, result.output
+        assert (out / "assignment.csv").is_file()
+    else:
+        assert result.exit_code == 1 and "would replace it" in result.output, result.output
+        assert str(previous.name) in result.output
+    assert _snapshot(previous) == before
+
+
 def test_a_boundary_review_keeps_ids_and_moves_few(base: Path, tmp_path: Path) -> None:
     previous = read_planfile(base)
     reviewed, review = boundary_review(read_shipped(load_config(DEFAULT)), previous.assignment, OA_POINTS)
