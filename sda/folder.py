@@ -49,7 +49,8 @@ __all__ = [
     "write_text",
 ]
 
-#: Every file name ``sda propose`` may write into its folder (and GeoPackage side files).
+#: Every name in a plan's folder that belongs to its plan: the files ``sda propose`` may write (and
+#: GeoPackage side files), and the change log that describes the plan. A new plan replaces them all.
 OUTPUT_NAMES = frozenset(
     {
         "units.geojson",
@@ -72,6 +73,9 @@ OUTPUT_NAMES = frozenset(
         "report.md",
         "report.html",
         "summary.json",
+        # The change log of the folder's plan against another (``sda repair``'s, or ``sda diff``
+        # written into the folder, as the README shows): it describes the plan it came with.
+        "changes",
     }
 )
 

@@ -70,6 +70,8 @@ def test_replace_folder_swaps_whole_set_and_keeps_other_files(tmp_path: Path) ->
     (out / "report.md").write_text("old report")
     (out / "plan.json").write_text("old plan")
     (out / "my-project.qgz").write_text("officer's QGIS project")
+    (out / "changes").mkdir()
+    (out / "changes" / "changes.txt").write_text("the old plan against an older one")
 
     def write(folder: Path) -> list[Path]:
         (folder / "plan.json").write_text("new plan")
@@ -79,6 +81,7 @@ def test_replace_folder_swaps_whole_set_and_keeps_other_files(tmp_path: Path) ->
     assert written == [out / "plan.json"]
     assert (out / "plan.json").read_text() == "new plan"
     assert not (out / "report.md").exists(), "a stale output of the previous run would mix two runs"
+    assert not (out / "changes").exists(), "the old plan's change log would describe a plan no longer there"
     assert (out / "my-project.qgz").read_text() == "officer's QGIS project"
     assert _leftovers(tmp_path) == []
 
