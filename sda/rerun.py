@@ -12,6 +12,7 @@ band.
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import pandas as pd
 
 from sda.config import RunConfig
 from sda.engine.search import SearchResult, search, target_for
-from sda.errors import InfeasibleError, InputError
+from sda.errors import InfeasibleError, InputError, SdaWarning
 from sda.identity import Identity, match_areas
 from sda.planfile import read_planfile
 from sda.previous import Carried, carry_previous, start_labels
@@ -80,6 +81,8 @@ def search_from_previous(
         raise InputError(plan_file.path, msg)
     told = ", ".join(f"{v:,} {k}" for k, v in counts.items()) or "none"
     say(f"previous plan {plan_file.path.name}: carried by {carried.weighting}; units: {told}")
+    for note in carried.notes:  # what could not be carried: said now, not only in the report
+        warnings.warn(note, SdaWarning, stacklevel=2)
     start, start_ids = start_labels(problem, carried)
     start = _honour_groups(problem, start)
     k0 = len(np.unique(start))

@@ -19,7 +19,7 @@ from reviews import boundary_review, read_shipped, write_units
 from sda.api import load_inputs, run
 from sda.cli import cli
 from sda.config import RulesConfig, RunConfig, config_from_dict, load_config
-from sda.errors import InputError
+from sda.errors import InputError, SdaWarning
 from sda.outputs import write_outputs
 from sda.planfile import read_planfile
 from sda.rerun import _change_count, _count_for
@@ -83,6 +83,20 @@ def test_unchanged_inputs_give_the_previous_plan_back(base: Path, tmp_path: Path
     assert "## Changes since the previous plan" in (again / "report.md").read_text(encoding="utf-8")
     assert CliRunner().invoke(cli, ["report", str(again)]).exit_code == 0
     assert "0 units and 0 residents" in (again / "report.md").read_text(encoding="utf-8")
+
+
+def test_what_a_rerun_could_not_carry_is_a_warning(base: Path, tmp_path: Path) -> None:
+    # An assignment.csv has codes only: units it lacks cannot be carried by overlap, and a code
+    # that is no unit any more is gone. Both are said as the run goes, not only in the report.
+    rows = (base / "assignment.csv").read_text(encoding="utf-8").splitlines()
+    previous = tmp_path / "assignment.csv"
+    previous.write_text("\n".join([*rows[:-3], "E09999999,SDA-01,Nowhere"]) + "\n", encoding="utf-8")
+    with pytest.warns(SdaWarning) as caught:
+        plan = run(_quick(load_config(DEFAULT)), previous=previous)
+    said = [str(w.message) for w in caught]
+    assert any("has unit codes only" in m and "3 unit(s)" in m for m in said), said
+    assert any("gone without a trace" in m and "E09999999" in m for m in said), said
+    assert plan.provenance["previous"]["removed"] == ["E09999999"]
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
