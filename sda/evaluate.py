@@ -13,6 +13,7 @@ and E01018302 moved to SDA-03"), and what each edit cost in the objective.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -133,6 +134,7 @@ def evaluate_plan(
     if run_dir is not None:
         say(f"compared with the run in {run_dir.name}: {len(edits)} unit(s) moved")
         _warn_other_config(run_dir, record, cfg)
+        _warn_new_areas(assignment, before)
     provenance = _provenance(cfg, inputs, source, run_dir, edits)
     plan = build_plan(
         cfg,
@@ -353,6 +355,27 @@ def _read_run(
     scores = record.get("scores") if isinstance(record.get("scores"), Mapping) else None
     run_scores = {str(k): float("nan") if v is None else float(v) for k, v in scores.items()} if scores else None
     return folder, before, run_scores, record
+
+
+def _warn_new_areas(assignment: pd.Series, before: pd.Series | None) -> None:
+    """Warn about each area id the run did not have. A new area is allowed, but an id that differs
+    from an existing one only in case, spaces or leading zeros (``sda-3`` for ``SDA-03``) is
+    named: it is more often a slip of the keyboard."""
+    if before is None:
+        return
+    ids = assignment.astype(str)
+    run_ids = {_id_key(a): a for a in sorted(set(before.astype(str)))}
+    for area in sorted(set(ids) - set(run_ids.values())):
+        meant = run_ids.get(_id_key(area))
+        hint = f" Did you mean {meant!r}?" if meant else ""
+        units = int((ids == area).sum())
+        msg = f"{area} is not an area of the run: the edits made it a new area of {units} unit(s).{hint}"
+        warnings.warn(msg, SdaWarning, stacklevel=3)
+
+
+def _id_key(area: str) -> str:
+    """An area id with case, spaces and leading zeros ignored."""
+    return re.sub(r"\d+", lambda m: str(int(m.group())), "".join(area.split()).upper())
 
 
 def _warn_other_config(run_dir: Path, record: Mapping[str, Any], cfg: RunConfig) -> None:

@@ -75,6 +75,29 @@ def test_a_plan_checked_with_another_config_is_warned_about(real_run: tuple[RunC
         evaluate_plan(other, folder)
 
 
+def test_an_area_id_the_run_did_not_have_is_warned_about(real_run: tuple[RunConfig, Path], tmp_path: Path) -> None:
+    # "sda-3" typed for SDA-03 makes a one-unit area; the warning names the id meant. A new id that
+    # is no slip (SDA-99) is a new area, said without a guess.
+    import warnings
+
+    from sda.errors import SdaWarning
+
+    cfg, folder = real_run
+    copy = copy_run(folder, tmp_path / "run")
+    first, second = list(fids_of(copy / "plan.gpkg").values())[:2]
+    edit_units_in_place(copy / "plan.gpkg", {first: "sda-3", second: "SDA-99"})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        evaluate_plan(cfg, copy)
+    said = [str(w.message) for w in caught if issubclass(w.category, SdaWarning)]
+    assert "sda-3 is not an area of the run: the edits made it a new area of 1 unit(s). Did you mean 'SDA-03'?" in said
+    assert "SDA-99 is not an area of the run: the edits made it a new area of 1 unit(s)." in said
+    with warnings.catch_warnings(record=True) as untouched:
+        warnings.simplefilter("always")
+        evaluate_plan(cfg, folder)
+    assert not [w for w in untouched if "not an area of the run" in str(w.message)]
+
+
 def test_evaluate_names_the_short_area_and_the_split_one_with_numbers(
     real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
 ) -> None:
