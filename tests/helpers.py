@@ -38,6 +38,12 @@ def path_graph(n: int, population: int | Sequence[int] = 10, border_m: float = 1
     return graph
 
 
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` by its relative path, with its bytes: to see that a command
+    left a folder exactly as it was."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def cell(r: int, c: int) -> str:
     """Code of grid cell (row, col): ``R{r}C{c}`` (rows and cols below 10, so codes sort row-major)."""
     return f"R{r}C{c}"

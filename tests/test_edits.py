@@ -16,7 +16,7 @@ from editing import (
     edit_units_in_place,
     fids_of,
 )
-from helpers import cell, grid_graph, labels_from, problem_of
+from helpers import cell, folder_bytes, grid_graph, labels_from, problem_of
 
 from sda.api import load_inputs
 from sda.cli import cli
@@ -216,17 +216,13 @@ def test_a_needless_swap_is_given_back() -> None:
     assert np.array_equal(undo_needless_moves(uneven, _cfg(), before, after, ["A", "B"]), after)
 
 
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 def test_repair_never_writes_over_the_plan_it_repairs(
     real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
 ) -> None:
     cfg, original = real_run
     assert cfg.source is not None
     folder, _ = edited
-    before = _snapshot(folder)
+    before = folder_bytes(folder)
     for out in (folder, folder.parent):
         code, output = _invoke("repair", "--config", str(cfg.source), str(folder), "--out", str(out), "--steps", "1000")
         assert code == 1 and "would replace it" in output, output
@@ -235,7 +231,7 @@ def test_repair_never_writes_over_the_plan_it_repairs(
     args = ["repair", "--config", str(cfg.source), str(moved), "--original", str(original)]
     code, output = _invoke(*args, "--out", str(original), "--steps", "1000")
     assert code == 1 and "would replace it" in output, output
-    assert _snapshot(folder) == before
+    assert folder_bytes(folder) == before
 
 
 def test_a_repair_that_fails_to_write_its_changes_leaves_the_folder_as_it_was(
@@ -250,7 +246,7 @@ def test_a_repair_that_fails_to_write_its_changes_leaves_the_folder_as_it_was(
     out = tmp_path / "repaired"
     code, output = _invoke("repair", "--config", str(cfg.source), str(folder), "--out", str(out), "--steps", "1000")
     assert code == 0, output
-    before = _snapshot(out)
+    before = folder_bytes(out)
 
     def full_disk(*args: object, **kwargs: object) -> list[Path]:
         raise OSError(28, "No space left on device")
@@ -258,4 +254,4 @@ def test_a_repair_that_fails_to_write_its_changes_leaves_the_folder_as_it_was(
     monkeypatch.setattr("sda.diff.write_diff", full_disk)
     code, output = _invoke("repair", "--config", str(cfg.source), str(folder), "--out", str(out), "--steps", "1000")
     assert code == 1 and "the disk is full" in output, output
-    assert _snapshot(out) == before
+    assert folder_bytes(out) == before

@@ -8,12 +8,14 @@ import csv
 import dataclasses
 import itertools
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import GridFactory
+from helpers import folder_bytes
 from reviews import boundary_review, read_shipped, write_units
 
 from sda.api import load_inputs, run
@@ -99,20 +101,13 @@ def test_what_a_rerun_could_not_carry_is_a_warning(base: Path, tmp_path: Path) -
     assert plan.provenance["previous"]["removed"] == ["E09999999"]
 
 
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 @pytest.mark.parametrize("where", ["the previous folder", "its parent", "beside it"])
 def test_a_rerun_never_writes_over_its_previous_plan(base: Path, tmp_path: Path, where: str) -> None:
     # The previous plan is an input: a re-run written over it would leave nothing to diff against.
     previous = tmp_path / "plans" / "2025"
-    previous.parent.mkdir()
-    for name, data in _snapshot(base).items():
-        (previous / name).parent.mkdir(parents=True, exist_ok=True)
-        (previous / name).write_bytes(data)
+    shutil.copytree(base, previous)
     out = {"the previous folder": previous, "its parent": previous.parent, "beside it": previous.parent / "2026"}[where]
-    before = _snapshot(previous)
+    before = folder_bytes(previous)
     args = ["propose", "--config", str(DEFAULT), "--out", str(out), "--previous", str(previous), "--quiet"]
     args += ["--steps", "1000", "--starts", "1", "--no-exact", "--no-tradeoffs"]
     result = CliRunner().invoke(cli, args)
@@ -122,7 +117,7 @@ def test_a_rerun_never_writes_over_its_previous_plan(base: Path, tmp_path: Path,
     else:
         assert result.exit_code == 1 and "would replace it" in result.output, result.output
         assert str(previous.name) in result.output
-    assert _snapshot(previous) == before
+    assert folder_bytes(previous) == before
 
 
 def test_a_boundary_review_keeps_ids_and_moves_few(base: Path, tmp_path: Path) -> None:
