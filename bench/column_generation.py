@@ -68,11 +68,13 @@ class Area:
         return self.problem.indices[span], self.problem.cut_weight[span]
 
     def border_change(self, u: int, leaving: bool) -> float:
-        """Change of the external border when ``u`` leaves (or, ``leaving`` False, joins)."""
+        """Change of the external border when ``u`` leaves (or, ``leaving`` False, joins): its
+        links to members become border and its links to the rest stop being border, or the
+        other way round."""
         others, weight = self.links(u)
         outside = float(weight[~self.inside[others]].sum())
         inside = float(weight[self.inside[others]].sum())
-        return outside - inside if leaving else inside - outside
+        return inside - outside if leaving else outside - inside
 
     def stays_connected_without(self, u: int) -> bool:
         rest = self.units()
