@@ -131,10 +131,12 @@ def evaluate_plan(
     target = target_for(problem, k if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
     run_dir, before, run_scores, record = _read_run(original if original is not None else source, problem)
     edits = _edits_frame(assignment, before, problem)
+    about_the_run: list[str] = []
     if run_dir is not None:
         say(f"compared with the run in {run_dir.name}: {len(edits)} unit(s) moved")
-        _warn_other_config(run_dir, record, cfg)
-        _warn_new_areas(assignment, before)
+        about_the_run = [*_other_config(run_dir, record, cfg), *_new_areas(assignment, before)]
+    for note in about_the_run:  # on the terminal now, and in the report
+        warnings.warn(note, SdaWarning, stacklevel=2)
     provenance = _provenance(cfg, inputs, source, run_dir, edits)
     plan = build_plan(
         cfg,
@@ -151,6 +153,7 @@ def evaluate_plan(
     costs = edit_costs(problem, labels, names, edits, target)
     plan.warnings = [
         *inputs.warnings,
+        *about_the_run,
         *(f"Broken rule: {v}" for v in violations),
         *_edit_notes(edits, costs),
     ]
@@ -357,20 +360,21 @@ def _read_run(
     return folder, before, run_scores, record
 
 
-def _warn_new_areas(assignment: pd.Series, before: pd.Series | None) -> None:
-    """Warn about each area id the run did not have. A new area is allowed, but an id that differs
+def _new_areas(assignment: pd.Series, before: pd.Series | None) -> list[str]:
+    """A note for each area id the run did not have. A new area is allowed, but an id that differs
     from an existing one only in case, spaces or leading zeros (``sda-3`` for ``SDA-03``) is
     named: it is more often a slip of the keyboard."""
     if before is None:
-        return
+        return []
     ids = assignment.astype(str)
     run_ids = {_id_key(a): a for a in sorted(set(before.astype(str)))}
+    notes = []
     for area in sorted(set(ids) - set(run_ids.values())):
         meant = run_ids.get(_id_key(area))
         hint = f" Did you mean {meant!r}?" if meant else ""
         units = int((ids == area).sum())
-        msg = f"{area} is not an area of the run: the edits made it a new area of {units} unit(s).{hint}"
-        warnings.warn(msg, SdaWarning, stacklevel=3)
+        notes.append(f"{area} is not an area of the run: the edits made it a new area of {units} unit(s).{hint}")
+    return notes
 
 
 def _id_key(area: str) -> str:
@@ -378,22 +382,20 @@ def _id_key(area: str) -> str:
     return re.sub(r"\d+", lambda m: str(int(m.group())), "".join(area.split()).upper())
 
 
-def _warn_other_config(run_dir: Path, record: Mapping[str, Any], cfg: RunConfig) -> None:
-    """Warn when the run was made with another config (or another version of it): the plan is then
-    scored with this config's populations and band, so rules it kept may break here."""
+def _other_config(run_dir: Path, record: Mapping[str, Any], cfg: RunConfig) -> list[str]:
+    """A note when the run was made with another config (or another version of it): the plan is
+    then scored with this config's populations and band, so rules it kept may break here."""
     provenance = record.get("provenance")
     made_with = provenance.get("config_sha256") if isinstance(provenance, Mapping) else None
     if not made_with or not cfg.sha256 or made_with == cfg.sha256:
-        return
+        return []
     name = provenance.get("config_file", "another config") if isinstance(provenance, Mapping) else "another config"
     here = cfg.source.name if cfg.source is not None else "this config"
-    warnings.warn(
+    return [
         f"{run_dir}: the plan was made with {name} (a different file or version than {here}); it is checked "
         f"here with the populations, band and rules of {here}, so its scores and rule results can differ "
-        "from the run's. Pass the run's own config to check it as made.",
-        SdaWarning,
-        stacklevel=3,
-    )
+        "from the run's. Pass the run's own config to check it as made."
+    ]
 
 
 def _saved_assignment(record: Mapping[str, Any], problem: Problem) -> pd.Series | None:

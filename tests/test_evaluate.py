@@ -88,10 +88,11 @@ def test_an_area_id_the_run_did_not_have_is_warned_about(real_run: tuple[RunConf
     edit_units_in_place(copy / "plan.gpkg", {first: "sda-3", second: "SDA-99"})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        evaluate_plan(cfg, copy)
+        in_report = evaluate_plan(cfg, copy).plan.warnings
     said = [str(w.message) for w in caught if issubclass(w.category, SdaWarning)]
     assert "sda-3 is not an area of the run: the edits made it a new area of 1 unit(s). Did you mean 'SDA-03'?" in said
     assert "SDA-99 is not an area of the run: the edits made it a new area of 1 unit(s)." in said
+    assert [n for n in said if "not an area of the run" in n] == [n for n in in_report if "not an area" in n]
     with warnings.catch_warnings(record=True) as untouched:
         warnings.simplefilter("always")
         evaluate_plan(cfg, folder)
