@@ -288,6 +288,12 @@ def _number(value: Any) -> float:
 def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
     """The change log as plain text (what ``sda diff`` prints); at most ``limit`` moved units listed."""
     lines = [f"Changes from {diff.old_path} to {diff.new_path}", ""]
+    if not (diff.carried.area != "").any():
+        lines += [
+            "The two plans share no unit, by code or by overlap, so every unit below is removed or new. "
+            "Check that both are plans of the same place.",
+            "",
+        ]
     counts = {k: v for k, v in diff.carried.counts().items() if v and k != "same code"}
     if counts or diff.carried.removed:
         told = ", ".join(f"{v} {k}" for k, v in counts.items())

@@ -58,6 +58,16 @@ def test_a_plan_against_itself_has_no_change(plan_dir: Path) -> None:
     assert "pcns_split" not in text and "cut_border_km" not in text
 
 
+def test_plans_that_share_no_unit_are_said_to(plan_dir: Path, tmp_path: Path) -> None:
+    # Two folders of different places (or codes) mixed up: every unit is removed or new, and the
+    # change log says why first, instead of listing it as a redrawing.
+    elsewhere = tmp_path / "elsewhere.csv"
+    elsewhere.write_text("unit_code,area_id\nX1,A\nX2,B\n", encoding="utf-8")
+    text = render_diff_text(diff_plans(read_planfile(plan_dir), read_planfile(elsewhere)))
+    assert text.splitlines()[2].startswith("The two plans share no unit, by code or by overlap")
+    assert "share no unit" not in render_diff_text(diff_plans(read_planfile(plan_dir), read_planfile(plan_dir)))
+
+
 def test_three_units_moved_by_hand_are_exactly_those_listed(plan_dir: Path, tmp_path: Path) -> None:
     edited = _edited_csv(plan_dir, tmp_path, HAND_MOVES)
     result = CliRunner().invoke(cli, ["diff", str(plan_dir), str(edited), "--out", str(tmp_path / "changes")])
