@@ -111,6 +111,12 @@ def _invoke(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def _repair(cfg: RunConfig, plan: Path, out: Path, *more: str) -> tuple[int, str]:
+    """``sda repair`` of ``plan`` into ``out`` with the run's config."""
+    assert cfg.source is not None
+    return _invoke("repair", "--config", str(cfg.source), str(plan), "--out", str(out), *more)
+
+
 def test_repair_holds_the_edits_moves_few_residents_and_diff_lists_its_moves(
     real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
 ) -> None:
@@ -120,7 +126,7 @@ def test_repair_holds_the_edits_moves_few_residents_and_diff_lists_its_moves(
     out = tmp_path / "repaired"
     (out / "changes").mkdir(parents=True)
     (out / "changes" / "stale.txt").write_text("from an older repair")  # replaced with the rest, not kept
-    code, output = _invoke("repair", "--config", str(cfg.source), str(folder), "--out", str(out), "--steps", "200000")
+    code, output = _repair(cfg, folder, out, "--steps", "200000")
     assert code == 0, output
     changes = sorted(p.name for p in (out / "changes").iterdir())
     assert changes == ["areas.csv", "changes.txt", "moved.csv", "moved.geojson"]
@@ -219,19 +225,20 @@ def test_a_needless_swap_is_given_back() -> None:
 def test_repair_never_writes_over_the_plan_it_repairs(
     real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
 ) -> None:
-    cfg, original = real_run
-    assert cfg.source is not None
+    cfg, run = real_run
     folder, _ = edited
-    before = folder_bytes(folder)
-    for out in (folder, folder.parent):
-        code, output = _invoke("repair", "--config", str(cfg.source), str(folder), "--out", str(out), "--steps", "1000")
-        assert code == 1 and "would replace it" in output, output
+    original = copy_run(run, tmp_path / "run")
     moved = tmp_path / "edited.gpkg"
     moved.write_bytes((folder / "plan.gpkg").read_bytes())
-    args = ["repair", "--config", str(cfg.source), str(moved), "--original", str(original)]
-    code, output = _invoke(*args, "--out", str(original), "--steps", "1000")
-    assert code == 1 and "would replace it" in output, output
-    assert folder_bytes(folder) == before
+    before = {path: folder_bytes(path) for path in (folder, original)}
+    for plan, out, more in [
+        (folder, folder, ()),
+        (folder, folder.parent, ()),
+        (moved, original, ("--original", str(original))),
+    ]:
+        code, output = _repair(cfg, plan, out, *more, "--steps", "1000")
+        assert code == 1 and "would replace it" in output, output
+    assert {path: folder_bytes(path) for path in (folder, original)} == before
 
 
 def test_a_repair_that_fails_to_write_its_changes_leaves_the_folder_as_it_was(
@@ -241,10 +248,9 @@ def test_a_repair_that_fails_to_write_its_changes_leaves_the_folder_as_it_was(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cfg, _ = real_run
-    assert cfg.source is not None
     folder, _ = edited
     out = tmp_path / "repaired"
-    code, output = _invoke("repair", "--config", str(cfg.source), str(folder), "--out", str(out), "--steps", "1000")
+    code, output = _repair(cfg, folder, out, "--steps", "1000")
     assert code == 0, output
     before = folder_bytes(out)
 
@@ -252,6 +258,6 @@ def test_a_repair_that_fails_to_write_its_changes_leaves_the_folder_as_it_was(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("sda.diff.write_diff", full_disk)
-    code, output = _invoke("repair", "--config", str(cfg.source), str(folder), "--out", str(out), "--steps", "1000")
+    code, output = _repair(cfg, folder, out, "--steps", "1000")
     assert code == 1 and "the disk is full" in output, output
     assert folder_bytes(out) == before
