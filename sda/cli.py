@@ -272,7 +272,8 @@ def cli() -> None:
 @click.option(
     "--steps",
     type=click.IntRange(0, MAX_STEPS),
-    help="Annealing steps per start (clock-free; overrides [search] steps).",
+    help="Annealing steps per start (clock-free; overrides [search] steps; 0 searches on the clock, [search] "
+    "time_limit_s or --time-limit, instead).",
 )
 @click.option("--starts", type=click.IntRange(1, MAX_STARTS), help="Independent starts (overrides [search] starts).")
 @click.option(
@@ -566,7 +567,8 @@ def diff(old: Path, new: Path, out: Path | None) -> None:
 @click.option(
     "--steps",
     type=click.IntRange(min=0),
-    help="Annealing steps after the repair (clock-free; default 1,000,000).",
+    help="Annealing steps after the repair (clock-free; default 1,000,000; 0 anneals on the clock, [search] "
+    "time_limit_s, instead).",
 )
 @_plan_field_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress or warnings on stderr.")
