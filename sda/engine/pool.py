@@ -169,8 +169,9 @@ def choose_areas(
 
     from sda.exact import quiet_highs, reports_its_solution, silenced_solver_output
 
-    kept = _could_improve(_set_partitioning(members, costs, n, k)[0], costs, k, seconds)
-    lp, matrix = _set_partitioning([members[j] for j in kept], costs[kept], n, k)
+    relaxation, every_area = _set_partitioning(members, costs, n, k)
+    kept = _could_improve(relaxation, costs, k, seconds)
+    lp, matrix = _model(every_area[:, kept], costs[kept], k)
     m = len(kept)
     lp.integrality_ = [highspy.HighsVarType.kInteger] * m
 
@@ -206,14 +207,19 @@ def _set_partitioning(
 ) -> tuple[highspy.HighsLp, sp.csc_matrix]:
     """The LP relaxation of choosing ``k`` areas that hold each of the ``n`` units exactly once
     (one row per unit and one for the count), and its matrix."""
-    import highspy  # only needed here
-
     m = len(members)
     rows = np.concatenate([*members, np.full(m, n)])
     cols = np.concatenate([np.full(len(s), j) for j, s in enumerate(members)] + [np.arange(m)])
-    matrix = sp.csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, m))
+    return _model(sp.csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, m)), costs, k)
+
+
+def _model(matrix: sp.csc_matrix, costs: np.ndarray, k: int) -> tuple[highspy.HighsLp, sp.csc_matrix]:
+    """The LP of a set-partitioning matrix (a column per area, the count's row last) and its matrix."""
+    import highspy  # only needed here
+
+    (rows, m), n = matrix.shape, matrix.shape[0] - 1
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = m, n + 1
+    lp.num_col_, lp.num_row_ = m, rows
     lp.col_cost_ = costs
     lp.col_lower_, lp.col_upper_ = np.zeros(m), np.ones(m)
     lp.row_lower_ = lp.row_upper_ = np.r_[np.ones(n), float(k)]
