@@ -253,6 +253,14 @@ def cli() -> None:
         sda check   --config configs/cambridgeshire-peterborough.toml
         sda propose --config configs/cambridgeshire-peterborough.toml
         (open out/cambridgeshire-peterborough/plan.gpkg in QGIS, read report.html)
+
+    \b
+    A living plan: after edits in QGIS, which rules break and a valid plan near the edits; after
+    boundary or population changes, a re-run that keeps ids and moves few residents; what moved:
+        sda evaluate -c configs/cambridgeshire-peterborough.toml out/cambridgeshire-peterborough
+        sda repair -c configs/cambridgeshire-peterborough.toml out/cambridgeshire-peterborough -o out/repaired
+        sda propose -c configs/cambridgeshire-peterborough.toml --previous out/2025 -o out/2026
+        sda diff out/2025 out/2026
     """
 
 
