@@ -10,17 +10,11 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from sda.engine.parallel import main_module_is_guarded
-
 #: Lower-left corner of test grids: a real British National Grid spot (Cambridge), so that
 #: checks on the GB extent pass.
 GRID_ORIGIN = (545_000.0, 258_000.0)
 
 GridFactory = Callable[..., gpd.GeoDataFrame]
-
-# pytest's entry point guards its top level, as the sda command's does, so the tests' workers
-# are forked from the fork server as the command's are (sda.engine.parallel).
-main_module_is_guarded()
 
 
 @pytest.fixture(scope="session")

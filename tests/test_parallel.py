@@ -192,7 +192,7 @@ def test_what_counts_as_a_guarded_caller(tmp_path: Path, monkeypatch: pytest.Mon
 
     from sda.engine import parallel
 
-    monkeypatch.setattr(parallel, "_main_guarded", False)  # conftest says pytest's is
+    monkeypatch.setattr(parallel, "_main_guarded", False)  # whatever the program said before
 
     def caller(source: str | None, file: Path | None = None) -> bool:
         module = types.ModuleType("__main__")
