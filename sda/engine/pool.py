@@ -171,7 +171,8 @@ def choose_areas(
 
     relaxation, every_area = _set_partitioning(members, costs, n, k)
     kept = _could_improve(relaxation, costs, k, seconds)
-    lp, matrix = _model(every_area[:, kept], costs[kept], k)
+    kept_costs = costs[kept]
+    lp, matrix = _model(every_area[:, kept], kept_costs, k)
     m = len(kept)
     lp.integrality_ = [highspy.HighsVarType.kInteger] * m
 
@@ -194,7 +195,7 @@ def choose_areas(
         if len(chosen) != k or not (matrix[:n, chosen].sum(axis=1) == 1).all():
             return None, True
         reported = float(h.getInfo().objective_function_value)
-        return chosen, reports_its_solution(reported, float(costs[kept][chosen].sum()))
+        return chosen, reports_its_solution(reported, float(kept_costs[chosen].sum()))
 
     chosen, consistent = solve(from_start=True)
     if not consistent:
@@ -217,7 +218,8 @@ def _model(matrix: sp.csc_matrix, costs: np.ndarray, k: int) -> tuple[highspy.Hi
     """The LP of a set-partitioning matrix (a column per area, the count's row last) and its matrix."""
     import highspy  # only needed here
 
-    (rows, m), n = matrix.shape, matrix.shape[0] - 1
+    rows, m = matrix.shape
+    n = rows - 1
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = m, rows
     lp.col_cost_ = costs
