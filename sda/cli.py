@@ -197,6 +197,13 @@ def _show_warnings(quiet: bool) -> None:
         click.echo(f"Note: {NUMBA_CACHE_NOTE}", err=True)
 
 
+def _beside(previous: Path) -> str:
+    """A folder for a re-run, next to its previous plan's: out/2025 gives out/2026, out/a out/a-rerun."""
+    folder = previous if previous.is_dir() or not previous.suffix else previous.parent
+    name = str(int(folder.name) + 1) if folder.name.isdigit() else f"{folder.name}-rerun"
+    return os.path.normpath(folder.parent / name)
+
+
 def _with_overrides(cfg: RunConfig, **changes: Any) -> RunConfig:
     """Apply CLI flags over the file's settings (the report records the result)."""
     areas = {k: v for k, v in changes.items() if k in ("count", "min_population", "max_population") and v is not None}
@@ -346,7 +353,11 @@ def propose(
 
     # Refused before the search, not after it: an output over an input, a busy folder.
     refuse_overwriting_inputs(
-        [cfg.output.dir], input_paths(cfg), also=[previous] if previous else [], flag="--out" if out else "[output] dir"
+        [cfg.output.dir],
+        input_paths(cfg),
+        also=[previous] if previous else [],
+        flag="--out" if out else "[output] dir",
+        example=_beside(previous) if previous else "out/plan",
     )
     if cfg.hands_work_to_workers:
         from sda.engine.parallel import warm_workers  # light: the workers import the engine, not us
@@ -612,7 +623,9 @@ def repair(
 
     cfg = _with_overrides(load_config(config_path), out=out)
     if out is not None:  # the edited plan is an input: a repair written over it would lose the edits
-        refuse_overwriting_inputs([out], input_paths(cfg), also=[p for p in (plan_path, original) if p is not None])
+        refuse_overwriting_inputs(
+            [out], input_paths(cfg), also=[p for p in (plan_path, original) if p is not None], example="out/repaired"
+        )
     rep = repair_edited_plan(
         cfg,
         plan_path,

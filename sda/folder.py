@@ -141,7 +141,12 @@ def _real(path: Path) -> Path:
 
 
 def refuse_overwriting_inputs(
-    out_paths: Iterable[Path], inputs: Any, *, also: Iterable[Path] = (), flag: str = "--out"
+    out_paths: Iterable[Path],
+    inputs: Any,
+    *,
+    also: Iterable[Path] = (),
+    flag: str = "--out",
+    example: str = "out/plan",
 ) -> None:
     """Refuse outputs that are, or would replace, an input file (for every command that writes).
 
@@ -157,6 +162,8 @@ def refuse_overwriting_inputs(
         Further inputs, e.g. the plan file ``sda evaluate`` reads.
     flag
         How the user named the output, for the message (``--out``, ``[output] dir``).
+    example
+        A folder to suggest in the fix (a re-run's is a sibling of its previous plan).
 
     Example: ``refuse_overwriting_inputs([out_dir], cfg, also=[plan_path])``.
 
@@ -176,7 +183,7 @@ def refuse_overwriting_inputs(
                 msg = (
                     f"{flag} {os.path.normpath(out)} {what} the input {os.path.normpath(shown)}; "
                     "writing there would replace it. "
-                    "Fix: write outputs to a folder of their own, e.g. --out out/plan."
+                    f"Fix: write outputs to a folder of their own, e.g. --out {example}."
                 )
                 raise OutputError(msg)
 

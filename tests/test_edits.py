@@ -237,7 +237,7 @@ def test_repair_never_writes_over_the_plan_it_repairs(
         (moved, original, ("--original", str(original))),
     ]:
         code, output = _repair(cfg, plan, out, *more, "--steps", "1000")
-        assert code == 1 and "would replace it" in output, output
+        assert code == 1 and "would replace it" in output and "--out out/repaired" in output, output
     assert {path: folder_bytes(path) for path in (folder, original)} == before
 
 

@@ -117,6 +117,8 @@ def test_a_rerun_never_writes_over_its_previous_plan(base: Path, tmp_path: Path,
     else:
         assert result.exit_code == 1 and "would replace it" in result.output, result.output
         assert str(previous.name) in result.output
+        # The fix names a folder beside the previous plan, the README's out/2025 -> out/2026.
+        assert f"--out {previous.parent / '2026'}." in " ".join(result.output.split()), result.output
     assert folder_bytes(previous) == before
 
 
