@@ -368,8 +368,12 @@ def _unreadable(path: Path, exc: Exception) -> str:
                 f"{expected} Fix: copy all of them (.shp, .shx, .dbf and .prj) to the same folder, "
                 "or save the layer as one GeoPackage."
             )
-    reason = str(exc).split("; It might help", 1)[0]  # GDAL's advice about driver prefixes is not for users
-    return f"cannot be read as a spatial file ({reason}); {expected}"
+    return f"cannot be read as a spatial file ({gdal_reason(exc)}); {expected}"
+
+
+def gdal_reason(exc: Exception) -> str:
+    """GDAL's message without its advice about driver prefixes, which is not for users."""
+    return str(exc).split("; It might help", 1)[0]
 
 
 def _layer_info(path: Path, layer: str) -> dict[str, Any]:

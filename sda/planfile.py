@@ -31,6 +31,7 @@ import pyogrio
 import pyogrio.errors
 
 from sda.errors import InputError, ProblemsError, SdaWarning
+from sda.io import gdal_reason
 
 __all__ = [
     "PlanFile",
@@ -263,7 +264,7 @@ def _read_vector(path: Path) -> gpd.GeoDataFrame:
         layer = "units" if "units" in layers else layers[0]
         frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, IndexError) as exc:
-        msg = f"cannot open the plan ({exc}); expected an sda plan.gpkg or units.geojson, or a CSV."
+        msg = f"cannot open the plan ({gdal_reason(exc)}); expected an sda plan.gpkg or units.geojson, or a CSV."
         raise InputError(path, msg) from exc
     if frame.crs is None:
         msg = "the layer has no CRS; save it with one (sda writes EPSG:27700 in plan.gpkg, WGS84 in GeoJSON)."

@@ -59,6 +59,17 @@ def test_missing_columns_and_files_are_named(tmp_path: Path) -> None:
         read_planfile(tmp_path / "empty")
 
 
+def test_a_file_that_is_no_plan_is_named_without_gdal_advice(tmp_path: Path) -> None:
+    # E.g. --previous out/2025/map.png: GDAL's tip about driver prefixes is no help to an officer.
+    picture = tmp_path / "map.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    with pytest.raises(InputError) as caught:
+        read_planfile(picture)
+    text = str(caught.value)
+    assert "map.png" in text and "cannot open the plan" in text and "expected an sda plan.gpkg" in text
+    assert "driver" not in text and "It might help" not in text, text
+
+
 # --------------------------------------------------------------------------- officers' edits
 
 CODES = [f"R{r}C{c}" for r in range(2) for c in range(3)]
