@@ -13,7 +13,11 @@ that route can go on the shipped data, and whether the areas it finds make a bet
    others, one unit is added or removed at a time (the area kept connected and in band) while
    its reduced cost falls; every area met on the way with a negative reduced cost is added.
    Repeats until none is found.
-3. The integer optimum over every area found (HiGHS, no starting plan, no node limit).
+3. With ``--dive``, a column-generation dive for a plan near the LP: fix the area the LP uses
+   most, generate areas again for the units left, repeat; backtrack to the next of the three
+   areas the LP uses most when the rest cannot be covered (and, with ``--cut``, when the areas
+   fixed plus the LP of the rest cost as much as the search's plan).
+4. The integer optimum over every area found (HiGHS, no starting plan, no node limit).
 
 The pricing is a heuristic, so the LP value is **not a bound**: the true LP optimum is at least
 as good (a better pricer could only add areas). What it shows is the integrality gap: how much
@@ -28,28 +32,37 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import highspy
 import numpy as np
+import scipy.sparse as sp
 
 from sda.api import load_inputs
 from sda.config import ObjectiveConfig, load_config
 from sda.engine import pool
 from sda.engine.search import search
 from sda.exact import quiet_highs, silenced_solver_output
+from sda.metrics import edge_sources, link_components
 from sda.objective import AreaStats, area_costs, score_labels
 from sda.problem import Problem
 
 #: Areas priced from besides the LP's own, each round.
 OTHERS = 40
+#: Cost of leaving a unit uncovered in the LP of a dive's units left (a whole plan costs < 1), so
+#: that LP stays feasible while areas for them are still being found.
+UNCOVERED = 1.0
+#: A dive tries at most this many of the areas the LP uses most at each depth.
+DIVE_WIDTH = 3
 
 
 class Area:
     """One area's totals, kept up to date as units join and leave (enough to price it)."""
 
-    def __init__(self, problem: Problem, units: np.ndarray) -> None:
+    def __init__(self, problem: Problem, units: np.ndarray, allowed: np.ndarray | None = None) -> None:
         self.problem = problem
+        self.allowed = np.ones(problem.n, dtype=bool) if allowed is None else allowed  # units it may take
         self.inside = np.zeros(problem.n, dtype=bool)
         self.inside[units] = True
         self.pop = int(problem.pop[units].sum())
@@ -94,7 +107,9 @@ class Area:
         p = self.problem
         members = self.units()
         border = np.unique(np.concatenate([self.links(u)[0] for u in members.tolist()]))
-        joins = [(int(u), 1) for u in border[~self.inside[border]] if self.pop + p.pop[u] <= p.max_pop]
+        joins = [
+            (int(u), 1) for u in border[~self.inside[border] & self.allowed[border]] if self.pop + p.pop[u] <= p.max_pop
+        ]
         leaves = [(int(u), -1) for u in members if self.pop - p.pop[u] >= p.min_pop]
         return joins + leaves
 
@@ -123,11 +138,14 @@ class Area:
         self.district_pop[p.district[u]] += sign * p.pop[u]
 
 
-def price(problem: Problem, units: np.ndarray, duals: np.ndarray, target: float, k: int) -> list[np.ndarray]:
+def price(
+    problem: Problem, units: np.ndarray, duals: np.ndarray, target: float, k: int, allowed: np.ndarray | None = None
+) -> list[np.ndarray]:
     """Areas met while one unit at a time joins or leaves ``units`` along the steepest fall of the
-    reduced cost (cost minus the units' duals minus the count's dual), those below zero."""
+    reduced cost (cost minus the units' duals minus the count's dual), those below zero; units
+    join only where ``allowed``."""
     unit_duals, count_dual = duals[:-1], duals[-1]
-    area = Area(problem, units)
+    area = Area(problem, units, allowed)
     dual_sum = float(unit_duals[units].sum())
     here = float(area_costs(problem, _stats(area), target, k)[0]) - dual_sum
     found = []
@@ -165,15 +183,29 @@ def _areas_of(labels: np.ndarray) -> set[bytes]:
     return {np.flatnonzero(labels == a).tobytes() for a in range(int(labels.max()) + 1)}
 
 
-def solve_lp(members: list[np.ndarray], costs: np.ndarray, n: int, k: int) -> tuple[float, np.ndarray, np.ndarray]:
-    """The LP relaxation's value, its solution and its duals (one per unit, then the count's)."""
-    lp, _ = pool._set_partitioning(members, costs, n, k)
+def solve_lp(
+    members: list[np.ndarray], costs: np.ndarray, left: np.ndarray, k: int
+) -> tuple[float, np.ndarray, np.ndarray, float]:
+    """The LP relaxation of covering the units ``left`` with ``k`` of the areas (each inside them),
+    a unit left uncovered at ``UNCOVERED``: its value, its solution, its duals (one per unit, 0
+    for those not left, then the count's) and how much of it is uncovered."""
+    rows = np.flatnonzero(left)
+    row_of = np.full(len(left), -1)
+    row_of[rows] = np.arange(len(rows))
+    _, covering = pool._set_partitioning([row_of[units] for units in members], costs, len(rows), k)
+    uncovered = sp.identity(len(rows) + 1, format="csc")[:, : len(rows)]
+    matrix = sp.hstack([covering, uncovered], format="csc")
+    lp, _ = pool._model(matrix, np.r_[costs, np.full(len(rows), UNCOVERED)], k)
     h = quiet_highs(120.0)
     h.passModel(lp)
     with silenced_solver_output():
         h.run()
     solution = h.getSolution()
-    return h.getInfo().objective_function_value, np.asarray(solution.col_value), np.asarray(solution.row_dual)
+    x, row_duals = np.asarray(solution.col_value), np.asarray(solution.row_dual)
+    duals = np.zeros(len(left) + 1)
+    duals[rows], duals[-1] = row_duals[:-1], row_duals[-1]
+    value = h.getInfo().objective_function_value
+    return value, x[: len(members)], duals, float(x[len(members) :].sum())
 
 
 def solve_ip(members: list[np.ndarray], costs: np.ndarray, n: int, k: int, seconds: float) -> np.ndarray:
@@ -187,11 +219,109 @@ def solve_ip(members: list[np.ndarray], costs: np.ndarray, n: int, k: int, secon
         h.run()
     print(f"  integer model: {h.getModelStatus()}, dual bound {h.getInfo().mip_dual_bound:.5f}")
     chosen = np.flatnonzero(np.asarray(h.getSolution().col_value) > 0.5)
+    labels = _labels(members, chosen.tolist(), n)
+    assert len(chosen) == k and (labels >= 0).all(), "HiGHS returned no plan"
+    return labels
+
+
+def _labels(members: list[np.ndarray], chosen: list[int], n: int) -> np.ndarray:
+    """The plan made of the ``chosen`` areas, as labels (-1 where a unit is in none)."""
     labels = np.full(n, -1, dtype=np.int64)
     for a, j in enumerate(chosen):
         labels[members[j]] = a
-    assert len(chosen) == k and (labels >= 0).all(), "HiGHS returned no plan"
     return labels
+
+
+class Columns:
+    """Every area found so far, its cost, and a key per area to add each once."""
+
+    def __init__(self, problem: Problem, members: list[np.ndarray], costs: np.ndarray, target: float, k: int) -> None:
+        self.problem, self.target, self.k = problem, target, k
+        self.members, self.costs = list(members), list(costs)
+        self.seen = {units.tobytes() for units in members}
+
+    def add(self, units: np.ndarray) -> bool:
+        if units.tobytes() in self.seen:
+            return False
+        self.seen.add(units.tobytes())
+        self.members.append(units)
+        self.costs.append(float(area_costs(self.problem, _stats(Area(self.problem, units)), self.target, self.k)[0]))
+        return True
+
+    def generate(
+        self, left: np.ndarray, k_left: int, rounds: int, seed: int, say: Callable[[str], None] = lambda _: None
+    ) -> tuple[float, np.ndarray, list[int], float]:
+        """Column generation over the units ``left`` (every unit at the root) for ``k_left`` areas:
+        the LP's value, its solution over the areas inside ``left`` (``live``, their indices),
+        and how much of it is uncovered."""
+        live = [j for j, units in enumerate(self.members) if left[units].all()]
+        for round_ in range(rounds):
+            value, x, duals, uncovered = solve_lp([self.members[j] for j in live], self.costs_of(live), left, k_left)
+            rng = np.random.default_rng(seed + round_)
+            others = rng.choice(len(live), min(OTHERS, len(live)), replace=False).tolist()
+            new = 0
+            for i in [*np.flatnonzero(x > 1e-6).tolist(), *others]:
+                for units in price(self.problem, self.members[live[i]], duals, self.target, self.k, left):
+                    if self.add(units):
+                        live.append(len(self.members) - 1)
+                        new += 1
+            say(f"  round {round_}: LP {value:.5f}, {new} new areas, {len(self.members):,} in all")
+            if not new:
+                return value, x, live, uncovered
+        value, x, _, uncovered = solve_lp([self.members[j] for j in live], self.costs_of(live), left, k_left)
+        return value, x, live, uncovered
+
+    def costs_of(self, chosen: list[int]) -> np.ndarray:
+        return np.asarray([self.costs[j] for j in chosen])
+
+
+def could_hold(problem: Problem, left: np.ndarray, k_left: int) -> bool:
+    """Whether the units ``left`` could make ``k_left`` in-band areas as far as their components'
+    residents tell: each component a whole number of areas, the numbers adding up."""
+    parts = np.flatnonzero(left)
+    if not len(parts):
+        return k_left == 0
+    inside = left[edge_sources(problem.indptr)] & left[problem.indices]
+    comp = link_components(problem.indptr, problem.indices, inside)[parts]
+    residents = np.bincount(np.unique(comp, return_inverse=True)[1], weights=problem.pop[parts])
+    fewest, most = np.ceil(residents / problem.max_pop), np.floor(residents / problem.min_pop)
+    return bool((fewest <= most).all() and fewest.sum() <= k_left <= most.sum())
+
+
+def dive(
+    columns: Columns, k: int, rounds: int, backtracks: int, cut: float, say: Callable[[str], None] = lambda _: None
+) -> list[int] | None:
+    """A plan near the LP, as indices of ``columns``: fix the area the LP uses most, generate areas
+    for the units left, repeat; backtrack (at most ``backtracks`` times) to the next of the
+    ``DIVE_WIDTH`` areas the LP uses most when the rest cannot be covered or the areas fixed
+    plus the LP of the rest cost ``cut`` or more."""
+    budget = [backtracks]
+
+    def down(left: np.ndarray, fixed: list[int]) -> list[int] | None:
+        k_left = k - len(fixed)
+        if k_left == 0:
+            return fixed if not left.any() else None
+        value, x, live, uncovered = columns.generate(left, k_left, rounds, seed=len(fixed))
+        so_far = sum(columns.costs[j] for j in fixed)
+        # Half a unit or more uncovered once no area is found for it: the rest cannot be covered.
+        say(f"  {len(fixed)} areas fixed ({so_far:.5f}), LP of the rest {value:.5f}, {budget[0]} backtracks left")
+        if uncovered >= 0.5 or so_far + value >= cut:
+            return None
+        for i in np.lexsort((columns.costs_of(live), -x))[:DIVE_WIDTH]:  # most used first, then cheapest
+            if x[i] <= 1e-6:
+                break
+            rest = left.copy()
+            rest[columns.members[live[i]]] = False
+            if not could_hold(columns.problem, rest, k_left - 1):
+                continue
+            if (plan := down(rest, [*fixed, live[i]])) is not None:
+                return plan
+            budget[0] -= 1
+            if budget[0] < 0:
+                return None
+        return None
+
+    return down(np.ones(columns.problem.n, dtype=bool), [])
 
 
 def main() -> None:
@@ -201,6 +331,9 @@ def main() -> None:
     parser.add_argument("--coterminosity-only", action="store_true", help="price areas by coterminosity alone")
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--ip-seconds", type=float, default=300.0)
+    parser.add_argument("--dive", action="store_true", help="look for a plan near the LP by diving (minutes)")
+    parser.add_argument("--cut", action="store_true", help="with --dive, drop paths no better than the search's plan")
+    parser.add_argument("--backtracks", type=int, default=40, help="with --dive, at most this many")
     args = parser.parse_args()
     cfg = load_config(Path(args.config))
     if args.coterminosity_only:
@@ -230,35 +363,32 @@ def main() -> None:
     target = problem.total_pop / k
     print(f"{args.config}, seed {args.seed}, {k} areas: search {time.monotonic() - t0:.0f} s")
     members, costs = pool.candidate_areas(problem, [result.labels, *offered], k, target)
-    seen = {m.tobytes() for m in members}
+    columns = Columns(problem, members, costs, target, k)
     offered_areas = len(members)
-    costs_list = list(costs)
+    first = solve_lp(members, costs, np.ones(n, dtype=bool), k)[0]
     t0 = time.monotonic()
-    first = None
-    for round_ in range(args.rounds):
-        value, x, duals = solve_lp(members, np.asarray(costs_list), n, k)
-        first = value if first is None else first
-        rng = np.random.default_rng(round_)
-        starts = [*np.flatnonzero(x > 1e-6).tolist(), *rng.choice(len(members), OTHERS, replace=False).tolist()]
-        new = 0
-        for j in starts:
-            for units in price(problem, members[j], duals, target, k):
-                if units.tobytes() not in seen:
-                    seen.add(units.tobytes())
-                    members.append(units)
-                    costs_list.append(float(area_costs(problem, _stats(Area(problem, units)), target, k)[0]))
-                    new += 1
-        print(f"  round {round_}: LP {value:.5f}, {new} new areas, {len(members):,} in all")
-        if not new:
-            break
+    value, *_ = columns.generate(np.ones(n, dtype=bool), k, args.rounds, seed=0, say=print)
     lp_s = time.monotonic() - t0
-    labels = solve_ip(members, np.asarray(costs_list), n, k, args.ip_seconds)
-    plan, best = score_labels(problem, result.labels, target), score_labels(problem, labels, target)
-    keys = _areas_of(labels)
-    chosen_cost = sum(cost for units, cost in zip(members, costs_list, strict=True) if units.tobytes() in keys)
-    assert abs(chosen_cost - best["objective"]) < 1e-9, "an area's cost is not its share of the plan's objective"
     print(f"areas the search's pool was offered: {offered_areas:,}; LP over them {first:.5f}")
-    print(f"column generation: {len(members):,} areas, LP {value:.5f} (not a bound), {lp_s:.0f} s")
+    print(f"column generation: {len(columns.members):,} areas, LP {value:.5f} (not a bound), {lp_s:.0f} s")
+    plan = score_labels(problem, result.labels, target)
+    if args.dive:
+        t0 = time.monotonic()
+        cut = plan["objective"] if args.cut else np.inf
+        chosen = dive(columns, k, args.rounds, args.backtracks, cut, say=lambda line: print(line, flush=True))
+        took = f"{time.monotonic() - t0:.0f} s, {len(columns.members):,} areas found in all"
+        if chosen is None:
+            print(f"dive: no plan ({took})")
+        else:
+            dived = score_labels(problem, _labels(columns.members, chosen, n), target)
+            print(f"dive: objective {dived['objective']:.5f}, coterminosity {dived['coterminosity']:.4f} ({took})")
+    labels = solve_ip(columns.members, np.asarray(columns.costs), n, k, args.ip_seconds)
+    best = score_labels(problem, labels, target)
+    keys = _areas_of(labels)
+    chosen_cost = sum(
+        cost for units, cost in zip(columns.members, columns.costs, strict=True) if units.tobytes() in keys
+    )
+    assert abs(chosen_cost - best["objective"]) < 1e-9, "an area's cost is not its share of the plan's objective"
     for name, scores in (("search's plan", plan), ("integer optimum over every area", best)):
         print(f"{name}: objective {scores['objective']:.5f}, coterminosity {scores['coterminosity']:.4f}")
     if args.coterminosity_only:
