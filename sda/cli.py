@@ -200,6 +200,7 @@ def _show_warnings(quiet: bool) -> None:
 def _beside(previous: Path) -> str:
     """A folder for a re-run, next to its previous plan's: out/2025 gives out/2026, out/a out/a-rerun."""
     folder = previous if previous.is_dir() or not previous.suffix else previous.parent
+    folder = folder if folder.name else folder.resolve()  # "." has no name of its own
     name = str(int(folder.name) + 1) if folder.name.isdigit() else f"{folder.name}-rerun"
     return os.path.normpath(folder.parent / name)
 

@@ -39,7 +39,7 @@ from sda.validate import (
     parse_numbers,
 )
 
-__all__ = ["UNIT_COLUMNS", "file_sha256", "read_pcn_shares", "read_practices", "read_units"]
+__all__ = ["UNIT_COLUMNS", "file_sha256", "gdal_reason", "read_pcn_shares", "read_practices", "read_units"]
 
 #: Columns of the frame ``read_units`` returns (index ``unit_code``).
 UNIT_COLUMNS = ("unit_name", "population", "district", "district_name", "places", "geometry")
