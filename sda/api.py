@@ -30,7 +30,7 @@ from sda.io import file_sha256, read_pcn_shares, read_practices, read_units
 from sda.metrics import in_band
 from sda.naming import area_ids, name_areas, read_names_csv, warn_unknown_names
 from sda.objective import score_labels
-from sda.pcn import METHOD_TEXT, largest_share_pcn, nearest_practice_pcn
+from sda.pcn import METHOD_TEXT, largest_share_pcn, nearest_practice_pcn, pcn_names
 from sda.plan import Plan, PopulationNotes, Provenance
 from sda.problem import Problem, build_problem
 from sda.progress import Progress
@@ -249,7 +249,9 @@ def run(
         if previous is not None:
             from sda.rerun import search_from_previous
 
-            rerun = search_from_previous(cfg, problem, inputs.units, previous, say)
+            rerun = search_from_previous(
+                cfg, problem, inputs.units, previous, say, pcn_names=pcn_names(inputs.practices)
+            )
             result = rerun.result
         else:
             result = search(

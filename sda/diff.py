@@ -24,6 +24,7 @@ from sda.formatting import score_text, show_percent, show_whole
 from sda.layers import write_geojson
 from sda.planfile import PlanFile
 from sda.previous import Carried, carry_previous
+from sda.reasons import Band, carried_populations, move_reasons
 
 __all__ = ["AREA_COLUMNS", "DIFF_NAMES", "MOVED_COLUMNS", "PlanDiff", "diff_plans", "render_diff_text", "write_diff"]
 
@@ -31,7 +32,7 @@ __all__ = ["AREA_COLUMNS", "DIFF_NAMES", "MOVED_COLUMNS", "PlanDiff", "diff_plan
 DIFF_NAMES = frozenset({"changes.txt", "moved.csv", "areas.csv", "moved.geojson"})
 
 #: Columns of ``moved.csv`` / ``moved.geojson``.
-MOVED_COLUMNS = ("unit_code", "from_area", "to_area", "population", "kind")
+MOVED_COLUMNS = ("unit_code", "from_area", "to_area", "population", "kind", "reason")
 #: Columns of ``areas.csv``: one row per area, before and after.
 AREA_COLUMNS = (
     "area_id",
@@ -39,6 +40,7 @@ AREA_COLUMNS = (
     "area_name",
     "status",
     "population_before",
+    "population_carried",
     "population_after",
     "units_in",
     "units_out",
@@ -60,10 +62,12 @@ class PlanDiff:
     Attributes
     ----------
     old_path, new_path : the files compared.
-    moved : one row per current unit whose area changed (``MOVED_COLUMNS``), with geometry
-        (EPSG:27700) when the new plan has it.
+    moved : one row per current unit whose area changed (``MOVED_COLUMNS``; ``reason`` from
+        ``sda.reasons``), with geometry (EPSG:27700) when the new plan has it.
     areas : one row per area of either plan (``AREA_COLUMNS``); ``status`` is ``kept``,
-        ``renumbered`` (matched to a previous area of another id), ``created`` or ``retired``.
+        ``renumbered`` (matched to a previous area of another id), ``created`` or ``retired``;
+        ``population_carried`` is the previous area on the current units and populations, before
+        any move (so before -> carried is the data's change, carried -> after the plan's).
     flows : ``from_area``, ``to_area``, ``units``, ``residents``: moves grouped by pair of areas.
     carried : how the old plan was carried onto the new units.
     residents_total, units_total : of the new plan.
@@ -143,6 +147,21 @@ def diff_plans(old: PlanFile, new: PlanFile, *, points: gpd.GeoDataFrame | None 
             "kind": carried.table.loc[is_moved.to_numpy(), "kind"].to_numpy(),
         }
     )
+    continues = {n: o for o, n in match.items()}
+    areas = _area_rows(old, new, units, before, after, continues, moved)
+    reasons = move_reasons(
+        before.tolist(),
+        after.tolist(),
+        is_moved.tolist(),
+        units["population"].tolist(),
+        previous_of=continues,
+        band=_band(new),
+        created=[str(a) for a in areas.loc[areas["status"] == "created", "area_id"]],
+        retired=[str(a) for a in areas.loc[areas["status"] == "retired", "previous_id"]],
+        pcn_before=_pcn_codes(old, units.index),
+        pcn_after=_pcn_codes(new, units.index),
+    )
+    moved["reason"] = [r for r, m in zip(reasons, is_moved.tolist(), strict=True) if m]
     if "geometry" in units.columns:
         moved = gpd.GeoDataFrame(moved, geometry=units.geometry[is_moved].to_numpy(), crs=units.crs)
     flows = (
@@ -150,7 +169,6 @@ def diff_plans(old: PlanFile, new: PlanFile, *, points: gpd.GeoDataFrame | None 
         .agg(units=("unit_code", "size"), residents=("population", "sum"))
         .sort_values(["residents", "from_area", "to_area"], ascending=[False, True, True], ignore_index=True)
     )
-    areas = _area_rows(old, new, units, before, after, match, moved)
     scores = {}
     old_scores = (old.record or {}).get("scores") or {}
     new_scores = (new.record or {}).get("scores") or {}
@@ -184,6 +202,20 @@ def _current_units(old: PlanFile, new: PlanFile) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame)
 
 
+def _band(plan: PlanFile) -> Band | None:
+    """The band the plan was made for, from its ``plan.json`` (None without one)."""
+    areas = ((plan.record or {}).get("config") or {}).get("areas") or {}
+    low, high = areas.get("min_population"), areas.get("max_population")
+    return Band(int(low), int(high)) if isinstance(low, int | float) and isinstance(high, int | float) else None
+
+
+def _pcn_codes(plan: PlanFile, codes: pd.Index) -> list[str] | None:
+    """Each unit's PCN code in the plan's unit layer ("" where it has none), or None without one."""
+    if plan.units is None or "pcn_code" not in plan.units.columns:
+        return None
+    return plan.units["pcn_code"].reindex(codes).fillna("").astype(str).tolist()
+
+
 def _match(
     before: np.ndarray, after: np.ndarray, weight: np.ndarray, old_ids: list[str], new_ids: list[str]
 ) -> dict[str, str]:
@@ -206,22 +238,22 @@ def _area_rows(
     units: pd.DataFrame,
     before: pd.Series,
     after: pd.Series,
-    match: dict[str, str],
+    continues: dict[str, str],
     moved: pd.DataFrame,
 ) -> pd.DataFrame:
     old_table = _areas_record(old)
     new_table = _areas_record(new)
     old_pop = _area_population(old, old_table)
+    carried_pop = carried_populations(before.tolist(), units["population"].tolist())
     new_pop = units.groupby(after)["population"].sum() if len(units) else pd.Series(dtype="int64")
-    continues = {n: o for o, n in match.items()}
     rows = []
     for area in sorted(set(after)):
         prev = continues.get(area, "")
         status = "created" if not prev else ("kept" if prev == area else "renumbered")
-        row = _area_row(area, prev, status, old_pop, new_pop, old_table, new_table, moved)
+        row = _area_row(area, prev, status, (old_pop, carried_pop, new_pop), old_table, new_table, moved)
         rows.append(row | {"area_name": new.area_names.get(area) or old.area_names.get(prev, "")})
-    for prev in sorted(set(old.assignment.astype(str)) - set(match)):
-        row = _area_row("", prev, "retired", old_pop, new_pop, old_table, new_table, moved)
+    for prev in sorted(set(old.assignment.astype(str)) - set(continues.values())):
+        row = _area_row("", prev, "retired", (old_pop, carried_pop, new_pop), old_table, new_table, moved)
         rows.append(row | {"area_name": old.area_names.get(prev, "")})
     return pd.DataFrame(rows, columns=list(AREA_COLUMNS))
 
@@ -230,12 +262,12 @@ def _area_row(
     area: str,
     prev: str,
     status: str,
-    old_pop: pd.Series,
-    new_pop: pd.Series,
+    populations: tuple[pd.Series, pd.Series, pd.Series],
     old_table: pd.DataFrame,
     new_table: pd.DataFrame,
     moved: pd.DataFrame,
 ) -> dict[str, Any]:
+    old_pop, carried_pop, new_pop = populations
     into = moved[moved["to_area"] == area] if area else moved.iloc[0:0]
     out = moved[moved["from_area"] == prev] if prev else moved.iloc[0:0]
     return {
@@ -243,6 +275,7 @@ def _area_row(
         "previous_id": prev,
         "status": status,
         "population_before": int(old_pop.get(prev, 0)) if prev else None,
+        "population_carried": int(carried_pop.get(prev, 0)) if prev else None,
         "population_after": int(new_pop.get(area, 0)) if area else None,
         "units_in": len(into),
         "units_out": len(out),
@@ -296,9 +329,10 @@ def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
         ]
     counts = {k: v for k, v in diff.carried.counts().items() if v and k != "same code"}
     if counts or diff.carried.removed:
-        told = ", ".join(f"{v} {k}" for k, v in counts.items())
-        gone = f"; {len(diff.carried.removed)} removed" if diff.carried.removed else ""
-        lines.append(f"Units: {diff.units_total:,} now ({told}{gone}); carried by {diff.carried.weighting}.")
+        told = [f"{v} {k}" for k, v in counts.items()]
+        if diff.carried.removed:
+            told.append(f"{len(diff.carried.removed)} removed")
+        lines.append(f"Units: {diff.units_total:,} now ({'; '.join(told)}); carried by {diff.carried.weighting}.")
         ambiguous = diff.carried.table.index[diff.carried.table["ambiguous"]].tolist()
         if ambiguous:
             lines.append(f"Ambiguous (no previous area holds 80% of them): {', '.join(map(str, ambiguous))}.")
@@ -331,17 +365,26 @@ def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
         lines += ["", "Moved units (code: from -> to, residents):"]
         ordered = diff.moved.sort_values(["population", "unit_code"], ascending=[False, True])
         for row in ordered.head(limit).itertuples():
-            lines.append(f"  {row.unit_code}: {row.from_area} -> {row.to_area}, {int(row.population):,}")
+            lines.append(f"  {row.unit_code}: {row.from_area} -> {row.to_area}, {int(row.population):,} ({row.reason})")
         if len(ordered) > limit:
             lines.append(f"  ... and {len(ordered) - limit} more (all in moved.csv with --out)")
-    changed = diff.areas[(diff.areas["status"] != "kept") | (diff.areas["units_in"] + diff.areas["units_out"] > 0)]
+    areas = diff.areas
+    changed = areas[
+        (areas["status"] != "kept")
+        | (areas["units_in"] + areas["units_out"] > 0)
+        | (areas["population_before"] != areas["population_after"])
+    ]
     if len(changed):
-        lines += ["", "Areas that changed (population before -> after; coterminosity before -> after):"]
+        lines += [
+            "",
+            "Areas that changed (population before -> on the current data, before any move -> after; "
+            "coterminosity before -> after):",
+        ]
         for row in changed.itertuples():
             name = (row.area_id or f"({row.previous_id})") + (f" {row.area_name}" if row.area_name else "")
             lines.append(
                 f"  {name} [{row.status}]: {show_whole(row.population_before) or '-'} -> "
-                f"{show_whole(row.population_after) or '-'}; "
+                f"{show_whole(row.population_carried) or '-'} -> {show_whole(row.population_after) or '-'}; "
                 f"{show_percent(row.pcn_coterminosity_before) or '-'} -> "
                 f"{show_percent(row.pcn_coterminosity_after) or '-'}"
             )

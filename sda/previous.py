@@ -168,7 +168,7 @@ def carry_previous(
         (table["kind"] != "same code") & (table["previous_area"] != "") & (table["share"] < ambiguous_below)
     )
     if removed:
-        notes.append(f"{len(removed)} previous unit(s) are gone without a trace in the current units: {_few(removed)}.")
+        notes.append(_removed_note(removed, previous))
     record = previous.record or {}
     lineage = (record.get("provenance") or {}).get("lineage") or {}
     return Carried(
@@ -283,6 +283,27 @@ def start_labels(problem: Problem, carried: Carried) -> tuple[np.ndarray, list[s
     remap = np.full(len(ids) + 1, -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     return remap[labels], [ids[u] for u in used.tolist()]
+
+
+def _removed_note(removed: list[str], previous: PlanFile) -> str:
+    """Which previous units no current unit covers, with their areas and residents then: their
+    residents are in no area now unless the current units hold them under other codes."""
+    people = previous.population
+    shown = [
+        f"{code} ({previous.assignment[code]}"
+        + (f", {int(people[code]):,} residents)" if people is not None and code in people.index else ")")
+        for code in removed
+    ]
+    total = (
+        f" ({int(people.reindex(removed).fillna(0).sum()):,} residents in the previous plan)"
+        if people is not None and len(removed) > 1
+        else ""
+    )
+    return (
+        f"{len(removed)} previous unit(s) are gone without a trace in the current units{total}: {_few(shown)}. "
+        "Their residents are counted now only if another current unit holds them; check the units file if "
+        "they were dropped by mistake."
+    )
 
 
 def _few(codes: list[str], limit: int = 8) -> str:

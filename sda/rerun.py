@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import warnings
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from sda.identity import Identity, match_areas
 from sda.planfile import read_planfile
 from sda.previous import Carried, carry_previous, start_labels
 from sda.problem import Problem
+from sda.reasons import Band, carried_populations, move_reasons
 
 __all__ = ["Rerun", "read_points", "search_from_previous"]
 
@@ -55,9 +56,16 @@ class Rerun:
 
 
 def search_from_previous(
-    cfg: RunConfig, problem: Problem, units: gpd.GeoDataFrame, previous: Path, say: Progress
+    cfg: RunConfig,
+    problem: Problem,
+    units: gpd.GeoDataFrame,
+    previous: Path,
+    say: Progress,
+    *,
+    pcn_names: Mapping[str, str] | None = None,
 ) -> Rerun:
-    """Carry ``previous`` onto ``units``, search from it paying for residents moved, name the areas.
+    """Carry ``previous`` onto ``units``, search from it paying for residents moved, name the areas,
+    and say why each unit moved (``sda.reasons``; ``pcn_names`` shows PCNs by name).
 
     Raises
     ------
@@ -83,6 +91,14 @@ def search_from_previous(
     say(f"previous plan {plan_file.path.name}: carried by {carried.weighting}; units: {told}")
     for note in carried.notes:  # what could not be carried: said now, not only in the report
         warnings.warn(note, SdaWarning, stacklevel=2)
+    band = Band(problem.min_pop, problem.max_pop)
+    carried_ids = carried.area.reindex(problem.codes).fillna("").to_numpy()
+    held = carried_populations(carried_ids.tolist(), problem.pop.tolist())
+    # The previous areas on the current data, before any move, where they are outside the band:
+    # said before the search, the first thing a re-run's moves answer to.
+    outside = [{"area_id": str(a), "population": int(n)} for a, n in held.items() if not band.holds(int(n))]
+    for area in outside:
+        say(f"  {_outside_band_text(area, band)}")
     start, start_ids = start_labels(problem, carried)
     start = _honour_groups(problem, start)
     k0 = len(np.unique(start))
@@ -109,8 +125,25 @@ def search_from_previous(
         locked=locked,
     )
     ids = np.array(identity.ids, dtype=object)
-    carried_ids = carried.area.reindex(problem.codes).fillna("").to_numpy()
     moved = (carried_ids != "") & (carried_ids != ids[result.labels])
+    previous_pcn = None
+    if plan_file.units is not None and "pcn_code" in plan_file.units.columns:
+        previous_pcn = plan_file.units["pcn_code"].reindex(problem.codes).fillna("").astype(str).tolist()
+    reasons = move_reasons(
+        carried_ids.tolist(),
+        ids[result.labels].tolist(),
+        moved.tolist(),
+        problem.pop.tolist(),
+        previous_of={a: a for a in carried.previous_ids},
+        band=band,
+        created=identity.created,
+        retired=identity.retired,
+        pcn_before=previous_pcn,
+        pcn_after=units["pcn_code"].reindex(problem.codes).fillna("").astype(str).tolist()
+        if "pcn_code" in units.columns
+        else None,
+        pcn_names=pcn_names,
+    )
     record = {
         **carried.summary(),
         "count_note": count_note,
@@ -125,9 +158,11 @@ def search_from_previous(
                 "from_area": str(carried_ids[i]),
                 "to_area": str(ids[result.labels[i]]),
                 "population": int(problem.pop[i]),
+                "reason": reasons[i],
             }
             for i in np.flatnonzero(moved).tolist()
         ],
+        "outside_band": outside,
     }
     say(
         f"re-run: {record['units_moved']} units, {record['residents_moved']:,} residents moved; "
@@ -135,6 +170,15 @@ def search_from_previous(
         f"retired {', '.join(map(str, identity.retired)) or 'none'}"
     )
     return Rerun(result, identity, carried, count_note, previous_labels, record)
+
+
+def _outside_band_text(area: Mapping[str, Any], band: Band) -> str:
+    """A previous area outside the band on the current data, as a sentence."""
+    n = int(area["population"])
+    held = f"{area['area_id']} holds {n:,} residents on the current data"
+    if n > band.max_pop:
+        return f"{held}, above the {band.max_pop:,} maximum: it must give some away"
+    return f"{held}, below the {band.min_pop:,} minimum: it must take some in"
 
 
 def _search(

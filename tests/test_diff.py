@@ -149,4 +149,18 @@ def test_area_names_are_shown_when_the_plans_have_them(plan_dir: Path, tmp_path:
     (tmp_path / "named.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     diff = diff_plans(read_planfile(plan_dir), read_planfile(tmp_path / "named.csv"))
     assert dict(zip(diff.areas["area_id"], diff.areas["area_name"], strict=True)) == names
-    assert "A4 Chatteris [kept]: 5,250 -> 3,875" in render_diff_text(diff)
+    assert "A4 Chatteris [kept]: 5,250 -> 5,250 -> 3,875" in render_diff_text(diff)
+
+
+def test_a_removed_unit_is_named_with_its_area_and_residents(plan_dir: Path, tmp_path: Path) -> None:
+    rows = _rows(plan_dir / "assignment.csv")
+    gone = rows[0]
+    kept = tmp_path / "kept.csv"
+    kept.write_text(
+        "unit_code,area_id\n" + "".join(f"{r['unit_code']},{r['area_id']}\n" for r in rows[1:]), encoding="utf-8"
+    )
+    old = read_planfile(plan_dir)
+    text = render_diff_text(diff_plans(old, read_planfile(kept)))
+    assert f"Units: {len(rows) - 1} now (1 removed); carried by" in text
+    residents = int(old.population[gone["unit_code"]])
+    assert f"{gone['unit_code']} ({gone['area_id']}, {residents:,} residents)" in text

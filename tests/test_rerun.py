@@ -251,3 +251,52 @@ def test_retired_ids_are_never_reused_in_the_line(tmp_path: Path, make_grid: Gri
     highest = max(int(a[4:]) for a in read_planfile(base).assignment if a.startswith("SDA-"))
     assert created == [f"SDA-{highest + 1:02d}"] and retired[0] not in set(again.areas.index)
     assert again.provenance["lineage"]["retired_ids"] == retired
+
+
+def _band_config(tmp_path: Path, make_grid: GridFactory, population: dict[str, int], name: str) -> RunConfig:
+    """4 x 6 grid of 1,000-resident cells (``population`` overrides some), band 3,000-5,000, 6 areas."""
+    grid = make_grid(4, 6)
+    grid["population"] = [population.get(code, 1000) for code in grid.index]
+    path = tmp_path / f"{name}.geojson"
+    grid.reset_index().to_file(path, driver="GeoJSON")
+    raw = {
+        "units": {"path": str(path), "code_field": "unit_code", "population_field": "population"},
+        "graph": {"contiguity": "rook"},
+        "areas": {"min_population": 3000, "max_population": 5000, "count": 6},
+        "search": {"steps": 200_000, "starts": 1, "seed": 2},
+        "exact": {"enabled": False},
+        "tradeoffs": {"enabled": False},
+    }
+    return config_from_dict(raw, source=tmp_path / f"{name}.toml")
+
+
+def test_a_rerun_says_why_units_moved(tmp_path: Path, make_grid: GridFactory) -> None:
+    """One area pushed over the ceiling by its residents alone: the re-run names it as the reason
+    for every unit it gave away, in the record, the report and ``sda diff``."""
+    base = tmp_path / "base"
+    write_outputs(run(_band_config(tmp_path, make_grid, {}, "before")), base)
+    before = read_planfile(base).assignment
+    area = before.iloc[0]
+    members = before.index[before == area].tolist()
+    grown = {members[0]: 1000 + 5_600 - 1000 * len(members)}  # the area now holds 5,600
+    rerun = run(_band_config(tmp_path, make_grid, grown, "after"), previous=base)
+    record = rerun.provenance["previous"]
+    assert record["outside_band"] == [{"area_id": area, "population": 5_600}]
+    why = f"{area} held 5,600 residents on the current data, above the 5,000 maximum"
+    out_of_area = [m for m in record["moved_units"] if m["from_area"] == area]
+    assert out_of_area and all(m["reason"].startswith(why) for m in out_of_area), record["moved_units"]
+    after = tmp_path / "after"
+    write_outputs(rerun, after)
+    assert why in (after / "report.md").read_text(encoding="utf-8")
+
+    result = CliRunner().invoke(cli, ["diff", str(base), str(after), "--out", str(tmp_path / "diff")])
+    assert result.exit_code == 0, result.output
+    assert why in result.output
+    rows = list(csv.DictReader((tmp_path / "diff" / "areas.csv").read_text(encoding="utf-8").splitlines()))
+    row = next(r for r in rows if r["previous_id"] == area)
+    population_after = int(rerun.units.loc[rerun.assignment == area, "population"].sum())
+    assert (row["population_before"], row["population_carried"]) == (str(1000 * len(members)), "5600")
+    assert int(row["population_after"]) == population_after <= 5_000
+    moved = list(csv.DictReader((tmp_path / "diff" / "moved.csv").read_text(encoding="utf-8").splitlines()))
+    assert {r["unit_code"] for r in moved} == {m["unit_code"] for m in record["moved_units"]}
+    assert all(r["reason"] for r in moved)

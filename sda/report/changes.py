@@ -33,6 +33,16 @@ def changes_section(plan: Plan, available: set[str]) -> list[Any]:
             f"{', '.join(record.get('retired_ids') or []) or 'none'}. Every other area keeps its id."
         ),
     ]
+    outside = record.get("outside_band") or []
+    if outside:
+        told = "; ".join(f"{a['area_id']} {show_whole(a['population'])}" for a in outside)
+        low, high = show_whole(plan.config.areas.min_population), show_whole(plan.config.areas.max_population)
+        blocks.append(
+            Para(
+                f"On the current data, before any move, {len(outside)} previous area(s) are outside the band "
+                f"of {low}-{high} residents, so residents had to move: {told}."
+            )
+        )
     ambiguous = record.get("ambiguous") or []
     notes = [*(record.get("notes") or [])]
     if ambiguous:
@@ -54,8 +64,11 @@ def changes_section(plan: Plan, available: set[str]) -> list[Any]:
         ]
         blocks.append(Table(["Unit", "How", "From units", "Previous area", "Share", "Residents"], rows, {4, 5}))
     if moved:
-        rows = [[m["unit_code"], m["from_area"], m["to_area"], show_whole(m["population"])] for m in moved]
-        blocks.append(Table(["Moved unit", "From", "To", "Residents"], rows, {3}))
+        rows = [
+            [m["unit_code"], m["from_area"], m["to_area"], show_whole(m["population"]), m.get("reason", "")]
+            for m in moved
+        ]
+        blocks.append(Table(["Moved unit", "From", "To", "Residents", "Why"], rows, {3}))
     if "changes" in available:
         blocks.append(Figure("changes", "Units in another area than in the previous plan (red)."))
     return blocks
