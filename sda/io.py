@@ -39,7 +39,7 @@ from sda.validate import (
     parse_numbers,
 )
 
-__all__ = ["UNIT_COLUMNS", "file_sha256", "gdal_reason", "read_pcn_shares", "read_practices", "read_units"]
+__all__ = ["UNIT_COLUMNS", "file_sha256", "gdal_reason", "not_utf8", "read_pcn_shares", "read_practices", "read_units"]
 
 #: Columns of the frame ``read_units`` returns (index ``unit_code``).
 UNIT_COLUMNS = ("unit_name", "population", "district", "district_name", "places", "geometry")
@@ -240,6 +240,12 @@ def read_practices(path: Path) -> gpd.GeoDataFrame:
     _require_file(path, "[pcn] practices")
     table = _read_text_csv(path)
     _require_fields(path, list(table.columns), PRACTICE_COLUMNS, "needed for GP practices", "column", "the CSV")
+    if table.empty:
+        msg = (
+            "the file has a header but no practices; expected one row per GP practice with its code, name, "
+            "PCN and easting/northing. Fix: fill it in, or remove [pcn] practices to propose areas without PCNs."
+        )
+        raise InputError(path, msg)
     _raise_or_warn(check_practices(table, path), f"the GP practices file {path}")
     frame = table.copy()
     for field in ("practice_code", "pcn_code"):
@@ -376,6 +382,18 @@ def gdal_reason(exc: Exception) -> str:
     return str(exc).split("; It might help", 1)[0]
 
 
+def not_utf8(path: Path, exc: UnicodeDecodeError) -> InputError:
+    """A vector file whose text is not UTF-8 (a GeoJSON saved as Latin-1, say): GDAL hands the
+    bytes over undecoded, so the error names the byte and how to save the file again."""
+    byte = exc.object[exc.start : exc.start + 1].hex().upper() if isinstance(exc.object, bytes) else "?"
+    msg = (
+        f"its text is not UTF-8 (byte 0x{byte} cannot be read; a name such as 'Café' saved as Latin-1 "
+        "or Windows-1252 does this); GeoJSON must be UTF-8. Fix: in QGIS, Export > Save Features As... "
+        "with Encoding UTF-8 (or save the file as UTF-8 in a text editor)."
+    )
+    return InputError(path, msg)
+
+
 def _layer_info(path: Path, layer: str) -> dict[str, Any]:
     try:
         return dict(pyogrio.read_info(path, layer=layer))
@@ -440,6 +458,8 @@ def _read_vector(path: Path, layer: str, columns: list[str]) -> gpd.GeoDataFrame
     except _PYOGRIO_ERRORS as exc:
         msg = f"cannot read layer {layer!r} ({exc})"
         raise InputError(path, msg) from exc
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from exc
     except shapely.errors.GEOSException as exc:
         raise _broken_rings(path, layer) from exc
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from sda.errors import SdaWarning
+from sda.errors import InputError, SdaWarning
 
 METHOD_TEXT = {
     "nearest": "each unit takes the PCN of the GP practice nearest its centroid (straight-line distance)",
@@ -43,13 +43,31 @@ def nearest_practice_pcn(units: gpd.GeoDataFrame, practices: gpd.GeoDataFrame) -
     xy = np.column_stack([centroids.x, centroids.y])
     tree = cKDTree(np.column_stack([practices.geometry.x, practices.geometry.y]))
     distance, nearest = tree.query(xy)
-    _warn_far(units.index, distance, practices.attrs.get("source", "the GP practices file"))
+    source = practices.attrs.get("source", "the GP practices file")
+    if len(distance) and (distance > FAR_M).all():
+        raise _nowhere_near(source, distance, xy, practices)
+    _warn_far(units.index, distance, source)
     pcn = practices["pcn_code"].to_numpy().astype(str)
     chosen = pcn[nearest]
     for i, near in enumerate(tree.query_ball_point(xy, distance + TIE_M)):
         if len(near) > 1:
             chosen[i] = min(pcn[near])
     return pd.Series(chosen, index=units.index, name="pcn_code", dtype=object)
+
+
+def _nowhere_near(source: object, distance: np.ndarray, xy: np.ndarray, practices: gpd.GeoDataFrame) -> InputError:
+    """No unit near any practice: every PCN would be a guess, so the run stops, and says whether
+    the practices would be near with easting and northing swapped."""
+    swapped = cKDTree(np.column_stack([practices.geometry.y, practices.geometry.x])).query(xy)[0]
+    if (swapped <= FAR_M).mean() >= 0.5:
+        fix = "easting and northing look swapped: with them the other way round the practices lie among the units"
+    else:
+        fix = "give the practices file for this area (practices just over its borders count too)"
+    msg = (
+        f"no unit is within {FAR_M / 1000:.0f} km of a GP practice (the nearest is {distance.min() / 1000:,.0f} km "
+        f"away), so no unit's PCN can be told; expected practices in and around the units' area. Fix: {fix}."
+    )
+    return InputError(source, msg)
 
 
 def _warn_far(codes: pd.Index, distance: np.ndarray, source: object) -> None:

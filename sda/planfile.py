@@ -31,7 +31,7 @@ import pyogrio
 import pyogrio.errors
 
 from sda.errors import InputError, ProblemsError, SdaWarning
-from sda.io import gdal_reason
+from sda.io import gdal_reason, not_utf8
 
 __all__ = [
     "PlanFile",
@@ -266,6 +266,8 @@ def _read_vector(path: Path) -> gpd.GeoDataFrame:
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, IndexError) as exc:
         msg = f"cannot open the plan ({gdal_reason(exc)}); expected an sda plan.gpkg or units.geojson, or a CSV."
         raise InputError(path, msg) from exc
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from exc
     if frame.crs is None:
         msg = "the layer has no CRS; save it with one (sda writes EPSG:27700 in plan.gpkg, WGS84 in GeoJSON)."
         raise InputError(path, msg)

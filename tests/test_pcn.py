@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from sda.errors import SdaWarning
+from sda.errors import InputError, SdaWarning
 from sda.pcn import FAR_M, METHOD_TEXT, TIE_M, largest_share_pcn, nearest_practice_pcn
 
 X0, Y0 = 545_000.0, 258_000.0  # Cambridge, British National Grid metres
@@ -125,13 +125,19 @@ def test_each_method_is_described_for_the_report() -> None:
 
 def test_units_far_from_every_practice_are_named_in_a_warning() -> None:
     units = row_of_squares(["W", "M", "E"])
-    # A practice 300 km north: a file for another region. Every unit still gets its PCN, with a word.
-    practices = practices_at([("P1", "FAR", 0.0, 300_000.0)])
+    # A practice 29 km west of the first square: the other two are further than 30 km. Every unit
+    # still gets its PCN, with a word.
+    practices = practices_at([("P1", "FAR", -29_200.0, 500.0)])
     practices.attrs["source"] = "practices.csv"
-    far = r"practices.csv: 3 of 3 units are more than 30 km .* furthest first: E \(300 km\), M"
+    far = r"practices.csv: 2 of 3 units are more than 30 km .* furthest first: E \(32 km\), M \(31 km\)\."
     with pytest.warns(SdaWarning, match=far):
         got = nearest_practice_pcn(units, practices)
     assert set(got) == {"FAR"}
+    # A practice 300 km north, a file for another region: no unit's PCN can be told, so it is an error.
+    elsewhere = practices_at([("P1", "FAR", 0.0, 300_000.0)])
+    elsewhere.attrs["source"] = "practices.csv"
+    with pytest.raises(InputError, match=r"practices.csv: no unit is within 30 km .* \(the nearest is 300 km away\)"):
+        nearest_practice_pcn(units, elsewhere)
     near = practices_at([("P1", "NEAR", 0.0, FAR_M - 2_000.0)])  # every centroid within FAR_M
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -70,6 +70,15 @@ def test_a_file_that_is_no_plan_is_named_without_gdal_advice(tmp_path: Path) -> 
     assert "driver" not in text and "It might help" not in text, text
 
 
+def test_a_plan_geojson_saved_as_latin1_is_named_with_the_fix(plan_dir: Path, tmp_path: Path) -> None:
+    # An officer renames an area "Ely Café" in a text editor that saves Latin-1.
+    text = (plan_dir / "units.geojson").read_text(encoding="utf-8")
+    edited = tmp_path / "units.geojson"
+    edited.write_bytes(text.replace('"area_name": "', '"area_name": "Caf\u00e9 ', 1).encode("latin-1"))
+    with pytest.raises(InputError, match=r"units.geojson: its text is not UTF-8 \(byte 0xE9 cannot be read"):
+        read_planfile(edited)
+
+
 # --------------------------------------------------------------------------- officers' edits
 
 CODES = [f"R{r}C{c}" for r in range(2) for c in range(3)]

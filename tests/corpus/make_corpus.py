@@ -96,6 +96,15 @@ def _(folder: Path) -> None:
     write_csv(folder / "units.csv", ["code", "name", "pop", "lad"], rows)  # the attribute table, no shapes
 
 
+@case("units-not-utf8")
+def _(folder: Path) -> None:
+    features = grid_features()
+    features[1]["properties"]["name"] = "Caf\u00e9 Ward"
+    write_geojson(folder / "units.geojson", features)
+    path = folder / "units.geojson"  # saved as Latin-1 by an editor that does not ask
+    path.write_bytes(path.read_text(encoding="utf-8").replace("\\u00e9", "\u00e9").encode("latin-1"))
+
+
 @case("units-shapefile-without-sidecars")
 def _(folder: Path) -> None:
     frame = gpd.GeoDataFrame.from_features(grid_features(), crs="EPSG:27700")
@@ -305,6 +314,20 @@ def _(folder: Path) -> None:
     rows = [
         ["D81001", "FIXTURE SURGERY", "U00001", "FIXTURE PCN", 545500, 258500],
         ["D81002", "SECOND SURGERY", "#N/A", "#N/A", 546500, 259500],  # VLOOKUP found no PCN
+    ]
+    write_csv(folder / "practices.csv", PRACTICE_HEADER, rows)
+
+
+@case("practices-header-only")
+def _(folder: Path) -> None:
+    write_csv(folder / "practices.csv", PRACTICE_HEADER, [])  # exported with a filter that matched nothing
+
+
+@case("practices-easting-northing-swapped")
+def _(folder: Path) -> None:
+    rows = [
+        ["D81001", "FIXTURE SURGERY", "U00001", "FIXTURE PCN", 258500, 545500],
+        ["D81002", "SECOND SURGERY", "U00002", "OTHER PCN", 259500, 546500],
     ]
     write_csv(folder / "practices.csv", PRACTICE_HEADER, rows)
 
