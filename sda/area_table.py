@@ -15,9 +15,7 @@ clean outlines.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import math
 from collections.abc import Callable
 
@@ -25,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from sda.cells import csv_text
 from sda.naming import place_populations
 from sda.pcn import pcn_names
 from sda.plan import Plan
@@ -267,7 +266,8 @@ def build_area_table(
 
 
 def areas_csv_text(plan: Plan) -> str:
-    """``areas.csv``: one row per area (``AREAS_CSV_COLUMNS``) for a spreadsheet or a mail merge.
+    """``areas.csv``: one row per area (``AREAS_CSV_COLUMNS``) for a spreadsheet or a mail merge
+    (cells neutralised against formulas, ``sda.cells``).
 
     ``units`` lists the member units as ``code name (residents)``, largest first; ``places``
     lists the places the units contain as ``place (residents)``, where a place is credited with
@@ -283,9 +283,7 @@ def areas_csv_text(plan: Plan) -> str:
         else {}
     )
     members = {str(a): part for a, part in units.groupby("area_id")}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(AREAS_CSV_COLUMNS)
+    rows = []
     for area, row in plan.areas.iterrows():
         part = members.get(str(area))
         listed = (
@@ -301,7 +299,7 @@ def areas_csv_text(plan: Plan) -> str:
         )
         districts = [d for d in str(row.get("districts", "") or "").split(";") if d]
         dominant = str(row.get("dominant_pcn", "") or "")
-        writer.writerow(
+        rows.append(
             [
                 area,
                 row.get("name", area),
@@ -319,7 +317,7 @@ def areas_csv_text(plan: Plan) -> str:
                 "; ".join(f"{name} ({pop})" for name, pop in places.get(str(area), [])),
             ]
         )
-    return buffer.getvalue()
+    return csv_text(AREAS_CSV_COLUMNS, rows)
 
 
 def _fixed(value: object, places: int) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from sda.cells import csv_text
 from sda.formatting import score_text, show_percent, show_whole
 from sda.layers import write_geojson
 from sda.planfile import PlanFile
@@ -404,12 +405,10 @@ def write_diff(diff: PlanDiff, out_dir: Path) -> list[Path]:
     text = out_dir / "changes.txt"
     text.write_text(render_diff_text(diff, limit=10**9), encoding="utf-8")
     written.append(text)
-    moved_csv = out_dir / "moved.csv"
-    pd.DataFrame(diff.moved[list(MOVED_COLUMNS)]).to_csv(moved_csv, index=False, lineterminator="\n")
-    written.append(moved_csv)
-    areas_csv = out_dir / "areas.csv"
-    diff.areas.to_csv(areas_csv, index=False, lineterminator="\n")
-    written.append(areas_csv)
+    for name, table in (("moved.csv", pd.DataFrame(diff.moved[list(MOVED_COLUMNS)])), ("areas.csv", diff.areas)):
+        path = out_dir / name
+        path.write_text(csv_text(table.columns, table.itertuples(index=False)), encoding="utf-8")
+        written.append(path)
     if isinstance(diff.moved, gpd.GeoDataFrame):
         written.append(write_geojson(diff.moved[[*MOVED_COLUMNS, "geometry"]], out_dir / "moved.geojson"))
     return written

@@ -11,9 +11,7 @@ the layers (``sda.outputs`` hands them to one) while the caller writes the repor
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ import pyogrio
 import shapely
 
 from sda.area_table import areas_csv_text, clean_polygonal
+from sda.cells import csv_text
 from sda.crs import BNG as _BNG
 from sda.crs import WGS84 as _WGS84
 from sda.folder import replacing, run_timestamp, write_text
@@ -39,11 +38,8 @@ __all__ = [
     "PROVENANCE_FIELDS",
     "UNIT_FIELDS",
     "areas_frame",
-    "csv_text",
     "in_bng",
     "layer_qml",
-    "neutral_cell",
-    "plain_cell",
     "run_label",
     "stamp_xml",
     "units_frame",
@@ -326,33 +322,3 @@ def _write_assignment(plan: Plan, path: Path) -> Path:
     names = plan.units["area_name"] if "area_name" in plan.units.columns else plan.assignment
     rows = sorted((str(code), str(area), show_text(names.get(code))) for code, area in plan.assignment.items())
     return write_text(path, csv_text(["unit_code", "area_id", "area_name"], rows))
-
-
-#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutral_cell(value: object) -> str:
-    """A CSV cell a spreadsheet shows as text: one starting with ``= + - @``, tab or carriage
-    return gets a leading ``'`` (the OWASP convention), except plain numbers such as ``-3.5``."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
-
-
-def csv_text(header: Iterable[object], rows: Iterable[Iterable[object]]) -> str:
-    """CSV text (comma, ``\\n`` line ends) with every cell passed through ``neutral_cell``."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([neutral_cell(c) for c in header])
-    writer.writerows([neutral_cell(c) for c in row] for row in rows)
-    return buffer.getvalue()
-
-
-def plain_cell(text: str) -> str:
-    """Undo ``neutral_cell``: drop the ``'`` put before a formula-like cell."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text

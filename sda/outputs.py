@@ -38,6 +38,7 @@ import pyogrio
 import pyogrio.errors
 
 from sda import __version__
+from sda.cells import plain_cell
 from sda.config import restore_config
 from sda.engine.parallel import started_tasks
 from sda.errors import MAX_LISTED, InputError
@@ -53,7 +54,7 @@ from sda.folder import (
     write_text,
 )
 from sda.formatting import show_text
-from sda.layers import PROVENANCE_FIELDS, plain_cell, run_label, write_layers
+from sda.layers import PROVENANCE_FIELDS, run_label, write_layers
 from sda.maps import (
     PRINT_PAPERS,
     drawable_figures,

@@ -156,3 +156,11 @@ def test_areas_csv_lists_units_and_places_with_residents() -> None:
         assert listed == sorted(listed, reverse=True)
     a1 = next(r for r in rows if r["area_id"] == "A1")
     assert a1["places"] == "Ashby (1000)" and a1["dominant_pcn_name"] == "West PCN"
+
+
+def test_areas_csv_shows_a_formula_like_name_as_text() -> None:
+    # A names file anyone can edit: "=cmd|x" must not run as a formula when areas.csv opens in Excel.
+    plan = build_plan()
+    plan.areas["name"] = ["=cmd|x", "-1", "@here", "Ely"][: len(plan.areas)]
+    names = [r["name"] for r in csv.DictReader(areas_csv_text(plan).splitlines())]
+    assert names == ["'=cmd|x", "-1", "'@here", "Ely"][: len(plan.areas)]

@@ -358,7 +358,7 @@ def test_saved_config_round_trips_every_section() -> None:
 
 
 def test_cells_that_start_like_formulas_are_neutralised() -> None:
-    from sda.layers import csv_text, neutral_cell
+    from sda.cells import csv_text, neutral_cell
 
     for risky in ('=HYPERLINK("x")', "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx"):
         assert neutral_cell(risky) == "'" + risky
