@@ -30,7 +30,7 @@ import click
 
 from sda import NUMBA_CACHE_NOTE, __version__
 from sda.config import MAX_COUNT, MAX_SECONDS, MAX_SEED, MAX_STARTS, MAX_STEPS, RunConfig, check_config, load_config
-from sda.errors import SdaError
+from sda.errors import InputError, SdaError
 
 if TYPE_CHECKING:
     from sda.plan import Plan
@@ -561,10 +561,17 @@ def diff(old: Path, new: Path, out: Path | None) -> None:
     """
     from sda.diff import DIFF_NAMES, diff_plans, render_diff_text, write_diff
     from sda.folder import refuse_overwriting_inputs, replace_folder
-    from sda.planfile import read_planfile
+    from sda.planfile import read_planfile, run_folder
 
+    _show_warnings(False)
     if out is not None:
         refuse_overwriting_inputs([out], [old, new])
+        if out.is_dir() and run_folder(out) == out:
+            msg = (
+                "it holds an sda plan (plan.json, assignment.csv), whose areas.csv the change log would replace. "
+                f"Fix: write the change log beside it or inside it, e.g. --out {out / 'changes'}."
+            )
+            raise InputError(out, msg)
     changes = diff_plans(read_planfile(old), read_planfile(new))
     if out is not None:  # the change log is swapped in as a whole, like propose's folder
         replace_folder(out, lambda staging: write_diff(changes, staging), replaces=DIFF_NAMES)

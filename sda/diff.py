@@ -21,11 +21,11 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from sda.cells import csv_text
-from sda.formatting import score_text, show_percent, show_whole
+from sda.formatting import counted, score_text, show_percent, show_whole
 from sda.layers import write_geojson
 from sda.planfile import PlanFile
 from sda.previous import Carried, carry_previous
-from sda.reasons import Band, carried_populations, move_reasons
+from sda.reasons import NO_DATA_REASON, SEARCH_CHOICE, Band, carried_populations, move_reasons
 
 __all__ = ["AREA_COLUMNS", "DIFF_NAMES", "MOVED_COLUMNS", "PlanDiff", "diff_plans", "render_diff_text", "write_diff"]
 
@@ -74,6 +74,9 @@ class PlanDiff:
     residents_total, units_total : of the new plan.
     residents_known : False when neither plan gives populations (then only units are counted).
     scores : score -> (before, after), when both plans have ``plan.json``.
+    renamed : (area id, name before, name after) of matched areas whose name changed.
+    edited : the plan files whose ``plan.json`` records another plan (edited after the run): their
+        recorded scores are not shown.
     """
 
     old_path: Path
@@ -86,6 +89,8 @@ class PlanDiff:
     units_total: int
     residents_known: bool = True
     scores: dict[str, tuple[float, float]] = field(default_factory=dict)
+    renamed: list[tuple[str, str, str]] = field(default_factory=list)
+    edited: list[Path] = field(default_factory=list)
 
     @property
     def residents_moved(self) -> int:
@@ -115,6 +120,7 @@ class PlanDiff:
             and set(self.areas["status"]) <= {"kept"}
             and set(self.carried.table["kind"]) <= {"same code"}
             and not self.carried.removed
+            and not self.renamed
         )
 
 
@@ -161,6 +167,7 @@ def diff_plans(old: PlanFile, new: PlanFile, *, points: gpd.GeoDataFrame | None 
         retired=[str(a) for a in areas.loc[areas["status"] == "retired", "previous_id"]],
         pcn_before=_pcn_codes(old, units.index),
         pcn_after=_pcn_codes(new, units.index),
+        otherwise=SEARCH_CHOICE if _is_rerun(new) else NO_DATA_REASON,
     )
     moved["reason"] = [r for r, m in zip(reasons, is_moved.tolist(), strict=True) if m]
     if "geometry" in units.columns:
@@ -171,11 +178,16 @@ def diff_plans(old: PlanFile, new: PlanFile, *, points: gpd.GeoDataFrame | None 
         .sort_values(["residents", "from_area", "to_area"], ascending=[False, True, True], ignore_index=True)
     )
     scores = {}
-    old_scores = (old.record or {}).get("scores") or {}
-    new_scores = (new.record or {}).get("scores") or {}
+    old_scores = (old.record or {}).get("scores") or {} if _as_run_wrote(old) else {}
+    new_scores = (new.record or {}).get("scores") or {} if _as_run_wrote(new) else {}
     for key in SCORES:
         if key in old_scores and key in new_scores:
             scores[key] = (_number(old_scores[key]), _number(new_scores[key]))
+    renamed = [
+        (area, old.area_names[prev], new.area_names[area])
+        for area, prev in sorted(continues.items())
+        if old.area_names.get(prev) and new.area_names.get(area) and old.area_names[prev] != new.area_names[area]
+    ]
     return PlanDiff(
         old_path=old.path,
         new_path=new.path,
@@ -187,6 +199,8 @@ def diff_plans(old: PlanFile, new: PlanFile, *, points: gpd.GeoDataFrame | None 
         units_total=len(units),
         residents_known=residents_known,
         scores=scores,
+        renamed=renamed,
+        edited=[plan.path for plan in (old, new) if plan.record is not None and not _as_run_wrote(plan)],
     )
 
 
@@ -201,6 +215,20 @@ def _current_units(old: PlanFile, new: PlanFile) -> gpd.GeoDataFrame:
     if isinstance(frame, gpd.GeoDataFrame):
         return frame
     return gpd.GeoDataFrame(frame)
+
+
+def _as_run_wrote(plan: PlanFile) -> bool:
+    """Whether the plan is the one its ``plan.json`` records: the record's scores and area table
+    describe an edited plan no longer, so they are shown only for an unedited one."""
+    saved = (plan.record or {}).get("assignment")
+    if not isinstance(saved, dict):
+        return False
+    return {str(k): str(v) for k, v in saved.items()} == {str(k): str(v) for k, v in plan.assignment.items()}
+
+
+def _is_rerun(plan: PlanFile) -> bool:
+    """Whether the plan is, unedited, a re-run's (``sda propose --previous``): its moves are its search's."""
+    return _as_run_wrote(plan) and bool(((plan.record or {}).get("provenance") or {}).get("previous"))
 
 
 def _band(plan: PlanFile) -> Band | None:
@@ -290,7 +318,7 @@ def _area_row(
 
 
 def _areas_record(plan: PlanFile) -> pd.DataFrame:
-    records = (plan.record or {}).get("areas") or []
+    records = ((plan.record or {}).get("areas") or []) if _as_run_wrote(plan) else []
     frame = pd.DataFrame(records)
     if "area_id" not in frame.columns:
         return pd.DataFrame(index=pd.Index([], name="area_id"))
@@ -354,6 +382,8 @@ def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
         f"Areas: {n_old} -> {n_new}; created: {', '.join(diff.created) or 'none'}; "
         f"retired: {', '.join(diff.retired) or 'none'}."
     )
+    if diff.renamed:
+        lines.append("Renamed: " + "; ".join(f"{a} {old!r} -> {new!r}" for a, old, new in diff.renamed) + ".")
     renumbered = diff.areas[diff.areas["status"] == "renumbered"]
     if len(renumbered):
         pairs = ", ".join(f"{p} -> {a}" for p, a in zip(renumbered["previous_id"], renumbered["area_id"], strict=True))
@@ -361,7 +391,10 @@ def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
     if len(diff.flows):
         lines += ["", "Between areas (from -> to: units, residents):"]
         for row in diff.flows.itertuples():
-            lines.append(f"  {row.from_area} -> {row.to_area}: {row.units:,} units, {int(row.residents):,} residents")
+            lines.append(
+                f"  {row.from_area} -> {row.to_area}: {counted(row.units, 'unit')}, "
+                f"{counted(int(row.residents), 'resident')}"
+            )
     if len(diff.moved):
         lines += ["", "Moved units (code: from -> to, residents):"]
         ordered = diff.moved.sort_values(["population", "unit_code"], ascending=[False, True])
@@ -376,19 +409,26 @@ def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
         | (areas["population_before"] != areas["population_after"])
     ]
     if len(changed):
-        lines += [
-            "",
-            "Areas that changed (population before -> on the current data, before any move -> after; "
-            "coterminosity before -> after):",
-        ]
+        lines += ["", "Areas that changed (residents before -> after; PCN coterminosity before -> after):"]
         for row in changed.itertuples():
             name = (row.area_id or f"({row.previous_id})") + (f" {row.area_name}" if row.area_name else "")
+            on_data = (
+                f" ({show_whole(row.population_carried)} on the current data, before any move)"
+                if row.population_carried is not None and row.population_carried != row.population_before
+                else ""
+            )
             lines.append(
                 f"  {name} [{row.status}]: {show_whole(row.population_before) or '-'} -> "
-                f"{show_whole(row.population_carried) or '-'} -> {show_whole(row.population_after) or '-'}; "
+                f"{show_whole(row.population_after) or '-'}{on_data}; "
                 f"{show_percent(row.pcn_coterminosity_before) or '-'} -> "
                 f"{show_percent(row.pcn_coterminosity_after) or '-'}"
             )
+    if diff.edited:
+        lines += [
+            "",
+            f"Scores are not shown for {' and '.join(map(str, diff.edited))}: edited after its run, so its plan.json "
+            "no longer describes it. `sda evaluate --config CONFIG PLAN` scores an edited plan.",
+        ]
     if diff.scores:
         lines += ["", "Plan scores (before -> after):"]
         for key, (a, b) in diff.scores.items():

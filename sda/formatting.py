@@ -55,6 +55,11 @@ def show_signed_number(value: Any, places: int) -> str:
     return MISSING if math.isnan(number) else f"{number:+.{places}f}"
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun, singular for one: "1 unit", "3 units", "1,432 residents"."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def show_percent(value: Any, places: int = 1) -> str:
     """A share as a percentage: 0.912 -> ``91.2%``."""
     number = as_float(value)

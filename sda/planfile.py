@@ -18,6 +18,7 @@ can tell the officer's edits from the run's plan.
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import warnings
 from collections.abc import Iterable, Sequence
@@ -30,8 +31,10 @@ import pandas as pd
 import pyogrio
 import pyogrio.errors
 
+from sda.cells import plain_cell
 from sda.errors import InputError, ProblemsError, SdaWarning
 from sda.io import gdal_reason, not_utf8
+from sda.validate import is_placeholder
 
 __all__ = [
     "PlanFile",
@@ -97,15 +100,79 @@ def find_plan_file(path: Path) -> Path:
     """
     path = Path(path)
     if path.is_dir():
-        for name in FOLDER_FILES:
-            if (path / name).is_file():
-                return path / name
+        present = [path / name for name in FOLDER_FILES if (path / name).is_file()]
+        if present:
+            return _edited_or_first(path, present)
         msg = f"no plan found in this folder; expected one of {', '.join(FOLDER_FILES)} (an `sda propose` output)."
         raise InputError(path, msg)
     if not path.is_file():
         msg = "not found; give an output folder of `sda propose`, a plan.gpkg, units.geojson or assignment.csv."
         raise InputError(path, msg)
     return path
+
+
+def _edited_or_first(folder: Path, present: list[Path]) -> Path:
+    """The file of an output folder to read: the one an officer edited, if any, else the first.
+
+    QGIS edits ``plan.gpkg``, Excel ``assignment.csv``; either way the folder's other files still
+    hold the run's plan (``plan.json`` records it), and reading those would drop the edits
+    unseen. Two files edited differently cannot be told apart, so that is an error.
+    """
+    record = _read_record(folder / "plan.json") or {}
+    saved = {str(k): str(v) for k, v in (record.get("assignment") or {}).items()}
+    if not saved:
+        return present[0]
+    names = {str(a.get("area_id")): str(a.get("name") or "") for a in record.get("areas") or [] if isinstance(a, dict)}
+    edited: dict[Path, dict[str, tuple[str, str]]] = {}
+    moved: dict[Path, int] = {}
+    renamed: dict[Path, list[str]] = {}
+    for file in present:
+        pairs = _quick_pairs(file)
+        if pairs is None:
+            continue
+        renamed[file] = sorted({a for a, n in pairs.values() if n and names.get(a) and n != names[a]})
+        moved[file] = sum(saved.get(c) != a for c, (a, _) in pairs.items()) + len(set(saved) - set(pairs))
+        if moved[file] or renamed[file]:
+            edited[file] = pairs
+    if not edited:
+        return present[0]
+    if len({tuple(sorted(p.items())) for p in edited.values()}) > 1:
+        listed = ", ".join(f"{f.name} ({moved[f]} unit(s) moved or dropped)" for f in edited)
+        msg = (
+            f"{listed} were each edited after the run, differently, so it is not clear which is the plan. "
+            f"Fix: give the file you edited, e.g. {next(iter(edited))}."
+        )
+        raise InputError(folder, msg)
+    chosen = next(iter(edited))
+    if chosen != present[0]:
+        left = ", ".join(f.name for f in present if f not in edited)
+        what = [f"{moved[chosen]} unit(s) moved or dropped"] if moved[chosen] else []
+        what += [f"{', '.join(renamed[chosen])} renamed"] if renamed[chosen] else []
+        warnings.warn(
+            f"{folder}: {chosen.name} was edited after the run ({'; '.join(what)}) "
+            f"and is the plan read; {left} still hold the run's plan.",
+            SdaWarning,
+            stacklevel=3,
+        )
+    return chosen
+
+
+def _quick_pairs(file: Path) -> dict[str, tuple[str, str]] | None:
+    """``unit_code -> (area_id, area_name)`` of a file sda wrote, read without geometry; None when
+    it cannot be read that way (``read_planfile`` then says why, if it is the one read)."""
+    try:
+        if file.suffix.lower() == ".csv":
+            frame = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        else:
+            layer = "units" if file.suffix.lower() == ".gpkg" else None
+            frame = pyogrio.read_dataframe(file, layer=layer, read_geometry=False)
+    except (OSError, ValueError, pd.errors.ParserError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return None
+    if not {"unit_code", "area_id"} <= set(frame.columns):
+        return None
+    names = frame["area_name"] if "area_name" in frame.columns else frame["area_id"].map(lambda _: "")
+    names = names.map(lambda n: plain_cell(_text(n)))
+    return {_text(c): (_text(a), _text(n)) for c, a, n in zip(frame["unit_code"], frame["area_id"], names, strict=True)}
 
 
 def read_assignment(
@@ -176,14 +243,17 @@ def read_planfile(
     layer: gpd.GeoDataFrame | None
     if file.suffix.lower() == ".csv":
         frame = _read_csv(file)
-        layer, rows = None, [f"row {i}" for i in range(1, len(frame) + 1)]
+        layer, rows = None, [f"row {int(i) + 1}" for i in frame.index]
     else:
-        layer = _read_vector(file)
+        read = _read_vector(file)
         # QGIS shows a GeoPackage's fids in the attribute table; other files have features in order.
         gpkg = file.suffix.lower() == ".gpkg"
-        rows = [f"fid {int(i)}" if gpkg else f"feature {n}" for n, i in enumerate(layer.index, start=1)]
-        layer = layer.reset_index(drop=True)
-        frame = pd.DataFrame(layer.drop(columns="geometry"))
+        rows = [f"fid {int(i)}" if gpkg else f"feature {n}" for n, i in enumerate(read.index, start=1)]
+        read = read.reset_index(drop=True)
+        # A table without geometry (a tab-separated file, a GeoPackage attribute table) is read
+        # like a CSV: codes and areas only.
+        layer = read if isinstance(read, gpd.GeoDataFrame) else None
+        frame = pd.DataFrame(read.drop(columns="geometry") if layer is not None else read)
     code_col = _column(file, frame, (*CODE_FIELDS, *more_code_fields), "unit code", code_field, "--code-field")
     area_col = _column(file, frame, AREA_FIELDS, "area", area_field, "--area-field")
     codes = frame[code_col].map(_text)
@@ -194,9 +264,15 @@ def read_planfile(
     names: dict[str, str] = {}
     name_col = next((c for c in NAME_FIELDS if c in frame.columns), None)
     if name_col is not None:
-        for area, name in zip(areas, frame[name_col].map(_text), strict=True):
-            if name:
-                names.setdefault(area, name)
+        # The name most of an area's rows give: a unit moved by editing its area id keeps its old
+        # area's name on its row, and must not rename the area it joined.
+        given = pd.DataFrame({"area": areas.to_numpy(), "name": frame[name_col].map(_text).to_numpy()})
+        given = given[given["name"] != ""]
+        counted = given.groupby(["area", "name"], sort=False).size().reset_index(name="rows")
+        for area, name in counted.sort_values("rows", ascending=False, kind="stable")[["area", "name"]].itertuples(
+            index=False
+        ):
+            names.setdefault(str(area), str(name))
     if layer is not None:
         layer = layer[keep].assign(unit_code=codes.to_numpy()).set_index("unit_code")
         if "population" in layer.columns:
@@ -251,14 +327,32 @@ def changed_units(edited: pd.Series, original: pd.Series) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    """A plan CSV as Excel saves it too: UTF-8 (with or without a BOM) or Windows-1252, comma,
+    semicolon (European Excel) or tab separated; spaces around headers dropped, and rows left
+    wholly blank (trailing ``,,`` lines) skipped."""
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read the plan ({exc}).") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")  # Excel's "CSV" on Windows
+    header = text.split("\n", 1)[0]
+    sep = "," if "," in header else next((s for s in (";", "\t") if s in header), ",")
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         msg = f"cannot read the plan as CSV ({exc}); expected columns unit_code,area_id."
         raise InputError(path, msg) from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    blank = frame.apply(lambda row: not "".join(map(str, row)).strip(), axis=1).astype(bool)
+    return frame[~blank] if len(frame) else frame
 
 
-def _read_vector(path: Path) -> gpd.GeoDataFrame:
+def _read_vector(path: Path) -> pd.DataFrame:
+    """The plan's layer (``units`` where the file has several) in EPSG:27700; a plain DataFrame
+    when the layer has no geometry."""
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
         layer = "units" if "units" in layers else layers[0]
@@ -268,6 +362,8 @@ def _read_vector(path: Path) -> gpd.GeoDataFrame:
         raise InputError(path, msg) from exc
     except UnicodeDecodeError as exc:
         raise not_utf8(path, exc) from exc
+    if not isinstance(frame, gpd.GeoDataFrame):
+        return frame
     if frame.crs is None:
         msg = "the layer has no CRS; save it with one (sda writes EPSG:27700 in plan.gpkg, WGS84 in GeoJSON)."
         raise InputError(path, msg)
@@ -324,6 +420,12 @@ def _check_rows(
             problems.append(
                 f"{row}, field {code_col!r}: unit {code!r} is not in the units file{hint}; expected one of "
                 f"its {len(known_set):,} unit codes. Fix: correct the code, or delete the row"
+            )
+            continue
+        if is_placeholder(area):
+            problems.append(
+                f"{row}, field {area_col!r}: unit {code!r} has {area!r} for its area, which a spreadsheet leaves when "
+                "a formula or lookup failed; expected an area id. Fix: give it the id of its area"
             )
             continue
         if not area:

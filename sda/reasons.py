@@ -24,10 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Band", "carried_populations", "move_reasons"]
+__all__ = ["NO_DATA_REASON", "SEARCH_CHOICE", "Band", "carried_populations", "move_reasons"]
 
-#: The reason given when no fact of the data explains a move.
+#: The reason given when no fact of the data explains a move made by a re-run's search.
 SEARCH_CHOICE = "the search's choice: the plan scores better (PCN alignment, borders) by more than the price of moving"
+#: The same when the new plan may have been edited or made afresh (``sda diff`` of any two plans).
+NO_DATA_REASON = "no change in the data explains it: a choice made in the new plan (by its run, or an edit)"
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ def move_reasons(
     pcn_before: Sequence[str] | None = None,
     pcn_after: Sequence[str] | None = None,
     pcn_names: Mapping[str, str] | None = None,
+    otherwise: str = SEARCH_CHOICE,
 ) -> list[str]:
     """One reason per unit (positions as ``before``/``after``; "" where the unit did not move).
 
@@ -81,6 +84,8 @@ def move_reasons(
     pcn_before, pcn_after, pcn_names
         Each unit's PCN code in the previous and the current plan ("" unknown), and names to
         show them by; without both codes the PCN cause is not told.
+    otherwise
+        The reason when none of the above holds.
     """
     carried = carried_populations(before, population)
     made, dropped = set(created), set(retired)
@@ -104,5 +109,5 @@ def move_reasons(
             said.append(f"it is part of {new}, a new area (the count changed)")
         if old in dropped:
             said.append(f"{old} was retired (the count changed)")
-        reasons.append("; ".join(said) or SEARCH_CHOICE)
+        reasons.append("; ".join(said) or otherwise)
     return reasons

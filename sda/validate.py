@@ -39,6 +39,7 @@ __all__ = [
     "check_population_table",
     "check_practices",
     "check_units",
+    "is_placeholder",
     "parse_numbers",
 ]
 
@@ -168,12 +169,14 @@ def _population_hint(found: str) -> str:
     cleaned = found.strip().replace(",", "").replace(" ", "").replace("O", "0").replace("o", "0")
     if cleaned != found.strip() and cleaned.isdigit():
         return f" (did you mean {int(cleaned)}? remove thousands separators and letters)"
-    if _is_placeholder(found):
+    if is_placeholder(found):
         return " (a spreadsheet error or placeholder: the formula or lookup that made it found nothing)"
     return ""
 
 
-def _is_placeholder(value: str) -> bool:
+def is_placeholder(value: str) -> bool:
+    """Whether a cell holds what a spreadsheet leaves when a formula or lookup failed (``#N/A``,
+    ``NULL``, ``nan``...) rather than a value."""
     return value.strip().upper() in _PLACEHOLDERS
 
 
@@ -584,7 +587,7 @@ def check_practices(table: pd.DataFrame, path: object) -> list[Finding]:
                 "Fix: fill it in, or delete the practice if it belongs to no PCN.",
             )
         )
-    for pos in np.flatnonzero(pcn_codes.map(_is_placeholder).to_numpy()):
+    for pos in np.flatnonzero(pcn_codes.map(is_placeholder).to_numpy()):
         problems.append(
             _row_problem(
                 path,

@@ -6,17 +6,21 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 import shapely
 from click.testing import CliRunner
+from editing import edit_units_in_place, fids_of
+from helpers import folder_bytes
 from helpers import quadrant_plan as build_plan
 
 from sda.cli import cli
 from sda.diff import diff_plans, render_diff_text
 from sda.outputs import write_outputs
 from sda.planfile import read_planfile
+from sda.reasons import NO_DATA_REASON
 
 #: Three units moved by hand: R0C1 (A1 -> A2), R1C1 (A1 -> A2), R3C3 (A4 -> A3).
 HAND_MOVES = {"R0C1": "A2", "R1C1": "A2", "R3C3": "A3"}
@@ -149,7 +153,7 @@ def test_area_names_are_shown_when_the_plans_have_them(plan_dir: Path, tmp_path:
     (tmp_path / "named.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     diff = diff_plans(read_planfile(plan_dir), read_planfile(tmp_path / "named.csv"))
     assert dict(zip(diff.areas["area_id"], diff.areas["area_name"], strict=True)) == names
-    assert "A4 Chatteris [kept]: 5,250 -> 5,250 -> 3,875" in render_diff_text(diff)
+    assert "A4 Chatteris [kept]: 5,250 -> 3,875;" in render_diff_text(diff)
 
 
 def test_a_removed_unit_is_named_with_its_area_and_residents(plan_dir: Path, tmp_path: Path) -> None:
@@ -164,3 +168,39 @@ def test_a_removed_unit_is_named_with_its_area_and_residents(plan_dir: Path, tmp
     assert f"Units: {len(rows) - 1} now (1 removed); carried by" in text
     residents = int(old.population[gone["unit_code"]])
     assert f"{gone['unit_code']} ({gone['area_id']}, {residents:,} residents)" in text
+
+
+def test_a_hand_edit_is_not_called_the_searchs_choice_and_old_scores_are_not_shown(
+    plan_dir: Path, tmp_path: Path
+) -> None:
+    edited = tmp_path / "edited"
+    shutil.copytree(plan_dir, edited)
+    edit_units_in_place(edited / "plan.gpkg", {fids_of(edited / "plan.gpkg")["R0C1"]: "A2"})
+    diff = diff_plans(read_planfile(plan_dir), read_planfile(edited / "plan.gpkg"))
+    assert diff.moved["reason"].tolist() == [NO_DATA_REASON]
+    assert diff.scores == {} and diff.edited == [edited / "plan.gpkg"]
+    text = render_diff_text(diff)
+    assert "Scores are not shown for" in text and "Plan scores" not in text
+
+
+def test_a_renamed_area_is_a_change(plan_dir: Path, tmp_path: Path) -> None:
+    rows = _rows(plan_dir / "assignment.csv")
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(
+        "unit_code,area_id,area_name\n"
+        + "".join(f"{r['unit_code']},{r['area_id']},{'Ely' if r['area_id'] == 'A1' else r['area_id']}\n" for r in rows),
+        encoding="utf-8",
+    )
+    diff = diff_plans(read_planfile(plan_dir / "assignment.csv"), read_planfile(renamed))
+    assert diff.renamed == [("A1", "A1", "Ely")] and not diff.unchanged
+    assert "Renamed: A1 'A1' -> 'Ely'." in render_diff_text(diff)
+
+
+def test_a_change_log_is_never_written_into_a_plans_folder(plan_dir: Path, tmp_path: Path) -> None:
+    third = tmp_path / "third"
+    shutil.copytree(plan_dir, third)
+    before = folder_bytes(third)
+    result = CliRunner().invoke(cli, ["diff", str(plan_dir), str(plan_dir), "--out", str(third)])
+    assert result.exit_code == 1, result.output
+    assert "it holds an sda plan" in result.output and f"--out {third / 'changes'}" in result.output
+    assert folder_bytes(third) == before

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from conftest import grid_units
-from editing import edit_units_in_place
+from editing import edit_units_in_place, fids_of
 from helpers import quadrant_plan as build_plan
 
 from sda.errors import InputError, ProblemsError, SdaWarning
@@ -145,3 +147,69 @@ def test_gpkg_rows_are_named_by_fid(tmp_path: Path) -> None:
     edit_units_in_place(folder / "plan.gpkg", {5: None})
     with pytest.raises(ProblemsError, match=r"fid 5, field 'area_id': unit 'R1C1' has no area"):
         read_assignment(folder, units=CODES)
+
+
+# --------------------------------------------------------------------------- a folder edited in Excel
+
+
+def _copy_with_csv(plan_dir: Path, folder: Path, edit: dict[str, str], names: dict[str, str] | None = None) -> Path:
+    """A copy of the run folder whose assignment.csv moved units to other areas (as in Excel)."""
+    shutil.copytree(plan_dir, folder)
+    frame = pd.read_csv(folder / "assignment.csv", dtype=str)
+    frame["area_id"] = [edit.get(c, a) for c, a in zip(frame["unit_code"], frame["area_id"], strict=True)]
+    if names:
+        frame["area_name"] = [names.get(a, n) for a, n in zip(frame["area_id"], frame["area_name"], strict=True)]
+    frame.to_csv(folder / "assignment.csv", index=False)
+    return folder
+
+
+def test_a_folder_whose_assignment_csv_was_edited_is_read_from_it(plan_dir: Path, tmp_path: Path) -> None:
+    folder = _copy_with_csv(plan_dir, tmp_path / "excel", {"R0C1": "A2"})
+    with pytest.warns(SdaWarning, match=r"assignment.csv was edited after the run \(1 unit\(s\) moved or dropped\)"):
+        plan = read_planfile(folder)
+    assert plan.path.name == "assignment.csv" and plan.assignment["R0C1"] == "A2"
+    renamed = _copy_with_csv(plan_dir, tmp_path / "renamed", {}, names={"A1": "Ely & Soham"})
+    record = json.loads((renamed / "plan.json").read_text(encoding="utf-8"))
+    for area in record["areas"]:  # the run named its areas by their ids
+        area["name"] = area["area_id"]
+    (renamed / "plan.json").write_text(json.dumps(record), encoding="utf-8")
+    with pytest.warns(SdaWarning, match=r"\(A1 renamed\)"):
+        assert read_planfile(renamed).area_names["A1"] == "Ely & Soham"
+    # Unedited, the GeoPackage is read as before, without a word.
+    assert read_planfile(plan_dir).path.name == "plan.gpkg"
+
+
+def test_two_files_of_a_folder_edited_differently_is_an_error(plan_dir: Path, tmp_path: Path) -> None:
+    folder = _copy_with_csv(plan_dir, tmp_path / "both", {"R0C1": "A2"})
+    edit_units_in_place(folder / "plan.gpkg", {fids_of(folder / "plan.gpkg")["R3C3"]: "A3"})
+    with pytest.raises(InputError, match=r"plan.gpkg \(1 unit\(s\) moved or dropped\), assignment.csv .* differently"):
+        read_planfile(folder)
+
+
+def test_a_moved_units_stale_name_does_not_rename_its_new_area(tmp_path: Path) -> None:
+    # Moved by editing area_id only: the row still says "March", its old area's name.
+    path = tmp_path / "plan.csv"
+    path.write_text(
+        "unit_code,area_id,area_name\nU1,A,Ely\nU2,A,Ely\nU3,A,March\nU4,B,March\nU5,B,March\n", encoding="utf-8"
+    )
+    assert read_planfile(path).area_names == {"A": "Ely", "B": "March"}
+
+
+def test_csvs_as_excel_saves_them_are_read(tmp_path: Path) -> None:
+    expected = {"U1": "A", "U2": "B"}
+    variants = {
+        "semicolon.csv": "\ufeffunit_code;area_id;area_name\r\nU1;A;Caf\u00e9\r\nU2;B;Ely\r\n".encode(),
+        "cp1252.csv": "unit_code,area_id,notes\nU1,A,caf\u00e9\nU2,B,\n".encode("cp1252"),
+        "spaces.csv": b"unit_code ,area_id \nU1,A\nU2,B\n,\n , \n",
+        "tabs.tsv": b"unit_code\tarea_id\nU1\tA\nU2\tB\n",
+    }
+    for name, raw in variants.items():
+        (tmp_path / name).write_bytes(raw)
+        assert read_planfile(tmp_path / name).assignment.to_dict() == expected, name
+
+
+def test_a_spreadsheet_placeholder_is_no_area(tmp_path: Path) -> None:
+    path = tmp_path / "plan.csv"
+    path.write_text("unit_code,area_id\nU1,A\nU2,#N/A\n", encoding="utf-8")
+    with pytest.raises(ProblemsError, match=r"row 2, field 'area_id': unit 'U2' has '#N/A' for its area"):
+        read_planfile(path)

@@ -291,7 +291,7 @@ def test_a_rerun_says_why_units_moved(tmp_path: Path, make_grid: GridFactory) ->
 
     result = CliRunner().invoke(cli, ["diff", str(base), str(after), "--out", str(tmp_path / "diff")])
     assert result.exit_code == 0, result.output
-    assert why in result.output
+    assert why in result.output and "(5,600 on the current data, before any move)" in result.output
     rows = list(csv.DictReader((tmp_path / "diff" / "areas.csv").read_text(encoding="utf-8").splitlines()))
     row = next(r for r in rows if r["previous_id"] == area)
     population_after = int(rerun.units.loc[rerun.assignment == area, "population"].sum())
