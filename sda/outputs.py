@@ -361,6 +361,7 @@ def check_same_run(out_dir: Path, record: Mapping[str, Any], layers: Mapping[str
         )
         raise InputError(out_dir, msg)
     saved = {str(k): str(v) for k, v in (record.get("assignment") or {}).items()}
+    _check_areas_layer(out_dir / "plan.gpkg", layers["areas"], set(saved.values()))
     copies = {"plan.gpkg, layer 'units'": _pairs_of(layers["units"])}
     if (out_dir / "units.geojson").is_file():
         copies["units.geojson"] = _pairs_of(_read_attributes(out_dir / "units.geojson"))
@@ -385,6 +386,33 @@ def check_same_run(out_dir: Path, record: Mapping[str, Any], layers: Mapping[str
             "run's plan, re-run `sda propose`."
         )
         raise InputError(out_dir / name, msg)
+
+
+def _check_areas_layer(gpkg: Path, areas: pd.DataFrame, run_ids: set[str]) -> None:
+    """Refuse an ``areas`` layer edited after the run (areas merged, split or deleted in QGIS):
+    the report would draw it, while every figure comes from the units."""
+    if not run_ids or "area_id" not in areas.columns:
+        return
+    ids = areas["area_id"].astype(str)
+    twice = sorted(set(ids[ids.duplicated()]))
+    gone, new = sorted(run_ids - set(ids)), sorted(set(ids) - run_ids)
+    if not (twice or gone or new):
+        return
+    found = "; ".join(
+        part
+        for part in (
+            f"{', '.join(twice)} more than once" if twice else "",
+            f"{', '.join(gone)} missing" if gone else "",
+            f"{', '.join(new)} not in the run" if new else "",
+        )
+        if part
+    )
+    msg = (
+        f"layer 'areas' was edited after the run ({found}). sda takes a plan from the units layer: to merge or "
+        "move areas, change area_id of their units in layer 'units', then run `sda evaluate --config CONFIG "
+        "PLAN --out DIR` to check and report the edited plan."
+    )
+    raise InputError(gpkg, msg)
 
 
 def _layer_run(path: Path, layer: str | None) -> str | None:

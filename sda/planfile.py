@@ -357,6 +357,8 @@ def _read_vector(path: Path) -> pd.DataFrame:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
         layer = "units" if "units" in layers else layers[0]
         frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True)
+        if layer == "units" and "areas" in layers:
+            _warn_areas_layer_differs(path, frame, pyogrio.read_dataframe(path, layer="areas", read_geometry=False))
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, IndexError) as exc:
         msg = f"cannot open the plan ({gdal_reason(exc)}); expected an sda plan.gpkg or units.geojson, or a CSV."
         raise InputError(path, msg) from exc
@@ -368,6 +370,23 @@ def _read_vector(path: Path) -> pd.DataFrame:
         msg = "the layer has no CRS; save it with one (sda writes EPSG:27700 in plan.gpkg, WGS84 in GeoJSON)."
         raise InputError(path, msg)
     return frame if frame.crs == _BNG else frame.to_crs(_BNG)
+
+
+def _warn_areas_layer_differs(path: Path, units: pd.DataFrame, areas: pd.DataFrame) -> None:
+    """An ``areas`` layer whose ids are not the units' areas was edited in QGIS, where an officer
+    may merge or delete areas: sda reads the units, so say that those edits are not read."""
+    if "area_id" not in areas.columns or "area_id" not in units.columns:
+        return
+    drawn = areas["area_id"].map(_text)
+    held = set(units["area_id"].map(_text)) - {""}
+    if drawn.duplicated().any() or set(drawn) != held:
+        warnings.warn(
+            f"{path}: layer 'areas' does not match layer 'units' (edited in QGIS?); sda reads the plan from "
+            "layer 'units' only, so edits to the areas layer are not read. To merge or move areas, change "
+            "area_id of their units.",
+            SdaWarning,
+            stacklevel=4,
+        )
 
 
 def _column(

@@ -37,6 +37,17 @@ def edit_units_in_place(gpkg: Path, area_by_fid: Mapping[int, str | None]) -> No
     db.close()
 
 
+def merge_areas_layer_in_place(gpkg: Path, into: str, merged: str) -> None:
+    """Give area ``merged``'s feature of the ``areas`` layer the id ``into``, in place, as an officer
+    merging areas in QGIS's attribute table of that layer would."""
+    with sqlite3.connect(gpkg) as db:
+        for name in ("ST_IsEmpty", "ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):
+            db.create_function(name, 1, _never)
+        changed = db.execute("UPDATE areas SET area_id = ? WHERE area_id = ?", (into, merged)).rowcount
+        assert changed == 1, f"no area {merged} in {gpkg}"
+    db.close()
+
+
 def fids_of(gpkg: Path) -> dict[str, int]:
     """``unit_code -> fid`` of the ``units`` layer."""
     with sqlite3.connect(gpkg) as db:

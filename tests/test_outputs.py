@@ -13,13 +13,15 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from editing import merge_areas_layer_in_place
 from helpers import quadrant_plan  # the shared hand-made 4x4 plan
 
 from sda.config import RunConfig, UnitsConfig
-from sda.errors import InputError
+from sda.errors import InputError, SdaWarning
 from sda.layers import write_geojson
 from sda.outputs import read_plan, write_outputs
 from sda.plan import Plan
+from sda.planfile import read_planfile
 from sda.summary import summary_dict, summary_table
 
 EXPECTED_FILES = {
@@ -406,6 +408,18 @@ def test_report_refuses_an_assignment_edited_after_the_run(out_dir: Path, tmp_pa
         read_plan(edited)
     with pytest.raises(InputError, match="sda evaluate --config CONFIG PLAN --out DIR"):
         read_plan(edited)
+
+
+def test_report_refuses_an_areas_layer_edited_after_the_run(out_dir: Path, tmp_path: Path) -> None:
+    edited = tmp_path / "edited"
+    shutil.copytree(out_dir, edited)
+    first, second = sorted(read_plan(out_dir).areas.index.astype(str))[:2]
+    merge_areas_layer_in_place(edited / "plan.gpkg", into=first, merged=second)
+    said = rf"layer 'areas' was edited after the run \({first} more than once; {second} missing\)"
+    with pytest.raises(InputError, match=said):
+        read_plan(edited)
+    with pytest.warns(SdaWarning, match=r"layer 'areas' does not match layer 'units'"):
+        assert read_planfile(edited).path.name == "plan.gpkg"
 
 
 def test_report_timings_stay_in_plan_json(plan: Plan, tmp_path: Path) -> None:
