@@ -159,7 +159,9 @@ def repair_edited_plan(
         "seed": cfg.search.seed,
         "seconds_total": round(time.monotonic() - started, 2),
     }
-    plan = build_plan(cfg, inputs, repaired, target=target, provenance=provenance, ids=names)
+    # Areas keep their names as well as their ids (those the officer saw, or gave, in the edited plan).
+    kept_names = {str(a): str(n) for a, n in ev.plan.areas["name"].items() if str(n)}
+    plan = build_plan(cfg, inputs, repaired, target=target, provenance=provenance, ids=names, area_names=kept_names)
     plan.warnings = [*inputs.warnings, *(w for w in ev.plan.warnings if w.startswith("Edited: "))]
     moved = changed_units(plan.assignment, edited)
     pop = dict(zip(problem.codes, problem.pop.tolist(), strict=True))

@@ -130,11 +130,16 @@ def evaluate_plan(
     k = len(names)
     target = target_for(problem, k if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
     run_dir, before, run_scores, record = _read_run(original if original is not None else source, problem)
+    run_names = _run_area_names(record) if run_dir is not None else {}
     edits = _edits_frame(assignment, before, problem)
     about_the_run: list[str] = []
     if run_dir is not None:
         say(f"compared with the run in {run_dir.name}: {len(edits)} unit(s) moved")
-        about_the_run = [*_other_config(run_dir, record, cfg), *_new_areas(assignment, before)]
+        about_the_run = [
+            *_other_config(run_dir, record, cfg),
+            *_new_areas(assignment, before),
+            *_renamed(run_names, _given_names(run_names, assignment.attrs["area_names"])),
+        ]
     for note in about_the_run:  # on the terminal now, and in the report
         warnings.warn(note, SdaWarning, stacklevel=2)
     provenance = _provenance(cfg, inputs, source, run_dir, edits)
@@ -145,7 +150,8 @@ def evaluate_plan(
         target=target,
         provenance=provenance,
         ids=names,
-        area_names=_run_area_names(record) if run_dir is not None else None,
+        # The run's names, then the file's own (an officer's renames and new areas' names).
+        area_names={**run_names, **_given_names(run_names, assignment.attrs["area_names"])},
         broken_rules="record",
     )
     titles = {str(i): f"{i} ({n})" for i, n in plan.areas["name"].items() if str(n) and str(n) != str(i)}
@@ -160,6 +166,19 @@ def evaluate_plan(
     run_provenance = record.get("provenance")
     recorded = isinstance(run_provenance, Mapping) and bool(run_provenance.get(EDITS_KEY))
     return Evaluation(plan, violations, edits, costs, source, run_dir, run_scores, recorded)
+
+
+def _given_names(run_names: Mapping[str, str], file_names: Mapping[str, str]) -> dict[str, str]:
+    """The plan file's area names that the officer gave: a name another area had in the run is
+    a row's stale name (its area id was edited, its name not), not a name given to this area."""
+    taken = set(run_names.values())
+    return {a: n for a, n in file_names.items() if run_names.get(a) == n or n not in taken}
+
+
+def _renamed(run_names: Mapping[str, str], file_names: Mapping[str, str]) -> list[str]:
+    """A note naming the areas the officer renamed in the plan file (their new names are used)."""
+    changed = [f"{a} {run_names[a]!r} -> {n!r}" for a, n in sorted(file_names.items()) if run_names.get(a, n) != n]
+    return [f"Renamed since the run (the new names are used): {'; '.join(changed)}."] if changed else []
 
 
 def _run_area_names(record: Mapping[str, Any]) -> dict[str, str]:

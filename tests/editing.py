@@ -37,6 +37,16 @@ def edit_units_in_place(gpkg: Path, area_by_fid: Mapping[int, str | None]) -> No
     db.close()
 
 
+def rename_area_in_place(gpkg: Path, area: str, name: str) -> None:
+    """Set ``area_name`` of every unit of ``area`` in the ``units`` layer, in place (a rename in QGIS)."""
+    with sqlite3.connect(gpkg) as db:
+        for fn in ("ST_IsEmpty", "ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):
+            db.create_function(fn, 1, _never)
+        changed = db.execute("UPDATE units SET area_name = ? WHERE area_id = ?", (name, area)).rowcount
+        assert changed > 0, f"no units of {area} in {gpkg}"
+    db.close()
+
+
 def merge_areas_layer_in_place(gpkg: Path, into: str, merged: str) -> None:
     """Give area ``merged``'s feature of the ``areas`` layer the id ``into``, in place, as an officer
     merging areas in QGIS's attribute table of that layer would."""

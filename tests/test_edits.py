@@ -31,7 +31,7 @@ from sda.edits import (
     undo_needless_moves,
 )
 from sda.errors import InfeasibleError, InputError
-from sda.planfile import changed_units, read_assignment
+from sda.planfile import changed_units, read_assignment, read_planfile
 from sda.problem import Problem
 from sda.rules import check_rules
 
@@ -140,6 +140,7 @@ def test_repair_holds_the_edits_moves_few_residents_and_diff_lists_its_moves(
     residents_moved = sum(pop[c] for c in moved.index)
     assert 0 < residents_moved < 0.03 * problem.total_pop, residents_moved
     assert f"The repair moved {len(moved)} unit(s)" in output
+    assert read_planfile(out).area_names == read_planfile(folder).area_names  # every area keeps its name
     # the repaired plan keeps every rule, by the same check an officer would run
     code, output = _invoke("evaluate", "--config", str(cfg.source), str(out), "-q")
     assert code == 0, output

@@ -17,6 +17,7 @@ from editing import (
     copy_run,
     edit_units_in_place,
     fids_of,
+    rename_area_in_place,
 )
 from helpers import cell, ruled_grid
 
@@ -26,7 +27,7 @@ from sda.config import LockConfig, RulesConfig, RunConfig, UnitsConfig
 from sda.evaluate import evaluate_plan, evaluation_text, list_violations
 from sda.formatting import show_whole
 from sda.outputs import write_outputs
-from sda.planfile import read_assignment
+from sda.planfile import read_assignment, read_planfile
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +98,21 @@ def test_an_area_id_the_run_did_not_have_is_warned_about(real_run: tuple[RunConf
         warnings.simplefilter("always")
         evaluate_plan(cfg, folder)
     assert not [w for w in untouched if "not an area of the run" in str(w.message)]
+
+
+def test_an_officers_rename_is_kept_and_said(real_run: tuple[RunConfig, Path], tmp_path: Path) -> None:
+    import warnings
+
+    cfg, folder = real_run
+    copy = copy_run(folder, tmp_path / "run")
+    area, old_name = next(iter(read_planfile(folder).area_names.items()))
+    rename_area_in_place(copy / "plan.gpkg", area, "Fenland North")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan = evaluate_plan(cfg, copy).plan
+    assert plan.areas.loc[area, "name"] == "Fenland North"
+    said = f"Renamed since the run (the new names are used): {area} {old_name!r} -> 'Fenland North'."
+    assert said in [str(w.message) for w in caught]
 
 
 def test_evaluate_names_the_short_area_and_the_split_one_with_numbers(
