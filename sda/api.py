@@ -123,6 +123,8 @@ def _read_and_link(cfg: RunConfig, say: Progress) -> tuple[gpd.GeoDataFrame, nx.
         units, records = split_units(units, cfg.units, cfg.areas.max_population)
         if records:
             say(f"split {len(records)} units into finer units: {len(units):,} units now")
+    if cfg.output.names is not None:
+        read_names_csv(cfg.output.names)  # its mistakes now, not after the search
     graph = build_adjacency(units, cfg.graph)
     say(f"adjacency: {graph.number_of_edges():,} links ({cfg.graph.contiguity}, snap {cfg.graph.snap_m} m)")
     practices = None

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from sda.errors import InputError, SdaWarning
+from sda.errors import InputError, ProblemsError, SdaWarning
 from sda.problem import Problem
 
 __all__ = [
@@ -134,8 +134,9 @@ def read_names_csv(path: Path) -> dict[str, str]:
     Raises
     ------
     InputError
-        The file is missing or unreadable, lacks a column, has a blank name, repeats an id or
-        gives two areas the same name.
+        The file is missing or unreadable, or lacks a column.
+    ProblemsError
+        Blank ids or names, ids named twice, names given to two areas: every one listed.
     """
     path = Path(path)
     try:
@@ -150,18 +151,21 @@ def read_names_csv(path: Path) -> dict[str, str]:
         msg = f"column {missing[0]!r} is missing (found {', '.join(header) or 'no columns'}); expected area_id,name."
         raise InputError(path, msg)
     names: dict[str, str] = {}
+    problems = []
     for row_number, row in enumerate(rows, start=2):
         area, name = str(row["area_id"] or "").strip(), str(row["name"] or "").strip()
+        where = f"{path}, row {row_number}"
         if not area or not name:
-            msg = f"blank {'area_id' if not area else 'name'}; expected an area id such as SDA-01 and its name."
-            raise InputError(path, msg, row=row_number)
-        if area in names:
-            msg = f"area {area!r} is named twice; keep one row per area."
-            raise InputError(path, msg, row=row_number, field="area_id")
-        if name in names.values():
-            msg = f"the name {name!r} is given to two areas; names must be unique."
-            raise InputError(path, msg, row=row_number, field="name")
-        names[area] = name
+            blank = "area_id" if not area else "name"
+            problems.append(f"{where}, field {blank!r}: blank; expected an area id such as SDA-01 and its name")
+        elif area in names:
+            problems.append(f"{where}, field 'area_id': area {area!r} is named twice; keep one row per area")
+        elif name in names.values():
+            problems.append(f"{where}, field 'name': the name {name!r} is given to two areas; names must be unique")
+        else:
+            names[area] = name
+    if problems:
+        raise ProblemsError(f"{path}: {len(problems)} problem(s) in the names CSV (fix, then run again):", problems)
     return names
 
 

@@ -332,6 +332,12 @@ def _(folder: Path) -> None:
     write_csv(folder / "practices.csv", PRACTICE_HEADER, rows)
 
 
+@case("output-names-csv-problems")
+def _(folder: Path) -> None:
+    rows = [["SDA-01", ""], ["SDA-02", "Ely"], ["SDA-02", "Soham"], ["SDA-03", "Ely"]]
+    write_csv(folder / "names.csv", ["area_id", "name"], rows)
+
+
 # --------------------------------------------------------------------------- PCN shares
 
 
