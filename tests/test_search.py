@@ -594,3 +594,15 @@ def test_combine_by_component_needs_two_components() -> None:
     problem = two_pcn_grid()
     halves = labels_from(problem, {c: (0 if int(c[3]) < 3 else 1) for c in problem.codes})
     assert combine_by_component(problem, [halves, halves], 60.0) is None
+
+
+def test_a_long_step_budget_is_told_in_words() -> None:
+    from sda.engine.search import _duration
+
+    assert [_duration(s) for s in (45, 150, 3_000, 30_000, 2_000_000)] == [
+        "45 seconds",
+        "2 minutes",
+        "50 minutes",
+        "8 hours",
+        "23 days",
+    ]

@@ -78,6 +78,11 @@ PAIR_SHARE = 1 / 3
 #: rounds no better (0.1241, 1.5%), nor a refining temperature of 0.001 (0.1247, 1.9%). Not at
 #: tight counts: at 28 areas (mid-2018), seeds 1-3, 4 x 10 million then 2 x 20 million gave
 #: 0.2119, 0.2033 and 0.2296 against 0.1929, 0.1973 and 0.1982 for 4 starts of 20 million.
+#: Annealing steps a core makes in a second, roughly (about 3 s per 10 million on the shipped
+#: data): only to warn, before a start begins, that a step budget means hours or days.
+STEPS_PER_CORE_SECOND = 3_000_000
+#: A start estimated to take longer than this (seconds of one core) is said so as it begins.
+LONG_START_S = 600.0
 REFINE_SHARE = 0.5
 REFINE_PLANS = 2
 REFINE_SCHEDULE = Schedule(start_temperature=0.0005)
@@ -111,6 +116,14 @@ class SearchResult:
     task_cpu_s: dict[str, list[float]] = field(default_factory=dict)
     #: What the pool of areas the starts saw gave (``sda.engine.pool``), in words; "" if not run.
     pool: str = ""
+
+
+def _duration(seconds: float) -> str:
+    """A rough duration in the largest fitting unit: "40 minutes", "5 hours", "19 days"."""
+    for size, unit in ((86_400, "days"), (3_600, "hours"), (60, "minutes")):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds:,.0f} seconds"
 
 
 def compile_kernels(problem: Problem) -> float:
@@ -787,6 +800,11 @@ def search(
     elif steps > 0:
         kept = f" (the other {steps - start_steps:,} are kept for the final phase)" if start_steps < steps else ""
         say(f"improving {n_starts} start(s) for {start_steps:,} steps each on {min(workers, n_starts)} worker(s){kept}")
+        if (seconds := start_steps * TIGHT_EFFORT / STEPS_PER_CORE_SECOND) > LONG_START_S:
+            say(
+                f"  that is up to {_duration(seconds)} of one core a start (about {STEPS_PER_CORE_SECOND:,} steps "
+                "a second): lower [search] steps (or --steps) for a shorter run; Ctrl-C stops it"
+            )
     else:
         say(f"improving {n_starts} start(s) for about {share:.0f} s each on {min(workers, n_starts)} worker(s)")
     seeds = child_seeds(seed, n_starts, stream=1)
