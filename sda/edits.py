@@ -448,6 +448,32 @@ def _codes(problem: Problem, positions: np.ndarray, limit: int = 8) -> str:
     return shown + (f" (+{len(codes) - limit} more)" if len(codes) > limit else "")
 
 
+def _as_plan_file(plan: Plan, path: Path) -> PlanFile:
+    """A built plan as ``sda diff`` reads one from disk: its names, scores, area table and band
+    with it, so that the repair's change log says as much as ``sda diff`` of the two files."""
+    columns = [c for c in ("population", "pcn_code", "geometry") if c in plan.units.columns]
+    areas = plan.areas.reset_index()
+    record = {
+        "assignment": {str(c): str(a) for c, a in plan.assignment.items()},
+        "scores": plan.scores,
+        "areas": areas.assign(area_id=areas["area_id"].astype(str)).to_dict("records"),
+        "config": {
+            "areas": {
+                "min_population": plan.config.areas.min_population,
+                "max_population": plan.config.areas.max_population,
+            }
+        },
+    }
+    names = {str(a): str(n) for a, n in plan.areas["name"].items() if str(n)} if "name" in plan.areas else {}
+    return PlanFile(
+        path=path,
+        assignment=plan.assignment.astype(str).rename("area_id"),
+        area_names=names,
+        units=plan.units[columns],
+        record=record,
+    )
+
+
 def write_repair(rep: Repair, out_dir: Path) -> list[Path]:
     """Write the repaired plan as ``propose`` does, and the change from the edited plan in
     ``changes/`` (``sda diff``'s files: ``changes.txt``, ``moved.csv``, ``moved.geojson``,
@@ -456,20 +482,8 @@ def write_repair(rep: Repair, out_dir: Path) -> list[Path]:
     from sda.diff import diff_plans, write_diff
     from sda.outputs import write_outputs
 
-    columns = ["population", "geometry"]
-    edited = PlanFile(
-        path=rep.evaluation.source,
-        assignment=rep.evaluation.plan.assignment.rename("area_id"),
-        units=rep.evaluation.plan.units[columns],
-        record={"scores": rep.evaluation.plan.scores},
-    )
-    repaired = PlanFile(
-        path=Path(out_dir) / "plan.gpkg",
-        assignment=rep.plan.assignment.rename("area_id"),
-        units=rep.plan.units[columns],
-        record={"scores": rep.plan.scores},
-    )
-    changes = diff_plans(edited, repaired)
+    edited = _as_plan_file(rep.evaluation.plan, rep.evaluation.source)
+    changes = diff_plans(edited, _as_plan_file(rep.plan, Path(out_dir) / "plan.gpkg"))
     return write_outputs(rep.plan, out_dir, also=("changes", lambda folder: write_diff(changes, folder)))
 
 

@@ -147,6 +147,10 @@ def test_repair_holds_the_edits_moves_few_residents_and_diff_lists_its_moves(
     # the change log beside it, and sda diff, list exactly the units the repair moved
     logged = pd.read_csv(out / "changes" / "moved.csv", dtype=str)
     assert set(logged["unit_code"]) == set(moved.index)
+    assert logged["reason"].notna().all()  # and says why, with names and scores as sda diff would
+    areas = pd.read_csv(out / "changes" / "areas.csv", dtype=str)
+    assert areas["area_name"].notna().all() and areas["pcn_coterminosity_after"].notna().all()
+    assert "Plan scores (before -> after):" in (out / "changes" / "changes.txt").read_text(encoding="utf-8")
     code, output = _invoke("diff", str(folder), str(out), "--out", str(tmp_path / "diff"))
     assert code == 0, output
     listed = pd.read_csv(tmp_path / "diff" / "moved.csv", dtype=str)
