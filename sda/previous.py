@@ -158,8 +158,9 @@ def carry_previous(
         if other:
             notes.append(
                 f"{lacking} has unit codes only, no polygons, so "
-                f"{len(other)} unit(s) with codes it does not hold could not be carried by overlap; "
-                "they start in a neighbouring area. Give the previous plan.gpkg or units.geojson to carry them."
+                f"{len(other)} unit(s) with codes it does not hold could not be carried by overlap: {_few(other)}; "
+                "they start in a neighbouring area. If the plan file lost their rows by mistake, add them back; "
+                "else give the previous plan.gpkg or units.geojson to carry them."
             )
     table = pd.DataFrame.from_dict(rows, orient="index").reindex(codes)
     table.index.name = "unit_code"

@@ -91,6 +91,8 @@ def test_a_csv_carries_by_code_only_and_says_so(make_grid: GridFactory) -> None:
     assert carried.weighting == "codes only"
     assert set(carried.table.loc[["M", "S1", "X", "AB"], "kind"]) == {"new"}
     assert "has unit codes only" in carried.notes[0] and "6 unit(s)" in carried.notes[0]
+    new = carried.table.index[carried.table["kind"] == "new"].tolist()
+    assert f"could not be carried by overlap: {', '.join(new)};" in carried.notes[0]  # each named
 
 
 def test_start_labels_are_contiguous_and_cover_every_unit(make_grid: GridFactory) -> None:
