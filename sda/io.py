@@ -530,7 +530,10 @@ def _read_text_csv(path: Path) -> pd.DataFrame:
         except UnicodeDecodeError:
             continue
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            msg = f"cannot be read as CSV ({exc}); expected a comma-separated file with a header row."
+            header = path.read_bytes().split(b"\n", 1)[0].decode(encoding, errors="replace")
+            hint = _columns_hint([header.strip()], [])
+            why = f"{hint[0]} Fix: {hint[1]}" if hint else ""
+            msg = f"cannot be read as CSV ({str(exc).strip()}); expected a comma-separated file with a header row.{why}"
             raise InputError(path, msg) from exc
         table.columns = [str(c).strip() for c in table.columns]
         return table

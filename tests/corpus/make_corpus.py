@@ -318,6 +318,15 @@ def _(folder: Path) -> None:
     write_csv(folder / "practices.csv", PRACTICE_HEADER, rows)
 
 
+@case("practices-semicolons")
+def _(folder: Path) -> None:
+    rows = [
+        ["D81001", "FIXTURE SURGERY", "U00001", "FIXTURE PCN", 545500, 258500],
+        ["D81002", "SMITH, JONES AND PARTNERS", "U00002", "OTHER PCN", 546500, 259500],  # a comma inside
+    ]
+    write_csv(folder / "practices.csv", PRACTICE_HEADER, rows, delimiter=";")  # European Excel
+
+
 @case("practices-header-only")
 def _(folder: Path) -> None:
     write_csv(folder / "practices.csv", PRACTICE_HEADER, [])  # exported with a filter that matched nothing
