@@ -230,6 +230,12 @@ def _near_code(code: str, graph: nx.Graph) -> str:
 # --------------------------------------------------------------------------- islands
 
 
+#: A part of the units further than this (metres) from the rest is not joined as an island: it
+#: is misplaced (the furthest inhabited islands of England, the Isles of Scilly, are about 45 km
+#: from Land's End).
+MAX_ISLAND_LINK_M = 60_000.0
+
+
 def _join_components(graph: nx.Graph, units: gpd.GeoDataFrame, geoms: np.ndarray, cfg: GraphConfig) -> None:
     """Make the graph connected by linking each smaller component to its nearest other unit.
 
@@ -247,6 +253,15 @@ def _join_components(graph: nx.Graph, units: gpd.GeoDataFrame, geoms: np.ndarray
         part = components[0]
         inside, outside, distance_m = _nearest_link(part, graph, position, geoms)
         people = sum(graph.nodes[c]["population"] for c in part)
+        if distance_m > MAX_ISLAND_LINK_M:
+            msg = (
+                f"{_describe_part(part, people)}: it is {distance_m / 1000:,.0f} km from the nearest other unit "
+                f"({outside!r}), further than any island is from the mainland (the Isles of Scilly are about "
+                f"45 km out), so it is most likely misplaced: coordinates shifted or in another CRS. Fix: correct "
+                f"its geometry, or remove it; to link it on purpose, add [{inside!r}, {outside!r}] to "
+                "[graph] extra_links."
+            )
+            raise InputError(units.attrs.get("source", "units"), msg)
         why = (
             f"{_describe_part(part, people)}; linked {inside!r} to the nearest unit {outside!r}, "
             f"{distance_m:,.0f} m away"

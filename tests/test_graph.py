@@ -96,6 +96,16 @@ def test_island_is_joined_to_its_nearest_unit_with_a_warning(make_grid: GridFact
     assert "2,000 m" in edit["why"]
 
 
+def test_a_unit_far_beyond_any_island_is_refused_not_joined(make_grid: GridFactory) -> None:
+    # Shifted 200 km east (another CRS, a typo in a coordinate): no island is that far out.
+    units = _with_far_units(make_grid(3, 3), {"LOST": (200_000.0, 0.0)})
+    units.attrs["source"] = "parishes.gpkg"
+    with pytest.raises(InputError, match=r"parishes\.gpkg: unit 'LOST' .*: it is 197 km from the nearest other unit"):
+        build_adjacency(units, GraphConfig())
+    linked = build_adjacency(units, GraphConfig(extra_links=(("LOST", "R0C2"),)))  # linked on purpose: kept
+    assert linked.has_edge("LOST", "R0C2")
+
+
 def test_separate_group_is_joined_as_a_whole(make_grid: GridFactory) -> None:
     units = _with_far_units(make_grid(2, 2), {"A": (0.0, 4000.0), "B": (1000.0, 4000.0)})
     with pytest.warns(
