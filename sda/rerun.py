@@ -26,6 +26,7 @@ import pandas as pd
 from sda.config import RunConfig
 from sda.engine.search import SearchResult, search, target_for
 from sda.errors import InfeasibleError, InputError, SdaWarning
+from sda.formatting import counted
 from sda.identity import Identity, match_areas
 from sda.planfile import read_planfile
 from sda.previous import Carried, carry_previous, start_labels
@@ -165,7 +166,7 @@ def search_from_previous(
         "outside_band": outside,
     }
     say(
-        f"re-run: {record['units_moved']} units, {record['residents_moved']:,} residents moved; "
+        f"re-run: {counted(record['units_moved'], 'unit')}, {counted(record['residents_moved'], 'resident')} moved; "
         f"created {', '.join(map(str, identity.created)) or 'none'}, "
         f"retired {', '.join(map(str, identity.retired)) or 'none'}"
     )

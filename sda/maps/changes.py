@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
+from sda.formatting import counted
 from sda.maps.layers import area_shapes, outline_collection, png_bytes, polygon_collection
 from sda.plan import Plan
 
@@ -33,5 +34,5 @@ def plot_moved_units(plan: Plan) -> bytes | None:
     ax.autoscale_view()
     ax.set_axis_off()
     ax.set_aspect("equal")
-    ax.set_title(f"{len(codes)} units moved since the previous plan (red)")
+    ax.set_title(f"{counted(len(codes), 'unit')} moved since the previous plan (red)")
     return png_bytes(fig)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sda.formatting import show_percent, show_whole
+from sda.formatting import counted, show_percent, show_whole
 from sda.plan import Plan
 from sda.report.blocks import Figure, Heading, List, Para, Table
 
@@ -23,8 +23,8 @@ def changes_section(plan: Plan, available: set[str]) -> list[Any]:
     blocks: list[Any] = [
         Heading(2, "Changes since the previous plan"),
         Para(
-            f"Re-run from {record.get('source', 'the previous plan')}: {show_whole(len(moved))} units and "
-            f"{show_whole(residents)} residents ({show_percent(residents / total if total else 0.0, 2)}) are in "
+            f"Re-run from {record.get('source', 'the previous plan')}: {counted(len(moved), 'unit')} and "
+            f"{counted(residents, 'resident')} ({show_percent(residents / total if total else 0.0, 2)}) are in "
             f"another area than before. Units carried by {record.get('weighting', '-')}: {carried}. "
             f"{record.get('count_note', '')}."
         ),
@@ -35,11 +35,12 @@ def changes_section(plan: Plan, available: set[str]) -> list[Any]:
     ]
     outside = record.get("outside_band") or []
     if outside:
-        told = "; ".join(f"{a['area_id']} {show_whole(a['population'])}" for a in outside)
+        told = "; ".join(f"{a['area_id']} with {show_whole(a['population'])}" for a in outside)
         low, high = show_whole(plan.config.areas.min_population), show_whole(plan.config.areas.max_population)
         blocks.append(
             Para(
-                f"On the current data, before any move, {len(outside)} previous area(s) are outside the band "
+                f"On the current data, before any move, {counted(len(outside), 'previous area')} "
+                f"{'was' if len(outside) == 1 else 'were'} outside the band "
                 f"of {low}-{high} residents, so residents had to move: {told}."
             )
         )
