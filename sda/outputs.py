@@ -362,6 +362,7 @@ def check_same_run(out_dir: Path, record: Mapping[str, Any], layers: Mapping[str
         raise InputError(out_dir, msg)
     saved = {str(k): str(v) for k, v in (record.get("assignment") or {}).items()}
     _check_areas_layer(out_dir / "plan.gpkg", layers["areas"], set(saved.values()))
+    _check_populations(out_dir / "plan.gpkg", layers["units"], record)
     copies = {"plan.gpkg, layer 'units'": _pairs_of(layers["units"])}
     if (out_dir / "units.geojson").is_file():
         copies["units.geojson"] = _pairs_of(_read_attributes(out_dir / "units.geojson"))
@@ -386,6 +387,25 @@ def check_same_run(out_dir: Path, record: Mapping[str, Any], layers: Mapping[str
             "run's plan, re-run `sda propose`."
         )
         raise InputError(out_dir / name, msg)
+
+
+def _check_populations(gpkg: Path, units: pd.DataFrame, record: Mapping[str, Any]) -> None:
+    """Refuse a ``units`` layer whose residents were edited after the run: the report would add
+    up the edited figures beside the run's own."""
+    areas = record.get("areas")
+    if not isinstance(areas, list) or not {"area_id", "population"} <= set(units.columns):
+        return
+    recorded = {str(a["area_id"]): int(a["population"]) for a in areas if isinstance(a, Mapping) and "population" in a}
+    held = pd.to_numeric(units["population"], errors="coerce").groupby(units["area_id"].astype(str)).sum()
+    differ = [f"{a}: {n:,} -> {held.get(a, 0):,.0f}" for a, n in sorted(recorded.items()) if held.get(a, 0) != n]
+    if differ:
+        msg = (
+            "edited after the run: residents of the units changed "
+            f"(area: run -> now: {'; '.join(differ[:MAX_LISTED])}); "
+            "a report from plan.json would contradict it. Populations come from the config's data: change them "
+            "there and re-run `sda propose`."
+        )
+        raise InputError(gpkg, msg, field="population")
 
 
 def _check_areas_layer(gpkg: Path, areas: pd.DataFrame, run_ids: set[str]) -> None:

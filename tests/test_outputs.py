@@ -422,6 +422,20 @@ def test_report_refuses_an_areas_layer_edited_after_the_run(out_dir: Path, tmp_p
         assert read_planfile(edited).path.name == "plan.gpkg"
 
 
+def test_report_refuses_residents_edited_after_the_run(out_dir: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    edited = tmp_path / "edited"
+    shutil.copytree(out_dir, edited)
+    with sqlite3.connect(edited / "plan.gpkg") as db:  # a population typed over in QGIS's table
+        for name in ("ST_IsEmpty", "ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):  # GDAL's trigger functions
+            db.create_function(name, 1, lambda _geometry: None)
+        db.execute("UPDATE units SET population = population + 99000 WHERE fid = 1")
+    db.close()
+    with pytest.raises(InputError, match=r"field 'population': edited after the run: residents of the units changed"):
+        read_plan(edited)
+
+
 def test_report_timings_stay_in_plan_json(plan: Plan, tmp_path: Path) -> None:
     import dataclasses
 
