@@ -162,11 +162,11 @@ def _quick_pairs(file: Path) -> dict[str, tuple[str, str]] | None:
     it cannot be read that way (``read_planfile`` then says why, if it is the one read)."""
     try:
         if file.suffix.lower() == ".csv":
-            frame = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            frame = _read_csv(file)
         else:
             layer = "units" if file.suffix.lower() == ".gpkg" else None
             frame = pyogrio.read_dataframe(file, layer=layer, read_geometry=False)
-    except (OSError, ValueError, pd.errors.ParserError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+    except (InputError, OSError, ValueError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
         return None
     if not {"unit_code", "area_id"} <= set(frame.columns):
         return None
@@ -278,6 +278,8 @@ def read_planfile(
         if "population" in layer.columns:
             layer["population"] = _whole_numbers(file, layer["population"])
     record = _read_record(file.parent / "plan.json")
+    if file.suffix.lower() == ".gpkg":
+        _warn_if_areas_layer_edited(file, record)
     return PlanFile(path=file, assignment=assignment, area_names=names, units=layer, record=record)
 
 
@@ -357,8 +359,6 @@ def _read_vector(path: Path) -> pd.DataFrame:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
         layer = "units" if "units" in layers else layers[0]
         frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True)
-        if layer == "units" and "areas" in layers:
-            _warn_areas_layer_differs(path, frame, pyogrio.read_dataframe(path, layer="areas", read_geometry=False))
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, IndexError) as exc:
         msg = f"cannot open the plan ({gdal_reason(exc)}); expected an sda plan.gpkg or units.geojson, or a CSV."
         raise InputError(path, msg) from exc
@@ -372,20 +372,24 @@ def _read_vector(path: Path) -> pd.DataFrame:
     return frame if frame.crs == _BNG else frame.to_crs(_BNG)
 
 
-def _warn_areas_layer_differs(path: Path, units: pd.DataFrame, areas: pd.DataFrame) -> None:
-    """An ``areas`` layer whose ids are not the units' areas was edited in QGIS, where an officer
-    may merge or delete areas: sda reads the units, so say that those edits are not read."""
-    if "area_id" not in areas.columns or "area_id" not in units.columns:
+def _warn_if_areas_layer_edited(path: Path, record: dict[str, Any] | None) -> None:
+    """An ``areas`` layer whose ids are not the run's areas was edited in QGIS, where an officer may
+    merge or delete areas: sda reads the units, so say that those edits are not read."""
+    run_ids = {str(a.get("area_id")) for a in (record or {}).get("areas") or [] if isinstance(a, dict)}
+    try:
+        if not run_ids or "areas" not in {str(name) for name, _ in pyogrio.list_layers(path)}:
+            return
+        drawn = pyogrio.read_dataframe(path, layer="areas", columns=["area_id"], read_geometry=False)["area_id"]
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError, KeyError):
         return
-    drawn = areas["area_id"].map(_text)
-    held = set(units["area_id"].map(_text)) - {""}
-    if drawn.duplicated().any() or set(drawn) != held:
+    drawn = drawn.map(_text)
+    if drawn.duplicated().any() or set(drawn) != run_ids:
         warnings.warn(
-            f"{path}: layer 'areas' does not match layer 'units' (edited in QGIS?); sda reads the plan from "
-            "layer 'units' only, so edits to the areas layer are not read. To merge or move areas, change "
+            f"{path}: layer 'areas' was edited after the run (its areas are not the run's); sda reads the plan "
+            "from layer 'units' only, so edits to the areas layer are not read. To merge or move areas, change "
             "area_id of their units.",
             SdaWarning,
-            stacklevel=4,
+            stacklevel=3,
         )
 
 

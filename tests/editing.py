@@ -26,36 +26,35 @@ def _never(*_args: object) -> None:
     raise AssertionError(msg)
 
 
-def edit_units_in_place(gpkg: Path, area_by_fid: Mapping[int, str | None]) -> None:
-    """Set ``area_id`` of the ``units`` features with these fids, in place, as QGIS saves an edit."""
+def update_in_place(gpkg: Path, sql: str, parameters: tuple[object, ...] = ()) -> int:
+    """Run one attribute ``UPDATE`` on the GeoPackage, in place, as QGIS saves an edit made in an
+    attribute table; returns the rows changed."""
     with sqlite3.connect(gpkg) as db:
         for name in ("ST_IsEmpty", "ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):
             db.create_function(name, 1, _never)
-        for fid, area in area_by_fid.items():
-            changed = db.execute("UPDATE units SET area_id = ? WHERE fid = ?", (area, int(fid))).rowcount
-            assert changed == 1, f"no feature with fid {fid} in {gpkg}"
+        changed = int(db.execute(sql, parameters).rowcount)
     db.close()
+    return changed
+
+
+def edit_units_in_place(gpkg: Path, area_by_fid: Mapping[int, str | None]) -> None:
+    """Set ``area_id`` of the ``units`` features with these fids, in place, as QGIS saves an edit."""
+    for fid, area in area_by_fid.items():
+        changed = update_in_place(gpkg, "UPDATE units SET area_id = ? WHERE fid = ?", (area, int(fid)))
+        assert changed == 1, f"no feature with fid {fid} in {gpkg}"
 
 
 def rename_area_in_place(gpkg: Path, area: str, name: str) -> None:
     """Set ``area_name`` of every unit of ``area`` in the ``units`` layer, in place (a rename in QGIS)."""
-    with sqlite3.connect(gpkg) as db:
-        for fn in ("ST_IsEmpty", "ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):
-            db.create_function(fn, 1, _never)
-        changed = db.execute("UPDATE units SET area_name = ? WHERE area_id = ?", (name, area)).rowcount
-        assert changed > 0, f"no units of {area} in {gpkg}"
-    db.close()
+    changed = update_in_place(gpkg, "UPDATE units SET area_name = ? WHERE area_id = ?", (name, area))
+    assert changed > 0, f"no units of {area} in {gpkg}"
 
 
 def merge_areas_layer_in_place(gpkg: Path, into: str, merged: str) -> None:
     """Give area ``merged``'s feature of the ``areas`` layer the id ``into``, in place, as an officer
     merging areas in QGIS's attribute table of that layer would."""
-    with sqlite3.connect(gpkg) as db:
-        for name in ("ST_IsEmpty", "ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):
-            db.create_function(name, 1, _never)
-        changed = db.execute("UPDATE areas SET area_id = ? WHERE area_id = ?", (into, merged)).rowcount
-        assert changed == 1, f"no area {merged} in {gpkg}"
-    db.close()
+    changed = update_in_place(gpkg, "UPDATE areas SET area_id = ? WHERE area_id = ?", (into, merged))
+    assert changed == 1, f"no area {merged} in {gpkg}"
 
 
 def fids_of(gpkg: Path) -> dict[str, int]:
