@@ -426,8 +426,9 @@ def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
     if diff.edited:
         lines += [
             "",
-            f"Scores are not shown for {' and '.join(map(str, diff.edited))}: edited after its run, so its plan.json "
-            "no longer describes it. `sda evaluate --config CONFIG PLAN` scores an edited plan.",
+            f"Scores are not shown for {' and '.join(map(str, diff.edited))}: "
+            f"{'each ' if len(diff.edited) > 1 else ''}edited after its run, so its plan.json no longer describes "
+            "it. `sda evaluate --config CONFIG PLAN` scores an edited plan.",
         ]
     if diff.scores:
         lines += ["", "Plan scores (before -> after):"]
