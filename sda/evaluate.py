@@ -358,6 +358,13 @@ def _read_run(
         if path.is_dir():
             msg = "not an sda output folder (assignment.csv and plan.json); give the folder the plan came from."
             raise InputError(path, msg)
+        if (path.parent / "assignment.csv").is_file() and not (path.parent / "plan.json").is_file():
+            warnings.warn(
+                f"{path.parent}: no plan.json beside the plan, so the run's plan is not known and the edits are not "
+                "listed. Give the run's folder with --original to list them.",
+                SdaWarning,
+                stacklevel=3,
+            )
         return None, None, None, {}
     record = _plan_json(folder)
     before = _saved_assignment(record, problem)

@@ -619,7 +619,26 @@ def check_practices(table: pd.DataFrame, path: object) -> list[Finding]:
                 "Postcode Directory."
             )
             problems.append(_row_problem(path, pos, codes, field, text))
+    problems.extend(_pcn_name_clashes(table, pcn_codes, path))
     return sorted(problems, key=lambda p: p.row or 0)
+
+
+def _pcn_name_clashes(table: pd.DataFrame, pcn_codes: pd.Series, path: object) -> list[Finding]:
+    """A warning per PCN code given two names or more (a stale row after a PCN was renamed, or a
+    code typed for another PCN's): maps and reports show the first name."""
+    names = table["pcn_name"].astype(str).str.strip()
+    given = pd.DataFrame({"code": pcn_codes, "name": names})
+    given = given[(given["code"] != "") & (given["name"] != "")]
+    found = []
+    for code, group in given.groupby("code", sort=True):
+        seen = list(dict.fromkeys(group["name"]))
+        if len(seen) > 1:
+            message = (
+                f"{path}, field 'pcn_name': PCN {code} has {len(seen)} names ({', '.join(map(repr, seen))}); "
+                f"expected one name per PCN code: sda shows {seen[0]!r}. Fix: correct the name, or the code."
+            )
+            found.append(Finding(message, "warning", str(code), int(group.index[0]) + 1, "pcn_name"))
+    return found
 
 
 # --------------------------------------------------------------------------- PCN shares

@@ -24,6 +24,7 @@ from helpers import cell, ruled_grid
 from sda.api import load_inputs
 from sda.cli import cli
 from sda.config import LockConfig, RulesConfig, RunConfig, UnitsConfig
+from sda.errors import SdaWarning
 from sda.evaluate import evaluate_plan, evaluation_text, list_violations
 from sda.formatting import show_whole
 from sda.outputs import write_outputs
@@ -64,8 +65,6 @@ def test_a_plan_checked_with_another_config_is_warned_about(real_run: tuple[RunC
     import dataclasses
     import warnings
 
-    from sda.errors import SdaWarning
-
     cfg, folder = real_run
     with warnings.catch_warnings(record=True) as same:
         warnings.simplefilter("always")
@@ -80,8 +79,6 @@ def test_an_area_id_the_run_did_not_have_is_warned_about(real_run: tuple[RunConf
     # "sda-3" typed for SDA-03 makes a one-unit area; the warning names the id meant. A new id that
     # is no slip (SDA-99) is a new area, said without a guess.
     import warnings
-
-    from sda.errors import SdaWarning
 
     cfg, folder = real_run
     copy = copy_run(folder, tmp_path / "run")
@@ -98,6 +95,17 @@ def test_an_area_id_the_run_did_not_have_is_warned_about(real_run: tuple[RunConf
         warnings.simplefilter("always")
         evaluate_plan(cfg, folder)
     assert not [w for w in untouched if "not an area of the run" in str(w.message)]
+
+
+def test_a_plan_without_its_plan_json_says_the_edits_cannot_be_listed(
+    real_run: tuple[RunConfig, Path], tmp_path: Path
+) -> None:
+    cfg, folder = real_run
+    copy = copy_run(folder, tmp_path / "run")
+    (copy / "plan.json").unlink()
+    with pytest.warns(SdaWarning, match=r"no plan.json beside the plan, .* Give the run's folder with --original"):
+        evaluation = evaluate_plan(cfg, copy / "plan.gpkg")
+    assert evaluation.run_dir is None and evaluation.edits.empty
 
 
 def test_an_officers_rename_is_kept_and_said(real_run: tuple[RunConfig, Path], tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -185,11 +184,10 @@ def test_graph_edges_frame_has_one_line_per_edge(make_grid: GridFactory) -> None
     assert len(empty) == 0 and list(empty.columns) == ["u", "v", "border_m", "kind", "geometry"]
 
 
-def test_ten_thousand_units_build_quickly(make_grid: GridFactory) -> None:
+def test_ten_thousand_units_get_every_link(make_grid: GridFactory) -> None:
+    # National scale is timed in bench/ (synthetic instances of 12,000 units), not here.
     grid = make_grid(100, 100, side_m=100.0)
-    start = time.perf_counter()
     graph = build_adjacency(grid, GraphConfig(contiguity="queen"))
-    assert time.perf_counter() - start < 15
     assert graph.number_of_edges() == 2 * 99 * 100 + 2 * 99 * 99  # rook pairs + diagonal pairs
 
 

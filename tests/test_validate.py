@@ -6,7 +6,6 @@ The broken files in tests/data (made by tests/data/make_bad_inputs.py) are read 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -185,7 +184,8 @@ def test_touching_units_and_tiny_overlaps_are_not_overlaps() -> None:
     assert problems == []
 
 
-def test_overlap_check_is_fast_on_ten_thousand_units() -> None:
+def test_overlap_check_finds_nothing_on_ten_thousand_touching_units() -> None:
+    # How long it takes at national scale is measured in bench/, not asserted here.
     side = 100.0
     xs, ys = np.meshgrid(np.arange(100) * side + 500_000, np.arange(100) * side + 250_000)
     geoms = shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + side, ys.ravel() + side)
@@ -194,10 +194,8 @@ def test_overlap_check_is_fast_on_ten_thousand_units() -> None:
         geometry=geoms,
         crs="EPSG:27700",
     )
-    start = time.perf_counter()
     problems = check_units(raw, _units_cfg(Path("m"), district_field=None), "m")
     assert problems == []
-    assert time.perf_counter() - start < 10
 
 
 def test_parse_numbers_accepts_plain_text_numbers() -> None:
@@ -220,6 +218,22 @@ def test_check_practices_flags_lat_lon_as_degrees() -> None:
     messages = [p.message for p in check_practices(table, "p.csv")]
     assert len(messages) == 2
     assert all("looks like a longitude/latitude" in m for m in messages)
+
+
+def test_a_pcn_code_with_two_names_is_a_warning_naming_both() -> None:
+    table = pd.DataFrame(
+        {
+            "practice_code": ["P1", "P2", "P3"],
+            "practice_name": ["X", "Y", "Z"],
+            "pcn_code": ["U1", "U1", "U2"],
+            "pcn_name": ["North PCN", "Old North PCN", "South PCN"],
+            "easting": ["545000", "546000", "547000"],
+            "northing": ["258000", "259000", "260000"],
+        }
+    )
+    (found,) = check_practices(table, "p.csv")
+    assert found.severity == "warning" and found.code == "U1" and found.row == 1
+    assert "PCN U1 has 2 names ('North PCN', 'Old North PCN')" in found.message
 
 
 def test_check_pcn_shares_warns_about_unknown_units_only() -> None:
