@@ -64,6 +64,7 @@ from sda.maps import (
     render_sheet,
 )
 from sda.plan import Plan, Provenance, RuleResult
+from sda.planfile import areas_layer_changes
 from sda.report import render_report_html, render_report_md
 from sda.report.sections import build_blocks
 from sda.summary import jsonable, summary_dict
@@ -413,26 +414,13 @@ def _check_areas_layer(gpkg: Path, areas: pd.DataFrame, run_ids: set[str]) -> No
     the report would draw it, while every figure comes from the units."""
     if not run_ids or "area_id" not in areas.columns:
         return
-    ids = areas["area_id"].astype(str)
-    twice = sorted(set(ids[ids.duplicated()]))
-    gone, new = sorted(run_ids - set(ids)), sorted(set(ids) - run_ids)
-    if not (twice or gone or new):
-        return
-    found = "; ".join(
-        part
-        for part in (
-            f"{', '.join(twice)} more than once" if twice else "",
-            f"{', '.join(gone)} missing" if gone else "",
-            f"{', '.join(new)} not in the run" if new else "",
+    if found := areas_layer_changes(areas["area_id"].astype(str).tolist(), run_ids):
+        msg = (
+            f"layer 'areas' was edited after the run ({found}). sda takes a plan from the units layer: to merge or "
+            "move areas, change area_id of their units in layer 'units', then run `sda evaluate --config CONFIG "
+            "PLAN --out DIR` to check and report the edited plan."
         )
-        if part
-    )
-    msg = (
-        f"layer 'areas' was edited after the run ({found}). sda takes a plan from the units layer: to merge or "
-        "move areas, change area_id of their units in layer 'units', then run `sda evaluate --config CONFIG "
-        "PLAN --out DIR` to check and report the edited plan."
-    )
-    raise InputError(gpkg, msg)
+        raise InputError(gpkg, msg)
 
 
 def _layer_run(path: Path, layer: str | None) -> str | None:

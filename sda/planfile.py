@@ -21,6 +21,7 @@ import difflib
 import io
 import json
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from sda.validate import is_placeholder
 
 __all__ = [
     "PlanFile",
+    "areas_layer_changes",
     "changed_units",
     "find_plan_file",
     "read_assignment",
@@ -372,6 +374,20 @@ def _read_vector(path: Path) -> pd.DataFrame:
     return frame if frame.crs == _BNG else frame.to_crs(_BNG)
 
 
+def areas_layer_changes(drawn: Sequence[str], run_ids: set[str]) -> str:
+    """How the ids of an ``areas`` layer differ from the run's areas ("" when they do not): ids
+    given twice (areas merged in QGIS), missing (deleted) or new."""
+    counts = Counter(drawn)
+    twice = sorted(a for a, n in counts.items() if n > 1)
+    gone, new = sorted(run_ids - set(counts)), sorted(set(counts) - run_ids)
+    parts = (
+        f"{', '.join(twice)} more than once" if twice else "",
+        f"{', '.join(gone)} missing" if gone else "",
+        f"{', '.join(new)} not in the run" if new else "",
+    )
+    return "; ".join(part for part in parts if part)
+
+
 def _warn_if_areas_layer_edited(path: Path, record: dict[str, Any] | None) -> None:
     """An ``areas`` layer whose ids are not the run's areas was edited in QGIS, where an officer may
     merge or delete areas: sda reads the units, so say that those edits are not read."""
@@ -382,10 +398,9 @@ def _warn_if_areas_layer_edited(path: Path, record: dict[str, Any] | None) -> No
         drawn = pyogrio.read_dataframe(path, layer="areas", columns=["area_id"], read_geometry=False)["area_id"]
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError, KeyError):
         return
-    drawn = drawn.map(_text)
-    if drawn.duplicated().any() or set(drawn) != run_ids:
+    if found := areas_layer_changes(drawn.map(_text).tolist(), run_ids):
         warnings.warn(
-            f"{path}: layer 'areas' was edited after the run (its areas are not the run's); sda reads the plan "
+            f"{path}: layer 'areas' was edited after the run ({found}); sda reads the plan "
             "from layer 'units' only, so edits to the areas layer are not read. To merge or move areas, change "
             "area_id of their units.",
             SdaWarning,
