@@ -25,6 +25,7 @@ from sda.edits import (
     _find_culprit,
     _held_apart,
     _search_near,
+    cheapest_single_move,
     find_conflicts,
     held_units,
     repair_edited_plan,
@@ -225,6 +226,20 @@ def test_a_needless_swap_is_given_back() -> None:
     after[uneven.codes.index(cell(0, 3))] = 1
     assert all(r.ok for r in check_rules(uneven, after, ["A", "B"], RulesConfig()))
     assert np.array_equal(undo_needless_moves(uneven, _cfg(), before, after, ["A", "B"]), after)
+
+
+def test_the_cheapest_single_move_that_mends_the_band_is_found() -> None:
+    # Rows A (46 residents) and B (34), band 35-45: moving the 10-resident corner of A mends both;
+    # moving a 12 would leave A short, and a held corner leaves no single move at all.
+    uneven = problem_of(grid_graph(2, 4, population=[12, 12, 12, 10, 10, 10, 10, 4]), 35, 45)
+    labels = labels_from(uneven, {c: int(c[1]) for c in uneven.codes})
+    free = np.zeros(uneven.n, dtype=bool)
+    found = cheapest_single_move(uneven, _cfg(), labels, free, ["A", "B"])
+    assert found is not None and [uneven.codes[i] for i in np.flatnonzero(found != labels)] == [cell(0, 3)]
+    held = free.copy()
+    held[uneven.codes.index(cell(0, 3))] = True
+    assert cheapest_single_move(uneven, _cfg(), labels, held, ["A", "B"]) is None
+    assert cheapest_single_move(uneven, _cfg(), found, free, ["A", "B"]) is None  # in band: nothing to mend
 
 
 def test_repair_never_writes_over_the_plan_it_repairs(
