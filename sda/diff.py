@@ -178,8 +178,8 @@ def diff_plans(old: PlanFile, new: PlanFile, *, points: gpd.GeoDataFrame | None 
         .sort_values(["residents", "from_area", "to_area"], ascending=[False, True, True], ignore_index=True)
     )
     scores = {}
-    old_scores = (old.record or {}).get("scores") or {} if _as_run_wrote(old) else {}
-    new_scores = (new.record or {}).get("scores") or {} if _as_run_wrote(new) else {}
+    old_scores = (old.record or {}).get("scores") or {} if old.as_run_wrote else {}
+    new_scores = (new.record or {}).get("scores") or {} if new.as_run_wrote else {}
     for key in SCORES:
         if key in old_scores and key in new_scores:
             scores[key] = (_number(old_scores[key]), _number(new_scores[key]))
@@ -200,7 +200,7 @@ def diff_plans(old: PlanFile, new: PlanFile, *, points: gpd.GeoDataFrame | None 
         residents_known=residents_known,
         scores=scores,
         renamed=renamed,
-        edited=[plan.path for plan in (old, new) if plan.record is not None and not _as_run_wrote(plan)],
+        edited=[plan.path for plan in (old, new) if plan.record is not None and not plan.as_run_wrote],
     )
 
 
@@ -217,18 +217,9 @@ def _current_units(old: PlanFile, new: PlanFile) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame)
 
 
-def _as_run_wrote(plan: PlanFile) -> bool:
-    """Whether the plan is the one its ``plan.json`` records: the record's scores and area table
-    describe an edited plan no longer, so they are shown only for an unedited one."""
-    saved = (plan.record or {}).get("assignment")
-    if not isinstance(saved, dict):
-        return False
-    return {str(k): str(v) for k, v in saved.items()} == {str(k): str(v) for k, v in plan.assignment.items()}
-
-
 def _is_rerun(plan: PlanFile) -> bool:
     """Whether the plan is, unedited, a re-run's (``sda propose --previous``): its moves are its search's."""
-    return _as_run_wrote(plan) and bool(((plan.record or {}).get("provenance") or {}).get("previous"))
+    return plan.as_run_wrote and bool(((plan.record or {}).get("provenance") or {}).get("previous"))
 
 
 def _band(plan: PlanFile) -> Band | None:
@@ -318,7 +309,7 @@ def _area_row(
 
 
 def _areas_record(plan: PlanFile) -> pd.DataFrame:
-    records = ((plan.record or {}).get("areas") or []) if _as_run_wrote(plan) else []
+    records = ((plan.record or {}).get("areas") or []) if plan.as_run_wrote else []
     frame = pd.DataFrame(records)
     if "area_id" not in frame.columns:
         return pd.DataFrame(index=pd.Index([], name="area_id"))

@@ -31,7 +31,14 @@ from sda.formatting import score_text, show_whole
 from sda.metrics import piece_labels
 from sda.objective import score_labels
 from sda.plan import Plan, Provenance
-from sda.planfile import changed_units, find_plan_file, read_assignment, read_original, run_folder
+from sda.planfile import (
+    changed_units,
+    find_plan_file,
+    read_assignment,
+    read_original,
+    recorded_area_names,
+    run_folder,
+)
 from sda.problem import Problem
 
 __all__ = ["Evaluation", "edit_costs", "evaluate_plan", "evaluation_text", "labels_of", "list_violations"]
@@ -130,7 +137,7 @@ def evaluate_plan(
     k = len(names)
     target = target_for(problem, k if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
     run_dir, before, run_scores, record = _read_run(original if original is not None else source, problem)
-    run_names = _run_area_names(record) if run_dir is not None else {}
+    run_names = recorded_area_names(record) if run_dir is not None else {}
     edits = _edits_frame(assignment, before, problem)
     about_the_run: list[str] = []
     if run_dir is not None:
@@ -179,19 +186,6 @@ def _renamed(run_names: Mapping[str, str], file_names: Mapping[str, str]) -> lis
     """A note naming the areas the officer renamed in the plan file (their new names are used)."""
     changed = [f"{a} {run_names[a]!r} -> {n!r}" for a, n in sorted(file_names.items()) if run_names.get(a, n) != n]
     return [f"Renamed since the run (the new names are used): {'; '.join(changed)}."] if changed else []
-
-
-def _run_area_names(record: Mapping[str, Any]) -> dict[str, str]:
-    """Area id -> name as the run recorded them in ``plan.json``, so an edited plan is reported
-    under the names the committee saw (empty when the run has none)."""
-    areas = record.get("areas")
-    if not isinstance(areas, list):
-        return {}
-    return {
-        str(a["area_id"]): str(a["name"])
-        for a in areas
-        if isinstance(a, Mapping) and a.get("area_id") and isinstance(a.get("name"), str) and a["name"]
-    }
 
 
 def _titled(line: str, titles: Mapping[str, str]) -> str:

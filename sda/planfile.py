@@ -18,11 +18,12 @@ can tell the officer's edits from the run's plan.
 from __future__ import annotations
 
 import difflib
+import functools
 import io
 import json
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ __all__ = [
     "read_assignment",
     "read_original",
     "read_planfile",
+    "recorded_area_names",
     "run_folder",
 ]
 
@@ -84,12 +86,34 @@ class PlanFile:
         """Whether unit polygons came with the plan (needed to carry it onto changed units)."""
         return self.units is not None and "geometry" in self.units.columns
 
+    @functools.cached_property
+    def as_run_wrote(self) -> bool:
+        """Whether this is the plan its ``plan.json`` records (not edited since): only then do the
+        record's scores and area table describe it."""
+        saved = (self.record or {}).get("assignment")
+        if not isinstance(saved, dict):
+            return False
+        return {str(k): str(v) for k, v in saved.items()} == {str(k): str(v) for k, v in self.assignment.items()}
+
     @property
     def population(self) -> pd.Series | None:
         """Residents per unit code, when the file has them."""
         if self.units is None or "population" not in self.units.columns:
             return None
         return self.units["population"].astype("int64")
+
+
+def recorded_area_names(record: Mapping[str, Any] | None) -> dict[str, str]:
+    """Area id -> name as a run recorded them in ``plan.json`` (empty when it has none): the
+    names the committee saw."""
+    areas = (record or {}).get("areas")
+    if not isinstance(areas, list):
+        return {}
+    return {
+        str(a["area_id"]): str(a["name"])
+        for a in areas
+        if isinstance(a, Mapping) and a.get("area_id") and isinstance(a.get("name"), str) and a["name"]
+    }
 
 
 def find_plan_file(path: Path) -> Path:
@@ -124,7 +148,7 @@ def _edited_or_first(folder: Path, present: list[Path]) -> Path:
     saved = {str(k): str(v) for k, v in (record.get("assignment") or {}).items()}
     if not saved:
         return present[0]
-    names = {str(a.get("area_id")): str(a.get("name") or "") for a in record.get("areas") or [] if isinstance(a, dict)}
+    names = recorded_area_names(record)
     edited: dict[Path, dict[str, tuple[str, str]]] = {}
     moved: dict[Path, int] = {}
     renamed: dict[Path, list[str]] = {}
