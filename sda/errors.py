@@ -22,8 +22,9 @@ class SdaError(Exception):
 class InputError(SdaError):
     """A data file (units, practices, populations) is unreadable or holds bad values.
 
-    The message always names the file and, where they are known, the row (1-based, as in a
-    spreadsheet, not counting the header), the field, what was found and what was expected.
+    The message always names the file and, where they are known, the row (as the officer's tool
+    shows it, ``sda.validate.row_number``: in a CSV the header is row 1), the field, what was found
+    and what was expected.
     """
 
     def __init__(

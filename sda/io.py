@@ -37,6 +37,7 @@ from sda.validate import (
     check_practices,
     check_units,
     parse_numbers,
+    row_number,
 )
 
 __all__ = ["UNIT_COLUMNS", "file_sha256", "gdal_reason", "not_utf8", "read_pcn_shares", "read_practices", "read_units"]
@@ -137,11 +138,11 @@ def _too_many_residents(population: pd.Series, codes: pd.Series, path: Path, cfg
         value = float(numbers.iloc[pos])
         shown = f"{value:,.0f}" if value < 1e15 else f"{value:.3g}"
         message = (
-            f"{source}, row {pos + 1}, code {codes.iloc[pos]!r}, field {field!r}: got {shown}, "
+            f"{source}, row {row_number(source, pos)}, code {codes.iloc[pos]!r}, field {field!r}: got {shown}, "
             f"more residents than any unit holds; expected a whole number from 0 to {MAX_POPULATION:,}. Fix: "
             "check that this field is the population (not an area in square metres, or an id)."
         )
-        problems.append(Finding(message, "error", codes.iloc[pos] or None, pos + 1, field))
+        problems.append(Finding(message, "error", codes.iloc[pos] or None, row_number(source, pos), field))
     return problems
 
 

@@ -36,7 +36,7 @@ import pyogrio.errors
 from sda.cells import plain_cell
 from sda.errors import InputError, ProblemsError, SdaWarning
 from sda.io import gdal_reason, not_utf8
-from sda.validate import is_placeholder
+from sda.validate import is_placeholder, row_number
 
 __all__ = [
     "PlanFile",
@@ -269,7 +269,7 @@ def read_planfile(
     layer: gpd.GeoDataFrame | None
     if file.suffix.lower() == ".csv":
         frame = _read_csv(file)
-        layer, rows = None, [f"row {int(i) + 1}" for i in frame.index]
+        layer, rows = None, [f"row {row_number(file, i)}" for i in frame.index]
     else:
         read = _read_vector(file)
         # QGIS shows a GeoPackage's fids in the attribute table; other files have features in order.

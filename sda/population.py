@@ -27,7 +27,7 @@ import pyproj.exceptions
 from sda.config import UnitsConfig
 from sda.errors import ConfigError, InputError, ProblemsError
 from sda.formatting import show_whole
-from sda.validate import as_code_strings, parse_numbers
+from sda.validate import as_code_strings, parse_numbers, row_number
 
 __all__ = ["PointFit", "PopulationPoints", "best_fit_units", "fit_points", "read_population_points", "summarise_fit"]
 
@@ -100,7 +100,7 @@ def read_population_points(cfg: UnitsConfig) -> PopulationPoints:
         crs = _parse_crs(cfg.population_points_crs)
         x, y = parse_numbers(table[x_field]), parse_numbers(table[y_field])
         problems = [
-            f"{path}, row {i + 1}, fields {x_field!r}/{y_field!r}: got {table[x_field].iat[i]!r}, "
+            f"{path}, row {row_number(path, i)}, fields {x_field!r}/{y_field!r}: got {table[x_field].iat[i]!r}, "
             f"{table[y_field].iat[i]!r}; expected two numbers. Fix: fill in the coordinates or delete the row."
             for i in np.flatnonzero(~(np.isfinite(x.to_numpy()) & np.isfinite(y.to_numpy())))
         ]
@@ -121,7 +121,7 @@ def read_population_points(cfg: UnitsConfig) -> PopulationPoints:
     values = residents.to_numpy()
     bad = ~(np.isfinite(values) & (values >= 0) & (np.mod(np.nan_to_num(values), 1) == 0))
     problems += [
-        f"{path}, row {i + 1}, field {pop_field!r}: got {frame[pop_field].iat[i]!r}; expected a whole "
+        f"{path}, row {row_number(path, i)}, field {pop_field!r}: got {frame[pop_field].iat[i]!r}; expected a whole "
         "number of residents >= 0. Fix: correct the value (digits only)."
         for i in np.flatnonzero(bad)
     ]

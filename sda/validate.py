@@ -90,7 +90,7 @@ class Finding:
     message : the full line: file, row/code, field, found, expected, fix.
     severity : ``"error"`` (the run cannot go on) or ``"warning"`` (recoverable oddity).
     code : the unit (or practice) code concerned, when known.
-    row : 1-based feature or data row, header not counted, when known.
+    row : the row as the officer's tool shows it (``row_number``), when known.
     field : the field concerned, when there is one.
     """
 
@@ -106,6 +106,20 @@ class Finding:
 
 
 # --------------------------------------------------------------------------- shared helpers
+
+
+#: File types officers open in a spreadsheet, where the header is row 1 and the first record row 2.
+SPREADSHEET_SUFFIXES = (".csv", ".txt", ".tsv")
+
+
+def row_number(path: object, position: int | np.integer) -> int:
+    """The row number an officer finds the record at ``position`` (0-based among the records) under.
+
+    A CSV opens in Excel with its header as row 1, so the first record is row 2; a layer opens in
+    QGIS's attribute table, which numbers features from 1. Messages use the number the officer's
+    own tool shows, so that the row they correct is the row the message meant.
+    """
+    return int(position) + (2 if str(path).lower().endswith(SPREADSHEET_SUFFIXES) else 1)
 
 
 def _where(path: object, row: int | None = None, code: str | None = None, field: str | None = None) -> str:
@@ -222,16 +236,16 @@ def _population_problems(values: pd.Series, codes: pd.Series, path: object, fiel
         return [*problems, Finding(message, field=field)]
     for pos in np.flatnonzero(zero.to_numpy()).tolist():
         message = (
-            f"{_where(path, pos + 1, codes.iloc[pos], field)}: population is 0; the unit is kept "
-            "(it adds no residents to its area). Check that this is not a mistake."
+            f"{_where(path, row_number(path, pos), codes.iloc[pos], field)}: population is 0; the unit is "
+            "kept (it adds no residents to its area). Check that this is not a mistake."
         )
-        problems.append(Finding(message, "warning", codes.iloc[pos] or None, pos + 1, field))
+        problems.append(Finding(message, "warning", codes.iloc[pos] or None, row_number(path, pos), field))
     return problems
 
 
 def _row_problem(path: object, pos: int | np.integer, codes: pd.Series, field: str | None, text: str) -> Finding:
-    row = int(pos) + 1
-    code = codes.iloc[row - 1] or None
+    row = row_number(path, pos)
+    code = codes.iloc[int(pos)] or None
     return Finding(f"{_where(path, row, code, field)}: {text}", "error", code, row, field)
 
 
@@ -257,12 +271,13 @@ def _code_problems(
         )
     values = codes.to_numpy()
     repeated = np.flatnonzero((codes != "").to_numpy() & codes.duplicated(keep=False).to_numpy())
-    rows_by_code: dict[str, list[int]] = {}
+    positions_by_code: dict[str, list[int]] = {}
     for pos in repeated:
-        rows_by_code.setdefault(values[pos], []).append(int(pos) + 1)
-    for code, rows in sorted(rows_by_code.items()):
+        positions_by_code.setdefault(values[pos], []).append(int(pos))
+    for code, positions in sorted(positions_by_code.items()):
+        rows = [row_number(path, pos) for pos in positions]
         spaces = ""
-        written = [str(raw.iloc[r - 1]) for r in rows] if raw is not None else []
+        written = [str(raw.iloc[pos]) for pos in positions] if raw is not None else []
         if len(set(written)) > 1 and len({w.strip() for w in written}) == 1:
             spaces = f" (written {', '.join(map(repr, written))}: spaces before or after a code are ignored)"
         message = (
@@ -470,11 +485,11 @@ def _extent_problems(
         hint = " The coordinates look like longitude/latitude degrees, so the CRS is probably EPSG:4326."
         likely = "EPSG:4326"
     message = (
-        f"{path}: {len(outside)} unit(s) (first: {_rows_text([int(first) + 1])}, code "
+        f"{path}: {len(outside)} unit(s) (first: {_rows_text([row_number(path, first)])}, code "
         f"{codes.iloc[first]!r}, first point {x:.6g}, {y:.6g}) are not in Great Britain when read "
         f"with the file's CRS {crs_name}; expected coordinates in Great Britain.{hint} {_fix_crs(likely)}"
     )
-    return [Finding(message, code=codes.iloc[first] or None, row=int(first) + 1)]
+    return [Finding(message, code=codes.iloc[first] or None, row=row_number(path, first))]
 
 
 def _overlap_problems(geoms_bng: gpd.GeoSeries, codes: pd.Series, positions: np.ndarray, path: object) -> list[Finding]:
@@ -482,7 +497,7 @@ def _overlap_problems(geoms_bng: gpd.GeoSeries, codes: pd.Series, positions: np.
     geoms = np.asarray(geoms_bng.array, dtype=object)
     if len(geoms) < 2:
         return []
-    rows = positions + 1
+    rows = [row_number(path, pos) for pos in positions]
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     keep = left < right
     left, right = left[keep], right[keep]
@@ -637,7 +652,7 @@ def _pcn_name_clashes(table: pd.DataFrame, pcn_codes: pd.Series, path: object) -
                 f"{path}, field 'pcn_name': PCN {code} has {len(seen)} names ({', '.join(map(repr, seen))}); "
                 f"expected one name per PCN code: sda shows {seen[0]!r}. Fix: correct the name, or the code."
             )
-            found.append(Finding(message, "warning", str(code), int(group.index[0]) + 1, "pcn_name"))
+            found.append(Finding(message, "warning", str(code), row_number(path, group.index[0]), "pcn_name"))
     return found
 
 
@@ -654,7 +669,11 @@ def _share_sum_problems(units: pd.Series, shares: pd.Series, path: object) -> li
     if not valid.any():
         return []
     frame = pd.DataFrame(
-        {"unit": units.to_numpy()[valid], "share": shares.to_numpy()[valid], "row": np.flatnonzero(valid) + 1}
+        {
+            "unit": units.to_numpy()[valid],
+            "share": shares.to_numpy()[valid],
+            "row": [row_number(path, pos) for pos in np.flatnonzero(valid)],
+        }
     )
     totals = frame.groupby("unit", sort=True)["share"].sum()
     rows_of = frame.groupby("unit", sort=True)["row"].agg(list)
@@ -714,7 +733,7 @@ def check_pcn_shares(table: pd.DataFrame, path: object, unit_codes: Iterable[str
     filled = (pairs["unit"] != "") & (pairs["pcn"] != "")
     repeated = pairs[filled & pairs.duplicated(keep=False)]
     for (unit, pcn), group in repeated.groupby(["unit", "pcn"], sort=True):
-        rows = [int(i) + 1 for i in group.index]
+        rows = [row_number(path, i) for i in group.index]
         message = (
             f"{_where(path, code=unit, field='pcn_code')}: PCN {pcn!r} appears for this unit in "
             f"{_rows_text(rows)}; expected one row per unit and PCN. Fix: add the shares together "

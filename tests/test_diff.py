@@ -140,7 +140,7 @@ def test_a_bad_plan_file_exits_1_with_the_row(plan_dir: Path, tmp_path: Path) ->
     bad.write_text("unit_code,area_id\nR0C0,\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["diff", str(plan_dir), str(bad)])
     assert result.exit_code == 1
-    assert "row 1, field 'area_id': unit 'R0C0' has no area" in result.output
+    assert "row 2, field 'area_id': unit 'R0C0' has no area" in result.output  # row 1: the header
 
 
 def test_area_names_are_shown_when_the_plans_have_them(plan_dir: Path, tmp_path: Path) -> None:

@@ -188,11 +188,12 @@ def test_bad_plan_rows_get_exit_1_naming_the_units(real_run: tuple[RunConfig, Pa
     rows.to_csv(plan, index=False)
     result = CliRunner().invoke(cli, ["evaluate", "--config", _config_file(cfg), str(plan), "-q"])
     assert result.exit_code == 1, result.output
-    assert f"row 1, field 'unit_code': unit '{first[:-1]}X' is not in the units file (did you mean '{first}'?)" in (
+    # Rows as Excel numbers them: the header is row 1.
+    assert f"row 2, field 'unit_code': unit '{first[:-1]}X' is not in the units file (did you mean '{first}'?)" in (
         result.output
     )
-    assert "row 3, field 'area_id'" in result.output and "has no area" in result.output
-    assert f"unit '{second}' again (first on row 2), in two areas" in result.output
+    assert "row 4, field 'area_id'" in result.output and "has no area" in result.output
+    assert f"unit '{second}' again (first on row 3), in two areas" in result.output
     assert f"have no row: {first}" in result.output
     assert "Traceback" not in result.output
 

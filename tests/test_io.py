@@ -209,16 +209,21 @@ def test_practices_bad_coordinates_are_all_reported_by_row(data_dir: Path) -> No
     with pytest.raises(ProblemsError) as caught:
         read_practices(data_dir / "practices_bad_coordinates.csv")
     problems = caught.value.problems
-    assert [re.search(r"row (\d)", p).group(1) for p in problems] == ["2", "3", "4", "4"]  # type: ignore[union-attr]
-    assert "practices_bad_coordinates.csv, row 2, code 'D81002', field 'easting': the value is blank" in problems[0]
-    assert "row 3, code 'D81003', field 'northing': got 'abc', which is not a number" in problems[1]
-    assert "row 4, code 'D81004', field 'easting': got 0.137179" in problems[2]
+    # Rows as Excel numbers them (the header is row 1), so the row named holds the code named.
+    assert [re.search(r"row (\d)", p).group(1) for p in problems] == ["3", "4", "5", "5"]  # type: ignore[union-attr]
+    lines = (data_dir / "practices_bad_coordinates.csv").read_text().splitlines()
+    for problem in problems:
+        row, code = re.search(r"row (\d+), code '(\w+)'", problem).groups()  # type: ignore[union-attr]
+        assert lines[int(row) - 1].startswith(code)
+    assert "practices_bad_coordinates.csv, row 3, code 'D81002', field 'easting': the value is blank" in problems[0]
+    assert "row 4, code 'D81003', field 'northing': got 'abc', which is not a number" in problems[1]
+    assert "row 5, code 'D81004', field 'easting': got 0.137179" in problems[2]
     assert "looks like a longitude/latitude" in problems[3]
     assert all("expected British National Grid (EPSG:27700) metres" in p for p in problems)
 
 
 def test_practices_duplicate_code_names_both_rows(data_dir: Path) -> None:
-    with pytest.raises(ProblemsError, match=r"code 'D81001', field 'practice_code': the code appears in rows 1 and 3"):
+    with pytest.raises(ProblemsError, match=r"code 'D81001', field 'practice_code': the code appears in rows 2 and 4"):
         read_practices(data_dir / "practices_duplicate_code.csv")
 
 
@@ -242,9 +247,9 @@ def test_pcn_shares_bad_rows_are_reported(data_dir: Path) -> None:
     with pytest.raises(ProblemsError) as caught:
         read_pcn_shares(data_dir / "pcn_shares_bad.csv", GOOD_CODES)
     message = str(caught.value)
-    assert "pcn_shares_bad.csv, row 3, code 'E01000002', field 'share': got 'abc'; expected a number >= 0" in message
-    assert "row 4, code 'E01000003', field 'share': got '-0.2'" in message
-    assert "PCN 'U00002' appears for this unit in rows 5 and 6" in message
+    assert "pcn_shares_bad.csv, row 4, code 'E01000002', field 'share': got 'abc'; expected a number >= 0" in message
+    assert "row 5, code 'E01000003', field 'share': got '-0.2'" in message
+    assert "PCN 'U00002' appears for this unit in rows 6 and 7" in message
 
 
 def test_pcn_shares_unknown_unit_is_dropped_with_a_warning(data_dir: Path, tmp_path: Path) -> None:

@@ -46,9 +46,10 @@ def test_bad_rows_are_all_listed(tmp_path: Path) -> None:
     with pytest.raises(ProblemsError) as caught:
         read_planfile(path)
     text = str(caught.value)
-    assert "row 2, field 'area_id': unit 'B' has no area" in text
-    assert "row 3, field 'unit_code': unit 'A' again (first on row 1)" in text
-    assert "row 4, field 'unit_code': blank unit code" in text
+    # Rows as Excel numbers them: the header is row 1.
+    assert "row 3, field 'area_id': unit 'B' has no area" in text
+    assert "row 4, field 'unit_code': unit 'A' again (first on row 2)" in text
+    assert "row 5, field 'unit_code': blank unit code" in text
 
 
 def test_missing_columns_and_files_are_named(tmp_path: Path) -> None:
@@ -128,16 +129,16 @@ def test_unknown_missing_and_doubled_units_are_named_with_their_rows(tmp_path: P
         read_assignment(tmp_path / "plan.csv", units=CODES)
     text = str(caught.value)
     assert "4 problems in the plan" in text
-    assert "row 2, field 'area_id': unit 'R0C1' has no area" in text
-    assert "row 3, field 'unit_code': unit 'R0X2' is not in the units file (did you mean 'R0C2'?)" in text
-    assert "row 7, field 'unit_code': unit 'R1C0' again (first on row 4), in two areas, 'A' and 'B'" in text
+    assert "row 3, field 'area_id': unit 'R0C1' has no area" in text
+    assert "row 4, field 'unit_code': unit 'R0X2' is not in the units file (did you mean 'R0C2'?)" in text
+    assert "row 8, field 'unit_code': unit 'R1C0' again (first on row 5), in two areas, 'A' and 'B'" in text
     assert "1 unit(s) of the units file have no row: R0C2" in text
 
 
 def test_a_unit_twice_in_the_same_area_is_a_warning(tmp_path: Path) -> None:
     rows = [*zip(CODES, AREAS, strict=True), ("R0C0", "A")]
     pd.DataFrame(rows, columns=["unit_code", "area_id"]).to_csv(tmp_path / "plan.csv", index=False)
-    with pytest.warns(SdaWarning, match=r"R0C0 \(row 1 and row 7\)"):
+    with pytest.warns(SdaWarning, match=r"R0C0 \(row 2 and row 8\)"):
         got = read_assignment(tmp_path / "plan.csv", units=CODES)
     assert got.to_dict() == dict(zip(CODES, AREAS, strict=True))
 
@@ -211,5 +212,5 @@ def test_csvs_as_excel_saves_them_are_read(tmp_path: Path) -> None:
 def test_a_spreadsheet_placeholder_is_no_area(tmp_path: Path) -> None:
     path = tmp_path / "plan.csv"
     path.write_text("unit_code,area_id\nU1,A\nU2,#N/A\n", encoding="utf-8")
-    with pytest.raises(ProblemsError, match=r"row 2, field 'area_id': unit 'U2' has '#N/A' for its area"):
+    with pytest.raises(ProblemsError, match=r"row 3, field 'area_id': unit 'U2' has '#N/A' for its area"):
         read_planfile(path)

@@ -143,9 +143,10 @@ def test_bad_point_rows_are_all_listed(tmp_path: Path) -> None:
         read_units(cfg)
     problems = caught.value.problems
     assert len(problems) == 3
-    assert "points.csv, row 6, fields 'easting'/'northing'" in problems[0]
-    assert "row 5, field 'residents': got '12,4O0'; expected a whole number" in problems[1]
-    assert "row 7, field 'residents': got '-1'" in problems[2]
+    # Rows as Excel numbers them: the header is row 1, so P5 (the fifth point) is row 6.
+    assert "points.csv, row 7, fields 'easting'/'northing'" in problems[0]
+    assert "row 6, field 'residents': got '12,4O0'; expected a whole number" in problems[1]
+    assert "row 8, field 'residents': got '-1'" in problems[2]
 
 
 def test_unknown_crs_and_two_population_sources_are_config_errors(tmp_path: Path) -> None:

@@ -232,7 +232,7 @@ def test_a_pcn_code_with_two_names_is_a_warning_naming_both() -> None:
         }
     )
     (found,) = check_practices(table, "p.csv")
-    assert found.severity == "warning" and found.code == "U1" and found.row == 1
+    assert found.severity == "warning" and found.code == "U1" and found.row == 2  # row 1: the header
     assert "PCN U1 has 2 names ('North PCN', 'Old North PCN')" in found.message
 
 
@@ -277,7 +277,7 @@ def test_check_practices_flags_spreadsheet_placeholders_as_pcn_codes() -> None:
         }
     )
     (problem,) = check_practices(table, "p.csv")
-    assert problem.message.startswith("p.csv, row 2, code 'P2', field 'pcn_code': got '#N/A', which is not a PCN code")
+    assert problem.message.startswith("p.csv, row 3, code 'P2', field 'pcn_code': got '#N/A', which is not a PCN code")
 
 
 def test_check_pcn_shares_fractions_must_add_up_to_one_per_unit() -> None:
@@ -287,8 +287,8 @@ def test_check_pcn_shares_fractions_must_add_up_to_one_per_unit() -> None:
     problems = check_pcn_shares(table, "s.csv", ["A", "B", "C"])
     messages = [p.message for p in problems]
     assert len(messages) == 2  # B's 0.98 is within the tolerance
-    assert "s.csv, code 'A', field 'share': the shares of this unit (rows 1 and 2) add up to 1.2" in messages[0]
-    assert "s.csv, code 'C', field 'share': every share of this unit (row 4) is 0" in messages[1]
+    assert "s.csv, code 'A', field 'share': the shares of this unit (rows 2 and 3) add up to 1.2" in messages[0]
+    assert "s.csv, code 'C', field 'share': every share of this unit (row 5) is 0" in messages[1]
 
 
 def test_check_pcn_shares_counts_of_patients_may_add_up_to_anything() -> None:
