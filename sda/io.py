@@ -203,13 +203,22 @@ def _standard_units(
             "unit_name": np.where(names == "", code_values, names),  # a unit with no name shows its code
             "population": population.to_numpy().astype(np.int64),
             "district": text(cfg.district_field),
-            "district_name": text(cfg.district_name_field),
+            "district_name": _first_name_per_code(text(cfg.district_field), text(cfg.district_name_field)),
             "places": text(cfg.place_field),
         },
         geometry=raw.geometry.to_crs(BNG).to_numpy(),
         crs=BNG,
         index=pd.Index(code_values, name="unit_code", dtype=object),
     )
+
+
+def _first_name_per_code(codes: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """Each code's first non-blank name on every row of it, so that a code given two names (a
+    warning, ``validate._name_clashes``) is shown by one name in every map, table and report."""
+    frame = pd.DataFrame({"code": codes, "name": names})
+    named = frame[(frame["name"] != "") & (frame["code"] != "")]  # no code (no district_field): names as given
+    first = named.drop_duplicates("code").set_index("code")["name"]
+    return frame["code"].map(first).fillna(frame["name"]).to_numpy(dtype=object)
 
 
 # --------------------------------------------------------------------------- practices

@@ -349,6 +349,7 @@ def check_units(raw: gpd.GeoDataFrame, cfg: UnitsConfig, path: object) -> list[F
     -------
     list of Finding
         Errors for blank or duplicate codes, blank districts (when ``district_field`` is set),
+        a warning for a district code given two names (when ``district_name_field`` is set too),
         missing, text, negative or fractional populations, missing, empty, invalid or
         non-polygon geometry, a missing or implausible CRS and overlapping units; warnings for
         units with zero population. Empty when all is well.
@@ -357,6 +358,11 @@ def check_units(raw: gpd.GeoDataFrame, cfg: UnitsConfig, path: object) -> list[F
     problems = _code_problems(codes, path, cfg.code_field, "unit", raw[cfg.code_field])
     if cfg.district_field:
         problems += _district_problems(raw[cfg.district_field], codes, path, cfg.district_field)
+        if cfg.district_name_field:
+            districts = as_code_strings(raw[cfg.district_field])
+            problems += _name_clashes(
+                districts, raw[cfg.district_name_field], path, "district", cfg.district_name_field
+            )
     if cfg.population_field:
         fix = "Fix: correct the value in the file (a count of residents, digits only)."
         problems += _population_problems(raw[cfg.population_field], codes, path, cfg.population_field, fix)
@@ -634,25 +640,29 @@ def check_practices(table: pd.DataFrame, path: object) -> list[Finding]:
                 "Postcode Directory."
             )
             problems.append(_row_problem(path, pos, codes, field, text))
-    problems.extend(_pcn_name_clashes(table, pcn_codes, path))
+    problems.extend(_name_clashes(pcn_codes, table["pcn_name"], path, "PCN", "pcn_name"))
     return sorted(problems, key=lambda p: p.row or 0)
 
 
-def _pcn_name_clashes(table: pd.DataFrame, pcn_codes: pd.Series, path: object) -> list[Finding]:
-    """A warning per PCN code given two names or more (a stale row after a PCN was renamed, or a
-    code typed for another PCN's): maps and reports show the first name."""
-    names = table["pcn_name"].astype(str).str.strip()
-    given = pd.DataFrame({"code": pcn_codes, "name": names})
+def _name_clashes(codes: pd.Series, names: pd.Series, path: object, what: str, field: str) -> list[Finding]:
+    """A warning per code given two names or more (a stale row after a PCN or district was
+    renamed, or a code typed for another's): maps, tables and reports all show the first name."""
+    given = pd.DataFrame({"code": codes, "name": names.astype(str).str.strip()})
     given = given[(given["code"] != "") & (given["name"] != "")]
     found = []
     for code, group in given.groupby("code", sort=True):
         seen = list(dict.fromkeys(group["name"]))
         if len(seen) > 1:
+            where = [
+                f"{name!r} in {_rows_text([row_number(path, i) for i in group.index[group['name'] == name]][:5])}"
+                for name in seen
+            ]
             message = (
-                f"{path}, field 'pcn_name': PCN {code} has {len(seen)} names ({', '.join(map(repr, seen))}); "
-                f"expected one name per PCN code: sda shows {seen[0]!r}. Fix: correct the name, or the code."
+                f"{path}, field {field!r}: {what} {code} has {len(seen)} names ({', '.join(map(repr, seen))}: "
+                f"{'; '.join(where)}); expected one name per {what} code: sda shows {seen[0]!r}. Fix: correct "
+                "the name, or the code."
             )
-            found.append(Finding(message, "warning", str(code), row_number(path, group.index[0]), "pcn_name"))
+            found.append(Finding(message, "warning", str(code), row_number(path, group.index[0]), field))
     return found
 
 

@@ -115,6 +115,26 @@ def test_units_without_name_or_district_fields_use_code_and_blank(data_dir: Path
     assert units["population"].tolist() == [1500, 1600, 1700, 1800]
 
 
+def test_a_district_code_with_two_names_warns_and_shows_the_first_name_everywhere(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    layer = gpd.read_file(data_dir / "units_good.geojson")
+    layer["lad"] = "E07000008"
+    layer["lad_name"] = ["Cambridge", "Cambridge", "Cambridge City", "Cambridge"]
+    path = tmp_path / "units.geojson"
+    layer.to_file(path, driver="GeoJSON")
+    cfg = UnitsConfig(
+        path=path, code_field="code", population_field="pop", district_field="lad", district_name_field="lad_name"
+    )
+    with pytest.warns(SdaWarning) as caught:
+        units = read_units(cfg)
+    (message,) = [str(w.message) for w in caught]
+    assert "field 'lad_name': district E07000008 has 2 names ('Cambridge', 'Cambridge City': " in message
+    assert "'Cambridge' in rows 1, 2 and 4; 'Cambridge City' in row 3)" in message
+    assert "sda shows 'Cambridge'" in message
+    assert units["district_name"].tolist() == ["Cambridge"] * 4
+
+
 def test_missing_units_file_names_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "no_such_parishes.gpkg"
     with pytest.raises(InputError, match=r"no_such_parishes\.gpkg: file not found"):

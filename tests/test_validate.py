@@ -233,7 +233,9 @@ def test_a_pcn_code_with_two_names_is_a_warning_naming_both() -> None:
     )
     (found,) = check_practices(table, "p.csv")
     assert found.severity == "warning" and found.code == "U1" and found.row == 2  # row 1: the header
-    assert "PCN U1 has 2 names ('North PCN', 'Old North PCN')" in found.message
+    assert "PCN U1 has 2 names ('North PCN', 'Old North PCN': 'North PCN' in row 2; 'Old North PCN' in row 3)" in (
+        found.message
+    )
 
 
 def test_check_pcn_shares_warns_about_unknown_units_only() -> None:
