@@ -215,10 +215,11 @@ def _standard_units(
 def _first_name_per_code(codes: np.ndarray, names: np.ndarray) -> np.ndarray:
     """Each code's first non-blank name on every row of it, so that a code given two names (a
     warning, ``validate._name_clashes``) is shown by one name in every map, table and report."""
-    frame = pd.DataFrame({"code": codes, "name": names})
-    named = frame[(frame["name"] != "") & (frame["code"] != "")]  # no code (no district_field): names as given
-    first = named.drop_duplicates("code").set_index("code")["name"]
-    return frame["code"].map(first).fillna(frame["name"]).to_numpy(dtype=object)
+    first: dict[str, str] = {}
+    for code, name in zip(codes, names, strict=True):
+        if code and name:  # no code (no district_field): names as given
+            first.setdefault(code, name)
+    return np.array([first.get(code, name) for code, name in zip(codes, names, strict=True)], dtype=object)
 
 
 # --------------------------------------------------------------------------- practices
@@ -459,11 +460,19 @@ def _columns_hint(present: Sequence[str], missing: Sequence[str]) -> tuple[str, 
     return None
 
 
+#: GDAL's notes while reading a file, in words an officer can act on (a part of the note -> what it means).
+_GDAL_NOTES = {
+    "too many members in array": (
+        "some coordinates have more than three values (x, y, then z and m, say); sda reads x and y "
+        "and ignores the rest, so nothing needs fixing unless the file is not what you meant"
+    ),
+}
+
+
 def _read_vector(path: Path, layer: str, columns: list[str]) -> gpd.GeoDataFrame:
     try:
-        with warnings.catch_warnings():
-            # GDAL's own note on an unclosed ring; _broken_rings names the row instead.
-            warnings.filterwarnings("ignore", message="Non closed ring detected", category=RuntimeWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             frame = gpd.read_file(path, engine="pyogrio", layer=layer, columns=columns)
     except _PYOGRIO_ERRORS as exc:
         msg = f"cannot read layer {layer!r} ({exc})"
@@ -480,7 +489,23 @@ def _read_vector(path: Path, layer: str, columns: list[str]) -> gpd.GeoDataFrame
             "set [units] population_csv to it."
         )
         raise InputError(path, msg)
+    _pass_on_gdal_notes(path, caught)
     return frame.reset_index(drop=True)
+
+
+def _pass_on_gdal_notes(path: Path, caught: list[warnings.WarningMessage]) -> None:
+    """Warn again about what GDAL noted while reading, naming the file and, where known, saying
+    what the note means; other warnings go on as they were."""
+    for note in caught:
+        text = str(note.message)
+        if not issubclass(note.category, RuntimeWarning):
+            warnings.warn_explicit(note.message, note.category, note.filename, note.lineno)
+        elif "Non closed ring detected" in text:
+            continue  # _broken_rings names the row instead
+        else:
+            meaning = next((m for part, m in _GDAL_NOTES.items() if part in text), None)
+            said = text.split(" Further messages of this type will be suppressed.")[0]
+            warnings.warn(f"{path}: {meaning or f'GDAL noted while reading: {said}'}", SdaWarning, stacklevel=3)
 
 
 def _broken_rings(path: Path, layer: str) -> ProblemsError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -133,6 +134,22 @@ def test_a_district_code_with_two_names_warns_and_shows_the_first_name_everywher
     assert "'Cambridge' in rows 1, 2 and 4; 'Cambridge City' in row 3)" in message
     assert "sda shows 'Cambridge'" in message
     assert units["district_name"].tolist() == ["Cambridge"] * 4
+
+
+def test_gdal_notes_while_reading_name_the_file_and_say_what_they_mean(data_dir: Path, tmp_path: Path) -> None:
+    collection = json.loads((data_dir / "units_good.geojson").read_text())
+    for feature in collection["features"]:  # x, y, z, m: GDAL reads three and notes the fourth
+        feature["geometry"]["coordinates"] = [
+            [[*point, 0.0, 7.0] for point in ring] for ring in feature["geometry"]["coordinates"]
+        ]
+    path = tmp_path / "units.geojson"
+    path.write_text(json.dumps(collection))
+    with pytest.warns(SdaWarning) as caught:
+        units = read_units(UnitsConfig(path=path, code_field="code", population_field="pop"))
+    (message,) = [str(w.message) for w in caught]
+    assert message.startswith(f"{path}: some coordinates have more than three values")
+    assert "OGRGeoJSONReadRawPoint" not in message
+    assert units["population"].tolist() == [1500, 1600, 1700, 1800]
 
 
 def test_missing_units_file_names_the_path(tmp_path: Path) -> None:
