@@ -53,6 +53,9 @@ BNG_BOUNDS = (-100_000.0, -100_000.0, 800_000.0, 1_400_000.0)
 
 #: Practice coordinates must fall in this (easting, northing) range, metres. Nothing in Great
 #: Britain lies within 1 km of the grid's origin axes, so smaller values are degrees, not metres.
+#: Longitudes and latitudes of Great Britain, generously: degrees swapped into (latitude,
+#: longitude) order land in the sea off Somalia, and are told apart by these.
+GB_LONGITUDES, GB_LATITUDES = (-9.0, 2.5), (49.0, 61.0)
 PRACTICE_EASTING_RANGE = (1_000.0, 700_000.0)
 PRACTICE_NORTHING_RANGE = (1_000.0, 1_300_000.0)
 
@@ -482,6 +485,20 @@ def _extent_problems(
         & (as_written[~inside, 3] <= PRACTICE_NORTHING_RANGE[1])
     ).all()
     hint, likely = "", "EPSG:27700"
+    xs, ys = as_written[~inside][:, [0, 2]], as_written[~inside][:, [1, 3]]
+    latitude_first = bool(
+        ((xs >= GB_LATITUDES[0]) & (xs <= GB_LATITUDES[1])).all()
+        and ((ys >= GB_LONGITUDES[0]) & (ys <= GB_LONGITUDES[1])).all()
+    )
+    if raw.crs.is_geographic and latitude_first:
+        message = (
+            f"{path}: {len(outside)} unit(s) (first: {_rows_text([row_number(path, first)])}, code "
+            f"{codes.iloc[first]!r}, first point {x:.6g}, {y:.6g}) have their coordinates as latitude, "
+            "longitude; expected longitude first (x, then y), as GeoJSON and GIS files store them. Fix: in "
+            "QGIS run Processing Toolbox > Vector geometry > 'Swap X and Y coordinates' on the layer and save "
+            "the result."
+        )
+        return [Finding(message, code=codes.iloc[first] or None, row=row_number(path, first))]
     if looks_bng and raw.crs.to_epsg() != 27700:
         hint = (
             " The coordinates look like metres (British National Grid eastings/northings), so the "

@@ -152,6 +152,21 @@ def test_gdal_notes_while_reading_name_the_file_and_say_what_they_mean(data_dir:
     assert units["population"].tolist() == [1500, 1600, 1700, 1800]
 
 
+def test_latitude_written_before_longitude_is_named_with_the_fix(data_dir: Path, tmp_path: Path) -> None:
+    layer = gpd.read_file(data_dir / "units_good.geojson").to_crs(4326)
+    collection = json.loads(layer.to_json())
+    for feature in collection["features"]:  # (latitude, longitude): a hand-made GeoJSON's usual slip
+        feature["geometry"]["coordinates"] = [[[y, x] for x, y in ring] for ring in feature["geometry"]["coordinates"]]
+    path = tmp_path / "units.geojson"
+    path.write_text(json.dumps(collection))
+    with pytest.raises(ProblemsError) as caught:
+        read_units(UnitsConfig(path=path, code_field="code", population_field="pop"))
+    (problem,) = caught.value.problems
+    assert "4 unit(s) (first: row 1, code 'E01000001', first point 52.2" in problem
+    assert "have their coordinates as latitude, longitude; expected longitude first" in problem
+    assert "'Swap X and Y coordinates'" in problem and "ogr2ogr -a_srs" not in problem
+
+
 def test_missing_units_file_names_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "no_such_parishes.gpkg"
     with pytest.raises(InputError, match=r"no_such_parishes\.gpkg: file not found"):
