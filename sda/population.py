@@ -44,10 +44,13 @@ class PopulationPoints:
     points : one point per row in file order, with ``population`` (int64) and ``code`` (str; the
         1-based row number when no code column is configured).
     source : the file, for messages and provenance.
+    swapped : for a CSV, the same points read with its x and y columns the other way round, in
+        EPSG:27700, to tell a run whose points mostly miss that the columns look swapped.
     """
 
     points: gpd.GeoDataFrame
     source: Path
+    swapped: gpd.GeoSeries | None = None  # the CSV's points with x and y the other way round
 
 
 @dataclass
@@ -106,6 +109,8 @@ def read_population_points(cfg: UnitsConfig) -> PopulationPoints:
         ]
         geometry = gpd.points_from_xy(x.fillna(0), y.fillna(0), crs=crs)
         frame = gpd.GeoDataFrame(table, geometry=geometry, crs=crs)
+        with np.errstate(all="ignore"):
+            swapped = gpd.GeoSeries(gpd.points_from_xy(y.fillna(0), x.fillna(0), crs=crs)).to_crs(_BNG)
     else:
         from sda.io import _choose_layer
 
@@ -115,6 +120,7 @@ def read_population_points(cfg: UnitsConfig) -> PopulationPoints:
         if frame.crs is None:
             msg = "the point layer has no CRS; expected one (e.g. EPSG:27700). Fix: set it in QGIS and save again."
             raise InputError(path, msg)
+        swapped = None
         kinds = set(frame.geometry.geom_type.dropna())
         problems = [] if kinds <= {"Point"} else [f"{path}: geometry types {sorted(kinds)}; expected points only."]
     residents = parse_numbers(frame[pop_field])
@@ -139,7 +145,7 @@ def read_population_points(cfg: UnitsConfig) -> PopulationPoints:
         geometry=geometry_bng.to_numpy(),
         crs=_BNG,
     )
-    return PopulationPoints(points=points, source=path)
+    return PopulationPoints(points=points, source=path, swapped=swapped)
 
 
 def _parse_crs(text: str) -> pyproj.CRS:
@@ -207,18 +213,38 @@ def best_fit_units(units: gpd.GeoDataFrame, cfg: UnitsConfig) -> PointFit:
     fit.summary = summarise_fit(fit, source, cfg)
     share = fit.summary["unplaced_share"]
     if share > cfg.max_unplaced_share:
+        fix = _swapped_columns_fix(units, source, cfg) or (
+            f"Fix: check population_points_crs = {cfg.population_points_crs!r} (when most points miss, "
+            "the coordinates are in another CRS: lon/lat need 'EPSG:4326'), check that the points and "
+            "the units cover the same place, or raise max_unplaced_share if the file deliberately "
+            "reaches beyond the units."
+        )
         msg = (
             f"{fit.summary['unplaced_text']}: {100 * share:.2f}% of the residents in the file, above "
-            f"[units] max_unplaced_share = {cfg.max_unplaced_share}. Fix: check population_points_crs = "
-            f"{cfg.population_points_crs!r} (when most points miss, the coordinates are in another CRS: "
-            "lon/lat need 'EPSG:4326'), check that the points and the "
-            "units cover the same place, or raise max_unplaced_share if the file deliberately reaches "
-            "beyond the units."
+            f"[units] max_unplaced_share = {cfg.max_unplaced_share}. {fix}"
         )
         raise InputError(source.source, msg, field=cfg.population_points_field)
     units["population"] = fit.population
     units.attrs["population_fit"] = fit.summary
     return fit
+
+
+def _swapped_columns_fix(units: gpd.GeoDataFrame, source: PopulationPoints, cfg: UnitsConfig) -> str:
+    """What to change when the CSV's x and y columns look swapped (read the other way round, most
+    residents fall in a unit: a file whose northing comes first), else ""."""
+    if source.swapped is None:
+        return ""
+    fit = fit_points(units, source.points.set_geometry(source.swapped.to_numpy()))
+    residents = source.points["population"].to_numpy()
+    placed = float(residents[~fit.unplaced].sum()) / fit.total if fit.total else 0.0
+    if placed < 0.5:
+        return ""
+    x_field, y_field = cfg.population_points_x_field, cfg.population_points_y_field
+    return (
+        f"The x and y columns look swapped: read with {y_field!r} as x and {x_field!r} as y, "
+        f"{100 * placed:.1f}% of the residents fall in a unit. Fix: set population_points_x_field = "
+        f"{y_field!r} and population_points_y_field = {x_field!r} in [units]."
+    )
 
 
 def summarise_fit(fit: PointFit, source: PopulationPoints, cfg: UnitsConfig) -> dict[str, Any]:

@@ -100,6 +100,21 @@ def test_run_is_refused_when_the_unplaced_share_is_above_the_limit(tmp_path: Pat
     assert "16.67% of the residents" in message  # 7 of 42
 
 
+def test_swapped_coordinate_columns_are_named_with_the_config_fix(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path)  # writes points.csv, which is then swapped: northing written first
+    swapped = pd.read_csv(cfg.population_points).rename(columns={"easting": "northing", "northing": "easting"})
+    swapped[["oa", "easting", "northing", "residents"]].to_csv(cfg.population_points, index=False)
+    with pytest.raises(InputError) as caught:
+        read_units(cfg)
+    message = str(caught.value)
+    assert "4 of 4 points" in message
+    assert "The x and y columns look swapped: read with 'northing' as x and 'easting' as y, 83.3% of the residents" in (
+        message
+    )  # 35 of 42: P4 lies east of both squares either way
+    assert "Fix: set population_points_x_field = 'northing' and population_points_y_field = 'easting'" in message
+    assert "population_points_crs" not in message
+
+
 def test_cli_refuses_the_shipped_points_with_a_strict_limit(tmp_path: Path, repo_root: Path) -> None:
     text = (repo_root / "configs" / "cambridgeshire-peterborough.toml").read_text()
     text = text.replace('"../', f'"{repo_root.as_posix()}/').replace(
