@@ -424,7 +424,13 @@ def _require_fields(
     parts = []
     for name in missing:
         near = lowered.get(name.lower())
-        parts.append(f"{name!r}" + (f" (did you mean {near!r}? names are case-sensitive)" if near else ""))
+        cut = _cut_by_shapefile(path, present, name) if not near else None
+        if near:
+            parts.append(f"{name!r} (did you mean {near!r}? names are case-sensitive)")
+        elif cut:
+            parts.append(f"{name!r} (did you mean {cut!r}? a Shapefile keeps only 10 characters of a field name)")
+        else:
+            parts.append(f"{name!r}")
     plural = "s" if len(missing) > 1 else ""
     if wanted_by.startswith("named in"):
         fix = f"correct the name in the config, or add the {noun} to the file."
@@ -436,6 +442,16 @@ def _require_fields(
         f"exist are {', '.join(repr(p) for p in present) or 'none'}.{why} Fix: {fix}"
     )
     raise InputError(path, msg, field=missing[0])
+
+
+def _cut_by_shapefile(path: Path, present: Sequence[str], name: str) -> str | None:
+    """The field a Shapefile made of ``name`` by cutting it to 10 characters (GDAL numbers clashes
+    ``populati_1``), when the file is a Shapefile and has just one such field."""
+    if path.suffix.lower() not in (".shp", ".dbf", ".zip") or len(name) <= 10:
+        return None
+    stem = name[:10].lower()
+    cut = [p for p in present if p.lower() == stem or (len(p) == 10 and p.lower()[:8] == stem[:8] and "_" in p[8:])]
+    return cut[0] if len(cut) == 1 else None
 
 
 def _columns_hint(present: Sequence[str], missing: Sequence[str]) -> tuple[str, str] | None:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import tomllib
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -165,6 +166,16 @@ def test_latitude_written_before_longitude_is_named_with_the_fix(data_dir: Path,
     assert "4 unit(s) (first: row 1, code 'E01000001', first point 52.2" in problem
     assert "have their coordinates as latitude, longitude; expected longitude first" in problem
     assert "'Swap X and Y coordinates'" in problem and "ogr2ogr -a_srs" not in problem
+
+
+def test_a_field_name_a_shapefile_cut_to_ten_characters_is_pointed_out(data_dir: Path, tmp_path: Path) -> None:
+    layer = gpd.read_file(data_dir / "units_good.geojson").rename(columns={"pop": "population_2021"})
+    with warnings.catch_warnings():  # geopandas and GDAL both say that the name is cut
+        warnings.simplefilter("ignore")
+        layer.to_file(tmp_path / "units.shp")
+    cfg = UnitsConfig(path=tmp_path / "units.shp", code_field="code", population_field="population_2021")
+    with pytest.raises(InputError, match=r"'population_2021' \(did you mean 'population'\? a Shapefile keeps only 10"):
+        read_units(cfg)
 
 
 def test_missing_units_file_names_the_path(tmp_path: Path) -> None:
