@@ -20,7 +20,6 @@ formula are neutralised (``neutral_cell``). Timings appear only in ``plan.json``
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
 import json
@@ -38,7 +37,6 @@ import pyogrio
 import pyogrio.errors
 
 from sda import __version__
-from sda.cells import plain_cell
 from sda.config import restore_config
 from sda.engine.parallel import started_tasks
 from sda.errors import MAX_LISTED, InputError
@@ -64,7 +62,7 @@ from sda.maps import (
     render_sheet,
 )
 from sda.plan import Plan, Provenance, RuleResult
-from sda.planfile import areas_layer_changes
+from sda.planfile import areas_layer_changes, quick_pairs
 from sda.report import render_report_html, render_report_md
 from sda.report.sections import build_blocks
 from sda.summary import jsonable, summary_dict
@@ -365,10 +363,10 @@ def check_same_run(out_dir: Path, record: Mapping[str, Any], layers: Mapping[str
     _check_areas_layer(out_dir / "plan.gpkg", layers["areas"], set(saved.values()))
     _check_populations(out_dir / "plan.gpkg", layers["units"], record)
     copies = {"plan.gpkg, layer 'units'": _pairs_of(layers["units"])}
-    if (out_dir / "units.geojson").is_file():
-        copies["units.geojson"] = _pairs_of(_read_attributes(out_dir / "units.geojson"))
-    if (out_dir / "assignment.csv").is_file():
-        copies["assignment.csv"] = _read_assignment_csv(out_dir / "assignment.csv")
+    for name in ("units.geojson", "assignment.csv"):
+        if (out_dir / name).is_file():
+            read = quick_pairs(out_dir / name)
+            copies[name] = None if read is None else {code: area for code, (area, _) in read.items()}
     for name, pairs in copies.items():
         if pairs is None or assignment_fingerprint(pairs.items()) == fingerprint:
             continue
@@ -444,29 +442,10 @@ def _json_run(path: Path) -> str | None:
     return str(found) if found else None
 
 
-def _read_attributes(path: Path) -> pd.DataFrame | None:
-    try:
-        frame: pd.DataFrame = pyogrio.read_dataframe(path, read_geometry=False)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
-        return None
-    return frame
-
-
 def _pairs_of(frame: pd.DataFrame | None) -> dict[str, str] | None:
     if frame is None or not {"unit_code", "area_id"} <= set(frame.columns):
         return None
     return {str(c): show_text(a) for c, a in zip(frame["unit_code"], frame["area_id"], strict=True)}
-
-
-def _read_assignment_csv(path: Path) -> dict[str, str] | None:
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return None
-    if not rows or rows[0][:2] != ["unit_code", "area_id"]:
-        return None
-    return {plain_cell(r[0]): plain_cell(r[1]) for r in rows[1:] if len(r) >= 2}
 
 
 def _read_record(path: Path) -> dict[str, Any]:

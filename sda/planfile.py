@@ -153,7 +153,7 @@ def _edited_or_first(folder: Path, present: list[Path]) -> Path:
     moved: dict[Path, int] = {}
     renamed: dict[Path, list[str]] = {}
     for file in present:
-        pairs = _quick_pairs(file)
+        pairs = quick_pairs(file)
         if pairs is None:
             continue
         renamed[file] = sorted({a for a, n in pairs.values() if n and names.get(a) and n != names[a]})
@@ -183,9 +183,11 @@ def _edited_or_first(folder: Path, present: list[Path]) -> Path:
     return chosen
 
 
-def _quick_pairs(file: Path) -> dict[str, tuple[str, str]] | None:
-    """``unit_code -> (area_id, area_name)`` of a file sda wrote, read without geometry; None when
-    it cannot be read that way (``read_planfile`` then says why, if it is the one read)."""
+def quick_pairs(file: Path) -> dict[str, tuple[str, str]] | None:
+    """``unit_code -> (area_id, area_name)`` of a file sda wrote (``assignment.csv`` as Excel may
+    have saved it, ``units.geojson``, ``plan.gpkg``'s ``units`` layer), read without geometry;
+    None when it cannot be read that way (``read_planfile`` then says why, if it is the one read).
+    The one reader for telling whether a folder's copies of the plan still agree."""
     try:
         if file.suffix.lower() == ".csv":
             frame = _read_csv(file)
@@ -197,8 +199,8 @@ def _quick_pairs(file: Path) -> dict[str, tuple[str, str]] | None:
     if not {"unit_code", "area_id"} <= set(frame.columns):
         return None
     names = frame["area_name"] if "area_name" in frame.columns else frame["area_id"].map(lambda _: "")
-    names = names.map(lambda n: plain_cell(_text(n)))
-    return {_text(c): (_text(a), _text(n)) for c, a, n in zip(frame["unit_code"], frame["area_id"], names, strict=True)}
+    cells = [frame["unit_code"], frame["area_id"], names]  # sda's CSV cells may be neutralised (sda.cells)
+    return {plain_cell(_text(c)): (plain_cell(_text(a)), plain_cell(_text(n))) for c, a, n in zip(*cells, strict=True)}
 
 
 def read_assignment(

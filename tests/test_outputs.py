@@ -385,6 +385,18 @@ def test_every_file_records_the_run(out_dir: Path) -> None:
     assert set(pyogrio.read_dataframe(out_dir / "plan.gpkg", layer="areas")["run_id"]) == {run}
 
 
+def test_report_refuses_an_assignment_edited_and_saved_by_european_excel(out_dir: Path, tmp_path: Path) -> None:
+    edited = tmp_path / "edited"
+    shutil.copytree(out_dir, edited)
+    rows = [r.split(",") for r in (edited / "assignment.csv").read_text(encoding="utf-8-sig").splitlines()]
+    code, area = rows[1][0], rows[1][1]
+    rows[1][1] = next(r[1] for r in rows[2:] if r[1] != area)
+    # Excel set to a European locale saves semicolons, in Windows-1252, with CRLF line ends.
+    (edited / "assignment.csv").write_bytes("\r\n".join(";".join(r) for r in rows).encode("cp1252") + b"\r\n")
+    with pytest.raises(InputError, match=rf"assignment.csv: edited after the run: 1 unit\(s\) changed area .*{code}"):
+        read_plan(edited)
+
+
 def test_report_refuses_a_folder_mixing_two_runs(plan: Plan, out_dir: Path, tmp_path: Path) -> None:
     other = write_outputs(plan, tmp_path / "other")[0].parent
     mixed = tmp_path / "mixed"
