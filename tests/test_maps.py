@@ -14,6 +14,7 @@ import io
 import itertools
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import shapely
@@ -37,6 +38,7 @@ from sda.maps import (
     render_locators,
     render_print_maps,
 )
+from sda.maps.furniture import attribution_lines
 from sda.maps.labels import (
     MapLabel,
     label_boxes,
@@ -207,6 +209,18 @@ def test_sheet_carries_key_scale_north_arrow_attribution_and_title(sheet: Figure
         assert needed in flat
     title = next(t.get_text() for t in sheet.findobj(Text) if t.get_gid() == "title")
     assert "28 areas" in title
+
+
+def test_the_default_runs_data_bring_their_own_attribution_and_other_files_are_named(repo_root: Path) -> None:
+    cfg = load_config(repo_root / "configs" / "cambridgeshire-peterborough.toml")
+    files = {"units": cfg.units.path, "population_points": cfg.units.population_points, "practices": cfg.pcn.practices}
+    default = SimpleNamespace(provenance={"data_files": {f"{k}: {Path(str(v)).name}": "" for k, v in files.items()}})
+    lines = attribution_lines(default)  # type: ignore[arg-type]
+    assert not any("add the attribution" in line for line in lines)  # was printed on the default run's maps
+    assert "Census 2021 population points: contains OS data © Crown copyright and database right 2021." in lines
+    assert len(lines) == len(set(lines))  # the ONS line once, though three files need it
+    other = SimpleNamespace(provenance={"data_files": {"units: wards.gpkg": "", **default.provenance["data_files"]}})
+    assert "Data: wards.gpkg; add the attribution their licences require." in attribution_lines(other)  # type: ignore[arg-type]
 
 
 def test_print_maps_are_a4_and_a3_at_200_dpi_in_png_and_pdf() -> None:

@@ -11,6 +11,7 @@ from helpers import quadrant_plan  # the shared hand-made 4x4 plan
 
 from sda.config import AreasConfig, RulesConfig
 from sda.maps import plot_ensemble, plot_frontier, render_figures
+from sda.maps.furniture import attribution_lines
 from sda.plan import Plan, RuleResult
 from sda.report import movable_units, render_report_html, render_report_md
 from sda.report.markdown import md_text
@@ -122,6 +123,13 @@ def test_caveats_and_provenance(plan: Plan, markdown: str) -> None:
     assert "| seed | 1 |" in provenance
     assert "| timings.total_s | 1.5 |" in provenance
     assert '"code_field": "code"' in provenance
+
+
+def test_the_report_carries_the_maps_attribution_in_words(plan: Plan, markdown: str) -> None:
+    section = _section(markdown, "Data and attribution")
+    for line in attribution_lines(plan):
+        assert md_text(line) in section
+    assert "a proposal, not an adopted boundary" in section
 
 
 def test_markdown_links_written_images_only(markdown: str) -> None:

@@ -23,6 +23,7 @@ from sda.plan import Plan
 
 __all__ = [
     "SHIPPED_ATTRIBUTION",
+    "SHIPPED_FILES",
     "add_attribution",
     "add_legend",
     "add_north_arrow",
@@ -30,18 +31,43 @@ __all__ = [
     "attribution_lines",
 ]
 
-#: The lines every map of the shipped data must carry (``boundaries/README.md``, "Attribution").
-SHIPPED_ATTRIBUTION: tuple[str, ...] = (
+_ONS = "Source: Office for National Statistics licensed under the Open Government Licence v.3.0."
+_LSOA_LINES = (
     "GeoJSON and TopoJSON UK Boundary Data by Martin Chorley (CC BY 4.0).",
     "Contains Ordnance Survey data © Crown copyright and database right 2014.",
-    "Source: Office for National Statistics licensed under the Open Government Licence v.3.0.",
+    _ONS,
+)
+_PRACTICE_LINES = (
     "Contains information from NHS England, licensed under the current version of the Open Government Licence.",
+    _ONS,
     "Practice locations: contains OS data © Crown copyright and database right 2025; "
     "contains Royal Mail data © Royal Mail copyright and database right 2025.",
 )
 
-#: Shipped file names whose attribution is ``SHIPPED_ATTRIBUTION``.
-_SHIPPED_FILES = ("lsoa2011_cambs_peterborough.geojson", "gp_practices_pcn_cambs_peterborough.csv")
+#: Each shipped file's attribution, as ``boundaries/README.md`` gives it under the file.
+SHIPPED_FILES: dict[str, tuple[str, ...]] = {
+    "lsoa2011_cambs_peterborough.geojson": _LSOA_LINES,
+    "lad_cambs_peterborough.geojson": _LSOA_LINES,
+    "oa21_cambs_peterborough_pop2021_pwc.csv": (
+        _ONS,
+        "Census 2021 population points: contains OS data © Crown copyright and database right 2021.",
+    ),
+    "gp_practices_pcn_cambs_peterborough.csv": _PRACTICE_LINES,
+    "pcns_cambs_peterborough.csv": _PRACTICE_LINES,
+}
+
+#: The lines a map of the default run (LSOAs, practices, Census 2021 points) carries.
+SHIPPED_ATTRIBUTION: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        line
+        for name in (
+            "lsoa2011_cambs_peterborough.geojson",
+            "oa21_cambs_peterborough_pop2021_pwc.csv",
+            "gp_practices_pcn_cambs_peterborough.csv",
+        )
+        for line in SHIPPED_FILES[name]
+    )
+)
 
 INK = "#1a1a1a"
 DISTRICT_INK = "#4d4d4d"
@@ -52,14 +78,13 @@ PRACTICE_STYLE: dict[str, Any] = {"marker": "o", "color": "#253494", "edgecolor"
 def attribution_lines(plan: Plan) -> list[str]:
     """The attribution a map of this plan must carry.
 
-    The shipped data's lines come from ``boundaries/README.md``. For other inputs the map names
-    the files and asks for their own attribution, rather than guessing a licence.
+    Each shipped file brings its lines from ``boundaries/README.md`` (once each). For other inputs
+    the map names the files and asks for their own attribution, rather than guessing a licence.
     """
     files = [str(k).split(": ", 1)[-1] for k in (plan.provenance.get("data_files") or {})]
-    shipped = any(name in _SHIPPED_FILES for name in files)
-    lines = list(SHIPPED_ATTRIBUTION) if shipped else []
-    others = [f for f in files if f not in _SHIPPED_FILES]
-    if others or not shipped:
+    lines = list(dict.fromkeys(line for name in files for line in SHIPPED_FILES.get(name, ())))
+    others = [f for f in files if f not in SHIPPED_FILES]
+    if others or not lines:
         listed = ", ".join(others) if others else "the input files"
         lines.append(f"Data: {listed}; add the attribution their licences require.")
     version = plan.provenance.get("sda_version")

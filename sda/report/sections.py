@@ -25,6 +25,7 @@ from sda.formatting import (
     show_text,
     show_whole,
 )
+from sda.maps.furniture import attribution_lines
 from sda.metrics import in_band, outside_band
 from sda.naming import BORROW_M, place_populations
 from sda.plan import Bound, Plan
@@ -74,6 +75,7 @@ def build_blocks(plan: Plan, *, available: set[str]) -> list[Any]:
         _caveats_section,
         _warnings_section,
         glossary_section,
+        _attribution_section,
         _provenance_section,
     ):
         blocks.extend(section(plan, available))
@@ -502,6 +504,15 @@ def _warnings_section(plan: Plan, available: set[str]) -> list[Any]:
     if not plan.warnings:
         return [Heading(2, "Warnings"), Para("None.")]
     return [Heading(2, "Warnings"), List([("", str(w)) for w in plan.warnings])]
+
+
+def _attribution_section(plan: Plan, available: set[str]) -> list[Any]:
+    """The data's attribution in words a reader can copy: the maps carry it in small print."""
+    return [
+        Heading(2, "Data and attribution"),
+        Para("Keep these lines with any copy of this report or its maps:"),
+        List([("", line) for line in attribution_lines(plan)]),
+    ]
 
 
 def _provenance_section(plan: Plan, available: set[str]) -> list[Any]:
