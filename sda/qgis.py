@@ -149,7 +149,7 @@ def areas_qml(area_ids: Sequence[object], colours: Mapping[str, str] | None = No
     # at county scale do not run into each other; attribute('name') is NULL, shown as nothing, on a
     # layer without names.
     label = 'concat("area_id", char(10), attribute(\'name\'), char(10), format_number("population", 0))'
-    return _document(renderer, _POLYGON, labeling=_labeling(label, placement=1))
+    return _document(renderer, _POLYGON, labeling=_labeling(label))
 
 
 def units_qml() -> str:
@@ -285,8 +285,13 @@ def _line_symbol(name: str, rgba: str, width_mm: float, style: str) -> str:
 _WRAP_CHARS = 20
 
 
-def _labeling(expression: str, *, placement: int) -> str:
-    """Build simple labels; ``placement`` 1 is "over point" (centroid) for polygons."""
+#: QGIS's "Horizontal" polygon placement: candidates scattered over the polygon, ranked away
+#: from its edges. "Over centroid" (1) put a snake-shaped area's label on its neighbour.
+_INSIDE_POLYGON = 4
+
+
+def _labeling(expression: str) -> str:
+    """Build simple labels placed inside each polygon (``_INSIDE_POLYGON``)."""
     return (
         '<labeling type="simple"><settings calloutType="simple">'
         f'<text-style fieldName={quoteattr(expression)} isExpression="1" '
@@ -296,7 +301,7 @@ def _labeling(expression: str, *, placement: int) -> str:
         'bufferOpacity="0.8" bufferJoinStyle="128"/>'
         "</text-style>"
         f'<text-format wrapChar="" autoWrapLength="{_WRAP_CHARS}" multilineHeight="1" plussign="0" formatNumbers="0"/>'
-        f'<placement placement="{placement}" fitInPolygonOnly="0" centroidWhole="1" centroidInside="1" '
+        f'<placement placement="{_INSIDE_POLYGON}" fitInPolygonOnly="0" centroidWhole="1" centroidInside="1" '
         'priority="5" overrunDistance="0"/>'
         '<rendering obstacle="1" scaleVisibility="0" upsidedownLabels="0" limitNumLabels="0" '
         'fontLimitPixelSize="0" displayAll="0" labelPerPart="0" mergeLines="0" drawLabels="1"/>'

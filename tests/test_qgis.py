@@ -63,6 +63,10 @@ def test_areas_are_labelled_with_id_and_population() -> None:
     assert style.get("fieldName", "").startswith("concat(\"area_id\", char(10), attribute('name'), char(10)")
     text_format = labeling.find("./settings/text-format")
     assert text_format is not None and 10 <= int(text_format.get("autoWrapLength", "0")) <= 30
+    # "Horizontal" (4), inside the polygon: "over centroid" (1) drew a snake-shaped area's label on
+    # its neighbour (SDA-10's on SDA-09, seen in QGIS 3.28).
+    placement = labeling.find("./settings/placement")
+    assert placement is not None and placement.get("placement") == "4"
 
 
 def test_areas_use_given_colours() -> None:
