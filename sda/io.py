@@ -334,14 +334,25 @@ def file_sha256(path: Path | str) -> str:
 # --------------------------------------------------------------------------- shared helpers
 
 
+#: Files a shipped config names but sda cannot ship, by the start of their name: where to get them.
+NOT_SHIPPED = {
+    "PARNCP": (
+        "this is the ONS 'Parishes and Non Civil Parished Areas' boundary layer, which sda does not "
+        "ship. Fix: download it from the ONS Open Geography Portal and save it at this path, as "
+        "boundaries/README.md ('Using the official ONS parish file instead') explains."
+    ),
+}
+
+
 def _require_file(path: Path, key: str) -> None:
     if not path.is_file():
         found = "is a folder" if path.is_dir() else "does not exist"
-        msg = (
-            f"file not found (the path {found}); expected the file named by {key}. Fix: correct "
-            "the path in the config (relative paths are relative to the config file)."
-        )
-        raise InputError(path, msg)
+        missing = f"file not found (the path {found}); expected the file named by {key}"
+        download = next((how for start, how in NOT_SHIPPED.items() if path.name.startswith(start)), None)
+        if download:
+            raise InputError(path, f"{missing}: {download}")
+        fix = "Fix: correct the path in the config (relative paths are relative to the config file)."
+        raise InputError(path, f"{missing}. {fix}")
 
 
 def _choose_layer(path: Path, layer: str | None) -> str:

@@ -13,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from sda.config import UnitsConfig, config_from_dict
+from sda.config import UnitsConfig, config_from_dict, load_config
 from sda.errors import ConfigError, InputError, ProblemsError, SdaWarning
 from sda.io import UNIT_COLUMNS, file_sha256, read_pcn_shares, read_practices, read_units
 
@@ -176,6 +176,13 @@ def test_a_field_name_a_shapefile_cut_to_ten_characters_is_pointed_out(data_dir:
     cfg = UnitsConfig(path=tmp_path / "units.shp", code_field="code", population_field="population_2021")
     with pytest.raises(InputError, match=r"'population_2021' \(did you mean 'population'\? a Shapefile keeps only 10"):
         read_units(cfg)
+
+
+def test_the_ons_parish_file_the_worked_example_names_is_said_to_need_downloading(repo_root: Path) -> None:
+    cfg = load_config(repo_root / "configs" / "ons-parishes-census2021.toml")
+    assert not Path(cfg.units.path).exists()  # official parish polygons are not shipped
+    with pytest.raises(InputError, match=r"which sda does not ship\. Fix: download it from the ONS Open Geography"):
+        read_units(cfg.units)
 
 
 def test_missing_units_file_names_the_path(tmp_path: Path) -> None:
