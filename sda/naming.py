@@ -4,10 +4,11 @@ This module owns what an area is called. Ids are numbered north to south (then w
 locked area taking its lock name as id. Names come from the places in an area: each unit's
 ``places`` (parishes or towns it contains, ``;``-separated, from ``[units] place_field``) are
 credited with the unit's residents (shared equally when a unit lists several). A unit that lists
-no place borrows those of the nearest unit in its district that does, within ``BORROW_M``, unless
-fewer than ``BORROW_SHARE`` of its district's units list places (an unparished city such as
-Cambridge); then, or with none near, it takes its own name without a trailing statistical code
-(``"Cambridge 006A"`` -> ``"Cambridge"``). An area is named after its place with most residents,
+no place borrows those of the nearest unit of its area and district that does, within
+``BORROW_M``, unless fewer than ``BORROW_SHARE`` of its district's units list places (an
+unparished city such as Cambridge); then it takes its own name without a trailing statistical
+code (``"Cambridge 006A"`` -> ``"Cambridge"``), which elsewhere (``"Fenland"``, a district) names
+an area only when no place does. An area is named after its place with most residents,
 or ``"A & B"`` when the second (not listed only by the same units) has at least ``PAIR_SHARE`` of
 the first's; a place split between areas names only the area with most of it, when the others
 have big enough places of their own (``OWN_SHARE``). Areas that would share a name get a compass
@@ -118,8 +119,11 @@ def name_areas(
         ``area_id -> name`` for every area, in id order.
     """
     given = {str(k): str(v) for k, v in (given or {}).items()}
-    credit = _place_credit(units, borrow=_borrowed_places(units))
+    borrowed, last_resort = _borrowed_places(units)
+    credit = _place_credit(units, borrow=borrowed)
     ids = sorted({str(a) for a in units["area_id"]})
+    for area, ranked in _place_credit(units, borrow=last_resort).items():
+        credit.setdefault(area, ranked)  # an area no place names: its units' names
     owner = _place_owners(credit)
     made = {a: _name_from(_own_places_first(credit.get(a, []), a, owner), a) for a in ids if a not in given}
     centroids = units.dissolve(by="area_id").geometry.centroid if len(units) else gpd.GeoSeries()
@@ -188,33 +192,41 @@ def _places_of(text: object) -> list[str]:
     return [p.strip() for p in str(text or "").split(";") if p.strip()]
 
 
-def _borrowed_places(units: gpd.GeoDataFrame) -> dict[str, list[str]]:
-    """For units listing no place: the places of the nearest unit in the same district that
-    lists some, within ``BORROW_M``; else the unit's name without a trailing code."""
+def _borrowed_places(units: gpd.GeoDataFrame) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """For units listing no place: the places of the nearest unit of the same area and district
+    that lists some, within ``BORROW_M`` (an area is never named after a place in another area);
+    in a district where few units list places (an unparished city), the unit's name without a
+    trailing code. Second, for the other units that list none, that name as a last resort: it is
+    the district's name in a rural district ("Fenland 006A"), so it names an area only when
+    nothing else does."""
     places = units["places"] if "places" in units.columns else pd.Series("", index=units.index)
     own = places.map(_places_of)
     has = own.map(bool).to_numpy()
     borrowed: dict[str, list[str]] = {}
+    last_resort: dict[str, list[str]] = {}
     districts = units["district"].astype(str) if "district" in units.columns else pd.Series("", index=units.index)
+    areas = units["area_id"].astype(str).to_numpy()
     geoms = np.asarray(units.geometry.array, dtype=object)
     for district in sorted(set(districts)):
         in_district = (districts == district).to_numpy()
-        donors = np.flatnonzero(in_district & has)
-        takers = np.flatnonzero(in_district & ~has)
-        if len(takers) and len(donors) >= BORROW_SHARE * in_district.sum():
-            tree = shapely.STRtree(geoms[donors])
-            taker_i, donor_i = tree.query_nearest(geoms[takers], max_distance=BORROW_M)
-            seen: set[int] = set()
-            for t, d in zip(taker_i.tolist(), donor_i.tolist(), strict=True):
-                if t not in seen:  # ties: the first (lowest position) donor wins, so it is stable
-                    seen.add(t)
-                    borrowed[str(units.index[takers[t]])] = own.iloc[donors[d]]
-        for t in takers.tolist():
+        lists_places = has[in_district].sum() >= BORROW_SHARE * in_district.sum()
+        for area in sorted(set(areas[in_district])) if lists_places else []:
+            donors = np.flatnonzero(in_district & (areas == area) & has)
+            takers = np.flatnonzero(in_district & (areas == area) & ~has)
+            if len(takers) and len(donors):
+                tree = shapely.STRtree(geoms[donors])
+                taker_i, donor_i = tree.query_nearest(geoms[takers], max_distance=BORROW_M)
+                seen: set[int] = set()
+                for t, d in zip(taker_i.tolist(), donor_i.tolist(), strict=True):
+                    if t not in seen:  # ties: the first (lowest position) donor wins, so it is stable
+                        seen.add(t)
+                        borrowed[str(units.index[takers[t]])] = own.iloc[donors[d]]
+        for t in np.flatnonzero(in_district & ~has).tolist():
             code = str(units.index[t])
             if code not in borrowed:
                 stem = _TRAILING_CODE.sub("", str(units["unit_name"].iloc[t])).strip() if "unit_name" in units else ""
-                borrowed[code] = [stem] if stem and stem != code else []
-    return borrowed
+                (last_resort if lists_places else borrowed)[code] = [stem] if stem and stem != code else []
+    return borrowed, last_resort
 
 
 def _place_credit(

@@ -67,6 +67,25 @@ def test_a_place_split_between_areas_names_the_one_with_most_of_it() -> None:
     assert len(set(names.values())) == 3 and "Sutton" not in names["SDA-03"]
 
 
+def test_an_area_is_never_named_after_a_place_in_another_area_nor_a_districts_name() -> None:
+    # Units listing no place, in a district where most do: SDA-02's big unit "b" lies next to
+    # Benwick's unit in SDA-01, and used to borrow Benwick, naming SDA-02 "Benwick & Fenland"
+    # ("Fenland" from "Fenland 008C" with its code cut off, a district's name). It now borrows from
+    # its own area's Farcet, and a unit with no place near in its own area credits nothing.
+    units = _units(
+        [
+            ("a", "SDA-01", 2000, "Benwick", "Fenland 001A", 0, 0),
+            ("b", "SDA-02", 6000, "", "Fenland 002A", 100, 0),
+            ("c", "SDA-02", 1000, "Farcet", "Fenland 002B", 1500, 0),
+            ("d", "SDA-02", 5000, "", "Fenland 002C", 6000, 0),
+            ("e", "SDA-03", 3000, "", "Fenland 003A", 0, 9000),
+        ]
+    )
+    names = name_areas(units)
+    assert names["SDA-01"] == "Benwick" and names["SDA-02"] == "Farcet"
+    assert names["SDA-03"] == "Fenland"  # no place in the area: its units' names, as a last resort
+
+
 def test_two_places_of_one_unit_do_not_make_a_pair() -> None:
     units = _units([("a", "SDA-01", 3000, "Great Paxton; Toseland", "X 001A", 0, 0)])
     assert name_areas(units) == {"SDA-01": "Great Paxton"}  # equal credit, same unit: alphabetical first

@@ -247,9 +247,10 @@ def _areas_section(plan: Plan, available: set[str]) -> list[Any]:
         blocks.append(Para(f"Deviation is from the target of {show_whole(plan.target_population)} residents."))
     blocks.append(
         Para(
-            "Names come from the places in each area (its place with most residents, or two); a unit that lists "
-            "no place counts under the places of the nearest unit in its district that does (within "
-            f"{BORROW_M / 1000:g} km), so a name can come from a place just over the area's edge. The id stays the "
+            "Names come from the places listed by the small areas (units) inside each area: the place whose "
+            "units hold most residents, or two. A unit that lists no place counts under the places of the nearest "
+            f"unit of the same area that does (within {BORROW_M / 1000:g} km), so the residents counted for a "
+            "place are those of the units listing it, not the place's own population. The id stays the "
             "same for this plan. Polsby-Popper is measured on the cleaned outline; Parts is how many pieces the "
             "outline has."
         )
