@@ -390,6 +390,9 @@ def _find_insets(
         else:
             taken.add(seed)
     groups = sorted(groups, key=lambda g: (-len(g), g[0]))[:_MAX_INSETS]
+    # Lettered north to south, as area ids are numbered, so that A is the same place on every
+    # sheet (by size, the A4 and A3 sheets swapped Peterborough and Cambridge).
+    groups.sort(key=lambda g: -shapes.loc[g].total_bounds[[1, 3]].mean())
     insets = []
     for letter, group in zip("ABCD", groups, strict=False):
         x0, y0, x1, y1 = shapes.loc[group].total_bounds
