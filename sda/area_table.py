@@ -80,6 +80,20 @@ def clean_polygonal(geom: shapely.Geometry, *, min_part_m2: float = 0.0) -> shap
     return kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
 
 
+#: Holes smaller than this (m²) are slivers of generalisation, not gaps to mention.
+GAP_MIN_M2 = 1_000.0
+
+
+def uncovered_gaps(outlines: gpd.GeoSeries) -> list[float]:
+    """The areas (m², largest first) of the gaps the areas enclose but none covers. The units leave
+    out ground such as tidal rivers (clipped boundaries); where such an inlet narrows below
+    ``snap_m`` the outlines close its mouth, and what lies upstream is a hole in the plan."""
+    union = shapely.union_all(np.asarray(outlines.array, dtype=object))
+    holes = shapely.union_all([shapely.Polygon(ring) for part in shapely.get_parts(union) for ring in part.interiors])
+    gaps = shapely.area(shapely.get_parts(shapely.difference(holes, union)))  # less any area inside a hole
+    return sorted((float(a) for a in gaps if a >= GAP_MIN_M2), reverse=True)
+
+
 def dissolve_areas(units: gpd.GeoDataFrame, snap_m: float, *, keep_out_of_others: bool = True) -> gpd.GeoSeries:
     """One clean outline per area (index ``area_id``), gaps up to ``snap_m`` metres closed.
 

@@ -12,7 +12,7 @@ import shapely
 from click.testing import CliRunner
 from helpers import quadrant_plan as build_plan
 
-from sda.area_table import AREAS_CSV_COLUMNS, areas_csv_text, clean_polygonal, dissolve_areas
+from sda.area_table import AREAS_CSV_COLUMNS, areas_csv_text, clean_polygonal, dissolve_areas, uncovered_gaps
 from sda.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,3 +164,14 @@ def test_areas_csv_shows_a_formula_like_name_as_text() -> None:
     plan.areas["name"] = ["=cmd|x", "-1", "@here", "Ely"][: len(plan.areas)]
     names = [r["name"] for r in csv.DictReader(areas_csv_text(plan).splitlines())]
     assert names == ["'=cmd|x", "-1", "'@here", "Ely"][: len(plan.areas)]
+
+
+def test_gaps_the_areas_enclose_are_measured_less_any_area_inside_them() -> None:
+    # Eight 1 km squares round an empty middle, with a 400 m square area inside it: the gap is
+    # the middle less that area (840,000 m²); a 20 x 20 m pinhole in a corner is a sliver, ignored.
+    ring = [shapely.box(x * 1000, y * 1000, x * 1000 + 1000, y * 1000 + 1000) for x in range(3) for y in range(3)]
+    del ring[4]
+    ring[0] = ring[0].difference(shapely.box(100, 100, 120, 120))
+    island = shapely.box(1300, 1300, 1700, 1700)
+    assert uncovered_gaps(gpd.GeoSeries([*ring, island])) == [pytest.approx(840_000.0)]
+    assert uncovered_gaps(gpd.GeoSeries(ring[:3])) == []  # a strip of squares encloses nothing

@@ -7,6 +7,7 @@ import re
 
 import pandas as pd
 import pytest
+import shapely
 from helpers import quadrant_plan  # the shared hand-made 4x4 plan
 
 from sda.config import AreasConfig, RulesConfig
@@ -130,6 +131,16 @@ def test_the_report_carries_the_maps_attribution_in_words(plan: Plan, markdown: 
     for line in attribution_lines(plan):
         assert md_text(line) in section
     assert "a proposal, not an adopted boundary" in section
+
+
+def test_a_gap_the_areas_enclose_is_a_data_caveat(plan: Plan, markdown: str) -> None:
+    assert "Gaps" not in _section(markdown, "Data caveats")  # the grid's areas tile it
+    areas = plan.areas.copy()
+    first = areas.index[0]
+    x0, y0 = areas.geometry[first].bounds[:2]
+    areas.loc[first, "geometry"] = areas.geometry[first].difference(shapely.box(x0 + 300, y0 + 300, x0 + 800, y0 + 800))
+    caveats = _section(render_report_md(dataclasses.replace(plan, areas=areas)), "Data caveats")
+    assert "**Gaps:** the areas enclose 1 gap that no unit covers (25.0 ha in all, the largest 25.0 ha)" in caveats
 
 
 def test_markdown_links_written_images_only(markdown: str) -> None:

@@ -15,8 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from sda.area_table import uncovered_gaps
 from sda.formatting import (
     as_float,
+    counted,
     score_text,
     show_number,
     show_percent,
@@ -477,6 +479,20 @@ def _caveats_section(plan: Plan, available: set[str]) -> list[Any]:
             )
         )
     items.append(("PCN affiliation", _pcn_method_text(plan)))
+    gaps = uncovered_gaps(plan.areas.geometry) if "geometry" in plan.areas.columns else []
+    if gaps:
+        one = len(gaps) == 1
+        items.append(
+            (
+                "Gaps",
+                f"the areas enclose {counted(len(gaps), 'gap')} that no unit covers "
+                f"({show_number(sum(gaps) / 1e4, 1)} ha in all, the largest {show_number(gaps[0] / 1e4, 1)} ha): "
+                f"the unit boundaries leave {'it' if one else 'them'} out (a tidal river in clipped boundaries, "
+                f"say), and the area outlines close only gaps up to {show_number(plan.config.graph.snap_m, 1)} m. "
+                f"A point there lies in no area; give {'it' if one else 'each'} to a neighbouring area if the "
+                "plan is used to look up addresses.",
+            )
+        )
     for extra in plan.provenance.get("data_caveats", []) or []:
         items.append(("", str(extra)))
     return [Heading(2, "Data caveats"), List(items)]
