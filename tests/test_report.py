@@ -242,6 +242,7 @@ def test_frontier_labels_stay_inside_the_axes_and_apart() -> None:
 
     points = [(f"{n} areas", 0.90 + n / 1000, 780.0 + n, True) for n in range(20, 26)]
     points += [("looser band 25,000-55,000", 0.916, 727.0, True), ("ignore PCNs", 0.65, 520.0, True)]
+    points += [("tighter band 32,000-48,000", 0.930, 779.0, True)]  # left of it, 23 areas' point
     fig = Figure(figsize=(7.0, 4.8), dpi=110)
     ax = fig.add_subplot()
     ax.scatter([p[1] for p in points], [p[2] for p in points])
@@ -254,6 +255,12 @@ def test_frontier_labels_stay_inside_the_axes_and_apart() -> None:
         assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1 and frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1
     overlaps = [(i, j) for i in range(len(boxes)) for j in range(i) if boxes[i].overlaps(boxes[j])]
     assert not overlaps
+    # Nor does a label cover another run's point ("tighter band" over 23 areas read as its label).
+    texts = {t.get_text(): t.get_window_extent(renderer) for t in ax.texts if t.get_text()}
+    for label, x, y, _ in points:
+        px, py = ax.transData.transform((x, y))
+        covering = [other for other, box in texts.items() if other != label and box.contains(px, py)]
+        assert not covering, (label, covering)
 
 
 def test_ensemble_skips_empty() -> None:

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.transforms import offset_copy
+from matplotlib.ticker import PercentFormatter
+from matplotlib.transforms import Bbox, offset_copy
 
 from sda.formatting import as_float
 
@@ -70,20 +71,30 @@ def plot_frontier(alternatives: Sequence[Mapping[str, Any]], chosen: Mapping[str
             zorder=3,
         )
     ax.set_xlabel("PCN coterminosity (higher is better)")
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))  # as the report writes it
     ax.set_ylabel("cut border, km (lower is better)")
     ax.set_title("Trade-offs between alternative runs")
-    ax.legend(fontsize=8, loc="best")
-    _label_points(fig, ax, points)
+    legend = ax.legend(fontsize=8, loc="best")
+    star = [] if chosen is None else [(as_float(chosen.get("coterminosity")), as_float(chosen.get("cut_border_km")))]
+    _label_points(fig, ax, points, also_avoid=star, legend=legend)
     return _png(fig)
 
 
-def _label_points(fig: Figure, ax: Any, points: list[tuple[str, float, float, bool]]) -> None:
-    """Label each point so that no label covers another or leaves the axes.
+def _label_points(
+    fig: Figure,
+    ax: Any,
+    points: list[tuple[str, float, float, bool]],
+    also_avoid: Sequence[tuple[float, float]] = (),
+    legend: Any = None,
+) -> None:
+    """Label each point so that no label covers another label, another point (or the points of
+    ``also_avoid``, the chosen plan's star), the legend, or leaves the axes.
 
-    Runs with close scores (22 and 23 areas) printed their labels over each other, and labels of
-    points near the right edge were cut off. Labels go right of points in the left half and left
-    of points in the right half; a label that would cover one already placed tries offsets above
-    and below in turn (with a leader line), top point first, so the result is deterministic.
+    Runs with close scores (22 and 23 areas) printed their labels over each other, labels of
+    points near the right edge were cut off, and a label over a neighbouring point read as that
+    point's ("tighter band" over 23 areas). Labels go right of points in the left half and left
+    of points in the right half; a label that would cover something tries offsets above and
+    below in turn (with a leader line), top point first, so the result is deterministic.
     """
     FigureCanvasAgg(fig)
     ax.margins(x=0.05, y=0.1)
@@ -93,7 +104,16 @@ def _label_points(fig: Figure, ax: Any, points: list[tuple[str, float, float, bo
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     frame = ax.get_window_extent(renderer)
     x_mid = sum(ax.get_xlim()) / 2
-    placed: list[Any] = []
+    reach = 4 * fig.dpi / 72  # a marker's half-width, in pixels
+    markers = {}
+    for label, x, y, _ in points:
+        px, py = ax.transData.transform((x, y))
+        markers[label, x, y] = Bbox.from_extents(px - reach, py - reach, px + reach, py + reach)
+    for x, y in also_avoid:
+        if math.isfinite(x) and math.isfinite(y):
+            px, py = ax.transData.transform((x, y))
+            markers["", x, y] = Bbox.from_extents(px - 2 * reach, py - 2 * reach, px + 2 * reach, py + 2 * reach)
+    placed: list[Any] = [legend.get_window_extent(renderer)] if legend is not None else []
     offsets = (4, -12, 14, -22, 24, -32, 34, -42, 44, -52)
     for label, x, y, _ in sorted(points, key=lambda p: (-p[2], p[1], p[0])):
         left = x > x_mid
@@ -103,7 +123,9 @@ def _label_points(fig: Figure, ax: Any, points: list[tuple[str, float, float, bo
             text = ax.text(x, y, label, transform=where, ha="right" if left else "left", va="center", fontsize=7)
             box = text.get_window_extent(renderer)
             inside = frame.y0 <= box.y0 and box.y1 <= frame.y1 and frame.x0 <= box.x0 and box.x1 <= frame.x1
-            if (inside and not any(box.overlaps(other) for other in placed)) or i == len(offsets) - 1:
+            others = [m for key, m in markers.items() if key != (label, x, y)]
+            clear = not any(box.overlaps(other) for other in [*placed, *others])
+            if (inside and clear) or i == len(offsets) - 1:
                 placed.append(box)
                 if i:  # a leader line from the point to its moved label
                     ax.annotate(
