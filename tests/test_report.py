@@ -57,7 +57,7 @@ def test_headline_numbers_match_plan(plan: Plan, markdown: str) -> None:
     assert "full HiGHS model: Time limit reached in 2.0 s" in headline
     assert " ; " not in headline  # the bound's clauses are joined with "; " (was " ; ")
     assert "Gap to the HiGHS bound" in headline  # the glossary's words; the aggregate bound is not "exact"
-    assert f"all 2 hold ({', '.join(r.name for r in plan.rules)})" in headline  # which rules, by name
+    assert f"both hold ({', '.join(r.name for r in plan.rules)})" in headline  # which rules, by name ("all 2 hold")
 
 
 def test_areas_table_has_every_area(plan: Plan, markdown: str) -> None:
@@ -141,6 +141,15 @@ def test_a_gap_the_areas_enclose_is_a_data_caveat(plan: Plan, markdown: str) -> 
     areas.loc[first, "geometry"] = areas.geometry[first].difference(shapely.box(x0 + 300, y0 + 300, x0 + 800, y0 + 800))
     caveats = _section(render_report_md(dataclasses.replace(plan, areas=areas)), "Data caveats")
     assert "**Gaps:** the areas enclose 1 gap that no unit covers (25.0 ha in all, the largest 25.0 ha)" in caveats
+
+
+def test_areas_in_several_pieces_are_counted_in_good_grammar(plan: Plan) -> None:
+    areas = plan.areas.assign(n_parts=1)
+    areas.loc[areas.index[0], "n_parts"] = 2
+    text = render_report_md(dataclasses.replace(plan, areas=areas))
+    assert "1 of 4 areas is drawn in more than one piece" in text  # "1 of 24 areas are drawn"
+    areas.loc[areas.index[1], "n_parts"] = 3
+    assert "2 of 4 areas are drawn in more than one piece" in render_report_md(dataclasses.replace(plan, areas=areas))
 
 
 def test_markdown_links_written_images_only(markdown: str) -> None:

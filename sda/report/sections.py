@@ -132,7 +132,8 @@ def _parts_text(plan: Plan) -> str:
         return "every area is one piece"
     listed = ", ".join(f"{area_title(plan, a)} ({n} pieces)" for a, n in several)
     return (
-        f"{len(several)} of {len(plan.areas)} areas are drawn in more than one piece: {listed}. Each extra piece "
+        f"{len(several)} of {len(plan.areas)} areas {'is' if len(several) == 1 else 'are'} drawn in more than one "
+        f"piece: {listed}. Each extra piece "
         "lies more than the snap distance from the rest: a detached fragment of a unit's own polygon, an island, "
         "or units joined by a configured link. On the neighbour graph every area is still one connected group"
     )
@@ -164,7 +165,9 @@ def _rules_text(plan: Plan) -> str:
     if not plan.rules:
         return "none recorded"
     if not failed:
-        return f"all {len(plan.rules)} hold ({', '.join(r.name for r in plan.rules)})"
+        held = ", ".join(r.name for r in plan.rules)
+        every = {1: "the one rule holds", 2: "both hold"}.get(len(plan.rules), f"all {len(plan.rules)} hold")
+        return f"{every} ({held})"
     return f"{len(failed)} of {len(plan.rules)} FAIL: {', '.join(failed)}"
 
 
