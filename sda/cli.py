@@ -205,6 +205,25 @@ def _beside(previous: Path) -> str:
     return os.path.normpath(folder.parent / name)
 
 
+@contextlib.contextmanager
+def _output_of_its_own(
+    out: Path | None, cfg: RunConfig, command: str, plans: list[Path | None], example: str
+) -> Iterator[None]:
+    """Hold ``--out`` of ``sda evaluate`` or ``sda repair`` for the body, as propose holds its
+    folder, refused before the work if it is, or holds, an input (the plan read, its
+    ``--original``) or another run's files; the command's own earlier output is replaced."""
+    if out is None:
+        yield
+        return
+    from sda.folder import input_paths, locked, refuse_overwriting_inputs
+    from sda.outputs import refuse_another_runs_files
+
+    refuse_overwriting_inputs([out], input_paths(cfg), also=[p for p in plans if p is not None], example=example)
+    with locked(out):
+        refuse_another_runs_files(out, command, example=example)
+        yield
+
+
 def _with_overrides(cfg: RunConfig, **changes: Any) -> RunConfig:
     """Apply CLI flags over the file's settings (the report records the result)."""
     areas = {k: v for k, v in changes.items() if k in ("count", "min_population", "max_population") and v is not None}
@@ -508,7 +527,8 @@ def evaluate(
     PLAN is an output folder (its plan.gpkg), a GeoPackage, a GeoJSON or a CSV with a unit code
     and an area per unit. Lists every broken rule by area and unit, with the numbers and the
     edits behind it, and the scores. Exits 0 when the plan keeps every rule, 5 when it breaks
-    one. --out writes the same files and report as propose, for the plan as it is.
+    one. --out writes the same files and report as propose, for the plan as it is, in a folder
+    of its own: not PLAN's, nor one holding another run's files.
 
     \b
     Example:
@@ -521,10 +541,13 @@ def evaluate(
     from sda.outputs import summary_dict, write_outputs
 
     cfg = _with_overrides(load_config(config_path), out=out)
-    ev = evaluate_plan(cfg, plan_path, original=original, code_field=code_field, area_field=area_field, progress=say)
-    if out is not None:
-        written = write_outputs(ev.plan, out)
-        say(f"wrote {len(written)} files to {out}")
+    with _output_of_its_own(out, cfg, "sda evaluate", [plan_path, original], example="out/evaluated"):
+        ev = evaluate_plan(
+            cfg, plan_path, original=original, code_field=code_field, area_field=area_field, progress=say
+        )
+        if out is not None:
+            written = write_outputs(ev.plan, out)
+            say(f"wrote {len(written)} files to {out}")
     if as_json:
         summary = summary_dict(ev.plan)
         summary["violations"] = ev.violations
@@ -627,26 +650,23 @@ def repair(
     _show_warnings(quiet)
     say = _Reporter(quiet)
     from sda.edits import REPAIR_STEPS, repair_edited_plan, repair_text, write_repair
-    from sda.folder import input_paths, refuse_overwriting_inputs
 
     cfg = _with_overrides(load_config(config_path), out=out)
-    if out is not None:  # the edited plan is an input: a repair written over it would lose the edits
-        refuse_overwriting_inputs(
-            [out], input_paths(cfg), also=[p for p in (plan_path, original) if p is not None], example="out/repaired"
+    # The edited plan is an input: a repair written over it would lose the edits.
+    with _output_of_its_own(out, cfg, "sda repair", [plan_path, original], example="out/repaired"):
+        rep = repair_edited_plan(
+            cfg,
+            plan_path,
+            keep=keep,
+            original=original,
+            code_field=code_field,
+            area_field=area_field,
+            steps=REPAIR_STEPS if steps is None else steps,
+            progress=say,
         )
-    rep = repair_edited_plan(
-        cfg,
-        plan_path,
-        keep=keep,
-        original=original,
-        code_field=code_field,
-        area_field=area_field,
-        steps=REPAIR_STEPS if steps is None else steps,
-        progress=say,
-    )
-    if out is not None:
-        written = write_repair(rep, out)
-        say(f"wrote {len(written)} files to {out}")
+        if out is not None:
+            written = write_repair(rep, out)
+            say(f"wrote {len(written)} files to {out}")
     click.echo(repair_text(rep))
 
 
