@@ -24,7 +24,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -122,12 +122,8 @@ def guarded(command: F) -> F:
         except SdaError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted (Ctrl-C).", err=True)
-            sys.exit(EXIT_INTERRUPTED)
-        except Terminated:
-            click.echo("Terminated (SIGTERM).", err=True)
-            sys.exit(EXIT_TERMINATED)
+        except (KeyboardInterrupt, Terminated) as exc:
+            _exit_interrupted(exc)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
         except BrokenPipeError:
@@ -135,6 +131,9 @@ def guarded(command: F) -> F:
             sys.stderr.close()
             sys.exit(1)
         except Exception as exc:
+            interruption = _interruption(exc)
+            if interruption is not None:
+                _exit_interrupted(interruption)
             log = _write_crash_log(command.__name__)
             where = f"the traceback is in {log}" if log else "no log file could be written"
             if _a_worker_died(exc):
@@ -158,6 +157,30 @@ def guarded(command: F) -> F:
                 signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _exit_interrupted(exc: KeyboardInterrupt | Terminated) -> NoReturn:
+    if isinstance(exc, Terminated):
+        click.echo("Terminated (SIGTERM).", err=True)
+        sys.exit(EXIT_TERMINATED)
+    click.echo("Interrupted (Ctrl-C).", err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
+def _interruption(exc: BaseException) -> KeyboardInterrupt | Terminated | None:
+    """The Ctrl-C or SIGTERM behind ``exc``, if any. Python raises it in whatever Python code runs
+    next, and a compiled kernel may run some mid-call (numba's wrapper calls its unpickler on every
+    call of some kernels): it then comes out as the kernel's error, ``SystemError: CPUDispatcher(...)
+    returned a result with an exception set``, caused by the interruption, which was reported as a
+    bug in sda (exit 4)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, (KeyboardInterrupt, Terminated)):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _a_worker_died(exc: BaseException) -> bool:
