@@ -24,7 +24,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -122,12 +122,8 @@ def guarded(command: F) -> F:
         except SdaError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted (Ctrl-C).", err=True)
-            sys.exit(EXIT_INTERRUPTED)
-        except Terminated:
-            click.echo("Terminated (SIGTERM).", err=True)
-            sys.exit(EXIT_TERMINATED)
+        except (KeyboardInterrupt, Terminated) as exc:
+            _exit_interrupted(exc)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
         except BrokenPipeError:
@@ -135,6 +131,9 @@ def guarded(command: F) -> F:
             sys.stderr.close()
             sys.exit(1)
         except Exception as exc:
+            interruption = _interruption(exc)
+            if interruption is not None:
+                _exit_interrupted(interruption)
             log = _write_crash_log(command.__name__)
             where = f"the traceback is in {log}" if log else "no log file could be written"
             if _a_worker_died(exc):
@@ -158,6 +157,30 @@ def guarded(command: F) -> F:
                 signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _exit_interrupted(exc: KeyboardInterrupt | Terminated) -> NoReturn:
+    if isinstance(exc, Terminated):
+        click.echo("Terminated (SIGTERM).", err=True)
+        sys.exit(EXIT_TERMINATED)
+    click.echo("Interrupted (Ctrl-C).", err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
+def _interruption(exc: BaseException) -> KeyboardInterrupt | Terminated | None:
+    """The Ctrl-C or SIGTERM behind ``exc``, if any. Python raises it in whatever Python code runs
+    next, and a compiled kernel may run some mid-call (numba's wrapper calls its unpickler on every
+    call of some kernels): it then comes out as the kernel's error, ``SystemError: CPUDispatcher(...)
+    returned a result with an exception set``, caused by the interruption, which was reported as a
+    bug in sda (exit 4)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, (KeyboardInterrupt, Terminated)):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _a_worker_died(exc: BaseException) -> bool:
@@ -203,6 +226,25 @@ def _beside(previous: Path) -> str:
     folder = folder if folder.name else folder.resolve()  # "." has no name of its own
     name = str(int(folder.name) + 1) if folder.name.isdigit() else f"{folder.name}-rerun"
     return os.path.normpath(folder.parent / name)
+
+
+@contextlib.contextmanager
+def _output_of_its_own(
+    out: Path | None, cfg: RunConfig, command: str, plans: list[Path | None], example: str
+) -> Iterator[None]:
+    """Hold ``--out`` of ``sda evaluate`` or ``sda repair`` for the body, as propose holds its
+    folder, refused before the work if it is, or holds, an input (the plan read, its
+    ``--original``) or another run's files; the command's own earlier output is replaced."""
+    if out is None:
+        yield
+        return
+    from sda.folder import input_paths, locked, refuse_overwriting_inputs
+    from sda.outputs import refuse_another_runs_files
+
+    refuse_overwriting_inputs([out], input_paths(cfg), also=[p for p in plans if p is not None], example=example)
+    with locked(out):
+        refuse_another_runs_files(out, command, example=example)
+        yield
 
 
 def _with_overrides(cfg: RunConfig, **changes: Any) -> RunConfig:
@@ -508,7 +550,8 @@ def evaluate(
     PLAN is an output folder (its plan.gpkg), a GeoPackage, a GeoJSON or a CSV with a unit code
     and an area per unit. Lists every broken rule by area and unit, with the numbers and the
     edits behind it, and the scores. Exits 0 when the plan keeps every rule, 5 when it breaks
-    one. --out writes the same files and report as propose, for the plan as it is.
+    one. --out writes the same files and report as propose, for the plan as it is, in a folder
+    of its own: not PLAN's, nor one holding another run's files.
 
     \b
     Example:
@@ -521,10 +564,13 @@ def evaluate(
     from sda.outputs import summary_dict, write_outputs
 
     cfg = _with_overrides(load_config(config_path), out=out)
-    ev = evaluate_plan(cfg, plan_path, original=original, code_field=code_field, area_field=area_field, progress=say)
-    if out is not None:
-        written = write_outputs(ev.plan, out)
-        say(f"wrote {len(written)} files to {out}")
+    with _output_of_its_own(out, cfg, "sda evaluate", [plan_path, original], example="out/evaluated"):
+        ev = evaluate_plan(
+            cfg, plan_path, original=original, code_field=code_field, area_field=area_field, progress=say
+        )
+        if out is not None:
+            written = write_outputs(ev.plan, out)
+            say(f"wrote {len(written)} files to {out}")
     if as_json:
         summary = summary_dict(ev.plan)
         summary["violations"] = ev.violations
@@ -627,26 +673,23 @@ def repair(
     _show_warnings(quiet)
     say = _Reporter(quiet)
     from sda.edits import REPAIR_STEPS, repair_edited_plan, repair_text, write_repair
-    from sda.folder import input_paths, refuse_overwriting_inputs
 
     cfg = _with_overrides(load_config(config_path), out=out)
-    if out is not None:  # the edited plan is an input: a repair written over it would lose the edits
-        refuse_overwriting_inputs(
-            [out], input_paths(cfg), also=[p for p in (plan_path, original) if p is not None], example="out/repaired"
+    # The edited plan is an input: a repair written over it would lose the edits.
+    with _output_of_its_own(out, cfg, "sda repair", [plan_path, original], example="out/repaired"):
+        rep = repair_edited_plan(
+            cfg,
+            plan_path,
+            keep=keep,
+            original=original,
+            code_field=code_field,
+            area_field=area_field,
+            steps=REPAIR_STEPS if steps is None else steps,
+            progress=say,
         )
-    rep = repair_edited_plan(
-        cfg,
-        plan_path,
-        keep=keep,
-        original=original,
-        code_field=code_field,
-        area_field=area_field,
-        steps=REPAIR_STEPS if steps is None else steps,
-        progress=say,
-    )
-    if out is not None:
-        written = write_repair(rep, out)
-        say(f"wrote {len(written)} files to {out}")
+        if out is not None:
+            written = write_repair(rep, out)
+            say(f"wrote {len(written)} files to {out}")
     click.echo(repair_text(rep))
 
 

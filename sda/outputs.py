@@ -24,6 +24,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 import struct
 import zlib
 from collections.abc import Callable, Iterable, Mapping
@@ -39,7 +40,7 @@ import pyogrio.errors
 from sda import __version__
 from sda.config import restore_config
 from sda.engine.parallel import started_tasks
-from sda.errors import MAX_LISTED, InputError
+from sda.errors import MAX_LISTED, InputError, OutputError
 from sda.folder import (
     OUTPUT_NAMES,
     input_paths,
@@ -62,7 +63,7 @@ from sda.maps import (
     render_sheet,
 )
 from sda.plan import Plan, Provenance, RuleResult
-from sda.planfile import areas_layer_changes, quick_pairs
+from sda.planfile import areas_layer_changes, quick_pairs, run_folder
 from sda.report import render_report_html, render_report_md
 from sda.report.sections import build_blocks
 from sda.summary import jsonable, summary_dict
@@ -72,6 +73,7 @@ __all__ = [
     "DrawnMaps",
     "draw_maps",
     "read_plan",
+    "refuse_another_runs_files",
     "write_outputs",
     "write_report",
 ]
@@ -142,6 +144,64 @@ def write_outputs(
         return [*_write_set(plan, folder, ahead), *write_also(folder / name)]
 
     return replace_folder(out_dir, write, replaces=OUTPUT_NAMES | {name})
+
+
+def refuse_another_runs_files(out_dir: Path, command: str, *, example: str) -> None:
+    """Refuse, before the run, an output folder that holds another run's files.
+
+    A command may replace its own earlier output, as ``sda propose`` replaces its own, but not
+    a plan another command wrote (the proposed plan an officer edits, a repair), a change log
+    of ``sda diff``, or sda's files with no ``plan.json`` to say which run wrote them: the swap
+    would drop that run, or leave its files beside a plan they do not describe.
+
+    Parameters
+    ----------
+    out_dir
+        The output folder asked for (missing, or holding none of sda's files: nothing to refuse).
+    command
+        The command about to write, as ``plan.json`` records it: ``sda evaluate``, ``sda repair``.
+    example
+        A folder to suggest in the fix.
+
+    Raises
+    ------
+    OutputError
+        Naming the folder, what it holds and the fix (exit 1).
+    """
+    from sda.diff import DIFF_NAMES  # only here: the change log's names
+
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return
+    found = sorted(p.name for p in out_dir.iterdir() if p.name in OUTPUT_NAMES | DIFF_NAMES)
+    made_by = _made_by(out_dir)
+    if not found or made_by == command:
+        return
+    if made_by is not None:
+        what = f"a plan written by {made_by}"
+    elif set(found) <= DIFF_NAMES:
+        what = "a change log written by sda diff"
+    else:
+        what = "files sda writes, with no plan.json that says which run wrote them"
+    shown = ", ".join(found[:6]) + (", ..." if len(found) > 6 else "")
+    msg = (
+        f"--out {os.path.normpath(out_dir)} holds {what} ({shown}); {command} would replace it. "
+        f"Fix: write to a folder of its own, e.g. --out {example} (or move that folder away first)."
+    )
+    raise OutputError(msg)
+
+
+def _made_by(folder: Path) -> str | None:
+    """The command that wrote the plan in an output folder (``plan.json``'s ``made_by`` starts
+    with it; a proposed plan records none), or None when the folder holds no plan sda can read."""
+    if run_folder(folder) is None:
+        return None
+    try:
+        record = _read_record(folder / "plan.json")
+    except InputError:
+        return None
+    made_by = str((record.get("provenance") or {}).get("made_by") or "")
+    return " ".join(made_by.split()[:2]) if made_by.startswith("sda ") else "sda propose"
 
 
 @dataclasses.dataclass(frozen=True)

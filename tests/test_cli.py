@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from sda.cli import cli
+from sda.cli import Terminated, cli
 from sda.config import load_config
 from sda.outputs import read_plan
 
@@ -229,6 +229,27 @@ def test_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(cli, ["check", "--config", str(DEFAULT)])
     assert result.exit_code == 130
     assert "Interrupted" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("interruption", "code", "said"),
+    [(Terminated, 143, "Terminated (SIGTERM)."), (KeyboardInterrupt, 130, "Interrupted (Ctrl-C).")],
+)
+def test_an_interruption_raised_inside_a_compiled_kernel_is_not_called_a_bug(
+    monkeypatch: pytest.MonkeyPatch, interruption: type[BaseException], code: int, said: str
+) -> None:
+    # numba's wrapper calls back into Python (its unpickler) during some kernels' calls; a SIGTERM
+    # handled there came out of the kernel as this SystemError, caused by Terminated, and sda
+    # reported a bug of its own: "Internal error: SystemError ...", exit 4 and a crash log (seen
+    # in sda repair stopped during its search, and 139 times in 2,000 SIGTERMs sent to the kernel).
+    def kernel_hit_by_the_signal(path: Path) -> None:
+        msg = "CPUDispatcher(<function _spanning_tree at 0x7f>) returned a result with an exception set"
+        raise SystemError(msg) from interruption()
+
+    monkeypatch.setattr("sda.cli.load_config", kernel_hit_by_the_signal)
+    result = CliRunner().invoke(cli, ["check", "--config", str(DEFAULT)])
+    assert result.exit_code == code, result.output
+    assert result.output == f"{said}\n"
 
 
 def test_numba_cache_moves_to_a_temporary_folder_when_none_is_writable(

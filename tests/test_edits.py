@@ -125,7 +125,8 @@ def test_repair_holds_the_edits_moves_few_residents_and_diff_lists_its_moves(
     assert cfg.source is not None
     folder, edits = edited
     out = tmp_path / "repaired"
-    (out / "changes").mkdir(parents=True)
+    code, output = _repair(cfg, folder, out, "--steps", "1000")  # an older repair, which the next replaces
+    assert code == 0, output
     (out / "changes" / "stale.txt").write_text("from an older repair")  # replaced with the rest, not kept
     code, output = _repair(cfg, folder, out, "--steps", "200000")
     assert code == 0, output
@@ -259,6 +260,23 @@ def test_repair_never_writes_over_the_plan_it_repairs(
         code, output = _repair(cfg, plan, out, *more, "--steps", "1000")
         assert code == 1 and "would replace it" in output and "--out out/repaired" in output, output
     assert {path: folder_bytes(path) for path in (folder, original)} == before
+
+
+def test_repair_never_writes_over_another_runs_plan(
+    real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
+) -> None:
+    # A tester's sda repair --out replaced a folder holding another run's plan (here a proposed
+    # one, not the plan repaired): it is refused before the search, and the folder left as it was.
+    cfg, run = real_run
+    folder, _ = edited
+    proposed = copy_run(run, tmp_path / "proposed")
+    before = folder_bytes(proposed)
+    code, output = _repair(cfg, folder, proposed, "--steps", "1000")
+    assert code == 1, output
+    assert f"--out {proposed} holds a plan written by sda propose (areas.csv, " in output
+    assert "sda repair would replace it. Fix: write to a folder of its own, e.g. --out out/repaired" in output
+    assert "repairing" not in output  # refused before the work
+    assert folder_bytes(proposed) == before
 
 
 def test_a_repair_that_fails_to_write_its_changes_leaves_the_folder_as_it_was(

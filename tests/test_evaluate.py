@@ -19,7 +19,7 @@ from editing import (
     fids_of,
     rename_area_in_place,
 )
-from helpers import cell, ruled_grid
+from helpers import cell, folder_bytes, ruled_grid
 
 from sda.api import load_inputs
 from sda.cli import cli
@@ -27,7 +27,6 @@ from sda.config import LockConfig, RulesConfig, RunConfig, UnitsConfig
 from sda.errors import SdaWarning
 from sda.evaluate import evaluate_plan, evaluation_text, list_violations
 from sda.formatting import show_whole
-from sda.outputs import write_outputs
 from sda.planfile import read_assignment, read_planfile
 
 
@@ -234,19 +233,46 @@ def test_a_plan_moved_out_of_its_folder_is_compared_with_original(
     assert any(f"after {edits.split_unit} moved to {edits.split_to}" in v for v in compared.violations)
 
 
-def test_a_folder_refreshed_by_evaluate_out_still_knows_the_edits(
+def test_a_folder_written_by_evaluate_out_still_knows_the_edits(
     real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
 ) -> None:
     cfg, _ = real_run
     folder, edits = edited
-    refreshed = copy_run(folder, tmp_path / "run")
-    write_outputs(evaluate_plan(cfg, refreshed).plan, refreshed)  # sda evaluate ... DIR --out DIR
-    assert read_assignment(refreshed / "assignment.csv").to_dict() == read_assignment(folder).to_dict()
-    again = evaluate_plan(cfg, refreshed)
+    evaluated = tmp_path / "evaluated"
+    args = ["evaluate", "--config", _config_file(cfg), str(folder), "--out", str(evaluated), "-q"]
+    for _ in range(2):  # the second replaces the first: its own earlier output, as propose replaces its own
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 5, result.output
+    assert read_assignment(evaluated / "assignment.csv").to_dict() == read_assignment(folder).to_dict()
+    again = evaluate_plan(cfg, evaluated)
     assert again.edits["to_area"].to_dict() == edits.moves
     # The edits are counted from the original run, and the text says so (not "since the run in" it).
-    assert f"moved since the original run, as recorded in {refreshed / 'plan.json'}" in evaluation_text(again)
+    assert f"moved since the original run, as recorded in {evaluated / 'plan.json'}" in evaluation_text(again)
     assert "moved since the run in" in evaluation_text(evaluate_plan(cfg, folder))
+
+
+def test_evaluate_out_never_replaces_the_plan_it_reads_or_another_runs_plan(
+    real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
+) -> None:
+    # evaluate --out replaced any folder it was given: the edited plan's own (the officer's
+    # plan.gpkg rewritten, the run's assignment.csv gone) or another run's plan.
+    cfg, run = real_run
+    folder, _ = edited
+    proposed = copy_run(run, tmp_path / "proposed")
+    exported = tmp_path / "exported"
+    exported.mkdir()
+    read_assignment(folder).rename_axis("unit_code").reset_index().to_csv(exported / "plan.csv", index=False)
+    before = {path: folder_bytes(path) for path in (folder, proposed, exported)}
+    for plan, out, said in [
+        (folder, folder, f"--out {folder} is the input {folder}; writing there would replace it."),
+        (exported / "plan.csv", exported, f"--out {exported} holds the input {exported / 'plan.csv'}"),
+        (folder, proposed, f"--out {proposed} holds a plan written by sda propose (areas.csv, "),
+    ]:
+        args = ["evaluate", "--config", _config_file(cfg), str(plan), "--out", str(out), "-q"]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 1 and said in result.output, result.output
+        assert "e.g. --out out/evaluated" in result.output and "Traceback" not in result.output
+    assert {path: folder_bytes(path) for path in (folder, proposed, exported)} == before
 
 
 def test_an_edit_to_assignment_csv_is_seen_when_plan_json_keeps_the_assignment(

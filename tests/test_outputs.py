@@ -17,9 +17,9 @@ from editing import merge_areas_layer_in_place, update_in_place
 from helpers import quadrant_plan  # the shared hand-made 4x4 plan
 
 from sda.config import RunConfig, UnitsConfig
-from sda.errors import InputError, SdaWarning
+from sda.errors import InputError, OutputError, SdaWarning
 from sda.layers import write_geojson
-from sda.outputs import read_plan, write_outputs
+from sda.outputs import read_plan, refuse_another_runs_files, write_outputs
 from sda.plan import Plan
 from sda.planfile import read_planfile
 from sda.summary import summary_dict, summary_table
@@ -477,3 +477,53 @@ def test_maps_drawn_ahead_are_written_for_their_plan_only(plan: Plan, tmp_path: 
     write_outputs(other, tmp_path / "other", drawn=marked)
     assert (tmp_path / "other" / "map_a4.pdf").read_bytes().startswith(b"%PDF")
     assert (tmp_path / "other" / "map.png").read_bytes().startswith(b"\x89PNG")
+
+
+def _made_by(out_dir: Path, to: Path, made_by: str | None) -> Path:
+    """A copy of a plan folder whose ``plan.json`` says ``made_by`` wrote it (None: no plan.json)."""
+    shutil.copytree(out_dir, to)
+    record = json.loads((to / "plan.json").read_text(encoding="utf-8"))
+    if made_by is None:
+        (to / "plan.json").unlink()
+    elif made_by:
+        record["provenance"]["made_by"] = made_by
+        (to / "plan.json").write_text(json.dumps(record), encoding="utf-8")
+    return to
+
+
+def test_evaluate_and_repair_replace_only_their_own_earlier_output(out_dir: Path, tmp_path: Path) -> None:
+    # A tester's sda evaluate --out and sda repair --out replaced a proposed plan's folder, and
+    # any other run's; like propose, each may replace only what it wrote itself.
+    proposed = _made_by(out_dir, tmp_path / "proposed", "")
+    evaluated = _made_by(out_dir, tmp_path / "evaluated", "sda evaluate (a plan read from a file, checked and scored)")
+    repaired = _made_by(out_dir, tmp_path / "repaired", "sda repair (an edited plan made valid)")
+    unknown = _made_by(out_dir, tmp_path / "unknown", None)
+    change_log = tmp_path / "changes"
+    change_log.mkdir()
+    for name in ("changes.txt", "moved.csv", "areas.csv"):
+        (change_log / name).write_text("written by sda diff --out", encoding="utf-8")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "notes.txt").write_text("the officer's own file", encoding="utf-8")
+    allowed = {
+        "sda evaluate": [evaluated, notes, tmp_path / "new"],
+        "sda repair": [repaired, notes, tmp_path / "new"],
+    }
+    refused = {
+        "sda evaluate": [(proposed, "a plan written by sda propose"), (repaired, "a plan written by sda repair")],
+        "sda repair": [(proposed, "a plan written by sda propose"), (evaluated, "a plan written by sda evaluate")],
+    }
+    for command in ("sda evaluate", "sda repair"):
+        for folder in allowed[command]:
+            refuse_another_runs_files(folder, command, example="out/new")
+        for folder, what in [
+            *refused[command],
+            (change_log, "a change log written by sda diff"),
+            (unknown, "files sda writes, with no plan.json that says which run wrote them"),
+        ]:
+            with pytest.raises(OutputError) as caught:
+                refuse_another_runs_files(folder, command, example="out/new")
+            assert str(caught.value).startswith(f"--out {folder} holds {what} ("), caught.value
+            assert f"{command} would replace it. Fix: write to a folder of its own, e.g. --out out/new" in str(
+                caught.value
+            )

@@ -28,6 +28,7 @@ from sda.objective import area_costs, score_labels, stats_of
 from sda.problem import Problem
 from sda.progress import Progress
 from sda.rules import check_rules
+from sda.signals import held_signals
 
 #: Constructions drawn per candidate count when the count is "auto", each then annealed for
 #: ``SCREEN_STEPS`` steps: counts are compared on short searches, not on raw constructions, which
@@ -128,11 +129,13 @@ def _duration(seconds: float) -> str:
 
 def compile_kernels(problem: Problem) -> float:
     """Load the numba kernels (compiled on first use, then cached on disk), so that their one-off
-    cost is not taken out of the search's time budget. Returns the seconds it took."""
+    cost is not taken out of the search's time budget. Returns the seconds it took. Ctrl-C and
+    SIGTERM wait for the load to end (``held_signals``: raised inside it, they were lost)."""
     t0 = time.monotonic()
-    warm_up(problem)
-    nodes = np.arange(min(problem.n, 2))
-    random_tree(problem, nodes, local_edges(problem, nodes), np.random.default_rng(0))
+    with held_signals():
+        warm_up(problem)
+        nodes = np.arange(min(problem.n, 2))
+        random_tree(problem, nodes, local_edges(problem, nodes), np.random.default_rng(0))
     return time.monotonic() - t0
 
 
