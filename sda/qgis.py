@@ -44,17 +44,20 @@ _OUTLINE = "35,35,35,255"
 # --------------------------------------------------------------------------- colours
 
 
-#: Pastel qualitative palette (ColorBrewer "Set3", first eight): light enough for black labels
-#: on top, and every pair distinct. Areas reuse colours, but never next to each other.
+#: Paul Tol's "light" qualitative scheme, without its pale grey (which reads as "no area"):
+#: made for backgrounds under black text, and told apart with the common colour-vision
+#: deficiencies, unlike the ColorBrewer "Set3" pastels used before (under a deuteranopia
+#: simulation two of them next to each other were nearly the same). Areas reuse colours, but
+#: never next to each other. Hex values from Tol, "Colour Schemes", SRON/EPS/TN/09-002.
 AREA_PALETTE: tuple[str, ...] = (
-    "#8dd3c7",
-    "#ffffb3",
-    "#bebada",
-    "#fb8072",
-    "#80b1d3",
-    "#fdb462",
-    "#b3de69",
-    "#fccde5",
+    "#77aadd",
+    "#eedd88",
+    "#44bb99",
+    "#ee8866",
+    "#99ddff",
+    "#bbcc33",
+    "#ffaaaa",
+    "#aaaa00",
 )
 
 
