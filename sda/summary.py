@@ -22,7 +22,7 @@ from sda.metrics import outside_band
 from sda.pcn import pcn_names
 from sda.plan import Plan
 
-__all__ = ["TERMINAL_AREAS", "headline_lines", "jsonable", "summary_dict", "summary_table"]
+__all__ = ["TERMINAL_AREAS", "headline_lines", "jsonable", "rules_hold_text", "summary_dict", "summary_table"]
 
 #: Areas listed on the terminal at most. A national plan has over a thousand; the terminal then
 #: shows the first ones and says where every area is listed (``areas.csv``, ``summary.json``).
@@ -131,10 +131,7 @@ def headline_lines(plan: Plan) -> list[str]:
     ]
     failed = [r.name for r in plan.rules if not r.ok]
     if plan.rules:
-        names = ", ".join(r.name for r in plan.rules)
-        lines.append(
-            f"Rules: all {len(plan.rules)} hold ({names})." if not failed else f"Rules FAILED: {', '.join(failed)}."
-        )
+        lines.append(f"Rules: {rules_hold_text(plan)}." if not failed else f"Rules FAILED: {', '.join(failed)}.")
     if plan.bound and "gap" in plan.bound:
         lines.append(f"Gap to the HiGHS bound: {show_percent(plan.bound['gap'], 2)}.")
     return lines
@@ -169,3 +166,10 @@ def jsonable(value: Any) -> Any:
 
 def _band(plan: Plan) -> tuple[int, int]:
     return int(plan.config.areas.min_population), int(plan.config.areas.max_population)
+
+
+def rules_hold_text(plan: Plan) -> str:
+    """That every rule holds, naming them: "both hold (band, contiguity)", not "all 2 hold"."""
+    held = ", ".join(r.name for r in plan.rules)
+    every = {1: "the one rule holds", 2: "both hold"}.get(len(plan.rules), f"all {len(plan.rules)} hold")
+    return f"{every} ({held})"

@@ -143,6 +143,13 @@ def test_a_gap_the_areas_enclose_is_a_data_caveat(plan: Plan, markdown: str) -> 
     assert "**Gaps:** the areas enclose 1 gap that no unit covers (25.0 ha in all, the largest 25.0 ha)" in caveats
 
 
+def test_the_terminal_says_the_rules_hold_as_the_report_does(plan: Plan) -> None:
+    from sda.summary import headline_lines
+
+    said = [line for line in headline_lines(plan) if line.startswith("Rules")]
+    assert said == [f"Rules: both hold ({', '.join(r.name for r in plan.rules)})."]  # "all 2 hold"
+
+
 def test_areas_in_several_pieces_are_counted_in_good_grammar(plan: Plan) -> None:
     areas = plan.areas.assign(n_parts=1)
     areas.loc[areas.index[0], "n_parts"] = 2

@@ -46,6 +46,7 @@ from sda.report.blocks import Card, Figure, Heading, List, Para, Pre, Table
 from sda.report.changes import changes_section
 from sda.report.glossary import glossary_section, neighbour_rule_text
 from sda.report.tradeoffs import tradeoffs_section
+from sda.summary import rules_hold_text
 
 #: The scores the ensemble ranking compares, in this order (words and precision: ``SCORE_TEXT``).
 ENSEMBLE_RANKED = (
@@ -165,9 +166,7 @@ def _rules_text(plan: Plan) -> str:
     if not plan.rules:
         return "none recorded"
     if not failed:
-        held = ", ".join(r.name for r in plan.rules)
-        every = {1: "the one rule holds", 2: "both hold"}.get(len(plan.rules), f"all {len(plan.rules)} hold")
-        return f"{every} ({held})"
+        return rules_hold_text(plan)
     return f"{len(failed)} of {len(plan.rules)} FAIL: {', '.join(failed)}"
 
 
