@@ -395,13 +395,19 @@ def propose(
     from sda.folder import input_paths, locked, refuse_overwriting_inputs
 
     # Refused before the search, not after it: an output over an input, a busy folder.
+    example = _beside(previous) if previous else "out/plan"
     refuse_overwriting_inputs(
         [cfg.output.dir],
         input_paths(cfg),
         also=[previous] if previous else [],
         flag="--out" if out else "[output] dir",
-        example=_beside(previous) if previous else "out/plan",
+        example=example,
     )
+    from sda.outputs import refuse_another_runs_files
+
+    # Like evaluate and repair, propose replaces only its own earlier output: run into a change
+    # log of sda diff it left the log's files beside the new plan, a folder mixing two runs.
+    refuse_another_runs_files(cfg.output.dir, "sda propose", example=example)
     if cfg.hands_work_to_workers:
         from sda.engine.parallel import warm_workers  # light: the workers import the engine, not us
 

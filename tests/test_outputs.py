@@ -491,7 +491,7 @@ def _made_by(out_dir: Path, to: Path, made_by: str | None) -> Path:
     return to
 
 
-def test_evaluate_and_repair_replace_only_their_own_earlier_output(out_dir: Path, tmp_path: Path) -> None:
+def test_each_command_replaces_only_its_own_earlier_output(out_dir: Path, tmp_path: Path) -> None:
     # A tester's sda evaluate --out and sda repair --out replaced a proposed plan's folder, and
     # any other run's; like propose, each may replace only what it wrote itself.
     proposed = _made_by(out_dir, tmp_path / "proposed", "")
@@ -508,12 +508,14 @@ def test_evaluate_and_repair_replace_only_their_own_earlier_output(out_dir: Path
     allowed = {
         "sda evaluate": [evaluated, notes, tmp_path / "new"],
         "sda repair": [repaired, notes, tmp_path / "new"],
+        "sda propose": [proposed, notes, tmp_path / "new"],
     }
     refused = {
         "sda evaluate": [(proposed, "a plan written by sda propose"), (repaired, "a plan written by sda repair")],
         "sda repair": [(proposed, "a plan written by sda propose"), (evaluated, "a plan written by sda evaluate")],
+        "sda propose": [(evaluated, "a plan written by sda evaluate"), (repaired, "a plan written by sda repair")],
     }
-    for command in ("sda evaluate", "sda repair"):
+    for command in ("sda evaluate", "sda repair", "sda propose"):
         for folder in allowed[command]:
             refuse_another_runs_files(folder, command, example="out/new")
         for folder, what in [
