@@ -150,6 +150,13 @@ def test_the_terminal_says_the_rules_hold_as_the_report_does(plan: Plan) -> None
     assert said == [f"Rules: both hold ({', '.join(r.name for r in plan.rules)})."]  # "all 2 hold"
 
 
+def test_deviation_says_why_most_areas_are_below_a_target_the_count_misses(plan: Plan) -> None:
+    areas = _section(render_report_md(plan), "Areas")
+    assert "Deviation is from the target of 4,750 residents." in areas and "mean area" not in areas  # 19,000 / 4
+    aimed_higher = _section(render_report_md(dataclasses.replace(plan, target_population=5_000.0)), "Areas")
+    assert "With 4 areas the mean area holds 4,750, so most areas are below the target" in aimed_higher
+
+
 def test_areas_in_several_pieces_are_counted_in_good_grammar(plan: Plan) -> None:
     areas = plan.areas.assign(n_parts=1)
     areas.loc[areas.index[0], "n_parts"] = 2

@@ -248,7 +248,7 @@ def _areas_section(plan: Plan, available: set[str]) -> list[Any]:
     )
     blocks: list[Any] = [Heading(2, "Areas")]
     if plan.target_population:
-        blocks.append(Para(f"Deviation is from the target of {show_whole(plan.target_population)} residents."))
+        blocks.append(Para(_deviation_text(plan)))
     blocks.append(
         Para(
             "Names come from the places listed by the small areas (units) inside each area: the place whose "
@@ -260,6 +260,21 @@ def _areas_section(plan: Plan, available: set[str]) -> list[Any]:
         )
     )
     return [*blocks, Table(headers, rows, {2, 3, 4, 5, 8, 9, 10})]
+
+
+def _deviation_text(plan: Plan) -> str:
+    """What Deviation is measured from, and, when the areas' mean is elsewhere (the count chosen
+    for the PCNs, not the target), why most areas sit on one side of it."""
+    target = float(plan.target_population or 0)
+    text = f"Deviation is from the target of {show_whole(target)} residents."
+    mean = float(plan.areas["population"].sum()) / max(len(plan.areas), 1) if len(plan.areas) else target
+    if target and abs(mean - target) >= 0.02 * target:
+        side = "below" if mean < target else "above"
+        text += (
+            f" With {len(plan.areas)} areas the mean area holds {show_whole(mean)}, so most areas are {side} the "
+            "target: that follows from the number of areas, not from one area's shape."
+        )
+    return text
 
 
 def _rules_section(plan: Plan, available: set[str]) -> list[Any]:
