@@ -53,7 +53,8 @@ def test_headline_numbers_match_plan(plan: Plan, markdown: str) -> None:
     assert f"{plan.scores['cut_border_km']:.1f} km" in headline
     assert "1.25%" in headline  # gap to the bound
     assert plan.bound is not None  # the keys sda.exact.bound_plan writes, read back
-    assert f"no plan can exceed {plan.bound['bound']:.3f}" in headline
+    assert f"no plan can exceed {plan.bound['bound']:.1%} PCN coterminosity ({plan.bound['bound']:.3f})" in headline
+    assert "(how it was proved: full HiGHS" in headline  # plain words first, the method after
     assert "full HiGHS model: Time limit reached in 2.0 s" in headline
     assert " ; " not in headline  # the bound's clauses are joined with "; " (was " ; ")
     assert "Gap to the HiGHS bound" in headline  # the glossary's words; the aggregate bound is not "exact"

@@ -178,7 +178,11 @@ def _bound_text(bound: Bound, scores: Mapping[str, float]) -> str:
     value = as_float(bound.get("bound"))
     if not math.isnan(value):
         achieved = as_float(bound.get("plan", scores.get("coterminosity")))
-        head += f" in PCN coterminosity (plan {achieved:.3f}, no plan can exceed {value:.3f})"
+        # Plain words first (a committee reads this line); how the bound was proved after them.
+        head += (
+            f": no plan can exceed {value:.1%} PCN coterminosity ({value:.3f}), and this plan has {achieved:.1%} "
+            f"({achieved:.3f})"
+        )
         full = bound.get("full_model")
         if isinstance(full, str):
             parts.append(f"full per-unit model {full}")
@@ -186,7 +190,7 @@ def _bound_text(bound: Bound, scores: Mapping[str, float]) -> str:
             took = f" in {full['seconds']} s" if full.get("seconds") is not None else ""
             parts.append(f"full HiGHS model: {full.get('status')}{took}")
     parts += [f"bound used: {bound['method']}"] if bound.get("method") else []
-    return "; ".join([head, *parts])
+    return f"{head} (how it was proved: {'; '.join(parts)})" if parts else head
 
 
 def _map_section(plan: Plan, available: set[str]) -> list[Any]:
