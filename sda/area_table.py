@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -279,6 +280,27 @@ def build_area_table(
     return table.sort_index()
 
 
+def names_of_codes(plan: Plan) -> tuple[Callable[[Any], str], Callable[[Any], str]]:
+    """Two functions for an area's row: its districts (``"E07000010;E07000011"``) as names
+    (``"Fenland; Huntingdonshire"``) and its dominant PCN's code as its name, for ``areas.csv``
+    and the ``areas`` layers alike (a district or PCN without a name shows its code)."""
+    units = plan.units
+    district_name = (
+        dict(zip(units["district"].astype(str), units["district_name"].astype(str), strict=True))
+        if "district_name" in units.columns
+        else {}
+    )
+    pcn = pcn_names(plan.practices)
+
+    def districts_named(codes: Any) -> str:
+        return "; ".join(district_name.get(d, d) or d for d in str(codes or "").split(";") if d)
+
+    def pcn_named(code: Any) -> str:
+        return str(pcn.get(str(code or ""), ""))
+
+    return districts_named, pcn_named
+
+
 def areas_csv_text(plan: Plan) -> str:
     """``areas.csv``: one row per area (``AREAS_CSV_COLUMNS``) for a spreadsheet or a mail merge
     (cells neutralised against formulas, ``sda.cells``).
@@ -290,12 +312,7 @@ def areas_csv_text(plan: Plan) -> str:
     """
     units = plan.units
     places = place_populations(units) if "places" in units.columns else {}
-    pcn = pcn_names(plan.practices)
-    district_name = (
-        dict(zip(units["district"].astype(str), units["district_name"].astype(str), strict=True))
-        if "district_name" in units.columns
-        else {}
-    )
+    districts_named, pcn_named = names_of_codes(plan)
     members = {str(a): part for a, part in units.groupby("area_id")}
     rows = []
     for area, row in plan.areas.iterrows():
@@ -311,7 +328,6 @@ def areas_csv_text(plan: Plan) -> str:
                 )
             )
         )
-        districts = [d for d in str(row.get("districts", "") or "").split(";") if d]
         dominant = str(row.get("dominant_pcn", "") or "")
         rows.append(
             [
@@ -321,9 +337,9 @@ def areas_csv_text(plan: Plan) -> str:
                 _fixed(row.get("deviation_pct"), 2),
                 int(row.get("n_units", 0)),
                 int(row.get("n_parts", 1) or 1),
-                "; ".join(district_name.get(d, d) or d for d in districts),
+                districts_named(row.get("districts")),
                 dominant,
-                pcn.get(dominant, ""),
+                pcn_named(dominant),
                 _fixed(row.get("pcn_coterminosity"), 4),
                 _fixed(row.get("polsby_popper"), 4),
                 _fixed(float(row.get("cut_border_m", math.nan)) / 1000, 2),

@@ -22,7 +22,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from sda.area_table import areas_csv_text, clean_polygonal
+from sda.area_table import areas_csv_text, clean_polygonal, names_of_codes
 from sda.cells import csv_text
 from sda.crs import BNG as _BNG
 from sda.crs import WGS84 as _WGS84
@@ -69,10 +69,12 @@ AREA_FIELDS = (
     "deviation",
     "deviation_pct",
     "dominant_pcn",
+    "dominant_pcn_name",
     "pcn_coterminosity",
     "polsby_popper",
     "n_districts",
     "districts",
+    "district_names",
     "n_pcns",
     "cut_border_m",
     "n_parts",
@@ -186,6 +188,12 @@ def areas_frame(plan: Plan) -> gpd.GeoDataFrame:
         shapes = plan.units[["area_id", "geometry"]].dissolve(by="area_id")
         areas = gpd.GeoDataFrame(areas.drop(columns=["geometry"], errors="ignore").join(shapes), crs=plan.units.crs)
     frame = in_bng(areas).rename_axis("area_id").reset_index()
+    # Names beside the codes, as areas.csv has them, for labels and filters in QGIS.
+    districts_named, pcn_named = names_of_codes(plan)
+    if "districts" in frame.columns:
+        frame["district_names"] = frame["districts"].map(districts_named)
+    if "dominant_pcn" in frame.columns:
+        frame["dominant_pcn_name"] = frame["dominant_pcn"].map(pcn_named)
     for name in frame.columns:
         if name != "geometry" and frame[name].dtype == object:
             frame[name] = frame[name].map(show_text).astype(str)

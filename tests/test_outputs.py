@@ -128,6 +128,14 @@ def test_areas_geojson_fields(out_dir: Path, plan: Plan) -> None:
     ):
         assert field in areas.columns
     assert areas["population"].to_dict() == plan.areas["population"].to_dict()
+    # PCN and district names beside their codes, in the layers as in areas.csv (the GeoPackage
+    # held codes only, so a QGIS label or filter by PCN name was not possible).
+    table = pd.read_csv(out_dir / "areas.csv", keep_default_na=False).set_index("area_id")
+    layer = pyogrio.read_dataframe(out_dir / "plan.gpkg", layer="areas").set_index("area_id")
+    for frame in (areas, layer):
+        assert frame["dominant_pcn_name"].to_dict() == table["dominant_pcn_name"].to_dict()
+        assert frame["district_names"].to_dict() == table["districts"].to_dict()
+    assert set(table["dominant_pcn_name"]) == {"West PCN", "East PCN"}
 
 
 def test_sidecar_qml_files_parse(out_dir: Path, plan: Plan) -> None:
