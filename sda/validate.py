@@ -51,11 +51,12 @@ OVERLAP_TOLERANCE_SHARE = 0.001  # of the smaller unit's area
 #: a wrong CRS, not a place in Great Britain.
 BNG_BOUNDS = (-100_000.0, -100_000.0, 800_000.0, 1_400_000.0)
 
-#: Practice coordinates must fall in this (easting, northing) range, metres. Nothing in Great
-#: Britain lies within 1 km of the grid's origin axes, so smaller values are degrees, not metres.
 #: Longitudes and latitudes of Great Britain, generously: degrees swapped into (latitude,
 #: longitude) order land in the sea off Somalia, and are told apart by these.
 GB_LONGITUDES, GB_LATITUDES = (-9.0, 2.5), (49.0, 61.0)
+
+#: Practice coordinates must fall in this (easting, northing) range, metres. Nothing in Great
+#: Britain lies within 1 km of the grid's origin axes, so smaller values are degrees, not metres.
 PRACTICE_EASTING_RANGE = (1_000.0, 700_000.0)
 PRACTICE_NORTHING_RANGE = (1_000.0, 1_300_000.0)
 
