@@ -22,7 +22,6 @@ from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 from sda.plan import Plan
 
 __all__ = [
-    "SHIPPED_ATTRIBUTION",
     "SHIPPED_FILES",
     "add_attribution",
     "add_legend",
@@ -55,19 +54,6 @@ SHIPPED_FILES: dict[str, tuple[str, ...]] = {
     "gp_practices_pcn_cambs_peterborough.csv": _PRACTICE_LINES,
     "pcns_cambs_peterborough.csv": _PRACTICE_LINES,
 }
-
-#: The lines a map of the default run (LSOAs, practices, Census 2021 points) carries.
-SHIPPED_ATTRIBUTION: tuple[str, ...] = tuple(
-    dict.fromkeys(
-        line
-        for name in (
-            "lsoa2011_cambs_peterborough.geojson",
-            "oa21_cambs_peterborough_pop2021_pwc.csv",
-            "gp_practices_pcn_cambs_peterborough.csv",
-        )
-        for line in SHIPPED_FILES[name]
-    )
-)
 
 INK = "#1a1a1a"
 DISTRICT_INK = "#4d4d4d"
