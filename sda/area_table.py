@@ -280,6 +280,21 @@ def build_area_table(
     return table.sort_index()
 
 
+def dissolve_districts(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """District outlines dissolved from the units: index ``district``, column ``name`` (the code
+    where a district has no name); empty when the units have no districts. For the maps and the
+    GeoPackage's ``districts`` layer alike, so QGIS can draw what the print sheets draw."""
+    if "district" not in units.columns or not units["district"].astype(str).str.strip().any():
+        return gpd.GeoDataFrame({"name": []}, geometry=[], crs=units.crs)
+    frame = units.assign(district=units["district"].astype(str))
+    names = frame.get("district_name", frame["district"]).astype(str)
+    frame = frame.assign(name=names.where(names.str.strip() != "", frame["district"]))
+    dissolved = frame[["district", "name", "geometry"]].dissolve(by="district", aggfunc="first")
+    # Close the hairline gaps of generalised boundaries so each district draws as one outline.
+    dissolved["geometry"] = dissolved.geometry.buffer(15).buffer(-15)
+    return dissolved
+
+
 def names_of_codes(plan: Plan) -> tuple[Callable[[Any], str], Callable[[Any], str]]:
     """Two functions for an area's row: its districts (``"E07000010;E07000011"``) as names
     (``"Fenland; Huntingdonshire"``) and its dominant PCN's code as its name, for ``areas.csv``

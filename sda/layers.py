@@ -22,7 +22,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from sda.area_table import areas_csv_text, clean_polygonal, names_of_codes
+from sda.area_table import areas_csv_text, clean_polygonal, dissolve_districts, names_of_codes
 from sda.cells import csv_text
 from sda.crs import BNG as _BNG
 from sda.crs import WGS84 as _WGS84
@@ -30,7 +30,7 @@ from sda.folder import replacing, run_timestamp, write_text
 from sda.formatting import show_text
 from sda.graph import graph_edges_frame
 from sda.plan import Plan, area_neighbours
-from sda.qgis import adjacency_qml, area_colours, areas_qml, practices_qml, units_qml
+from sda.qgis import adjacency_qml, area_colours, areas_qml, districts_qml, practices_qml, units_qml
 
 __all__ = [
     "AREA_FIELDS",
@@ -247,6 +247,7 @@ def layer_qml(plan: Plan, areas: gpd.GeoDataFrame) -> dict[str, str]:
         "areas": areas_qml(ids, area_colours(ids, area_neighbours(plan))),
         "adjacency": adjacency_qml(),
         "practices": practices_qml(),
+        "districts": districts_qml(),
     }
 
 
@@ -262,6 +263,9 @@ def _write_geopackage(
     }
     if plan.practices is not None and len(plan.practices):
         layers["practices"] = (in_bng(plan.practices), "Point")
+    districts = dissolve_districts(units).reset_index()
+    if len(districts):  # the outlines the print maps draw, so QGIS can draw them too
+        layers["districts"] = (districts[["district", "name", "geometry"]], _polygon_type(districts))
     stamp = _run_time(plan)
     # GDAL stamps gpkg_contents.last_change with the clock unless OGR_CURRENT_DATE says otherwise:
     # the run's time instead, so that a rerun (with SOURCE_DATE_EPOCH) gives the same bytes.

@@ -27,6 +27,7 @@ __all__ = [
     "adjacency_qml",
     "area_colours",
     "areas_qml",
+    "districts_qml",
     "practices_qml",
     "units_qml",
 ]
@@ -38,6 +39,7 @@ QGIS_VERSION = "3.28.0-Firenze"
 _POINT, _LINE, _POLYGON = 0, 1, 2
 _FILL_ALPHA = 150  # of 255: enough to tell areas apart, light enough to see the basemap
 _UNIT_GREY = "128,128,128,255"
+_DISTRICT_INK = "77,77,77,255"  # the print maps' district boundary (sda.maps.furniture.DISTRICT_INK)
 _OUTLINE = "35,35,35,255"
 
 
@@ -158,6 +160,13 @@ def areas_qml(area_ids: Sequence[object], colours: Mapping[str, str] | None = No
 def units_qml() -> str:
     """QML for the units layer: thin grey outlines and no fill, to sit under the areas."""
     renderer = _single(_fill_symbol("0", "255,255,255,0", _UNIT_GREY, 0.15, style="no"))
+    return _document(renderer, _POLYGON)
+
+
+def districts_qml() -> str:
+    """QML for the district outlines: thick dark grey lines and no fill, as the print maps draw
+    them, to sit over the areas."""
+    renderer = _single(_fill_symbol("0", "255,255,255,0", _DISTRICT_INK, 0.8, style="no"))
     return _document(renderer, _POLYGON)
 
 

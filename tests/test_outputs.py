@@ -160,11 +160,21 @@ def test_assignment_csv_sorted(out_dir: Path, plan: Plan) -> None:
 def test_geopackage_layers_in_british_national_grid(out_dir: Path) -> None:
     gpkg = out_dir / "plan.gpkg"
     layers = {name: kind for name, kind in pyogrio.list_layers(gpkg)}
-    assert {"units", "areas", "adjacency", "practices", "layer_styles"} <= set(layers)
-    for name in ("units", "areas", "adjacency", "practices"):
+    assert {"units", "areas", "adjacency", "practices", "districts", "layer_styles"} <= set(layers)
+    for name in ("units", "areas", "adjacency", "practices", "districts"):
         assert pyogrio.read_info(gpkg, layer=name)["crs"] == "EPSG:27700"
     assert layers["adjacency"] == "LineString"
     assert layers["layer_styles"] is None  # a plain attribute table, as QGIS makes it
+
+
+def test_geopackage_has_the_district_outlines_the_print_maps_draw(out_dir: Path, plan: Plan) -> None:
+    # Without them QGIS could not redraw the print map's district boundaries.
+    districts = pyogrio.read_dataframe(out_dir / "plan.gpkg", layer="districts")
+    assert sorted(districts["district"]) == sorted(set(plan.units["district"].astype(str)))
+    union = shapely.union_all(np.asarray(plan.units.geometry.array, dtype=object))
+    assert shapely.union_all(np.asarray(districts.geometry.array, dtype=object)).symmetric_difference(
+        union
+    ).area == pytest.approx(0.0, abs=1.0)
 
 
 def test_geopackage_is_version_1_3_for_older_qgis(out_dir: Path) -> None:
@@ -213,7 +223,7 @@ def test_geopackage_layer_styles_table(out_dir: Path) -> None:
     ):
         assert column in info["fields"]
     styles = pyogrio.read_dataframe(gpkg, layer="layer_styles")
-    assert set(styles["f_table_name"]) == {"units", "areas", "adjacency", "practices"}
+    assert set(styles["f_table_name"]) == {"units", "areas", "adjacency", "practices", "districts"}
     assert styles["useAsDefault"].all()
     assert (styles["f_table_schema"] == "").all()
     for row in styles.itertuples():

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import networkx as nx
 import pytest
 
-from sda.qgis import AREA_PALETTE, adjacency_qml, area_colours, areas_qml, practices_qml, units_qml
+from sda.qgis import AREA_PALETTE, adjacency_qml, area_colours, areas_qml, districts_qml, practices_qml, units_qml
 
 AREA_IDS = ["A1", "A2", "A10", "Cambridge & <South>", 7]
 
@@ -26,7 +26,7 @@ def _option(layer: ET.Element, name: str) -> str | None:
     return None if found is None else found.get("value")
 
 
-@pytest.mark.parametrize("build", [units_qml, adjacency_qml, practices_qml, lambda: areas_qml(AREA_IDS)])
+@pytest.mark.parametrize("build", [units_qml, adjacency_qml, practices_qml, districts_qml, lambda: areas_qml(AREA_IDS)])
 def test_every_style_is_valid_qml(build: object) -> None:
     root = _parse(build())  # type: ignore[operator]
     renderer = root.find("renderer-v2")

@@ -20,6 +20,7 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.path import Path
 
+from sda.area_table import dissolve_districts
 from sda.plan import Plan, area_neighbours
 
 __all__ = [
@@ -73,20 +74,8 @@ def district_shapes(plan: Plan) -> gpd.GeoDataFrame:
     global _districts
     units = plan.units
     if _districts is None or _districts[0]() is not units:
-        _districts = (weakref.ref(units), _dissolved_districts(units))
+        _districts = (weakref.ref(units), dissolve_districts(units))
     return _districts[1].copy()
-
-
-def _dissolved_districts(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    if "district" not in units.columns or not units["district"].astype(str).str.strip().any():
-        return gpd.GeoDataFrame({"name": []}, geometry=[], crs=units.crs)
-    frame = units.assign(district=units["district"].astype(str))
-    names = frame.get("district_name", frame["district"]).astype(str)
-    frame = frame.assign(name=names.where(names.str.strip() != "", frame["district"]))
-    dissolved = frame[["district", "name", "geometry"]].dissolve(by="district", aggfunc="first")
-    # Close the hairline gaps of generalised boundaries so each district draws as one outline.
-    dissolved["geometry"] = dissolved.geometry.buffer(15).buffer(-15)
-    return dissolved
 
 
 def area_names(plan: Plan) -> dict[str, str]:
