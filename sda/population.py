@@ -27,7 +27,7 @@ import pyproj.exceptions
 from sda.config import UnitsConfig
 from sda.errors import ConfigError, InputError, ProblemsError
 from sda.formatting import show_whole
-from sda.validate import as_code_strings, parse_numbers, row_number
+from sda.validate import as_code_strings, code_problems, parse_numbers, row_number
 
 __all__ = ["PointFit", "PopulationPoints", "best_fit_units", "fit_points", "read_population_points", "summarise_fit"]
 
@@ -131,6 +131,9 @@ def read_population_points(cfg: UnitsConfig) -> PopulationPoints:
         "number of residents >= 0. Fix: correct the value (digits only)."
         for i in np.flatnonzero(bad)
     ]
+    if code_field:  # a row pasted twice would count its residents twice
+        written = frame[code_field].reset_index(drop=True)
+        problems += [f.message for f in code_problems(as_code_strings(written), path, code_field, "point", written)]
     if problems:
         count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
         raise ProblemsError(f"{count} in the population points file {path} (fix, then run again):", problems)

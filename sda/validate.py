@@ -253,7 +253,7 @@ def _row_problem(path: object, pos: int | np.integer, codes: pd.Series, field: s
     return Finding(f"{_where(path, row, code, field)}: {text}", "error", code, row, field)
 
 
-def _code_problems(
+def code_problems(
     codes: pd.Series, path: object, field: str, what: str, raw: pd.Series | None = None
 ) -> list[Finding]:
     """Blank and duplicate codes; a duplicate names every row that carries the code.
@@ -359,7 +359,7 @@ def check_units(raw: gpd.GeoDataFrame, cfg: UnitsConfig, path: object) -> list[F
         units with zero population. Empty when all is well.
     """
     codes = as_code_strings(raw[cfg.code_field])
-    problems = _code_problems(codes, path, cfg.code_field, "unit", raw[cfg.code_field])
+    problems = code_problems(codes, path, cfg.code_field, "unit", raw[cfg.code_field])
     if cfg.district_field:
         problems += _district_problems(raw[cfg.district_field], codes, path, cfg.district_field)
         if cfg.district_name_field:
@@ -575,7 +575,7 @@ def check_population_table(
     code_field = cfg.population_csv_code_field
     pop_field = cfg.population_csv_population_field
     codes = as_code_strings(table[code_field])
-    problems = _code_problems(codes, path, code_field, "unit", table[code_field])
+    problems = code_problems(codes, path, code_field, "unit", table[code_field])
     fix = "Fix: correct the value in the CSV (a count of residents, digits only)."
     problems += _population_problems(table[pop_field], codes, path, pop_field, fix)
     uncovered, unknown, none_match = _coverage(list(codes), unit_codes)
@@ -613,7 +613,7 @@ def check_practices(table: pd.DataFrame, path: object) -> list[Finding]:
         longitude/latitude).
     """
     codes = as_code_strings(table["practice_code"])
-    problems = _code_problems(codes, path, "practice_code", "practice", table["practice_code"])
+    problems = code_problems(codes, path, "practice_code", "practice", table["practice_code"])
     pcn_codes = as_code_strings(table["pcn_code"])
     for pos in np.flatnonzero((pcn_codes == "").to_numpy()):
         problems.append(

@@ -115,6 +115,17 @@ def test_swapped_coordinate_columns_are_named_with_the_config_fix(tmp_path: Path
     assert "population_points_crs" not in message
 
 
+def test_a_point_given_twice_is_refused_not_counted_twice(tmp_path: Path) -> None:
+    # A row pasted twice in Excel added its residents again without a word (8,400 for 6,600).
+    twice = tmp_path / "twice.csv"
+    pd.DataFrame([*POINTS, POINTS[1]], columns=["oa", "easting", "northing", "residents"]).to_csv(twice, index=False)
+    with pytest.raises(ProblemsError) as caught:
+        read_units(_cfg(tmp_path, population_points=twice, max_unplaced_share=0.5))
+    (problem,) = caught.value.problems
+    assert "twice.csv, code 'P2', field 'oa': the code appears in rows 3 and 6" in problem
+    assert "expected each point code once" in problem
+
+
 def test_cli_refuses_the_shipped_points_with_a_strict_limit(tmp_path: Path, repo_root: Path) -> None:
     text = (repo_root / "configs" / "cambridgeshire-peterborough.toml").read_text()
     text = text.replace('"../', f'"{repo_root.as_posix()}/').replace(
