@@ -132,7 +132,7 @@ def _read_and_link(cfg: RunConfig, say: Progress) -> tuple[gpd.GeoDataFrame, nx.
     if cfg.pcn.practices is not None:
         practices = read_practices(cfg.pcn.practices)
         if cfg.pcn.method == "shares" and cfg.pcn.shares is not None:
-            shares = read_pcn_shares(cfg.pcn.shares, units.index)
+            shares = read_pcn_shares(cfg.pcn.shares, units.index, practices["pcn_code"].astype(str))
             units["pcn_code"] = largest_share_pcn(units, shares)
         else:
             units["pcn_code"] = nearest_practice_pcn(units, practices)

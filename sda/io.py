@@ -273,7 +273,7 @@ def read_practices(path: Path) -> gpd.GeoDataFrame:
 # --------------------------------------------------------------------------- PCN shares
 
 
-def read_pcn_shares(path: Path, unit_codes: Iterable[str]) -> pd.DataFrame:
+def read_pcn_shares(path: Path, unit_codes: Iterable[str], pcn_codes: Iterable[str] | None = None) -> pd.DataFrame:
     """Read and check the unit -> PCN shares table.
 
     Parameters
@@ -283,6 +283,8 @@ def read_pcn_shares(path: Path, unit_codes: Iterable[str]) -> pd.DataFrame:
     unit_codes
         Codes of the units read by ``read_units``; every one needs a row, and rows for other
         codes are dropped with a warning.
+    pcn_codes
+        The PCNs of the practices file, when there is one: a row naming another PCN is an error.
 
     Returns
     -------
@@ -304,7 +306,7 @@ def read_pcn_shares(path: Path, unit_codes: Iterable[str]) -> pd.DataFrame:
     table = _read_text_csv(path)
     columns = ["unit_code", "pcn_code", "share"]
     _require_fields(path, list(table.columns), columns, "needed for PCN shares", "column", "the CSV")
-    _raise_or_warn(check_pcn_shares(table, path, ordered), f"the PCN shares file {path}")
+    _raise_or_warn(check_pcn_shares(table, path, ordered, pcn_codes), f"the PCN shares file {path}")
     shares = pd.DataFrame(
         {
             "unit_code": as_code_strings(table["unit_code"]),

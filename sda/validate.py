@@ -253,9 +253,7 @@ def _row_problem(path: object, pos: int | np.integer, codes: pd.Series, field: s
     return Finding(f"{_where(path, row, code, field)}: {text}", "error", code, row, field)
 
 
-def code_problems(
-    codes: pd.Series, path: object, field: str, what: str, raw: pd.Series | None = None
-) -> list[Finding]:
+def code_problems(codes: pd.Series, path: object, field: str, what: str, raw: pd.Series | None = None) -> list[Finding]:
     """Blank and duplicate codes; a duplicate names every row that carries the code.
 
     ``raw`` is the column as read (before spaces are stripped), to say when two codes differ
@@ -728,8 +726,13 @@ def _share_sum_problems(units: pd.Series, shares: pd.Series, path: object) -> li
     return problems
 
 
-def check_pcn_shares(table: pd.DataFrame, path: object, unit_codes: Iterable[str]) -> list[Finding]:
+def check_pcn_shares(
+    table: pd.DataFrame, path: object, unit_codes: Iterable[str], pcn_codes: Iterable[str] | None = None
+) -> list[Finding]:
     """Check a unit -> PCN shares CSV (read as text, with ``unit_code``, ``pcn_code``, ``share``).
+
+    ``pcn_codes``: the PCNs the practices file knows; a row naming another PCN is an error (a
+    typo made a PCN of its own, which no practice serves, and coterminosity fell with it).
 
     Returns
     -------
@@ -790,4 +793,24 @@ def check_pcn_shares(table: pd.DataFrame, path: object, unit_codes: Iterable[str
             f"file and are ignored: {_listed(unknown)}. Check for typos if you expected every code to match."
         )
         problems.append(Finding(message, "warning", field="unit_code"))
+    return problems + _unknown_pcn_problems(pcns, units, path, pcn_codes)
+
+
+def _unknown_pcn_problems(
+    pcns: pd.Series, units: pd.Series, path: object, pcn_codes: Iterable[str] | None
+) -> list[Finding]:
+    """Rows whose PCN no practice belongs to, each with its row and a likely intended code."""
+    if pcn_codes is None:
+        return []
+    known = sorted({str(c) for c in pcn_codes})
+    problems = []
+    for pos in np.flatnonzero(((pcns != "") & ~pcns.isin(known)).to_numpy()):
+        code = str(pcns.iloc[pos])
+        near = _close_codes(code, known)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        text = (
+            f"no practice in the practices file belongs to PCN {code!r}{hint}; expected the PCN of one of "
+            "its practices. Fix: correct the code, or add the PCN's practices to the practices file."
+        )
+        problems.append(_row_problem(path, pos, units, "pcn_code", text))
     return problems

@@ -313,6 +313,24 @@ def test_pcn_shares_load(data_dir: Path) -> None:
     assert shares["share"].tolist() == [0.8, 0.2, 1.0, 1.0, 1.0]
 
 
+def test_a_pcn_no_practice_belongs_to_is_refused_with_the_code_meant(data_dir: Path, tmp_path: Path) -> None:
+    # A typo in a PCN code made a PCN of its own, served by no practice: coterminosity fell from
+    # 74.2% to 53.0% on the grid, without a word.
+    rows = (data_dir / "pcn_shares_good.csv").read_text().splitlines()
+    rows[3] = rows[3].replace("U00002", "U0002").replace("U00001", "U0001")
+    path = tmp_path / "shares.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert read_pcn_shares(path, GOOD_CODES)["pcn_code"].str.len().min() == 5  # without practices: read as given
+    with pytest.raises(ProblemsError) as caught:
+        read_pcn_shares(path, GOOD_CODES, ["U00001", "U00002"])
+    (problem,) = caught.value.problems
+    assert (
+        "shares.csv, row 4, code 'E01000002', field 'pcn_code': no practice in the practices file belongs to PCN"
+        in (problem)
+    )
+    assert "(did you mean 'U00001'?)" in problem or "(did you mean 'U00002'?)" in problem
+
+
 def test_pcn_shares_bad_rows_are_reported(data_dir: Path) -> None:
     with pytest.raises(ProblemsError) as caught:
         read_pcn_shares(data_dir / "pcn_shares_bad.csv", GOOD_CODES)
