@@ -10,6 +10,7 @@ always in EPSG:27700 with the same column names, whatever the source called them
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import warnings
 from collections.abc import Iterable, Sequence
@@ -40,7 +41,16 @@ from sda.validate import (
     row_number,
 )
 
-__all__ = ["UNIT_COLUMNS", "file_sha256", "gdal_reason", "not_utf8", "read_pcn_shares", "read_practices", "read_units"]
+__all__ = [
+    "UNIT_COLUMNS",
+    "file_sha256",
+    "gdal_reason",
+    "not_utf8",
+    "read_pcn_shares",
+    "read_practices",
+    "read_units",
+    "refuse_repeated_headers",
+]
 
 #: Columns of the frame ``read_units`` returns (index ``unit_code``).
 UNIT_COLUMNS = ("unit_name", "population", "district", "district_name", "places", "geometry")
@@ -585,6 +595,32 @@ def _refuse_spreadsheet_formats(path: Path) -> None:
             raise InputError(path, msg)
 
 
+def refuse_repeated_headers(path: Path, header: str, sep: str = ",") -> None:
+    """Refuse a CSV whose header names a column twice: pandas reads the first and renames the
+    second (``area_id.1``), so an edit made in the second was lost without a word."""
+    names = [n.strip() for n in next(csv.reader([header], delimiter=sep), [])]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name and name in seen:
+            letters = f"{_column_letter(seen[name])} and {_column_letter(i)}"
+            msg = (
+                f"column {name!r} is given twice (columns {letters}); expected each column once: sda would "
+                "read the first and ignore the second. Fix: delete or rename one of them."
+            )
+            raise InputError(path, msg, row=1)
+        seen.setdefault(name, i)
+
+
+def _column_letter(index: int) -> str:
+    """A spreadsheet's letters for the 0-based column ``index``: 0 -> A, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
 def _read_text_csv(path: Path) -> pd.DataFrame:
     """Read a CSV with every column as text, so bad values can be reported as written."""
     _refuse_spreadsheet_formats(path)
@@ -600,6 +636,7 @@ def _read_text_csv(path: Path) -> pd.DataFrame:
             msg = f"cannot be read as CSV ({str(exc).strip()}); expected a comma-separated file with a header row.{why}"
             raise InputError(path, msg) from exc
         table.columns = [str(c).strip() for c in table.columns]
+        refuse_repeated_headers(path, path.read_bytes().decode(encoding).lstrip("\ufeff").split("\n", 1)[0])
         return table
     msg = "cannot be decoded as UTF-8 or Windows-1252 text; expected a CSV file. Fix: save it as CSV UTF-8."
     raise InputError(path, msg)

@@ -35,7 +35,7 @@ import pyogrio.errors
 
 from sda.cells import plain_cell
 from sda.errors import InputError, ProblemsError, SdaWarning
-from sda.io import gdal_reason, not_utf8
+from sda.io import gdal_reason, not_utf8, refuse_repeated_headers
 from sda.validate import is_placeholder, row_number
 
 __all__ = [
@@ -368,8 +368,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("cp1252", errors="replace")  # Excel's "CSV" on Windows
-    header = text.split("\n", 1)[0]
+    header = text.split("\n", 1)[0].rstrip("\r")
     sep = "," if "," in header else next((s for s in (";", "\t") if s in header), ",")
+    refuse_repeated_headers(path, header, sep)
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

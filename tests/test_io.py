@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -254,6 +255,20 @@ def test_population_csv_missing_a_unit_is_an_error_naming_it(data_dir: Path) -> 
     assert "population_missing_code.csv, code 'E43000001', field 'parish_code'" in problem
     assert "has no row in the population CSV; expected a population for every unit" in problem
     assert "Fix: add a row (parish_code=E43000001, residents=<residents>)" in problem
+
+
+def test_a_population_csv_with_a_column_given_twice_is_refused(data_dir: Path, tmp_path: Path) -> None:
+    table = pd.read_csv(data_dir / "ons_parish_population_fixture.csv", dtype=str)
+    second = table.columns[1]
+    table.insert(2, f"{second}_copy", table[second])
+    path = tmp_path / "population.csv"
+    table.to_csv(path, index=False)
+    path.write_text(path.read_text().replace(f"{second}_copy", second, 1))  # the header names it twice
+    cfg = _ons_cfg(data_dir)
+    with pytest.raises(
+        InputError, match=rf"population.csv, row 1: column '{second}' is given twice \(columns B and C\)"
+    ):
+        read_units(dataclasses.replace(cfg, population_csv=path))
 
 
 def test_population_csv_missing_column_lists_columns(data_dir: Path) -> None:

@@ -209,6 +209,17 @@ def test_csvs_as_excel_saves_them_are_read(tmp_path: Path) -> None:
         assert read_planfile(tmp_path / name).assignment.to_dict() == expected, name
 
 
+def test_a_column_given_twice_is_refused_not_half_read(tmp_path: Path) -> None:
+    # pandas reads the first "area_id" and renames the second: an edit made there was lost.
+    path = tmp_path / "plan.csv"
+    path.write_text("unit_code,area_id,area_id\nU1,B,A\nU2,B,B\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"plan.csv, row 1: column 'area_id' is given twice \(columns B and C\)"):
+        read_planfile(path)
+    path.write_text("unit_code;area_id;area_id\r\nU1;B;A\r\n", encoding="utf-8")  # European Excel
+    with pytest.raises(InputError, match=r"column 'area_id' is given twice \(columns B and C\)"):
+        read_planfile(path)
+
+
 def test_a_spreadsheet_placeholder_is_no_area(tmp_path: Path) -> None:
     path = tmp_path / "plan.csv"
     path.write_text("unit_code,area_id\nU1,A\nU2,#N/A\n", encoding="utf-8")
