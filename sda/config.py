@@ -547,6 +547,7 @@ def _build_rules(section: dict[str, Any], where: str) -> RulesConfig:
             msg = f"{where}: unknown key {sorted(extra)[0]!r} in [[rules.lock]] {lock['area']!r}."
             raise ConfigError(msg)
         locks.append(LockConfig(area=lock["area"], units=tuple(units)))
+    _check_lock_names([lock.area for lock in locks], where)
     groups = section.get("keep_together", [])
     if not (
         isinstance(groups, list) and all(isinstance(g, list) and all(isinstance(c, str) for c in g) for g in groups)
@@ -559,6 +560,32 @@ def _build_rules(section: dict[str, Any], where: str) -> RulesConfig:
         keep_together=tuple(tuple(g) for g in groups if g),
         keep_apart=_pairs(section.get("keep_apart", []), "[rules] keep_apart", where),
     )
+
+
+def _check_lock_names(names: list[str], where: str) -> None:
+    """A lock's area name is the area's id in every output, so it must be text an officer can
+    see and tell apart: "Ely" and "Ely " made two areas both shown as "Ely", which sda's own
+    evaluate and diff then took for one, and a blank name made an area no plan reader accepts."""
+    seen: dict[str, str] = {}
+    for name in names:
+        if not name.strip():
+            msg = f'{where}: [[rules.lock]] area = {name!r} is blank; expected a name for the area, e.g. area = "Ely".'
+            raise ConfigError(msg)
+        if name != name.strip():
+            msg = (
+                f"{where}: [[rules.lock]] area = {name!r} has spaces before or after it; expected the name "
+                f"alone. Fix: area = {name.strip()!r}."
+            )
+            raise ConfigError(msg)
+        key = name.casefold()
+        if key in seen:
+            msg = (
+                f"{where}: [[rules.lock]] area {name!r} is given twice"
+                + (f" (as {seen[key]!r} too)" if seen[key] != name else "")
+                + "; expected one [[rules.lock]] per area. Fix: list all its units in one lock."
+            )
+            raise ConfigError(msg)
+        seen[key] = name
 
 
 def check_config(cfg: RunConfig, where: str = "config") -> None:

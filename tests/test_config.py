@@ -352,3 +352,21 @@ def test_settings_that_contradict_each_other_are_refused(tmp_path: Path) -> None
     assert '[rules] nest_in = "district" needs [units] district_field' in msg
     assert '[pcn] method = "shares" also needs practices' in msg
     assert 'results" is a file; expected a folder' in msg
+
+
+@pytest.mark.parametrize(
+    ("names", "said"),
+    [
+        (["  "], "area = '  ' is blank"),
+        (["Ely "], "area = 'Ely ' has spaces before or after it; expected the name alone. Fix: area = 'Ely'"),
+        (["Ely", "ely"], "area 'ely' is given twice (as 'Ely' too)"),
+        (["Ely", "Ely"], "area 'Ely' is given twice; expected one [[rules.lock]] per area"),
+    ],
+)
+def test_lock_names_must_be_seen_and_told_apart(names: list[str], said: str) -> None:
+    # "Ely" and "Ely " made two areas both shown as "Ely"; sda's own evaluate then called the
+    # unedited plan broken, and a blank name made an area no plan reader accepts.
+    locks = [{"area": name, "units": [f"E0100000{i + 1}"]} for i, name in enumerate(names)]
+    with pytest.raises(ConfigError) as caught:
+        config_from_dict({"units": {"path": "u.geojson", "code_field": "code"}, "rules": {"lock": locks}})
+    assert said in str(caught.value)
