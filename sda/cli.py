@@ -599,8 +599,10 @@ def evaluate(
     type=click.Path(file_okay=False, path_type=Path),
     help="Also write changes.txt, moved.csv, moved.geojson and areas.csv to this folder.",
 )
+@click.option("--code-field", help="Column holding the unit code, in whichever plan lacks unit_code or code.")
+@click.option("--area-field", help="Column holding the area id, in whichever plan lacks area_id, area or sda.")
 @guarded
-def diff(old: Path, new: Path, out: Path | None) -> None:
+def diff(old: Path, new: Path, out: Path | None, code_field: str | None, area_field: str | None) -> None:
     """Say what changed between two plans: units and residents moved, between which areas, areas
     created or retired, and each area's population and scores before and after.
 
@@ -624,7 +626,11 @@ def diff(old: Path, new: Path, out: Path | None) -> None:
                 f"Fix: write the change log beside it or inside it, e.g. --out {out / 'changes'}."
             )
             raise InputError(out, msg)
-    changes = diff_plans(read_planfile(old), read_planfile(new))
+    codes, areas = [code_field] if code_field else [], [area_field] if area_field else []
+    changes = diff_plans(
+        read_planfile(old, more_code_fields=codes, more_area_fields=areas),
+        read_planfile(new, more_code_fields=codes, more_area_fields=areas),
+    )
     if out is not None:  # the change log is swapped in as a whole, like propose's folder
         replace_folder(out, lambda staging: write_diff(changes, staging), replaces=DIFF_NAMES)
     click.echo(render_diff_text(changes), nl=False)

@@ -232,6 +232,7 @@ def read_planfile(
     code_field: str | None = None,
     area_field: str | None = None,
     more_code_fields: Sequence[str] = (),
+    more_area_fields: Sequence[str] = (),
 ) -> PlanFile:
     """Read a plan: an output folder, a GeoPackage (layer ``units``), a GeoJSON or a CSV.
 
@@ -247,8 +248,9 @@ def read_planfile(
     code_field, area_field
         Column names to use instead of looking for the usual ones (``--code-field``,
         ``--area-field`` on the command line).
-    more_code_fields
-        Further names to try for the code column (the config's ``[units] code_field``).
+    more_code_fields, more_area_fields
+        Further names to try for the code and area columns (the config's ``[units]
+        code_field``; ``sda diff``'s ``--code-field``, which may name a column of one plan only).
 
     Returns
     -------
@@ -283,7 +285,7 @@ def read_planfile(
         layer = read if isinstance(read, gpd.GeoDataFrame) else None
         frame = pd.DataFrame(read.drop(columns="geometry") if layer is not None else read)
     code_col = _column(file, frame, (*CODE_FIELDS, *more_code_fields), "unit code", code_field, "--code-field")
-    area_col = _column(file, frame, AREA_FIELDS, "area", area_field, "--area-field")
+    area_col = _column(file, frame, (*AREA_FIELDS, *more_area_fields), "area", area_field, "--area-field")
     codes = frame[code_col].map(_text)
     areas = frame[area_col].map(_text)
     keep = _check_rows(file, rows, codes, areas, code_col, area_col, known)

@@ -135,6 +135,20 @@ def test_areas_are_matched_by_residents_not_by_id(plan_dir: Path, tmp_path: Path
     assert not diff.unchanged
 
 
+def test_diff_takes_the_column_names_its_fix_gives(plan_dir: Path, tmp_path: Path) -> None:
+    # diff said "Fix: name the column with --code-field NAME" but had no such option.
+    rows = _rows(plan_dir / "assignment.csv")
+    other = tmp_path / "lsoa.csv"
+    other.write_text("LSOA21CD,zone\n" + "".join(f"{r['unit_code']},{r['area_id']}\n" for r in rows), encoding="utf-8")
+    refused = CliRunner().invoke(cli, ["diff", str(plan_dir), str(other)])
+    assert refused.exit_code == 1 and "Fix: name the column with --code-field NAME" in refused.output
+    taken = CliRunner().invoke(
+        cli, ["diff", str(plan_dir), str(other), "--code-field", "LSOA21CD", "--area-field", "zone"]
+    )
+    assert taken.exit_code == 0, taken.output
+    assert "No change" in taken.output or "0 units moved" in taken.output, taken.output
+
+
 def test_a_bad_plan_file_exits_1_with_the_row(plan_dir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("unit_code,area_id\nR0C0,\n", encoding="utf-8")
