@@ -430,7 +430,15 @@ def _toml_hint(text: str, error: str) -> str:
     if not where or not 0 < int(where.group(1)) <= len(lines):
         return ""
     line = lines[int(where.group(1)) - 1].strip()
-    if re.search(r"=\s*-?\d{1,3}(,\d{3})+\s*(#.*)?$", line):
+    if "Cannot overwrite a value" in error or "Cannot declare" in error:
+        key = line.split("=", 1)[0].strip()
+        fix = f"{key} is set twice in its section (this line is the second); keep one of them."
+    elif re.search(r'"[^"]*\\[^"]*"', line):  # a Windows path: TOML reads \U, \d ... as escapes
+        fix = (
+            "in \"double quotes\" a backslash starts an escape; write the path with forward slashes "
+            "(path = \"C:/data/units.gpkg\") or in 'single quotes' (path = 'C:\\data\\units.gpkg')."
+        )
+    elif re.search(r"=\s*-?\d{1,3}(,\d{3})+\s*(#.*)?$", line):
         fix = "write numbers without commas, e.g. 30000 or 30_000."
     elif re.search(r"=\s*[A-Za-z]", line) and not re.search(r"=\s*(true|false|inf|nan)\b", line):
         fix = 'put text in double quotes, e.g. count = "auto" or path = "data/units.gpkg".'

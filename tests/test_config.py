@@ -297,12 +297,19 @@ def test_unknown_names_suggest_the_nearest(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("line", "fix"),
-    [("min_population = 30,000", "write numbers without commas"), ("count = auto", "put text in double quotes")],
+    [
+        ("min_population = 30,000", "write numbers without commas"),
+        ("count = auto", "put text in double quotes"),
+        # A Windows path: "Invalid hex value" came with the fix to use double quotes, which it had.
+        ('names = "C:\\Users\\officer\\names.csv"', "write the path with forward slashes"),
+        # A key set twice: "Cannot overwrite a value" named no key.
+        ("count = 3\ncount = 4", "count is set twice in its section (this line is the second); keep one"),
+    ],
 )
 def test_toml_error_quotes_the_line_and_the_usual_fix(tmp_path: Path, line: str, fix: str) -> None:
     with pytest.raises(ConfigError, match="not valid TOML") as info:
         load_config(write(tmp_path, MINIMAL + f"[areas]\n{line}\n"))
-    assert f"The line is: {line}" in str(info.value)
+    assert f"The line is: {line.splitlines()[-1]}" in str(info.value)
     assert fix in str(info.value)
 
 
