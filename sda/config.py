@@ -435,7 +435,7 @@ def _toml_hint(text: str, error: str) -> str:
         fix = f"{key} is set twice in its section (this line is the second); keep one of them."
     elif re.search(r'"[^"]*\\[^"]*"', line):  # a Windows path: TOML reads \U, \d ... as escapes
         fix = (
-            "in \"double quotes\" a backslash starts an escape; write the path with forward slashes "
+            'in "double quotes" a backslash starts an escape; write the path with forward slashes '
             "(path = \"C:/data/units.gpkg\") or in 'single quotes' (path = 'C:\\data\\units.gpkg')."
         )
     elif re.search(r"=\s*-?\d{1,3}(,\d{3})+\s*(#.*)?$", line):

@@ -14,6 +14,7 @@ of the points that do not land in exactly one unit:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,7 @@ def read_population_points(cfg: UnitsConfig) -> PopulationPoints:
         x, y = parse_numbers(table[x_field]), parse_numbers(table[y_field])
         problems = [
             f"{path}, row {row_number(path, i)}, fields {x_field!r}/{y_field!r}: got {table[x_field].iat[i]!r}, "
-            f"{table[y_field].iat[i]!r}; expected two numbers. Fix: fill in the coordinates or delete the row."
+            f"{table[y_field].iat[i]!r}; expected two numbers. Fix: {_coordinates_fix(table, x_field, y_field, int(i))}"
             for i in np.flatnonzero(~(np.isfinite(x.to_numpy()) & np.isfinite(y.to_numpy())))
         ]
         geometry = gpd.points_from_xy(x.fillna(0), y.fillna(0), crs=crs)
@@ -149,6 +150,15 @@ def read_population_points(cfg: UnitsConfig) -> PopulationPoints:
         crs=_BNG,
     )
     return PopulationPoints(points=points, source=path, swapped=swapped)
+
+
+def _coordinates_fix(table: pd.DataFrame, x_field: str, y_field: str, i: int) -> str:
+    """The fix for a row whose coordinates are not two numbers: a decimal comma (a European
+    spreadsheet's "0,295853") is not a missing value."""
+    written = [str(table[f].iat[i]).strip() for f in (x_field, y_field)]
+    if any(re.fullmatch(r"-?\d+,\d+", w) for w in written):
+        return "write the decimals with a point (0.295853), not a comma; or save the CSV with a point as separator."
+    return "fill in the coordinates or delete the row."
 
 
 def _parse_crs(text: str) -> pyproj.CRS:

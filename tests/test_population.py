@@ -175,6 +175,18 @@ def test_bad_point_rows_are_all_listed(tmp_path: Path) -> None:
     assert "row 8, field 'residents': got '-1'" in problems[2]
 
 
+def test_decimal_commas_in_coordinates_get_their_own_fix(tmp_path: Path) -> None:
+    # "0,295853" from a European spreadsheet was told to "fill in the coordinates".
+    path = tmp_path / "commas.csv"
+    path.write_text('oa,lon,lat,residents\nP1,"0,295853","52,205574",10\n', encoding="utf-8")
+    cfg = _cfg(tmp_path, population_points=path, population_points_x_field="lon", population_points_y_field="lat")
+    with pytest.raises(ProblemsError) as caught:
+        read_units(dataclasses.replace(cfg, population_points_crs="EPSG:4326"))
+    (problem,) = caught.value.problems
+    assert "commas.csv, row 2, fields 'lon'/'lat': got '0,295853', '52,205574'" in problem
+    assert "Fix: write the decimals with a point (0.295853), not a comma" in problem
+
+
 def test_unknown_crs_and_two_population_sources_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="population_points_crs = 'EPSG:99999'"):
         read_units(_cfg(tmp_path, population_points_crs="EPSG:99999"))
