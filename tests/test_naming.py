@@ -138,10 +138,10 @@ def test_read_names_csv(tmp_path: Path) -> None:
     assert read_names_csv(good) == {"SDA-01": "Ely North", "SDA-02": "Soham"}
     bad = tmp_path / "bad.csv"
     bad.write_text("area_id,title\nSDA-01,Ely\n", encoding="utf-8")
-    with pytest.raises(InputError, match="column 'name' is missing.*Fix: name the columns area_id and name"):
+    with pytest.raises(InputError, match=r"column 'name' is missing.*Fix: name the columns area_id and name"):
         read_names_csv(bad)
     bad.write_bytes("\ufeffarea_id;name\r\nSDA-01;Ely\r\n".encode())  # European Excel: no fix was given
-    with pytest.raises(InputError, match="separated by semicolons, not commas. Fix: save it again from Excel"):
+    with pytest.raises(InputError, match=r"separated by semicolons, not commas\. Fix: save it again from Excel"):
         read_names_csv(bad)
     # Every mistake of the file at once, each with its row and field.
     bad.write_text("area_id,name\nSDA-01,\nSDA-02,Ely\nSDA-02,Soham\nSDA-03,Ely\n", encoding="utf-8")
