@@ -43,6 +43,7 @@ from sda.validate import (
 
 __all__ = [
     "UNIT_COLUMNS",
+    "columns_hint",
     "file_sha256",
     "gdal_reason",
     "not_utf8",
@@ -459,7 +460,7 @@ def _require_fields(
         fix = f"correct the name in the config, or add the {noun} to the file."
     else:
         fix = f"rename or add the {noun}{plural} in the file (names are fixed by sda)."
-    why, fix = _columns_hint(present, missing) or ("", fix)
+    why, fix = columns_hint(present, missing) or ("", fix)
     msg = (
         f"{noun}{plural} {', '.join(parts)} {wanted_by} not found in {where}; the {noun}s that "
         f"exist are {', '.join(repr(p) for p in present) or 'none'}.{why} Fix: {fix}"
@@ -477,7 +478,7 @@ def _cut_by_shapefile(path: Path, present: Sequence[str], name: str) -> str | No
     return cut[0] if len(cut) == 1 else None
 
 
-def _columns_hint(present: Sequence[str], missing: Sequence[str]) -> tuple[str, str] | None:
+def columns_hint(present: Sequence[str], missing: Sequence[str]) -> tuple[str, str] | None:
     """Explain the usual cause when wanted columns are absent (another separator, degrees for metres) and its fix."""
     if len(present) == 1:
         for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
@@ -631,7 +632,7 @@ def _read_text_csv(path: Path) -> pd.DataFrame:
             continue
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             header = path.read_bytes().split(b"\n", 1)[0].decode(encoding, errors="replace")
-            hint = _columns_hint([header.strip()], [])
+            hint = columns_hint([header.strip()], [])
             why = f"{hint[0]} Fix: {hint[1]}" if hint else ""
             msg = f"cannot be read as CSV ({str(exc).strip()}); expected a comma-separated file with a header row.{why}"
             raise InputError(path, msg) from exc

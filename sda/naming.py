@@ -32,6 +32,7 @@ import pandas as pd
 import shapely
 
 from sda.errors import InputError, ProblemsError, SdaWarning
+from sda.io import columns_hint
 from sda.problem import Problem
 
 __all__ = [
@@ -153,14 +154,8 @@ def read_names_csv(path: Path) -> dict[str, str]:
     missing = [c for c in ("area_id", "name") if c not in header]
     if missing:
         msg = f"column {missing[0]!r} is missing (found {', '.join(header) or 'no columns'}); expected area_id,name."
-        sep = next((name for mark, name in ((";", "semicolons"), ("\t", "tabs")) if mark in "".join(header)), None)
-        fix = (
-            f" The header is one column with {sep} in it: the file is separated by {sep}, not commas. Fix: save "
-            "it again from Excel as 'CSV UTF-8 (Comma delimited)'."
-            if sep and len(header) == 1
-            else " Fix: name the columns area_id and name in the first row."
-        )
-        raise InputError(path, msg + fix)
+        why, fix = columns_hint(header, missing) or ("", "name the columns area_id and name in the first row.")
+        raise InputError(path, f"{msg}{why} Fix: {fix}")
     names: dict[str, str] = {}
     problems = []
     for row_number, row in enumerate(rows, start=2):
