@@ -370,6 +370,9 @@ def _require_file(path: Path, key: str) -> None:
 
 def _choose_layer(path: Path, layer: str | None) -> str:
     """Pick the layer to read: the configured one (checked) or the first, warning if there are several."""
+    missing = _missing_shapefile_parts(path)
+    if missing:
+        raise InputError(path, missing)
     try:
         layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     except _PYOGRIO_ERRORS as exc:
@@ -400,16 +403,27 @@ def _unreadable(path: Path, exc: Exception) -> str:
     expected = "expected a polygon file such as GeoPackage, GeoJSON or Shapefile."
     if path.stat().st_size == 0:
         return f"the file is empty (0 bytes); {expected} Fix: export or copy the layer again."
-    if path.suffix.lower() == ".shp":
-        missing = [path.with_suffix(s).name for s in (".shx", ".dbf") if not path.with_suffix(s).exists()]
-        if missing:
-            return (
-                f"cannot be read: a Shapefile is several files with the same name, and "
-                f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not next to {path.name}; "
-                f"{expected} Fix: copy all of them (.shp, .shx, .dbf and .prj) to the same folder, "
-                "or save the layer as one GeoPackage."
-            )
-    return f"cannot be read as a spatial file ({gdal_reason(exc)}); {expected}"
+    return _missing_shapefile_parts(path) or f"cannot be read as a spatial file ({gdal_reason(exc)}); {expected}"
+
+
+def _missing_shapefile_parts(path: Path) -> str | None:
+    """Say which of a Shapefile's own files are not beside its .shp. Without the .shx GDAL cannot
+    open it; without the .dbf it opens with no fields at all, which read as misnamed fields."""
+    if path.suffix.lower() != ".shp":
+        return None
+    missing = [
+        path.with_suffix(s).name
+        for s in (".shx", ".dbf")
+        if not (path.with_suffix(s).exists() or path.with_suffix(s.upper()).exists())
+    ]
+    if not missing:
+        return None
+    return (
+        f"cannot be read: a Shapefile is several files with the same name, and "
+        f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not next to {path.name}; expected a "
+        "polygon file such as GeoPackage, GeoJSON or Shapefile. Fix: copy all of them (.shp, .shx, .dbf "
+        "and .prj) to the same folder, or save the layer as one GeoPackage."
+    )
 
 
 def gdal_reason(exc: Exception) -> str:

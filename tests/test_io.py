@@ -186,6 +186,14 @@ def test_the_ons_parish_file_the_worked_example_names_is_said_to_need_downloadin
         read_units(cfg.units)
 
 
+def test_a_shapefile_without_its_dbf_is_named_as_such(data_dir: Path, tmp_path: Path) -> None:
+    # GDAL opens it with no fields at all, which read as "fields 'code', 'pop' ... not found".
+    gpd.read_file(data_dir / "units_good.geojson").to_file(tmp_path / "units.shp")
+    (tmp_path / "units.dbf").unlink()
+    with pytest.raises(InputError, match=r"units.dbf is not next to units.shp.*Fix: copy all of them"):
+        read_units(UnitsConfig(path=tmp_path / "units.shp", code_field="code", population_field="pop"))
+
+
 def test_missing_units_file_names_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "no_such_parishes.gpkg"
     with pytest.raises(InputError, match=r"no_such_parishes\.gpkg: file not found"):
