@@ -230,18 +230,20 @@ def _beside(previous: Path) -> str:
 
 @contextlib.contextmanager
 def _output_of_its_own(
-    out: Path | None, cfg: RunConfig, command: str, plans: list[Path | None], example: str
+    out: Path | None, cfg: RunConfig, command: str, plans: list[Path | None], example: str, flag: str = "--out"
 ) -> Iterator[None]:
-    """Hold ``--out`` of ``sda evaluate`` or ``sda repair`` for the body, as propose holds its
-    folder, refused before the work if it is, or holds, an input (the plan read, its
-    ``--original``) or another run's files; the command's own earlier output is replaced."""
+    """Hold a command's output folder for the body, refused before the work if it is, or holds,
+    an input (the data, the plan read, its ``--original``, a previous plan) or another run's
+    files (``sda diff``'s change log, another command's plan); the command's own earlier output
+    is replaced. The one folder policy of propose, evaluate and repair."""
     if out is None:
         yield
         return
     from sda.folder import input_paths, locked, refuse_overwriting_inputs
     from sda.outputs import refuse_another_runs_files
 
-    refuse_overwriting_inputs([out], input_paths(cfg), also=[p for p in plans if p is not None], example=example)
+    also = [p for p in plans if p is not None]
+    refuse_overwriting_inputs([out], input_paths(cfg), also=also, flag=flag, example=example)
     with locked(out):
         refuse_another_runs_files(out, command, example=example)
         yield
@@ -392,38 +394,28 @@ def propose(
         no_tradeoffs=no_tradeoffs,
     )
     check_config(cfg, "the command line with its config")  # the flags' values in context (e.g. --count vs locks)
-    from sda.folder import input_paths, locked, refuse_overwriting_inputs
-
-    # Refused before the search, not after it: an output over an input, a busy folder.
+    # Refused before the search, not after it: an output over an input, a busy folder, another
+    # run's files (into a change log of sda diff, propose left the log's files beside the plan).
     example = _beside(previous) if previous else "out/plan"
-    refuse_overwriting_inputs(
-        [cfg.output.dir],
-        input_paths(cfg),
-        also=[previous] if previous else [],
-        flag="--out" if out else "[output] dir",
-        example=example,
-    )
-    from sda.outputs import refuse_another_runs_files
+    flag = "--out" if out else "[output] dir"
+    with _output_of_its_own(cfg.output.dir, cfg, "sda propose", [previous], example, flag):
+        if cfg.hands_work_to_workers:
+            from sda.engine.parallel import warm_workers  # light: the workers import the engine, not us
 
-    # Like evaluate and repair, propose replaces only its own earlier output: run into a change
-    # log of sda diff it left the log's files beside the new plan, a folder mixing two runs.
-    refuse_another_runs_files(cfg.output.dir, "sda propose", example=example)
-    if cfg.hands_work_to_workers:
-        from sda.engine.parallel import warm_workers  # light: the workers import the engine, not us
+            warm_workers(cfg.search.jobs)  # they start while this process imports the engine and reads
+        from sda.api import run
+        from sda.outputs import DrawnMaps, draw_maps, write_outputs
 
-        warm_workers(cfg.search.jobs)  # they start while this process imports the engine and reads
-    from sda.api import run
-    from sda.outputs import DrawnMaps, draw_maps, write_outputs
+        def draw(plan: Plan) -> None:  # while the trade-offs run on the workers
+            say("drawing the maps")
+            drawn.append(draw_maps(plan))
+
+        drawn: list[DrawnMaps] = []
+        with _c_output_to_stderr():
+            plan = run(cfg, progress=say, previous=previous, meanwhile=draw)
+            written = write_outputs(plan, cfg.output.dir, drawn=drawn[-1] if drawn else None)
     from sda.summary import summary_dict, summary_table
 
-    def draw(plan: Plan) -> None:  # while the trade-offs run on the workers
-        say("drawing the maps")
-        drawn.append(draw_maps(plan))
-
-    drawn: list[DrawnMaps] = []
-    with locked(cfg.output.dir), _c_output_to_stderr():
-        plan = run(cfg, progress=say, previous=previous, meanwhile=draw)
-        written = write_outputs(plan, cfg.output.dir, drawn=drawn[-1] if drawn else None)
     say(f"wrote {len(written)} files to {cfg.output.dir}")
     if as_json:
         click.echo(json.dumps(summary_dict(plan), indent=2, default=str))
