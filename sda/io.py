@@ -651,7 +651,8 @@ def _read_text_csv(path: Path) -> pd.DataFrame:
             msg = f"cannot be read as CSV ({str(exc).strip()}); expected a comma-separated file with a header row.{why}"
             raise InputError(path, msg) from exc
         table.columns = [str(c).strip() for c in table.columns]
-        refuse_repeated_headers(path, path.read_bytes().decode(encoding).lstrip("\ufeff").split("\n", 1)[0])
+        with path.open(encoding=encoding, newline="") as handle:  # the header line alone, not the file again
+            refuse_repeated_headers(path, handle.readline().lstrip("\ufeff"))
         return table
     msg = "cannot be decoded as UTF-8 or Windows-1252 text; expected a CSV file. Fix: save it as CSV UTF-8."
     raise InputError(path, msg)
