@@ -10,9 +10,10 @@ Four models, all real MIPs solved by HiGHS (``highspy``):
   (below the band floor) and large ones (above the ceiling).
 - **Per component** (``component_bound``): the aggregate model per connected component of the
   unit graph (the districts when areas nest in them).
-- **Per PCN piece** (``pieces_bound``, under a second on the shipped data): each PCN cut into
-  its connected pieces; an area holding two pieces of its PCN also holds the other residents
-  between them. The tightest geography-aware bound that fits in a run.
+- **Per PCN piece** (``pieces_bound``, 2-4 s on the shipped data): each PCN cut into its
+  connected pieces; an area holding two pieces of its PCN also holds the other residents
+  between them, and what a ring of pieces gives to other areas it cannot also keep
+  (``ring_cuts``). The tightest geography-aware bound that fits in a run.
 - **Full model** (up to ``max_units`` units). Unit-to-area assignment ``x[i,a]``, a designated PCN
   per area ``d[a,p]``, coterminous residents ``z[i,a] <= x[i,a], z[i,a] <= d[a,pcn(i)]``, the band
   on every area, and contiguity by single-commodity flow (Shirabe 2005): each area has one root
@@ -27,7 +28,6 @@ The reported bound is the tightest of them, and the gap is ``(bound - plan) / bo
 from __future__ import annotations
 
 import contextlib
-import heapq
 import itertools
 import os
 import sys
@@ -39,10 +39,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from sda.config import ExactConfig
+from sda.joins import joining_costs
 from sda.metrics import edge_sources, link_components
 from sda.objective import stats_of
 from sda.plan import Bound, HighsResult
 from sda.problem import Problem
+from sda.ring_cuts import AreaTypes, ring_cuts
 from sda.rules import check_rules
 
 _INF = highspy.kHighsInf
@@ -322,68 +324,14 @@ def _linked(problem: Problem, keep: np.ndarray | None = None) -> tuple[np.ndarra
     return comp, int(comp.max()) + 1 if len(comp) else 0
 
 
-def _spread(problem: Problem, weight: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """Cheapest cost of reaching each unit from ``start`` (a cost per unit, inf where it is not a
-    source), a path costing the ``weight`` of every unit it enters (Dijkstra). Costs above the
-    band's ceiling are left at inf: no area could pay them."""
-    best = np.where(start <= problem.max_pop, start, np.inf)
-    heap = [(float(best[u]), int(u)) for u in np.flatnonzero(np.isfinite(best))]
-    heapq.heapify(heap)
-    while heap:
-        d, u = heapq.heappop(heap)
-        if d > best[u]:
-            continue
-        for v in problem.indices[problem.indptr[u] : problem.indptr[u + 1]]:
-            step = d + float(weight[v])
-            if step < best[v] and step <= problem.max_pop:
-                best[v] = step
-                heapq.heappush(heap, (step, int(v)))
-    return best
-
-
-def _joining_costs(
-    problem: Problem, piece: np.ndarray, pcn: int, kept: list[int], lumped: dict[int, list[int]]
-) -> dict[tuple[int, ...], float]:
-    """For every set of the pieces ``kept`` (PCN ``pcn``'s, tuples in ``kept``'s order), the fewest
-    residents of other PCNs that a connected area touching each of them must hold (inf above the
-    ceiling): a minimum Steiner tree in which a unit costs its residents unless it is that PCN's.
-
-    Exact, by the Dreyfus-Wagner recursion over subsets (``2**len(kept)`` shortest-path runs;
-    ``kept`` has at most ``MAX_PIECES``): the cheapest tree touching the pieces ``S`` and holding
-    a unit ``v`` is a path to ``v`` from either a tree touching one piece or two trees touching
-    the two parts of a split of ``S`` at ``v``, ``v`` counted once. A lump (``lumped``) counts as
-    touched when any of its pieces is.
-    """
-    if len(kept) == 1:
-        return {(kept[0],): 0.0}
-    weight = np.where(problem.pcn == pcn, 0.0, problem.pop.astype(float))
-    cheapest: dict[int, np.ndarray] = {}  # subset (bit i: kept[i]) -> cost of a tree holding each unit
-    for i, f in enumerate(kept):
-        cheapest[1 << i] = _spread(problem, weight, np.where(np.isin(piece, lumped.get(f, [f])), 0.0, np.inf))
-    for subset in sorted(range(1, 1 << len(kept)), key=int.bit_count):
-        if subset.bit_count() < 2:
-            continue
-        lowest, joined = subset & -subset, np.full(problem.n, np.inf)
-        part = (subset - 1) & subset
-        while part:  # each split once: the part holding the lowest piece, and the rest
-            if part & lowest:
-                joined = np.minimum(joined, cheapest[part] + cheapest[subset ^ part] - weight)
-            part = (part - 1) & subset
-        cheapest[subset] = _spread(problem, weight, joined)
-    return {
-        tuple(f for i, f in enumerate(kept) if subset >> i & 1): float(costs.min())
-        for subset, costs in cheapest.items()
-    }
-
-
 def _area_types(
     problem: Problem, piece: np.ndarray, n_pieces: int, comp: np.ndarray
-) -> tuple[list[tuple[int, tuple[int, ...], float]], np.ndarray, np.ndarray] | None:
+) -> tuple[list[tuple[int, tuple[int, ...], float]], np.ndarray, np.ndarray, dict[int, list[int]]] | None:
     """The area types of ``pieces_bound``: (component, a PCN's pieces touched, the other residents
-    needed to join them, ``_joining_costs``), every set of one PCN's pieces in a component whose
+    needed to join them, ``joins.joining_costs``), every set of one PCN's pieces in a component whose
     joining residents and smallest units fit under the ceiling, plus one type per component with
     units without a PCN. Returns them with each piece's residents and smallest unit (a lump's:
-    see ``MAX_PIECES``), or None above ``MAX_TYPES`` types."""
+    see ``MAX_PIECES``) and the lumps (lump id: its pieces), or None above ``MAX_TYPES`` types."""
     pop = problem.pop.astype(float)
     piece_pop = np.bincount(piece, weights=pop, minlength=n_pieces)
     piece_pcn = np.full(n_pieces, -1)
@@ -406,7 +354,7 @@ def _area_types(
             smallest[lump] = smallest[lumped[lump]].min()
             by_cell[cell] = members[:MAX_PIECES]
     for (c, pcn), kept in sorted(by_cell.items()):
-        joining = _joining_costs(problem, piece, pcn, kept, lumped)
+        joining = joining_costs(problem, piece, pcn, kept, lumped)
         for size in range(1, len(kept) + 1):
             for members_s in itertools.combinations(kept, size):
                 bridge = joining[members_s]
@@ -416,7 +364,18 @@ def _area_types(
             return None
     for c in np.unique(comp[problem.pcn < 0]):
         types.append((int(c), (), 0.0))  # areas of units without a PCN: nobody coterminous
-    return types, piece_pop, smallest
+    return types, piece_pop, smallest, lumped
+
+
+def _with_lumps(
+    piece: np.ndarray, lumped: dict[int, list[int]], types: list[tuple[int, tuple[int, ...], float]]
+) -> AreaTypes:
+    """The area types with the pieces they name: each unit's piece as the model sees it (a
+    lumped piece's units under their lump's id) beside its own."""
+    in_model = piece.copy()
+    for lump, members in lumped.items():
+        in_model[np.isin(piece, members)] = lump
+    return AreaTypes(in_model, piece, lumped, types)
 
 
 def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tuple[float, int] | None:
@@ -425,14 +384,15 @@ def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tuple[
     Each PCN is cut into pieces (``pcn_pieces``). An area's dominant PCN ``p`` fixes its *type*:
     ``p`` and the set ``S`` of ``p``'s pieces the area touches. Pieces of one PCN do not touch,
     so an area holding two of them also holds residents of other PCNs between them (at least
-    ``_joining_costs``, a Steiner tree's). The model counts areas of each type (``n_t``,
+    ``joins.joining_costs``, a Steiner tree's). The model counts areas of each type (``n_t``,
     integer), their coterminous residents from each piece (``c_tf``: at most the piece's
     residents over all types, at least one unit's worth per area that touches it) and their
     other residents (``y_t >= bridge * n_t``), with the band on every type, every component's
-    residents in its own areas (so district nesting is known, as in ``component_bound``) and
-    ``k`` areas in all. Every valid plan is a solution, so the optimum is a bound; a PCN in one
-    piece per component gives the per-component bound back. Returns (bound, number of area
-    types), or None when there are more than ``MAX_TYPES`` types.
+    residents in its own areas (so district nesting is known, as in ``component_bound``),
+    ``k`` areas in all, and ring cuts (``ring_cuts``: the residents a ring of pieces gives away
+    as fillers and joins are not also coterminous). Every valid plan is a solution, so the
+    optimum is a bound. Returns (bound, number of area types), or None when there are more than
+    ``MAX_TYPES`` types.
     """
     piece, n_pieces = pcn_pieces(problem)
     comp, n_comp = _linked(problem)
@@ -440,7 +400,8 @@ def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tuple[
     made = _area_types(problem, piece, n_pieces, comp)
     if made is None:
         return None
-    types, piece_pop, smallest = made
+    types, piece_pop, smallest, lumped = made
+    cuts = ring_cuts(problem, _with_lumps(piece, lumped, types))
     n_types = len(types)
     cells = [(t, f) for t, (_, members_s, _) in enumerate(types) for f in members_s]
     n_cells = len(cells)
@@ -489,10 +450,19 @@ def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> tuple[
         comp_pop,
     )
     rows.add(np.zeros(n_types, dtype=np.int64), idx_n, ones, np.array([k]), np.array([k]))
-    matrix, lo, hi = rows.matrix(2 * n_types + n_cells)
     cost = np.r_[np.zeros(2 * n_types), cells_ones]
     upper = np.r_[np.full(n_types, k), comp_pop[type_comp], piece_pop[cell_piece]]
     integer = np.r_[np.ones(n_types, dtype=bool), np.zeros(n_types + n_cells, dtype=bool)]
+    for cut in cuts:
+        held, taking = np.flatnonzero(cut.ring[cell_piece]), np.flatnonzero(cut.least)
+        rows.add(
+            np.zeros(len(held) + len(taking), dtype=np.int64),
+            np.r_[idx_c[held], idx_n[taking]],
+            np.r_[np.ones(len(held)), cut.least[taking]],
+            np.array([-_INF]),
+            np.array([cut.residents]),
+        )
+    matrix, lo, hi = rows.matrix(len(cost))
     _, result = _solve(cost, np.zeros(len(cost)), upper, integer, matrix, lo, hi, time_limit_s)
     if result["status"] == "Infeasible":
         return 0.0, n_types
@@ -665,8 +635,9 @@ def bound_plan(problem: Problem, labels: np.ndarray, cfg: ExactConfig) -> Bound:
     by_pieces = pieces_bound(problem, k, limit)
     if by_pieces is not None:
         method = (
-            f"per PCN piece ({by_pieces[1]} area types: where each PCN's residents are, and the other "
-            "residents an area needs to join a PCN's separate pieces)"
+            f"per PCN piece ({by_pieces[1]} area types: where each PCN's residents are, the other "
+            "residents an area needs to join a PCN's separate pieces, and those the PCNs around a "
+            "small one must give up to fill its area)"
         )
         candidates.append((by_pieces[0], method))
     full: HighsResult | str
