@@ -239,7 +239,11 @@ def _pcn_codes(plan: PlanFile, codes: pd.Index) -> list[str] | None:
 def _match(
     before: np.ndarray, after: np.ndarray, weight: np.ndarray, old_ids: list[str], new_ids: list[str]
 ) -> dict[str, str]:
-    """Previous id -> new id, matching areas by residents in common (optimal assignment)."""
+    """Previous id -> new id, matching areas by residents in common (optimal assignment).
+
+    An id left unmatched in both plans is matched to itself: its previous area shares no resident
+    with any new one (its units were removed, or hold nobody), and "created: X; retired: X" would
+    name one area twice."""
     row = {a: i for i, a in enumerate(old_ids)}
     col = {a: j for j, a in enumerate(new_ids)}
     common = np.zeros((len(old_ids), len(new_ids)), dtype=np.int64)
@@ -249,7 +253,9 @@ def _match(
     # Prefer the same id among equal matches: a tiny bonus that never outweighs one resident.
     bonus = np.array([[0.5 if o == n else 0.0 for n in new_ids] for o in old_ids]).reshape(common.shape)
     rows, cols = linear_sum_assignment(common + bonus * (common > 0), maximize=True) if common.size else ([], [])
-    return {old_ids[r]: new_ids[c] for r, c in zip(list(rows), list(cols), strict=True) if common[r, c] > 0}
+    match = {old_ids[r]: new_ids[c] for r, c in zip(list(rows), list(cols), strict=True) if common[r, c] > 0}
+    unmatched = (set(old_ids) - set(match)) & (set(new_ids) - set(match.values()))
+    return match | {a: a for a in sorted(unmatched)}
 
 
 def _area_rows(

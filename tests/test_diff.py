@@ -184,6 +184,33 @@ def test_a_removed_unit_is_named_with_its_area_and_residents(plan_dir: Path, tmp
     assert f"{gone['unit_code']} ({gone['area_id']}, {residents:,} residents)" in text
 
 
+def test_an_id_in_both_plans_is_neither_created_nor_retired_when_its_units_are_removed(
+    plan_dir: Path, tmp_path: Path
+) -> None:
+    # A5 is R0C0 alone (a town that is one unit); R0C0 is then removed from the units and A5 now
+    # names the area R0C1 joined. A5 shares no residents across the plans, which was reported as
+    # "created: A5; retired: A5".
+    old = tmp_path / "old"
+    shutil.copytree(plan_dir, old)
+    edit_units_in_place(old / "plan.gpkg", {fids_of(old / "plan.gpkg")["R0C0"]: "A5"})
+    rows = [r for r in _rows(plan_dir / "assignment.csv") if r["unit_code"] != "R0C0"]
+    new = tmp_path / "new.csv"
+    new.write_text(
+        "unit_code,area_id\n"
+        + "".join(f"{r['unit_code']},{'A5' if r['unit_code'] == 'R0C1' else r['area_id']}\n" for r in rows),
+        encoding="utf-8",
+    )
+    diff = diff_plans(read_planfile(old / "plan.gpkg"), read_planfile(new))
+    assert diff.created == [] and diff.retired == []
+    assert dict(zip(diff.areas["area_id"], diff.areas["status"], strict=True)) == dict.fromkeys(
+        ["A1", "A2", "A3", "A4", "A5"], "kept"
+    )
+    assert diff.moved[["unit_code", "from_area", "to_area"]].values.tolist() == [["R0C1", "A1", "A5"]]
+    text = render_diff_text(diff)
+    assert "Areas: 5 -> 5; created: none; retired: none." in text
+    assert "R0C0 (A5, 1,000 residents)" in text  # the removed unit is still named
+
+
 def test_a_hand_edit_is_not_called_the_searchs_choice_and_old_scores_are_not_shown(
     plan_dir: Path, tmp_path: Path
 ) -> None:
