@@ -238,6 +238,15 @@ def best_fit_units(units: gpd.GeoDataFrame, cfg: UnitsConfig) -> PointFit:
         )
         raise InputError(source.source, msg, field=cfg.population_points_field)
     units["population"] = fit.population
+    empty = fit.population == 0
+    if empty.any():  # not an error (a park, an airfield), but a gap in the points looks the same
+        note = (
+            f"Units with no point of {source.source.name}, and so no residents: {show_whole(int(empty.sum()))} "
+            f"of {show_whole(len(units))} (codes {_some(units.index.to_numpy()[empty])}). A unit may "
+            "truly have nobody in it (a park, an airfield); otherwise check that the points file covers it."
+        )
+        fit.summary["notes"].append(note)
+        fit.summary["caveats"].append(note)
     units.attrs["population_fit"] = fit.summary
     return fit
 

@@ -225,3 +225,17 @@ def test_mid2018_config_keeps_the_estimates(repo_root: Path) -> None:
     units = read_units(cfg.units)
     assert int(units["population"].sum()) == 852_523
     assert cfg.units.population_source is not None and "mid-2018" in cfg.units.population_source
+
+
+def test_a_unit_with_no_point_is_named_in_the_notes(tmp_path: Path) -> None:
+    # Only P1 (in A) and P4 (outside both) are given: B gets no point and so no residents, which
+    # a gap in the points file looks like, so the run names it rather than carrying on in silence.
+    cfg = _cfg(tmp_path, max_unplaced_share=0.5)
+    cfg = dataclasses.replace(cfg, population_points=_points_csv(tmp_path, [POINTS[0], POINTS[3]]))
+    units = read_units(cfg)
+    assert units["population"].to_dict() == {"A": 10, "B": 0}
+    fit = units.attrs["population_fit"]
+    note = "Units with no point of points.csv, and so no residents: 1 of 2 (codes B)."
+    assert any(note in n for n in fit["notes"]) and any(note in c for c in fit["caveats"])
+    full = read_units(_cfg(tmp_path, max_unplaced_share=0.5))
+    assert not any("no point of" in n for n in full.attrs["population_fit"]["notes"])
