@@ -69,15 +69,24 @@ def ring_cuts(problem: Problem, model: AreaTypes) -> list[RingCut]:
     rings |= {
         tuple(sorted(set(touching.indices[touching.indptr[f] : touching.indptr[f + 1]].tolist()))) for f in present
     }
-    by_cell = _types_by_pcn(problem, model)
+    layout = _Layout(src, _types_by_pcn(problem, model), [np.isin(piece, members) for _, members, _ in model.types])
     cuts = []
     for ring in sorted(r for r in rings if r):
         in_ring = np.zeros(n_pieces, dtype=bool)
         in_ring[list(ring)] = True
-        least = _least_taken(problem, model, by_cell, in_ring[piece])
+        least = _least_taken(problem, model, layout, in_ring[piece])
         if least.any():
             cuts.append(RingCut(in_ring, least, float(problem.pop[in_ring[piece]].sum())))
     return cuts
+
+
+class _Layout(NamedTuple):
+    """What pricing every ring reads, worked out once: each link's source unit, the area types of
+    each (component, PCN), and the units of each type's pieces."""
+
+    src: np.ndarray
+    by_cell: dict[tuple[int, int], list[int]]
+    inside: list[np.ndarray]
 
 
 def _types_by_pcn(problem: Problem, model: AreaTypes) -> dict[tuple[int, int], list[int]]:
@@ -92,17 +101,14 @@ def _types_by_pcn(problem: Problem, model: AreaTypes) -> dict[tuple[int, int], l
     return by_cell
 
 
-def _least_taken(
-    problem: Problem, model: AreaTypes, by_cell: dict[tuple[int, int], list[int]], in_ring: np.ndarray
-) -> np.ndarray:
+def _least_taken(problem: Problem, model: AreaTypes, layout: _Layout, in_ring: np.ndarray) -> np.ndarray:
     """``m(t, Q)`` for every area type (the module docstring): the larger of join and fill."""
     least = np.zeros(len(model.types))
     without_ring: np.ndarray | None = None  # components once the ring is gone (PCNs not in it)
     # Only PCNs with units in the ring or beside it are priced: a PCN further off could still be
     # cut off by it, but rarely, and leaving a type at 0 only loosens the cut.
-    src = edge_sources(problem.indptr)
-    near = set(problem.pcn[in_ring].tolist()) | set(problem.pcn[src[in_ring[problem.indices]]].tolist())
-    for (_, pcn), kinds in by_cell.items():
+    near = set(problem.pcn[in_ring].tolist()) | set(problem.pcn[layout.src[in_ring[problem.indices]]].tolist())
+    for (_, pcn), kinds in layout.by_cell.items():
         own = problem.pcn == pcn
         others_in_ring = in_ring & ~own
         if pcn not in near or not others_in_ring.any():
@@ -113,39 +119,40 @@ def _least_taken(
         if len(kept) > 1:
             # Pieces still linked once the ring's other units are gone join at no cost to it.
             if in_ring[own].any():
-                linked = _components(problem, ~others_in_ring)
+                linked = _components(problem, layout.src, ~others_in_ring)
             else:
-                linked = without_ring = _components(problem, ~in_ring) if without_ring is None else without_ring
+                if without_ring is None:
+                    without_ring = _components(problem, layout.src, ~in_ring)
+                linked = without_ring
             if len(np.unique(linked[np.isin(model.piece, kept)])) > 1:
                 joins = joining_costs(problem, model.original, pcn, kept, model.lumped, price)
-        around = _components(problem, ~others_in_ring & ~own)
+        around = _components(problem, layout.src, ~others_in_ring & ~own)
         for t in kinds:
-            members = model.types[t][1]
-            fill = _fill(problem, model, members, own, others_in_ring, around, price)
-            least[t] = max(joins.get(tuple(sorted(members)), 0.0), fill)
+            fill = _fill(problem, layout, layout.inside[t], own, others_in_ring, around, price)
+            least[t] = max(joins.get(tuple(sorted(model.types[t][1])), 0.0), fill)
     return least
 
 
-def _components(problem: Problem, allowed: np.ndarray) -> np.ndarray:
-    """Each unit's connected component when only ``allowed`` units count (-1 for the others)."""
-    keep = allowed[edge_sources(problem.indptr)] & allowed[problem.indices]
+def _components(problem: Problem, src: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Each unit's connected component when only ``allowed`` units count (-1 for the others);
+    ``src`` is each link's source unit."""
+    keep = allowed[src] & allowed[problem.indices]
     return np.where(allowed, link_components(problem.indptr, problem.indices, keep), -1)
 
 
 def _fill(
     problem: Problem,
-    model: AreaTypes,
-    members: tuple[int, ...],
+    layout: _Layout,
+    inside: np.ndarray,
     own: np.ndarray,
     others_in_ring: np.ndarray,
     around: np.ndarray,
     price: np.ndarray,
 ) -> float:
-    """The fill bound of a type touching ``members``: ``floor - R`` of the ring's residents, or
-    the cheapest path out past it, whichever is smaller (0 when ``R`` reaches the floor)."""
-    inside = np.isin(model.piece, members)
-    src = edge_sources(problem.indptr)
-    linked = around[problem.indices[inside[src]]]
+    """The fill bound of a type whose pieces hold the units ``inside``: ``floor - R`` of the
+    ring's residents, or the cheapest path out past it, whichever is smaller (0 when ``R``
+    reaches the floor)."""
+    linked = around[problem.indices[inside[layout.src]]]
     reached = inside | np.isin(around, linked[linked >= 0])
     need = problem.min_pop - float(problem.pop[reached].sum())
     if need <= 0:
