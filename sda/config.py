@@ -283,7 +283,9 @@ class ExactConfig:
     Attributes
     ----------
     enabled : run it after the heuristic to report the gap. Default true.
-    time_limit_s : HiGHS time limit. Default 20.
+    time_limit_s : HiGHS clock limit in seconds for the full model, and a guard for the other
+        bounds, which stop at ``exact.BOUND_MAX_NODES`` nodes (the same bound on a busy
+        machine as on a quiet one). Default 20.
     max_units : above this many units the full model is skipped and only the aggregate,
         per-component and per-PCN-piece bounds are computed. Default 150, as in the shipped
         configs: above it the flow model's relaxation proves nothing in a run (487 units, 20 s: a

@@ -224,7 +224,7 @@ def test_bound_plan_never_reports_a_bound_below_the_plan(monkeypatch: pytest.Mon
         monkeypatch.setattr(exact, "full_model", lambda *args, **kwargs: (claim, labels))
         expected, method = 40 / 60, "per PCN piece"
     else:
-        monkeypatch.setattr(exact, "pieces_bound", lambda *args, **kwargs: (30.0, 3))
+        monkeypatch.setattr(exact, "pieces_bound", lambda *args, **kwargs: exact.PiecesBound(30.0, 3, closed=True))
         expected, method = 40 / 60, "full assignment model"
     out = bound_plan(problem, labels, ExactConfig(time_limit_s=20))
     assert out["plan"] == pytest.approx(40 / 60)
@@ -320,14 +320,14 @@ def test_pieces_bound_knows_a_pcn_in_two_pieces(monkeypatch: pytest.MonkeyPatch)
     # ring cuts add that those 10 can only be B's, walling A in (sda.ring_cuts): 40, the best
     # plan's.
     problem = path_with_pcns("ABBBBA", 20, 40)
-    assert pieces_bound(problem, 2) == (pytest.approx(40.0), 3)
+    assert pieces_bound(problem, 2) == (pytest.approx(40.0), 3, True)
     out = bound_plan(problem, np.array([0, 0, 0, 1, 1, 1]), ExactConfig(max_units=0))
     assert out["pieces_bound"] == pytest.approx(40 / 60)
     assert out["bound"] == pytest.approx(40 / 60)
     assert out["gap"] == pytest.approx(0.0)
     assert out["method"].startswith("per PCN piece")
     monkeypatch.setattr(exact, "ring_cuts", lambda *_: [])
-    assert pieces_bound(problem, 2) == (pytest.approx(50.0), 3)
+    assert pieces_bound(problem, 2) == (pytest.approx(50.0), 3, True)
 
 
 @settings(max_examples=25, deadline=None)
@@ -356,10 +356,10 @@ def test_pieces_bound_lies_between_the_optimum_and_the_component_bound(
     bound = pieces_bound(problem, k)
     assert bound is not None
     if result["status"] == "Optimal":
-        assert bound[0] >= result["primal"] - 1e-6
+        assert bound.residents >= result["primal"] - 1e-6
     # The pieces bound is HiGHS's dual bound, which may sit above the optimum it proved by up to
     # the solver's relative gap (1e-4); the per-component bound is the optimum itself.
-    assert bound[0] <= component_bound(problem, k)[0] * (1 + 1e-4) + 1e-6
+    assert bound.residents <= component_bound(problem, k)[0] * (1 + 1e-4) + 1e-6
 
 
 @settings(max_examples=30, deadline=None)
@@ -419,17 +419,23 @@ def test_joining_costs_take_the_cheapest_branching() -> None:
     assert costs[tuple(ends)] == 40
 
 
-def test_pieces_bound_tightens_the_bound_on_the_shipped_data() -> None:
+@pytest.fixture(scope="module")
+def shipped_problem() -> Problem:
+    """The default config's 487 LSOAs, 22 PCNs by nearest practice, band 30,000-50,000."""
+    config = Path(__file__).resolve().parents[1] / "configs" / "cambridgeshire-peterborough.toml"
+    return load_inputs(load_config(config)).problem
+
+
+def test_pieces_bound_tightens_the_bound_on_the_shipped_data(shipped_problem: Problem) -> None:
     # The default config's PCNs (nearest practice) come in 35 pieces: several PCNs have pieces
     # inside others' territory, which the aggregate model pools freely.
-    config = Path(__file__).resolve().parents[1] / "configs" / "cambridgeshire-peterborough.toml"
-    problem = load_inputs(load_config(config)).problem
+    problem = shipped_problem
     labels = construct(problem, 24, np.random.default_rng(1))
     assert labels is not None
     plan = coterminous(problem, labels)
     bound = pieces_bound(problem, 24)
     assert bound is not None
-    assert plan <= bound[0] < aggregate_bound(problem, 24) - 0.01 * problem.total_pop
+    assert plan <= bound.residents < aggregate_bound(problem, 24) - 0.01 * problem.total_pop
 
 
 def test_bound_plan_offers_no_better_plan_that_breaks_a_rule() -> None:
@@ -445,3 +451,29 @@ def test_bound_plan_offers_no_better_plan_that_breaks_a_rule() -> None:
     assert out["bound"] == pytest.approx(1.0)
     assert out["plan"] < 1.0
     assert "exact_labels" not in out and "exact_plan_coterminosity" not in out
+
+
+def test_the_pieces_bound_stops_at_a_node_limit_not_a_clock(
+    shipped_problem: Problem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 10 s clock alone stopped HiGHS part-way on a loaded machine (0.950 where the model proves
+    # 0.946): the bound depended on the machine. A node limit stops it in the same place anywhere.
+    closed = pieces_bound(shipped_problem, 24, time_limit_s=600)
+    monkeypatch.setattr(exact, "BOUND_MAX_NODES", 1)  # the root node only
+    stopped = pieces_bound(shipped_problem, 24, time_limit_s=600)
+    assert stopped == pieces_bound(shipped_problem, 24, time_limit_s=600)
+    assert closed is not None and stopped is not None
+    assert closed.closed and not stopped.closed
+    assert closed.residents < stopped.residents - 0.002 * shipped_problem.total_pop
+
+
+def test_a_bound_stopped_before_closing_says_so(shipped_problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Still a bound, but looser than the model's: the report names the limit and the fix.
+    labels = construct(shipped_problem, 24, np.random.default_rng(1))
+    assert labels is not None
+    monkeypatch.setattr(exact, "BOUND_MAX_NODES", 1)
+    out = bound_plan(shipped_problem, labels, ExactConfig(time_limit_s=600, max_units=0))
+    assert out["method"].startswith("per PCN piece")
+    assert "HiGHS stopped before closing its search (node limit 1, or [exact] time_limit_s = 600 s)" in out["method"]
+    assert "raise time_limit_s" in out["method"]
+    assert out["bound"] >= out["plan"]
