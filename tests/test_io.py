@@ -330,6 +330,57 @@ def test_practices_missing_columns_are_all_named(tmp_path: Path) -> None:
         read_practices(path)
 
 
+def test_practices_with_a_title_above_the_header_are_told_to_delete_it(data_dir: Path, tmp_path: Path) -> None:
+    # Before, the title's words were taken for the columns and every column was "not found".
+    path = tmp_path / "practices.csv"
+    good = (data_dir / "practices_good.csv").read_text(encoding="utf-8")
+    path.write_text("GP practices by PCN, 2024\n" + good, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_practices(path)
+    assert str(caught.value) == (
+        f"{path}: row 1 looks like a title ('GP practices by PCN, 2024'), the header is on row 2; "
+        "expected the column names on row 1. Fix: delete row 1."
+    )
+    # Excel pads a title and a note under it with commas to the width of the table.
+    path.write_text("GP practices by PCN 2024,,,,,\nSource: NHS Digital,,,,,\n" + good, encoding="utf-8")
+    with pytest.raises(
+        InputError, match=r"rows 1 to 2 look like a title .* header is on row 3.*Fix: delete rows 1 to 2"
+    ):
+        read_practices(path)
+
+
+def test_practices_with_the_header_pasted_again_are_told_which_row_to_delete(data_dir: Path, tmp_path: Path) -> None:
+    # Two exports pasted together: the second header was read as a practice called 'practice_code'.
+    header, *rows = (data_dir / "practices_good.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "practices.csv"
+    path.write_text("\n".join([header, rows[0], f" {header},,", rows[1]]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_practices(path)
+    assert str(caught.value) == (
+        f"{path}: row 3 repeats the header; expected the column names once, on row 1, and data below them. "
+        "Fix: delete it (two exports pasted together?)."
+    )
+
+
+def test_every_csv_reader_shares_the_header_diagnosis(data_dir: Path, tmp_path: Path) -> None:
+    shares = tmp_path / "shares.csv"
+    good = (data_dir / "pcn_shares_good.csv").read_text(encoding="utf-8")
+    shares.write_text("Patients by LSOA and PCN\n" + good, encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 1 looks like a title \('Patients by LSOA and PCN'\)"):
+        read_pcn_shares(shares, GOOD_CODES)
+    population = tmp_path / "population.csv"
+    table = (data_dir / "ons_parish_population_fixture.csv").read_text(encoding="utf-8")
+    population.write_text(table + table.splitlines()[0] + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"population.csv: row \d+ repeats the header"):
+        read_units(_ons_cfg(data_dir, population_csv=population))
+
+
+def test_a_blank_first_line_is_still_read_as_before(data_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "practices.csv"
+    path.write_text("\n" + (data_dir / "practices_good.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    assert list(read_practices(path)["practice_code"]) == ["D81001", "D81002"]
+
+
 def test_pcn_shares_load(data_dir: Path) -> None:
     shares = read_pcn_shares(data_dir / "pcn_shares_good.csv", GOOD_CODES)
     assert list(shares.columns) == ["unit_code", "pcn_code", "share"]
