@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 
 from sda.config import UnitsConfig, config_from_dict, load_config
 from sda.errors import ConfigError, InputError, ProblemsError, SdaWarning
@@ -277,6 +278,62 @@ def test_a_population_csv_with_a_column_given_twice_is_refused(data_dir: Path, t
         InputError, match=rf"population.csv, row 1: column '{second}' is given twice \(columns B and C\)"
     ):
         read_units(dataclasses.replace(cfg, population_csv=path))
+
+
+def _numbered_units(tmp_path: Path, codes: list[str]) -> UnitsConfig:
+    """A row of 1 km squares coded ``codes`` (all digits, as parish or ODS-style codes can be),
+    with their populations in a CSV keyed by the same codes."""
+    squares = [shapely.box(545_000 + 1000 * i, 258_000, 546_000 + 1000 * i, 259_000) for i in range(len(codes))]
+    path = tmp_path / "units.geojson"
+    gpd.GeoDataFrame({"code": codes}, geometry=squares, crs="EPSG:27700").to_file(path)
+    return UnitsConfig(
+        path=path,
+        code_field="code",
+        population_csv=tmp_path / "population.csv",
+        population_csv_code_field="code",
+        population_csv_population_field="residents",
+    )
+
+
+def test_codes_whose_leading_zeros_excel_dropped_are_named_with_the_fix(tmp_path: Path) -> None:
+    cfg = _numbered_units(tmp_path, ["01001", "01002", "12004"])
+    Path(str(cfg.population_csv)).write_text("code,residents\n1001,1500\n1002,1600\n12004,1700\n", encoding="utf-8")
+    with pytest.raises(ProblemsError) as caught:
+        read_units(cfg)
+    first, *units_without_rows = caught.value.problems
+    assert first == (
+        f"{cfg.population_csv}, field 'code': All 2 codes that match no unit would match units with the zeros in "
+        "front put back ('1001' would be '01001'): Excel drops the leading zeros of codes it reads as numbers when "
+        "it opens and saves a CSV. Fix: open the CSV in Excel with Data > From Text/CSV, set the code column's "
+        "type to Text and save again (or give the column the custom number format 00000 before saving), or take "
+        "the column from the original file."
+    )
+    assert "unit '01001' of" in units_without_rows[0]
+    assert "The CSV has '1001', this code without its leading zeros." in units_without_rows[0]
+    # Every code stripped: none matches, and the fix is the zeros', not another geography's.
+    cfg = _numbered_units(tmp_path, ["01001", "01002"])
+    Path(str(cfg.population_csv)).write_text("code,residents\n1001,1500\n1002,1600\n", encoding="utf-8")
+    with pytest.raises(ProblemsError) as caught:
+        read_units(cfg)
+    (problem,) = caught.value.problems
+    assert "none of the 2 codes in the CSV is a unit" in problem
+    assert "All 2 codes that match no unit would match units with the zeros in front put back" in problem
+    assert "same geography and year" not in problem
+
+
+def test_codes_that_zeros_do_not_explain_keep_the_usual_message(tmp_path: Path) -> None:
+    cfg = _numbered_units(tmp_path, ["01001", "01002"])
+    Path(str(cfg.population_csv)).write_text("code,residents\n01001,1500\n2002,1600\n", encoding="utf-8")
+    with pytest.raises(ProblemsError) as caught:
+        read_units(cfg)
+    assert not any("zeros in front" in p for p in caught.value.problems)
+
+
+def test_pcn_shares_with_leading_zeros_dropped_say_so(tmp_path: Path) -> None:
+    path = tmp_path / "shares.csv"
+    path.write_text("unit_code,pcn_code,share\n1001,U1,1\n1002,U1,1\n11003,U1,1\n", encoding="utf-8")
+    with pytest.raises(ProblemsError, match=r"shares.csv, field 'unit_code': All 2 codes that match no unit would"):
+        read_pcn_shares(path, ["01001", "01002", "11003"])
 
 
 def test_population_csv_missing_column_lists_columns(data_dir: Path) -> None:
