@@ -11,7 +11,6 @@ can show exactly how the graph differs from the map.
 
 from __future__ import annotations
 
-import difflib
 import warnings
 from collections.abc import Iterable
 
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from sda.codes import near_code_hint
 from sda.config import GraphConfig
 from sda.crs import BNG
 from sda.errors import MAX_LISTED, ConfigError, InputError, SdaWarning
@@ -207,24 +207,15 @@ def _check_link_codes(graph: nx.Graph, pairs: Iterable[tuple[str, str]], key: st
     for pair in pairs:
         for code in pair:
             if code not in graph:
+                hint = near_code_hint(code, graph.nodes)
                 msg = (
-                    f"[graph] {key}: unknown unit code {code!r} in the pair {list(pair)}{_near_code(code, graph)}; "
+                    f"[graph] {key}: unknown unit code {code!r} in the pair {list(pair)}{hint}; "
                     "expected codes from the units file's code field. Fix: correct the code in the config."
                 )
                 raise ConfigError(msg)
         if pair[0] == pair[1]:
             msg = f"[graph] {key}: the pair {list(pair)} links a unit to itself; expected two different codes."
             raise ConfigError(msg)
-
-
-def _near_code(code: str, graph: nx.Graph) -> str:
-    """`` (did you mean 'X'?)`` for a unit code that differs from ``code`` only in spaces or case, or by a typo."""
-    codes = [str(c) for c in graph.nodes]
-    same = [c for c in codes if c.replace(" ", "").upper() == code.replace(" ", "").upper()]
-    if same:
-        return f" (did you mean {same[0]!r}? spaces and case count in the config)"
-    near = difflib.get_close_matches(code, [c for c in codes if abs(len(c) - len(code)) <= 2], n=1, cutoff=0.85)
-    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 # --------------------------------------------------------------------------- islands

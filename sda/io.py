@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ __all__ = [
     "read_pcn_shares",
     "read_practices",
     "read_units",
+    "refuse_misplaced_header",
     "refuse_repeated_headers",
 ]
 
@@ -186,8 +188,8 @@ def _population_from_csv(cfg: UnitsConfig, codes: pd.Series, problems: list[Find
     """Join the population CSV onto the units by code; add its problems to ``problems``."""
     csv_path = Path(str(cfg.population_csv))
     _require_file(csv_path, "[units] population_csv")
-    table = _read_text_csv(csv_path)
     columns = [cfg.population_csv_code_field, cfg.population_csv_population_field]
+    table = _read_text_csv(csv_path, columns)
     _require_fields(csv_path, list(table.columns), columns, "named in [units]", "column", "the CSV")
     problems += check_population_table(table, cfg, csv_path, codes)
     csv_codes = as_code_strings(table[cfg.population_csv_code_field])
@@ -260,7 +262,7 @@ def read_practices(path: Path) -> gpd.GeoDataFrame:
     """
     path = Path(path)
     _require_file(path, "[pcn] practices")
-    table = _read_text_csv(path)
+    table = _read_text_csv(path, PRACTICE_COLUMNS)
     _require_fields(path, list(table.columns), PRACTICE_COLUMNS, "needed for GP practices", "column", "the CSV")
     if table.empty:
         msg = (
@@ -314,8 +316,8 @@ def read_pcn_shares(path: Path, unit_codes: Iterable[str], pcn_codes: Iterable[s
     ordered = [str(c) for c in unit_codes]
     known = set(ordered)
     _require_file(path, "[pcn] shares")
-    table = _read_text_csv(path)
     columns = ["unit_code", "pcn_code", "share"]
+    table = _read_text_csv(path, columns)
     _require_fields(path, list(table.columns), columns, "needed for PCN shares", "column", "the CSV")
     _raise_or_warn(check_pcn_shares(table, path, ordered, pcn_codes), f"the PCN shares file {path}")
     shares = pd.DataFrame(
@@ -636,10 +638,73 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def _read_text_csv(path: Path) -> pd.DataFrame:
-    """Read a CSV with every column as text, so bad values can be reported as written."""
+#: How many rows above the header a title (and notes under it) may fill and still be recognised.
+_TITLE_ROWS = 5
+
+
+def refuse_misplaced_header(path: Path, rows: Iterable[Sequence[str]], wanted: Collection[str]) -> None:
+    """Refuse a CSV whose header is not on its first row, or is on it again further down.
+
+    A title typed above the header makes the title the column names, and a header pasted again
+    below (two exports joined) reads as a row of data, so either was reported as missing columns
+    or bad values, with a fix that does not fit. ``rows`` are the file's rows as ``csv.reader``
+    gives them, from row 1, so that row numbers are the spreadsheet's; ``wanted`` are the
+    columns the header must have.
+    """
+    numbered = ((n, _cells(row)) for n, row in enumerate(rows, start=1) if row)  # pandas skips empty lines too
+    top = list(itertools.islice(numbered, _TITLE_ROWS + 1))
+    at = next((i for i, (_, cells) in enumerate(top) if set(wanted) <= set(cells)), None)
+    if at is None:
+        return  # no header near the top: _require_fields names the missing columns
+    if at > 0:
+        raise InputError(path, _title_rows(top[0][1], top[0][0], top[at][0]))
+    header = top[0][1]
+    repeats = [n for n, cells in itertools.chain(top[1:], numbered) if header and cells == header]
+    if repeats:
+        listed = [str(n) for n in repeats[:MAX_LISTED]]
+        listed += [f"{len(repeats) - MAX_LISTED} more"] if len(repeats) > MAX_LISTED else []
+        shown = " and ".join([", ".join(listed[:-1]), listed[-1]] if len(listed) > 1 else listed)
+        which = f"row {shown} repeats" if len(repeats) == 1 else f"rows {shown} repeat"
+        msg = (
+            f"{which} the header; expected the column names once, on row {top[0][0]}, and data below them. "
+            f"Fix: delete {'it' if len(repeats) == 1 else 'them'} (two exports pasted together?)."
+        )
+        raise InputError(path, msg)
+
+
+def _title_rows(title_cells: list[str], first: int, header_row: int) -> str:
+    """The message for a header found on ``header_row`` below a title on row ``first`` (and notes after it)."""
+    title = ", ".join(cell for cell in title_cells if cell)
+    title = title if len(title) <= 60 else title[:57] + "..."
+    one = first == header_row - 1
+    above = f"row {first}" if one else f"rows {first} to {header_row - 1}"
+    if title:
+        found = f"{above} {'looks' if one else 'look'} like a title ({title!r})"
+    else:
+        found = f"{above} {'is' if one else 'are'} blank"
+    return f"{found}, the header is on row {header_row}; expected the column names on row 1. Fix: delete {above}."
+
+
+def _cells(row: Sequence[str]) -> list[str]:
+    """A CSV row's cells without surrounding spaces, and without the empty cells Excel pads rows with."""
+    cells = [cell.strip() for cell in row]
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
+
+
+def _read_text_csv(path: Path, wanted: Collection[str] = ()) -> pd.DataFrame:
+    """Read a CSV with every column as text, so bad values can be reported as written; ``wanted``
+    are the columns its header must have (to recognise a title row above it)."""
     _refuse_spreadsheet_formats(path)
     for encoding in ("utf-8-sig", "cp1252"):  # Excel on Windows saves cp1252 unless told otherwise
+        try:
+            with path.open(encoding=encoding, newline="") as handle:
+                refuse_misplaced_header(path, csv.reader(handle), wanted)
+        except UnicodeDecodeError:
+            continue
+        except csv.Error:
+            pass  # not CSV as the csv module reads it: pandas says why below
         try:
             table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
         except UnicodeDecodeError:

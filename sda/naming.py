@@ -20,6 +20,7 @@ names.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 import warnings
@@ -32,7 +33,7 @@ import pandas as pd
 import shapely
 
 from sda.errors import InputError, ProblemsError, SdaWarning
-from sda.io import columns_hint
+from sda.io import columns_hint, refuse_misplaced_header
 from sda.problem import Problem
 
 __all__ = [
@@ -146,8 +147,10 @@ def read_names_csv(path: Path) -> dict[str, str]:
     path = Path(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-            header = list(rows[0].keys()) if rows else []
+            text = handle.read()
+        refuse_misplaced_header(path, csv.reader(io.StringIO(text)), ("area_id", "name"))
+        rows = list(csv.DictReader(io.StringIO(text)))
+        header = list(rows[0].keys()) if rows else []
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         msg = f"cannot read the names CSV ({exc}); expected UTF-8 text with columns area_id,name."
         raise InputError(path, msg) from exc

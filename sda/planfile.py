@@ -34,6 +34,7 @@ import pyogrio
 import pyogrio.errors
 
 from sda.cells import plain_cell
+from sda.codes import lost_zeros
 from sda.errors import InputError, ProblemsError, SdaWarning
 from sda.io import gdal_reason, not_utf8, refuse_repeated_headers
 from sda.validate import is_placeholder, row_number
@@ -514,6 +515,10 @@ def _check_rows(
             continue
         seen[code] = (row, area)
         keep[-1] = True
+    unknown = [] if known_set is None else [c for c in dict.fromkeys(codes) if c and c not in known_set]
+    zeros = lost_zeros(unknown, missing)
+    if zeros:  # first, so that the listing of rows never cuts it off
+        problems.insert(0, f"field {code_col!r}:{zeros[0]} Fix: {zeros[1]}")
     if missing:
         shown = ", ".join(missing[:20]) + (f" (+{len(missing) - 20} more)" if len(missing) > 20 else "")
         problems.append(

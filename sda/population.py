@@ -97,9 +97,9 @@ def read_population_points(cfg: UnitsConfig) -> PopulationPoints:
     pop_field = cfg.population_points_field
     code_field = cfg.population_points_code_field
     if path.suffix.lower() in (".csv", ".txt"):
-        table = _read_text_csv(path)
         x_field, y_field = cfg.population_points_x_field, cfg.population_points_y_field
         wanted = [x_field, y_field, pop_field, *([code_field] if code_field else [])]
+        table = _read_text_csv(path, wanted)
         _require_fields(path, list(table.columns), wanted, "named in [units]", "column", "the CSV")
         crs = _parse_crs(cfg.population_points_crs)
         x, y = parse_numbers(table[x_field]), parse_numbers(table[y_field])

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from sda.codes import lost_zeros
 from sda.engine.repair import join_neighbours
 from sda.metrics import components, minor_pieces
 from sda.planfile import PlanFile
@@ -162,6 +163,9 @@ def carry_previous(
                 "they start in a neighbouring area. If the plan file lost their rows by mistake, add them back; "
                 "else give the previous plan.gpkg or units.geojson to carry them."
             )
+            zeros = lost_zeros(gone, other)
+            if zeros:
+                notes[-1] += f"{zeros[0]} Fix: {zeros[1]}"
     table = pd.DataFrame.from_dict(rows, orient="index").reindex(codes)
     table.index.name = "unit_code"
     table["population"] = units["population"].reindex(codes).fillna(0).astype("int64").to_numpy()

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from sda.codes import lost_zeros, zeros_restored
 from sda.config import UnitsConfig
 
 __all__ = [
@@ -304,9 +305,26 @@ def _coverage(table_codes: list[str], unit_codes: list[str]) -> tuple[list[str],
 
 
 def _typo_hint(code: str, unknown: list[str], n_uncovered: int) -> str:
-    """A sentence naming the table's code that looks like ``code`` mistyped (empty if none does)."""
+    """A sentence naming the table's code that looks like ``code`` mistyped, or with its leading
+    zeros dropped (empty if none does)."""
+    stripped = [u for u, meant in zeros_restored(unknown, [code]).items() if meant == code]
+    if stripped:
+        return f" The CSV has {stripped[0]!r}, this code without its leading zeros."
     near = _close_codes(code, unknown) if n_uncovered <= 100 else []
     return f" The CSV has {near[0]!r}, which matches no unit: is that it, mistyped?" if near else ""
+
+
+def _lost_zeros_problems(path: object, field: str, table_codes: list[str], unit_codes: list[str]) -> list[Finding]:
+    """One error when codes of the table match units only with their leading zeros put back, so
+    that the cause and its fix come before the units it leaves without a row (only those count:
+    a national table may hold both ``1234`` and a unit's ``01234``)."""
+    units, in_table = set(unit_codes), set(table_codes)
+    unmatched = [c for c in dict.fromkeys(table_codes) if c and c not in units]
+    hint = lost_zeros(unmatched, [c for c in unit_codes if c not in in_table])
+    if hint is None:
+        return []
+    why, fix = hint
+    return [Finding(f"{_where(path, field=field)}:{why} Fix: {fix}", field=field)]
 
 
 def _listed(codes: list[str]) -> str:
@@ -322,12 +340,15 @@ def _no_code_matches(
     def some(codes: list[str]) -> str:
         return ", ".join(map(repr, codes[:3])) + (" ..." if len(codes) > 3 else "")
 
+    why, fix = lost_zeros(table_codes, unit_codes) or (
+        "",
+        "use a table for the same geography and year as the units file (e.g. 2011 or 2021 LSOA codes), "
+        "or correct [units] code_field.",
+    )
     message = (
         f"{_where(path, field=field)}: none of the {len(table_codes)} codes in the CSV is a unit of "
         f"{units_file} (the CSV has {some(table_codes)}; the units are {some([c for c in unit_codes if c])}); "
-        "expected the codes of the units file. Fix: use a "
-        "table for the same geography and year as the units file (e.g. 2011 or 2021 LSOA codes), "
-        "or correct [units] code_field."
+        f"expected the codes of the units file.{why} Fix: {fix}"
     )
     return Finding(message, field=field)
 
@@ -579,6 +600,8 @@ def check_population_table(
     uncovered, unknown, none_match = _coverage(list(codes), unit_codes)
     if none_match:
         problems.append(_no_code_matches(path, code_field, sorted(set(codes) - {""}), unit_codes, f"{cfg.path}"))
+    else:
+        problems += _lost_zeros_problems(path, code_field, list(codes), unit_codes)
     for code in uncovered:
         typo = _typo_hint(code, unknown, len(uncovered))
         message = (
@@ -778,6 +801,8 @@ def check_pcn_shares(
     unknown = sorted(unknown)
     if none_match:
         problems.append(_no_code_matches(path, "unit_code", sorted(set(units) - {""}), unit_codes, "the units file"))
+    else:
+        problems += _lost_zeros_problems(path, "unit_code", list(units), unit_codes)
     for code in uncovered:
         typo = _typo_hint(code, unknown, len(uncovered))
         message = (

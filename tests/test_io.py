@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 
 from sda.config import UnitsConfig, config_from_dict, load_config
 from sda.errors import ConfigError, InputError, ProblemsError, SdaWarning
@@ -279,6 +280,62 @@ def test_a_population_csv_with_a_column_given_twice_is_refused(data_dir: Path, t
         read_units(dataclasses.replace(cfg, population_csv=path))
 
 
+def _numbered_units(tmp_path: Path, codes: list[str]) -> UnitsConfig:
+    """A row of 1 km squares coded ``codes`` (all digits, as parish or ODS-style codes can be),
+    with their populations in a CSV keyed by the same codes."""
+    squares = [shapely.box(545_000 + 1000 * i, 258_000, 546_000 + 1000 * i, 259_000) for i in range(len(codes))]
+    path = tmp_path / "units.geojson"
+    gpd.GeoDataFrame({"code": codes}, geometry=squares, crs="EPSG:27700").to_file(path)
+    return UnitsConfig(
+        path=path,
+        code_field="code",
+        population_csv=tmp_path / "population.csv",
+        population_csv_code_field="code",
+        population_csv_population_field="residents",
+    )
+
+
+def test_codes_whose_leading_zeros_excel_dropped_are_named_with_the_fix(tmp_path: Path) -> None:
+    cfg = _numbered_units(tmp_path, ["01001", "01002", "12004"])
+    Path(str(cfg.population_csv)).write_text("code,residents\n1001,1500\n1002,1600\n12004,1700\n", encoding="utf-8")
+    with pytest.raises(ProblemsError) as caught:
+        read_units(cfg)
+    first, *units_without_rows = caught.value.problems
+    assert first == (
+        f"{cfg.population_csv}, field 'code': All 2 codes that match no unit would match units with the zeros in "
+        "front put back ('1001' would be '01001'): Excel drops the leading zeros of codes it reads as numbers when "
+        "it opens and saves a CSV. Fix: open the CSV in Excel with Data > From Text/CSV, set the code column's "
+        "type to Text and save again (or give the column the custom number format 00000 before saving), or take "
+        "the column from the original file."
+    )
+    assert "unit '01001' of" in units_without_rows[0]
+    assert "The CSV has '1001', this code without its leading zeros." in units_without_rows[0]
+    # Every code stripped: none matches, and the fix is the zeros', not another geography's.
+    cfg = _numbered_units(tmp_path, ["01001", "01002"])
+    Path(str(cfg.population_csv)).write_text("code,residents\n1001,1500\n1002,1600\n", encoding="utf-8")
+    with pytest.raises(ProblemsError) as caught:
+        read_units(cfg)
+    (problem,) = caught.value.problems
+    assert "none of the 2 codes in the CSV is a unit" in problem
+    assert "All 2 codes that match no unit would match units with the zeros in front put back" in problem
+    assert "same geography and year" not in problem
+
+
+def test_codes_that_zeros_do_not_explain_keep_the_usual_message(tmp_path: Path) -> None:
+    cfg = _numbered_units(tmp_path, ["01001", "01002"])
+    Path(str(cfg.population_csv)).write_text("code,residents\n01001,1500\n2002,1600\n", encoding="utf-8")
+    with pytest.raises(ProblemsError) as caught:
+        read_units(cfg)
+    assert not any("zeros in front" in p for p in caught.value.problems)
+
+
+def test_pcn_shares_with_leading_zeros_dropped_say_so(tmp_path: Path) -> None:
+    path = tmp_path / "shares.csv"
+    path.write_text("unit_code,pcn_code,share\n1001,U1,1\n1002,U1,1\n11003,U1,1\n", encoding="utf-8")
+    with pytest.raises(ProblemsError, match=r"shares.csv, field 'unit_code': All 2 codes that match no unit would"):
+        read_pcn_shares(path, ["01001", "01002", "11003"])
+
+
 def test_population_csv_missing_column_lists_columns(data_dir: Path) -> None:
     with pytest.raises(
         InputError, match=r"column 'population' .* the columns that exist are 'parish_code', 'residents'"
@@ -328,6 +385,57 @@ def test_practices_missing_columns_are_all_named(tmp_path: Path) -> None:
         match=r"columns 'practice_name', 'pcn_name', 'easting', 'northing' needed for GP practices not found",
     ):
         read_practices(path)
+
+
+def test_practices_with_a_title_above_the_header_are_told_to_delete_it(data_dir: Path, tmp_path: Path) -> None:
+    # Before, the title's words were taken for the columns and every column was "not found".
+    path = tmp_path / "practices.csv"
+    good = (data_dir / "practices_good.csv").read_text(encoding="utf-8")
+    path.write_text("GP practices by PCN, 2024\n" + good, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_practices(path)
+    assert str(caught.value) == (
+        f"{path}: row 1 looks like a title ('GP practices by PCN, 2024'), the header is on row 2; "
+        "expected the column names on row 1. Fix: delete row 1."
+    )
+    # Excel pads a title and a note under it with commas to the width of the table.
+    path.write_text("GP practices by PCN 2024,,,,,\nSource: NHS Digital,,,,,\n" + good, encoding="utf-8")
+    with pytest.raises(
+        InputError, match=r"rows 1 to 2 look like a title .* header is on row 3.*Fix: delete rows 1 to 2"
+    ):
+        read_practices(path)
+
+
+def test_practices_with_the_header_pasted_again_are_told_which_row_to_delete(data_dir: Path, tmp_path: Path) -> None:
+    # Two exports pasted together: the second header was read as a practice called 'practice_code'.
+    header, *rows = (data_dir / "practices_good.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "practices.csv"
+    path.write_text("\n".join([header, rows[0], f" {header},,", rows[1]]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_practices(path)
+    assert str(caught.value) == (
+        f"{path}: row 3 repeats the header; expected the column names once, on row 1, and data below them. "
+        "Fix: delete it (two exports pasted together?)."
+    )
+
+
+def test_every_csv_reader_shares_the_header_diagnosis(data_dir: Path, tmp_path: Path) -> None:
+    shares = tmp_path / "shares.csv"
+    good = (data_dir / "pcn_shares_good.csv").read_text(encoding="utf-8")
+    shares.write_text("Patients by LSOA and PCN\n" + good, encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 1 looks like a title \('Patients by LSOA and PCN'\)"):
+        read_pcn_shares(shares, GOOD_CODES)
+    population = tmp_path / "population.csv"
+    table = (data_dir / "ons_parish_population_fixture.csv").read_text(encoding="utf-8")
+    population.write_text(table + table.splitlines()[0] + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"population.csv: row \d+ repeats the header"):
+        read_units(_ons_cfg(data_dir, population_csv=population))
+
+
+def test_a_blank_first_line_is_still_read_as_before(data_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "practices.csv"
+    path.write_text("\n" + (data_dir / "practices_good.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    assert list(read_practices(path)["practice_code"]) == ["D81001", "D81002"]
 
 
 def test_pcn_shares_load(data_dir: Path) -> None:

@@ -132,6 +132,16 @@ def test_place_populations_share_a_unit_equally() -> None:
     assert place_populations(units) == {"SDA-01": [("B", 2500), ("A", 1500)]}
 
 
+def test_names_csv_with_a_title_or_a_second_header_is_told_which_row_to_delete(tmp_path: Path) -> None:
+    path = tmp_path / "names.csv"
+    path.write_text("Area names agreed 2025\narea_id,name\nSDA-01,Ely\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 1 looks like a title .* header is on row 2.*Fix: delete row 1\."):
+        read_names_csv(path)
+    path.write_text("area_id,name\nSDA-01,Ely\narea_id,name\nSDA-02,Soham\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 3 repeats the header.*Fix: delete it"):
+        read_names_csv(path)
+
+
 def test_read_names_csv(tmp_path: Path) -> None:
     good = tmp_path / "names.csv"
     good.write_text("area_id,name\nSDA-01,Ely North\nSDA-02,Soham\n", encoding="utf-8")

@@ -135,6 +135,18 @@ def test_unknown_missing_and_doubled_units_are_named_with_their_rows(tmp_path: P
     assert "1 unit(s) of the units file have no row: R0C2" in text
 
 
+def test_codes_whose_leading_zeros_excel_dropped_are_named_first(tmp_path: Path) -> None:
+    pd.DataFrame({"unit_code": ["1001", "1002", "12004"], "area_id": ["A", "A", "B"]}).to_csv(
+        tmp_path / "plan.csv", index=False
+    )
+    with pytest.raises(ProblemsError) as caught:
+        read_assignment(tmp_path / "plan.csv", units=["01001", "01002", "12004"])
+    assert caught.value.problems[0].startswith(
+        "field 'unit_code': All 2 codes that match no unit would match units with the zeros in front put back "
+        "('1001' would be '01001'): Excel drops the leading zeros"
+    )
+
+
 def test_a_unit_twice_in_the_same_area_is_a_warning(tmp_path: Path) -> None:
     rows = [*zip(CODES, AREAS, strict=True), ("R0C0", "A")]
     pd.DataFrame(rows, columns=["unit_code", "area_id"]).to_csv(tmp_path / "plan.csv", index=False)

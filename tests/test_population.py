@@ -126,6 +126,13 @@ def test_a_point_given_twice_is_refused_not_counted_twice(tmp_path: Path) -> Non
     assert "expected each point code once" in problem
 
 
+def test_points_with_a_title_above_the_header_are_told_to_delete_it(tmp_path: Path) -> None:
+    titled = tmp_path / "titled.csv"
+    titled.write_text("Census 2021 output areas\n" + _points_csv(tmp_path, POINTS).read_text(), encoding="utf-8")
+    with pytest.raises(InputError, match=r"titled.csv: row 1 looks like a title .* header is on row 2"):
+        read_units(_cfg(tmp_path, population_points=titled))
+
+
 def test_cli_refuses_the_shipped_points_with_a_strict_limit(tmp_path: Path, repo_root: Path) -> None:
     text = (repo_root / "configs" / "cambridgeshire-peterborough.toml").read_text()
     text = text.replace('"../', f'"{repo_root.as_posix()}/').replace(

@@ -95,6 +95,14 @@ def test_a_csv_carries_by_code_only_and_says_so(make_grid: GridFactory) -> None:
     assert f"could not be carried by overlap: {', '.join(new)};" in carried.notes[0]  # each named
 
 
+def test_a_csv_whose_leading_zeros_excel_dropped_is_named_in_the_note(make_grid: GridFactory) -> None:
+    units = make_grid(1, 2).rename(index={"R0C0": "01001", "R0C1": "01002"})
+    stripped = PlanFile(path=Path("assignment.csv"), assignment=pd.Series({"1001": "A", "1002": "A"}, name="area_id"))
+    note = carry_previous(units, stripped).notes[0]
+    assert "has unit codes only" in note
+    assert "All 2 codes that match no unit would match units with the zeros in front put back" in note
+
+
 def test_start_labels_are_contiguous_and_cover_every_unit(make_grid: GridFactory) -> None:
     units = _reviewed(make_grid)
     carried = carry_previous(units, _previous(make_grid))

@@ -7,7 +7,7 @@ import pytest
 from helpers import cell, grid_graph, labels_from, path_graph, problem_of
 
 from sda.config import LockConfig, RulesConfig
-from sda.errors import InfeasibleError, InvariantError, SdaError
+from sda.errors import ConfigError, InfeasibleError, InvariantError, SdaError
 from sda.feasibility import check_feasible
 from sda.plan import RuleResult
 from sda.rules import RULES, check_rules, verify
@@ -198,6 +198,18 @@ def test_lock_and_keep_apart_contradiction_names_the_lock() -> None:
     problem = problem_of(path_graph(6), 20, 30, rules=rules)
     with pytest.raises(InfeasibleError, match=r"keep_apart \(U1, U0\) contradicts keep_together/lock \(lock\)"):
         check_feasible(problem, 3)
+
+
+def test_a_lock_code_with_a_trailing_space_is_named_with_the_space_to_remove() -> None:
+    # The message remove_links gives for the same slip: the code as typed, the one meant, the fix.
+    rules = RulesConfig(locks=(LockConfig("Town", ("U0 ", "U1")),))
+    with pytest.raises(ConfigError) as caught:
+        problem_of(path_graph(6), 20, 30, rules=rules)
+    assert str(caught.value) == (
+        "[rules] lock 'Town' names unit 'U0 ', which is not in the units file (did you mean 'U0'? spaces "
+        "and case count in the config: remove the space after the code); expected a code of the units "
+        "file's code field. Fix: correct the code in the config."
+    )
 
 
 def test_rules_translate_into_building_blocks_only() -> None:

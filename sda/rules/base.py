@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from sda.codes import near_code_hint
 from sda.config import RulesConfig
 from sda.errors import ConfigError
 from sda.plan import RuleResult
@@ -51,7 +52,11 @@ class Blocks:
     def unit(self, code: str, rule: str) -> int:
         """Position of ``code``; a ``ConfigError`` naming the rule when it is not in the data."""
         if code not in self.pos:
-            msg = f"[rules] {rule} names unit {code!r}, which is not in the units file; check the code."
+            msg = (
+                f"[rules] {rule} names unit {code!r}, which is not in the units file"
+                f"{near_code_hint(code, self.codes)}; expected a code of the units file's code field. "
+                "Fix: correct the code in the config."
+            )
             raise ConfigError(msg)
         return self.pos[code]
 

@@ -332,6 +332,22 @@ def _(folder: Path) -> None:
     write_csv(folder / "practices.csv", PRACTICE_HEADER, [])  # exported with a filter that matched nothing
 
 
+@case("practices-title-row")
+def _(folder: Path) -> None:
+    rows = [["D81001", "FIXTURE SURGERY", "U00001", "FIXTURE PCN", 545500, 258500]]
+    write_csv(folder / "practices.csv", ["GP practices by PCN, 2024", "", "", "", "", ""], [PRACTICE_HEADER, *rows])
+
+
+@case("practices-header-repeated")
+def _(folder: Path) -> None:
+    rows = [
+        ["D81001", "FIXTURE SURGERY", "U00001", "FIXTURE PCN", 545500, 258500],
+        PRACTICE_HEADER,  # two exports pasted together
+        ["D81002", "SECOND SURGERY", "U00002", "SECOND PCN", 546500, 259500],
+    ]
+    write_csv(folder / "practices.csv", PRACTICE_HEADER, rows)
+
+
 @case("practices-easting-northing-swapped")
 def _(folder: Path) -> None:
     rows = [
