@@ -31,6 +31,7 @@ import click
 from sda import NUMBA_CACHE_NOTE, __version__
 from sda.config import MAX_COUNT, MAX_SECONDS, MAX_SEED, MAX_STARTS, MAX_STEPS, RunConfig, check_config, load_config
 from sda.errors import InputError, SdaError
+from sda.folder import claim_output_folder
 
 if TYPE_CHECKING:
     from sda.plan import Plan
@@ -228,27 +229,6 @@ def _beside(previous: Path) -> str:
     return os.path.normpath(folder.parent / name)
 
 
-@contextlib.contextmanager
-def _output_of_its_own(
-    out: Path | None, cfg: RunConfig, command: str, plans: list[Path | None], example: str, flag: str = "--out"
-) -> Iterator[None]:
-    """Hold a command's output folder for the body, refused before the work if it is, or holds,
-    an input (the data, the plan read, its ``--original``, a previous plan) or another run's
-    files (``sda diff``'s change log, another command's plan); the command's own earlier output
-    is replaced. The one folder policy of propose, evaluate and repair."""
-    if out is None:
-        yield
-        return
-    from sda.folder import input_paths, locked, refuse_overwriting_inputs
-    from sda.outputs import refuse_another_runs_files
-
-    also = [p for p in plans if p is not None]
-    refuse_overwriting_inputs([out], input_paths(cfg), also=also, flag=flag, example=example)
-    with locked(out):
-        refuse_another_runs_files(out, command, example=example)
-        yield
-
-
 def _with_overrides(cfg: RunConfig, **changes: Any) -> RunConfig:
     """Apply CLI flags over the file's settings (the report records the result)."""
     areas = {k: v for k, v in changes.items() if k in ("count", "min_population", "max_population") and v is not None}
@@ -398,7 +378,7 @@ def propose(
     # run's files (into a change log of sda diff, propose left the log's files beside the plan).
     example = _beside(previous) if previous else "out/plan"
     flag = "--out" if out else "[output] dir"
-    with _output_of_its_own(cfg.output.dir, cfg, "sda propose", [previous], example, flag):
+    with claim_output_folder(cfg.output.dir, cfg, "sda propose", [previous], example, flag):
         if cfg.hands_work_to_workers:
             from sda.engine.parallel import warm_workers  # light: the workers import the engine, not us
 
@@ -562,7 +542,7 @@ def evaluate(
     from sda.outputs import summary_dict, write_outputs
 
     cfg = _with_overrides(load_config(config_path), out=out)
-    with _output_of_its_own(out, cfg, "sda evaluate", [plan_path, original], example="out/evaluated"):
+    with claim_output_folder(out, cfg, "sda evaluate", [plan_path, original], example="out/evaluated"):
         ev = evaluate_plan(
             cfg, plan_path, original=original, code_field=code_field, area_field=area_field, progress=say
         )
@@ -680,7 +660,7 @@ def repair(
 
     cfg = _with_overrides(load_config(config_path), out=out)
     # The edited plan is an input: a repair written over it would lose the edits.
-    with _output_of_its_own(out, cfg, "sda repair", [plan_path, original], example="out/repaired"):
+    with claim_output_folder(out, cfg, "sda repair", [plan_path, original], example="out/repaired"):
         rep = repair_edited_plan(
             cfg,
             plan_path,

@@ -12,9 +12,12 @@ exactly the previous run, or exactly the new one; never a mixture.
   it) are removed by the next run that takes the lock; a folder caught mid-swap is restored.
 - Files in the folder that ``sda`` does not write (a QGIS project saved there, notes) are carried
   into the new folder (hard links, else copies), so they are never lost.
-- ``refuse_overwriting_inputs`` stops any command from writing an output over one of its inputs.
+- ``refuse_overwriting_inputs`` stops any command from writing an output over one of its inputs;
+  ``claim_output_folder`` adds the lock and another run's files: the one folder policy of
+  ``sda propose``, ``evaluate`` and ``repair``.
 
-Nothing here knows what the files contain; ``sda.outputs`` writes them.
+Nothing here knows what the files contain; ``sda.outputs`` writes them, and says which run wrote
+a folder's (for ``claim_output_folder``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from sda.errors import OutputError
 
 __all__ = [
     "OUTPUT_NAMES",
+    "claim_output_folder",
     "input_paths",
     "is_reproducible",
     "locked",
@@ -186,6 +190,27 @@ def refuse_overwriting_inputs(
                     f"Fix: write outputs to a folder of their own, e.g. --out {example}."
                 )
                 raise OutputError(msg)
+
+
+@contextlib.contextmanager
+def claim_output_folder(
+    out: Path | None, cfg: Any, command: str, plans: Iterable[Path | None], example: str, flag: str = "--out"
+) -> Iterator[None]:
+    """Hold ``command``'s output folder for the body (none when ``out`` is None), refused before the
+    work if it is, or holds, an input (the data, ``plans``) or another run's files: the one policy of
+    propose, evaluate and repair, checked first so that a long run never ends by replacing an input
+    or another run's plan. The command's own earlier output is replaced."""
+    if out is None:
+        yield
+        return
+    from sda.outputs import refuse_another_runs_files  # here: sda.outputs imports this module
+
+    refuse_overwriting_inputs(
+        [out], input_paths(cfg), also=[p for p in plans if p is not None], flag=flag, example=example
+    )
+    with locked(out):
+        refuse_another_runs_files(out, command, example=example)
+        yield
 
 
 # --------------------------------------------------------------------------- the lock

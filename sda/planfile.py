@@ -274,9 +274,9 @@ def read_planfile(
     layer: gpd.GeoDataFrame | None
     if file.suffix.lower() == ".csv":
         frame = _read_csv(file)
-        layer, rows = None, [f"row {row_number(file, i)}" for i in frame.index]
+        layer, rows, layer_name = None, [f"row {row_number(file, i)}" for i in frame.index], None
     else:
-        read = _read_vector(file)
+        read, layer_name = _read_vector(file)
         # QGIS shows a GeoPackage's fids in the attribute table; other files have features in order.
         gpkg = file.suffix.lower() == ".gpkg"
         rows = [f"fid {int(i)}" if gpkg else f"feature {n}" for n, i in enumerate(read.index, start=1)]
@@ -285,6 +285,9 @@ def read_planfile(
         # like a CSV: codes and areas only.
         layer = read if isinstance(read, gpd.GeoDataFrame) else None
         frame = pd.DataFrame(read.drop(columns="geometry") if layer is not None else read)
+    _refuse_areas_table(
+        file, layer_name, frame, [*CODE_FIELDS, *more_code_fields, *([code_field] if code_field else [])]
+    )
     code_col = _column(file, frame, (*CODE_FIELDS, *more_code_fields), "unit code", code_field, "--code-field")
     area_col = _column(file, frame, (*AREA_FIELDS, *more_area_fields), "area", area_field, "--area-field")
     codes = frame[code_col].map(_text)
@@ -384,9 +387,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame[~blank] if len(frame) else frame
 
 
-def _read_vector(path: Path) -> pd.DataFrame:
-    """The plan's layer (``units`` where the file has several) in EPSG:27700; a plain DataFrame
-    when the layer has no geometry."""
+def _read_vector(path: Path) -> tuple[pd.DataFrame, str]:
+    """The plan's layer (``units`` where the file has several) in EPSG:27700, and its name; a plain
+    DataFrame when the layer has no geometry."""
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
         layer = "units" if "units" in layers else layers[0]
@@ -397,11 +400,34 @@ def _read_vector(path: Path) -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         raise not_utf8(path, exc) from exc
     if not isinstance(frame, gpd.GeoDataFrame):
-        return frame
+        return frame, layer
     if frame.crs is None:
         msg = "the layer has no CRS; save it with one (sda writes EPSG:27700 in plan.gpkg, WGS84 in GeoJSON)."
         raise InputError(path, msg)
-    return frame if frame.crs == _BNG else frame.to_crs(_BNG)
+    return (frame if frame.crs == _BNG else frame.to_crs(_BNG)), layer
+
+
+def _refuse_areas_table(path: Path, layer: str | None, frame: pd.DataFrame, code_fields: Sequence[str]) -> None:
+    """sda's ``areas`` layer or ``areas.csv`` read as a plan has no unit codes, and the fix is the
+    per-unit layer or file beside it, not ``--code-field``: say so. ``layer`` is None for a CSV."""
+    columns = {str(c).lower() for c in frame.columns}
+    if any(name.lower() in columns for name in code_fields):
+        return
+    if (layer or "").lower() != "areas" and "n_units" not in columns:
+        return
+    if path.suffix.lower() == ".gpkg":
+        found, per_unit = f"layer {layer!r} has", "the layer 'units', which this file does not have"
+        fix = "the plan.gpkg sda propose wrote"
+    elif layer is None:
+        found, per_unit, fix = "this is an areas table with", "a table such as assignment.csv", "assignment.csv"
+    else:
+        found, per_unit, fix = "this is an areas layer with", "a layer such as units.geojson", "units.geojson"
+    msg = (
+        f"{found} one row per area (no unit codes); sda reads a plan, one row per unit (unit_code, area_id), "
+        f"from {per_unit}. Fix: give {fix} or its output folder; to move a unit to another area, change "
+        "its area_id there."
+    )
+    raise InputError(path, msg)
 
 
 def areas_layer_changes(drawn: Sequence[str], run_ids: set[str]) -> str:

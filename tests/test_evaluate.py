@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -195,6 +196,24 @@ def test_bad_plan_rows_get_exit_1_naming_the_units(real_run: tuple[RunConfig, Pa
     assert f"unit '{second}' again (first on row 3), in two areas" in result.output
     assert f"have no row: {first}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_areas_layer_saved_on_its_own_is_named_with_the_fix(
+    real_run: tuple[RunConfig, Path], tmp_path: Path
+) -> None:
+    # The areas layer of plan.gpkg saved as a GeoPackage of its own has no unit codes: the fix is the
+    # units layer, not --code-field.
+    cfg, folder = real_run
+    plan = tmp_path / "areas.gpkg"
+    gpd.read_file(folder / "plan.gpkg", layer="areas").to_file(plan, layer="areas")
+    result = CliRunner().invoke(cli, ["evaluate", "--config", _config_file(cfg), str(plan), "-q"])
+    assert result.exit_code == 1, result.output
+    assert result.output == (
+        f"Error: {plan}: layer 'areas' has one row per area (no unit codes); sda reads a plan, one row per "
+        "unit (unit_code, area_id), from the layer 'units', which this file does not have. Fix: give the "
+        "plan.gpkg sda propose wrote or its output folder; to move a unit to another area, change its "
+        "area_id there.\n"
+    )
 
 
 def test_every_rule_is_listed_by_unit_on_a_ruled_grid() -> None:

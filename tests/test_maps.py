@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import itertools
+import logging
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -180,6 +181,35 @@ def test_overlapping_labels_fall_back_to_the_key() -> None:
     )
     assert len(shown) + sum(1 for n, _ in key if n == "-") == 3
     assert key == settle_labels(fig, labels)  # settled: a second pass changes nothing
+
+
+def test_a_label_wider_than_its_map_is_shortened_without_adjust_text_logging(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A long area name from a names file, on a small map (an inset): no move fits it inside, and
+    # adjustText logged "Some labels are too long" at every step, on stderr past --quiet.
+    fig = Figure(figsize=(1, 1), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    name = "Chatteris-Manea-Wimblington-Doddington-and-Benwick"
+    labels = [
+        MapLabel(key="A1", text=f"A1\n{name}", anchor=(5, 8), shape=shapely.box(4.9, 7.9, 5.1, 8.1), ax=ax),
+        MapLabel(
+            key="an-area-id-far-too-long-for-this-map",
+            text="an-area-id-far-too-long-for-this-map",
+            anchor=(5, 2),
+            shape=shapely.box(4.9, 1.9, 5.1, 2.1),
+            ax=ax,
+        ),
+    ]
+    with caplog.at_level(logging.WARNING):
+        place_labels(labels)
+        key = settle_labels(fig, labels)
+    assert [record.getMessage() for record in caplog.records] == []
+    assert labels[0].state == "short" and ("A1", name) in key
+    assert labels[1].state in ("number", "hidden")  # too wide even alone: numbered, or listed as no room
 
 
 def test_area_label_falls_back_to_the_id() -> None:

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 from conftest import grid_units
@@ -120,6 +121,30 @@ def test_other_column_names_are_found_or_named(tmp_path: Path) -> None:
     assert got.to_dict() == dict(zip(CODES, AREAS, strict=True))
     with pytest.raises(InputError, match=r"no area column.*\(found: zone, lsoa\)\. Fix: .*--area-field"):
         read_assignment(tmp_path / "plan.csv", code_field="lsoa")
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("areas.gpkg", r"layer 'areas' has one row per area .* from the layer 'units', which this file does not have"),
+        ("areas.geojson", r"an areas layer with one row per area .* Fix: give units.geojson or its output folder"),
+        ("areas.csv", r"an areas table with one row per area .* Fix: give assignment.csv or its output folder"),
+    ],
+)
+def test_an_areas_layer_given_as_the_plan_points_to_the_units(
+    plan_dir: Path, tmp_path: Path, name: str, said: str
+) -> None:
+    # An officer who saved the areas layer of plan.gpkg on its own, or gave areas.geojson or
+    # areas.csv, was told to name the unit code with --code-field: there is none to name.
+    if name == "areas.gpkg":
+        areas = gpd.read_file(plan_dir / "plan.gpkg", layer="areas")
+        areas.to_file(tmp_path / name, layer="areas")
+        plan = tmp_path / name
+    else:
+        plan = plan_dir / name
+    with pytest.raises(InputError, match=said) as caught:
+        read_planfile(plan)
+    assert "--code-field" not in str(caught.value)
 
 
 def test_unknown_missing_and_doubled_units_are_named_with_their_rows(tmp_path: Path) -> None:

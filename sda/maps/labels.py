@@ -136,6 +136,7 @@ def place_labels(labels: Sequence[MapLabel], *, obstacles: Sequence[Bbox] = (), 
             label.artist.set_visible(False)
         else:
             (moving if label.movable else fixed).append(label)
+    moving = [label for label in moving if _fits_its_axes(label, renderer)]
     if not moving:
         return
     from adjustText import adjust_text  # imported here: it loads pyplot, which only maps need
@@ -220,6 +221,31 @@ def label_overlaps(fig: Figure) -> list[tuple[str, str]]:
 def _data_box(extent: Bbox, inverse: Any) -> shapely.Polygon:
     (x0, y0), (x1, y1) = inverse.transform([[extent.x0, extent.y0], [extent.x1, extent.y1]])
     return shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def _fits_its_axes(label: MapLabel, renderer: Any) -> bool:
+    """Whether ``label`` is no wider and no taller than its axes, shortened to its id first if not.
+
+    No move puts a bigger label inside its map, and adjustText, asked to, logs "Some labels are
+    too long" at every step (on stderr, past ``--quiet``, and from the workers too). A label still
+    too big stays at its anchor for ``settle_labels`` to number.
+    """
+    assert label.artist is not None
+    frame = label.ax.get_window_extent(renderer)
+
+    def fits() -> bool:
+        assert label.artist is not None
+        box = label.artist.get_window_extent(renderer)
+        return box.width <= frame.width and box.height <= frame.height
+
+    if fits():
+        return True
+    first_line, _, name = label.text.partition("\n")
+    if not name:
+        return False
+    label.state = "short"  # as settle_labels shortens a label: the map key gives the name
+    label.artist.set_text(first_line)
+    return fits()
 
 
 def _draw_leader(label: MapLabel, renderer: Any) -> None:
