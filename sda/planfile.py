@@ -313,6 +313,7 @@ def read_planfile(
             layer["population"] = _whole_numbers(file, layer["population"])
     record = _read_record(file.parent / "plan.json")
     if file.suffix.lower() == ".gpkg":
+        _refuse_another_plan_layer(file, str(layer_name), code_col, area_col, assignment)
         _warn_if_areas_layer_edited(file, record)
     return PlanFile(path=file, assignment=assignment, area_names=names, units=layer, record=record)
 
@@ -405,6 +406,44 @@ def _read_vector(path: Path) -> tuple[pd.DataFrame, str]:
         msg = "the layer has no CRS; save it with one (sda writes EPSG:27700 in plan.gpkg, WGS84 in GeoJSON)."
         raise InputError(path, msg)
     return (frame if frame.crs == _BNG else frame.to_crs(_BNG)), layer
+
+
+#: The layers of sda's plan.gpkg that are not the plan (``units`` is).
+_OTHER_SDA_LAYERS = ("areas", "adjacency", "practices", "districts", "layer_styles")
+
+
+def _refuse_another_plan_layer(path: Path, read: str, code_col: str, area_col: str, plan: pd.Series) -> None:
+    """Refuse a GeoPackage with a second per-unit layer that puts units in other areas than the
+    layer read. QGIS's "Save Features As" into the same file (say, ``units_edited``) leaves the
+    officer's edits beside the run's ``units`` layer, which is the one read: the edits were
+    dropped unseen ("No edits since the run"). The two cannot be told apart, so ask which."""
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return
+    differing = []
+    for other in layers:
+        if other == read or other in _OTHER_SDA_LAYERS:
+            continue
+        try:
+            if not {code_col, area_col} <= set(pyogrio.read_info(path, layer=other)["fields"]):
+                continue
+            frame = pyogrio.read_dataframe(path, layer=other, columns=[code_col, area_col], read_geometry=False)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, UnicodeDecodeError):
+            continue
+        theirs = dict(zip(frame[code_col].map(_text), frame[area_col].map(_text), strict=True))
+        moved = sum(theirs.get(code) != area for code, area in plan.items()) + len(set(theirs) - set(plan.index))
+        if moved:
+            differing.append(f"{other!r} ({moved} unit(s) in another area or not in {read!r})")
+    if differing:
+        msg = (
+            f"the layer {read!r} is the plan read, but {', '.join(differing)} "
+            f"{'holds' if len(differing) == 1 else 'hold'} another plan of the same units (an edited copy saved "
+            "into the same file?); expected one per-unit layer, or copies that agree. Fix: save the layer you "
+            "edited as a GeoPackage of its own (QGIS: Export > Save Features As, a new file) and give that file, "
+            f"or copy its edits into {read!r} and delete the other layer."
+        )
+        raise InputError(path, msg)
 
 
 def _refuse_areas_table(path: Path, layer: str | None, frame: pd.DataFrame, code_fields: Sequence[str]) -> None:

@@ -111,6 +111,23 @@ def test_an_in_place_edit_by_fid_is_read_and_told_from_the_run(tmp_path: Path) -
     assert read_original(folder / "assignment.csv") is None  # the run's own file has no edits
 
 
+def test_an_edited_copy_saved_as_another_layer_of_the_gpkg_is_not_dropped_unseen(tmp_path: Path) -> None:
+    # QGIS's "Save Features As" into plan.gpkg itself leaves the edits in a layer of their own
+    # beside the run's `units`, which is the layer read: evaluate said "No edits since the run".
+    folder = _write_folder(tmp_path / "run")
+    units = gpd.read_file(folder / "plan.gpkg", layer="units")
+    units.to_file(folder / "plan.gpkg", layer="units_backup")  # an identical copy is no conflict
+    assert read_assignment(folder / "plan.gpkg").to_dict() == dict(zip(CODES, AREAS, strict=True))
+    units.assign(area_id=["A", "B", "B", "A", "B", "B"]).to_file(folder / "plan.gpkg", layer="units_edited")
+    for given in (folder, folder / "plan.gpkg"):
+        with pytest.raises(InputError) as caught:
+            read_planfile(given)
+        text = str(caught.value)
+        assert "the layer 'units' is the plan read, but 'units_edited' (1 unit(s) in another area" in text
+        assert "units_backup" not in text
+        assert "Fix: save the layer you edited as a GeoPackage of its own" in text
+
+
 def test_other_column_names_are_found_or_named(tmp_path: Path) -> None:
     layer = grid_units(2, 3).reset_index().assign(SDA=AREAS).rename(columns={"unit_code": "LSOA11CD"})
     layer[["LSOA11CD", "SDA", "geometry"]].to_file(tmp_path / "plan.geojson", driver="GeoJSON")
