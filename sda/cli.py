@@ -70,8 +70,28 @@ class Terminated(BaseException):
     """SIGTERM arrived: unwinds like Ctrl-C so that temporary files and locks are cleaned up."""
 
 
+#: The one line said when a run is stopped, by what stopped it.
+STOPPED_BY = {KeyboardInterrupt: "Interrupted (Ctrl-C).", Terminated: "Terminated (SIGTERM)."}
+
+
 def _raise_terminated(signum: int, frame: Any) -> None:
-    raise Terminated
+    raise _said_at_once(Terminated())
+
+
+def _raise_interrupted(signum: int, frame: Any) -> None:
+    raise _said_at_once(KeyboardInterrupt())
+
+
+def _said_at_once(exc: KeyboardInterrupt | Terminated) -> KeyboardInterrupt | Terminated:
+    """Say the stop's one line now, not once the run has unwound: that waits for the tasks already
+    on the workers (6-8 s while a default run drew its maps), and a silent terminal reads as a
+    Ctrl-C that was not seen. Written straight to file descriptor 2: the code interrupted may be
+    writing to ``sys.stderr``, and writing through it again from here can fail as re-entrant.
+    The exception is marked so that the line is not said twice."""
+    with contextlib.suppress(OSError):
+        os.write(2, f"{STOPPED_BY[type(exc)]}\n".encode())
+    exc.said = True  # type: ignore[union-attr]
+    return exc
 
 
 def _write_crash_log(command: str) -> Path | None:
@@ -102,8 +122,9 @@ def guarded(command: F) -> F:
     """Wrap a click command so that it never ends in a bare traceback.
 
     - ``SdaError``: ``Error: <message>`` on stderr, exit with the error's ``exit_code``.
-    - Ctrl-C: ``Interrupted`` on stderr, exit 130; SIGTERM: ``Terminated``, exit 143. Both unwind
-      the stack first, so output folders are left as they were and temporary files are removed.
+    - Ctrl-C: ``Interrupted`` on stderr, exit 130; SIGTERM: ``Terminated``, exit 143. The line is
+      said as the signal arrives; both then unwind the stack, so output folders are left as they
+      were and temporary files are removed.
     - Any other exception (a bug): one line naming it and a log file with the traceback, exit 4.
     - click's own exits (usage errors, ``--help``) pass through unchanged.
 
@@ -118,6 +139,11 @@ def guarded(command: F) -> F:
             previous = signal.signal(signal.SIGTERM, _raise_terminated)
         except ValueError:  # not the main thread (e.g. a test runner's worker): leave SIGTERM alone
             previous = None
+        # Ctrl-C as Python handles it, but said at once; left alone where it is ignored (a job
+        # started in the background by a script) or handled by someone else.
+        ctrl_c = signal.getsignal(signal.SIGINT) if previous is not None else None
+        if ctrl_c is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _raise_interrupted)
         try:
             return command(*args, **kwargs)
         except SdaError as exc:
@@ -156,16 +182,16 @@ def guarded(command: F) -> F:
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
+            if ctrl_c is signal.default_int_handler:
+                signal.signal(signal.SIGINT, ctrl_c)
 
     return wrapper  # type: ignore[return-value]
 
 
 def _exit_interrupted(exc: KeyboardInterrupt | Terminated) -> NoReturn:
-    if isinstance(exc, Terminated):
-        click.echo("Terminated (SIGTERM).", err=True)
-        sys.exit(EXIT_TERMINATED)
-    click.echo("Interrupted (Ctrl-C).", err=True)
-    sys.exit(EXIT_INTERRUPTED)
+    if not getattr(exc, "said", False):  # raised other than by sda's handlers (_said_at_once)
+        click.echo(STOPPED_BY[Terminated if isinstance(exc, Terminated) else KeyboardInterrupt], err=True)
+    sys.exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
 
 
 def _interruption(exc: BaseException) -> KeyboardInterrupt | Terminated | None:

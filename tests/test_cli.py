@@ -6,6 +6,9 @@ import hashlib
 import json
 import os
 import re
+import signal
+import threading
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -229,6 +232,34 @@ def test_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(cli, ["check", "--config", str(DEFAULT)])
     assert result.exit_code == 130
     assert "Interrupted" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals reach the main thread")
+@pytest.mark.parametrize(
+    ("sig", "code", "said"),
+    [(signal.SIGINT, 130, "Interrupted (Ctrl-C)."), (signal.SIGTERM, 143, "Terminated (SIGTERM).")],
+    ids=["Ctrl-C", "SIGTERM"],
+)
+def test_ctrl_c_and_sigterm_are_said_at_once_and_once(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], sig: int, code: int, said: str
+) -> None:
+    # A run stopped while it draws its maps waits 6-8 s for the tasks already on the workers
+    # before it exits; the terminal stayed silent all that time, like a Ctrl-C that was not seen.
+    shown_while_unwinding = []
+
+    def slow_to_unwind(path: Path) -> None:
+        try:
+            os.kill(os.getpid(), sig)
+            time.sleep(10)  # the handler raises here
+        finally:
+            shown_while_unwinding.append(capfd.readouterr().err)
+
+    monkeypatch.setattr("sda.cli.load_config", slow_to_unwind)
+    result = CliRunner().invoke(cli, ["check", "--config", str(DEFAULT)])
+    assert result.exit_code == code
+    assert shown_while_unwinding == [f"{said}\n"]
+    assert result.output == "" and capfd.readouterr().err == ""  # not said again at the end
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
 
 
 @pytest.mark.parametrize(
