@@ -390,12 +390,16 @@ def _with_lumps(
 
 class PiecesBound(NamedTuple):
     """``pieces_bound``'s answer: coterminous residents at most, from how many area types, and
-    whether HiGHS closed its search (when a limit stopped it first, the bound is still valid but
-    looser than the model's own)."""
+    what stopped HiGHS before it closed its search, if anything (``"clock"`` or ``"nodes"``; the
+    bound is then still valid, but looser than the model's own)."""
 
     residents: float
     area_types: int
-    closed: bool
+    stopped_by: str | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.stopped_by is None
 
 
 def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> PiecesBound | None:
@@ -487,10 +491,12 @@ def pieces_bound(problem: Problem, k: int, time_limit_s: float = 10.0) -> Pieces
         cost, np.zeros(len(cost)), upper, integer, matrix, lo, hi, time_limit_s, max_nodes=BOUND_MAX_NODES
     )
     if result["status"] == "Infeasible":
-        return PiecesBound(0.0, n_types, closed=True)
+        return PiecesBound(0.0, n_types)
     # The dual bound even when "Optimal": HiGHS stops within a small relative gap of it.
     value = max(min(result["dual_bound"], _coterminous_at_most(problem)), 0.0)
-    return PiecesBound(value, n_types, closed=result["status"] == "Optimal")
+    if result["status"] == "Optimal":
+        return PiecesBound(value, n_types)
+    return PiecesBound(value, n_types, "clock" if result["status"] == "Time limit reached" else "nodes")
 
 
 def full_model(
@@ -663,11 +669,15 @@ def bound_plan(problem: Problem, labels: np.ndarray, cfg: ExactConfig) -> Bound:
             "residents an area needs to join a PCN's separate pieces, and those the PCNs around a "
             "small one must give up to fill its area)"
         )
-        if not by_pieces.closed:
+        if by_pieces.stopped_by == "clock":
             method += (
-                f"; HiGHS stopped before closing its search (node limit {BOUND_MAX_NODES:,}, or [exact] "
-                f"time_limit_s = {cfg.time_limit_s:g} s), so the bound holds but is looser than this "
-                "model proves: on a busy machine, raise time_limit_s"
+                f"; HiGHS stopped at [exact] time_limit_s = {cfg.time_limit_s:g} s before closing its search, "
+                "so the bound holds but is looser than the model can prove: on a busy machine, raise time_limit_s"
+            )
+        elif by_pieces.stopped_by is not None:
+            method += (
+                f"; HiGHS stopped at its limit of {BOUND_MAX_NODES:,} branch-and-bound nodes before closing "
+                "its search, so the bound holds but is looser than the model can prove"
             )
         candidates.append((by_pieces.residents, method))
     full: HighsResult | str

@@ -17,6 +17,8 @@ can tell the officer's edits from the run's plan.
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import difflib
 import functools
 import io
@@ -36,7 +38,7 @@ import pyogrio.errors
 from sda.cells import plain_cell
 from sda.codes import lost_zeros
 from sda.errors import InputError, ProblemsError, SdaWarning
-from sda.io import gdal_reason, not_utf8, refuse_repeated_headers
+from sda.io import gdal_reason, not_utf8, refuse_misplaced_header, refuse_repeated_headers
 from sda.validate import is_placeholder, row_number
 
 __all__ = [
@@ -378,6 +380,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
     header = text.split("\n", 1)[0].rstrip("\r")
     sep = "," if "," in header else next((s for s in (";", "\t") if s in header), ",")
     refuse_repeated_headers(path, header, sep)
+    # The header pasted again below (two exports joined) would read as a unit called 'unit_code'.
+    with contextlib.suppress(csv.Error):  # not CSV as the csv module reads it: pandas says why below
+        refuse_misplaced_header(path, csv.reader(io.StringIO(text), delimiter=sep), ())
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

@@ -224,7 +224,7 @@ def test_bound_plan_never_reports_a_bound_below_the_plan(monkeypatch: pytest.Mon
         monkeypatch.setattr(exact, "full_model", lambda *args, **kwargs: (claim, labels))
         expected, method = 40 / 60, "per PCN piece"
     else:
-        monkeypatch.setattr(exact, "pieces_bound", lambda *args, **kwargs: exact.PiecesBound(30.0, 3, closed=True))
+        monkeypatch.setattr(exact, "pieces_bound", lambda *args, **kwargs: exact.PiecesBound(30.0, 3))
         expected, method = 40 / 60, "full assignment model"
     out = bound_plan(problem, labels, ExactConfig(time_limit_s=20))
     assert out["plan"] == pytest.approx(40 / 60)
@@ -320,14 +320,14 @@ def test_pieces_bound_knows_a_pcn_in_two_pieces(monkeypatch: pytest.MonkeyPatch)
     # ring cuts add that those 10 can only be B's, walling A in (sda.ring_cuts): 40, the best
     # plan's.
     problem = path_with_pcns("ABBBBA", 20, 40)
-    assert pieces_bound(problem, 2) == (pytest.approx(40.0), 3, True)
+    assert pieces_bound(problem, 2) == (pytest.approx(40.0), 3, None)
     out = bound_plan(problem, np.array([0, 0, 0, 1, 1, 1]), ExactConfig(max_units=0))
     assert out["pieces_bound"] == pytest.approx(40 / 60)
     assert out["bound"] == pytest.approx(40 / 60)
     assert out["gap"] == pytest.approx(0.0)
     assert out["method"].startswith("per PCN piece")
     monkeypatch.setattr(exact, "ring_cuts", lambda *_: [])
-    assert pieces_bound(problem, 2) == (pytest.approx(50.0), 3, True)
+    assert pieces_bound(problem, 2) == (pytest.approx(50.0), 3, None)
 
 
 @settings(max_examples=25, deadline=None)
@@ -459,21 +459,34 @@ def test_the_pieces_bound_stops_at_a_node_limit_not_a_clock(
     # A 10 s clock alone stopped HiGHS part-way on a loaded machine (0.950 where the model proves
     # 0.946): the bound depended on the machine. A node limit stops it in the same place anywhere.
     closed = pieces_bound(shipped_problem, 24, time_limit_s=600)
+    assert pieces_bound(shipped_problem, 24, time_limit_s=0.05).stopped_by == "clock"  # HiGHS's root takes ~1.5 s
     monkeypatch.setattr(exact, "BOUND_MAX_NODES", 1)  # the root node only
     stopped = pieces_bound(shipped_problem, 24, time_limit_s=600)
     assert stopped == pieces_bound(shipped_problem, 24, time_limit_s=600)
     assert closed is not None and stopped is not None
-    assert closed.closed and not stopped.closed
+    assert closed.closed and stopped.stopped_by == "nodes"
     assert closed.residents < stopped.residents - 0.002 * shipped_problem.total_pop
 
 
-def test_a_bound_stopped_before_closing_says_so(shipped_problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Still a bound, but looser than the model's: the report names the limit and the fix.
+@pytest.mark.parametrize(
+    ("stopped_by", "said"),
+    [
+        ("nodes", "HiGHS stopped at its limit of 10,000 branch-and-bound nodes before closing its search"),
+        ("clock", "HiGHS stopped at [exact] time_limit_s = 20 s before closing its search"),
+    ],
+)
+def test_a_bound_stopped_before_closing_says_so(
+    shipped_problem: Problem, monkeypatch: pytest.MonkeyPatch, stopped_by: str, said: str
+) -> None:
+    # Still a bound, but looser than the model's: the report names the limit, and the fix when
+    # there is one (the node limit is the same on any machine).
     labels = construct(shipped_problem, 24, np.random.default_rng(1))
     assert labels is not None
-    monkeypatch.setattr(exact, "BOUND_MAX_NODES", 1)
-    out = bound_plan(shipped_problem, labels, ExactConfig(time_limit_s=600, max_units=0))
+    found = pieces_bound(shipped_problem, 24)
+    assert found is not None
+    monkeypatch.setattr(exact, "pieces_bound", lambda *args: found._replace(stopped_by=stopped_by))
+    out = bound_plan(shipped_problem, labels, ExactConfig(time_limit_s=20, max_units=0))
     assert out["method"].startswith("per PCN piece")
-    assert "HiGHS stopped before closing its search (node limit 1, or [exact] time_limit_s = 600 s)" in out["method"]
-    assert "raise time_limit_s" in out["method"]
+    assert said in out["method"]
+    assert ("raise time_limit_s" in out["method"]) == (stopped_by == "clock")
     assert out["bound"] >= out["plan"]

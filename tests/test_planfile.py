@@ -128,6 +128,17 @@ def test_an_edited_copy_saved_as_another_layer_of_the_gpkg_is_not_dropped_unseen
         assert "Fix: save the layer you edited as a GeoPackage of its own" in text
 
 
+def test_a_plan_csv_with_its_header_pasted_again_is_told_which_row_to_delete(tmp_path: Path) -> None:
+    # Two exports of assignment.csv joined in Excel: the second header read as a unit 'unit_code'.
+    rows = [f"{c},{a}" for c, a in zip(CODES, AREAS, strict=True)]
+    plan = tmp_path / "plan.csv"
+    plan.write_text(
+        "\n".join(["unit_code,area_id", *rows[:3], "unit_code,area_id", *rows[3:]]) + "\n", encoding="utf-8"
+    )
+    with pytest.raises(InputError, match=r"row 5 repeats the header; .* Fix: delete it"):
+        read_planfile(plan, units=CODES)
+
+
 def test_other_column_names_are_found_or_named(tmp_path: Path) -> None:
     layer = grid_units(2, 3).reset_index().assign(SDA=AREAS).rename(columns={"unit_code": "LSOA11CD"})
     layer[["LSOA11CD", "SDA", "geometry"]].to_file(tmp_path / "plan.geojson", driver="GeoJSON")
