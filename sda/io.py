@@ -10,11 +10,13 @@ always in EPSG:27700 with the same column names, whatever the source called them
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import itertools
 import warnings
 from collections.abc import Collection, Iterable, Sequence
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -695,30 +697,34 @@ def _cells(row: Sequence[str]) -> list[str]:
 
 def _read_text_csv(path: Path, wanted: Collection[str] = ()) -> pd.DataFrame:
     """Read a CSV with every column as text, so bad values can be reported as written; ``wanted``
-    are the columns its header must have (to recognise a title row above it)."""
+    are the columns its header must have (to recognise a title row above it). The file is read
+    once: its layout and header are checked on the same text pandas reads."""
     _refuse_spreadsheet_formats(path)
-    for encoding in ("utf-8-sig", "cp1252"):  # Excel on Windows saves cp1252 unless told otherwise
+    text = _csv_text(path)
+    with contextlib.suppress(csv.Error):  # not CSV as the csv module reads it: pandas says why below
+        refuse_misplaced_header(path, csv.reader(StringIO(text, newline="")), wanted)
+    header = text.split("\n", 1)[0].rstrip("\r")
+    try:
+        table = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        hint = columns_hint([header.strip()], [])
+        why = f"{hint[0]} Fix: {hint[1]}" if hint else ""
+        msg = f"cannot be read as CSV ({str(exc).strip()}); expected a comma-separated file with a header row.{why}"
+        raise InputError(path, msg) from exc
+    table.columns = [str(c).strip() for c in table.columns]
+    refuse_repeated_headers(path, header)
+    return table
+
+
+def _csv_text(path: Path) -> str:
+    """A CSV's text: UTF-8 (with or without a BOM), else Windows-1252, which Excel on Windows
+    saves unless told otherwise."""
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp1252"):
         try:
-            with path.open(encoding=encoding, newline="") as handle:
-                refuse_misplaced_header(path, csv.reader(handle), wanted)
+            return raw.decode(encoding).lstrip("\ufeff")
         except UnicodeDecodeError:
             continue
-        except csv.Error:
-            pass  # not CSV as the csv module reads it: pandas says why below
-        try:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
-        except UnicodeDecodeError:
-            continue
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            header = path.read_bytes().split(b"\n", 1)[0].decode(encoding, errors="replace")
-            hint = columns_hint([header.strip()], [])
-            why = f"{hint[0]} Fix: {hint[1]}" if hint else ""
-            msg = f"cannot be read as CSV ({str(exc).strip()}); expected a comma-separated file with a header row.{why}"
-            raise InputError(path, msg) from exc
-        table.columns = [str(c).strip() for c in table.columns]
-        with path.open(encoding=encoding, newline="") as handle:  # the header line alone, not the file again
-            refuse_repeated_headers(path, handle.readline().lstrip("\ufeff"))
-        return table
     msg = "cannot be decoded as UTF-8 or Windows-1252 text; expected a CSV file. Fix: save it as CSV UTF-8."
     raise InputError(path, msg)
 
