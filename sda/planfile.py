@@ -186,24 +186,44 @@ def _edited_or_first(folder: Path, present: list[Path]) -> Path:
     return chosen
 
 
-def quick_pairs(file: Path) -> dict[str, tuple[str, str]] | None:
-    """``unit_code -> (area_id, area_name)`` of a file sda wrote (``assignment.csv`` as Excel may
-    have saved it, ``units.geojson``, ``plan.gpkg``'s ``units`` layer), read without geometry;
-    None when it cannot be read that way (``read_planfile`` then says why, if it is the one read).
-    The one reader for telling whether a folder's copies of the plan still agree."""
+def quick_pairs(
+    file: Path,
+    layer: str | None = None,
+    *,
+    code_fields: Sequence[str] = ("unit_code",),
+    area_fields: Sequence[str] = ("area_id",),
+) -> dict[str, tuple[str, str]] | None:
+    """``unit_code -> (area_id, area_name)`` of a plan file (``assignment.csv`` as Excel may have
+    saved it, ``units.geojson``, a layer of a GeoPackage: ``layer``, else ``units``), read without
+    geometry; None when it cannot be read that way or lacks the fields (``read_planfile`` then
+    says why, if it is the one read). The code and area are the first of ``code_fields`` and
+    ``area_fields`` the file has, in any case.
+
+    The one reader for telling whether copies of a plan agree: a folder's files, a GeoPackage's
+    layers, a run's files before a report.
+    """
     try:
         if file.suffix.lower() == ".csv":
             frame = _read_csv(file)
         else:
-            layer = "units" if file.suffix.lower() == ".gpkg" else None
+            layer = layer or ("units" if file.suffix.lower() == ".gpkg" else None)
             frame = pyogrio.read_dataframe(file, layer=layer, read_geometry=False)
     except (InputError, OSError, ValueError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
         return None
-    if not {"unit_code", "area_id"} <= set(frame.columns):
+    code_col, area_col = _find_column(frame.columns, code_fields), _find_column(frame.columns, area_fields)
+    if code_col is None or area_col is None:
         return None
-    names = frame["area_name"] if "area_name" in frame.columns else frame["area_id"].map(lambda _: "")
-    cells = [frame["unit_code"], frame["area_id"], names]  # sda's CSV cells may be neutralised (sda.cells)
-    return {plain_cell(_text(c)): (plain_cell(_text(a)), plain_cell(_text(n))) for c, a, n in zip(*cells, strict=True)}
+    name_col = _find_column(frame.columns, NAME_FIELDS)
+    names = frame[name_col] if name_col is not None else frame[area_col].map(lambda _: "")
+    cells = [frame[code_col], frame[area_col], names]
+    return {plan_text(c): (plan_text(a), plan_text(n)) for c, a, n in zip(*cells, strict=True)}
+
+
+def plan_text(value: Any) -> str:
+    """A code, area id or name as every copy of a plan is compared: blank for a missing value, a
+    whole float without its ``.0``, without surrounding spaces or the ``'`` sda's CSVs put before
+    a formula-like cell (``sda.cells``)."""
+    return plain_cell(_text(value))
 
 
 def read_assignment(
@@ -237,7 +257,8 @@ def read_planfile(
     more_code_fields: Sequence[str] = (),
     more_area_fields: Sequence[str] = (),
 ) -> PlanFile:
-    """Read a plan: an output folder, a GeoPackage (layer ``units``), a GeoJSON or a CSV.
+    """Read a plan: an output folder, a GeoPackage (layer ``units``, else its one layer with a unit
+    code and an area), a GeoJSON or a CSV.
 
     Parameters
     ----------
@@ -273,12 +294,15 @@ def read_planfile(
     """
     file = find_plan_file(Path(path))
     known = None if units is None else [str(u) for u in units]
+    # The names given, else the usual ones: a layer counts as a plan when it has both.
+    code_choices = (code_field,) if code_field else (*CODE_FIELDS, *more_code_fields)
+    area_choices = (area_field,) if area_field else (*AREA_FIELDS, *more_area_fields)
     layer: gpd.GeoDataFrame | None
     if file.suffix.lower() == ".csv":
         frame = _read_csv(file)
         layer, rows, layer_name = None, [f"row {row_number(file, i)}" for i in frame.index], None
     else:
-        read, layer_name = _read_vector(file)
+        read, layer_name = _read_vector(file, code_choices, area_choices)
         # QGIS shows a GeoPackage's fids in the attribute table; other files have features in order.
         gpkg = file.suffix.lower() == ".gpkg"
         rows = [f"fid {int(i)}" if gpkg else f"feature {n}" for n, i in enumerate(read.index, start=1)]
@@ -315,7 +339,6 @@ def read_planfile(
             layer["population"] = _whole_numbers(file, layer["population"])
     record = _read_record(file.parent / "plan.json")
     if file.suffix.lower() == ".gpkg":
-        _refuse_another_plan_layer(file, str(layer_name), code_col, area_col, assignment)
         _warn_if_areas_layer_edited(file, record)
     return PlanFile(path=file, assignment=assignment, area_names=names, units=layer, record=record)
 
@@ -393,12 +416,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame[~blank] if len(frame) else frame
 
 
-def _read_vector(path: Path) -> tuple[pd.DataFrame, str]:
-    """The plan's layer (``units`` where the file has several) in EPSG:27700, and its name; a plain
-    DataFrame when the layer has no geometry."""
+def _read_vector(path: Path, code_fields: Sequence[str], area_fields: Sequence[str]) -> tuple[pd.DataFrame, str]:
+    """The plan's layer in EPSG:27700 (of a GeoPackage with several, the one ``_plan_layer``
+    chooses), and its name; a plain DataFrame when the layer has no geometry."""
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
-        layer = "units" if "units" in layers else layers[0]
+        layer = _plan_layer(path, layers, code_fields, area_fields)
         frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, IndexError) as exc:
         msg = f"cannot open the plan ({gdal_reason(exc)}); expected an sda plan.gpkg or units.geojson, or a CSV."
@@ -417,38 +440,58 @@ def _read_vector(path: Path) -> tuple[pd.DataFrame, str]:
 _OTHER_SDA_LAYERS = ("areas", "adjacency", "practices", "districts", "layer_styles")
 
 
-def _refuse_another_plan_layer(path: Path, read: str, code_col: str, area_col: str, plan: pd.Series) -> None:
-    """Refuse a GeoPackage with a second per-unit layer that puts units in other areas than the
-    layer read. QGIS's "Save Features As" into the same file (say, ``units_edited``) leaves the
-    officer's edits beside the run's ``units`` layer, which is the one read: the edits were
-    dropped unseen ("No edits since the run"). The two cannot be told apart, so ask which."""
-    try:
-        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
-        return
-    differing = []
-    for other in layers:
-        if other == read or other in _OTHER_SDA_LAYERS:
-            continue
-        try:
-            if not {code_col, area_col} <= set(pyogrio.read_info(path, layer=other)["fields"]):
-                continue
-            frame = pyogrio.read_dataframe(path, layer=other, columns=[code_col, area_col], read_geometry=False)
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, UnicodeDecodeError):
-            continue
-        theirs = dict(zip(frame[code_col].map(_text), frame[area_col].map(_text), strict=True))
-        moved = sum(theirs.get(code) != area for code, area in plan.items()) + len(set(theirs) - set(plan.index))
-        if moved:
-            differing.append(f"{other!r} ({moved} unit(s) in another area or not in {read!r})")
-    if differing:
+def _plan_layer(path: Path, layers: Sequence[str], code_fields: Sequence[str], area_fields: Sequence[str]) -> str:
+    """The layer of a file that is the plan: the only one; else ``units``; else the one layer with
+    a unit code and an area (sda's other layers aside), or the first of copies that agree.
+
+    QGIS's "Save Features As" into an existing GeoPackage adds a layer: an officer's edits end up
+    beside the run's ``units`` (``units_edited``), or two drafts side by side in a file of their
+    own. Reading one of them would drop the other's edits unseen, so plans that differ are an
+    error that names the layers; the first layer is read only when no layer holds a plan.
+    """
+    if len(layers) <= 1:
+        return layers[0]  # an IndexError for a file with no layer: "cannot open the plan"
+    given = "units" if "units" in layers else None
+    others = [name for name in layers if name != given and name not in _OTHER_SDA_LAYERS]
+    if not others:
+        return given or layers[0]
+    pairs: dict[str, dict[str, str]] = {}
+    for name in [*([given] if given else []), *others]:
+        read = quick_pairs(path, name, code_fields=code_fields, area_fields=area_fields)
+        if read is not None:
+            pairs[name] = {code: area for code, (area, _) in read.items()}
+    plan = given or next(iter(pairs), layers[0])
+    if plan not in pairs:  # no layer holds a plan: reading it names the missing fields
+        return plan
+    differing = {name: _units_differing(pairs[plan], theirs) for name, theirs in pairs.items() if name != plan}
+    differing = {name: count for name, count in differing.items() if count}
+    if not differing:
+        return plan
+    than = f"in another area or not in {plan!r}" if given else f"in another area than in {plan!r}"
+    listed = ", ".join(f"{name!r} ({count} unit(s) {than})" for name, count in differing.items())
+    fix = (
+        f"Fix: save the layer you {'edited' if given else 'mean'} as a GeoPackage of its own (QGIS: Export > "
+        "Save Features As, a new file) and give that file"
+    )
+    if given:
         msg = (
-            f"the layer {read!r} is the plan read, but {', '.join(differing)} "
+            f"the layer {plan!r} is the plan read, but {listed} "
             f"{'holds' if len(differing) == 1 else 'hold'} another plan of the same units (an edited copy saved "
-            "into the same file?); expected one per-unit layer, or copies that agree. Fix: save the layer you "
-            "edited as a GeoPackage of its own (QGIS: Export > Save Features As, a new file) and give that file, "
-            f"or copy its edits into {read!r} and delete the other layer."
+            f"into the same file?); expected one per-unit layer, or copies that agree. {fix}, or copy its edits "
+            f"into {plan!r} and delete the other layer."
         )
-        raise InputError(path, msg)
+    else:
+        msg = (
+            f"no layer 'units', and the layers {plan!r}, {listed} hold different plans of the same units, so it "
+            f"is not clear which is the plan; expected one per-unit layer, or copies that agree. {fix}, or delete "
+            "the other layers."
+        )
+    raise InputError(path, msg)
+
+
+def _units_differing(plan: Mapping[str, str], other: Mapping[str, str]) -> int:
+    """How many units two plans put in different areas, a unit in one plan only counting too."""
+    return sum(plan.get(code) != other.get(code) for code in set(plan) | set(other))
 
 
 def _refuse_areas_table(path: Path, layer: str | None, frame: pd.DataFrame, code_fields: Sequence[str]) -> None:
@@ -492,9 +535,9 @@ def _warn_if_areas_layer_edited(path: Path, record: dict[str, Any] | None) -> No
     """An ``areas`` layer whose ids are not the run's areas was edited in QGIS, where an officer may
     merge or delete areas: sda reads the units, so say that those edits are not read."""
     run_ids = {str(a.get("area_id")) for a in (record or {}).get("areas") or [] if isinstance(a, dict)}
-    try:
-        if not run_ids or "areas" not in {str(name) for name, _ in pyogrio.list_layers(path)}:
-            return
+    if not run_ids:
+        return
+    try:  # a file without the layer: DataLayerError
         drawn = pyogrio.read_dataframe(path, layer="areas", columns=["area_id"], read_geometry=False)["area_id"]
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError, KeyError):
         return
@@ -517,15 +560,26 @@ def _column(
             return named
         msg = f"{option} {named!r} is not a column of the plan (found: {found}); give one of those."
         raise InputError(path, msg, field=named)
-    lowered = {str(c).lower(): str(c) for c in frame.columns}
-    for name in choices:
-        if name.lower() in lowered:
-            return lowered[name.lower()]
+    column = _find_column(frame.columns, choices)
+    if column is not None:
+        return column
     msg = (
         f"no {what} column; expected one of {', '.join(dict.fromkeys(choices))} (found: {found}). "
         f"Fix: name the column with {option} NAME."
     )
     raise InputError(path, msg, field=choices[0])
+
+
+def _find_column(columns: Iterable[object], choices: Sequence[str]) -> str | None:
+    """The first of ``choices`` among ``columns``, as spelt there: the same name, else in another case."""
+    names = [str(c) for c in columns]
+    lowered = {name.lower(): name for name in reversed(names)}
+    for choice in choices:
+        if choice in names:
+            return choice
+        if choice.lower() in lowered:
+            return lowered[choice.lower()]
+    return None
 
 
 def _check_rows(

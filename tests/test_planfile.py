@@ -128,6 +128,39 @@ def test_an_edited_copy_saved_as_another_layer_of_the_gpkg_is_not_dropped_unseen
         assert "Fix: save the layer you edited as a GeoPackage of its own" in text
 
 
+def _drafts(path: Path, **areas_by_layer: list[str]) -> Path:
+    """A GeoPackage of the officer's own with one per-unit layer per draft, and no ``units`` layer."""
+    units = grid_units(2, 3).reset_index()[["unit_code", "population", "geometry"]]
+    for name, areas in areas_by_layer.items():
+        units.assign(area_id=areas).to_file(path, layer=name)
+    return path
+
+
+def test_drafts_of_a_gpkg_without_units_that_disagree_are_named_not_one_read(tmp_path: Path) -> None:
+    # Two drafts saved side by side in a new GeoPackage: the first listed was read, silently.
+    moved = ["B", "B", "B", "A", "B", "B"]  # R0C0 and R0C1 in B
+    plan = _drafts(tmp_path / "drafts.gpkg", draft_a=AREAS, draft_b=moved, draft_c=AREAS)
+    with pytest.raises(InputError) as caught:
+        read_planfile(plan)
+    text = str(caught.value)
+    assert "drafts.gpkg: no layer 'units', and the layers 'draft_a', 'draft_b' (2 unit(s) in another area " in text
+    assert "draft_c" not in text  # a copy that agrees with the first is no conflict
+    assert "Fix: save the layer you mean as a GeoPackage of its own" in text and "delete the other layers" in text
+
+
+def test_a_gpkg_without_units_is_read_from_its_one_plan_or_copies_that_agree(plan_dir: Path, tmp_path: Path) -> None:
+    agreeing = _drafts(tmp_path / "copies.gpkg", draft_a=AREAS, draft_b=AREAS)
+    assert read_planfile(agreeing).assignment.to_dict() == dict(zip(CODES, AREAS, strict=True))
+    # sda's areas layer saved first, then the officer's draft: the draft is the plan, not 'areas'.
+    beside = tmp_path / "beside.gpkg"
+    gpd.read_file(plan_dir / "plan.gpkg", layer="areas").to_file(beside, layer="areas")
+    _drafts(beside, my_draft=AREAS)
+    assert read_planfile(beside).assignment.to_dict() == dict(zip(CODES, AREAS, strict=True))
+    # One layer, whatever its name, is the plan.
+    single = _drafts(tmp_path / "single.gpkg", anything=AREAS)
+    assert read_planfile(single).assignment.to_dict() == dict(zip(CODES, AREAS, strict=True))
+
+
 def test_a_plan_csv_with_its_header_pasted_again_is_told_which_row_to_delete(tmp_path: Path) -> None:
     # Two exports of assignment.csv joined in Excel: the second header read as a unit 'unit_code'.
     rows = [f"{c},{a}" for c, a in zip(CODES, AREAS, strict=True)]
