@@ -52,7 +52,6 @@ from sda.folder import (
     write_bytes,
     write_text,
 )
-from sda.formatting import show_text
 from sda.layers import PROVENANCE_FIELDS, run_label, write_layers
 from sda.maps import (
     PRINT_PAPERS,
@@ -63,7 +62,7 @@ from sda.maps import (
     render_sheet,
 )
 from sda.plan import Plan, Provenance, RuleResult
-from sda.planfile import areas_layer_changes, quick_pairs, run_folder
+from sda.planfile import areas_layer_changes, plan_text, quick_pairs, run_folder
 from sda.report import render_report_html, render_report_md
 from sda.report.sections import build_blocks
 from sda.summary import jsonable, summary_dict
@@ -502,10 +501,12 @@ def _json_run(path: Path) -> str | None:
     return str(found) if found else None
 
 
-def _pairs_of(frame: pd.DataFrame | None) -> dict[str, str] | None:
-    if frame is None or not {"unit_code", "area_id"} <= set(frame.columns):
+def _pairs_of(units: pd.DataFrame) -> dict[str, str] | None:
+    """``unit_code -> area_id`` of the ``units`` layer as ``_read_layers`` gives it (the text
+    ``quick_pairs`` reads the other copies as)."""
+    if not {"unit_code", "area_id"} <= set(units.columns):
         return None
-    return {str(c): show_text(a) for c, a in zip(frame["unit_code"], frame["area_id"], strict=True)}
+    return dict(zip(units["unit_code"], units["area_id"], strict=True))
 
 
 def _read_record(path: Path) -> dict[str, Any]:
@@ -543,6 +544,10 @@ def _read_layers(path: Path) -> dict[str, Any]:
     except pyogrio.errors.DataSourceError as exc:
         msg = f"cannot open the GeoPackage ({exc})."
         raise InputError(path, msg) from exc
+    # Codes and areas as every reader of a plan takes them (``plan_text``): an id typed again in
+    # QGIS with a space is the same area to `sda evaluate`, to the checks and to the report.
+    units = layers["units"]
+    layers["units"] = units.assign(**{c: units[c].map(plan_text) for c in ("unit_code", "area_id") if c in units})
     return layers
 
 

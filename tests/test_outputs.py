@@ -461,6 +461,19 @@ def test_report_refuses_residents_edited_after_the_run(out_dir: Path, tmp_path: 
         read_plan(edited)
 
 
+def test_report_reads_an_area_id_retyped_with_a_space_as_every_plan_reader_does(out_dir: Path, tmp_path: Path) -> None:
+    # An area id typed again in QGIS with a trailing space: `sda evaluate` reads the same plan, so
+    # `sda report` must not call it an edit (it said the residents of the units changed).
+    edited = tmp_path / "edited"
+    shutil.copytree(out_dir, edited)
+    code, area = pyogrio.read_dataframe(edited / "plan.gpkg", layer="units", read_geometry=False).loc[
+        0, ["unit_code", "area_id"]
+    ]
+    assert update_in_place(edited / "plan.gpkg", "UPDATE units SET area_id = ? WHERE fid = 1", (f"{area} ",))
+    assert read_planfile(edited).assignment[code] == area
+    assert read_plan(edited).units.at[code, "area_id"] == area
+
+
 def test_report_timings_stay_in_plan_json(plan: Plan, tmp_path: Path) -> None:
     import dataclasses
 
