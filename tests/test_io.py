@@ -513,3 +513,31 @@ def test_semicolon_separated_csv_is_recognised(data_dir: Path, tmp_path: Path) -
     path.write_text("parish_code;residents\nE04001601;3100\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"separated by semicolons, not commas"):
         read_units(_ons_cfg(data_dir, population_csv=path))
+
+
+# --------------------------------------------------------------------------- blank lines
+
+
+def test_rows_named_count_the_blank_lines_a_spreadsheet_shows(data_dir: Path, tmp_path: Path) -> None:
+    # Before, pandas skipped blank lines and the rows below them were named one row too high.
+    header, first, second = (data_dir / "practices_good.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "practices.csv"
+    lines = ["", header, first, "", ",,,,,", second, "", first.replace("545500", "abc")]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ProblemsError) as caught:
+        read_practices(path)
+    problems = caught.value.problems
+    assert "the code appears in rows 3 and 8" in problems[0]
+    assert "row 8, code 'D81001', field 'easting': got 'abc'" in problems[1]
+    assert len(problems) == 2  # the row of empty cells is skipped, like the blank lines
+
+
+def test_a_population_too_large_names_its_row_of_the_csv_not_of_the_units(data_dir: Path, tmp_path: Path) -> None:
+    # Before, the row was the unit's position in the polygon file, another row of the CSV.
+    header, *rows = (data_dir / "ons_parish_population_fixture.csv").read_text(encoding="utf-8").splitlines()
+    code = rows[0].split(",")[0]
+    rows = [*reversed(rows[1:]), f"{code},{10**13}"]
+    path = tmp_path / "population.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    with pytest.raises(ProblemsError, match=rf"population.csv, row {len(rows) + 1}, code '{code}', field 'residents'"):
+        read_units(_ons_cfg(data_dir, population_csv=path))
