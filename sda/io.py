@@ -14,6 +14,7 @@ import contextlib
 import csv
 import hashlib
 import itertools
+import re
 import warnings
 from collections.abc import Collection, Iterable, Sequence
 from io import StringIO
@@ -56,6 +57,7 @@ __all__ = [
     "read_units",
     "refuse_misplaced_header",
     "refuse_repeated_headers",
+    "refuse_totals_rows",
 ]
 
 #: Columns of the frame ``read_units`` returns (index ``unit_code``).
@@ -729,7 +731,28 @@ def read_text_csv(path: Path, wanted: Collection[str] = (), separators: str = ",
     table.index = table.index + skipped
     blank = np.array([not "".join(cells).strip() for cells in table.itertuples(index=False)], dtype=bool)
     table = table[~blank]
+    refuse_totals_rows(path, table)
     return table
+
+
+#: What a spreadsheet's totals row says in its first filled cell: "Total", "Totals", "Grand total".
+_TOTALS_WORD = re.compile(r"(grand\s+)?totals?:?", re.IGNORECASE)
+
+
+def refuse_totals_rows(path: Path, table: pd.DataFrame) -> None:
+    """Refuse a row whose first filled cell reads "Total" (as a spreadsheet's sum row does): read
+    as data it would fail on its blank code or coordinates, or be counted, doubling residents."""
+    firsts = [next((c.strip() for c in cells if c.strip()), "") for cells in table.itertuples(index=False)]
+    totals = [(label, word) for label, word in zip(table.index, firsts, strict=True) if _TOTALS_WORD.fullmatch(word)]
+    if totals:
+        rows = [row_number(path, label) for label, _ in totals]
+        also = f" (as {'does row' if len(rows) == 2 else 'do rows'} {', '.join(map(str, rows[1:MAX_LISTED]))})"
+        msg = (
+            f"looks like a totals row ({totals[0][1]!r}){also if len(rows) > 1 else ''}; expected data rows "
+            "only: sda sums the rows itself, and a total read as data would count everything twice. "
+            f"Fix: delete the row{'s' if len(rows) > 1 else ''}."
+        )
+        raise InputError(path, msg, row=rows[0])
 
 
 def _csv_text(path: Path) -> str:

@@ -515,7 +515,34 @@ def test_semicolon_separated_csv_is_recognised(data_dir: Path, tmp_path: Path) -
         read_units(_ons_cfg(data_dir, population_csv=path))
 
 
-# --------------------------------------------------------------------------- blank lines
+# --------------------------------------------------------------------------- totals rows and blank lines
+
+
+def test_a_totals_row_is_named_once_with_the_row_to_delete(data_dir: Path, tmp_path: Path) -> None:
+    # Before, a "Total" row was read as a practice with no PCN and no coordinates (three errors).
+    practices = tmp_path / "practices.csv"
+    good = (data_dir / "practices_good.csv").read_text(encoding="utf-8")
+    practices.write_text(good + "\nTotal,,,,,\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_practices(practices)
+    assert str(caught.value) == (
+        f"{practices}, row 5: looks like a totals row ('Total'); expected data rows only: sda sums the rows "
+        "itself, and a total read as data would count everything twice. Fix: delete the row."
+    )
+    practices.write_text(good + "D81009,Total,U00001,FIXTURE PCN,545600,258600\n", encoding="utf-8")
+    assert list(read_practices(practices)["practice_name"]) == ["FIXTURE SURGERY", "SECOND SURGERY", "Total"]
+    # Counted, the population CSV's total would have doubled the residents of a unit it matched.
+    population = tmp_path / "population.csv"
+    table = (data_dir / "ons_parish_population_fixture.csv").read_text(encoding="utf-8")
+    population.write_text(table + "GRAND TOTAL,35650\n", encoding="utf-8")
+    rows = len(table.splitlines()) + 1
+    with pytest.raises(InputError, match=rf"population.csv, row {rows}: looks like a totals row \('GRAND TOTAL'\)"):
+        read_units(_ons_cfg(data_dir, population_csv=population))
+    shares = tmp_path / "shares.csv"
+    good = (data_dir / "pcn_shares_good.csv").read_text(encoding="utf-8")
+    shares.write_text(good + ",Totals:,5\n,totals,5\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row \d+: looks like a totals row \('Totals:'\) \(as does row \d+\)"):
+        read_pcn_shares(shares, GOOD_CODES)
 
 
 def test_rows_named_count_the_blank_lines_a_spreadsheet_shows(data_dir: Path, tmp_path: Path) -> None:
