@@ -14,6 +14,7 @@ import contextlib
 import csv
 import hashlib
 import itertools
+import re
 import warnings
 from collections.abc import Collection, Iterable, Sequence
 from io import StringIO
@@ -52,9 +53,11 @@ __all__ = [
     "not_utf8",
     "read_pcn_shares",
     "read_practices",
+    "read_text_csv",
     "read_units",
     "refuse_misplaced_header",
     "refuse_repeated_headers",
+    "refuse_totals_rows",
 ]
 
 #: Columns of the frame ``read_units`` returns (index ``unit_code``).
@@ -130,7 +133,7 @@ def read_units(cfg: UnitsConfig) -> gpd.GeoDataFrame:
         population = pd.Series(0, index=codes.index)  # filled below by sda.population
     else:
         population = parse_numbers(raw[str(cfg.population_field)])
-    problems += _too_many_residents(population, codes, path, cfg)
+        problems += _too_many_residents(population, codes, path, str(cfg.population_field))
     what = f"the units file {path}" + (f" and {cfg.population_csv}" if cfg.population_csv else "")
     _raise_or_warn(problems, what)
     units = _standard_units(raw, cfg, codes, population)
@@ -142,22 +145,22 @@ def read_units(cfg: UnitsConfig) -> gpd.GeoDataFrame:
     return units
 
 
-def _too_many_residents(population: pd.Series, codes: pd.Series, path: Path, cfg: UnitsConfig) -> list[Finding]:
+def _too_many_residents(population: pd.Series, codes: pd.Series, source: object, field: str) -> list[Finding]:
     """Populations beyond ``MAX_POPULATION``: no real unit holds them, and sums of them overflow
-    the engine's 64-bit counts (an area in square metres or an id read as a population)."""
-    field = str(cfg.population_field or cfg.population_csv_population_field)
-    source = path if cfg.population_field else cfg.population_csv
+    the engine's 64-bit counts (an area in square metres or an id read as a population).
+    ``population`` and ``codes`` are as ``source`` holds them, so that the rows named are its own."""
     numbers = pd.to_numeric(population, errors="coerce")
     problems = []
     for pos in np.flatnonzero((np.isfinite(numbers) & (numbers > MAX_POPULATION)).to_numpy()).tolist():
         value = float(numbers.iloc[pos])
         shown = f"{value:,.0f}" if value < 1e15 else f"{value:.3g}"
+        row = row_number(source, population.index[pos])
         message = (
-            f"{source}, row {row_number(source, pos)}, code {codes.iloc[pos]!r}, field {field!r}: got {shown}, "
+            f"{source}, row {row}, code {codes.iloc[pos]!r}, field {field!r}: got {shown}, "
             f"more residents than any unit holds; expected a whole number from 0 to {MAX_POPULATION:,}. Fix: "
             "check that this field is the population (not an area in square metres, or an id)."
         )
-        problems.append(Finding(message, "error", codes.iloc[pos] or None, row_number(source, pos), field))
+        problems.append(Finding(message, "error", codes.iloc[pos] or None, row, field))
     return problems
 
 
@@ -191,11 +194,13 @@ def _population_from_csv(cfg: UnitsConfig, codes: pd.Series, problems: list[Find
     csv_path = Path(str(cfg.population_csv))
     _require_file(csv_path, "[units] population_csv")
     columns = [cfg.population_csv_code_field, cfg.population_csv_population_field]
-    table = _read_text_csv(csv_path, columns)
+    table = read_text_csv(csv_path, columns)
     _require_fields(csv_path, list(table.columns), columns, "named in [units]", "column", "the CSV")
     problems += check_population_table(table, cfg, csv_path, codes)
     csv_codes = as_code_strings(table[cfg.population_csv_code_field])
     numbers = parse_numbers(table[cfg.population_csv_population_field])
+    ours = csv_codes.isin(set(codes))  # a national table's other rows are ignored, as check_population_table says
+    problems += _too_many_residents(numbers[ours], csv_codes[ours], csv_path, cfg.population_csv_population_field)
     by_code = pd.Series(numbers.to_numpy(), index=csv_codes.to_numpy())
     by_code = by_code[~by_code.index.duplicated()]
     return pd.Series(by_code.reindex(codes.to_numpy()).to_numpy(), index=codes.index)
@@ -264,7 +269,7 @@ def read_practices(path: Path) -> gpd.GeoDataFrame:
     """
     path = Path(path)
     _require_file(path, "[pcn] practices")
-    table = _read_text_csv(path, PRACTICE_COLUMNS)
+    table = read_text_csv(path, PRACTICE_COLUMNS)
     _require_fields(path, list(table.columns), PRACTICE_COLUMNS, "needed for GP practices", "column", "the CSV")
     if table.empty:
         msg = (
@@ -273,7 +278,7 @@ def read_practices(path: Path) -> gpd.GeoDataFrame:
         )
         raise InputError(path, msg)
     _raise_or_warn(check_practices(table, path), f"the GP practices file {path}")
-    frame = table.copy()
+    frame = table.reset_index(drop=True)  # the index held the rows, for messages
     for field in ("practice_code", "pcn_code"):
         frame[field] = as_code_strings(frame[field])
     frame["easting"] = parse_numbers(frame["easting"])
@@ -319,7 +324,7 @@ def read_pcn_shares(path: Path, unit_codes: Iterable[str], pcn_codes: Iterable[s
     known = set(ordered)
     _require_file(path, "[pcn] shares")
     columns = ["unit_code", "pcn_code", "share"]
-    table = _read_text_csv(path, columns)
+    table = read_text_csv(path, columns)
     _require_fields(path, list(table.columns), columns, "needed for PCN shares", "column", "the CSV")
     _raise_or_warn(check_pcn_shares(table, path, ordered, pcn_codes), f"the PCN shares file {path}")
     shares = pd.DataFrame(
@@ -695,25 +700,59 @@ def _cells(row: Sequence[str]) -> list[str]:
     return cells
 
 
-def _read_text_csv(path: Path, wanted: Collection[str] = ()) -> pd.DataFrame:
-    """Read a CSV with every column as text, so bad values can be reported as written; ``wanted``
-    are the columns its header must have (to recognise a title row above it). The file is read
-    once: its layout and header are checked on the same text pandas reads."""
+def read_text_csv(path: Path, wanted: Collection[str] = (), separators: str = ",") -> pd.DataFrame:
+    """Read a CSV as Excel or a text editor leaves it, every column as text so that bad values can
+    be reported as written: the one reader of every tabular input.
+
+    ``wanted`` are the columns its header must have (to recognise a title row above it);
+    ``separators`` the ones accepted, the first found in the header wins (inputs take commas
+    only, so that a European Excel's semicolons are named with the fix, rather than guessed).
+    The file is read once: its layout and header are checked on the same text pandas reads.
+    Wholly blank rows are skipped, and each record keeps its row in the index, so that
+    ``sda.validate.row_number`` of a record's label is the row a spreadsheet shows.
+    """
     _refuse_spreadsheet_formats(path)
     text = _csv_text(path)
+    body = text.lstrip("\r\n")  # pandas would take a blank first line for the header
+    skipped = text[: len(text) - len(body)].count("\n")
+    header = body.split("\n", 1)[0].rstrip("\r")
+    sep = next((s for s in separators if s in header), separators[0])
     with contextlib.suppress(csv.Error):  # not CSV as the csv module reads it: pandas says why below
-        refuse_misplaced_header(path, csv.reader(StringIO(text, newline="")), wanted)
-    header = text.split("\n", 1)[0].rstrip("\r")
+        refuse_misplaced_header(path, csv.reader(StringIO(text, newline=""), delimiter=sep), wanted)
     try:
-        table = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False)
+        table = pd.read_csv(StringIO(body), dtype=str, keep_default_na=False, sep=sep, skip_blank_lines=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         hint = columns_hint([header.strip()], [])
         why = f"{hint[0]} Fix: {hint[1]}" if hint else ""
         msg = f"cannot be read as CSV ({str(exc).strip()}); expected a comma-separated file with a header row.{why}"
         raise InputError(path, msg) from exc
     table.columns = [str(c).strip() for c in table.columns]
-    refuse_repeated_headers(path, header)
+    refuse_repeated_headers(path, header, sep)
+    table.index = table.index + skipped
+    blank = np.array([not "".join(cells).strip() for cells in table.itertuples(index=False)], dtype=bool)
+    table = table[~blank]
+    refuse_totals_rows(path, table)
     return table
+
+
+#: What a spreadsheet's totals row says in its first filled cell: "Total", "Totals", "Grand total".
+_TOTALS_WORD = re.compile(r"(grand\s+)?totals?:?", re.IGNORECASE)
+
+
+def refuse_totals_rows(path: Path, table: pd.DataFrame) -> None:
+    """Refuse a row whose first filled cell reads "Total" (as a spreadsheet's sum row does): read
+    as data it would fail on its blank code or coordinates, or be counted, doubling residents."""
+    firsts = [next((c.strip() for c in cells if c.strip()), "") for cells in table.itertuples(index=False)]
+    totals = [(label, word) for label, word in zip(table.index, firsts, strict=True) if _TOTALS_WORD.fullmatch(word)]
+    if totals:
+        rows = [row_number(path, label) for label, _ in totals]
+        also = f" (as {'does row' if len(rows) == 2 else 'do rows'} {', '.join(map(str, rows[1:MAX_LISTED]))})"
+        msg = (
+            f"looks like a totals row ({totals[0][1]!r}){also if len(rows) > 1 else ''}; expected data rows "
+            "only: sda sums the rows itself, and a total read as data would count everything twice. "
+            f"Fix: delete the row{'s' if len(rows) > 1 else ''}."
+        )
+        raise InputError(path, msg, row=rows[0])
 
 
 def _csv_text(path: Path) -> str:

@@ -19,8 +19,6 @@ names.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 import warnings
@@ -33,8 +31,9 @@ import pandas as pd
 import shapely
 
 from sda.errors import InputError, ProblemsError, SdaWarning
-from sda.io import columns_hint, refuse_misplaced_header
+from sda.io import columns_hint, read_text_csv
 from sda.problem import Problem
+from sda.validate import row_number
 
 __all__ = [
     "BORROW_M",
@@ -146,14 +145,11 @@ def read_names_csv(path: Path) -> dict[str, str]:
     """
     path = Path(path)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            text = handle.read()
-        refuse_misplaced_header(path, csv.reader(io.StringIO(text)), ("area_id", "name"))
-        rows = list(csv.DictReader(io.StringIO(text)))
-        header = list(rows[0].keys()) if rows else []
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        msg = f"cannot read the names CSV ({exc}); expected UTF-8 text with columns area_id,name."
+        table = read_text_csv(path, ("area_id", "name"))
+    except OSError as exc:
+        msg = f"cannot read the names CSV ({exc}); expected a CSV file with columns area_id,name."
         raise InputError(path, msg) from exc
+    header = list(table.columns)
     missing = [c for c in ("area_id", "name") if c not in header]
     if missing:
         msg = f"column {missing[0]!r} is missing (found {', '.join(header) or 'no columns'}); expected area_id,name."
@@ -161,9 +157,8 @@ def read_names_csv(path: Path) -> dict[str, str]:
         raise InputError(path, f"{msg}{why} Fix: {fix}")
     names: dict[str, str] = {}
     problems = []
-    for row_number, row in enumerate(rows, start=2):
-        area, name = str(row["area_id"] or "").strip(), str(row["name"] or "").strip()
-        where = f"{path}, row {row_number}"
+    for position, area, name in zip(table.index, table["area_id"].str.strip(), table["name"].str.strip(), strict=True):
+        where = f"{path}, row {row_number(path, position)}"
         if not area or not name:
             blank = "area_id" if not area else "name"
             problems.append(f"{where}, field {blank!r}: blank; expected an area id such as SDA-01 and its name")

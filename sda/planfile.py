@@ -17,11 +17,8 @@ can tell the officer's edits from the run's plan.
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import difflib
 import functools
-import io
 import json
 import warnings
 from collections import Counter
@@ -38,7 +35,7 @@ import pyogrio.errors
 from sda.cells import plain_cell
 from sda.codes import lost_zeros
 from sda.errors import InputError, ProblemsError, SdaWarning
-from sda.io import gdal_reason, not_utf8, refuse_misplaced_header, refuse_repeated_headers
+from sda.io import gdal_reason, not_utf8, read_text_csv
 from sda.validate import is_placeholder, row_number
 
 __all__ = [
@@ -60,6 +57,8 @@ FOLDER_FILES = ("plan.gpkg", "units.geojson", "assignment.csv")
 CODE_FIELDS = ("unit_code", "code")
 AREA_FIELDS = ("area_id", "area", "sda", "sda_id")
 NAME_FIELDS = ("area_name",)
+#: The columns of the plan CSV sda writes (``assignment.csv``), which an officer edits in Excel.
+PLAN_COLUMNS = ("unit_code", "area_id")
 
 _BNG = "EPSG:27700"
 
@@ -299,7 +298,7 @@ def read_planfile(
     area_choices = (area_field,) if area_field else (*AREA_FIELDS, *more_area_fields)
     layer: gpd.GeoDataFrame | None
     if file.suffix.lower() == ".csv":
-        frame = _read_csv(file)
+        frame = _read_csv(file, (code_field or PLAN_COLUMNS[0], area_field or PLAN_COLUMNS[1]))
         layer, rows, layer_name = None, [f"row {row_number(file, i)}" for i in frame.index], None
     else:
         read, layer_name = _read_vector(file, code_choices, area_choices)
@@ -336,7 +335,8 @@ def read_planfile(
     if layer is not None:
         layer = layer[keep].assign(unit_code=codes.to_numpy()).set_index("unit_code")
         if "population" in layer.columns:
-            layer["population"] = _whole_numbers(file, layer["population"])
+            kept = [row for row, kept_row in zip(rows, keep, strict=True) if kept_row]
+            layer["population"] = _whole_numbers(file, layer["population"], kept)
     record = _read_record(file.parent / "plan.json")
     if file.suffix.lower() == ".gpkg":
         _warn_if_areas_layer_edited(file, record)
@@ -388,32 +388,13 @@ def changed_units(edited: pd.Series, original: pd.Series) -> pd.DataFrame:
     return frame.sort_index()
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    """A plan CSV as Excel saves it too: UTF-8 (with or without a BOM) or Windows-1252, comma,
-    semicolon (European Excel) or tab separated; spaces around headers dropped, and rows left
-    wholly blank (trailing ``,,`` lines) skipped."""
+def _read_csv(path: Path, wanted: Sequence[str] = PLAN_COLUMNS) -> pd.DataFrame:
+    """A plan CSV as Excel saves it too (see ``sda.io.read_text_csv``), also semicolon (European
+    Excel) or tab separated; ``wanted`` are the code and area columns its header should have."""
     try:
-        raw = path.read_bytes()
+        return read_text_csv(path, wanted, separators=",;\t")
     except OSError as exc:
         raise InputError(path, f"cannot read the plan ({exc}).") from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")  # Excel's "CSV" on Windows
-    header = text.split("\n", 1)[0].rstrip("\r")
-    sep = "," if "," in header else next((s for s in (";", "\t") if s in header), ",")
-    refuse_repeated_headers(path, header, sep)
-    # The header pasted again below (two exports joined) would read as a unit called 'unit_code'.
-    with contextlib.suppress(csv.Error):  # not CSV as the csv module reads it: pandas says why below
-        refuse_misplaced_header(path, csv.reader(io.StringIO(text), delimiter=sep), ())
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        msg = f"cannot read the plan as CSV ({exc}); expected columns unit_code,area_id."
-        raise InputError(path, msg) from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
-    blank = frame.apply(lambda row: not "".join(map(str, row)).strip(), axis=1).astype(bool)
-    return frame[~blank] if len(frame) else frame
 
 
 def _read_vector(path: Path, code_fields: Sequence[str], area_fields: Sequence[str]) -> tuple[pd.DataFrame, str]:
@@ -665,11 +646,12 @@ def _check_rows(
     return keep
 
 
-def _whole_numbers(path: Path, values: pd.Series) -> pd.Series:
+def _whole_numbers(path: Path, values: pd.Series, rows: Sequence[str]) -> pd.Series:
+    """The layer's populations as integers; ``rows`` name its features as the other checks do."""
     numbers = pd.to_numeric(values, errors="coerce")
-    bad = [i for i, v in enumerate(numbers, start=1) if pd.isna(v) or v < 0 or v != int(v)]
+    bad = [row for row, v in zip(rows, numbers, strict=True) if pd.isna(v) or v < 0 or v != int(v)]
     if bad:
-        msg = f"population is not a whole number >= 0 (rows {', '.join(map(str, bad[:10]))}); fix those rows."
+        msg = f"population is not a whole number >= 0 ({', '.join(bad[:10])}); fix those rows."
         raise InputError(path, msg, field="population")
     return numbers.astype("int64")
 

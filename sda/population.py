@@ -90,7 +90,7 @@ def read_population_points(cfg: UnitsConfig) -> PopulationPoints:
     ConfigError
         ``population_points_crs`` is not a CRS pyproj knows.
     """
-    from sda.io import _read_text_csv, _read_vector, _require_fields, _require_file
+    from sda.io import _read_vector, _require_fields, _require_file, read_text_csv
 
     path = Path(str(cfg.population_points))
     _require_file(path, "[units] population_points")
@@ -99,13 +99,14 @@ def read_population_points(cfg: UnitsConfig) -> PopulationPoints:
     if path.suffix.lower() in (".csv", ".txt"):
         x_field, y_field = cfg.population_points_x_field, cfg.population_points_y_field
         wanted = [x_field, y_field, pop_field, *([code_field] if code_field else [])]
-        table = _read_text_csv(path, wanted)
+        table = read_text_csv(path, wanted)
         _require_fields(path, list(table.columns), wanted, "named in [units]", "column", "the CSV")
         crs = _parse_crs(cfg.population_points_crs)
         x, y = parse_numbers(table[x_field]), parse_numbers(table[y_field])
         problems = [
-            f"{path}, row {row_number(path, i)}, fields {x_field!r}/{y_field!r}: got {table[x_field].iat[i]!r}, "
-            f"{table[y_field].iat[i]!r}; expected two numbers. Fix: {_coordinates_fix(table, x_field, y_field, int(i))}"
+            f"{path}, row {row_number(path, table.index[i])}, fields {x_field!r}/{y_field!r}: got "
+            f"{table[x_field].iat[i]!r}, {table[y_field].iat[i]!r}; expected two numbers. "
+            f"Fix: {_coordinates_fix(table, x_field, y_field, int(i))}"
             for i in np.flatnonzero(~(np.isfinite(x.to_numpy()) & np.isfinite(y.to_numpy())))
         ]
         geometry = gpd.points_from_xy(x.fillna(0), y.fillna(0), crs=crs)
@@ -128,8 +129,8 @@ def read_population_points(cfg: UnitsConfig) -> PopulationPoints:
     values = residents.to_numpy()
     bad = ~(np.isfinite(values) & (values >= 0) & (np.mod(np.nan_to_num(values), 1) == 0))
     problems += [
-        f"{path}, row {row_number(path, i)}, field {pop_field!r}: got {frame[pop_field].iat[i]!r}; expected a whole "
-        "number of residents >= 0. Fix: correct the value (digits only)."
+        f"{path}, row {row_number(path, frame.index[i])}, field {pop_field!r}: got {frame[pop_field].iat[i]!r}; "
+        "expected a whole number of residents >= 0. Fix: correct the value (digits only)."
         for i in np.flatnonzero(bad)
     ]
     if code_field:  # a row pasted twice would count its residents twice

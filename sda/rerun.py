@@ -11,7 +11,6 @@ band.
 
 from __future__ import annotations
 
-import importlib
 import warnings
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -21,7 +20,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 
 from sda.config import RunConfig
 from sda.engine.search import SearchResult, search, target_for
@@ -29,19 +27,18 @@ from sda.errors import InfeasibleError, InputError, SdaWarning
 from sda.formatting import counted
 from sda.identity import Identity, match_areas
 from sda.planfile import read_planfile
+from sda.population import read_population_points
 from sda.previous import Carried, carry_previous, start_labels
 from sda.problem import Problem
 from sda.reasons import Band, carried_populations, move_reasons
 
-__all__ = ["Rerun", "read_points", "search_from_previous"]
+__all__ = ["Rerun", "search_from_previous"]
 
 Progress = Callable[[str], None]
 
 #: A previous plan that gives an area to fewer than this share of the residents is refused: it is
 #: most likely a plan of another place or another kind of unit.
 MIN_CARRIED_SHARE = 0.5
-#: Columns accepted for the residents of a population point, first match wins.
-POINT_POPULATION_FIELDS = ("population", "usual_residents_2021", "residents", "pop")
 
 
 @dataclass
@@ -294,33 +291,8 @@ def _split(problem: Problem, labels: np.ndarray, a: int) -> np.ndarray:
 
 
 def _points(cfg: RunConfig) -> gpd.GeoDataFrame | None:
-    """Population points from ``[units] population_points`` when the config has them (read by
-    ``sda.population`` where that module exists, else as a CSV by ``read_points``)."""
-    path = getattr(cfg.units, "population_points", None)
-    if not path:
+    """Population points from ``[units] population_points`` when the config has them, read as every
+    run reads them (``sda.population``), so that a re-run weighs the same residents."""
+    if not cfg.units.population_points:
         return None
-    try:
-        population = importlib.import_module("sda.population")
-    except ImportError:
-        return read_points(Path(path))
-    points: gpd.GeoDataFrame = population.read_population_points(cfg.units).points
-    return points
-
-
-def read_points(path: Path) -> gpd.GeoDataFrame:
-    """Population points from a CSV with ``easting``/``northing`` (EPSG:27700) and a residents
-    column (one of ``POINT_POPULATION_FIELDS``), e.g. Census 2021 output-area centroids."""
-    try:
-        frame = pd.read_csv(path)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        msg = f"cannot read the population points ({exc}); expected a CSV with easting, northing, population."
-        raise InputError(path, msg) from exc
-    column = next((c for c in POINT_POPULATION_FIELDS if c in frame.columns), None)
-    if column is None or not {"easting", "northing"} <= set(frame.columns):
-        msg = f"expected columns easting, northing and one of {', '.join(POINT_POPULATION_FIELDS)}."
-        raise InputError(path, msg)
-    return gpd.GeoDataFrame(
-        {"population": pd.to_numeric(frame[column], errors="coerce").fillna(0)},
-        geometry=gpd.points_from_xy(frame["easting"], frame["northing"]),
-        crs="EPSG:27700",
-    )
+    return read_population_points(cfg.units).points

@@ -118,11 +118,13 @@ SPREADSHEET_SUFFIXES = (".csv", ".txt", ".tsv")
 
 
 def row_number(path: object, position: int | np.integer) -> int:
-    """The row number an officer finds the record at ``position`` (0-based among the records) under.
+    """The row number an officer finds the record at ``position`` (0-based) under.
 
     A CSV opens in Excel with its header as row 1, so the first record is row 2; a layer opens in
     QGIS's attribute table, which numbers features from 1. Messages use the number the officer's
-    own tool shows, so that the row they correct is the row the message meant.
+    own tool shows, so that the row they correct is the row the message meant. A CSV's position
+    counts the blank rows a spreadsheet or text editor shows too: ``sda.io.read_text_csv`` skips
+    them but keeps each record's position as its index label, which is what to pass here.
     """
     return int(position) + (2 if str(path).lower().endswith(SPREADSHEET_SUFFIXES) else 1)
 
@@ -240,16 +242,17 @@ def _population_problems(values: pd.Series, codes: pd.Series, path: object, fiel
         )
         return [*problems, Finding(message, field=field)]
     for pos in np.flatnonzero(zero.to_numpy()).tolist():
+        row = row_number(path, values.index[pos])
         message = (
-            f"{_where(path, row_number(path, pos), codes.iloc[pos], field)}: population is 0; the unit is "
+            f"{_where(path, row, codes.iloc[pos], field)}: population is 0; the unit is "
             "kept (it adds no residents to its area). Check that this is not a mistake."
         )
-        problems.append(Finding(message, "warning", codes.iloc[pos] or None, row_number(path, pos), field))
+        problems.append(Finding(message, "warning", codes.iloc[pos] or None, row, field))
     return problems
 
 
 def _row_problem(path: object, pos: int | np.integer, codes: pd.Series, field: str | None, text: str) -> Finding:
-    row = row_number(path, pos)
+    row = row_number(path, codes.index[pos])
     code = codes.iloc[int(pos)] or None
     return Finding(f"{_where(path, row, code, field)}: {text}", "error", code, row, field)
 
@@ -278,7 +281,7 @@ def code_problems(codes: pd.Series, path: object, field: str, what: str, raw: pd
     for pos in repeated:
         positions_by_code.setdefault(values[pos], []).append(int(pos))
     for code, positions in sorted(positions_by_code.items()):
-        rows = [row_number(path, pos) for pos in positions]
+        rows = [row_number(path, codes.index[pos]) for pos in positions]
         spaces = ""
         written = [str(raw.iloc[pos]) for pos in positions] if raw is not None else []
         if len(set(written)) > 1 and len({w.strip() for w in written}) == 1:
@@ -721,7 +724,7 @@ def _share_sum_problems(units: pd.Series, shares: pd.Series, path: object) -> li
         {
             "unit": units.to_numpy()[valid],
             "share": shares.to_numpy()[valid],
-            "row": [row_number(path, pos) for pos in np.flatnonzero(valid)],
+            "row": [row_number(path, units.index[pos]) for pos in np.flatnonzero(valid)],
         }
     )
     totals = frame.groupby("unit", sort=True)["share"].sum()
@@ -783,7 +786,7 @@ def check_pcn_shares(
         what = "the share is blank" if not found else f"got {found!r}"
         text = f"{what}; expected a number >= 0 (a fraction or a count of registered patients). Fix: correct the value."
         problems.append(_row_problem(path, pos, units, "share", text))
-    pairs = pd.DataFrame({"unit": units.to_numpy(), "pcn": pcns.to_numpy()})
+    pairs = pd.DataFrame({"unit": units, "pcn": pcns})
     filled = (pairs["unit"] != "") & (pairs["pcn"] != "")
     repeated = pairs[filled & pairs.duplicated(keep=False)]
     for (unit, pcn), group in repeated.groupby(["unit", "pcn"], sort=True):

@@ -513,3 +513,58 @@ def test_semicolon_separated_csv_is_recognised(data_dir: Path, tmp_path: Path) -
     path.write_text("parish_code;residents\nE04001601;3100\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"separated by semicolons, not commas"):
         read_units(_ons_cfg(data_dir, population_csv=path))
+
+
+# --------------------------------------------------------------------------- totals rows and blank lines
+
+
+def test_a_totals_row_is_named_once_with_the_row_to_delete(data_dir: Path, tmp_path: Path) -> None:
+    # Before, a "Total" row was read as a practice with no PCN and no coordinates (three errors).
+    practices = tmp_path / "practices.csv"
+    good = (data_dir / "practices_good.csv").read_text(encoding="utf-8")
+    practices.write_text(good + "\nTotal,,,,,\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_practices(practices)
+    assert str(caught.value) == (
+        f"{practices}, row 5: looks like a totals row ('Total'); expected data rows only: sda sums the rows "
+        "itself, and a total read as data would count everything twice. Fix: delete the row."
+    )
+    practices.write_text(good + "D81009,Total,U00001,FIXTURE PCN,545600,258600\n", encoding="utf-8")
+    assert list(read_practices(practices)["practice_name"]) == ["FIXTURE SURGERY", "SECOND SURGERY", "Total"]
+    # Counted, the population CSV's total would have doubled the residents of a unit it matched.
+    population = tmp_path / "population.csv"
+    table = (data_dir / "ons_parish_population_fixture.csv").read_text(encoding="utf-8")
+    population.write_text(table + "GRAND TOTAL,35650\n", encoding="utf-8")
+    rows = len(table.splitlines()) + 1
+    with pytest.raises(InputError, match=rf"population.csv, row {rows}: looks like a totals row \('GRAND TOTAL'\)"):
+        read_units(_ons_cfg(data_dir, population_csv=population))
+    shares = tmp_path / "shares.csv"
+    good = (data_dir / "pcn_shares_good.csv").read_text(encoding="utf-8")
+    shares.write_text(good + ",Totals:,5\n,totals,5\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row \d+: looks like a totals row \('Totals:'\) \(as does row \d+\)"):
+        read_pcn_shares(shares, GOOD_CODES)
+
+
+def test_rows_named_count_the_blank_lines_a_spreadsheet_shows(data_dir: Path, tmp_path: Path) -> None:
+    # Before, pandas skipped blank lines and the rows below them were named one row too high.
+    header, first, second = (data_dir / "practices_good.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "practices.csv"
+    lines = ["", header, first, "", ",,,,,", second, "", first.replace("545500", "abc")]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ProblemsError) as caught:
+        read_practices(path)
+    problems = caught.value.problems
+    assert "the code appears in rows 3 and 8" in problems[0]
+    assert "row 8, code 'D81001', field 'easting': got 'abc'" in problems[1]
+    assert len(problems) == 2  # the row of empty cells is skipped, like the blank lines
+
+
+def test_a_population_too_large_names_its_row_of_the_csv_not_of_the_units(data_dir: Path, tmp_path: Path) -> None:
+    # Before, the row was the unit's position in the polygon file, another row of the CSV.
+    header, *rows = (data_dir / "ons_parish_population_fixture.csv").read_text(encoding="utf-8").splitlines()
+    code = rows[0].split(",")[0]
+    rows = [*reversed(rows[1:]), f"{code},{10**13}"]
+    path = tmp_path / "population.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    with pytest.raises(ProblemsError, match=rf"population.csv, row {len(rows) + 1}, code '{code}', field 'residents'"):
+        read_units(_ons_cfg(data_dir, population_csv=path))

@@ -142,6 +142,20 @@ def test_names_csv_with_a_title_or_a_second_header_is_told_which_row_to_delete(t
         read_names_csv(path)
 
 
+def test_names_csv_saved_by_excel_is_read_like_every_other_csv(tmp_path: Path) -> None:
+    # Before, Windows-1252 was refused, blank lines were not counted in rows, and a totals row
+    # was read as an area with a blank name.
+    path = tmp_path / "names.csv"
+    path.write_bytes("area_id,name\r\nSDA-01,Caf\u00e9 Quarter\r\n\r\nSDA-02,\r\n".encode("cp1252"))
+    with pytest.raises(ProblemsError, match=r"names.csv, row 4, field 'name': blank"):
+        read_names_csv(path)
+    path.write_bytes("area_id,name\r\nSDA-01,Caf\u00e9 Quarter\r\nTotal,\r\n".encode("cp1252"))
+    with pytest.raises(InputError, match=r"names.csv, row 3: looks like a totals row \('Total'\)"):
+        read_names_csv(path)
+    path.write_bytes("area_id,name\r\nSDA-01,Caf\u00e9 Quarter\r\n".encode("cp1252"))
+    assert read_names_csv(path) == {"SDA-01": "Caf\u00e9 Quarter"}
+
+
 def test_read_names_csv(tmp_path: Path) -> None:
     good = tmp_path / "names.csv"
     good.write_text("area_id,name\nSDA-01,Ely North\nSDA-02,Soham\n", encoding="utf-8")

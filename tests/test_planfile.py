@@ -10,7 +10,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from conftest import grid_units
-from editing import edit_units_in_place, fids_of
+from editing import edit_units_in_place, fids_of, update_in_place
 from helpers import quadrant_plan as build_plan
 
 from sda.errors import InputError, ProblemsError, SdaWarning
@@ -170,6 +170,36 @@ def test_a_plan_csv_with_its_header_pasted_again_is_told_which_row_to_delete(tmp
     )
     with pytest.raises(InputError, match=r"row 5 repeats the header; .* Fix: delete it"):
         read_planfile(plan, units=CODES)
+
+
+def test_a_plan_csv_with_a_title_above_its_header_is_told_which_row_to_delete(tmp_path: Path) -> None:
+    # Before, the title was taken for the header and the plan had "no unit code column".
+    rows = [f"{c},{a}" for c, a in zip(CODES, AREAS, strict=True)]
+    plan = tmp_path / "plan.csv"
+    plan.write_text("\n".join(["Plan for committee, March 2026,", "unit_code,area_id", *rows]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_planfile(plan, units=CODES)
+    assert str(caught.value) == (
+        f"{plan}: row 1 looks like a title ('Plan for committee, March 2026'), the header is on row 2; "
+        "expected the column names on row 1. Fix: delete row 1."
+    )
+
+
+def test_rows_of_a_plan_csv_count_its_blank_lines(tmp_path: Path) -> None:
+    # Before, a line left empty was skipped uncounted and the rows below it named one too high.
+    rows = [f"{c},{a}" for c, a in zip(CODES, AREAS, strict=True)]
+    rows[4] = f"{CODES[4]},"
+    plan = tmp_path / "plan.csv"
+    plan.write_text("\n".join(["unit_code,area_id", *rows[:2], "", ",", *rows[2:]]) + "\n", encoding="utf-8")
+    with pytest.raises(ProblemsError, match=rf"row 8, field 'area_id': unit '{CODES[4]}' has no area"):
+        read_planfile(plan, units=CODES)
+
+
+def test_a_bad_population_in_a_gpkg_is_named_by_fid(tmp_path: Path) -> None:
+    folder = _write_folder(tmp_path / "run")
+    update_in_place(folder / "plan.gpkg", "UPDATE units SET population = -5 WHERE fid = 4")
+    with pytest.raises(InputError, match=r"population is not a whole number >= 0 \(fid 4\)"):
+        read_planfile(folder / "plan.gpkg", units=CODES)
 
 
 def test_other_column_names_are_found_or_named(tmp_path: Path) -> None:

@@ -338,6 +338,16 @@ def _(folder: Path) -> None:
     write_csv(folder / "practices.csv", ["GP practices by PCN, 2024", "", "", "", "", ""], [PRACTICE_HEADER, *rows])
 
 
+@case("practices-totals-row")
+def _(folder: Path) -> None:
+    rows = [
+        ["D81001", "FIXTURE SURGERY", "U00001", "FIXTURE PCN", 545500, 258500],
+        ["D81002", "SECOND SURGERY", "U00002", "SECOND PCN", 546500, 259500],
+        ["Total", "", "", "", "", ""],  # a spreadsheet's sum row left at the bottom
+    ]
+    write_csv(folder / "practices.csv", PRACTICE_HEADER, rows)
+
+
 @case("practices-header-repeated")
 def _(folder: Path) -> None:
     rows = [
