@@ -661,11 +661,11 @@ def refuse_misplaced_header(path: Path, rows: Iterable[Sequence[str]], wanted: C
     numbered = ((n, _cells(row)) for n, row in enumerate(rows, start=1) if row)  # pandas skips empty lines too
     top = list(itertools.islice(numbered, _TITLE_ROWS + 1))
     at = next((i for i, (_, cells) in enumerate(top) if set(wanted) <= set(cells)), None)
-    if at is None:
-        return  # no header near the top: _require_fields names the missing columns
-    if at > 0:
+    if at is not None and at > 0:
         raise InputError(path, _title_rows(top[0][1], top[0][0], top[at][0]))
-    header = top[0][1]
+    # Without the wanted columns near the top, _require_fields names them; row 1 is still the
+    # header a pasted copy would repeat (a plan CSV may name its columns otherwise).
+    header = top[0][1] if top else []
     repeats = [n for n, cells in itertools.chain(top[1:], numbered) if header and cells == header]
     if repeats:
         listed = [str(n) for n in repeats[:MAX_LISTED]]

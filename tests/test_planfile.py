@@ -172,6 +172,16 @@ def test_a_plan_csv_with_its_header_pasted_again_is_told_which_row_to_delete(tmp
         read_planfile(plan, units=CODES)
 
 
+def test_a_header_pasted_again_is_found_when_the_plan_names_its_columns_otherwise(tmp_path: Path) -> None:
+    # 'code' and 'sda' are plan columns sda accepts (planfile.CODE_FIELDS, AREA_FIELDS); once the
+    # title check looked for 'unit_code,area_id', the copy of row 1 was read as a unit 'code'.
+    rows = [f"{c},{a}" for c, a in zip(CODES, AREAS, strict=True)]
+    plan = tmp_path / "plan.csv"
+    plan.write_text("\n".join(["code,sda", *rows[:3], "code,sda", *rows[3:]]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 5 repeats the header; .* Fix: delete it"):
+        read_planfile(plan, units=CODES)
+
+
 def test_a_plan_csv_with_a_title_above_its_header_is_told_which_row_to_delete(tmp_path: Path) -> None:
     # Before, the title was taken for the header and the plan had "no unit code column".
     rows = [f"{c},{a}" for c, a in zip(CODES, AREAS, strict=True)]
