@@ -14,6 +14,7 @@ import datetime
 import functools
 import gc
 import json
+import logging
 import math
 import os
 import signal
@@ -127,6 +128,8 @@ def guarded(command: F) -> F:
       were and temporary files are removed.
     - Any other exception (a bug): one line naming it and a log file with the traceback, exit 4.
     - click's own exits (usage errors, ``--help``) pass through unchanged.
+    - Warnings and library log records go to stderr, or nowhere but for errors when the command
+      was given ``--quiet`` (its parameter ``quiet``): ``_show_library_messages``.
 
     Every command uses it; put it directly above the function (below the click decorators).
     """
@@ -145,6 +148,7 @@ def guarded(command: F) -> F:
         if ctrl_c is signal.default_int_handler:
             signal.signal(signal.SIGINT, _raise_interrupted)
         try:
+            _show_library_messages(bool(kwargs.get("quiet")))
             return command(*args, **kwargs)
         except SdaError as exc:
             click.echo(f"Error: {exc}", err=True)
@@ -237,12 +241,37 @@ def _c_output_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _show_warnings(quiet: bool) -> None:
+class _LibraryLog(logging.Handler):
+    """Log records of the libraries sda uses (matplotlib, adjustText, joblib...) as one line each
+    on stderr, like their warnings. Without a handler Python prints their warnings bare on stderr
+    (``logging.lastResort``), past ``--quiet``. One for the process, its level set per command."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a library's malformed record: logging's own report, not a crash
+            self.handleError(record)
+            return
+        library = record.name.partition(".")[0]
+        click.echo(f"{record.levelname.capitalize()} ({library}): {message}", err=True)
+
+
+_LIBRARY_LOG = _LibraryLog()
+
+
+def _show_library_messages(quiet: bool) -> None:
+    """Where warnings and library log records go: stderr, or under ``--quiet`` nowhere but for
+    errors. ``guarded`` calls it for every command, so every ``-q`` means the same."""
+
     def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
         if not quiet:
             click.echo(f"Warning: {message}", err=True)
 
     warnings.showwarning = show
+    _LIBRARY_LOG.setLevel(logging.ERROR if quiet else logging.WARNING)
+    root = logging.getLogger()
+    if _LIBRARY_LOG not in root.handlers:
+        root.addHandler(_LIBRARY_LOG)
     if NUMBA_CACHE_NOTE and not quiet:
         click.echo(f"Note: {NUMBA_CACHE_NOTE}", err=True)
 
@@ -385,7 +414,6 @@ def propose(
         sda propose --config configs/cambridgeshire-peterborough-28.toml --out out/28 --seed 7
         sda propose --config configs/cambridgeshire-peterborough.toml --previous out/2025 --out out/2026
     """
-    _show_warnings(quiet)
     say = _Reporter(quiet)
     cfg = _with_overrides(
         load_config(config_path),
@@ -443,7 +471,6 @@ def check(config_path: Path, quiet: bool) -> None:
     Example:
         sda check --config configs/cambridgeshire-peterborough.toml
     """
-    _show_warnings(quiet)
     say = _Reporter(quiet)
     cfg = load_config(config_path)
     from sda.api import load_inputs
@@ -475,7 +502,6 @@ def graph(config_path: Path, out: Path, quiet: bool) -> None:
     Example:
         sda graph --config configs/cambridgeshire-peterborough.toml --out graph.geojson
     """
-    _show_warnings(quiet)
     say = _Reporter(quiet)
     cfg = load_config(config_path)
     from sda.folder import input_paths, refuse_overwriting_inputs, write_file_atomically
@@ -497,8 +523,9 @@ def graph(config_path: Path, out: Path, quiet: bool) -> None:
 
 @cli.command()
 @click.argument("plan_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--quiet", "-q", is_flag=True, help="No warnings on stderr.")
 @guarded
-def report(plan_dir: Path) -> None:
+def report(plan_dir: Path, quiet: bool) -> None:
     """Re-render report.html and report.md from a plan folder written by ``sda propose``.
 
     \b
@@ -561,7 +588,6 @@ def evaluate(
     Example:
         sda evaluate --config configs/cambridgeshire-peterborough.toml out/cambridgeshire-peterborough
     """
-    _show_warnings(quiet)
     say = _Reporter(quiet)
     from sda.errors import PlanBrokenError
     from sda.evaluate import evaluate_plan, evaluation_text
@@ -599,8 +625,9 @@ def evaluate(
 )
 @click.option("--code-field", help="Column holding the unit code, in whichever plan lacks unit_code or code.")
 @click.option("--area-field", help="Column holding the area id, in whichever plan lacks area_id, area or sda.")
+@click.option("--quiet", "-q", is_flag=True, help="No warnings on stderr.")
 @guarded
-def diff(old: Path, new: Path, out: Path | None, code_field: str | None, area_field: str | None) -> None:
+def diff(old: Path, new: Path, out: Path | None, code_field: str | None, area_field: str | None, quiet: bool) -> None:
     """Say what changed between two plans: units and residents moved, between which areas, areas
     created or retired, and each area's population and scores before and after.
 
@@ -615,7 +642,6 @@ def diff(old: Path, new: Path, out: Path | None, code_field: str | None, area_fi
     from sda.folder import refuse_overwriting_inputs, replace_folder
     from sda.planfile import read_planfile, run_folder
 
-    _show_warnings(False)
     if out is not None:
         refuse_overwriting_inputs([out], [old, new])
         if out.is_dir() and run_folder(out) == out:
@@ -680,7 +706,6 @@ def repair(
         sda repair --config configs/cambridgeshire-peterborough.toml out/cambridgeshire-peterborough \\
             --keep SDA-03 --out out/repaired
     """
-    _show_warnings(quiet)
     say = _Reporter(quiet)
     from sda.edits import REPAIR_STEPS, repair_edited_plan, repair_text, write_repair
 

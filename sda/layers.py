@@ -22,7 +22,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from sda.area_table import areas_csv_text, clean_polygonal, dissolve_districts, names_of_codes
+from sda.area_table import areas_csv_text, clean_polygonal, district_outlines, names_of_codes
 from sda.cells import csv_text
 from sda.crs import BNG as _BNG
 from sda.crs import WGS84 as _WGS84
@@ -87,11 +87,12 @@ PROVENANCE_FIELDS = ("sda_version", "config_sha256", "run_at", "run_id")
 GPKG_VERSION = "1.3"
 
 
-def write_layers(plan: Plan, out_dir: Path, run: str) -> list[Path]:
+def write_layers(plan: Plan, out_dir: Path, run: str, districts: gpd.GeoDataFrame | None = None) -> list[Path]:
     """Write the plan's layers and tables into ``out_dir`` (a folder being built, see
     ``sda.folder.replace_folder``), each stamped with ``run``; the paths, in this order:
     ``units.geojson``, ``units.qml``, ``areas.geojson``, ``areas.qml``, ``assignment.csv``,
-    ``areas.csv``, ``plan.gpkg``."""
+    ``areas.csv``, ``plan.gpkg``. ``districts``: the outlines the maps drew
+    (``sda.area_table.district_outlines``), so that a worker need not dissolve them again."""
     units = units_frame(plan)
     areas = areas_frame(plan)
     qml = {name: stamp_xml(text, run) for name, text in layer_qml(plan, areas).items()}
@@ -106,7 +107,7 @@ def write_layers(plan: Plan, out_dir: Path, run: str) -> list[Path]:
         write_text(out_dir / "areas.qml", qml["areas"]),
         _write_assignment(plan, out_dir / "assignment.csv"),
         write_text(out_dir / "areas.csv", areas_csv_text(plan)),
-        _write_geopackage(plan, units, areas, qml, out_dir / "plan.gpkg"),
+        _write_geopackage(plan, units, areas, qml, out_dir / "plan.gpkg", districts),
     ]
 
 
@@ -252,7 +253,12 @@ def layer_qml(plan: Plan, areas: gpd.GeoDataFrame) -> dict[str, str]:
 
 
 def _write_geopackage(
-    plan: Plan, units: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, qml: Mapping[str, str], path: Path
+    plan: Plan,
+    units: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    qml: Mapping[str, str],
+    path: Path,
+    districts: gpd.GeoDataFrame | None,
 ) -> Path:
     """One GeoPackage in EPSG:27700 with the plan's layers and their default QGIS styles."""
     stamped = areas.assign(**{k: show_text(plan.provenance.get(k)) for k in PROVENANCE_FIELDS})
@@ -263,7 +269,9 @@ def _write_geopackage(
     }
     if plan.practices is not None and len(plan.practices):
         layers["practices"] = (in_bng(plan.practices), "Point")
-    districts = dissolve_districts(units).reset_index()
+    if districts is None:
+        districts = district_outlines(plan.units)
+    districts = in_bng(districts).reset_index()
     if len(districts):  # the outlines the print maps draw, so QGIS can draw them too
         layers["districts"] = (districts[["district", "name", "geometry"]], _polygon_type(districts))
     stamp = _run_time(plan)

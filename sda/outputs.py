@@ -38,6 +38,7 @@ import pyogrio
 import pyogrio.errors
 
 from sda import __version__
+from sda.area_table import district_outlines
 from sda.config import restore_config
 from sda.engine.parallel import started_tasks
 from sda.errors import MAX_LISTED, InputError, OutputError
@@ -248,10 +249,12 @@ def _write_set(plan: Plan, out_dir: Path, ahead: DrawnMaps | None) -> list[Path]
     # ([search] jobs; A3, the slower, first) while this process writes the rest; with one job,
     # here, once the rest is written. The layers are written on a worker too (``sda.layers``
     # imports no plotting library, so it starts at once) while this process writes the report.
-    papers = [(plan, paper) for paper in reversed(PRINT_PAPERS)] if ahead is None else []
+    # The district outlines are dissolved once, here or for the maps drawn ahead, and handed over.
+    districts = district_outlines(plan.units)
+    papers = [(plan, paper, districts) for paper in reversed(PRINT_PAPERS)] if ahead is None else []
     with (
         started_tasks(render_sheet, papers, jobs) as sheets,
-        started_tasks(write_layers, [(plan, out_dir, run)], jobs) as layers,
+        started_tasks(write_layers, [(plan, out_dir, run, districts)], jobs) as layers,
     ):
         record = write_text(out_dir / "plan.json", _dumps(_plan_record(plan)))
         report = _write_report_files(plan, out_dir, None if ahead is None else ahead.figures)

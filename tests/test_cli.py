@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import signal
@@ -431,6 +432,50 @@ def test_json_on_stdout_parses_although_highs_prints_a_banner(tmp_path: Path) ->
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["n_areas"] >= 1  # HiGHS's banner went to stderr, not into the JSON
+
+
+def test_quiet_propose_prints_nothing_although_matplotlib_cannot_write_its_config(tmp_path: Path) -> None:
+    # A locked-down PC: matplotlib logs two warnings as it is imported to draw the maps, which
+    # Python printed on stderr past --quiet.
+    import subprocess
+    import sys
+
+    config = _grid_case(tmp_path / "in")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    args = ["propose", "-c", str(config), "-o", str(tmp_path / "out"), "-q", "--no-tradeoffs", "--no-exact"]
+    result = subprocess.run(
+        [sys.executable, "-m", "sda", *args, "--count", "3", "--jobs", "1"],
+        env=dict(os.environ, PYTHONPATH=str(ROOT), MPLCONFIGDIR=str(blocker / "matplotlib")),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_library_log_record_is_a_warning_line_and_quiet_silences_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quiet: bool
+) -> None:
+    import sda.api
+
+    config = _grid_case(tmp_path / "in")
+    load_inputs = sda.api.load_inputs
+
+    def load_and_log(*args: object, **kwargs: object) -> object:
+        logging.getLogger("matplotlib.font_manager").warning("findfont: Font family %r not found.", "Arial")
+        return load_inputs(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("sda.api.load_inputs", load_and_log)
+    result = CliRunner().invoke(cli, ["check", "-c", str(config), *(["-q"] if quiet else [])])
+    assert result.exit_code == 0, result.output
+    said = "Warning (matplotlib): findfont: Font family 'Arial' not found.\n"
+    if quiet:
+        assert result.stderr == ""
+    else:  # nothing useful lost: one line, as a warning is shown
+        assert said in result.stderr
 
 
 def test_jobs_flag_overrides_the_config() -> None:

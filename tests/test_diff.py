@@ -7,6 +7,7 @@ import csv
 import json
 import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -37,15 +38,39 @@ def _rows(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
 
 
-def _edited_csv(plan_dir: Path, folder: Path, moves: dict[str, str]) -> Path:
-    rows = _rows(plan_dir / "assignment.csv")
-    path = folder / "edited.csv"
+def _assignment(plan_dir: Path) -> dict[str, str]:
+    """The plan's ``unit_code -> area_id``, in the order of its assignment.csv."""
+    return {row["unit_code"]: row["area_id"] for row in _rows(plan_dir / "assignment.csv")}
+
+
+def _plan_csv(
+    path: Path,
+    areas: Mapping[str, str],
+    *,
+    names: Mapping[str, str] | None = None,
+    header: tuple[str, str] = ("unit_code", "area_id"),
+) -> Path:
+    """A plan as an officer's CSV: one row per unit and its area; with ``names``, an
+    ``area_name`` column naming each row's area (its id where ``names`` has none)."""
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["unit_code", "area_id"])
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({"unit_code": row["unit_code"], "area_id": moves.get(row["unit_code"], row["area_id"])})
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow([*header, "area_name"] if names is not None else header)
+        for code, area in areas.items():
+            writer.writerow([code, area, names.get(area, area)] if names is not None else [code, area])
     return path
+
+
+def _edited_csv(plan_dir: Path, folder: Path, moves: Mapping[str, str]) -> Path:
+    return _plan_csv(folder / "edited.csv", {**_assignment(plan_dir), **moves})
+
+
+def _edited_copy(plan_dir: Path, folder: Path, moves: Mapping[str, str]) -> Path:
+    """A copy of the plan folder whose plan.gpkg has ``moves`` (code -> area) made as in QGIS; its path."""
+    shutil.copytree(plan_dir, folder)
+    gpkg = folder / "plan.gpkg"
+    fids = fids_of(gpkg)
+    edit_units_in_place(gpkg, {fids[code]: area for code, area in moves.items()})
+    return gpkg
 
 
 def test_a_plan_against_itself_has_no_change(plan_dir: Path) -> None:
@@ -65,8 +90,7 @@ def test_a_plan_against_itself_has_no_change(plan_dir: Path) -> None:
 def test_plans_that_share_no_unit_are_said_to(plan_dir: Path, tmp_path: Path) -> None:
     # Two folders of different places (or codes) mixed up: every unit is removed or new, and the
     # change log says why first, instead of listing it as a redrawing.
-    elsewhere = tmp_path / "elsewhere.csv"
-    elsewhere.write_text("unit_code,area_id\nX1,A\nX2,B\n", encoding="utf-8")
+    elsewhere = _plan_csv(tmp_path / "elsewhere.csv", {"X1": "A", "X2": "B"})
     text = render_diff_text(diff_plans(read_planfile(plan_dir), read_planfile(elsewhere)))
     assert text.splitlines()[2].startswith("The two plans share no unit, by code or by overlap")
     assert "share no unit" not in render_diff_text(diff_plans(read_planfile(plan_dir), read_planfile(plan_dir)))
@@ -137,9 +161,7 @@ def test_areas_are_matched_by_residents_not_by_id(plan_dir: Path, tmp_path: Path
 
 def test_diff_takes_the_column_names_its_fix_gives(plan_dir: Path, tmp_path: Path) -> None:
     # diff said "Fix: name the column with --code-field NAME" but had no such option.
-    rows = _rows(plan_dir / "assignment.csv")
-    other = tmp_path / "lsoa.csv"
-    other.write_text("LSOA21CD,zone\n" + "".join(f"{r['unit_code']},{r['area_id']}\n" for r in rows), encoding="utf-8")
+    other = _plan_csv(tmp_path / "lsoa.csv", _assignment(plan_dir), header=("LSOA21CD", "zone"))
     refused = CliRunner().invoke(cli, ["diff", str(plan_dir), str(other)])
     assert refused.exit_code == 1 and "Fix: name the column with --code-field NAME" in refused.output
     taken = CliRunner().invoke(
@@ -158,30 +180,23 @@ def test_a_bad_plan_file_exits_1_with_the_row(plan_dir: Path, tmp_path: Path) ->
 
 
 def test_area_names_are_shown_when_the_plans_have_them(plan_dir: Path, tmp_path: Path) -> None:
-    rows = _rows(plan_dir / "assignment.csv")
     names = {"A1": "Ely & Soham", "A2": "March", "A3": "Wisbech", "A4": "Chatteris"}
-    lines = ["unit_code,area_id,area_name"]
-    lines += [f"{r['unit_code']},{HAND_MOVES.get(r['unit_code'], r['area_id'])},{names[r['area_id']]}" for r in rows]
     # The names follow the areas, not the units: a moved unit's row carries its new area's name.
-    lines = [lines[0]] + [f"{c},{a},{names[a]}" for c, a, _ in (line.split(",") for line in lines[1:])]
-    (tmp_path / "named.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    diff = diff_plans(read_planfile(plan_dir), read_planfile(tmp_path / "named.csv"))
+    named = _plan_csv(tmp_path / "named.csv", {**_assignment(plan_dir), **HAND_MOVES}, names=names)
+    diff = diff_plans(read_planfile(plan_dir), read_planfile(named))
     assert dict(zip(diff.areas["area_id"], diff.areas["area_name"], strict=True)) == names
     assert "A4 Chatteris [kept]: 5,250 -> 3,875;" in render_diff_text(diff)
 
 
 def test_a_removed_unit_is_named_with_its_area_and_residents(plan_dir: Path, tmp_path: Path) -> None:
-    rows = _rows(plan_dir / "assignment.csv")
-    gone = rows[0]
-    kept = tmp_path / "kept.csv"
-    kept.write_text(
-        "unit_code,area_id\n" + "".join(f"{r['unit_code']},{r['area_id']}\n" for r in rows[1:]), encoding="utf-8"
-    )
+    assignment = _assignment(plan_dir)
+    gone, area = next(iter(assignment.items()))
+    kept = _plan_csv(tmp_path / "kept.csv", {c: a for c, a in assignment.items() if c != gone})
     old = read_planfile(plan_dir)
     text = render_diff_text(diff_plans(old, read_planfile(kept)))
-    assert f"Units: {len(rows) - 1} now (1 removed); carried by" in text
-    residents = int(old.population[gone["unit_code"]])
-    assert f"{gone['unit_code']} ({gone['area_id']}, {residents:,} residents)" in text
+    assert f"Units: {len(assignment) - 1} now (1 removed); carried by" in text
+    residents = int(old.population[gone])
+    assert f"{gone} ({area}, {residents:,} residents)" in text
 
 
 def test_an_id_in_both_plans_is_neither_created_nor_retired_when_its_units_are_removed(
@@ -190,17 +205,10 @@ def test_an_id_in_both_plans_is_neither_created_nor_retired_when_its_units_are_r
     # A5 is R0C0 alone (a town that is one unit); R0C0 is then removed from the units and A5 now
     # names the area R0C1 joined. A5 shares no residents across the plans, which was reported as
     # "created: A5; retired: A5".
-    old = tmp_path / "old"
-    shutil.copytree(plan_dir, old)
-    edit_units_in_place(old / "plan.gpkg", {fids_of(old / "plan.gpkg")["R0C0"]: "A5"})
-    rows = [r for r in _rows(plan_dir / "assignment.csv") if r["unit_code"] != "R0C0"]
-    new = tmp_path / "new.csv"
-    new.write_text(
-        "unit_code,area_id\n"
-        + "".join(f"{r['unit_code']},{'A5' if r['unit_code'] == 'R0C1' else r['area_id']}\n" for r in rows),
-        encoding="utf-8",
-    )
-    diff = diff_plans(read_planfile(old / "plan.gpkg"), read_planfile(new))
+    old = _edited_copy(plan_dir, tmp_path / "old", {"R0C0": "A5"})
+    areas = {c: "A5" if c == "R0C1" else a for c, a in _assignment(plan_dir).items() if c != "R0C0"}
+    new = _plan_csv(tmp_path / "new.csv", areas)
+    diff = diff_plans(read_planfile(old), read_planfile(new))
     assert diff.created == [] and diff.retired == []
     assert dict(zip(diff.areas["area_id"], diff.areas["status"], strict=True)) == dict.fromkeys(
         ["A1", "A2", "A3", "A4", "A5"], "kept"
@@ -214,24 +222,16 @@ def test_an_id_in_both_plans_is_neither_created_nor_retired_when_its_units_are_r
 def test_a_hand_edit_is_not_called_the_searchs_choice_and_old_scores_are_not_shown(
     plan_dir: Path, tmp_path: Path
 ) -> None:
-    edited = tmp_path / "edited"
-    shutil.copytree(plan_dir, edited)
-    edit_units_in_place(edited / "plan.gpkg", {fids_of(edited / "plan.gpkg")["R0C1"]: "A2"})
-    diff = diff_plans(read_planfile(plan_dir), read_planfile(edited / "plan.gpkg"))
+    edited = _edited_copy(plan_dir, tmp_path / "edited", {"R0C1": "A2"})
+    diff = diff_plans(read_planfile(plan_dir), read_planfile(edited))
     assert diff.moved["reason"].tolist() == [NO_DATA_REASON]
-    assert diff.scores == {} and diff.edited == [edited / "plan.gpkg"]
+    assert diff.scores == {} and diff.edited == [edited]
     text = render_diff_text(diff)
     assert "Scores are not shown for" in text and "Plan scores" not in text
 
 
 def test_a_renamed_area_is_a_change(plan_dir: Path, tmp_path: Path) -> None:
-    rows = _rows(plan_dir / "assignment.csv")
-    renamed = tmp_path / "renamed.csv"
-    renamed.write_text(
-        "unit_code,area_id,area_name\n"
-        + "".join(f"{r['unit_code']},{r['area_id']},{'Ely' if r['area_id'] == 'A1' else r['area_id']}\n" for r in rows),
-        encoding="utf-8",
-    )
+    renamed = _plan_csv(tmp_path / "renamed.csv", _assignment(plan_dir), names={"A1": "Ely"})
     diff = diff_plans(read_planfile(plan_dir / "assignment.csv"), read_planfile(renamed))
     assert diff.renamed == [("A1", "A1", "Ely")] and not diff.unchanged
     assert "Renamed: A1 'A1' -> 'Ely'." in render_diff_text(diff)

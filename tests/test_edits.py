@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +18,8 @@ from editing import (
     fids_of,
 )
 from helpers import cell, folder_bytes, grid_graph, labels_from, problem_of
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from sda.api import load_inputs
 from sda.cli import cli
@@ -241,6 +244,71 @@ def test_the_cheapest_single_move_that_mends_the_band_is_found() -> None:
     held[uneven.codes.index(cell(0, 3))] = True
     assert cheapest_single_move(uneven, _cfg(), labels, held, ["A", "B"]) is None
     assert cheapest_single_move(uneven, _cfg(), found, free, ["A", "B"]) is None  # in band: nothing to mend
+
+
+@st.composite
+def _grid_plans(draw: st.DrawFn) -> tuple[nx.Graph, dict[str, int], dict[str, bool], int, int]:
+    """A 3 x 4 grid (1-20 residents a cell, two PCNs) cut into 2-4 contiguous areas grown from
+    random seeds, a few held cells, and a band near the areas' sizes that often leaves one or two
+    areas a little outside."""
+    pops = draw(st.lists(st.integers(1, 20), min_size=12, max_size=12))
+    graph = grid_graph(3, 4, population=pops)
+    nx.set_node_attributes(graph, {code: "AB"[int(code[3]) // 2] for code in graph}, "pcn")
+    k = draw(st.integers(2, 4))
+    codes = sorted(graph)
+    area = dict(zip(draw(st.lists(st.sampled_from(codes), min_size=k, max_size=k, unique=True)), range(k), strict=True))
+    while len(area) < len(codes):  # each cell joins an area it touches: every area is contiguous
+        border = sorted(c for c in codes if c not in area and any(n in area for n in graph[c]))
+        code = draw(st.sampled_from(border))
+        area[code] = draw(st.sampled_from(sorted({area[n] for n in graph[code] if n in area})))
+    held = {code: draw(st.integers(0, 4)) == 0 for code in codes}
+    pops = [sum(graph.nodes[c]["population"] for c in codes if area[c] == a) for a in range(k)]
+    low = draw(st.integers(min(pops) - 10, min(pops) + 10))  # near the areas' own sizes
+    return graph, area, held, low, max(low, draw(st.integers(max(pops) - 10, max(pops) + 10)))
+
+
+def _keeps_band_and_contiguity(graph: nx.Graph, area: dict[str, int], k: int, low: int, high: int) -> bool:
+    """Recounted with networkx from the grid itself: every area non-empty, connected and in band."""
+    for a in range(k):
+        members = [code for code, b in area.items() if b == a]
+        population = sum(graph.nodes[code]["population"] for code in members)
+        if not members or not nx.is_connected(graph.subgraph(members)) or not low <= population <= high:
+            return False
+    return True
+
+
+@settings(max_examples=120, deadline=None)
+@given(_grid_plans())
+def test_the_cheapest_single_move_is_the_cheapest_that_brute_force_finds(
+    case: tuple[nx.Graph, dict[str, int], dict[str, bool], int, int],
+) -> None:
+    graph, area, held_at, low, high = case
+    k = max(area.values()) + 1
+    problem = problem_of(graph, low, high, pcn_of=nx.get_node_attributes(graph, "pcn"))
+    labels = labels_from(problem, area)
+    held = np.array([held_at[code] for code in problem.codes])
+    names = [f"A{a}" for a in range(k)]
+    # Every move of one free unit to another area that leaves a valid plan, with its residents.
+    fixes = [
+        graph.nodes[code]["population"]
+        for code in area
+        if not held_at[code]
+        for to in range(k)
+        if to != area[code] and _keeps_band_and_contiguity(graph, {**area, code: to}, k, low, high)
+    ]
+    pops = [sum(graph.nodes[c]["population"] for c in area if area[c] == a) for a in range(k)]
+    outside = any(not low <= p <= high for p in pops)
+    found = cheapest_single_move(problem, _cfg(), labels, held, names)
+    event("mendable" if outside and fixes else "in band" if not outside else "no single move mends it")
+    if not outside or not fixes:
+        assert found is None
+    else:
+        assert found is not None
+        moved = [problem.codes[i] for i in np.flatnonzero(found != labels)]
+        assert len(moved) == 1 and not held_at[moved[0]]
+        after = {code: int(found[problem.codes.index(code)]) for code in area}
+        assert _keeps_band_and_contiguity(graph, after, k, low, high)
+        assert graph.nodes[moved[0]]["population"] == min(fixes)
 
 
 def test_repair_never_writes_over_the_plan_it_repairs(

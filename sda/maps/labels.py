@@ -227,8 +227,9 @@ def _fits_its_axes(label: MapLabel, renderer: Any) -> bool:
     """Whether ``label`` is no wider and no taller than its axes, shortened to its id first if not.
 
     No move puts a bigger label inside its map, and adjustText, asked to, logs "Some labels are
-    too long" at every step (on stderr, past ``--quiet``, and from the workers too). A label still
-    too big stays at its anchor for ``settle_labels`` to number.
+    too long" at every step: a warning line each time without ``--quiet`` (the CLI shows library
+    log records as warnings). A label still too big stays at its anchor for ``settle_labels`` to
+    number.
     """
     assert label.artist is not None
     frame = label.ax.get_window_extent(renderer)

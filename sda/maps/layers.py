@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import textwrap
-import weakref
 from typing import Any
 
 import geopandas as gpd
@@ -20,7 +19,7 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.path import Path
 
-from sda.area_table import dissolve_districts
+from sda.area_table import district_outlines
 from sda.plan import Plan, area_neighbours
 
 __all__ = [
@@ -64,18 +63,9 @@ def area_shapes(plan: Plan) -> gpd.GeoDataFrame:
     return frame
 
 
-# One at a time: the districts of the last units frame, dropped with it (the screen map, the
-# print sheets and the locators of a plan share its units, and dissolving them takes about 0.09 s).
-_districts: tuple[weakref.ref[gpd.GeoDataFrame], gpd.GeoDataFrame] | None = None
-
-
 def district_shapes(plan: Plan) -> gpd.GeoDataFrame:
     """District outlines dissolved from the units: index ``district``, column ``name``; empty if none."""
-    global _districts
-    units = plan.units
-    if _districts is None or _districts[0]() is not units:
-        _districts = (weakref.ref(units), dissolve_districts(units))
-    return _districts[1].copy()
+    return district_outlines(plan.units)
 
 
 def area_names(plan: Plan) -> dict[str, str]:

@@ -116,16 +116,18 @@ def render_print_maps(plan: Plan) -> dict[str, bytes]:
     return files
 
 
-def render_sheet(plan: Plan, paper: str) -> dict[str, bytes]:
+def render_sheet(plan: Plan, paper: str, districts: gpd.GeoDataFrame | None = None) -> dict[str, bytes]:
     """One print sheet's files, by name: ``map_<paper>.png`` and ``map_<paper>.pdf``. A task of
     its own, so the writer can draw the sheets on other cores while it writes the rest of the
-    folder."""
-    fig = draw_sheet(plan, paper)
+    folder; ``districts``, the outlines already dissolved (``district_shapes``), spares each
+    worker dissolving them again."""
+    fig = draw_sheet(plan, paper, districts)
     return {f"map_{paper}.png": figure_bytes(fig, "png", PRINT_DPI), f"map_{paper}.pdf": figure_bytes(fig, "pdf")}
 
 
-def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
-    """Draw the plan map on a landscape page of ``paper`` (``"a4"``, ``"a3"`` or ``"screen"``).
+def draw_sheet(plan: Plan, paper: str = "a4", districts: gpd.GeoDataFrame | None = None) -> Figure:
+    """Draw the plan map on a landscape page of ``paper`` (``"a4"``, ``"a3"`` or ``"screen"``),
+    with the district outlines ``districts`` (default: ``district_shapes(plan)``).
 
     Returns
     -------
@@ -143,7 +145,7 @@ def draw_sheet(plan: Plan, paper: str = "a4") -> Figure:
     fig = Figure(figsize=(width, height), dpi=PRINT_DPI if paper == "a4" else 150)
     FigureCanvasAgg(fig)
     shapes = area_shapes(plan)
-    districts = district_shapes(plan)
+    districts = district_shapes(plan) if districts is None else districts.copy()
     colours = area_colours(shapes.index, area_neighbours(plan))
     names = area_names(plan)
     practices = practices_in(plan, shapes.crs)
