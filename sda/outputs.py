@@ -474,7 +474,7 @@ def _check_areas_layer(gpkg: Path, areas: pd.DataFrame, run_ids: set[str]) -> No
     the report would draw it, while every figure comes from the units."""
     if not run_ids or "area_id" not in areas.columns:
         return
-    if found := areas_layer_changes(areas["area_id"].astype(str).tolist(), run_ids):
+    if found := areas_layer_changes(areas["area_id"], run_ids):
         msg = (
             f"layer 'areas' was edited after the run ({found}). sda takes a plan from the units layer: to merge or "
             "move areas, change area_id of their units in layer 'units', then run `sda evaluate --config CONFIG "

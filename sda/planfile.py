@@ -43,6 +43,8 @@ __all__ = [
     "areas_layer_changes",
     "changed_units",
     "find_plan_file",
+    "plan_text",
+    "quick_pairs",
     "read_assignment",
     "read_original",
     "read_planfile",
@@ -498,10 +500,11 @@ def _refuse_areas_table(path: Path, layer: str | None, frame: pd.DataFrame, code
     raise InputError(path, msg)
 
 
-def areas_layer_changes(drawn: Sequence[str], run_ids: set[str]) -> str:
+def areas_layer_changes(drawn: Iterable[Any], run_ids: set[str]) -> str:
     """How the ids of an ``areas`` layer differ from the run's areas ("" when they do not): ids
-    given twice (areas merged in QGIS), missing (deleted) or new."""
-    counts = Counter(drawn)
+    given twice (areas merged in QGIS), missing (deleted) or new. Ids are read as every copy of a
+    plan is (``plan_text``), so an id typed again with a space is the same area."""
+    counts = Counter(plan_text(a) for a in drawn)
     twice = sorted(a for a, n in counts.items() if n > 1)
     gone, new = sorted(run_ids - set(counts)), sorted(set(counts) - run_ids)
     parts = (
@@ -522,7 +525,7 @@ def _warn_if_areas_layer_edited(path: Path, record: dict[str, Any] | None) -> No
         drawn = pyogrio.read_dataframe(path, layer="areas", columns=["area_id"], read_geometry=False)["area_id"]
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError, KeyError):
         return
-    if found := areas_layer_changes(drawn.map(_text).tolist(), run_ids):
+    if found := areas_layer_changes(drawn, run_ids):
         warnings.warn(
             f"{path}: layer 'areas' was edited after the run ({found}); sda reads the plan "
             "from layer 'units' only, so edits to the areas layer are not read. To merge or move areas, change "

@@ -474,6 +474,16 @@ def test_report_reads_an_area_id_retyped_with_a_space_as_every_plan_reader_does(
     assert read_plan(edited).units.at[code, "area_id"] == area
 
 
+def test_an_area_id_retyped_with_a_space_in_the_areas_layer_is_not_an_edit(out_dir: Path, tmp_path: Path) -> None:
+    # The areas layer's ids are read as the units' are (planfile.plan_text): "SDA-01 " was
+    # refused as an area "not in the run" and "SDA-01" as "missing".
+    edited = tmp_path / "edited"
+    shutil.copytree(out_dir, edited)
+    area = pyogrio.read_dataframe(edited / "plan.gpkg", layer="areas", read_geometry=False).loc[0, "area_id"]
+    assert update_in_place(edited / "plan.gpkg", "UPDATE areas SET area_id = ? WHERE fid = 1", (f"{area} ",))
+    assert set(read_plan(edited).units["area_id"]) >= {area}
+
+
 def test_report_timings_stay_in_plan_json(plan: Plan, tmp_path: Path) -> None:
     import dataclasses
 
