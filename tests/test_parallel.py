@@ -70,6 +70,30 @@ def test_a_failure_in_the_block_leaves_no_task_running(jobs: int, tmp_path: Path
     assert list(run_tasks(square, [(4,), (5,)], jobs)) == [16, 25]  # the workers serve the next call
 
 
+def warn_and_log(x: int) -> int:
+    import logging
+    import warnings
+
+    warnings.warn(f"task {x} warned", RuntimeWarning, stacklevel=1)
+    logging.getLogger("somelibrary.module").warning("task %d logged", x)
+    return x
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_what_a_task_warns_or_logs_reaches_the_caller_with_any_number_of_jobs(
+    jobs: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A worker's standard error goes to the null device: a map's warning (a glyph missing from
+    # the font, say) was lost at 2 jobs, while 1 job showed it. Now it is raised in the caller.
+    with pytest.warns(RuntimeWarning) as warned, caplog.at_level("WARNING"):
+        assert list(run_tasks(warn_and_log, [(1,), (2,)], jobs)) == [1, 2]
+        with started_tasks(warn_and_log, [(3,)], jobs) as results:
+            assert list(results) == [3]
+    assert sorted(str(w.message) for w in warned) == ["task 1 warned", "task 2 warned", "task 3 warned"]
+    logged = [(r.name, r.getMessage()) for r in caplog.records]
+    assert logged == [("somelibrary.module", f"task {x} logged") for x in (1, 2, 3)]
+
+
 def test_child_seeds_depend_on_the_seed_and_stream_only() -> None:
     first = [s.generate_state(1)[0] for s in child_seeds(7, 3, stream=1)]
     assert first == [s.generate_state(1)[0] for s in child_seeds(7, 3, stream=1)]

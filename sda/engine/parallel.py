@@ -9,7 +9,9 @@ plan with one worker or many.
 Workers are joblib's loky processes, kept alive between calls, forked from a fork server that
 has loaded the engine once (``_fork_workers_from_a_server``). ``jobs = 1`` runs everything in
 this process. Every worker starts by letting go of the caller's standard output and error
-(pointed at the null device: a task returns what it has to say) and then exits as soon as the
+(pointed at the null device: a task returns what it has to say, and the warnings and library log
+records it raised are handed back with its result and raised again here, ``_Said``) and then
+exits as soon as the
 process that started it is gone, so a run killed with ``kill -9`` leaves no worker behind
 holding its pipes open. It has the engine loaded, compiled kernels included, with what that
 made frozen out of the garbage collector's sight (``load_engine``), so its tasks start at once.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import gc
+import logging
 import multiprocessing
 import os
 import queue
@@ -28,9 +31,10 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,7 +90,8 @@ def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], jobs: in
         for task in tasks:
             yield fn(*task)
         return
-    yield from _dispatch(fn, tasks, resolve_jobs(jobs))
+    for said in _dispatch(fn, tasks, resolve_jobs(jobs)):
+        yield said.delivered()
 
 
 @contextlib.contextmanager
@@ -142,7 +147,56 @@ def _arrivals(arrived: queue.SimpleQueue[tuple[bool, Any]], n: int) -> Generator
             if value is not None:
                 raise value
             return
-        yield value
+        yield value.delivered()
+
+
+class _Said(NamedTuple):
+    """A task's result, with the warnings and library log records it raised on its worker, whose
+    standard error goes nowhere: raised again in the caller (``delivered``), they reach the
+    terminal, or ``--quiet``, as they would have with one job."""
+
+    result: Any
+    warned: list[tuple[type[Warning], str]]
+    logged: list[tuple[str, int, str]]
+
+    def delivered(self) -> Any:
+        for category, message in self.warned:
+            warnings.warn(message, category, stacklevel=2)
+        for name, level, message in self.logged:
+            logging.getLogger(name).log(level, "%s", message)
+        return self.result
+
+
+class _Keep(logging.Handler):
+    """Collects a worker task's log records of WARNING and above, for ``_Said``."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.kept: list[tuple[str, int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.kept.append((record.name, record.levelno, record.getMessage()))
+
+
+def _saying(fn: Callable[..., Any], *task: Any) -> _Said:
+    """``fn(*task)`` on a worker, with what it warned or logged (``_Said``)."""
+    keep = _Keep()
+    root = logging.getLogger()
+    root.addHandler(keep)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # the caller's filters decide, as each is raised there
+            result = fn(*task)
+    finally:
+        root.removeHandler(keep)
+    warned = [(w.category if _picklable(w.category) else UserWarning, str(w.message)) for w in caught]
+    return _Said(result, warned, keep.kept)
+
+
+def _picklable(category: type[Warning]) -> bool:
+    """Whether a warning's category can travel back by name (a class defined in a function cannot)."""
+    module = sys.modules.get(category.__module__)
+    return getattr(module, category.__qualname__, None) is category
 
 
 def _dispatch(
@@ -169,7 +223,7 @@ def _dispatch_now(
         for task in tasks:
             if stop is not None and stop.is_set():
                 return
-            yield delayed(fn)(*task)
+            yield delayed(_saying)(fn, *task)
 
     # The same initializer every time, so that joblib reuses the running workers.
     with parallel_config(backend="loky", initializer=_start_worker, initargs=(os.getpid(),)):
