@@ -55,6 +55,7 @@ __all__ = [
     "read_units",
     "refuse_misplaced_header",
     "refuse_repeated_headers",
+    "refuse_spreadsheet_formats",
 ]
 
 #: Columns of the frame ``read_units`` returns (index ``unit_code``).
@@ -598,8 +599,9 @@ _SPREADSHEET_MAGIC = (
 )
 
 
-def _refuse_spreadsheet_formats(path: Path) -> None:
-    """Name the format of a spreadsheet saved as something other than CSV, with the fix."""
+def refuse_spreadsheet_formats(path: Path) -> None:
+    """Name the format of a spreadsheet saved as something other than CSV, with the fix (every CSV
+    reader asks here: decoded as text, such a file reads as columns of garbage)."""
     try:
         with path.open("rb") as handle:
             head = handle.read(8)
@@ -699,7 +701,7 @@ def _read_text_csv(path: Path, wanted: Collection[str] = ()) -> pd.DataFrame:
     """Read a CSV with every column as text, so bad values can be reported as written; ``wanted``
     are the columns its header must have (to recognise a title row above it). The file is read
     once: its layout and header are checked on the same text pandas reads."""
-    _refuse_spreadsheet_formats(path)
+    refuse_spreadsheet_formats(path)
     text = _csv_text(path)
     with contextlib.suppress(csv.Error):  # not CSV as the csv module reads it: pandas says why below
         refuse_misplaced_header(path, csv.reader(StringIO(text, newline="")), wanted)

@@ -38,8 +38,14 @@ import pyogrio.errors
 from sda.cells import plain_cell
 from sda.codes import lost_zeros
 from sda.errors import InputError, ProblemsError, SdaWarning
-from sda.io import gdal_reason, not_utf8, refuse_misplaced_header, refuse_repeated_headers
-from sda.validate import is_placeholder, row_number
+from sda.io import (
+    gdal_reason,
+    not_utf8,
+    refuse_misplaced_header,
+    refuse_repeated_headers,
+    refuse_spreadsheet_formats,
+)
+from sda.validate import SPREADSHEET_SUFFIXES, is_placeholder, row_number
 
 __all__ = [
     "PlanFile",
@@ -192,7 +198,7 @@ def quick_pairs(file: Path) -> dict[str, tuple[str, str]] | None:
     None when it cannot be read that way (``read_planfile`` then says why, if it is the one read).
     The one reader for telling whether a folder's copies of the plan still agree."""
     try:
-        if file.suffix.lower() == ".csv":
+        if file.suffix.lower() in SPREADSHEET_SUFFIXES:
             frame = _read_csv(file)
         else:
             layer = "units" if file.suffix.lower() == ".gpkg" else None
@@ -274,7 +280,7 @@ def read_planfile(
     file = find_plan_file(Path(path))
     known = None if units is None else [str(u) for u in units]
     layer: gpd.GeoDataFrame | None
-    if file.suffix.lower() == ".csv":
+    if file.suffix.lower() in SPREADSHEET_SUFFIXES:
         frame = _read_csv(file)
         layer, rows, layer_name = None, [f"row {row_number(file, i)}" for i in frame.index], None
     else:
@@ -368,7 +374,9 @@ def changed_units(edited: pd.Series, original: pd.Series) -> pd.DataFrame:
 def _read_csv(path: Path) -> pd.DataFrame:
     """A plan CSV as Excel saves it too: UTF-8 (with or without a BOM) or Windows-1252, comma,
     semicolon (European Excel) or tab separated; spaces around headers dropped, and rows left
-    wholly blank (trailing ``,,`` lines) skipped."""
+    wholly blank (trailing ``,,`` lines) skipped. A workbook or Excel's "Unicode Text" given as
+    the plan is refused with the Save As that makes it a CSV, not read as columns of garbage."""
+    refuse_spreadsheet_formats(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -457,6 +457,22 @@ def _(folder: Path) -> None:
     write_geojson(folder / "plan.geojson", features)
 
 
+@case("plan-csv-unicode-text")
+def _(folder: Path) -> None:
+    lines = ["unit_code\tarea_id", *(f"{code}\t{area}" for code, area in PLAN_ROWS)]
+    (folder / "plan.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-16"))  # Excel "Unicode Text"
+
+
+@case("plan-csv-saved-as-xlsx")
+def _(folder: Path) -> None:
+    import zipfile
+
+    # The plan saved from Excel as a workbook and named .csv: a zip archive, as every .xlsx is.
+    with zipfile.ZipFile(folder / "plan.csv", "w") as book:
+        info = zipfile.ZipInfo("[Content_Types].xml", date_time=(2024, 1, 1, 0, 0, 0))
+        book.writestr(info, '<?xml version="1.0"?><Types/>')
+
+
 def main() -> None:
     for name, writer in WRITERS.items():
         folder = HERE / name
