@@ -185,6 +185,24 @@ def test_paths_independent_of_working_directory(tmp_path: Path, monkeypatch: pyt
     assert load_config(path).units.path == tmp_path / "units.gpkg"
 
 
+def test_a_path_from_the_home_folder_is_put_there_not_in_a_folder_named_tilde(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # dir = "~/sda-out" wrote the run into configs/~/sda-out: a folder named "~" beside the config.
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("USERPROFILE", str(home))  # Windows' home
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    text = '[units]\npath = "~/data/units.gpkg"\ncode_field = "CODE"\n[output]\ndir = "~/sda-out"\n'
+    cfg = load_config(write(folder, text))
+    assert cfg.units.path == home / "data" / "units.gpkg"
+    assert cfg.output.dir == home / "sda-out"
+    text = '[units]\npath = "~nosuchuser-sda/units.gpkg"\ncode_field = "CODE"\n'
+    with pytest.raises(ConfigError, match=r"\[units\] path = '~nosuchuser-sda/units.gpkg' starts with '~', a home"):
+        load_config(write(folder, text))
+
+
 def test_empty_path_means_none() -> None:
     cfg = config_from_dict(base(pcn={"practices": ""}))
     assert cfg.pcn.practices is None
