@@ -230,6 +230,12 @@ def _(folder: Path) -> None:
     write_csv(folder / "population.csv", ["parish_code", "residents"], rows)
 
 
+@case("population-csv-codes-lower-case")
+def _(folder: Path) -> None:
+    rows = [[str(code).lower(), pop] for code, pop in ons_rows()]  # a database export
+    write_csv(folder / "population.csv", ["parish_code", "residents"], rows)
+
+
 @case("population-csv-thousands-separator")
 def _(folder: Path) -> None:
     rows = ons_rows()
