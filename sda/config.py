@@ -801,8 +801,17 @@ def _range_problems(cfg: RunConfig) -> list[str]:
 
 
 def _quoted_number_hint(problem: str) -> str:
-    """Point out a number written in quotes (``min_population = "30000"``), which TOML reads as text."""
-    return re.sub(r"(= '-?\d[\d,._]*');", r"\1 (a number in quotes is text: remove the quotes);", problem)
+    """Point out a number written in quotes (``min_population = "30000"``), which TOML reads as text;
+    with commas (``"30,000"``), removing the quotes alone would leave TOML a syntax error."""
+
+    def hint(match: re.Match[str]) -> str:
+        text = match.group(2)
+        if "," not in text:
+            return f"{match.group(1)} (a number in quotes is text: remove the quotes);"
+        plain, grouped = text.replace(",", ""), text.replace(",", "_")
+        return f"{match.group(1)} (a number in quotes is text: write {plain} or {grouped}, without quotes or commas);"
+
+    return re.sub(r"(= '(-?\d[\d,._]*)');", hint, problem)
 
 
 def _toml(value: Any) -> str:

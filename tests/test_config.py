@@ -350,7 +350,14 @@ def test_incomplete_units_names_the_missing_keys() -> None:
         ("search", "steps", -1, "[search] steps = -1; expected a whole number >= 0"),
         ("exact", "enabled", "yes", "[exact] enabled = 'yes'; expected true or false"),
         ("tradeoffs", "time_limit_s", "10", "[tradeoffs] time_limit_s = '10'; expected a number >= 0"),
-        ("areas", "min_population", "1000", "min_population = '1000' (a number in quotes is text"),
+        ("areas", "min_population", "1000", "min_population = '1000' (a number in quotes is text: remove the quotes)"),
+        # Removing the quotes alone would leave max_population = 50,000: a TOML syntax error.
+        (
+            "areas",
+            "max_population",
+            "50,000",
+            "max_population = '50,000' (a number in quotes is text: write 50000 or 50_000, without quotes or commas)",
+        ),
         ("units", "code_field", 3, "[units] code_field = 3; expected a field name in quotes"),
     ],
 )
