@@ -504,12 +504,19 @@ def graph(config_path: Path, out: Path, quiet: bool) -> None:
     """
     say = _Reporter(quiet)
     cfg = load_config(config_path)
-    from sda.folder import input_paths, refuse_overwriting_inputs, write_file_atomically
-    from sda.graph import build_adjacency, graph_edges_frame
+    from sda.folder import (
+        input_paths,
+        refuse_overwriting_inputs,
+        refuse_replacing_another_file,
+        write_file_atomically,
+    )
+    from sda.graph import build_adjacency, graph_edges_frame, is_graph_file
     from sda.io import read_units
     from sda.layers import write_geojson
 
     refuse_overwriting_inputs([out], input_paths(cfg))
+    suffixes = (".geojson", ".json")
+    refuse_replacing_another_file(out, is_graph_file, command="sda graph", suffixes=suffixes, example="graph.geojson")
     units = read_units(cfg.units)
     if cfg.units.split is not None:  # the graph of the units a run uses
         from sda.mixed import split_units

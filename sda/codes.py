@@ -10,9 +10,9 @@ one fix wherever it is made.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-__all__ = ["lost_zeros", "near_code_hint", "zeros_restored"]
+__all__ = ["lost_case", "lost_zeros", "near_code_hint", "zeros_restored"]
 
 
 def near_code_hint(code: str, codes: Iterable[str]) -> str:
@@ -70,16 +70,9 @@ def lost_zeros(unmatched: Iterable[str], codes: Iterable[str]) -> tuple[str, str
     if not restored:
         return None
     code, meant = next(iter(restored.items()))
-    if len(unmatched) == 1:
-        which = "The code that matches no unit"
-    elif len(restored) == len(unmatched):
-        which = f"All {len(unmatched)} codes that match no unit"
-    else:
-        which = f"{len(restored)} of the {len(unmatched)} codes that match no unit"
     why = (
-        f" {which} would match {'a unit' if len(restored) == 1 else 'units'} with the zeros in front put back "
-        f"({code!r} would be {meant!r}): Excel drops the leading zeros of codes it reads as numbers when it "
-        "opens and saves a CSV."
+        f" {_which(restored, unmatched)} with the zeros in front put back ({code!r} would be {meant!r}): Excel "
+        "drops the leading zeros of codes it reads as numbers when it opens and saves a CSV."
     )
     fix = (
         "open the CSV in Excel with Data > From Text/CSV, set the code column's type to Text and save "
@@ -87,3 +80,34 @@ def lost_zeros(unmatched: Iterable[str], codes: Iterable[str]) -> tuple[str, str
         "take the column from the original file."
     )
     return why, fix
+
+
+def lost_case(unmatched: Iterable[str], codes: Iterable[str]) -> tuple[str, str] | None:
+    """Why codes match no unit and the fix, when they are unit codes in another case (``e04001601``
+    for ``E04001601``: a database export, or codes typed by hand): ``(why, fix)`` to put in a
+    message in place of its usual ones, which would send the officer to find a table of another
+    geography; None unless at least one of ``unmatched`` is a unit code in another case."""
+    unmatched = list(dict.fromkeys(unmatched))
+    by_case: dict[str, str] = {}
+    for known in codes:
+        by_case.setdefault(str(known).casefold(), str(known))
+    restored = {c: by_case[c.casefold()] for c in unmatched if c.casefold() in by_case}
+    if not restored:
+        return None
+    code, meant = next(iter(restored.items()))
+    why = f" {_which(restored, unmatched)} in the units file's case ({code!r} is {meant!r}): codes must match exactly."
+    upper = all(m == m.upper() for m in restored.values())
+    how = " (in Excel, =UPPER(A2) in a new column, then paste it as values over the codes)" if upper else ""
+    fix = f"write the codes as the units file does{how}, or take the column from the original file."
+    return why, fix
+
+
+def _which(restored: Mapping[str, str], unmatched: list[str]) -> str:
+    """``All 6 codes that match no unit would match units`` (or the one code, or some of them)."""
+    if len(unmatched) == 1:
+        which = "The code that matches no unit"
+    elif len(restored) == len(unmatched):
+        which = f"All {len(unmatched)} codes that match no unit"
+    else:
+        which = f"{len(restored)} of the {len(unmatched)} codes that match no unit"
+    return f"{which} would match {'a unit' if len(restored) == 1 else 'units'}"

@@ -502,7 +502,7 @@ def _build_section(name: str, cls: type, section: dict[str, Any], base: Path, wh
             if not isinstance(value, str):
                 msg = f'{where}: [{name}] {key} = {value!r}; expected a path in quotes, e.g. "data/file.csv".'
                 raise ConfigError(msg)
-            value = Path(os.path.normpath(base / value)) if value else None  # no 'configs/../out'
+            value = Path(os.path.normpath(base / _home_expanded(value, f"[{name}] {key}", where))) if value else None
             if key == "dir" and value is None:
                 value = Path("out")
         elif key in {"extra_links", "remove_links"}:
@@ -801,8 +801,17 @@ def _range_problems(cfg: RunConfig) -> list[str]:
 
 
 def _quoted_number_hint(problem: str) -> str:
-    """Point out a number written in quotes (``min_population = "30000"``), which TOML reads as text."""
-    return re.sub(r"(= '-?\d[\d,._]*');", r"\1 (a number in quotes is text: remove the quotes);", problem)
+    """Point out a number written in quotes (``min_population = "30000"``), which TOML reads as text;
+    with commas (``"30,000"``), removing the quotes alone would leave TOML a syntax error."""
+
+    def hint(match: re.Match[str]) -> str:
+        text = match.group(2)
+        if "," not in text:
+            return f"{match.group(1)} (a number in quotes is text: remove the quotes);"
+        plain, grouped = text.replace(",", ""), text.replace(",", "_")
+        return f"{match.group(1)} (a number in quotes is text: write {plain} or {grouped}, without quotes or commas);"
+
+    return re.sub(r"(= '(-?\d[\d,._]*)');", hint, problem)
 
 
 def _toml(value: Any) -> str:
@@ -859,6 +868,22 @@ def restore_config(raw: Mapping[str, Any], where: Path) -> RunConfig:
         raise InputError(where, msg, field="config") from exc
     source = raw.get("source")
     return RunConfig(**sections, source=Path(source) if source else None, sha256=str(raw.get("sha256") or ""))
+
+
+def _home_expanded(value: str, key: str, where: object) -> Path:
+    """A config path with a leading ``~`` put as the home folder, as a shell would: TOML does not,
+    and ``dir = "~/sda-out"`` wrote the run into a folder named ``~`` beside the config."""
+    path = Path(value)
+    if not value.startswith("~"):
+        return path
+    try:
+        return path.expanduser()
+    except RuntimeError as exc:  # no home folder known for it (HOME unset, or no user '~name')
+        msg = (
+            f"{where}: {key} = {value!r} starts with '~', a home folder that cannot be found here ({exc}); "
+            "expected a path relative to the config file, or a full path. Fix: write the folder out in full."
+        )
+        raise ConfigError(msg) from exc
 
 
 def _config_sections() -> dict[str, type]:

@@ -122,6 +122,7 @@ def repair_edited_plan(
     problem = inputs.problem
     edited = ev.plan.assignment
     labels, names = labels_of(problem, edited)
+    _refuse_look_alike_ids(ev, names)
     held = held_units(problem, labels, names, ev.edits.index, keep, ev.source)
     say(
         f"holding {int(held.sum())} unit(s): {len(ev.edits)} edited, the rest in --keep areas"
@@ -172,6 +173,34 @@ def repair_edited_plan(
     moved = moved.assign(population=[int(pop[c]) for c in moved.index])
     held_codes = [problem.codes[i] for i in np.flatnonzero(held)]
     return Repair(ev, plan, moved, held_codes, list(keep))
+
+
+def _refuse_look_alike_ids(ev: Evaluation, names: Sequence[str]) -> None:
+    """Refuse a plan where units were moved to an id that is one of the run's mistyped (``SDA-7``
+    or ``sda-07`` beside ``SDA-07``): repair holds edited units where the plan puts them, so it
+    would grow a new area around the slip to reach the band, moving tens of thousands of
+    residents, and leave two areas told apart by a zero or a capital. An id that replaces the
+    run's (every unit of ``SDA-07`` now in ``SDA-7``) is a rename, and repaired as given."""
+    slips = {area: meant for area, meant in ev.look_alike_ids.items() if meant in names}
+    if not slips:
+        return
+    areas = ev.plan.assignment.astype(str)
+    found = []
+    for area, meant in slips.items():
+        units = sorted(str(c) for c in areas.index[areas == area])
+        shown = ", ".join(units[:5]) + (f" (+{len(units) - 5} more)" if len(units) > 5 else "")
+        found.append(
+            f"area id {area!r} ({len(units)} unit(s): {shown}) differs from the run's {meant!r} only in case, "
+            "spaces or leading zeros"
+        )
+    area, meant = next(iter(slips.items()))
+    msg = (
+        f"{'; '.join(found)}; expected the run's area ids as written, or a new area's id unlike any of "
+        "them: repair holds edited units where the plan puts them, so it would build a whole new area "
+        "around them. Fix: correct the area id "
+        f"({area!r} -> {meant!r}) and run again, or give a new area an id of its own."
+    )
+    raise InputError(ev.source, msg)
 
 
 def _search_near(

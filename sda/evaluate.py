@@ -16,7 +16,7 @@ import math
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,9 @@ class Evaluation:
     run_scores : the scores that run recorded (``plan.json``), or None.
     run_recorded_edits : whether that run's ``plan.json`` records the edits it was made from
         (a folder written by ``sda repair`` or ``evaluate --out``).
+    look_alike_ids : each area id of the plan that the run did not have and that differs from
+        one of the run's ids only in case, spaces or leading zeros (``SDA-7`` for ``SDA-07``),
+        with that id; empty when there is no run to compare to.
     """
 
     plan: Plan
@@ -81,6 +84,7 @@ class Evaluation:
     run_dir: Path | None = None
     run_scores: dict[str, float] | None = None
     run_recorded_edits: bool = False
+    look_alike_ids: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -172,7 +176,8 @@ def evaluate_plan(
     ]
     run_provenance = record.get("provenance")
     recorded = isinstance(run_provenance, Mapping) and bool(run_provenance.get(EDITS_KEY))
-    return Evaluation(plan, violations, edits, costs, source, run_dir, run_scores, recorded)
+    look_alikes = {a: m for a, m in _ids_not_in_run(assignment, before).items() if m is not None}
+    return Evaluation(plan, violations, edits, costs, source, run_dir, run_scores, recorded, look_alikes)
 
 
 def _given_names(run_names: Mapping[str, str], file_names: Mapping[str, str]) -> dict[str, str]:
@@ -384,17 +389,23 @@ def _new_areas(assignment: pd.Series, before: pd.Series | None) -> list[str]:
     """A note for each area id the run did not have. A new area is allowed, but an id that differs
     from an existing one only in case, spaces or leading zeros (``sda-3`` for ``SDA-03``) is
     named: it is more often a slip of the keyboard."""
-    if before is None:
-        return []
     ids = assignment.astype(str)
-    run_ids = {_id_key(a): a for a in sorted(set(before.astype(str)))}
     notes = []
-    for area in sorted(set(ids) - set(run_ids.values())):
-        meant = run_ids.get(_id_key(area))
+    for area, meant in _ids_not_in_run(assignment, before).items():
         hint = f" Did you mean {meant!r}?" if meant else ""
         units = int((ids == area).sum())
         notes.append(f"{area} is not an area of the run: the edits made it a new area of {units} unit(s).{hint}")
     return notes
+
+
+def _ids_not_in_run(assignment: pd.Series, before: pd.Series | None) -> dict[str, str | None]:
+    """Each area id of the plan the run did not have (sorted), with the run's id it differs from
+    only in case, spaces or leading zeros, or None; empty without a run."""
+    if before is None:
+        return {}
+    run_ids = {_id_key(a): a for a in sorted(set(before.astype(str)))}
+    new = sorted(set(assignment.astype(str)) - set(run_ids.values()))
+    return {area: run_ids.get(_id_key(area)) for area in new}
 
 
 def _id_key(area: str) -> str:

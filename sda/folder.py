@@ -45,6 +45,7 @@ __all__ = [
     "locked",
     "new_run_id",
     "refuse_overwriting_inputs",
+    "refuse_replacing_another_file",
     "replace_folder",
     "replacing",
     "run_timestamp",
@@ -190,6 +191,33 @@ def refuse_overwriting_inputs(
                     f"Fix: write outputs to a folder of their own, e.g. --out {example}."
                 )
                 raise OutputError(msg)
+
+
+def refuse_replacing_another_file(
+    path: Path, is_own: Callable[[Path], bool], *, command: str, suffixes: tuple[str, ...], example: str
+) -> None:
+    """Refuse, before the work, an output file (``sda graph --out``) named for another format, or
+    one that exists and is not ``command``'s own earlier output (``is_own``): the swap replaced any
+    file at all, another run's plan.gpkg or units.geojson as readily as an old graph.
+
+    Raises
+    ------
+    OutputError
+        Naming the file, what it is and the fix (exit 1).
+    """
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        msg = (
+            f"--out {path}: {command} writes GeoJSON; expected a file name ending in {' or '.join(suffixes)}. "
+            f"Fix: e.g. --out {example}."
+        )
+        raise OutputError(msg)
+    if path.is_file() and not is_own(path):
+        msg = (
+            f"--out {path} is a file that {command} did not write; writing there would replace it. Fix: choose "
+            f"a new file name, e.g. --out {example}, or delete the file first if it is no longer needed."
+        )
+        raise OutputError(msg)
 
 
 @contextlib.contextmanager

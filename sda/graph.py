@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pyogrio
+import pyogrio.errors
 import shapely
 
 from sda.codes import near_code_hint
@@ -25,7 +28,7 @@ from sda.config import GraphConfig
 from sda.crs import BNG
 from sda.errors import MAX_LISTED, ConfigError, InputError, SdaWarning
 
-__all__ = ["EDGE_KINDS", "build_adjacency", "graph_edges_frame"]
+__all__ = ["EDGE_KINDS", "GRAPH_FIELDS", "build_adjacency", "graph_edges_frame", "is_graph_file"]
 
 #: ``kind`` of an edge: the units touch (within ``snap_m``); a link added by the config; a link
 #: that joins an island or separate component to its nearest unit.
@@ -84,6 +87,20 @@ def build_adjacency(units: gpd.GeoDataFrame, cfg: GraphConfig) -> nx.Graph:
     _apply_link_edits(graph, cfg)
     _join_components(graph, units, geoms, cfg)
     return graph
+
+
+#: The fields of each link ``graph_edges_frame`` gives and ``sda graph`` writes.
+GRAPH_FIELDS = ("u", "v", "border_m", "kind")
+
+
+def is_graph_file(path: Path) -> bool:
+    """Whether ``path`` is a links file ``sda graph`` wrote (its fields are ``GRAPH_FIELDS``), which
+    a new graph may replace; False for any other file, or one that cannot be read as a layer."""
+    try:
+        fields = [str(f) for f in pyogrio.read_info(path)["fields"]]
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, UnicodeDecodeError):
+        return False
+    return fields == list(GRAPH_FIELDS)
 
 
 def graph_edges_frame(units: gpd.GeoDataFrame, graph: nx.Graph) -> gpd.GeoDataFrame:

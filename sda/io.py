@@ -57,6 +57,7 @@ __all__ = [
     "read_units",
     "refuse_misplaced_header",
     "refuse_repeated_headers",
+    "refuse_spreadsheet_formats",
     "refuse_totals_rows",
 ]
 
@@ -603,8 +604,9 @@ _SPREADSHEET_MAGIC = (
 )
 
 
-def _refuse_spreadsheet_formats(path: Path) -> None:
-    """Name the format of a spreadsheet saved as something other than CSV, with the fix."""
+def refuse_spreadsheet_formats(path: Path) -> None:
+    """Name the format of a spreadsheet saved as something other than CSV, with the fix (every CSV
+    reader asks here: decoded as text, such a file reads as columns of garbage)."""
     try:
         with path.open("rb") as handle:
             head = handle.read(8)
@@ -711,7 +713,7 @@ def read_text_csv(path: Path, wanted: Collection[str] = (), separators: str = ",
     Wholly blank rows are skipped, and each record keeps its row in the index, so that
     ``sda.validate.row_number`` of a record's label is the row a spreadsheet shows.
     """
-    _refuse_spreadsheet_formats(path)
+    refuse_spreadsheet_formats(path)
     text = _csv_text(path)
     body = text.lstrip("\r\n")  # pandas would take a blank first line for the header
     skipped = text[: len(text) - len(body)].count("\n")

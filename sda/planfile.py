@@ -36,7 +36,7 @@ from sda.cells import plain_cell
 from sda.codes import lost_zeros
 from sda.errors import InputError, ProblemsError, SdaWarning
 from sda.io import gdal_reason, not_utf8, read_text_csv
-from sda.validate import is_placeholder, row_number
+from sda.validate import SPREADSHEET_SUFFIXES, is_placeholder, row_number
 
 __all__ = [
     "PlanFile",
@@ -204,7 +204,7 @@ def quick_pairs(
     layers, a run's files before a report.
     """
     try:
-        if file.suffix.lower() == ".csv":
+        if file.suffix.lower() in SPREADSHEET_SUFFIXES:
             frame = _read_csv(file)
         else:
             layer = layer or ("units" if file.suffix.lower() == ".gpkg" else None)
@@ -299,7 +299,7 @@ def read_planfile(
     code_choices = (code_field,) if code_field else (*CODE_FIELDS, *more_code_fields)
     area_choices = (area_field,) if area_field else (*AREA_FIELDS, *more_area_fields)
     layer: gpd.GeoDataFrame | None
-    if file.suffix.lower() == ".csv":
+    if file.suffix.lower() in SPREADSHEET_SUFFIXES:
         frame = _read_csv(file, (code_field or PLAN_COLUMNS[0], area_field or PLAN_COLUMNS[1]))
         layer, rows, layer_name = None, [f"row {row_number(file, i)}" for i in frame.index], None
     else:
@@ -392,7 +392,8 @@ def changed_units(edited: pd.Series, original: pd.Series) -> pd.DataFrame:
 
 def _read_csv(path: Path, wanted: Sequence[str] = PLAN_COLUMNS) -> pd.DataFrame:
     """A plan CSV as Excel saves it too (see ``sda.io.read_text_csv``), also semicolon (European
-    Excel) or tab separated; ``wanted`` are the code and area columns its header should have."""
+    Excel) or tab separated; ``wanted`` are the code and area columns its header should have. A workbook or
+    Excel's "Unicode Text" given as the plan is refused with the Save As that makes it a CSV."""
     try:
         return read_text_csv(path, wanted, separators=",;\t")
     except OSError as exc:

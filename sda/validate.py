@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from sda.codes import lost_zeros, zeros_restored
+from sda.codes import lost_case, lost_zeros, zeros_restored
 from sda.config import UnitsConfig
 
 __all__ = [
@@ -343,10 +343,14 @@ def _no_code_matches(
     def some(codes: list[str]) -> str:
         return ", ".join(map(repr, codes[:3])) + (" ..." if len(codes) > 3 else "")
 
-    why, fix = lost_zeros(table_codes, unit_codes) or (
-        "",
-        "use a table for the same geography and year as the units file (e.g. 2011 or 2021 LSOA codes), "
-        "or correct [units] code_field.",
+    why, fix = (
+        lost_zeros(table_codes, unit_codes)
+        or lost_case(table_codes, unit_codes)
+        or (
+            "",
+            "use a table for the same geography and year as the units file (e.g. 2011 or 2021 LSOA codes), "
+            "or correct [units] code_field.",
+        )
     )
     message = (
         f"{_where(path, field=field)}: none of the {len(table_codes)} codes in the CSV is a unit of "

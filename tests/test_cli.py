@@ -143,6 +143,29 @@ def test_graph_command_writes_links(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["type"] == "FeatureCollection"
 
 
+def test_graph_never_replaces_a_file_it_did_not_write(tmp_path: Path) -> None:
+    # sda graph --out run/plan.gpkg (or units.geojson) replaced another run's plan with links.
+    config = ROOT / "tests" / "corpus" / "_controls" / "grid-nearest.toml"
+    plan = tmp_path / "units.geojson"
+    plan.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    gpkg = tmp_path / "plan.gpkg"
+    gpkg.write_bytes(b"an officer's edited plan")
+    before = {p: p.read_bytes() for p in (plan, gpkg)}
+    for out, said in [
+        (plan, f"--out {plan} is a file that sda graph did not write; writing there would replace it"),
+        (gpkg, f"--out {gpkg}: sda graph writes GeoJSON; expected a file name ending in .geojson or .json"),
+    ]:
+        result = CliRunner().invoke(cli, ["graph", "--config", str(config), "--out", str(out), "--quiet"])
+        assert result.exit_code == 1, result.output
+        assert said in result.output and "Traceback" not in result.output
+    assert {p: p.read_bytes() for p in (plan, gpkg)} == before
+    links = tmp_path / "graph.geojson"  # its own earlier output is replaced
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["graph", "--config", str(config), "--out", str(links), "--quiet"])
+        assert result.exit_code == 0, result.output
+    assert len(gpd.read_file(links)) == 4
+
+
 @pytest.mark.slow
 def test_nested_in_districts_no_area_crosses_a_district(tmp_path: Path) -> None:
     out = tmp_path / "nested"

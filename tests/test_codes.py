@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from sda.codes import lost_zeros, near_code_hint, zeros_restored
+from sda.codes import lost_case, lost_zeros, near_code_hint, zeros_restored
 
 CODES = ["E01000001", "E01000002"]
 
@@ -41,3 +41,14 @@ def test_codes_excel_stripped_of_zeros_are_restored_only_when_that_makes_them_un
         "opens and saves a CSV."
     )
     assert "set the code column's type to Text" in fix and "custom number format 00000" in fix
+
+
+def test_codes_in_another_case_are_named_only_when_that_makes_them_units() -> None:
+    why, fix = lost_case(["e01000001", "e01000002"], CODES) or ("", "")
+    assert "All 2 codes that match no unit would match units in the units file's case" in why
+    assert "('e01000001' is 'E01000001')" in why
+    assert fix.startswith("write the codes as the units file does (in Excel, =UPPER(A2)")
+    why, _ = lost_case(["e01000001", "E09999999"], CODES) or ("", "")
+    assert why.startswith(" 1 of the 2 codes that match no unit would match a unit")
+    assert lost_case(["E09999999", "w01000001"], CODES) is None
+    assert "UPPER" not in (lost_case(["ab1"], ["Ab1"]) or ("", ""))[1]  # mixed-case codes: no UPPER() to give

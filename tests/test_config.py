@@ -185,6 +185,24 @@ def test_paths_independent_of_working_directory(tmp_path: Path, monkeypatch: pyt
     assert load_config(path).units.path == tmp_path / "units.gpkg"
 
 
+def test_a_path_from_the_home_folder_is_put_there_not_in_a_folder_named_tilde(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # dir = "~/sda-out" wrote the run into configs/~/sda-out: a folder named "~" beside the config.
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("USERPROFILE", str(home))  # Windows' home
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    text = '[units]\npath = "~/data/units.gpkg"\ncode_field = "CODE"\n[output]\ndir = "~/sda-out"\n'
+    cfg = load_config(write(folder, text))
+    assert cfg.units.path == home / "data" / "units.gpkg"
+    assert cfg.output.dir == home / "sda-out"
+    text = '[units]\npath = "~nosuchuser-sda/units.gpkg"\ncode_field = "CODE"\n'
+    with pytest.raises(ConfigError, match=r"\[units\] path = '~nosuchuser-sda/units.gpkg' starts with '~', a home"):
+        load_config(write(folder, text))
+
+
 def test_empty_path_means_none() -> None:
     cfg = config_from_dict(base(pcn={"practices": ""}))
     assert cfg.pcn.practices is None
@@ -332,7 +350,14 @@ def test_incomplete_units_names_the_missing_keys() -> None:
         ("search", "steps", -1, "[search] steps = -1; expected a whole number >= 0"),
         ("exact", "enabled", "yes", "[exact] enabled = 'yes'; expected true or false"),
         ("tradeoffs", "time_limit_s", "10", "[tradeoffs] time_limit_s = '10'; expected a number >= 0"),
-        ("areas", "min_population", "1000", "min_population = '1000' (a number in quotes is text"),
+        ("areas", "min_population", "1000", "min_population = '1000' (a number in quotes is text: remove the quotes)"),
+        # Removing the quotes alone would leave max_population = 50,000: a TOML syntax error.
+        (
+            "areas",
+            "max_population",
+            "50,000",
+            "max_population = '50,000' (a number in quotes is text: write 50000 or 50_000, without quotes or commas)",
+        ),
         ("units", "code_field", 3, "[units] code_field = 3; expected a field name in quotes"),
     ],
 )

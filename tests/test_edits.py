@@ -367,3 +367,31 @@ def test_a_repair_that_fails_to_write_its_changes_leaves_the_folder_as_it_was(
     code, output = _repair(cfg, folder, out, "--steps", "1000")
     assert code == 1 and "the disk is full" in output, output
     assert folder_bytes(out) == before
+
+
+@pytest.mark.filterwarnings("default::sda.errors.SdaWarning")  # shown by the CLI as "Warning: ..."
+def test_a_unit_moved_to_a_mistyped_area_id_is_refused_before_a_new_area_is_built(
+    real_run: tuple[RunConfig, Path], tmp_path: Path
+) -> None:
+    # 'SDA-7' for 'SDA-07' (or 'sda-07'): repair held the unit in a new area of its own and grew it
+    # to the band around it, moving 26 units and 43,131 residents of the shipped plan.
+    cfg, run = real_run
+    folder = copy_run(run, tmp_path / "run")
+    plan = read_assignment(folder)
+    unit = str(plan.index[0])
+    other = sorted(set(plan) - {plan[unit]})[0]  # e.g. SDA-01
+    slip = other.lower().replace("-0", "-")  # e.g. sda-1
+    edit_units_in_place(folder / "plan.gpkg", {fids_of(folder / "plan.gpkg")[unit]: slip})
+    out = tmp_path / "repaired"
+    code, output = _repair(cfg, folder, out, "--steps", "1000")
+    assert code == 1, output
+    assert f"area id {slip!r} (1 unit(s): {unit}) differs from the run's {other!r} only in case" in output
+    assert f"Fix: correct the area id ({slip!r} -> {other!r})" in output
+    assert not out.exists()
+    # Every unit of the area given the look-alike id is a rename, repaired as given.
+    renamed = copy_run(run, tmp_path / "renamed")
+    fid = fids_of(renamed / "plan.gpkg")
+    edit_units_in_place(renamed / "plan.gpkg", {fid[c]: slip for c in plan.index[plan == other]})
+    code, output = _repair(cfg, renamed, tmp_path / "renamed-repaired", "--steps", "1000")
+    assert code == 0, output
+    assert f"Warning: {slip} is not an area of the run" in output and f"Did you mean {other!r}?" in output

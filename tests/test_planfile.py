@@ -341,10 +341,21 @@ def test_csvs_as_excel_saves_them_are_read(tmp_path: Path) -> None:
         "cp1252.csv": "unit_code,area_id,notes\nU1,A,caf\u00e9\nU2,B,\n".encode("cp1252"),
         "spaces.csv": b"unit_code ,area_id \nU1,A\nU2,B\n,\n , \n",
         "tabs.tsv": b"unit_code\tarea_id\nU1\tA\nU2\tB\n",
+        "tabs.txt": b"unit_code\tarea_id\r\nU1\tA\r\nU2\tB\r\n",  # Excel's "Text (Tab delimited)"
     }
     for name, raw in variants.items():
         (tmp_path / name).write_bytes(raw)
         assert read_planfile(tmp_path / name).assignment.to_dict() == expected, name
+
+
+@pytest.mark.parametrize("name", ["plan.txt", "plan.csv"])
+def test_a_plan_saved_as_unicode_text_is_named_with_the_save_as(tmp_path: Path, name: str) -> None:
+    # Excel's "Unicode Text" (UTF-16, tabs; .txt unless renamed) read as bytes gave columns of
+    # garbage ('\xff\xfeu n i t _ c o d e') and "no unit code column".
+    path = tmp_path / name
+    path.write_bytes("unit_code\tarea_id\r\nU1\tA\r\nU2\tB\r\n".encode("utf-16"))
+    with pytest.raises(InputError, match=r"UTF-16 text \(what Excel calls 'Unicode Text'\).*CSV UTF-8"):
+        read_planfile(path)
 
 
 def test_a_column_given_twice_is_refused_not_half_read(tmp_path: Path) -> None:

@@ -230,6 +230,12 @@ def _(folder: Path) -> None:
     write_csv(folder / "population.csv", ["parish_code", "residents"], rows)
 
 
+@case("population-csv-codes-lower-case")
+def _(folder: Path) -> None:
+    rows = [[str(code).lower(), pop] for code, pop in ons_rows()]  # a database export
+    write_csv(folder / "population.csv", ["parish_code", "residents"], rows)
+
+
 @case("population-csv-thousands-separator")
 def _(folder: Path) -> None:
     rows = ons_rows()
@@ -465,6 +471,22 @@ def _(folder: Path) -> None:
         feature["properties"] = {"unit_code": code, "area_id": area}
     features[1]["properties"]["unit_code"] = "E01000020"
     write_geojson(folder / "plan.geojson", features)
+
+
+@case("plan-csv-unicode-text")
+def _(folder: Path) -> None:
+    lines = ["unit_code\tarea_id", *(f"{code}\t{area}" for code, area in PLAN_ROWS)]
+    (folder / "plan.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-16"))  # Excel "Unicode Text"
+
+
+@case("plan-csv-saved-as-xlsx")
+def _(folder: Path) -> None:
+    import zipfile
+
+    # The plan saved from Excel as a workbook and named .csv: a zip archive, as every .xlsx is.
+    with zipfile.ZipFile(folder / "plan.csv", "w") as book:
+        info = zipfile.ZipInfo("[Content_Types].xml", date_time=(2024, 1, 1, 0, 0, 0))
+        book.writestr(info, '<?xml version="1.0"?><Types/>')
 
 
 def main() -> None:
