@@ -26,7 +26,7 @@ import pandas as pd
 from sda.api import Inputs, base_provenance, build_plan, load_inputs
 from sda.config import RunConfig
 from sda.engine.search import target_for
-from sda.errors import InputError, SdaError, SdaWarning
+from sda.errors import MAX_LISTED, InputError, SdaError, SdaWarning
 from sda.formatting import score_text, show_whole
 from sda.metrics import piece_labels
 from sda.objective import score_labels
@@ -141,14 +141,16 @@ def evaluate_plan(
     k = len(names)
     target = target_for(problem, k if cfg.areas.count != "auto" else "auto", cfg.areas.target_population)
     run_dir, before, run_scores, record = _read_run(original if original is not None else source, problem)
-    run_names = recorded_area_names(record) if run_dir is not None else {}
-    edits = _edits_frame(assignment, before, problem)
+    renumbered = renumbered_areas(assignment, before, problem)
+    run_names = {renumbered.get(a, a): n for a, n in recorded_area_names(record).items()} if run_dir else {}
+    edits = _edits_frame(assignment, before, problem, renumbered)
     about_the_run: list[str] = []
     if run_dir is not None:
         say(f"compared with the run in {run_dir.name}: {len(edits)} unit(s) moved")
         about_the_run = [
             *_other_config(run_dir, record, cfg),
-            *_new_areas(assignment, before),
+            *_renumbered_note(renumbered),
+            *_new_areas(assignment, before, renumbered),
             *_renamed(run_names, _given_names(run_names, assignment.attrs["area_names"])),
         ]
     for note in about_the_run:  # on the terminal now, and in the report
@@ -176,7 +178,7 @@ def evaluate_plan(
     ]
     run_provenance = record.get("provenance")
     recorded = isinstance(run_provenance, Mapping) and bool(run_provenance.get(EDITS_KEY))
-    look_alikes = {a: m for a, m in _ids_not_in_run(assignment, before).items() if m is not None}
+    look_alikes = {a: m for a, m in _ids_not_in_run(assignment, before, renumbered).items() if m is not None}
     return Evaluation(plan, violations, edits, costs, source, run_dir, run_scores, recorded, look_alikes)
 
 
@@ -191,6 +193,42 @@ def _renamed(run_names: Mapping[str, str], file_names: Mapping[str, str]) -> lis
     """A note naming the areas the officer renamed in the plan file (their new names are used)."""
     changed = [f"{a} {run_names[a]!r} -> {n!r}" for a, n in sorted(file_names.items()) if run_names.get(a, n) != n]
     return [f"Renamed since the run (the new names are used): {'; '.join(changed)}."] if changed else []
+
+
+def renumbered_areas(assignment: pd.Series, before: pd.Series | None, problem: Problem) -> dict[str, str]:
+    """The run's area ids the plan gave another id (run id -> plan id): a run id the plan no longer
+    has, and a plan id the run did not have, that hold more than half of each other's residents.
+
+    Officers renumber areas (``1`` for ``SDA-01``, or ids of their own) as readily as they move
+    units; counted by id, every unit of a renumbered area had "moved", and each new id was
+    called a new area. Majorities on both sides pair each area with one other at most."""
+    if before is None:
+        return {}
+    now, then = assignment.astype(str), before.astype(str).reindex(assignment.index)
+    gone, new = set(then.dropna()) - set(now), set(now) - set(then.dropna())
+    if not gone or not new:
+        return {}
+    residents = pd.Series(dict(zip(problem.codes, problem.pop.tolist(), strict=True))).reindex(now.index).fillna(0)
+    frame = pd.DataFrame({"then": then, "now": now, "residents": residents})
+    total_then = frame.groupby("then")["residents"].sum()
+    total_now = frame.groupby("now")["residents"].sum()
+    shared = frame[frame["then"].isin(gone) & frame["now"].isin(new)].groupby(["then", "now"])["residents"].sum()
+    return {
+        str(a): str(b) for (a, b), common in shared.items() if 2 * common > total_then[a] and 2 * common > total_now[b]
+    }
+
+
+def _renumbered_note(renumbered: Mapping[str, str]) -> list[str]:
+    """A note naming the areas given another id: their units that stayed are not counted as moved."""
+    if not renumbered:
+        return []
+    slip = " (only case, spaces or leading zeros differ: a slip?)"
+    pairs = [f"{a} -> {b}{slip if _id_key(a) == _id_key(b) else ''}" for a, b in sorted(renumbered.items())]
+    shown = "; ".join(pairs[:MAX_LISTED]) + (f"; and {len(pairs) - MAX_LISTED} more" if len(pairs) > MAX_LISTED else "")
+    return [
+        f"Renumbered since the run ({len(pairs)} area(s), read as the same areas under new ids): {shown}. "
+        "Units that stayed in a renumbered area are not counted as moved."
+    ]
 
 
 def _titled(line: str, titles: Mapping[str, str]) -> str:
@@ -385,26 +423,29 @@ def _read_run(
     return folder, before, run_scores, record
 
 
-def _new_areas(assignment: pd.Series, before: pd.Series | None) -> list[str]:
+def _new_areas(assignment: pd.Series, before: pd.Series | None, renumbered: Mapping[str, str]) -> list[str]:
     """A note for each area id the run did not have. A new area is allowed, but an id that differs
     from an existing one only in case, spaces or leading zeros (``sda-3`` for ``SDA-03``) is
     named: it is more often a slip of the keyboard."""
     ids = assignment.astype(str)
     notes = []
-    for area, meant in _ids_not_in_run(assignment, before).items():
+    for area, meant in _ids_not_in_run(assignment, before, renumbered).items():
         hint = f" Did you mean {meant!r}?" if meant else ""
         units = int((ids == area).sum())
         notes.append(f"{area} is not an area of the run: the edits made it a new area of {units} unit(s).{hint}")
     return notes
 
 
-def _ids_not_in_run(assignment: pd.Series, before: pd.Series | None) -> dict[str, str | None]:
-    """Each area id of the plan the run did not have (sorted), with the run's id it differs from
-    only in case, spaces or leading zeros, or None; empty without a run."""
+def _ids_not_in_run(
+    assignment: pd.Series, before: pd.Series | None, renumbered: Mapping[str, str]
+) -> dict[str, str | None]:
+    """Each area id of the plan the run did not have, nor gave to a renumbered area (sorted), with
+    the run's id it differs from only in case, spaces or leading zeros, or None; empty without a
+    run."""
     if before is None:
         return {}
     run_ids = {_id_key(a): a for a in sorted(set(before.astype(str)))}
-    new = sorted(set(assignment.astype(str)) - set(run_ids.values()))
+    new = sorted(set(assignment.astype(str)) - set(run_ids.values()) - set(renumbered.values()))
     return {area: run_ids.get(_id_key(area)) for area in new}
 
 
@@ -463,10 +504,14 @@ def _plan_json(folder: Path) -> dict[str, Any]:
     return record if isinstance(record, dict) else {}
 
 
-def _edits_frame(assignment: pd.Series, before: pd.Series | None, problem: Problem) -> pd.DataFrame:
+def _edits_frame(
+    assignment: pd.Series, before: pd.Series | None, problem: Problem, renumbered: Mapping[str, str]
+) -> pd.DataFrame:
+    """The units in another area than in the run, with the run's area under its id in the plan
+    (``renumbered``), so that a renumbered area's units that stayed are not moves."""
     if before is None:
         return pd.DataFrame({"from_area": [], "to_area": [], "population": []}, index=pd.Index([], name="unit_code"))
-    edits = changed_units(assignment, before)
+    edits = changed_units(assignment, before.astype(str).map(lambda a: renumbered.get(a, a)))
     pop = dict(zip(problem.codes, problem.pop.tolist(), strict=True))
     return edits.assign(population=[int(pop[c]) for c in edits.index])
 

@@ -394,4 +394,5 @@ def test_a_unit_moved_to_a_mistyped_area_id_is_refused_before_a_new_area_is_buil
     edit_units_in_place(renamed / "plan.gpkg", {fid[c]: slip for c in plan.index[plan == other]})
     code, output = _repair(cfg, renamed, tmp_path / "renamed-repaired", "--steps", "1000")
     assert code == 0, output
-    assert f"Warning: {slip} is not an area of the run" in output and f"Did you mean {other!r}?" in output
+    assert "Warning: Renumbered since the run (1 area(s)" in output, output
+    assert f"{other} -> {slip} (only case, spaces or leading zeros differ: a slip?)" in output, output

@@ -294,6 +294,31 @@ def test_evaluate_out_never_replaces_the_plan_it_reads_or_another_runs_plan(
     assert {path: folder_bytes(path) for path in (folder, proposed, exported)} == before
 
 
+def test_renumbered_areas_are_the_same_areas_and_only_the_unit_moved_is_an_edit(
+    real_run: tuple[RunConfig, Path], tmp_path: Path
+) -> None:
+    # An officer renumbered the areas (SDA-01 -> 1, ...) and moved one unit: by id, all 487 units
+    # had "moved" and each number was called a new area.
+    cfg, folder = real_run
+    copy = copy_run(folder, tmp_path / "run")
+    run_plan = read_assignment(folder)
+    number = {a: str(int(a.rsplit("-", 1)[1])) for a in set(run_plan)}
+    edited = run_plan.map(number)
+    unit = str(edited.index[0])
+    home = edited[unit]
+    other = next(a for a in sorted(set(edited)) if a != home)
+    edited[unit] = other
+    edited.rename_axis("unit_code").reset_index().to_csv(copy / "assignment.csv", index=False)
+    with pytest.warns(SdaWarning) as said:
+        ev = evaluate_plan(cfg, copy / "assignment.csv")
+    notes = [str(w.message) for w in said]
+    assert ev.edits[["from_area", "to_area"]].to_dict("index") == {unit: {"from_area": home, "to_area": other}}
+    assert any(n.startswith(f"Renumbered since the run ({len(number)} area(s)") for n in notes), notes
+    assert not [n for n in notes if "is not an area of the run" in n], notes
+    run_names = {str(a["area_id"]): a["name"] for a in json.loads((folder / "plan.json").read_text())["areas"]}
+    assert ev.plan.areas.loc[number[run_plan[unit]], "name"] == run_names[run_plan[unit]]
+
+
 def test_an_edit_to_assignment_csv_is_seen_when_plan_json_keeps_the_assignment(
     real_run: tuple[RunConfig, Path], tmp_path: Path
 ) -> None:
