@@ -279,11 +279,17 @@ def test_ctrl_c_and_sigterm_are_said_at_once_and_once(
             shown_while_unwinding.append(capfd.readouterr().err)
 
     monkeypatch.setattr("sda.cli.load_config", slow_to_unwind)
-    result = CliRunner().invoke(cli, ["check", "--config", str(DEFAULT)])
+    # As in a terminal: pytest started in the background by a script without job control (as CI
+    # may be) inherits Ctrl-C ignored, which sda leaves as it is.
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        result = CliRunner().invoke(cli, ["check", "--config", str(DEFAULT)])
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert result.exit_code == code
     assert shown_while_unwinding == [f"{said}\n"]
     assert result.output == "" and capfd.readouterr().err == ""  # not said again at the end
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
 
 
 @pytest.mark.parametrize(
