@@ -205,10 +205,11 @@ def renumbered_areas(assignment: pd.Series, before: pd.Series | None, problem: P
     if before is None:
         return {}
     now, then = assignment.astype(str), before.astype(str).reindex(assignment.index)
-    gone, new = set(then.dropna()) - set(now), set(now) - set(then.dropna())
+    run_ids = set(then.dropna())
+    gone, new = run_ids - set(now), set(now) - run_ids
     if not gone or not new:
         return {}
-    residents = pd.Series(dict(zip(problem.codes, problem.pop.tolist(), strict=True))).reindex(now.index).fillna(0)
+    residents = pd.Series(problem.pop, index=problem.codes).reindex(now.index).fillna(0)
     frame = pd.DataFrame({"then": then, "now": now, "residents": residents})
     total_then = frame.groupby("then")["residents"].sum()
     total_now = frame.groupby("now")["residents"].sum()
