@@ -20,17 +20,15 @@ def spread(problem: Problem, weight: np.ndarray, start: np.ndarray) -> np.ndarra
     source), a path costing the ``weight`` of every unit it enters (inf: a unit no path may
     enter). Costs above the band's ceiling are inf: no area could pay them.
 
-    Dijkstra (scipy) from one extra source linked to every starting unit at its start cost; a
-    link into ``v`` weighs ``weight[v]`` (scipy keeps a stored zero as a link)."""
-    n, ceiling = problem.n, float(problem.max_pop)
-    first = np.flatnonzero(np.isfinite(start) & (start <= ceiling))
-    # A unit no path may enter costs more than the ceiling, so every path into it is cut off.
-    enter = np.minimum(weight, ceiling + 1.0)[problem.indices]
+    Dijkstra (scipy) from one extra source linked to every unit at its start cost; a link into
+    ``v`` weighs ``weight[v]`` (scipy keeps a stored zero as a link). A cost above the ceiling
+    is stored as just above it: no path may use that link."""
+    n, beyond = problem.n, float(problem.max_pop) + 1.0
     graph = sp.csr_matrix(
         (
-            np.r_[enter, start[first]],
-            np.r_[problem.indices, first],
-            np.r_[problem.indptr, len(problem.indices) + len(first)],
+            np.r_[np.minimum(weight, beyond)[problem.indices], np.minimum(start, beyond)],
+            np.r_[problem.indices, np.arange(n)],
+            np.r_[problem.indptr, len(problem.indices) + n],
         ),
         shape=(n + 1, n + 1),
     )

@@ -77,8 +77,11 @@ def _adjacency(indptr: np.ndarray, indices: np.ndarray, keep: np.ndarray | None 
     n = len(indptr) - 1
     if keep is None:
         return sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(n, n))
-    src = edge_sources(indptr)
-    return sp.csr_matrix((np.ones(int(keep.sum())), (src[keep], indices[keep])), shape=(n, n))
+    # Entries stay in row order, so the kept ones make a CSR matrix directly (no COO sort: the
+    # ring cuts ask for thousands of these).
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(edge_sources(indptr)[keep], minlength=n), out=starts[1:])
+    return sp.csr_matrix((np.ones(int(starts[-1])), indices[keep], starts), shape=(n, n))
 
 
 def components(indptr: np.ndarray, indices: np.ndarray) -> list[np.ndarray]:

@@ -10,16 +10,18 @@ from unittest import mock
 import networkx as nx
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from helpers import cell, grid_graph, path_graph, problem_graph, problem_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sda import exact
+from sda import ring_cuts as ring_cuts_module
 from sda.api import load_inputs
 from sda.config import load_config
 from sda.exact import _area_types, _linked, _with_lumps, full_model, pcn_pieces, pieces_bound
 from sda.problem import Problem
-from sda.ring_cuts import AreaTypes, ring_cuts
+from sda.ring_cuts import AreaTypes, ring_cuts, ring_sets
 
 
 def _model(problem: Problem) -> AreaTypes:
@@ -69,6 +71,35 @@ def test_a_way_out_through_the_wall_caps_what_it_must_give() -> None:
     assert len(wall) == 1 and wall[0].least[a_type] == 1
 
 
+def test_a_wider_ring_sees_that_a_pcn_at_the_end_of_a_line_must_take_two_others() -> None:
+    # C(2) -(3) B(4) A(7) -(12) on a line, two areas of 10-17 residents: the only plan is
+    # U0-U3 | U4, A's 7 residents coterminous. C's area would need B's and A's units to reach
+    # 10, and A then outnumbers C. The ring one step from C (the unit without a PCN) cannot see
+    # that; the ring two steps out (that unit and B's) can, and the bound falls to the optimum.
+    problem = problem_of(path_graph(5, population=[2, 3, 4, 7, 12]), 10, 17, pcn_of={"U0": "C", "U2": "B", "U3": "A"})
+    with mock.patch.object(ring_cuts_module, "RING_STEPS", 1):
+        narrow = pieces_bound(problem, 2)
+    wide = pieces_bound(problem, 2)
+    assert narrow is not None and wide is not None
+    assert narrow.residents > 7.5
+    assert wide.residents == pytest.approx(7.0)
+    assert full_model(problem, 2, 20)[0]["primal"] == pytest.approx(7.0)
+
+
+def test_rings_reach_out_step_by_step_until_there_are_too_many() -> None:
+    # Pieces 0-1-2-3-4 in a line: one step gives each piece's neighbours, two steps all the
+    # others of the middle one; with room for only the first step, no wider ring is made.
+    touching = sp.csr_matrix(nx.to_scipy_sparse_array(nx.path_graph(5)))
+    present = np.arange(5)
+    rings = ring_sets(touching, present)
+    assert {(0,), (1,), (2,), (3,), (4,)} <= rings
+    assert {(1,), (0, 2), (1, 3), (2, 4), (3,)} <= rings  # one step
+    assert (0, 1, 3, 4) in rings and (1, 2, 3) in rings  # two steps from 2, three from 0
+    assert (1, 2, 3, 4) not in rings  # four steps from 0: beyond RING_STEPS
+    with mock.patch.object(ring_cuts_module, "MAX_RINGS", 9):
+        assert ring_sets(touching, present) == {(0,), (1,), (2,), (3,), (4,), (0, 2), (1, 3), (2, 4)}
+
+
 def _connected_sets(problem: Problem) -> list[np.ndarray]:
     graph = problem_graph(problem)
     return [
@@ -116,7 +147,7 @@ def test_every_area_gives_a_ring_at_least_what_its_cut_says(
 def test_ring_cuts_tighten_the_bound_on_the_shipped_data() -> None:
     # Peterborough's small central PCNs join their pieces through, and fill their areas from,
     # the PCNs around them, which the pieces model alone also counts as coterminous. At 24
-    # areas the bound falls from 0.952 to 0.946 (the plans found keep 0.914).
+    # areas the bound falls from 0.952 to 0.941 (the plans found keep 0.914).
     config = Path(__file__).resolve().parents[1] / "configs" / "cambridgeshire-peterborough.toml"
     problem = load_inputs(load_config(config)).problem
     with mock.patch.object(exact, "ring_cuts", lambda *_: []):
