@@ -611,6 +611,8 @@ def evaluation_text(ev: Evaluation) -> str:
             )
             lines.append(f"{len(ev.edits)} unit(s) moved since {since} ({show_whole(total)} residents):")
             lines += [f"  {note.removeprefix('Edited: ')}" for note in _edit_notes(ev.edits, ev.costs)]
+            if ev.renumbered:  # said on stderr too, which -q hides: the officer should see it here
+                lines.append(f"The areas were also renumbered ({_renumbered_share(ev)}); not counted as moves.")
     lines.append(_scores_line(plan.scores, ev.run_scores))
     return "\n".join(lines)
 
@@ -620,9 +622,15 @@ def _no_edits_line(ev: Evaluation) -> str:
     areas new ids, which is a change to the plan, though no resident changed area."""
     if not ev.renumbered:
         return f"No edits since the run in {ev.run_dir}."
+    return (
+        f"No unit changed area since the run in {ev.run_dir}; the areas were only renumbered ({_renumbered_share(ev)})."
+    )
+
+
+def _renumbered_share(ev: Evaluation) -> str:
+    """ "all 24 areas" or "3 of the 24 areas": how many areas the plan gave another id."""
     k, n = len(ev.plan.areas), len(ev.renumbered)
-    which = f"all {k} areas" if n == k else f"{n} of the {k} areas"
-    return f"No unit changed area since the run in {ev.run_dir}; the areas were only renumbered ({which})."
+    return f"all {k} areas" if n == k else f"{n} of the {k} areas"
 
 
 def _scores_line(scores: Mapping[str, float], run: Mapping[str, float] | None) -> str:

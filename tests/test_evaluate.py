@@ -317,6 +317,8 @@ def test_renumbered_areas_are_the_same_areas_and_only_the_unit_moved_is_an_edit(
     assert not [n for n in notes if "is not an area of the run" in n], notes
     run_names = {str(a["area_id"]): a["name"] for a in json.loads((folder / "plan.json").read_text())["areas"]}
     assert ev.plan.areas.loc[number[run_plan[unit]], "name"] == run_names[run_plan[unit]]
+    # What evaluate prints says so too: its note on stderr is hidden by -q.
+    assert f"The areas were also renumbered (all {len(number)} areas); not counted as moves." in evaluation_text(ev)
 
 
 def test_a_plan_only_renumbered_says_no_unit_changed_area_not_no_edits(
