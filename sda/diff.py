@@ -5,7 +5,9 @@ The old plan is carried onto the new plan's units first (``sda.previous.carry_pr
 plans on different units (a boundary review between them) can be compared. Areas are matched by
 residents in common with an optimal assignment, not by id: a fresh run numbers its areas anew,
 and "residents moved" must mean residents whose area changed, whatever the areas are called. In
-a line of re-runs, which keep their ids, the matching and the ids agree.
+a line of re-runs, which keep their ids, the matching and the ids agree. Two plans that share
+too few units are plans of different places, and are refused rather than compared
+(``MIN_SHARED_SHARE``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from sda.cells import csv_text
+from sda.errors import InputError
 from sda.formatting import counted, score_text, show_percent, show_whole
 from sda.layers import write_geojson
 from sda.planfile import PlanFile
@@ -52,6 +55,9 @@ AREA_COLUMNS = (
     "polsby_popper_before",
     "polsby_popper_after",
 )
+#: The least share of each plan's units that must be in the other plan for the two to be compared
+#: (see ``_refuse_other_places``).
+MIN_SHARED_SHARE = 0.5
 #: Plan scores compared, when both plans have a ``plan.json``.
 SCORES = ("objective", "coterminosity", "pcns_split", "cut_border_km", "mean_polsby_popper", "mean_abs_deviation_pct")
 
@@ -133,11 +139,17 @@ def diff_plans(old: PlanFile, new: PlanFile, *, points: gpd.GeoDataFrame | None 
         Plans read by ``sda.planfile.read_planfile``.
     points
         Optional population points (EPSG:27700, ``population``) to weight overlaps by residents.
+
+    Raises
+    ------
+    InputError
+        The plans share less than ``MIN_SHARED_SHARE`` of either plan's units (different places).
     """
     units = _current_units(old, new)
     residents_known = bool(units["population"].sum() > 0)
     weight = units["population"].to_numpy() if residents_known else np.ones(len(units), dtype=np.int64)
     carried = carry_previous(units, old, points=points)
+    _refuse_other_places(old, new, carried)
     before = carried.area.reindex(units.index).fillna("").astype(str)
     after = new.assignment.reindex(units.index).astype(str)
     new_ids = sorted(set(after))
@@ -202,6 +214,41 @@ def diff_plans(old: PlanFile, new: PlanFile, *, points: gpd.GeoDataFrame | None 
         renamed=renamed,
         edited=[plan.path for plan in (old, new) if plan.record is not None and not plan.as_run_wrote],
     )
+
+
+def _refuse_other_places(old: PlanFile, new: PlanFile, carried: Carried) -> None:
+    """Refuse two plans that share less than ``MIN_SHARED_SHARE`` of either plan's units: compared,
+    every unit would be "removed" or "new", and the change log would read as a boundary review.
+
+    A unit is shared when its code is in the other plan or, with polygons in both, when it lies on
+    the other plan's units. A boundary review between two runs changes a minority of units, and
+    those it merges, splits, recodes or redraws are carried by overlap, so they count as shared:
+    only units added or removed outright count against, and a review stays well above half. Even
+    a plan given as a CSV, carried by code alone, shares every unit the review left alone. Plans
+    of different places share only the units along a common border or under an overlap. The test
+    applies to each plan: a 4 x 4 km grid over Cambridge lies on 41 of the 487 shipped LSOAs, and
+    each of its 16 units on an LSOA, so only the larger plan's share (8%) tells the places apart.
+    """
+    n_old, n_new = len(old.assignment), len(carried.table)
+    shared_old = n_old - len(carried.removed)  # the old units still there, by code or under a new unit
+    shared_new = int((carried.table["kind"] != "new").sum())  # the new units on old ones
+    if shared_old >= MIN_SHARED_SHARE * n_old and shared_new >= MIN_SHARED_SHARE * n_new:
+        return
+    codes_only = carried.weighting == "codes only"
+    how = "by code" if codes_only else "by code or by overlapping polygons"
+    msg = (
+        f"the two plans cover different places: {old.path} has {n_old:,} units and {new.path} {n_new:,}, of "
+        f"which {shared_old:,} and {shared_new:,} are in the other plan ({how}); expected at least "
+        f"{MIN_SHARED_SHARE:.0%} of each plan's units in the other. Fix: compare a plan with the run "
+        "it came from, or two runs of the same config (the same units file)"
+        + (
+            "; if the units were reviewed between the runs, give each plan's plan.gpkg or units.geojson, not a "
+            "CSV, so that changed units are matched by their polygons."
+            if codes_only
+            else "."
+        )
+    )
+    raise InputError(new.path, msg)
 
 
 def _current_units(old: PlanFile, new: PlanFile) -> gpd.GeoDataFrame:
@@ -347,12 +394,6 @@ def _number(value: Any) -> float:
 def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
     """The change log as plain text (what ``sda diff`` prints); at most ``limit`` moved units listed."""
     lines = [f"Changes from {diff.old_path} to {diff.new_path}", ""]
-    if not (diff.carried.area != "").any():
-        lines += [
-            "The two plans share no unit, by code or by overlap, so every unit below is removed or new. "
-            "Check that both are plans of the same place.",
-            "",
-        ]
     counts = {k: v for k, v in diff.carried.counts().items() if v and k != "same code"}
     if counts or diff.carried.removed:
         told = [f"{v} {k}" for k, v in counts.items()]

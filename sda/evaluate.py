@@ -74,6 +74,8 @@ class Evaluation:
     look_alike_ids : each area id of the plan that the run did not have and that differs from
         one of the run's ids only in case, spaces or leading zeros (``SDA-7`` for ``SDA-07``),
         with that id; empty when there is no run to compare to.
+    renumbered : the run's areas the plan gave another id, run id -> plan id
+        (``renumbered_areas``); empty when there is no run to compare to.
     """
 
     plan: Plan
@@ -85,6 +87,7 @@ class Evaluation:
     run_scores: dict[str, float] | None = None
     run_recorded_edits: bool = False
     look_alike_ids: dict[str, str] = field(default_factory=dict)
+    renumbered: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -179,7 +182,9 @@ def evaluate_plan(
     run_provenance = record.get("provenance")
     recorded = isinstance(run_provenance, Mapping) and bool(run_provenance.get(EDITS_KEY))
     look_alikes = {a: m for a, m in _ids_not_in_run(assignment, before, renumbered).items() if m is not None}
-    return Evaluation(plan, violations, edits, costs, source, run_dir, run_scores, recorded, look_alikes)
+    return Evaluation(
+        plan, violations, edits, costs, source, run_dir, run_scores, recorded, look_alikes, renumbered=renumbered
+    )
 
 
 def _given_names(run_names: Mapping[str, str], file_names: Mapping[str, str]) -> dict[str, str]:
@@ -594,7 +599,7 @@ def evaluation_text(ev: Evaluation) -> str:
         lines += [f"  - {v}" for v in ev.violations]
     if ev.run_dir is not None:
         if ev.edits.empty:
-            lines.append(f"No edits since the run in {ev.run_dir}.")
+            lines.append(_no_edits_line(ev))
         else:
             total = int(ev.edits["population"].sum())
             # A folder written by sda repair or evaluate --out records the edits it was made from:
@@ -606,8 +611,26 @@ def evaluation_text(ev: Evaluation) -> str:
             )
             lines.append(f"{len(ev.edits)} unit(s) moved since {since} ({show_whole(total)} residents):")
             lines += [f"  {note.removeprefix('Edited: ')}" for note in _edit_notes(ev.edits, ev.costs)]
+            if ev.renumbered:  # said on stderr too, which -q hides: the officer should see it here
+                lines.append(f"The areas were also renumbered ({_renumbered_share(ev)}); not counted as moves.")
     lines.append(_scores_line(plan.scores, ev.run_scores))
     return "\n".join(lines)
+
+
+def _no_edits_line(ev: Evaluation) -> str:
+    """The line for a plan with no unit moved: "No edits" would be wrong where the officer gave
+    areas new ids, which is a change to the plan, though no resident changed area."""
+    if not ev.renumbered:
+        return f"No edits since the run in {ev.run_dir}."
+    return (
+        f"No unit changed area since the run in {ev.run_dir}; the areas were only renumbered ({_renumbered_share(ev)})."
+    )
+
+
+def _renumbered_share(ev: Evaluation) -> str:
+    """ "all 24 areas" or "3 of the 24 areas": how many areas the plan gave another id."""
+    k, n = len(ev.plan.areas), len(ev.renumbered)
+    return f"all {k} areas" if n == k else f"{n} of the {k} areas"
 
 
 def _scores_line(scores: Mapping[str, float], run: Mapping[str, float] | None) -> str:

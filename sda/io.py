@@ -14,6 +14,7 @@ import contextlib
 import csv
 import hashlib
 import itertools
+import json
 import re
 import warnings
 from collections.abc import Collection, Iterable, Sequence
@@ -125,7 +126,8 @@ def read_units(cfg: UnitsConfig) -> gpd.GeoDataFrame:
         raise InputError(path, msg)
     fields = [str(f) for f in info["fields"]]
     _require_fields(path, fields, wanted, "named in [units]", "field", f"layer {layer!r}")
-    raw = _read_vector(path, layer, wanted)
+    counts = [cfg.population_field] if cfg.population_field else []
+    raw = _read_vector(path, layer, wanted, counts=counts, code_field=cfg.code_field)
     problems = check_units(raw, cfg, path)
     codes = as_code_strings(raw[cfg.code_field])
     if cfg.population_csv is not None:
@@ -533,7 +535,12 @@ _GDAL_NOTES = {
 }
 
 
-def _read_vector(path: Path, layer: str, columns: list[str]) -> gpd.GeoDataFrame:
+def _read_vector(
+    path: Path, layer: str, columns: list[str], *, counts: Sequence[str] = (), code_field: str | None = None
+) -> gpd.GeoDataFrame:
+    """A layer's ``columns`` and geometry, rows numbered from 0 in file order. ``counts`` are
+    fields of residents, where true or false is refused (``_refuse_yes_no_counts``); rows are
+    named with ``code_field``'s value when given."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -554,7 +561,81 @@ def _read_vector(path: Path, layer: str, columns: list[str]) -> gpd.GeoDataFrame
         )
         raise InputError(path, msg)
     _pass_on_gdal_notes(path, caught)
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    _refuse_yes_no_counts(path, layer, frame, [c for c in counts if c in frame.columns], code_field)
+    return frame
+
+
+def _refuse_yes_no_counts(
+    path: Path, layer: str, frame: pd.DataFrame, counts: Sequence[str], code_field: str | None
+) -> None:
+    """Refuse true or false in a field of residents, which would count as 1 and 0 residents.
+
+    GDAL reads a GeoJSON ``"pop": true`` as 1 (``false`` as 0) when other rows of the field hold
+    numbers, typing the field as a plain integer, so the boolean is gone before sda sees it; the
+    file itself is read again to find it. A field of booleans only (GDAL's integer with a boolean
+    subtype, as a GeoPackage or Shapefile stores a yes/no field) is refused as a whole: it is the
+    wrong field, not a slip in a few rows.
+    """
+    info: dict[str, Any] | None = None
+    problems = []
+    for field in counts:
+        values = frame[field]
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        # A boolean can only have become 0 or 1: any other file is read once, as before.
+        if numeric and not values.isin([0, 1]).any():
+            continue
+        if info is None:
+            info = _layer_info(path, layer)
+        if pd.api.types.is_bool_dtype(values) or _subtype(info, field) == "OFSTBoolean":
+            msg = (
+                "the field holds yes/no (true/false) values, which would count as 1 and 0 residents; expected "
+                "a whole number of residents >= 0 in each row. Fix: point the config at the field that holds "
+                "the number of residents, or store this one as whole numbers."
+            )
+            raise InputError(path, msg, field=field)
+        if numeric and info.get("driver") == "GeoJSON":
+            found = _geojson_booleans(path, field, len(frame))
+        else:  # a field GDAL left as JSON keeps Python's True and False
+            found = {i: v for i, v in enumerate(values.tolist()) if isinstance(v, bool)}
+        codes = as_code_strings(frame[code_field]) if code_field in frame.columns else None
+        for pos, value in found.items():
+            code = f", code {codes.iloc[pos]!r}" if codes is not None else ""
+            problems.append(
+                f"{path}, row {row_number(path, pos)}{code}, field {field!r}: got {str(value).lower()}, a yes/no "
+                f"value, which would count as {int(value)} resident(s); expected a whole number of residents "
+                ">= 0. Fix: write the number of residents (digits only, without quotes)."
+            )
+    if problems:
+        count = f"{len(problems)} row" + ("s" if len(problems) > 1 else "")
+        raise ProblemsError(
+            f"{count} in {path} with true or false for a number of residents (fix, then run again):", problems
+        )
+
+
+def _subtype(info: dict[str, Any], field: str) -> str | None:
+    """GDAL's subtype of ``field`` (``OFSTBoolean``...), from ``pyogrio.read_info``; None if unknown."""
+    fields = [str(f) for f in info.get("fields", [])]
+    subtypes = list(info.get("ogr_subtypes") or [])
+    return str(subtypes[fields.index(field)]) if field in fields and len(subtypes) == len(fields) else None
+
+
+def _geojson_booleans(path: Path, field: str, rows: int) -> dict[int, bool]:
+    """Row (from 0) -> value, for the features whose ``field`` is a JSON ``true`` or ``false``;
+    empty when the features cannot be matched one to one with the ``rows`` GDAL read."""
+    try:
+        features = json.loads(path.read_bytes()).get("features")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(features, list) or len(features) != rows:
+        return {}
+    found = {}
+    for i, feature in enumerate(features):
+        properties = feature.get("properties") if isinstance(feature, dict) else None
+        value = properties.get(field) if isinstance(properties, dict) else None
+        if isinstance(value, bool):
+            found[i] = value
+    return found
 
 
 def _pass_on_gdal_notes(path: Path, caught: list[warnings.WarningMessage]) -> None:

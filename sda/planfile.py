@@ -211,6 +211,13 @@ def quick_pairs(
             frame = pyogrio.read_dataframe(file, layer=layer, read_geometry=False)
     except (InputError, OSError, ValueError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
         return None
+    return _pairs(frame, code_fields, area_fields)
+
+
+def _pairs(
+    frame: pd.DataFrame, code_fields: Sequence[str], area_fields: Sequence[str]
+) -> dict[str, tuple[str, str]] | None:
+    """``quick_pairs`` of a table already read; None when it lacks the code or area column."""
     code_col, area_col = _find_column(frame.columns, code_fields), _find_column(frame.columns, area_fields)
     if code_col is None or area_col is None:
         return None
@@ -405,8 +412,9 @@ def _read_vector(path: Path, code_fields: Sequence[str], area_fields: Sequence[s
     chooses), and its name; a plain DataFrame when the layer has no geometry."""
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
-        layer = _plan_layer(path, layers, code_fields, area_fields)
-        frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True)
+        layer, frame = _plan_layer(path, layers, code_fields, area_fields)
+        if frame is None:
+            frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, IndexError) as exc:
         msg = f"cannot open the plan ({gdal_reason(exc)}); expected an sda plan.gpkg or units.geojson, or a CSV."
         raise InputError(path, msg) from exc
@@ -424,7 +432,9 @@ def _read_vector(path: Path, code_fields: Sequence[str], area_fields: Sequence[s
 _OTHER_SDA_LAYERS = ("areas", "adjacency", "practices", "districts", "layer_styles")
 
 
-def _plan_layer(path: Path, layers: Sequence[str], code_fields: Sequence[str], area_fields: Sequence[str]) -> str:
+def _plan_layer(
+    path: Path, layers: Sequence[str], code_fields: Sequence[str], area_fields: Sequence[str]
+) -> tuple[str, pd.DataFrame | None]:
     """The layer of a file that is the plan: the only one; else ``units``; else the one layer with
     a unit code and an area (sda's other layers aside), or the first of copies that agree.
 
@@ -432,25 +442,39 @@ def _plan_layer(path: Path, layers: Sequence[str], code_fields: Sequence[str], a
     beside the run's ``units`` (``units_edited``), or two drafts side by side in a file of their
     own. Reading one of them would drop the other's edits unseen, so plans that differ are an
     error that names the layers; the first layer is read only when no layer holds a plan.
+
+    Returns the layer and, when choosing it read it whole (as ``_read_vector`` reads it, with its
+    geometry and fids), its frame, so that it is not read twice; else None, to be read.
     """
     if len(layers) <= 1:
-        return layers[0]  # an IndexError for a file with no layer: "cannot open the plan"
+        return layers[0], None  # an IndexError for a file with no layer: "cannot open the plan"
     given = "units" if "units" in layers else None
     others = [name for name in layers if name != given and name not in _OTHER_SDA_LAYERS]
     if not others:
-        return given or layers[0]
+        return given or layers[0], None
     pairs: dict[str, dict[str, str]] = {}
+    frames: dict[str, pd.DataFrame] = {}
     for name in [*([given] if given else []), *others]:
-        read = quick_pairs(path, name, code_fields=code_fields, area_fields=area_fields)
+        # The layer that will be the plan (``units``, else the first with a code and an area) is
+        # read whole; the others only for their codes and areas.
+        whole = name == given or (
+            given is None and not pairs and _has_plan_fields(path, name, code_fields, area_fields)
+        )
+        frame = _read_whole(path, name) if whole else None
+        if frame is not None:
+            frames[name] = frame
+            read = _pairs(frame, code_fields, area_fields)
+        else:  # also a layer that could not be read whole: its codes and areas may still be read
+            read = quick_pairs(path, name, code_fields=code_fields, area_fields=area_fields)
         if read is not None:
             pairs[name] = {code: area for code, (area, _) in read.items()}
     plan = given or next(iter(pairs), layers[0])
     if plan not in pairs:  # no layer holds a plan: reading it names the missing fields
-        return plan
+        return plan, frames.get(plan)
     differing = {name: _units_differing(pairs[plan], theirs) for name, theirs in pairs.items() if name != plan}
     differing = {name: count for name, count in differing.items() if count}
     if not differing:
-        return plan
+        return plan, frames.get(plan)
     than = f"in another area or not in {plan!r}" if given else f"in another area than in {plan!r}"
     listed = ", ".join(f"{name!r} ({count} unit(s) {than})" for name, count in differing.items())
     fix = (
@@ -471,6 +495,25 @@ def _plan_layer(path: Path, layers: Sequence[str], code_fields: Sequence[str], a
             "the other layers."
         )
     raise InputError(path, msg)
+
+
+def _has_plan_fields(path: Path, layer: str, code_fields: Sequence[str], area_fields: Sequence[str]) -> bool:
+    """Whether a layer has a unit code and an area field, from its field list alone."""
+    try:
+        fields = pyogrio.read_info(path, layer=layer)["fields"]
+    except (OSError, ValueError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return False
+    return _find_column(fields, code_fields) is not None and _find_column(fields, area_fields) is not None
+
+
+def _read_whole(path: Path, layer: str) -> pd.DataFrame | None:
+    """A layer with its geometry and fids, as ``_read_vector`` reads the plan; None when it cannot
+    be read (then ``_read_vector`` reads it again and names the reason)."""
+    try:
+        frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True)
+    except (OSError, ValueError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return None
+    return frame if isinstance(frame, pd.DataFrame) else None
 
 
 def _units_differing(plan: Mapping[str, str], other: Mapping[str, str]) -> int:

@@ -117,7 +117,8 @@ def read_population_points(cfg: UnitsConfig) -> PopulationPoints:
         from sda.io import _choose_layer
 
         layer = _choose_layer(path, None)
-        frame = _read_vector(path, layer, [pop_field, *([code_field] if code_field else [])])
+        columns = [pop_field, *([code_field] if code_field else [])]
+        frame = _read_vector(path, layer, columns, counts=[pop_field], code_field=code_field or None)
         _require_fields(path, list(frame.columns), [pop_field], "named in [units]", "field", f"layer {layer!r}")
         if frame.crs is None:
             msg = "the point layer has no CRS; expected one (e.g. EPSG:27700). Fix: set it in QGIS and save again."

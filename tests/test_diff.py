@@ -10,6 +10,8 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
+import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -87,13 +89,69 @@ def test_a_plan_against_itself_has_no_change(plan_dir: Path) -> None:
     assert "pcns_split" not in text and "cut_border_km" not in text
 
 
-def test_plans_that_share_no_unit_are_said_to(plan_dir: Path, tmp_path: Path) -> None:
-    # Two folders of different places (or codes) mixed up: every unit is removed or new, and the
-    # change log says why first, instead of listing it as a redrawing.
+@pytest.fixture(scope="module")
+def county_plan(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped 487 LSOAs as a plan file, each LSOA in its district's area."""
+    lsoas = gpd.read_file(repo_root / "boundaries" / "lsoa2011_cambs_peterborough.geojson")
+    plan = lsoas.rename(columns={"LSOA11CD": "unit_code"}).assign(area_id=lsoas["LAD11CD"])
+    path = tmp_path_factory.mktemp("county") / "county.geojson"
+    plan[["unit_code", "area_id", "geometry"]].to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_plans_of_different_places_are_refused_with_the_counts(
+    plan_dir: Path, county_plan: Path, tmp_path: Path
+) -> None:
+    # The test grid lies over Cambridge: 41 of the county's LSOAs are under it. Compared, 446 were
+    # "gone without a trace" and the grid's units "merged from" and "split from" LSOAs, exit 0.
+    out = tmp_path / "changes"
+    result = CliRunner().invoke(cli, ["diff", str(county_plan), str(plan_dir), "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and not out.exists()
+    assert (
+        f"the two plans cover different places: {county_plan} has 487 units and {plan_dir / 'plan.gpkg'} 16, "
+        "of which 41 and 16 are in the other plan (by code or by overlapping polygons); expected at least 50% "
+        "of each plan's units in the other. Fix: compare a plan with the run it came from" in result.output
+    )
+    # The other way round, and two plans with no code in common given as CSVs.
+    assert "has 16 units and" in CliRunner().invoke(cli, ["diff", str(plan_dir), str(county_plan)]).output
     elsewhere = _plan_csv(tmp_path / "elsewhere.csv", {"X1": "A", "X2": "B"})
-    text = render_diff_text(diff_plans(read_planfile(plan_dir), read_planfile(elsewhere)))
-    assert text.splitlines()[2].startswith("The two plans share no unit, by code or by overlap")
-    assert "share no unit" not in render_diff_text(diff_plans(read_planfile(plan_dir), read_planfile(plan_dir)))
+    refused = CliRunner().invoke(cli, ["diff", str(plan_dir / "assignment.csv"), str(elsewhere)])
+    assert refused.exit_code == 1
+    assert "has 16 units and" in refused.output
+    assert "2, of which 0 and 0 are in the other plan (by code)" in refused.output
+    assert "give each plan's plan.gpkg or units.geojson, not a CSV" in refused.output
+
+
+def test_a_boundary_review_of_a_few_units_is_still_compared(county_plan: Path, tmp_path: Path) -> None:
+    # A re-run after a boundary review: two LSOAs merged, one split in two, one recoded. The
+    # changed units are carried by overlap, so the plans share every unit.
+    lsoas = gpd.read_file(county_plan).set_index("unit_code")
+    first, second = lsoas.index[0], lsoas.index[1:][lsoas.geometry.iloc[1:].touches(lsoas.geometry.iloc[0])][0]
+    split, recoded = lsoas.index[100], lsoas.index[200]
+    x0, y0, x1, y1 = lsoas.geometry[split].bounds
+    halves = [shapely.box(x0, y0, (x0 + x1) / 2, y1), shapely.box((x0 + x1) / 2, y0, x1, y1)]
+    reviewed = pd.concat(
+        [
+            lsoas.drop(index=[first, second, split, recoded]),
+            gpd.GeoDataFrame(
+                {"area_id": [lsoas.area_id[first], lsoas.area_id[split], lsoas.area_id[split], "X"]},
+                geometry=[
+                    shapely.union(lsoas.geometry[first], lsoas.geometry[second]),
+                    *(shapely.intersection(lsoas.geometry[split], half) for half in halves),
+                    lsoas.geometry[recoded],
+                ],
+                index=pd.Index(["MERGED", "SPLIT1", "SPLIT2", "RECODED"], name="unit_code"),
+                crs=lsoas.crs,
+            ),
+        ]
+    )
+    new = tmp_path / "reviewed.geojson"
+    reviewed.reset_index().to_file(new, driver="GeoJSON")
+    result = CliRunner().invoke(cli, ["diff", str(county_plan), str(new)])
+    assert result.exit_code == 0, result.output
+    assert "Units: 487 now (1 merged from; 2 split from; 1 recoded); carried by area." in result.output
+    assert f"  RECODED: {lsoas.area_id[recoded]} -> X," in result.output
 
 
 def test_three_units_moved_by_hand_are_exactly_those_listed(plan_dir: Path, tmp_path: Path) -> None:

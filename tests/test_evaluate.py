@@ -317,6 +317,38 @@ def test_renumbered_areas_are_the_same_areas_and_only_the_unit_moved_is_an_edit(
     assert not [n for n in notes if "is not an area of the run" in n], notes
     run_names = {str(a["area_id"]): a["name"] for a in json.loads((folder / "plan.json").read_text())["areas"]}
     assert ev.plan.areas.loc[number[run_plan[unit]], "name"] == run_names[run_plan[unit]]
+    # What evaluate prints says so too: its note on stderr is hidden by -q.
+    assert f"The areas were also renumbered (all {len(number)} areas); not counted as moves." in evaluation_text(ev)
+
+
+def test_a_plan_only_renumbered_says_no_unit_changed_area_not_no_edits(
+    real_run: tuple[RunConfig, Path], tmp_path: Path
+) -> None:
+    # Renumbered throughout, nothing moved: evaluate noted the renumbering, then printed "No edits
+    # since the run", as if the file were the run's plan.
+    import warnings
+
+    cfg, folder = real_run
+    copy = copy_run(folder, tmp_path / "run")
+    run_plan = read_assignment(folder)
+    number = {a: str(int(a.rsplit("-", 1)[1])) for a in set(run_plan)}
+    plan = copy / "assignment.csv"
+
+    def printed(renumber: dict[str, str]) -> str:
+        run_plan.map(lambda a: renumber.get(a, a)).rename_axis("unit_code").reset_index().to_csv(plan, index=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SdaWarning)  # the note on the renumbering, on stderr
+            result = CliRunner().invoke(cli, ["evaluate", "--config", _config_file(cfg), str(plan), "-q"])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    said = printed(number)
+    k = len(number)
+    assert f"No unit changed area since the run in {copy}; the areas were only renumbered (all {k} areas)." in said
+    assert "No edits" not in said
+    first = min(number)
+    assert f"the areas were only renumbered (1 of the {k} areas)." in printed({first: number[first]})
+    assert f"No edits since the run in {copy}." in printed({})
 
 
 def test_an_edit_to_assignment_csv_is_seen_when_plan_json_keeps_the_assignment(

@@ -170,6 +170,45 @@ def test_latitude_written_before_longitude_is_named_with_the_fix(data_dir: Path,
     assert "'Swap X and Y coordinates'" in problem and "ogr2ogr -a_srs" not in problem
 
 
+def test_a_population_given_as_true_or_false_is_refused_by_row(data_dir: Path, tmp_path: Path) -> None:
+    # GDAL types a field of numbers with a true among them as a plain integer field and reads the
+    # true as 1: the unit counted one resident, and nothing was said.
+    collection = json.loads((data_dir / "units_good.geojson").read_text())
+    collection["features"][1]["properties"]["pop"] = True
+    collection["features"][3]["properties"]["pop"] = False
+    path = tmp_path / "units.geojson"
+    path.write_text(json.dumps(collection))
+    with pytest.raises(ProblemsError) as caught:
+        read_units(UnitsConfig(path=path, code_field="code", population_field="pop"))
+    assert str(caught.value).startswith(f"2 rows in {path} with true or false for a number of residents")
+    assert caught.value.problems == [
+        f"{path}, row {row}, code {code!r}, field 'pop': got {value}, a yes/no value, which would count as "
+        f"{count} resident(s); expected a whole number of residents >= 0. Fix: write the number of residents "
+        "(digits only, without quotes)."
+        for row, code, value, count in ((2, "E01000002", "true", 1), (4, "E01000004", "false", 0))
+    ]
+
+
+def test_a_yes_no_field_given_as_the_population_is_refused_as_a_whole(data_dir: Path, tmp_path: Path) -> None:
+    # A boolean field (GDAL's integer with a boolean subtype) with a blank row: the blank was the
+    # only problem named, and the other rows counted 1 resident each.
+    collection = json.loads((data_dir / "units_good.geojson").read_text())
+    for feature, value in zip(collection["features"], [True, None, True, False], strict=True):
+        feature["properties"]["pop"] = value
+    geojson = tmp_path / "units.geojson"
+    geojson.write_text(json.dumps(collection))
+    gpkg = tmp_path / "units.gpkg"
+    gpd.read_file(data_dir / "units_good.geojson").assign(pop=[True, True, False, True]).to_file(gpkg)
+    for path in (geojson, gpkg):
+        with pytest.raises(InputError) as caught:
+            read_units(UnitsConfig(path=path, code_field="code", population_field="pop"))
+        assert str(caught.value) == (
+            f"{path}, field 'pop': the field holds yes/no (true/false) values, which would count as 1 and 0 "
+            "residents; expected a whole number of residents >= 0 in each row. Fix: point the config at the field "
+            "that holds the number of residents, or store this one as whole numbers."
+        )
+
+
 def test_a_field_name_a_shapefile_cut_to_ten_characters_is_pointed_out(data_dir: Path, tmp_path: Path) -> None:
     layer = gpd.read_file(data_dir / "units_good.geojson").rename(columns={"pop": "population_2021"})
     with warnings.catch_warnings():  # geopandas and GDAL both say that the name is cut

@@ -161,6 +161,29 @@ def test_a_gpkg_without_units_is_read_from_its_one_plan_or_copies_that_agree(pla
     assert read_planfile(single).assignment.to_dict() == dict(zip(CODES, AREAS, strict=True))
 
 
+def test_the_plan_layer_of_a_gpkg_with_several_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Choosing the layer read it (codes and areas) and then the plan was read from it again.
+    import pyogrio
+
+    reads: list[str] = []
+    read_dataframe = pyogrio.read_dataframe
+
+    def counted(path: Path, *args: object, **kwargs: object) -> object:
+        reads.append(str(kwargs.get("layer")))
+        return read_dataframe(path, *args, **kwargs)
+
+    monkeypatch.setattr(pyogrio, "read_dataframe", counted)
+    beside_units = _write_folder(tmp_path / "run") / "plan.gpkg"
+    gpd.read_file(beside_units, layer="units").to_file(beside_units, layer="units_backup")
+    drafts = _drafts(tmp_path / "drafts.gpkg", draft_a=AREAS, draft_b=AREAS)
+    for path, layer in ((beside_units, "units"), (drafts, "draft_a")):
+        reads.clear()
+        plan = read_planfile(path)
+        assert plan.assignment.to_dict() == dict(zip(CODES, AREAS, strict=True))
+        assert plan.has_geometry and plan.units is not None and len(plan.units) == len(CODES)
+        assert reads.count(layer) == 1, reads
+
+
 def test_a_plan_csv_with_its_header_pasted_again_is_told_which_row_to_delete(tmp_path: Path) -> None:
     # Two exports of assignment.csv joined in Excel: the second header read as a unit 'unit_code'.
     rows = [f"{c},{a}" for c, a in zip(CODES, AREAS, strict=True)]

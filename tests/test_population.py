@@ -7,6 +7,7 @@ best-fitted into the shipped LSOAs.
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -180,6 +181,24 @@ def test_bad_point_rows_are_all_listed(tmp_path: Path) -> None:
     assert "points.csv, row 7, fields 'easting'/'northing'" in problems[0]
     assert "row 6, field 'residents': got '12,4O0'; expected a whole number" in problems[1]
     assert "row 8, field 'residents': got '-1'" in problems[2]
+
+
+def test_a_point_layer_with_true_for_residents_is_refused(tmp_path: Path) -> None:
+    # A GeoJSON point layer read its true as 1 resident, as a units file did.
+    points = gpd.GeoDataFrame(
+        {"oa": [p[0] for p in POINTS], "residents": [p[3] for p in POINTS]},
+        geometry=gpd.points_from_xy([p[1] for p in POINTS], [p[2] for p in POINTS]),
+        crs="EPSG:27700",
+    )
+    path = tmp_path / "points.geojson"
+    points.to_file(path, driver="GeoJSON")
+    collection = json.loads(path.read_text())
+    collection["features"][1]["properties"]["residents"] = True
+    path.write_text(json.dumps(collection))
+    with pytest.raises(ProblemsError) as caught:
+        read_units(dataclasses.replace(_cfg(tmp_path), population_points=path))
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"{path}, row 2, code 'P2', field 'residents': got true, a yes/no value")
 
 
 def test_decimal_commas_in_coordinates_get_their_own_fix(tmp_path: Path) -> None:
