@@ -294,15 +294,20 @@ def test_evaluate_out_never_replaces_the_plan_it_reads_or_another_runs_plan(
     assert {path: folder_bytes(path) for path in (folder, proposed, exported)} == before
 
 
+def _copy_and_numbers(folder: Path, tmp_path: Path) -> tuple[Path, pd.Series, dict[str, str]]:
+    """A copy of the run, its plan, and each area id's number alone (SDA-01 -> 1), the ids an
+    officer who renumbers the areas gives them."""
+    run_plan = read_assignment(folder)
+    return copy_run(folder, tmp_path / "run"), run_plan, {a: str(int(a.rsplit("-", 1)[1])) for a in set(run_plan)}
+
+
 def test_renumbered_areas_are_the_same_areas_and_only_the_unit_moved_is_an_edit(
     real_run: tuple[RunConfig, Path], tmp_path: Path
 ) -> None:
     # An officer renumbered the areas (SDA-01 -> 1, ...) and moved one unit: by id, all 487 units
     # had "moved" and each number was called a new area.
     cfg, folder = real_run
-    copy = copy_run(folder, tmp_path / "run")
-    run_plan = read_assignment(folder)
-    number = {a: str(int(a.rsplit("-", 1)[1])) for a in set(run_plan)}
+    copy, run_plan, number = _copy_and_numbers(folder, tmp_path)
     edited = run_plan.map(number)
     unit = str(edited.index[0])
     home = edited[unit]
@@ -329,9 +334,7 @@ def test_a_plan_only_renumbered_says_no_unit_changed_area_not_no_edits(
     import warnings
 
     cfg, folder = real_run
-    copy = copy_run(folder, tmp_path / "run")
-    run_plan = read_assignment(folder)
-    number = {a: str(int(a.rsplit("-", 1)[1])) for a in set(run_plan)}
+    copy, run_plan, number = _copy_and_numbers(folder, tmp_path)
     plan = copy / "assignment.csv"
 
     def printed(renumber: dict[str, str]) -> str:
