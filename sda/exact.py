@@ -50,8 +50,8 @@ from sda.rules import check_rules
 
 _INF = highspy.kHighsInf
 #: HiGHS branch-and-bound nodes at most for each geography-aware bound: a work limit, so a busy
-#: machine proves the same bound as a quiet one. The shipped configs close within 1,589 nodes (28
-#: areas; 17-133 on the default config). ``[exact] time_limit_s`` is only a guard: when a 10 s
+#: machine proves the same bound as a quiet one. The shipped configs close within 892 nodes (28
+#: areas; 15-293 on the default config). ``[exact] time_limit_s`` is only a guard: when a 10 s
 #: clock alone stopped the search, a loaded machine reported 0.950 where the model proves 0.946.
 BOUND_MAX_NODES = 10_000
 
