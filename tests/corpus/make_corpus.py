@@ -158,6 +158,13 @@ def _(folder: Path) -> None:
     write_geojson(folder / "units.geojson", features)
 
 
+@case("units-population-yes-no")
+def _(folder: Path) -> None:
+    features = grid_features()
+    features[1]["properties"]["pop"] = True  # a "has residents" tick box joined in place of the count
+    write_geojson(folder / "units.geojson", features)
+
+
 @case("units-multipolygon-collapsed-part")
 def _(folder: Path) -> None:
     features = grid_features()
