@@ -39,6 +39,7 @@ from sda.maps import (
     render_locators,
     render_print_maps,
 )
+from sda.maps.changes import draw_moved_units
 from sda.maps.furniture import attribution_lines
 from sda.maps.labels import (
     MapLabel,
@@ -425,3 +426,56 @@ def test_the_key_stays_on_the_sheet_however_long(monkeypatch: pytest.MonkeyPatch
     else:  # these cannot: the first ones are listed and the last line counts the rest
         assert more is not None and 0 < len(shown) < n
         assert shown == ids[: len(shown)] and int(more[1]) == n - len(shown)
+
+
+# --------------------------------------------------------------------------- a re-run's changes
+
+
+def _moved(plan: Plan, codes: list[str]) -> Plan:
+    """``plan`` as if a re-run had moved ``codes`` into their areas from the area of the first
+    unit's neighbour in another area (the record ``sda.rerun`` keeps)."""
+    area = {str(u): str(a) for u, a in plan.assignment.items()}
+    moves = []
+    for code in codes:
+        origin = next((area[str(v)] for v in plan.graph.neighbors(code) if area[str(v)] != area[code]), "SDA-99")
+        moves.append({"unit_code": code, "from_area": origin, "to_area": area[code], "population": 1, "reason": "-"})
+    provenance = dict(plan.provenance)
+    provenance["previous"] = {"moved_units": moves}
+    return dataclasses.replace(plan, provenance=provenance)  # type: ignore[arg-type]
+
+
+def _move_labels(fig: Figure) -> list[Text]:
+    return [t for ax in fig.axes for t in ax.texts if "\u2192" in t.get_text()]
+
+
+def test_moves_close_together_get_a_close_up_with_each_move_written_and_no_label_on_another(real_plan: Plan) -> None:
+    # Three small units moved side by side in a city: on the county map alone they were red specks
+    # under crowded ids, and two moves next to each other printed one label on the other.
+    # The smallest unit and its two smallest neighbours: their labels, each below its unit, collide.
+    size = real_plan.units.geometry.area
+    start = str(size.idxmin())
+    near = [start, *sorted((str(v) for v in real_plan.graph.neighbors(start)), key=lambda v: size[v])[:2]]
+    fig = draw_moved_units(_moved(real_plan, near))
+    assert fig is not None and len(fig.axes) == 2
+    close = fig.axes[1]
+    (x0, x1), (y0, y1) = close.get_xlim(), close.get_ylim()
+    frame = shapely.box(x0, y0, x1, y1)
+    assert all(frame.contains(real_plan.units.geometry[c].representative_point()) for c in near)
+    labels = _move_labels(fig)
+    assert sorted(t.get_text() for t in labels) == sorted(
+        f"{m['from_area']} \u2192 {m['to_area']}" for m in _moved(real_plan, near).provenance["previous"]["moved_units"]
+    )
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = [t.get_window_extent(renderer) for t in close.texts]
+    assert not [(a, b) for a, b in itertools.combinations(boxes, 2) if a.overlaps(b)]
+    # Areas are named where there is room around the moves, else shown by id.
+    names = set(area_names(real_plan).values())
+    assert any(t.get_text().partition("\n")[2].replace("\n", " ") in names for t in close.texts)
+
+
+def test_moves_across_the_county_stay_on_the_county_map(real_plan: Plan) -> None:
+    x = real_plan.units.geometry.centroid.x
+    far = [str(x.idxmin()), str(x.idxmax())]  # the westernmost and easternmost units
+    fig = draw_moved_units(_moved(real_plan, far))
+    assert fig is not None and len(fig.axes) == 1 and not _move_labels(fig)
+    assert draw_moved_units(real_plan) is None  # not a re-run: nothing moved

@@ -1,14 +1,43 @@
-"""The re-run map: which units moved since the previous plan (``sda.rerun``)."""
+"""The re-run map: which units moved since the previous plan (``sda.rerun``).
+
+A re-run moves few units, and usually in one town: on the county map they are a few red specks
+under crowded labels. So when the moved units sit in a small part of the plan, a close-up beside
+the county map shows them with their areas named and, for a handful, the move itself
+("SDA-02 → SDA-04"); the county map marks the close-up's frame.
+"""
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
+import shapely
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.text import Annotation
+from matplotlib.transforms import Bbox
 
 from sda.formatting import counted
-from sda.maps.layers import area_shapes, outline_collection, png_bytes, polygon_collection
+from sda.maps.layers import (
+    area_label,
+    area_names,
+    area_shapes,
+    label_anchor,
+    outline_collection,
+    png_bytes,
+    polygon_collection,
+)
 from sda.plan import Plan
 
 _DPI = 110
+_MOVED = "#d7301f"
+#: A close-up is drawn when the moved units' frame spans at most this share of the plan's
+#: width and of its height: beyond it the county map shows them well enough.
+CLOSE_UP_SHARE = 0.35
+#: Each moved unit is labelled with its move in the close-up when at most this many moved.
+MAX_MOVE_LABELS = 12
+_HALO = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8}
 
 
 def moved_codes(plan: Plan) -> list[str]:
@@ -17,22 +46,156 @@ def moved_codes(plan: Plan) -> list[str]:
     return [str(m["unit_code"]) for m in moved if str(m.get("unit_code")) in plan.units.index]
 
 
-def plot_moved_units(plan: Plan) -> bytes | None:
-    """Map of the units whose area changed since the previous plan, in red over the areas'
-    outlines; None when nobody moved or the plan is not a re-run."""
+def close_up_frame(plan: Plan, codes: list[str]) -> tuple[float, float, float, float] | None:
+    """The close-up's frame (xmin, ymin, xmax, ymax) around the moved units, square and padded;
+    None when they spread over more than ``CLOSE_UP_SHARE`` of the plan either way."""
+    x0, y0, x1, y1 = plan.units.total_bounds
+    u0, v0, u1, v1 = plan.units.loc[codes].total_bounds
+    if (u1 - u0) > CLOSE_UP_SHARE * (x1 - x0) or (v1 - v0) > CLOSE_UP_SHARE * (y1 - y0):
+        return None
+    # At least 4% of the plan across (2.5 km of the county), so that one small unit in a city
+    # shows the streets' units around it.
+    side = max(u1 - u0, v1 - v0, 0.04 * max(x1 - x0, y1 - y0)) * 1.3
+    cx, cy = (u0 + u1) / 2, (v0 + v1) / 2
+    return cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2
+
+
+def draw_moved_units(plan: Plan) -> Figure | None:
+    """The changes map: the plan's areas in grey with the moved units in red, and a close-up of
+    them when they are close together (``close_up_frame``); None when nobody moved."""
     codes = moved_codes(plan)
     if not codes:
         return None
-    fig = Figure(figsize=(8.0, 8.5), dpi=_DPI, layout="constrained")
-    ax = fig.add_subplot()
+    frame = close_up_frame(plan, codes)
+    title = f"{counted(len(codes), 'unit')} moved since the previous plan (red)"
+    if frame is None:
+        fig = Figure(figsize=(8.0, 8.5), dpi=_DPI, layout="constrained")
+        _draw_areas(fig.add_subplot(), plan, codes)
+        fig.suptitle(title)
+        return fig
+    fig = Figure(figsize=(13.0, 7.0), dpi=_DPI, layout="constrained")
+    county, close = fig.subplots(1, 2, width_ratios=[1.0, 1.15])
+    _draw_areas(county, plan, codes)
+    x0, y0, x1, y1 = frame
+    county.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, linestyle="--", linewidth=1.0))
+    county.set_title("The whole plan; dashed: the close-up", fontsize=9)
+    _draw_close_up(close, plan, codes, frame)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_moved_units(plan: Plan) -> bytes | None:
+    """``draw_moved_units`` as PNG bytes; None when nobody moved or the plan is not a re-run."""
+    fig = draw_moved_units(plan)
+    return None if fig is None else png_bytes(fig)
+
+
+def _draw_areas(ax: Axes, plan: Plan, codes: list[str], *, unit_lines: bool = False) -> None:
+    """Areas in light grey, the moved units in red, area outlines on top."""
     areas = area_shapes(plan)
     ax.add_collection(polygon_collection(areas.geometry, facecolor="#f2f2f2", edgecolor="none"))
-    ax.add_collection(polygon_collection(plan.units.loc[codes].geometry, facecolor="#d7301f", edgecolor="none"))
+    ax.add_collection(polygon_collection(plan.units.loc[codes].geometry, facecolor=_MOVED, edgecolor="none"))
+    if unit_lines:
+        ax.add_collection(outline_collection(plan.units.geometry, color="#b0b0b0", linewidth=0.3))
+        # White between moved units side by side, so that each move's label has a unit to point at.
+        ax.add_collection(outline_collection(plan.units.loc[codes].geometry, color="white", linewidth=0.9))
     ax.add_collection(outline_collection(areas.geometry, color="#1a1a1a", linewidth=0.8))
-    for area, point in zip(areas.index, areas.geometry.representative_point(), strict=True):
-        ax.annotate(str(area), (point.x, point.y), ha="center", va="center", fontsize=6, color="#404040")
+    if not unit_lines:  # the county map: every area's id at its centre
+        for area, point in zip(areas.index, areas.geometry.representative_point(), strict=True):
+            ax.annotate(str(area), (point.x, point.y), ha="center", va="center", fontsize=6, color="#404040")
     ax.autoscale_view()
     ax.set_axis_off()
     ax.set_aspect("equal")
-    ax.set_title(f"{counted(len(codes), 'unit')} moved since the previous plan (red)")
-    return png_bytes(fig)
+
+
+def _draw_close_up(ax: Axes, plan: Plan, codes: list[str], frame: tuple[float, float, float, float]) -> None:
+    """The moved units up close: units outlined, each move written beside its unit when there are
+    few, and each area in view named at the middle of its part in view where that covers no other
+    label (the moves are placed first: they are what the map is for)."""
+    _draw_areas(ax, plan, codes, unit_lines=True)
+    x0, y0, x1, y1 = frame
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    few = len(codes) <= MAX_MOVE_LABELS
+    ax.set_title(
+        "Close-up: each moved unit with its previous and new area" if few else "Close-up of the moved units",
+        fontsize=9,
+    )
+    ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, linestyle="--", linewidth=1.0))
+    fig = ax.get_figure()
+    assert isinstance(fig, Figure)
+    FigureCanvasAgg(fig)
+    fig.draw_without_rendering()  # lays the figure out, so that label boxes are where they will be drawn
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    taken: list[Bbox] = []
+    if few:
+        moved = (plan.provenance.get("previous") or {}).get("moved_units") or []
+        for m in (m for m in moved if str(m.get("unit_code")) in codes):
+            point = label_anchor(plan.units.geometry[str(m["unit_code"])])
+            text = f"{m['from_area']} → {m['to_area']}"
+            style = {"fontsize": 7.5, "color": _MOVED, "fontweight": "bold"}
+            # Where no side is free, below all the same: a move is never left unwritten.
+            _place(ax, [(text, side) for side in _MOVE_SIDES], point, style, renderer, taken, always=True)
+    view = shapely.box(x0, y0, x1, y1)
+    names = area_names(plan)
+    for area, shape in area_shapes(plan).geometry.items():
+        seen = shape.intersection(view)
+        if seen.is_empty or seen.area < 0.01 * view.area:
+            continue
+        full = area_label(str(area), names.get(str(area)), width=16)
+        tries = [(full, _MIDDLE), (full, _MIDDLE_UP), (full, _MIDDLE_DOWN), (str(area), _MIDDLE)]
+        _place(ax, tries, label_anchor(seen), {"fontsize": 8}, renderer, taken)
+
+
+_Side = tuple[float, float, Literal["left", "center", "right"], Literal["top", "center", "bottom"]]
+#: Where a move's label may go, in points from its unit's middle: below, above, right, left.
+_MOVE_SIDES: tuple[_Side, ...] = (
+    (0, -12, "center", "top"),
+    (0, 12, "center", "bottom"),
+    (12, 0, "left", "center"),
+    (-12, 0, "right", "center"),
+)
+#: Where an area's name may go: at the middle of its part in view, or a line above or below.
+_MIDDLE: _Side = (0, 0, "center", "center")
+_MIDDLE_UP: _Side = (0, 24, "center", "center")
+_MIDDLE_DOWN: _Side = (0, -24, "center", "center")
+
+
+def _place(
+    ax: Axes,
+    tries: list[tuple[str, _Side]],
+    point: shapely.Point,
+    style: dict[str, Any],
+    renderer: Any,
+    taken: list[Bbox],
+    *,
+    always: bool = False,
+) -> None:
+    """Write the first of ``tries`` (text, side) that covers none of the boxes ``taken`` and
+    stays inside the axes, and take its box; with none, the first when ``always``, else nothing."""
+    label = ax.annotate("", (point.x, point.y), xytext=(0, 0), textcoords="offset points", bbox=_HALO, **style)
+    label.set_in_layout(False)
+    inside = ax.get_window_extent(renderer)
+    for text, side in tries:
+        box = _put(label, text, side, renderer)
+        if _contains(inside, box) and not any(box.overlaps(other) for other in taken):
+            taken.append(box)
+            return
+    if always:
+        taken.append(_put(label, *tries[0], renderer))
+    else:
+        label.remove()
+
+
+def _put(label: Annotation, text: str, side: _Side, renderer: Any) -> Bbox:
+    """Set ``label``'s text and side; its box on the canvas."""
+    dx, dy, ha, va = side
+    label.set_text(text)
+    label.xyann = (dx, dy)
+    label.set_horizontalalignment(ha)
+    label.set_verticalalignment(va)
+    return label.get_window_extent(renderer)
+
+
+def _contains(outer: Bbox, inner: Bbox) -> bool:
+    return outer.x0 <= inner.x0 and outer.y0 <= inner.y0 and inner.x1 <= outer.x1 and inner.y1 <= outer.y1
