@@ -133,7 +133,7 @@ def _draw_close_up(ax: Axes, plan: Plan, codes: list[str], frame: tuple[float, f
         for m in (m for m in moved if str(m.get("unit_code")) in codes):
             point = label_anchor(plan.units.geometry[str(m["unit_code"])])
             text = f"{m['from_area']} → {m['to_area']}"
-            style = {"fontsize": 7.5, "color": _MOVED, "fontweight": "bold"}
+            style = {"fontsize": 8.5, "color": _MOVED, "fontweight": "bold"}
             # Where no side is free, below all the same: a move is never left unwritten.
             _place(ax, [(text, side) for side in _MOVE_SIDES], point, style, renderer, taken, always=True)
     view = shapely.box(x0, y0, x1, y1)
