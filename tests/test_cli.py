@@ -318,7 +318,12 @@ def test_numba_cache_moves_to_a_temporary_folder_when_none_is_writable(
 ) -> None:
     import sda
 
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    # Set, then deleted, so that monkeypatch records the variable's first state and removes what
+    # _choose_numba_cache sets below: delenv of an unset variable records nothing, and the second
+    # delenv then restored the temporary folder after the test, so the session's later sda
+    # processes used that folder, not the package's cache, the first compiling again (7-10 s).
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "")
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
     locked_down = {Path(sda.__file__).resolve().parent / "engine" / "__pycache__"}
