@@ -318,7 +318,12 @@ def test_numba_cache_moves_to_a_temporary_folder_when_none_is_writable(
 ) -> None:
     import sda
 
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    # Set, then deleted, so that monkeypatch records the variable's first state and removes what
+    # _choose_numba_cache sets below: delenv of an unset variable records nothing, and the second
+    # delenv then restored the temporary folder after the test, so the session's later sda
+    # processes used that folder, not the package's cache, the first compiling again (7-10 s).
+    monkeypatch.setenv("NUMBA_CACHE_DIR", "")
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
     locked_down = {Path(sda.__file__).resolve().parent / "engine" / "__pycache__"}
@@ -377,7 +382,9 @@ def test_formula_cells_are_neutralised_and_markup_escaped(tmp_path: Path) -> Non
     names = ["<script>alert(1)</script>", "[x](javascript:alert(1))", "a|b", "`c`", *"efghi"]
     config = _grid_case(tmp_path / "in", codes=codes, names=names)
     out = tmp_path / "out"
-    code, output = _run_cli("propose", "--config", str(config), "--out", str(out), "--quiet")
+    # The count is given: screening the grid's other counts (4-6; 5 and 6 cannot be built) would
+    # only cost time here, and no code or name passes through it.
+    code, output = _run_cli("propose", "--config", str(config), "--out", str(out), "--quiet", "--count", "3")
     assert code == 0, output
     rows = (out / "assignment.csv").read_text(encoding="utf-8").splitlines()[1:]
     assert {r.split(",")[0] for r in rows} >= {"'=1+1", "'+SUM(A1)", "'-2+3", "'@cmd"}
@@ -452,8 +459,10 @@ def test_json_on_stdout_parses_although_highs_prints_a_banner(tmp_path: Path) ->
 
     config = _grid_case(tmp_path / "in")
     args = ["propose", "--config", str(config), "--out", str(tmp_path / "out"), "--json", "--quiet", "--no-tradeoffs"]
+    # HiGHS runs in this process for the pool and the bound whatever the count; a given count spares
+    # the screening of counts the grid cannot hold (5 and 6), the most of this test's time.
     result = subprocess.run(
-        [sys.executable, "-m", "sda", *args],
+        [sys.executable, "-m", "sda", *args, "--count", "3"],
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
         capture_output=True,
         text=True,
