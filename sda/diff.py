@@ -450,11 +450,14 @@ def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
         lines += ["", "Areas that changed (residents before -> after; PCN coterminosity before -> after):"]
         for row in changed.itertuples():
             name = (row.area_id or f"({row.previous_id})") + (f" {row.area_name}" if row.area_name else "")
-            on_data = (
-                f" ({show_whole(row.population_carried)} on the current data, before any move)"
-                if row.population_carried is not None and row.population_carried != row.population_before
-                else ""
-            )
+            on_data = ""
+            if row.population_carried is not None and row.population_carried != row.population_before:
+                # An area no unit left or joined changed with the data alone: one figure says so.
+                on_data = (
+                    " (changed with the data alone; no unit moved)"
+                    if not (row.units_in or row.units_out)
+                    else f" ({show_whole(row.population_carried)} on the current data, before any move)"
+                )
             lines.append(
                 f"  {name} [{row.status}]: {show_whole(row.population_before) or '-'} -> "
                 f"{show_whole(row.population_after) or '-'}{on_data}; "

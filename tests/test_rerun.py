@@ -8,6 +8,7 @@ import csv
 import dataclasses
 import itertools
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -279,6 +280,8 @@ def test_a_rerun_says_why_units_moved(tmp_path: Path, make_grid: GridFactory) ->
     area = before.iloc[0]
     members = before.index[before == area].tolist()
     grown = {members[0]: 1000 + 5_600 - 1000 * len(members)}  # the area now holds 5,600
+    far = before.iloc[-1]  # an area far from it, whose population changes a little
+    grown[before.index[before == far][0]] = 1050
     rerun = run(_band_config(tmp_path, make_grid, grown, "after"), previous=base)
     record = rerun.provenance["previous"]
     assert record["outside_band"] == [{"area_id": area, "population": 5_600}]
@@ -292,6 +295,12 @@ def test_a_rerun_says_why_units_moved(tmp_path: Path, make_grid: GridFactory) ->
     result = CliRunner().invoke(cli, ["diff", str(base), str(after), "--out", str(tmp_path / "diff")])
     assert result.exit_code == 0, result.output
     assert why in result.output and "(5,600 on the current data, before any move)" in result.output
+    # An area whose population changed with the data alone says so in a word, not with the same
+    # figure twice; an area neither moved nor changed is not listed.
+    touched = {area} | {m["to_area"] for m in record["moved_units"]}
+    assert far not in touched  # else the case below tests nothing
+    assert re.search(rf"{far} \[kept\]: [\d,]+ -> [\d,]+ \(new population data; no unit moved\)", result.output)
+    assert all(f"{a} [kept]" not in result.output for a in set(before) - touched - {far}), result.output
     rows = list(csv.DictReader((tmp_path / "diff" / "areas.csv").read_text(encoding="utf-8").splitlines()))
     row = next(r for r in rows if r["previous_id"] == area)
     population_after = int(rerun.units.loc[rerun.assignment == area, "population"].sum())
