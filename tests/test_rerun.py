@@ -299,7 +299,7 @@ def test_a_rerun_says_why_units_moved(tmp_path: Path, make_grid: GridFactory) ->
     # figure twice; an area neither moved nor changed is not listed.
     touched = {area} | {m["to_area"] for m in record["moved_units"]}
     assert far not in touched  # else the case below tests nothing
-    assert re.search(rf"{far} \[kept\]: [\d,]+ -> [\d,]+ \(new population data; no unit moved\)", result.output)
+    assert re.search(rf"{far} \[kept\]: [\d,]+ -> [\d,]+ \(changed with the data alone; no unit moved\)", result.output)
     assert all(f"{a} [kept]" not in result.output for a in set(before) - touched - {far}), result.output
     rows = list(csv.DictReader((tmp_path / "diff" / "areas.csv").read_text(encoding="utf-8").splitlines()))
     row = next(r for r in rows if r["previous_id"] == area)
