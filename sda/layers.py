@@ -30,7 +30,15 @@ from sda.folder import replacing, run_timestamp, write_text
 from sda.formatting import show_text
 from sda.graph import graph_edges_frame
 from sda.plan import Plan, area_neighbours
-from sda.qgis import adjacency_qml, area_colours, areas_qml, districts_qml, practices_qml, units_qml
+from sda.qgis import (
+    adjacency_qml,
+    area_colours,
+    areas_qml,
+    districts_qml,
+    moved_units_qml,
+    practices_qml,
+    units_qml,
+)
 
 __all__ = [
     "AREA_FIELDS",
@@ -201,6 +209,21 @@ def areas_frame(plan: Plan) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=_BNG)
 
 
+#: Fields of a re-run's ``moved_units`` layer, one row per unit moved since the previous plan.
+MOVED_FIELDS = ("unit_code", "unit_name", "population", "from_area", "to_area", "reason")
+
+
+def moved_units_frame(plan: Plan, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The units a re-run moved (``provenance["previous"]["moved_units"]``, see ``sda.rerun``)
+    with their previous and new area and why; no rows for a plan that is not a re-run."""
+    moved = (plan.provenance.get("previous") or {}).get("moved_units") or []
+    by_code = {str(m["unit_code"]): m for m in moved}
+    rows = units[units["unit_code"].astype(str).isin(by_code)].copy()
+    for key in ("from_area", "to_area", "reason"):
+        rows[key] = [str(by_code[str(c)].get(key, "")) for c in rows["unit_code"]]
+    return rows[[c for c in MOVED_FIELDS if c in rows.columns] + ["geometry"]].reset_index(drop=True)
+
+
 def _polygon_type(frame: gpd.GeoDataFrame) -> str:
     """``Polygon`` when every feature is one polygon, else ``MultiPolygon`` (single parts promoted)."""
     return "Polygon" if (frame.geom_type == "Polygon").all() else "MultiPolygon"
@@ -249,6 +272,7 @@ def layer_qml(plan: Plan, areas: gpd.GeoDataFrame) -> dict[str, str]:
         "adjacency": adjacency_qml(),
         "practices": practices_qml(),
         "districts": districts_qml(),
+        "moved_units": moved_units_qml(),
     }
 
 
@@ -274,6 +298,9 @@ def _write_geopackage(
     districts = in_bng(districts).reset_index()
     if len(districts):  # the outlines the print maps draw, so QGIS can draw them too
         layers["districts"] = (districts[["district", "name", "geometry"]], _polygon_type(districts))
+    moved = moved_units_frame(plan, units)
+    if len(moved):  # a re-run: what moved, for QGIS as changes.png shows it (last: drawn on top)
+        layers["moved_units"] = (moved, _polygon_type(moved))
     stamp = _run_time(plan)
     # GDAL stamps gpkg_contents.last_change with the clock unless OGR_CURRENT_DATE says otherwise:
     # the run's time instead, so that a rerun (with SOURCE_DATE_EPOCH) gives the same bytes.

@@ -429,7 +429,7 @@ def _read_vector(path: Path, code_fields: Sequence[str], area_fields: Sequence[s
 
 
 #: The layers of sda's plan.gpkg that are not the plan (``units`` is).
-_OTHER_SDA_LAYERS = ("areas", "adjacency", "practices", "districts", "layer_styles")
+_OTHER_SDA_LAYERS = ("areas", "adjacency", "practices", "districts", "moved_units", "layer_styles")
 
 
 def _plan_layer(

@@ -28,6 +28,7 @@ __all__ = [
     "area_colours",
     "areas_qml",
     "districts_qml",
+    "moved_units_qml",
     "practices_qml",
     "units_qml",
 ]
@@ -161,6 +162,14 @@ def units_qml() -> str:
     """QML for the units layer: thin grey outlines and no fill, to sit under the areas."""
     renderer = _single(_fill_symbol("0", "255,255,255,0", _UNIT_GREY, 0.15, style="no"))
     return _document(renderer, _POLYGON)
+
+
+def moved_units_qml() -> str:
+    """QML for a re-run's moved units: red, as on ``changes.png``, each labelled with its move
+    ("SDA-03 → SDA-02"), to sit over the areas."""
+    renderer = _single(_fill_symbol("0", "215,48,31,200", "26,26,26,255", 0.3))
+    label = 'concat("from_area", \' \u2192 \', "to_area")'
+    return _document(renderer, _POLYGON, labeling=_labeling(label))
 
 
 def districts_qml() -> str:

@@ -8,7 +8,16 @@ import xml.etree.ElementTree as ET
 import networkx as nx
 import pytest
 
-from sda.qgis import AREA_PALETTE, adjacency_qml, area_colours, areas_qml, districts_qml, practices_qml, units_qml
+from sda.qgis import (
+    AREA_PALETTE,
+    adjacency_qml,
+    area_colours,
+    areas_qml,
+    districts_qml,
+    moved_units_qml,
+    practices_qml,
+    units_qml,
+)
 
 AREA_IDS = ["A1", "A2", "A10", "Cambridge & <South>", 7]
 
@@ -26,7 +35,9 @@ def _option(layer: ET.Element, name: str) -> str | None:
     return None if found is None else found.get("value")
 
 
-@pytest.mark.parametrize("build", [units_qml, adjacency_qml, practices_qml, districts_qml, lambda: areas_qml(AREA_IDS)])
+@pytest.mark.parametrize(
+    "build", [units_qml, adjacency_qml, practices_qml, districts_qml, moved_units_qml, lambda: areas_qml(AREA_IDS)]
+)
 def test_every_style_is_valid_qml(build: object) -> None:
     root = _parse(build())  # type: ignore[operator]
     renderer = root.find("renderer-v2")
@@ -67,6 +78,14 @@ def test_areas_are_labelled_with_id_and_population() -> None:
     # its neighbour (SDA-10's on SDA-09, seen in QGIS 3.28).
     placement = labeling.find("./settings/placement")
     assert placement is not None and placement.get("placement") == "4"
+
+
+def test_moved_units_are_red_and_labelled_with_their_move() -> None:
+    root = _parse(moved_units_qml())
+    fill = root.find("./renderer-v2/symbols/symbol/layer")
+    assert fill is not None and _option(fill, "color") == "215,48,31,200"  # the red of changes.png
+    style = root.find("./labeling/settings/text-style")
+    assert style is not None and style.get("fieldName") == 'concat("from_area", \' \u2192 \', "to_area")'
 
 
 def test_areas_use_given_colours() -> None:

@@ -12,7 +12,9 @@ import re
 import shutil
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import pyogrio
 import pytest
 from click.testing import CliRunner
 from conftest import GridFactory
@@ -291,6 +293,15 @@ def test_a_rerun_says_why_units_moved(tmp_path: Path, make_grid: GridFactory) ->
     after = tmp_path / "after"
     write_outputs(rerun, after)
     assert why in (after / "report.md").read_text(encoding="utf-8")
+    # QGIS shows what moved too: a styled layer of the moved units, which only a re-run has.
+    moved_layer = gpd.read_file(after / "plan.gpkg", layer="moved_units")
+    assert sorted(moved_layer[["unit_code", "from_area", "to_area"]].itertuples(index=False, name=None)) == sorted(
+        (m["unit_code"], m["from_area"], m["to_area"]) for m in record["moved_units"]
+    )
+    assert all(r.startswith(why) for r in moved_layer.loc[moved_layer["from_area"] == area, "reason"])
+    styles = gpd.read_file(after / "plan.gpkg", layer="layer_styles")
+    assert "moved_units" in set(styles["f_table_name"])
+    assert "moved_units" not in {str(name) for name, _ in pyogrio.list_layers(base / "plan.gpkg")}
 
     result = CliRunner().invoke(cli, ["diff", str(base), str(after), "--out", str(tmp_path / "diff")])
     assert result.exit_code == 0, result.output
