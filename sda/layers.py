@@ -216,12 +216,11 @@ MOVED_FIELDS = ("unit_code", "unit_name", "population", "from_area", "to_area", 
 def moved_units_frame(plan: Plan, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The units a re-run moved (``provenance["previous"]["moved_units"]``, see ``sda.rerun``)
     with their previous and new area and why; no rows for a plan that is not a re-run."""
-    moved = (plan.provenance.get("previous") or {}).get("moved_units") or []
-    by_code = {str(m["unit_code"]): m for m in moved}
-    rows = units[units["unit_code"].astype(str).isin(by_code)].copy()
+    by_code = {str(m["unit_code"]): m for m in plan.moved_units}
+    rows = units[units["unit_code"].isin(by_code)].copy()  # ``units_frame``: codes are text
     for key in ("from_area", "to_area", "reason"):
-        rows[key] = [str(by_code[str(c)].get(key, "")) for c in rows["unit_code"]]
-    return rows[[c for c in MOVED_FIELDS if c in rows.columns] + ["geometry"]].reset_index(drop=True)
+        rows[key] = [str(by_code[c].get(key, "")) for c in rows["unit_code"]]
+    return rows[[*MOVED_FIELDS, "geometry"]].reset_index(drop=True)
 
 
 def _polygon_type(frame: gpd.GeoDataFrame) -> str:

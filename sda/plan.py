@@ -175,6 +175,12 @@ class Plan:
         """``unit_code -> area_id``."""
         return self.units["area_id"]
 
+    @property
+    def moved_units(self) -> list[dict[str, Any]]:
+        """The units a re-run moved since the previous plan (``sda.rerun``): ``unit_code``,
+        ``from_area``, ``to_area``, ``population``, ``reason``; empty for a plan not re-run."""
+        return list((self.provenance.get("previous") or {}).get("moved_units") or [])
+
 
 def area_neighbours(plan: Plan) -> nx.Graph:
     """Graph of areas (nodes ``str(area_id)``) joined where any of their units are adjacent."""

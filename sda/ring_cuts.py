@@ -66,7 +66,7 @@ class AreaTypes(NamedTuple):
 
 
 def ring_cuts(problem: Problem, model: AreaTypes) -> list[RingCut]:
-    """A cut for every ring (``rings``) that some type must take residents from."""
+    """A cut for every ring (``ring_sets``) that some type must take residents from."""
     piece = model.piece
     n_pieces = int(piece.max()) + 1 if len(piece) else 0
     if n_pieces > MAX_RING_PIECES:

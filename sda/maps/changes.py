@@ -41,9 +41,8 @@ _HALO = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"
 
 
 def moved_codes(plan: Plan) -> list[str]:
-    """Codes of the units a re-run moved (``provenance["previous"]["moved_units"]``) that are in the plan."""
-    moved = (plan.provenance.get("previous") or {}).get("moved_units") or []
-    return [str(m["unit_code"]) for m in moved if str(m.get("unit_code")) in plan.units.index]
+    """Codes of the units a re-run moved (``Plan.moved_units``) that are in the plan."""
+    return [str(m["unit_code"]) for m in plan.moved_units if str(m.get("unit_code")) in plan.units.index]
 
 
 def close_up_frame(plan: Plan, codes: list[str]) -> tuple[float, float, float, float] | None:
@@ -90,17 +89,18 @@ def plot_moved_units(plan: Plan) -> bytes | None:
     return None if fig is None else png_bytes(fig)
 
 
-def _draw_areas(ax: Axes, plan: Plan, codes: list[str], *, unit_lines: bool = False) -> None:
-    """Areas in light grey, the moved units in red, area outlines on top."""
+def _draw_areas(ax: Axes, plan: Plan, codes: list[str], *, close_up: bool = False) -> None:
+    """Areas in light grey, the moved units in red, area outlines on top; on the county map each
+    area's id at its middle, in a close-up the units' outlines instead (it names areas itself)."""
     areas = area_shapes(plan)
     ax.add_collection(polygon_collection(areas.geometry, facecolor="#f2f2f2", edgecolor="none"))
     ax.add_collection(polygon_collection(plan.units.loc[codes].geometry, facecolor=_MOVED, edgecolor="none"))
-    if unit_lines:
+    if close_up:
         ax.add_collection(outline_collection(plan.units.geometry, color="#b0b0b0", linewidth=0.3))
         # White between moved units side by side, so that each move's label has a unit to point at.
         ax.add_collection(outline_collection(plan.units.loc[codes].geometry, color="white", linewidth=0.9))
     ax.add_collection(outline_collection(areas.geometry, color="#1a1a1a", linewidth=0.8))
-    if not unit_lines:  # the county map: every area's id at its centre
+    if not close_up:
         for area, point in zip(areas.index, areas.geometry.representative_point(), strict=True):
             ax.annotate(str(area), (point.x, point.y), ha="center", va="center", fontsize=6, color="#404040")
     ax.autoscale_view()
@@ -112,7 +112,7 @@ def _draw_close_up(ax: Axes, plan: Plan, codes: list[str], frame: tuple[float, f
     """The moved units up close: units outlined, each move written beside its unit when there are
     few, and each area in view named at the middle of its part in view where that covers no other
     label (the moves are placed first: they are what the map is for)."""
-    _draw_areas(ax, plan, codes, unit_lines=True)
+    _draw_areas(ax, plan, codes, close_up=True)
     x0, y0, x1, y1 = frame
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -129,8 +129,7 @@ def _draw_close_up(ax: Axes, plan: Plan, codes: list[str], frame: tuple[float, f
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     taken: list[Bbox] = []
     if few:
-        moved = (plan.provenance.get("previous") or {}).get("moved_units") or []
-        for m in (m for m in moved if str(m.get("unit_code")) in codes):
+        for m in (m for m in plan.moved_units if str(m.get("unit_code")) in codes):
             point = label_anchor(plan.units.geometry[str(m["unit_code"])])
             text = f"{m['from_area']} → {m['to_area']}"
             style = {"fontsize": 8.5, "color": _MOVED, "fontweight": "bold"}
