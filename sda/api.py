@@ -21,7 +21,7 @@ import pandas as pd
 from sda import __version__, tradeoffs
 from sda.area_table import build_area_table
 from sda.config import RunConfig
-from sda.engine.parallel import finish_warm_up, resolve_jobs, warm_workers
+from sda.engine.parallel import finish_warm_up, resolve_jobs, started_tasks, warm_workers
 from sda.engine.search import SearchResult, compile_kernels, search, target_for
 from sda.feasibility import check_feasible
 from sda.folder import run_timestamp
@@ -214,7 +214,7 @@ def run(
     With ``previous`` (an output folder or plan file), the search starts from that plan carried
     onto the current units, pays for every resident moved, and the areas keep their ids
     (``sda.rerun``); ``plan.provenance["previous"]`` records what changed. ``meanwhile`` is
-    called with the plan once it is built and bounded, while the trade-offs run on the workers
+    called with the plan once it is built, while the trade-offs and the bound run on the workers
     (with one job, before they run): work that needs the plan's areas but not its alternatives,
     such as drawing its maps (``sda.outputs.draw_maps``), is done there on a core that would
     otherwise wait. Without trade-offs it is not called: nothing would run alongside it.
@@ -283,10 +283,22 @@ def run(
                 "names": rerun.identity.names,
             }
             ids, carried_names = rerun.identity.ids, rerun.identity.names
+        bounding = None
+        if cfg.exact.enabled and problem.n_pcn:
+            from sda.exact import bound_plan  # HiGHS is only needed here
+
+            # Alongside the trade-offs, the bound is a task for the workers like them, handed out
+            # before them: this process then only draws the maps, and no core waits for the other
+            # at the end (with one job it runs here when its result is read, below).
+            on_workers = cfg.tradeoffs.enabled and resolve_jobs(cfg.search.jobs) > 1
+            say("bounding the plan with HiGHS" + (" on a worker" if on_workers else ""))
+            bounding = trading.enter_context(
+                started_tasks(bound_plan, [(problem, result.labels, cfg.exact)], cfg.search.jobs if on_workers else 1)
+            )
         pending: list[tradeoffs.Underway] = []
         if cfg.tradeoffs.enabled:
             # The rest of the trade-offs start now on the workers ([search] jobs); this process
-            # builds and bounds the plan meanwhile. On steps, the ensemble is bounded by its size
+            # builds the plan meanwhile. On steps, the ensemble is bounded by its size
             # alone (no clock), so the report repeats.
             ensemble_s = float("inf") if tradeoffs.alternative_steps(cfg) > 0 else 15.0
             if not other_counts:  # a re-run's search does not call back
@@ -309,18 +321,15 @@ def run(
         plan = build_plan(
             cfg, inputs, result.labels, target=target, provenance=provenance, ids=ids, area_names=carried_names
         )
-        if cfg.exact.enabled and problem.n_pcn:
-            from sda.exact import bound_plan  # HiGHS is only needed here
-
-            say("bounding the plan with HiGHS")
-            plan.bound = bound_plan(problem, result.labels, cfg.exact)
+        if pending and meanwhile is not None:
+            meanwhile(plan)
+        if bounding is not None:
+            plan.bound = next(bounding)
             say(
                 f"coterminosity {plan.bound['plan']:.3f}; bound {plan.bound['bound']:.3f}; "
                 f"gap {100 * plan.bound['gap']:.1f}%"
             )
         if pending:
-            if meanwhile is not None:
-                meanwhile(plan)
             say("trade-offs: re-running with other counts, weights and rules")
             plan.alternatives = []
             for part in pending:  # the other counts' rows first, as ``tradeoffs.explore`` gives them

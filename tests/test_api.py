@@ -68,5 +68,8 @@ def test_meanwhile_gets_the_built_plan_before_its_trade_offs(monkeypatch: pytest
     assert len(seen) == 1
     built, alternatives, no_ensemble, bounded = seen[0]
     assert built is plan  # the same plan, given its trade-offs afterwards
-    assert (alternatives, no_ensemble, bounded) == (0, True, True)
+    # The bound is a worker's task alongside the trade-offs, so this process only draws maps.
+    assert (alternatives, no_ensemble, bounded) == (0, True, False)
+    assert "bounding the plan with HiGHS on a worker" in said
     assert plan.alternatives and plan.ensemble is not None and len(plan.ensemble) == 3
+    assert plan.bound is not None and plan.bound["plan"] == pytest.approx(plan.scores["coterminosity"], abs=1e-9)
