@@ -7,7 +7,9 @@ residents in common with an optimal assignment, not by id: a fresh run numbers i
 and "residents moved" must mean residents whose area changed, whatever the areas are called. In
 a line of re-runs, which keep their ids, the matching and the ids agree. Two plans that share
 too few units are plans of different places, and are refused rather than compared
-(``MIN_SHARED_SHARE``).
+(``MIN_SHARED_SHARE``), unless the new plan is made of part of the old one's units, as a re-run
+of one district from a county plan is: then, as in that re-run, the old plan's other units are
+removed and its areas wholly outside retired.
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ class PlanDiff:
     renamed : (area id, name before, name after) of matched areas whose name changed.
     edited : the plan files whose ``plan.json`` records another plan (edited after the run): their
         recorded scores are not shown.
+    part_of : the old plan's units when the new plan covers only part of them (fewer than half
+        are still there: a re-run of one district from a county plan), else 0.
     """
 
     old_path: Path
@@ -97,6 +101,7 @@ class PlanDiff:
     scores: dict[str, tuple[float, float]] = field(default_factory=dict)
     renamed: list[tuple[str, str, str]] = field(default_factory=list)
     edited: list[Path] = field(default_factory=list)
+    part_of: int = 0
 
     @property
     def residents_moved(self) -> int:
@@ -149,7 +154,7 @@ def diff_plans(old: PlanFile, new: PlanFile, *, points: gpd.GeoDataFrame | None 
     residents_known = bool(units["population"].sum() > 0)
     weight = units["population"].to_numpy() if residents_known else np.ones(len(units), dtype=np.int64)
     carried = carry_previous(units, old, points=points)
-    _refuse_other_places(old, new, carried)
+    part_of = _refuse_other_places(old, new, carried)
     before = carried.area.reindex(units.index).fillna("").astype(str)
     after = new.assignment.reindex(units.index).astype(str)
     new_ids = sorted(set(after))
@@ -213,12 +218,15 @@ def diff_plans(old: PlanFile, new: PlanFile, *, points: gpd.GeoDataFrame | None 
         scores=scores,
         renamed=renamed,
         edited=[plan.path for plan in (old, new) if plan.record is not None and not plan.as_run_wrote],
+        part_of=part_of,
     )
 
 
-def _refuse_other_places(old: PlanFile, new: PlanFile, carried: Carried) -> None:
+def _refuse_other_places(old: PlanFile, new: PlanFile, carried: Carried) -> int:
     """Refuse two plans that share less than ``MIN_SHARED_SHARE`` of either plan's units: compared,
     every unit would be "removed" or "new", and the change log would read as a boundary review.
+    Unless the new plan covers part of the old one (``_covers_part_of``): then the old plan's
+    number of units, for the change log to say so (else 0).
 
     A unit is shared when its code is in the other plan or, with polygons in both, when it lies on
     the other plan's units. A boundary review between two runs changes a minority of units, and
@@ -233,13 +241,23 @@ def _refuse_other_places(old: PlanFile, new: PlanFile, carried: Carried) -> None
     shared_old = n_old - len(carried.removed)  # the old units still there, by code or under a new unit
     shared_new = int((carried.table["kind"] != "new").sum())  # the new units on old ones
     if shared_old >= MIN_SHARED_SHARE * n_old and shared_new >= MIN_SHARED_SHARE * n_new:
-        return
+        return 0
+    if _covers_part_of(carried):
+        return n_old
     codes_only = carried.weighting == "codes only"
     how = "by code" if codes_only else "by code or by overlapping polygons"
+    same_code = int((carried.table["kind"] == "same code").sum())
+    if same_code >= MIN_SHARED_SHARE * n_old:  # the other way round from _covers_part_of
+        hint = (
+            f"{old.path} covers part of {new.path}: give the larger plan first (sda diff LARGER PART) to see "
+            "what changed in the part. "
+        )
+    else:
+        hint = ""
     msg = (
         f"the two plans cover different places: {old.path} has {n_old:,} units and {new.path} {n_new:,}, of "
         f"which {shared_old:,} and {shared_new:,} are in the other plan ({how}); expected at least "
-        f"{MIN_SHARED_SHARE:.0%} of each plan's units in the other. Fix: compare a plan with the run "
+        f"{MIN_SHARED_SHARE:.0%} of each plan's units in the other. Fix: {hint}compare a plan with the run "
         "it came from, or two runs of the same config (the same units file)"
         + (
             "; if the units were reviewed between the runs, give each plan's plan.gpkg or units.geojson, not a "
@@ -249,6 +267,16 @@ def _refuse_other_places(old: PlanFile, new: PlanFile, carried: Carried) -> None
         )
     )
     raise InputError(new.path, msg)
+
+
+def _covers_part_of(carried: Carried) -> bool:
+    """Whether the new plan is a plan of part of the old plan's units, by code (at least
+    ``MIN_SHARED_SHARE`` of its units are the old plan's, the same code), such as a re-run of one
+    district from a county plan: compared as the re-run compared them, the old plan's other units
+    removed and its areas wholly outside retired. A grid laid over part of the county shares no
+    code, and stays refused."""
+    same_code = int((carried.table["kind"] == "same code").sum())
+    return same_code >= MIN_SHARED_SHARE * len(carried.table)
 
 
 def _current_units(old: PlanFile, new: PlanFile) -> gpd.GeoDataFrame:
@@ -394,6 +422,13 @@ def _number(value: Any) -> float:
 def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
     """The change log as plain text (what ``sda diff`` prints); at most ``limit`` moved units listed."""
     lines = [f"Changes from {diff.old_path} to {diff.new_path}", ""]
+    if diff.part_of:
+        kept = diff.part_of - len(diff.carried.removed)
+        lines.append(
+            f"The new plan covers part of the old one: {kept:,} of its {diff.part_of:,} units. The other "
+            f"{len(diff.carried.removed):,} are counted as removed, and the old areas wholly outside the new "
+            "plan as retired."
+        )
     counts = {k: v for k, v in diff.carried.counts().items() if v and k != "same code"}
     if counts or diff.carried.removed:
         told = [f"{v} {k}" for k, v in counts.items()]

@@ -123,6 +123,38 @@ def test_plans_of_different_places_are_refused_with_the_counts(
     assert "give each plan's plan.gpkg or units.geojson, not a CSV" in refused.output
 
 
+def test_a_plan_of_part_of_the_old_plan_is_compared_as_its_re_run_was(county_plan: Path, tmp_path: Path) -> None:
+    # A re-run of Peterborough alone from a county plan (its units file the city's 112 LSOAs):
+    # sda propose --previous accepts it, so sda diff must too. Before, it refused the pair as
+    # "different places" and told the officer to compare the plan with the run it came from.
+    county = gpd.read_file(county_plan).set_index("unit_code")
+    city = county[county["area_id"] == "E06000031"]
+    assert len(city) == 112
+    # The city split in two by easting.
+    x = city.geometry.to_crs(27700).centroid.x
+    east = x > x.median()
+    areas = pd.Series(["PB-E" if e else "PB-W" for e in east], index=city.index)
+    part = city.assign(area_id=areas).reset_index()
+    part_path = tmp_path / "peterborough.geojson"
+    part[["unit_code", "area_id", "geometry"]].to_file(part_path, driver="GeoJSON")
+    diff = diff_plans(read_planfile(county_plan), read_planfile(part_path))
+    assert diff.part_of == 487 and len(diff.carried.removed) == 375
+    assert diff.units_total == 112
+    # One of the two halves continues the city's area, the other is new; the other districts'
+    # areas lie wholly outside and are retired.
+    assert sorted(diff.retired) == sorted(set(county["area_id"]) - {"E06000031"})
+    assert len(diff.created) == 1
+    assert diff.units_moved == int((areas != areas.mode()[0]).sum())
+    text = render_diff_text(diff)
+    assert "The new plan covers part of the old one: 112 of its 487 units. The other 375 are counted as removed" in text
+    # The other way round (a county plan after a plan of one district) is still refused, as its
+    # re-run would be, with a hint.
+    refused = CliRunner().invoke(cli, ["diff", str(part_path), str(county_plan)])
+    assert refused.exit_code == 1, refused.output
+    assert "cover different places" in refused.output
+    assert f"{part_path} covers part of {county_plan}: give the larger plan first" in refused.output
+
+
 def test_a_boundary_review_of_a_few_units_is_still_compared(county_plan: Path, tmp_path: Path) -> None:
     # A re-run after a boundary review: two LSOAs merged, one split in two, one recoded. The
     # changed units are carried by overlap, so the plans share every unit.
