@@ -39,7 +39,7 @@ from sda.maps import (
     render_locators,
     render_print_maps,
 )
-from sda.maps.changes import draw_moved_units
+from sda.maps.changes import draw_moved_units, move_groups
 from sda.maps.furniture import attribution_lines
 from sda.maps.labels import (
     MapLabel,
@@ -436,8 +436,9 @@ def _moved(plan: Plan, codes: list[str]) -> Plan:
     unit's neighbour in another area (the record ``sda.rerun`` keeps)."""
     area = {str(u): str(a) for u, a in plan.assignment.items()}
     moves = []
-    for code in codes:
-        origin = next((area[str(v)] for v in plan.graph.neighbors(code) if area[str(v)] != area[code]), "SDA-99")
+    for i, code in enumerate(codes):
+        # An area of its own where no neighbour is in another, so that no two moves share one.
+        origin = next((area[str(v)] for v in plan.graph.neighbors(code) if area[str(v)] != area[code]), f"SDA-{90 + i}")
         moves.append({"unit_code": code, "from_area": origin, "to_area": area[code], "population": 1, "reason": "-"})
     provenance = dict(plan.provenance)
     provenance["previous"] = {"moved_units": moves}
@@ -462,9 +463,7 @@ def test_moves_close_together_get_a_close_up_with_each_move_written_and_no_label
     frame = shapely.box(x0, y0, x1, y1)
     assert all(frame.contains(real_plan.units.geometry[c].representative_point()) for c in near)
     labels = _move_labels(fig)
-    assert sorted(t.get_text() for t in labels) == sorted(
-        f"{m['from_area']} \u2192 {m['to_area']}" for m in _moved(real_plan, near).provenance["previous"]["moved_units"]
-    )
+    assert sorted(t.get_text() for t in labels) == sorted(_expected_move_labels(_moved(real_plan, near)))
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     boxes = [t.get_window_extent(renderer) for t in close.texts]
     assert not [(a, b) for a, b in itertools.combinations(boxes, 2) if a.overlaps(b)]
@@ -473,9 +472,46 @@ def test_moves_close_together_get_a_close_up_with_each_move_written_and_no_label
     assert any(t.get_text().partition("\n")[2].replace("\n", " ") in names for t in close.texts)
 
 
-def test_moves_across_the_county_stay_on_the_county_map(real_plan: Plan) -> None:
+def test_moves_across_the_county_are_written_on_the_county_map(real_plan: Plan) -> None:
+    # Spread out, the moves get no close-up; the one map writes each of them, and the areas' ids
+    # only where they cover no move. Before, it showed red specks with no word of the move.
     x = real_plan.units.geometry.centroid.x
     far = [str(x.idxmin()), str(x.idxmax())]  # the westernmost and easternmost units
     fig = draw_moved_units(_moved(real_plan, far))
-    assert fig is not None and len(fig.axes) == 1 and not _move_labels(fig)
+    assert fig is not None and len(fig.axes) == 1
+    assert sorted(t.get_text() for t in _move_labels(fig)) == sorted(_expected_move_labels(_moved(real_plan, far)))
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
+    assert len(boxes) > len(far)  # area ids too
+    assert not [(a, b) for a, b in itertools.combinations(boxes, 2) if a.overlaps(b)]
     assert draw_moved_units(real_plan) is None  # not a re-run: nothing moved
+
+
+def test_units_that_moved_together_are_written_once(real_plan: Plan) -> None:
+    # A unit and its neighbours in the same area, all moved from the same area: one patch of
+    # red, one label with the number of units; a unit moved elsewhere has its own.
+    start = str(real_plan.units.geometry.area.idxmax())
+    area = real_plan.assignment
+    together = [start, *[str(v) for v in real_plan.graph.neighbors(start) if area[str(v)] == area[start]][:2]]
+    assert len(together) == 3
+    x = real_plan.units.geometry.centroid.x
+    far_away = str((x - x[start]).abs().idxmax())
+    moves = [
+        {"unit_code": c, "from_area": "SDA-98", "to_area": str(area[c]), "population": 1, "reason": "-"}
+        for c in [*together, far_away]
+    ]
+    provenance = dict(real_plan.provenance) | {"previous": {"moved_units": moves}}
+    plan = dataclasses.replace(real_plan, provenance=provenance)  # type: ignore[arg-type]
+    groups = move_groups(plan, [*together, far_away])
+    assert sorted(sorted(g) for _, g in groups) == sorted([sorted(together), [far_away]])
+    fig = draw_moved_units(plan)
+    assert fig is not None
+    assert sorted(t.get_text() for t in _move_labels(fig)) == sorted(
+        [f"SDA-98 \u2192 {area[start]} (3 units)", f"SDA-98 \u2192 {area[far_away]}"]
+    )
+
+
+def _expected_move_labels(plan: Plan) -> list[str]:
+    """One label per unit moved, written "from → to": the tests' moves touch no other move of the
+    same areas (else they would be written once, with the number of units)."""
+    return [f"{m['from_area']} \u2192 {m['to_area']}" for m in plan.provenance["previous"]["moved_units"]]

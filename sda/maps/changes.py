@@ -3,13 +3,16 @@
 A re-run moves few units, and usually in one town: on the county map they are a few red specks
 under crowded labels. So when the moved units sit in a small part of the plan, a close-up beside
 the county map shows them with their areas named and, for a handful, the move itself
-("SDA-02 → SDA-04"); the county map marks the close-up's frame.
+("SDA-02 → SDA-04"); the county map marks the close-up's frame. When they are spread out (or
+the plan is small, such as a re-run of one district), the one map writes each of a handful of
+moves on its unit, and the areas' ids where they cover no move.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
+import networkx as nx
 import shapely
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -35,7 +38,8 @@ _MOVED = "#d7301f"
 #: A close-up is drawn when the moved units' frame spans at most this share of the plan's
 #: width and of its height: beyond it the county map shows them well enough.
 CLOSE_UP_SHARE = 0.35
-#: Each moved unit is labelled with its move in the close-up when at most this many moved.
+#: The moves are written on the map when there are at most this many groups of units that moved
+#: together (``move_groups``).
 MAX_MOVE_LABELS = 12
 _HALO = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8}
 
@@ -69,8 +73,10 @@ def draw_moved_units(plan: Plan) -> Figure | None:
     title = f"{counted(len(codes), 'unit')} moved since the previous plan (red)"
     if frame is None:
         fig = Figure(figsize=(8.0, 8.5), dpi=_DPI, layout="constrained")
-        _draw_areas(fig.add_subplot(), plan, codes)
+        ax = fig.add_subplot()
+        _draw_areas(ax, plan, codes)
         fig.suptitle(title)
+        _write_ids(ax, plan, _write_moves(ax, plan, codes))
         return fig
     fig = Figure(figsize=(13.0, 7.0), dpi=_DPI, layout="constrained")
     county, close = fig.subplots(1, 2, width_ratios=[1.0, 1.15])
@@ -78,8 +84,9 @@ def draw_moved_units(plan: Plan) -> Figure | None:
     x0, y0, x1, y1 = frame
     county.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, linestyle="--", linewidth=1.0))
     county.set_title("The whole plan; dashed: the close-up", fontsize=9)
-    _draw_close_up(close, plan, codes, frame)
     fig.suptitle(title)
+    _draw_close_up(close, plan, codes, frame)
+    _write_ids(county, plan, [])
     return fig
 
 
@@ -90,8 +97,8 @@ def plot_moved_units(plan: Plan) -> bytes | None:
 
 
 def _draw_areas(ax: Axes, plan: Plan, codes: list[str], *, close_up: bool = False) -> None:
-    """Areas in light grey, the moved units in red, area outlines on top; on the county map each
-    area's id at its middle, in a close-up the units' outlines instead (it names areas itself)."""
+    """Areas in light grey, the moved units in red, area outlines on top; in a close-up the units'
+    outlines too. The labels come after, once the figure is laid out."""
     areas = area_shapes(plan)
     ax.add_collection(polygon_collection(areas.geometry, facecolor="#f2f2f2", edgecolor="none"))
     ax.add_collection(polygon_collection(plan.units.loc[codes].geometry, facecolor=_MOVED, edgecolor="none"))
@@ -100,41 +107,29 @@ def _draw_areas(ax: Axes, plan: Plan, codes: list[str], *, close_up: bool = Fals
         # White between moved units side by side, so that each move's label has a unit to point at.
         ax.add_collection(outline_collection(plan.units.loc[codes].geometry, color="white", linewidth=0.9))
     ax.add_collection(outline_collection(areas.geometry, color="#1a1a1a", linewidth=0.8))
-    if not close_up:
-        for area, point in zip(areas.index, areas.geometry.representative_point(), strict=True):
-            ax.annotate(str(area), (point.x, point.y), ha="center", va="center", fontsize=6, color="#404040")
     ax.autoscale_view()
     ax.set_axis_off()
     ax.set_aspect("equal")
 
 
 def _draw_close_up(ax: Axes, plan: Plan, codes: list[str], frame: tuple[float, float, float, float]) -> None:
-    """The moved units up close: units outlined, each move written beside its unit when there are
-    few, and each area in view named at the middle of its part in view where that covers no other
+    """The moved units up close: units outlined, each move written beside its units when there are
+    few (``_write_moves``), and each area in view named at the middle of its part in view where that covers no other
     label (the moves are placed first: they are what the map is for)."""
     _draw_areas(ax, plan, codes, close_up=True)
     x0, y0, x1, y1 = frame
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
-    few = len(codes) <= MAX_MOVE_LABELS
+    few = len(move_groups(plan, codes)) <= MAX_MOVE_LABELS
     ax.set_title(
-        "Close-up: each moved unit with its previous and new area" if few else "Close-up of the moved units",
+        "Close-up: the moved units with their previous and new area" if few else "Close-up of the moved units",
         fontsize=9,
     )
     ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, linestyle="--", linewidth=1.0))
+    taken = _write_moves(ax, plan, codes)
     fig = ax.get_figure()
     assert isinstance(fig, Figure)
-    FigureCanvasAgg(fig)
-    fig.draw_without_rendering()  # lays the figure out, so that label boxes are where they will be drawn
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    taken: list[Bbox] = []
-    if few:
-        for m in (m for m in plan.moved_units if str(m.get("unit_code")) in codes):
-            point = label_anchor(plan.units.geometry[str(m["unit_code"])])
-            text = f"{m['from_area']} → {m['to_area']}"
-            style = {"fontsize": 8.5, "color": _MOVED, "fontweight": "bold"}
-            # Where no side is free, below all the same: a move is never left unwritten.
-            _place(ax, [(text, side) for side in _MOVE_SIDES], point, style, renderer, taken, always=True)
     view = shapely.box(x0, y0, x1, y1)
     names = area_names(plan)
     for area, shape in area_shapes(plan).geometry.items():
@@ -144,6 +139,57 @@ def _draw_close_up(ax: Axes, plan: Plan, codes: list[str], frame: tuple[float, f
         full = area_label(str(area), names.get(str(area)), width=16)
         tries = [(full, _MIDDLE), (full, _MIDDLE_UP), (full, _MIDDLE_DOWN), (str(area), _MIDDLE)]
         _place(ax, tries, label_anchor(seen), {"fontsize": 8}, renderer, taken)
+
+
+def _write_moves(ax: Axes, plan: Plan, codes: list[str]) -> list[Bbox]:
+    """Lay the figure out and write each group of units that moved together beside it ("SDA-03 →
+    SDA-02", "SDA-05 → SDA-07 (5 units)"), none on another, when there are at most
+    ``MAX_MOVE_LABELS`` groups; the boxes the labels take, for the area labels placed after them
+    (the moves are what the map is for)."""
+    fig = ax.get_figure()
+    assert isinstance(fig, Figure)
+    FigureCanvasAgg(fig)
+    fig.draw_without_rendering()  # lays the figure out, so that label boxes are where they will be drawn
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    taken: list[Bbox] = []
+    groups = move_groups(plan, codes)
+    if len(groups) > MAX_MOVE_LABELS:
+        return taken
+    for (origin, destination), group in groups:
+        point = label_anchor(shapely.union_all(plan.units.geometry.loc[group].to_numpy()))
+        text = f"{origin} → {destination}" + (f" ({len(group)} units)" if len(group) > 1 else "")
+        style = {"fontsize": 8.5, "color": _MOVED, "fontweight": "bold"}
+        # Where no side is free, below all the same: a move is never left unwritten.
+        _place(ax, [(text, side) for side in _MOVE_SIDES], point, style, renderer, taken, always=True)
+    return taken
+
+
+def move_groups(plan: Plan, codes: list[str]) -> list[tuple[tuple[str, str], list[str]]]:
+    """The moved units in groups that moved together: the same previous and new area, and
+    neighbours (a connected run of the plan's graph). Each group is written once, as the eye
+    sees it: side by side in one red patch, five units from SDA-05 to SDA-07 are one move."""
+    by_move: dict[tuple[str, str], list[str]] = {}
+    for m in plan.moved_units:
+        if str(m.get("unit_code")) in codes:
+            by_move.setdefault((str(m["from_area"]), str(m["to_area"])), []).append(str(m["unit_code"]))
+    groups = []
+    for move, members in by_move.items():
+        for part in nx.connected_components(plan.graph.subgraph(members)):
+            groups.append((move, [c for c in members if c in part]))
+    return groups
+
+
+def _write_ids(ax: Axes, plan: Plan, taken: list[Bbox]) -> None:
+    """Each area's id on the whole plan's map (laid out already), at a point inside it or a line
+    above or below, where it covers no label in ``taken`` (the moves, and the ids placed before):
+    in a dense city some are left off rather than printed one over another."""
+    fig = ax.get_figure()
+    assert isinstance(fig, Figure)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    areas = area_shapes(plan)
+    for area, point in zip(areas.index, areas.geometry.representative_point(), strict=True):
+        tries = [(str(area), side) for side in (_MIDDLE, _MIDDLE_UP, _MIDDLE_DOWN)]
+        _place(ax, tries, point, {"fontsize": 6, "color": "#404040"}, renderer, taken)
 
 
 _Side = tuple[float, float, Literal["left", "center", "right"], Literal["top", "center", "bottom"]]
