@@ -561,8 +561,9 @@ def _provenance_section(plan: Plan, available: set[str]) -> list[Any]:
         ["config sha256", cfg.sha256 or show_text(plan.provenance.get("config_sha256")) or "-"],
         ["seed", str(cfg.search.seed)],
     ]
+    # A re-run's record (``previous``, ``lineage``) has a section of its own (``changes_section``).
     shown = {"sda_version", "config_sha256", "config_file", "seed", "data_caveats", "previous", "lineage"}
-    rows += [[key, value] for key, value in flatten(plan.provenance) if key not in shown]
+    rows += [[key, value] for key, value in flatten(plan.provenance) if key.split(".", 1)[0] not in shown]
     return [
         Heading(2, "Provenance"),
         Table(["Item", "Value"], rows),
