@@ -246,8 +246,7 @@ def _refuse_other_places(old: PlanFile, new: PlanFile, carried: Carried) -> int:
         return n_old
     codes_only = carried.weighting == "codes only"
     how = "by code" if codes_only else "by code or by overlapping polygons"
-    same_code = int((carried.table["kind"] == "same code").sum())
-    if same_code >= MIN_SHARED_SHARE * n_old:  # the other way round from _covers_part_of
+    if _same_code(carried) >= MIN_SHARED_SHARE * n_old:  # the other way round from _covers_part_of
         hint = (
             f"{old.path} covers part of {new.path}: give the larger plan first (sda diff LARGER PART) to see "
             "what changed in the part. "
@@ -275,8 +274,12 @@ def _covers_part_of(carried: Carried) -> bool:
     district from a county plan: compared as the re-run compared them, the old plan's other units
     removed and its areas wholly outside retired. A grid laid over part of the county shares no
     code, and stays refused."""
-    same_code = int((carried.table["kind"] == "same code").sum())
-    return same_code >= MIN_SHARED_SHARE * len(carried.table)
+    return _same_code(carried) >= MIN_SHARED_SHARE * len(carried.table)
+
+
+def _same_code(carried: Carried) -> int:
+    """The new plan's units whose code is an old plan's unit."""
+    return int((carried.table["kind"] == "same code").sum())
 
 
 def _current_units(old: PlanFile, new: PlanFile) -> gpd.GeoDataFrame:

@@ -114,8 +114,8 @@ def _draw_areas(ax: Axes, plan: Plan, codes: list[str], *, close_up: bool = Fals
 
 def _draw_close_up(ax: Axes, plan: Plan, codes: list[str], frame: tuple[float, float, float, float]) -> None:
     """The moved units up close: units outlined, each move written beside its units when there are
-    few (``_write_moves``), and each area in view named at the middle of its part in view where that covers no other
-    label (the moves are placed first: they are what the map is for)."""
+    few (``_write_moves``), and each area in view named at the middle of its part in view where
+    that covers no other label (the moves are placed first: they are what the map is for)."""
     _draw_areas(ax, plan, codes, close_up=True)
     x0, y0, x1, y1 = frame
     ax.set_xlim(x0, x1)
