@@ -294,6 +294,12 @@ def test_a_rerun_says_why_units_moved(tmp_path: Path, make_grid: GridFactory) ->
     write_outputs(rerun, after)
     report = (after / "report.md").read_text(encoding="utf-8")
     assert report.count(why) == len(out_of_area)  # once a unit, in the table of moves
+    # Before the table, the moves summed by pair of areas, as sda diff prints them.
+    flows = next(line for line in report.splitlines() if line.startswith("Between areas: "))
+    told = re.findall(r"(\S+) → (\S+): (\d+) units?, ([\d,]+) residents?", flows)
+    assert sum(int(n) for *_, n, _ in told) == len(record["moved_units"])
+    assert sum(int(r.replace(",", "")) for *_, r in told) == record["residents_moved"]
+    assert any(source == area for source, *_ in told)
     # The provenance table leaves the re-run's record to that section: it listed every move
     # again as Python dicts, and every unit gone from the previous plan (375 codes on one line for
     # a re-run of Peterborough alone from a county plan).

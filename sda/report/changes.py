@@ -65,6 +65,7 @@ def changes_section(plan: Plan, available: set[str]) -> list[Any]:
         ]
         blocks.append(Table(["Unit", "How", "From units", "Previous area", "Share", "Residents"], rows, {4, 5}))
     if moved:
+        blocks.append(Para("Between areas: " + "; ".join(_flows(moved)) + "."))
         rows = [
             [m["unit_code"], m["from_area"], m["to_area"], show_whole(m["population"]), m.get("reason", "")]
             for m in moved
@@ -73,3 +74,15 @@ def changes_section(plan: Plan, available: set[str]) -> list[Any]:
     if "changes" in available:
         blocks.append(Figure("changes", "Units in another area than in the previous plan (red)."))
     return blocks
+
+
+def _flows(moved: list[dict[str, Any]]) -> list[str]:
+    """The moves summed by pair of areas, most residents first ("SDA-05 → SDA-07: 5 units,
+    10,971 residents"), as ``sda diff`` prints them: what a committee reads before the table."""
+    flows: dict[tuple[str, str], list[int]] = {}
+    for m in moved:
+        flow = flows.setdefault((str(m["from_area"]), str(m["to_area"])), [0, 0])
+        flow[0] += 1
+        flow[1] += int(m["population"])
+    ordered = sorted(flows.items(), key=lambda kv: (-kv[1][1], kv[0]))
+    return [f"{a} → {b}: {counted(n, 'unit')}, {counted(r, 'resident')}" for (a, b), (n, r) in ordered]
