@@ -291,6 +291,31 @@ def code_problems(codes: pd.Series, path: object, field: str, what: str, raw: pd
             f"expected each {what} code once. Fix: give each row its own code, or merge the rows."
         )
         problems.append(Finding(message, "error", code, rows[0], field))
+    return problems + _codes_differing_in_case(codes, path, field, what)
+
+
+def _codes_differing_in_case(codes: pd.Series, path: object, field: str, what: str) -> list[Finding]:
+    """Codes that differ only in case (``E01018000`` and ``e01018000``): a slip, not two units.
+
+    sda matches codes exactly, but a spreadsheet lookup or a GIS join that ignores case would
+    treat them as one, so a plan and its tables would disagree on which row is meant.
+    """
+    spellings: dict[str, dict[str, int]] = {}
+    for pos, code in enumerate(codes.to_numpy()):
+        if code != "":
+            spellings.setdefault(str(code).upper(), {}).setdefault(str(code), int(pos))
+    problems = []
+    for group in spellings.values():
+        if len(group) < 2:
+            continue
+        written = ", ".join(f"{code!r} (row {row_number(path, codes.index[pos])})" for code, pos in group.items())
+        first_code, first_pos = next(iter(group.items()))
+        message = (
+            f"{_where(path, code=first_code, field=field)}: the codes {written} differ only in case; "
+            f"expected each {what} code once, and a spreadsheet or GIS join that ignores case would "
+            "take them for one. Fix: correct the case of the mistyped code, or merge the rows."
+        )
+        problems.append(Finding(message, "error", first_code, row_number(path, codes.index[first_pos]), field))
     return problems
 
 

@@ -305,3 +305,11 @@ def test_check_pcn_shares_every_unit_needs_a_row_and_a_typo_is_pointed_out() -> 
     message = problems[0].message
     assert "s.csv, code 'E01000002', field 'unit_code': unit 'E01000002' of the units file has no row" in message
     assert "The CSV has 'E0100002', which matches no unit" in message
+
+
+def test_codes_differing_only_in_case_are_refused_as_one_code_typed_twice() -> None:
+    raw = _square_frame(_squares(3), code=["E01018000", "E01018001", "e01018000"])
+    (problem,) = check_units(raw, _units_cfg(Path("m"), district_field=None), "m")
+    assert problem.severity == "error"
+    assert "the codes 'E01018000' (row 1), 'e01018000' (row 3) differ only in case" in problem.message
+    assert "Fix: correct the case" in problem.message

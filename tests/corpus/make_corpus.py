@@ -124,6 +124,13 @@ def _(folder: Path) -> None:
     write_geojson(folder / "units.geojson", features)
 
 
+@case("units-code-lower-case")
+def _(folder: Path) -> None:
+    features = grid_features()
+    features[2]["properties"]["code"] = "e01000001"  # typed by hand over another row's code
+    write_geojson(folder / "units.geojson", features)
+
+
 @case("units-population-thousands-separator")
 def _(folder: Path) -> None:
     features = grid_features()
