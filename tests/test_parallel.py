@@ -42,12 +42,32 @@ def fail_on_three(x: int) -> int:
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_failed_task_fails_the_caller_where_it_reads(jobs: int) -> None:
-    # With workers, joblib raises it as soon as it knows, before the results of earlier tasks.
+    # With workers too, in task order: the results of the tasks before it are read first.
     with (
         pytest.raises(ValueError, match="task 3 failed"),
         started_tasks(fail_on_three, [(i,) for i in range(5)], jobs) as results,
     ):
         list(results)
+
+
+def slow_square(x: int) -> int:
+    time.sleep(1.0)
+    return x * x
+
+
+def test_a_task_that_fails_leaves_other_calls_in_flight_running() -> None:
+    # The bound runs on one worker while trade-offs run on the other. A trade-off that failed
+    # shut down the executor both share, and the bound's reader got joblib's "The executor
+    # underlying Parallel has been shutdown" instead of a result, the real error lost.
+    with started_tasks(slow_square, [(7,)], 2) as bound:
+        with (
+            pytest.raises(ValueError, match="task 3 failed") as failed,
+            started_tasks(fail_on_three, [(3,)], 2) as others,
+        ):
+            list(others)
+        assert list(bound) == [49]
+    notes = "".join(getattr(failed.value, "__notes__", []))
+    assert "Raised on a worker process" in notes and "fail_on_three" in notes  # where it failed
 
 
 def record_square(x: int, folder: str) -> int:

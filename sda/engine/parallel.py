@@ -158,12 +158,15 @@ class _Said(NamedTuple):
     result: Any
     warned: list[tuple[type[Warning], str]]
     logged: list[tuple[str, int, str]]
+    failed: Exception | None = None
 
     def delivered(self) -> Any:
         for category, message in self.warned:
             warnings.warn(message, category, stacklevel=2)
         for name, level, message in self.logged:
             logging.getLogger(name).log(level, "%s", message)
+        if self.failed is not None:
+            raise self.failed
         return self.result
 
 
@@ -179,18 +182,43 @@ class _Keep(logging.Handler):
 
 
 def _saying(fn: Callable[..., Any], *task: Any) -> _Said:
-    """``fn(*task)`` on a worker, with what it warned or logged (``_Said``)."""
+    """``fn(*task)`` on a worker, with what it warned or logged (``_Said``).
+
+    A task that fails returns its exception rather than raising it, to be raised where the caller
+    reads its result. Raised through joblib, it would shut down the executor that every call in
+    flight shares: a trade-off that failed while the bound ran on the other worker surfaced as
+    "The executor underlying Parallel has been shutdown" where the bound was read, its own
+    error lost."""
     keep = _Keep()
     root = logging.getLogger()
     root.addHandler(keep)
+    result, failed = None, None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # the caller's filters decide, as each is raised there
-            result = fn(*task)
+            try:
+                result = fn(*task)
+            except Exception as exc:  # raised again in the caller, by ``_Said.delivered``
+                failed = _portable(exc)
     finally:
         root.removeHandler(keep)
     warned = [(w.category if _picklable(w.category) else UserWarning, str(w.message)) for w in caught]
-    return _Said(result, warned, keep.kept)
+    return _Said(result, warned, keep.kept, failed)
+
+
+def _portable(exc: Exception) -> Exception:
+    """``exc`` with the worker's traceback as a note, ready to travel back to the caller; an
+    exception that cannot be pickled travels as a RuntimeError naming it."""
+    import pickle
+    import traceback
+
+    where = "".join(traceback.format_exception(exc))
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+    exc.add_note(f"Raised on a worker process:\n{where}")
+    return exc
 
 
 def _picklable(category: type[Warning]) -> bool:
