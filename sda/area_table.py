@@ -6,8 +6,10 @@ lines, counted as perimeter, written as GeometryCollections of polygons and stra
 each area's units are merged, gaps narrower than ``[graph] snap_m`` are closed (a buffer out and
 back in by half the snap distance), anything that would reach into another area's units is cut
 back, pieces that still meet at a point or lie within ``snap_m`` of each other are joined by a
-narrow bridge (the graph treats such gaps as touching), and only valid polygons are kept. The
-unit polygons themselves are never changed. An area still in several pieces after that (a real
+narrow bridge (the graph treats such gaps as touching), and only valid polygons are kept.
+Uncovered channels up to ``CHANNEL_M`` wide between one area's own banks (tidal rivers clipped
+out of the units) are filled last, so that no slit reads as a border inside an area. The unit
+polygons themselves are never changed. An area still in several pieces after that (a real
 island, or units linked by ``extra_links`` across a wider gap) keeps them as a MultiPolygon and
 its ``n_parts`` says so. Compactness (Polsby-Popper) is measured on these
 clean outlines.
@@ -120,7 +122,8 @@ def dissolve_areas(units: gpd.GeoDataFrame, snap_m: float, *, keep_out_of_others
     geoms = np.asarray(units.geometry.array, dtype=object)
     areas = units["area_id"].astype(str).to_numpy()
     ids = sorted(set(areas.tolist()))
-    tree = shapely.STRtree(geoms) if keep_out_of_others else None
+    all_units = shapely.STRtree(geoms)
+    tree = all_units if keep_out_of_others else None
     half = max(float(snap_m), 0.0) / 2
     outlines = []
     for area in ids:
@@ -138,7 +141,62 @@ def dissolve_areas(units: gpd.GeoDataFrame, snap_m: float, *, keep_out_of_others
             trim = functools.partial(_trim, area=area, geoms=geoms, areas=areas, tree=tree)
             pieces = _bridged(pieces, 2 * half, trim)
         outlines.append(pieces[0] if len(pieces) == 1 else shapely.MultiPolygon(pieces) if pieces else outline)
+    outlines = _fill_channels(outlines, ids, geoms, areas, all_units, apart_m=2 * half)
     return gpd.GeoSeries(outlines, index=ids, crs=units.crs).rename_axis("area_id")
+
+
+#: Uncovered channels up to this wide (metres) inside one piece of an area are part of its outline.
+#: Boundaries clipped to the coastline leave tidal rivers out (the Nene through Wisbech, 8 km; the
+#: Hundred Foot River and the Nene Washes, 20-50 m wide in the shipped LSOAs); wider than ``snap_m``,
+#: they stayed as slits into the outline, drawn on the maps as borders splitting one area in two.
+CHANNEL_M = 50.0
+
+
+def _fill_channels(
+    outlines: list[shapely.Geometry],
+    ids: list[str],
+    geoms: np.ndarray,
+    areas: np.ndarray,
+    tree: shapely.STRtree,
+    apart_m: float,
+) -> list[shapely.Geometry]:
+    """Each outline with the uncovered ground of channels narrower than ``CHANNEL_M`` between its
+    own banks filled in (a closing by half that width). Only ground that no unit covers and no
+    other outline holds is filled, and only channels that touch one piece of the area and keep
+    more than ``apart_m`` (the snap distance) from its other pieces: a channel that would join
+    two pieces is a real gap, which ``n_parts`` reports. Outlines are taken in id
+    order, so ground two areas' channels could both claim goes to the first. Bits smaller than
+    ``CHANNEL_M`` squared (the wedge where two units meet at a corner) are too small to see and
+    are left as they are."""
+    reach = CHANNEL_M / 2
+    result = list(outlines)
+    boxes = shapely.STRtree(result)  # a closing stays within its outline's box, so these hold
+    for i, (area, outline) in enumerate(zip(ids, outlines, strict=True)):
+        if outline.is_empty:
+            continue
+        closed = shapely.buffer(shapely.buffer(outline, reach, join_style="mitre"), -reach, join_style="mitre")
+        ground = shapely.difference(closed, outline)
+        if ground.area < CHANNEL_M**2:  # most areas: nothing to fill
+            continue
+        taken = [result[j] for j in boxes.query(ground).tolist() if j != i]
+        taken += [geoms[j] for j in tree.query(ground, predicate="intersects").tolist() if areas[j] != area]
+        try:
+            ground = shapely.difference(ground, shapely.make_valid(shapely.union_all(taken)))
+        except shapely.errors.GEOSException:  # outlines that overlap (quick scores): keep as it is
+            continue
+        pieces = shapely.get_parts(outline)
+        channels = [
+            c
+            for c in shapely.get_parts(clean_polygonal(ground, min_part_m2=CHANNEL_M**2))
+            if int((shapely.distance(pieces, c) < _TOUCH_M).sum()) == 1
+            and int((shapely.distance(pieces, c) <= apart_m).sum()) == 1
+        ]
+        if channels:
+            # A channel meeting its piece only at a point stays a part of its own: leave it out.
+            joined = shapely.get_parts(clean_polygonal(shapely.union_all([outline, *channels])))
+            kept = [p for p in joined if shapely.intersection(p, outline).area >= 0.5 * p.area]
+            result[i] = kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
+    return result
 
 
 def _fill_own_holes(

@@ -59,6 +59,18 @@ def test_shipped_configs_write_clean_areas(shipped_run: Path) -> None:
     gpkg = gpd.read_file(out / "plan.gpkg", layer="areas")
     _assert_clean(geojson, "areas.geojson")
     _assert_clean(gpkg, "plan.gpkg")
+    # No uncovered channel under 50 m wide left as a slit inside one piece (the tidal Nene through
+    # Wisbech and the Hundred Foot River were drawn as borders through their areas).
+    units = gpd.read_file(ROOT / "boundaries" / "lsoa2011_cambs_peterborough.geojson").to_crs("EPSG:27700")
+    covered = shapely.union_all(np.asarray(units.geometry.array))
+    bng = geojson.to_crs("EPSG:27700")
+    others = shapely.union_all(np.asarray(bng.geometry.array))
+    for area, geom in zip(bng["area_id"], bng.geometry, strict=True):
+        closed = shapely.buffer(shapely.buffer(geom, 24, join_style="mitre"), -24, join_style="mitre")
+        slits = shapely.difference(shapely.difference(closed, others), covered)
+        pieces = shapely.get_parts(geom)
+        inside = [s.area for s in shapely.get_parts(slits) if (shapely.distance(pieces, s) < 0.01).sum() == 1]
+        assert max(inside, default=0.0) < 2_500, f"{area}: an uncovered slit of {max(inside):.0f} m²"
     # Most areas are one piece; a GeoPackage of single pieces is a Polygon layer.
     assert (geojson["n_parts"] == 1).mean() > 0.8
     assert (gpkg.geom_type == "Polygon").all() == (gpkg["n_parts"] == 1).all()
@@ -142,6 +154,42 @@ def test_pieces_meeting_at_a_corner_or_within_snap_are_joined() -> None:
     assert joined.area == pytest.approx(20_000, rel=1e-3)  # the bridge is tiny
     near = dissolve_areas(_squares(5.0), snap_m=10.0).loc["A"]
     assert near.geom_type == "Polygon"  # a 5 m gap is within the 10 m snap distance
+
+
+def _river(width_m: float, *, joined: bool) -> gpd.GeoDataFrame:
+    """Area A on both banks of an uncovered channel ``width_m`` wide, 400 m long, that opens onto
+    area B's unit on the left (a tidal river clipped out of the units). With ``joined`` A's banks
+    meet beyond the channel's end; without, the channel cuts A in two."""
+    top = 40 + width_m
+    boxes = [shapely.box(0, 0, 400, 40), shapely.box(0, top, 400, top + 40), shapely.box(-100, 0, 0, top + 40)]
+    codes, areas = ["south", "north", "b"], ["A", "A", "B"]
+    if joined:
+        boxes.append(shapely.box(400, 0, 440, top + 40))
+        codes.append("end")
+        areas.append("A")
+    return gpd.GeoDataFrame({"area_id": areas}, geometry=boxes, crs="EPSG:27700", index=codes)
+
+
+def test_channel_between_an_areas_own_banks_is_part_of_its_outline() -> None:
+    units = _river(30.0, joined=True)
+    outlines = dissolve_areas(units, snap_m=10.0)
+    a = outlines.loc["A"]
+    own = shapely.union_all(units.geometry[units["area_id"] == "A"].to_numpy())
+    # The 30 x 400 m channel is filled: no slit drawn as a border through the area.
+    assert a.geom_type == "Polygon" and not a.interiors
+    assert a.area == pytest.approx(own.area + 30 * 400, rel=1e-6)
+    assert a.length == pytest.approx(2 * (440 + 110), rel=1e-6)
+    assert outlines.loc["B"].equals(units.geometry["b"])  # the neighbour is left as it is
+    assert a.intersection(outlines.loc["B"]).area == pytest.approx(0.0, abs=1e-6)
+
+
+def test_channel_wider_than_the_limit_or_cutting_an_area_in_two_stays_open() -> None:
+    wide = _river(60.0, joined=True)
+    a = dissolve_areas(wide, snap_m=10.0).loc["A"]
+    assert a.area == pytest.approx(shapely.union_all(wide.geometry[wide["area_id"] == "A"].to_numpy()).area)
+    cut = dissolve_areas(_river(30.0, joined=False), snap_m=10.0).loc["A"]
+    assert cut.geom_type == "MultiPolygon" and len(cut.geoms) == 2  # a real gap, reported as two parts
+    assert cut.area == pytest.approx(2 * 400 * 40, rel=1e-6)
 
 
 def test_areas_csv_lists_units_and_places_with_residents() -> None:

@@ -28,7 +28,8 @@ GLOSSARY: dict[str, str] = {
     ),
     "Polsby-Popper (P-P)": (
         "4π x area / perimeter² of an area's outline: 1 for a circle, about 0.785 for a square, "
-        "lower for long or ragged shapes. Measured on the cleaned outline (sliver gaps closed)."
+        "lower for long or ragged shapes. Measured on the cleaned outline (sliver gaps and narrow "
+        "river channels closed)."
     ),
     "Objective": (
         "the single number the search minimises: a weighted sum of the share of residents outside "
