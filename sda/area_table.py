@@ -36,6 +36,7 @@ from sda.problem import Problem
 
 __all__ = [
     "AREAS_CSV_COLUMNS",
+    "CHANNEL_M",
     "areas_csv_text",
     "build_area_table",
     "clean_polygonal",

@@ -142,6 +142,7 @@ def test_a_gap_the_areas_enclose_is_a_data_caveat(plan: Plan, markdown: str) -> 
     areas.loc[first, "geometry"] = areas.geometry[first].difference(shapely.box(x0 + 300, y0 + 300, x0 + 800, y0 + 800))
     caveats = _section(render_report_md(dataclasses.replace(plan, areas=areas)), "Data caveats")
     assert "**Gaps:** the areas enclose 1 gap that no unit covers (25.0 ha in all, the largest 25.0 ha)" in caveats
+    assert "close only gaps up to 1.0 m and channels up to 50 m wide between one area's own banks" in caveats
 
 
 def test_the_terminal_says_the_rules_hold_as_the_report_does(plan: Plan) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from sda.area_table import uncovered_gaps
+from sda.area_table import CHANNEL_M, uncovered_gaps
 from sda.formatting import (
     as_float,
     counted,
@@ -509,7 +509,8 @@ def _caveats_section(plan: Plan, available: set[str]) -> list[Any]:
                 f"the areas enclose {counted(len(gaps), 'gap')} that no unit covers "
                 f"({show_number(sum(gaps) / 1e4, 1)} ha in all, the largest {show_number(gaps[0] / 1e4, 1)} ha): "
                 f"the unit boundaries leave {'it' if one else 'them'} out (a tidal river in clipped boundaries, "
-                f"say), and the area outlines close only gaps up to {show_number(plan.config.graph.snap_m, 1)} m. "
+                f"say), and the area outlines close only gaps up to {show_number(plan.config.graph.snap_m, 1)} m "
+                f"and channels up to {show_number(CHANNEL_M, 0)} m wide between one area's own banks. "
                 f"A point there lies in no area; give {'it' if one else 'each'} to a neighbouring area if the "
                 "plan is used to look up addresses.",
             )
