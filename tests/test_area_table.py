@@ -38,6 +38,10 @@ def _assert_clean(frame: gpd.GeoDataFrame, where: str) -> None:
     for area, geom in zip(frame["area_id"], bng.geometry, strict=True):
         parts = list(shapely.get_parts(geom))
         assert len(parts) == int(frame.loc[frame["area_id"] == area, "n_parts"].iloc[0])
+        # No hairline crack: closing 5 cm gaps shortens no outline (a crack 4.6 km long inside one
+        # area drew as a border along the Hundred Foot River).
+        sealed = shapely.buffer(shapely.buffer(geom, 0.05, join_style="mitre"), -0.05, join_style="mitre")
+        assert sealed.length >= 0.999 * geom.length, f"{where}: {area} has a crack {geom.length - sealed.length:.0f} m"
         for i, part in enumerate(parts):
             rest = shapely.union_all([p for j, p in enumerate(parts) if j != i])
             if len(parts) > 1:
@@ -190,6 +194,25 @@ def test_channel_wider_than_the_limit_or_cutting_an_area_in_two_stays_open() -> 
     cut = dissolve_areas(_river(30.0, joined=False), snap_m=10.0).loc["A"]
     assert cut.geom_type == "MultiPolygon" and len(cut.geoms) == 2  # a real gap, reported as two parts
     assert cut.area == pytest.approx(2 * 400 * 40, rel=1e-6)
+
+
+def test_a_hairline_crack_is_sealed_and_a_real_slit_is_not() -> None:
+    # A unit with a slit 0.1 mm wide and 80 m long from its top edge (what a union of pieces that
+    # should meet exactly can leave), one with a slit 2 m wide, and area B's unit beside them.
+    def slit(x0: float, width: float) -> shapely.Polygon:
+        box = shapely.box(x0, 0, x0 + 100, 100)
+        return box.difference(shapely.box(x0 + 50 - width / 2, 20, x0 + 50 + width / 2, 100))
+
+    units = gpd.GeoDataFrame(
+        {"area_id": ["A", "C", "B"]},
+        geometry=[slit(0, 1e-4), slit(300, 2.0), shapely.box(100, 0, 200, 100)],
+        crs="EPSG:27700",
+        index=["a", "c", "b"],
+    )
+    outlines = dissolve_areas(units, snap_m=0.0)
+    assert outlines.loc["A"].length == pytest.approx(400, abs=0.01)  # the crack's 160 m are gone
+    assert outlines.loc["C"].length == pytest.approx(400 + 160, abs=0.01)  # 2 m is a real gap
+    assert outlines.loc["A"].intersection(outlines.loc["B"]).area == pytest.approx(0, abs=1e-6)
 
 
 def test_areas_csv_lists_units_and_places_with_residents() -> None:
