@@ -130,7 +130,7 @@ def dissolve_areas(units: gpd.GeoDataFrame, snap_m: float, *, keep_out_of_others
     for area in ids:
         merged = raw = shapely.union_all(geoms[areas == area])
         if half > 0:
-            closed = shapely.buffer(shapely.buffer(merged, half, join_style="mitre"), -half, join_style="mitre")
+            closed = _closing(merged, half)
             filled = shapely.difference(closed, merged)  # the gaps closed: thin, so cheap to test
             filled = _outside_others(filled, area, geoms, areas, tree)
             merged = shapely.union(merged, filled)
@@ -141,10 +141,16 @@ def dissolve_areas(units: gpd.GeoDataFrame, snap_m: float, *, keep_out_of_others
         if len(pieces) > 1 and half > 0:
             trim = functools.partial(_trim, area=area, geoms=geoms, areas=areas, tree=tree)
             pieces = _bridged(pieces, 2 * half, trim)
-        outline = pieces[0] if len(pieces) == 1 else shapely.MultiPolygon(pieces) if pieces else outline
-        outlines.append(_sealed(outline, area, geoms, areas, tree))
+        outlines.append(pieces[0] if len(pieces) == 1 else shapely.MultiPolygon(pieces) if pieces else outline)
     outlines = _fill_channels(outlines, ids, geoms, areas, all_units, apart_m=2 * half)
-    return gpd.GeoSeries(outlines, index=ids, crs=units.crs).rename_axis("area_id")
+    sealed = [_sealed(g, area, geoms, areas, tree) for g, area in zip(outlines, ids, strict=True)]
+    return gpd.GeoSeries(sealed, index=ids, crs=units.crs).rename_axis("area_id")
+
+
+def _closing(geom: shapely.Geometry, reach: float) -> shapely.Geometry:
+    """``geom`` with every gap and notch narrower than ``2 * reach`` filled (a buffer out and back
+    in; mitred, so that corners stay square)."""
+    return shapely.buffer(shapely.buffer(geom, reach, join_style="mitre"), -reach, join_style="mitre")
 
 
 #: Uncovered channels up to this wide (metres) inside one piece of an area are part of its outline.
@@ -176,8 +182,7 @@ def _fill_channels(
     for i, (area, outline) in enumerate(zip(ids, outlines, strict=True)):
         if outline.is_empty:
             continue
-        closed = shapely.buffer(shapely.buffer(outline, reach, join_style="mitre"), -reach, join_style="mitre")
-        ground = shapely.difference(closed, outline)
+        ground = shapely.difference(_closing(outline, reach), outline)
         if ground.area < CHANNEL_M**2:  # most areas: nothing to fill
             continue
         taken = [result[j] for j in boxes.query(ground).tolist() if j != i]
@@ -187,18 +192,16 @@ def _fill_channels(
         except shapely.errors.GEOSException:  # outlines that overlap (quick scores): keep as it is
             continue
         pieces = shapely.get_parts(outline)
-        channels = [
-            c
-            for c in shapely.get_parts(clean_polygonal(ground, min_part_m2=CHANNEL_M**2))
-            if int((shapely.distance(pieces, c) < _TOUCH_M).sum()) == 1
-            and int((shapely.distance(pieces, c) <= apart_m).sum()) == 1
-        ]
+        channels = []
+        for c in shapely.get_parts(clean_polygonal(ground, min_part_m2=CHANNEL_M**2)):
+            apart = shapely.distance(pieces, c)
+            if int((apart < _TOUCH_M).sum()) == 1 and int((apart <= apart_m).sum()) == 1:
+                channels.append(c)
         if channels:
             # A channel meeting its piece only at a point stays a part of its own: leave it out.
             joined = shapely.get_parts(clean_polygonal(shapely.union_all([outline, *channels])))
             kept = [p for p in joined if shapely.intersection(p, outline).area >= 0.5 * p.area]
-            filled = kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
-            result[i] = _sealed(filled, area, geoms, areas, tree)
+            result[i] = kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
     return result
 
 
@@ -213,11 +216,10 @@ def _sealed(
     it (the gaps closed, the channels filled) can leave a crack a fraction of a millimetre wide
     where the two should meet exactly; drawn, it is a line kilometres long through the area (4.6
     km inside one area of a 28-area plan, along the Hundred Foot River). Closed by ``SEAL_M``,
-    then cut back from other areas' units."""
+    then cut back from other areas' units; done once per area, last."""
     if geom.is_empty:
         return geom
-    closed = shapely.buffer(shapely.buffer(geom, SEAL_M, join_style="mitre"), -SEAL_M, join_style="mitre")
-    return clean_polygonal(_outside_others(closed, area, geoms, areas, tree))
+    return clean_polygonal(_outside_others(_closing(geom, SEAL_M), area, geoms, areas, tree))
 
 
 def _fill_own_holes(
