@@ -143,6 +143,13 @@ def read_population_points(cfg: UnitsConfig) -> PopulationPoints:
     if len(frame) == 0:
         msg = "the file has no rows; expected one point per small area with its residents."
         raise InputError(path, msg)
+    if not values.any():  # nothing to place: the share "unplaced" would be 0 of 0 residents
+        msg = (
+            f"every point (all {show_whole(len(frame))} rows) has 0 residents; expected the number of "
+            f"residents at each point. Fix: check that {pop_field!r} is the population column "
+            "(population_points_field in [units]) and that the export or join that filled it worked."
+        )
+        raise InputError(path, msg, field=pop_field)
     codes = as_code_strings(frame[code_field]) if code_field else pd.Series([str(i + 1) for i in range(len(frame))])
     with np.errstate(all="ignore"):
         geometry_bng = frame.geometry.to_crs(_BNG)

@@ -311,6 +311,12 @@ def _(folder: Path) -> None:
     write_csv(folder / "points.csv", ["oa", "easting", "northing", "residents"], rows)
 
 
+@case("population-points-all-zero")
+def _(folder: Path) -> None:
+    rows = [[code, x, y, 0] for code, x, y, _ in point_rows()]
+    write_csv(folder / "points.csv", ["oa", "easting", "northing", "residents"], rows)
+
+
 # --------------------------------------------------------------------------- GP practices
 
 
