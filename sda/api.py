@@ -124,7 +124,7 @@ def _read_and_link(cfg: RunConfig, say: Progress) -> tuple[gpd.GeoDataFrame, nx.
         if records:
             say(f"split {len(records)} units into finer units: {len(units):,} units now")
     if cfg.output.names is not None:
-        read_names_csv(cfg.output.names)  # its mistakes now, not after the search
+        read_names_csv(cfg.output.names, _lock_areas(cfg))  # its mistakes now, not after the search
     graph = build_adjacency(units, cfg.graph)
     say(f"adjacency: {graph.number_of_edges():,} links ({cfg.graph.contiguity}, snap {cfg.graph.snap_m} m)")
     practices = None
@@ -140,11 +140,15 @@ def _read_and_link(cfg: RunConfig, say: Progress) -> tuple[gpd.GeoDataFrame, nx.
     return units, graph, practices
 
 
+def _lock_areas(cfg: RunConfig) -> list[str]:
+    return [lock.area for lock in cfg.rules.locks]
+
+
 def given_names(cfg: RunConfig, ids: list[str]) -> dict[str, str]:
     """Names that win over the made ones: each lock's name for its area, then ``[output] names``."""
     given = {lock.area: lock.area for lock in cfg.rules.locks if lock.area in ids}
     if cfg.output.names is not None:
-        from_csv = read_names_csv(cfg.output.names)
+        from_csv = read_names_csv(cfg.output.names, _lock_areas(cfg))
         warn_unknown_names(from_csv, ids, cfg.output.names)
         given.update({k: v for k, v in from_csv.items() if k in ids})
     return given

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -133,15 +133,19 @@ def name_areas(
     return {a: names[a] for a in ids}
 
 
-def read_names_csv(path: Path) -> dict[str, str]:
+def read_names_csv(path: Path, lock_areas: Sequence[str] = ()) -> dict[str, str]:
     """Read a names CSV: columns ``area_id`` and ``name``, one row per area to rename.
+
+    ``lock_areas`` are the ``[[rules.lock]]`` areas, each named after itself unless the CSV
+    renames it: a row giving another area a lock's name would make two areas of that name.
 
     Raises
     ------
     InputError
         The file is missing or unreadable, or lacks a column.
     ProblemsError
-        Blank ids or names, ids named twice, names given to two areas: every one listed.
+        Blank ids or names, ids named twice, names given to two areas (or to an area and a
+        lock's area): every one listed.
     """
     path = Path(path)
     try:
@@ -156,6 +160,7 @@ def read_names_csv(path: Path) -> dict[str, str]:
         why, fix = columns_hint(header, missing) or ("", "name the columns area_id and name in the first row.")
         raise InputError(path, f"{msg}{why} Fix: {fix}")
     names: dict[str, str] = {}
+    rows: dict[str, str] = {}
     problems = []
     for position, area, name in zip(table.index, table["area_id"].str.strip(), table["name"].str.strip(), strict=True):
         where = f"{path}, row {row_number(path, position)}"
@@ -168,6 +173,14 @@ def read_names_csv(path: Path) -> dict[str, str]:
             problems.append(f"{where}, field 'name': the name {name!r} is given to two areas; names must be unique")
         else:
             names[area] = name
+            rows[area] = where
+    for area, name in names.items():
+        if name in lock_areas and name != area and name not in names:
+            problems.append(
+                f"{rows[area]}, field 'name': the name {name!r} is the area of [[rules.lock]] {name!r}, "
+                f"so two areas would be called {name!r}; names must be unique. Fix: give {area} another "
+                f"name, or rename the lock's area too (a row {name},<new name>)."
+            )
     if problems:
         raise ProblemsError(f"{path}: {len(problems)} problem(s) in the names CSV (fix, then run again):", problems)
     return names

@@ -142,6 +142,16 @@ def test_names_csv_with_a_title_or_a_second_header_is_told_which_row_to_delete(t
         read_names_csv(path)
 
 
+def test_names_csv_may_use_a_lock_name_only_when_the_lock_area_is_renamed_too(tmp_path: Path) -> None:
+    path = tmp_path / "names.csv"
+    path.write_text("area_id,name\nSDA-02,Ely\nSoham,Soham & Fordham\n", encoding="utf-8")
+    clash = r"row 2, field 'name': the name 'Ely' is the area of \[\[rules.lock\]\] 'Ely'"
+    with pytest.raises(ProblemsError, match=clash):
+        read_names_csv(path, ["Ely", "Soham"])
+    path.write_text("area_id,name\nSDA-02,Ely\nEly,Ely City\nSoham,Soham\n", encoding="utf-8")
+    assert read_names_csv(path, ["Ely", "Soham"]) == {"SDA-02": "Ely", "Ely": "Ely City", "Soham": "Soham"}
+
+
 def test_names_csv_saved_by_excel_is_read_like_every_other_csv(tmp_path: Path) -> None:
     # Before, Windows-1252 was refused, blank lines were not counted in rows, and a totals row
     # was read as an area with a blank name.

@@ -399,6 +399,11 @@ def _(folder: Path) -> None:
     write_csv(folder / "names.csv", ["area_id", "name"], rows)
 
 
+@case("output-names-csv-lock-name")
+def _(folder: Path) -> None:
+    write_csv(folder / "names.csv", ["area_id", "name"], [["SDA-01", "Ely"]])
+
+
 # --------------------------------------------------------------------------- PCN shares
 
 
