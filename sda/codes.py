@@ -10,9 +10,11 @@ one fix wherever it is made.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
-__all__ = ["lost_case", "lost_zeros", "near_code_hint", "zeros_restored"]
+from sda.errors import ConfigError, ProblemsError, SdaError
+
+__all__ = ["lost_case", "lost_zeros", "near_code_hint", "unknown_codes_error", "zeros_restored"]
 
 
 def near_code_hint(code: str, codes: Iterable[str]) -> str:
@@ -111,3 +113,12 @@ def _which(restored: Mapping[str, str], unmatched: list[str]) -> str:
     else:
         which = f"{len(restored)} of the {len(unmatched)} codes that match no unit"
     return f"{which} would match {'a unit' if len(restored) == 1 else 'units'}"
+
+
+def unknown_codes_error(section: str, problems: Sequence[str]) -> SdaError:
+    """The error for codes of a config section that match no unit: every one listed, so that a
+    config written for another geography (LSOA codes against parishes) is fixed in one pass."""
+    if len(problems) == 1:
+        return ConfigError(problems[0])
+    headline = f"{len(problems)} unit codes named in [{section}] are not in the units file (fix, then run again):"
+    return ProblemsError(headline, problems)

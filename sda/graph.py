@@ -23,7 +23,7 @@ import pyogrio
 import pyogrio.errors
 import shapely
 
-from sda.codes import near_code_hint
+from sda.codes import near_code_hint, unknown_codes_error
 from sda.config import GraphConfig
 from sda.crs import BNG
 from sda.errors import MAX_LISTED, ConfigError, InputError, SdaWarning
@@ -189,8 +189,12 @@ def _shared_border_m(geoms: np.ndarray, left: np.ndarray, right: np.ndarray, sna
 
 def _apply_link_edits(graph: nx.Graph, cfg: GraphConfig) -> None:
     """Apply ``remove_links`` then ``extra_links``, recording each change in ``graph.graph["edits"]``."""
-    _check_link_codes(graph, cfg.remove_links, "remove_links")
-    _check_link_codes(graph, cfg.extra_links, "extra_links")
+    unknown = [*_unknown_link_codes(graph, cfg.remove_links, "remove_links")]
+    unknown += _unknown_link_codes(graph, cfg.extra_links, "extra_links")
+    if unknown:
+        raise unknown_codes_error("graph", unknown)
+    _check_self_links(cfg.remove_links, "remove_links")
+    _check_self_links(cfg.extra_links, "extra_links")
     both = {frozenset(p) for p in cfg.remove_links} & {frozenset(p) for p in cfg.extra_links}
     if both:
         pair = sorted(sorted(p) for p in both)[0]
@@ -220,16 +224,19 @@ def _apply_link_edits(graph: nx.Graph, cfg: GraphConfig) -> None:
         edits.append({"kind": "added", "u": u, "v": v, "why": "listed in [graph] extra_links"})
 
 
-def _check_link_codes(graph: nx.Graph, pairs: Iterable[tuple[str, str]], key: str) -> None:
+def _unknown_link_codes(graph: nx.Graph, pairs: Iterable[tuple[str, str]], key: str) -> list[str]:
+    """One message per code of ``pairs`` that is not a unit."""
+    return [
+        f"[graph] {key}: unknown unit code {code!r} in the pair {list(pair)}{near_code_hint(code, graph.nodes)}; "
+        "expected codes from the units file's code field. Fix: correct the code in the config."
+        for pair in pairs
+        for code in dict.fromkeys(pair)
+        if code not in graph
+    ]
+
+
+def _check_self_links(pairs: Iterable[tuple[str, str]], key: str) -> None:
     for pair in pairs:
-        for code in pair:
-            if code not in graph:
-                hint = near_code_hint(code, graph.nodes)
-                msg = (
-                    f"[graph] {key}: unknown unit code {code!r} in the pair {list(pair)}{hint}; "
-                    "expected codes from the units file's code field. Fix: correct the code in the config."
-                )
-                raise ConfigError(msg)
         if pair[0] == pair[1]:
             msg = f"[graph] {key}: the pair {list(pair)} links a unit to itself; expected two different codes."
             raise ConfigError(msg)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sda.codes import unknown_codes_error
 from sda.config import RulesConfig
 from sda.errors import InvariantError
 from sda.metrics import area_populations
@@ -58,8 +59,12 @@ def rules_in_force(rules: RulesConfig | None) -> list[Rule]:
 
 
 def translate(rules: Sequence[Rule], codes: Sequence[str], district: np.ndarray) -> Blocks:
-    """The building blocks of ``rules`` (``ConfigError`` if one names an unknown unit)."""
+    """The building blocks of ``rules`` (an error listing every unknown unit they name)."""
     blocks = Blocks(codes=codes, pos={c: i for i, c in enumerate(codes)}, district=district)
+    named = (pair for rule in rules for pair in rule.named_units())
+    unknown = [blocks.unknown(code, label) for label, code in dict.fromkeys(named) if code not in blocks.pos]
+    if unknown:
+        raise unknown_codes_error("rules", unknown)
     for rule in rules:
         rule.translate(blocks)
     return blocks

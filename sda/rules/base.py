@@ -52,13 +52,16 @@ class Blocks:
     def unit(self, code: str, rule: str) -> int:
         """Position of ``code``; a ``ConfigError`` naming the rule when it is not in the data."""
         if code not in self.pos:
-            msg = (
-                f"[rules] {rule} names unit {code!r}, which is not in the units file"
-                f"{near_code_hint(code, self.codes)}; expected a code of the units file's code field. "
-                "Fix: correct the code in the config."
-            )
-            raise ConfigError(msg)
+            raise ConfigError(self.unknown(code, rule))
         return self.pos[code]
+
+    def unknown(self, code: str, rule: str) -> str:
+        """What to say about ``code``, named by ``rule`` and not in the data."""
+        return (
+            f"[rules] {rule} names unit {code!r}, which is not in the units file"
+            f"{near_code_hint(code, self.codes)}; expected a code of the units file's code field. "
+            "Fix: correct the code in the config."
+        )
 
 
 class Rule:
@@ -69,6 +72,10 @@ class Rule:
     @classmethod
     def from_config(cls, rules: RulesConfig) -> list[Rule]:
         """The instances of this rule the config asks for (none when it is off)."""
+        return []
+
+    def named_units(self) -> list[tuple[str, str]]:
+        """``(how the message names this rule, code)`` for each unit code the config gives it."""
         return []
 
     def translate(self, blocks: Blocks) -> None:

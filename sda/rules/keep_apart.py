@@ -30,6 +30,9 @@ class KeepApart(Rule):
     def from_config(cls, rules: RulesConfig) -> list[Rule]:
         return [cls(a, b) for a, b in rules.keep_apart]
 
+    def named_units(self) -> list[tuple[str, str]]:
+        return [("keep_apart", self.a), ("keep_apart", self.b)]
+
     def translate(self, blocks: Blocks) -> None:
         blocks.apart.append((blocks.unit(self.a, "keep_apart"), blocks.unit(self.b, "keep_apart")))
 

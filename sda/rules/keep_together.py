@@ -50,6 +50,9 @@ class KeepTogether(Rule):
     def from_config(cls, rules: RulesConfig) -> list[Rule]:
         return [cls(i, tuple(group)) for i, group in enumerate(rules.keep_together, start=1)]
 
+    def named_units(self) -> list[tuple[str, str]]:
+        return [("keep_together", c) for c in self.units]
+
     def translate(self, blocks: Blocks) -> None:
         blocks.groups.append([blocks.unit(c, "keep_together") for c in self.units])
 

@@ -35,6 +35,9 @@ class Lock(Rule):
             by_area.setdefault(spec.area, []).extend(spec.units)
         return [cls(area, tuple(units)) for area, units in by_area.items()]
 
+    def named_units(self) -> list[tuple[str, str]]:
+        return [(f"lock {self.area!r}", c) for c in self.units]
+
     def translate(self, blocks: Blocks) -> None:
         members = [blocks.unit(c, f"lock {self.area!r}") for c in self.units]
         for m in members:
