@@ -147,9 +147,10 @@ class Problem:
         a whole number of areas, so the range is the sum of the parts' ranges: every count in it
         can be split among the parts, and no count outside it can.
         """
-        people = np.array([int(self.pop[part].sum()) for part in components(self.indptr, self.indices)])
+        parts = components(self.indptr, self.indices)
+        people = np.array([int(self.pop[part].sum()) for part in parts])
         lo, hi = count_bounds(people, self.min_pop, self.max_pop)
-        return int(lo.sum()), min(int(hi.sum()), self.n)
+        return int(lo.sum()), int(np.minimum(hi, [len(part) for part in parts]).sum())  # an area needs a unit
 
 
 def build_problem(

@@ -14,6 +14,7 @@ from helpers import path_graph, problem_of
 from sda.api import load_inputs
 from sda.cli import cli
 from sda.config import RulesConfig, load_config
+from sda.engine.construct import distribute_count
 from sda.engine.search import choose_count, search
 from sda.errors import InfeasibleError
 from sda.feasibility import check_feasible
@@ -33,6 +34,22 @@ def test_feasible_counts_add_up_part_by_part() -> None:
     assert problem.feasible_counts() == (5, 6)
     graph.add_edge("U1", "U2", border_m=1.0)  # one more link: every count reachable before still is
     assert problem_of(graph, min_pop=20, max_pop=40).feasible_counts() == (4, 6)
+
+
+def test_no_part_gets_more_areas_than_units_when_the_band_has_no_floor() -> None:
+    # min_population = 0: the residents allow any count, but a part of 2 units holds 2 areas at
+    # most, so the 6 units (2 + 4) allow 2-6 areas; 7 was searched for a minute, then "not proved".
+    graph = path_graph(6, population=[25, 25, 30, 20, 20, 20])
+    graph.remove_edge("U1", "U2")
+    problem = problem_of(graph, min_pop=0, max_pop=100)
+    assert problem.feasible_counts() == (2, 6)
+    check_feasible(problem, 6)
+    # One unit of 100 residents and five of 2: by residents alone the first part got 2 of 3 areas.
+    lopsided = path_graph(6, population=[100, 2, 2, 2, 2, 2])
+    lopsided.remove_edge("U0", "U1")
+    assert distribute_count(problem_of(lopsided, min_pop=0, max_pop=100), [100, 10], 3, [1, 5]) == [1, 2]
+    with pytest.raises(InfeasibleError, match=r"count = 7 asks for more areas than there are units \(6\)"):
+        check_feasible(problem, 7)
 
 
 @pytest.mark.slow

@@ -292,8 +292,11 @@ def _room(pop: np.ndarray, k: np.ndarray, problem: Problem) -> np.ndarray:
     return np.minimum(pop - k * problem.min_pop, k * problem.max_pop - pop) / np.maximum(k, 1)
 
 
-def distribute_count(problem: Problem, component_pops: list[int], k: int) -> list[int]:
-    """Split ``k`` areas among disconnected parts so each part's count fits its population.
+def distribute_count(
+    problem: Problem, component_pops: list[int], k: int, component_units: list[int] | None = None
+) -> list[int]:
+    """Split ``k`` areas among disconnected parts so each part's count fits its population
+    (and, given ``component_units``, no part has more areas than units).
 
     Raises
     ------
@@ -301,6 +304,8 @@ def distribute_count(problem: Problem, component_pops: list[int], k: int) -> lis
         If no distribution exists (a part too small for one area, or the counts cannot add to k).
     """
     lo_each, hi_each = count_bounds(np.array(component_pops, dtype=np.int64), problem.min_pop, problem.max_pop)
+    if component_units is not None:
+        hi_each = np.minimum(hi_each, np.array(component_units, dtype=np.int64))
     lo, hi = lo_each.tolist(), hi_each.tolist()
     if sum(lo) > k or sum(hi) < k or any(a > b for a, b in zip(lo, hi, strict=True)):
         msg = (
@@ -357,7 +362,7 @@ def construct(
         miss the band by a little (for ``sda.engine.repair.repair_directed``).
     """
     parts = components(problem.indptr, problem.indices)
-    counts = distribute_count(problem, [int(problem.pop[p].sum()) for p in parts], k)
+    counts = distribute_count(problem, [int(problem.pop[p].sum()) for p in parts], k, [len(p) for p in parts])
     for attempt in range(attempts):
         if on_attempt:
             on_attempt(attempt)

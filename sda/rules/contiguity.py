@@ -57,7 +57,14 @@ class Contiguity(Rule):
                     f"residents but there are {total:,}; choose a count from {lo_all} to {hi_all}."
                 )
                 raise InfeasibleError(msg)
-            distribute_count(problem, [int(problem.pop[p].sum()) for p in parts], k)
+            if k > problem.n:  # with no floor (min_population = 0) the residents alone allow it
+                lo_all, hi_all = problem.feasible_counts()
+                msg = (
+                    f"count = {k} asks for more areas than there are units ({problem.n:,}): every area needs "
+                    f"at least one unit; choose a count from {lo_all} to {hi_all}."
+                )
+                raise InfeasibleError(msg)
+            distribute_count(problem, [int(problem.pop[p].sum()) for p in parts], k, [len(p) for p in parts])
 
     def check_plan(self, problem: Problem, labels: np.ndarray, names: list[str]) -> list[RuleResult]:
         pieces = pieces_per_area(problem.indptr, problem.indices, labels, len(names))
