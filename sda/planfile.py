@@ -264,6 +264,7 @@ def read_planfile(
     area_field: str | None = None,
     more_code_fields: Sequence[str] = (),
     more_area_fields: Sequence[str] = (),
+    field_options: bool = True,
 ) -> PlanFile:
     """Read a plan: an output folder, a GeoPackage (layer ``units``, else its one layer with a unit
     code and an area), a GeoJSON or a CSV.
@@ -283,6 +284,9 @@ def read_planfile(
     more_code_fields, more_area_fields
         Further names to try for the code and area columns (the config's ``[units]
         code_field``; ``sda diff``'s ``--code-field``, which may name a column of one plan only).
+    field_options
+        Whether the command has ``--code-field`` and ``--area-field`` (``sda propose --previous``
+        has not): a missing column's fix names them, else renaming the column.
 
     Returns
     -------
@@ -322,8 +326,9 @@ def read_planfile(
     _refuse_areas_table(
         file, layer_name, frame, [*CODE_FIELDS, *more_code_fields, *([code_field] if code_field else [])]
     )
-    code_col = _column(file, frame, (*CODE_FIELDS, *more_code_fields), "unit code", code_field, "--code-field")
-    area_col = _column(file, frame, (*AREA_FIELDS, *more_area_fields), "area", area_field, "--area-field")
+    code_option, area_option = ("--code-field", "--area-field") if field_options else (None, None)
+    code_col = _column(file, frame, (*CODE_FIELDS, *more_code_fields), "unit code", code_field, code_option)
+    area_col = _column(file, frame, (*AREA_FIELDS, *more_area_fields), "area", area_field, area_option)
     codes = frame[code_col].map(_text)
     areas = frame[area_col].map(_text)
     keep = _check_rows(file, rows, codes, areas, code_col, area_col, known)
@@ -580,8 +585,9 @@ def _warn_if_areas_layer_edited(path: Path, record: dict[str, Any] | None) -> No
 
 
 def _column(
-    path: Path, frame: pd.DataFrame, choices: tuple[str, ...], what: str, named: str | None, option: str
+    path: Path, frame: pd.DataFrame, choices: tuple[str, ...], what: str, named: str | None, option: str | None
 ) -> str:
+    """The column of ``what``: ``named`` (given with ``option``), else the first of ``choices``."""
     found = ", ".join(str(c) for c in frame.columns if c != "geometry") or "none"
     if named is not None:
         if named in frame.columns:
@@ -591,10 +597,8 @@ def _column(
     column = _find_column(frame.columns, choices)
     if column is not None:
         return column
-    msg = (
-        f"no {what} column; expected one of {', '.join(dict.fromkeys(choices))} (found: {found}). "
-        f"Fix: name the column with {option} NAME."
-    )
+    fix = f"name the column with {option} NAME" if option else f"rename the column to {choices[0]} in the file"
+    msg = f"no {what} column; expected one of {', '.join(dict.fromkeys(choices))} (found: {found}). Fix: {fix}."
     raise InputError(path, msg, field=choices[0])
 
 

@@ -72,7 +72,8 @@ def search_from_previous(
     InfeasibleError
         No valid plan could be reached from it.
     """
-    plan_file = read_planfile(previous)
+    # A CSV keyed by the units file's own code column is read, as `sda evaluate` reads one.
+    plan_file = read_planfile(previous, more_code_fields=(cfg.units.code_field,), field_options=False)
     points = _points(cfg)
     carried = carry_previous(units.loc[problem.codes], plan_file, points=points)
     counts = {k: v for k, v in carried.counts().items() if v}

@@ -242,6 +242,39 @@ def test_a_previous_plan_of_other_units_is_refused(tmp_path: Path, make_grid: Gr
         run(cfg, previous=other)
 
 
+def test_a_previous_csv_may_name_its_codes_as_the_units_file_does(tmp_path: Path, make_grid: GridFactory) -> None:
+    # An officer's CSV keyed by the units file's own code column (here 'cell') is read, as
+    # `sda evaluate` reads it; one with neither column is refused with a fix that `propose` has
+    # (it has no --code-field or --area-field).
+    grid = make_grid(2, 3)
+    grid.index.name = "cell"
+    path = tmp_path / "cells.geojson"
+    grid.reset_index().to_file(path, driver="GeoJSON")
+    raw = {
+        "units": {"path": str(path), "code_field": "cell", "population_field": "population"},
+        "areas": {"min_population": 2000, "max_population": 4000, "count": 2},
+        "search": {"steps": 2000, "starts": 1},
+        "exact": {"enabled": False},
+        "tradeoffs": {"enabled": False},
+    }
+    cfg = config_from_dict(raw, source=tmp_path / "grid.toml")
+    halves = {"R0C0": "West", "R0C1": "West", "R1C0": "West", "R0C2": "East", "R1C1": "East", "R1C2": "East"}
+    previous = tmp_path / "previous.csv"
+    previous.write_text("cell,area_id\n" + "".join(f"{c},{a}\n" for c, a in halves.items()), encoding="utf-8")
+    plan = run(cfg, previous=previous)
+    assert plan.provenance["previous"]["counts"]["same code"] == 6
+    assert plan.provenance["previous"]["residents_moved"] == 0
+    assert sorted(plan.areas.index) == ["East", "West"]
+
+    odd = tmp_path / "odd.csv"
+    odd.write_text("id,zone\n" + "".join(f"{c},{a}\n" for c, a in halves.items()), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        run(cfg, previous=odd)
+    said = str(caught.value)
+    assert "odd.csv" in said and "no unit code column" in said and "(found: id, zone)" in said, said
+    assert "--code-field" not in said and "rename the column" in said, said
+
+
 def test_retired_ids_are_never_reused_in_the_line(tmp_path: Path, make_grid: GridFactory) -> None:
     base, fewer = tmp_path / "base", tmp_path / "fewer"
     write_outputs(run(_grid_config(tmp_path, make_grid, 1.2, 7)), base)
