@@ -30,7 +30,14 @@ from sda.formatting import counted, score_text, show_percent, show_whole
 from sda.layers import write_geojson
 from sda.planfile import PlanFile
 from sda.previous import Carried, carry_previous
-from sda.reasons import NO_DATA_REASON, SEARCH_CHOICE, Band, carried_populations, move_reasons
+from sda.reasons import (
+    NO_DATA_REASON,
+    NO_POPULATION_REASON,
+    SEARCH_CHOICE,
+    Band,
+    carried_populations,
+    move_reasons,
+)
 
 __all__ = ["AREA_COLUMNS", "DIFF_NAMES", "MOVED_COLUMNS", "PlanDiff", "diff_plans", "render_diff_text", "write_diff"]
 
@@ -85,6 +92,10 @@ class PlanDiff:
     renamed : (area id, name before, name after) of matched areas whose name changed.
     edited : the plan files whose ``plan.json`` records another plan (edited after the run): their
         recorded scores are not shown.
+    other_data : True when the new plan file has no populations and its run's ``plan.json``
+        counts its areas otherwise than the old plan's populations do (the data changed): the
+        residents moved are counted on the old populations, the areas after as its run counted
+        them, and no move is put down to the band.
     part_of : the old plan's units when the new plan covers only part of them (fewer than half
         are still there: a re-run of one district from a county plan), else 0.
     """
@@ -102,6 +113,7 @@ class PlanDiff:
     renamed: list[tuple[str, str, str]] = field(default_factory=list)
     edited: list[Path] = field(default_factory=list)
     part_of: int = 0
+    other_data: bool = False
 
     @property
     def residents_moved(self) -> int:
@@ -172,19 +184,26 @@ def diff_plans(old: PlanFile, new: PlanFile, *, points: gpd.GeoDataFrame | None 
         }
     )
     continues = {n: o for o, n in match.items()}
-    areas = _area_rows(old, new, units, before, after, continues, moved)
+    # Without residents of its own, the new plan is counted on the old plan's (or on none); its
+    # run's plan.json tells whether its data were those.
+    recorded = _recorded_populations(new) if new.population is None else None
+    other_data = recorded is not None and (
+        not residents_known or not _sums_agree(units["population"].groupby(after).sum(), recorded)
+    )
+    counted = residents_known and not other_data  # the current units' residents are known
+    areas = _area_rows(old, new, units, before, after, continues, moved, counted=counted, recorded=recorded)
     reasons = move_reasons(
         before.tolist(),
         after.tolist(),
         is_moved.tolist(),
         units["population"].tolist(),
         previous_of=continues,
-        band=_band(new),
+        band=None if other_data else _band(new),
         created=[str(a) for a in areas.loc[areas["status"] == "created", "area_id"]],
         retired=[str(a) for a in areas.loc[areas["status"] == "retired", "previous_id"]],
         pcn_before=_pcn_codes(old, units.index),
         pcn_after=_pcn_codes(new, units.index),
-        otherwise=SEARCH_CHOICE if _is_rerun(new) else NO_DATA_REASON,
+        otherwise=NO_POPULATION_REASON if other_data else SEARCH_CHOICE if _is_rerun(new) else NO_DATA_REASON,
     )
     moved["reason"] = [r for r, m in zip(reasons, is_moved.tolist(), strict=True) if m]
     if "geometry" in units.columns:
@@ -219,6 +238,7 @@ def diff_plans(old: PlanFile, new: PlanFile, *, points: gpd.GeoDataFrame | None 
         renamed=renamed,
         edited=[plan.path for plan in (old, new) if plan.record is not None and not plan.as_run_wrote],
         part_of=part_of,
+        other_data=other_data and residents_known,
     )
 
 
@@ -336,6 +356,19 @@ def _match(
     return match | {a: a for a in sorted(unmatched)}
 
 
+def _recorded_populations(plan: PlanFile) -> pd.Series | None:
+    """Each area's residents as the plan's run counted them (its ``plan.json``), or None when the
+    plan was edited since or the record has none."""
+    table = _areas_record(plan)
+    return table["population"].astype("int64") if "population" in table.columns else None
+
+
+def _sums_agree(summed: pd.Series, recorded: pd.Series) -> bool:
+    """Whether two counts of the same areas' residents agree, area by area."""
+    areas = sorted(set(summed.index.astype(str)) | set(recorded.index.astype(str)))
+    return bool((summed.reindex(areas).fillna(0) == recorded.reindex(areas).fillna(0)).all())
+
+
 def _area_rows(
     old: PlanFile,
     new: PlanFile,
@@ -344,12 +377,20 @@ def _area_rows(
     after: pd.Series,
     continues: dict[str, str],
     moved: pd.DataFrame,
+    *,
+    counted: bool = True,
+    recorded: pd.Series | None = None,
 ) -> pd.DataFrame:
+    """One row per area (``AREA_COLUMNS``). Unless ``counted``, the current units' residents are
+    not known: the areas after are ``recorded`` (as the new plan's run counted them; blank
+    without), and the previous areas on the current data are left blank."""
     old_table = _areas_record(old)
     new_table = _areas_record(new)
     old_pop = _area_population(old, old_table)
     carried_pop = carried_populations(before.tolist(), units["population"].tolist())
     new_pop = units.groupby(after)["population"].sum() if len(units) else pd.Series(dtype="int64")
+    if not counted:
+        new_pop, carried_pop = recorded, None
     rows = []
     for area in sorted(set(after)):
         prev = continues.get(area, "")
@@ -366,7 +407,7 @@ def _area_row(
     area: str,
     prev: str,
     status: str,
-    populations: tuple[pd.Series, pd.Series, pd.Series],
+    populations: tuple[pd.Series, pd.Series | None, pd.Series | None],
     old_table: pd.DataFrame,
     new_table: pd.DataFrame,
     moved: pd.DataFrame,
@@ -379,8 +420,8 @@ def _area_row(
         "previous_id": prev,
         "status": status,
         "population_before": int(old_pop.get(prev, 0)) if prev else None,
-        "population_carried": int(carried_pop.get(prev, 0)) if prev else None,
-        "population_after": int(new_pop.get(area, 0)) if area else None,
+        "population_carried": int(carried_pop.get(prev, 0)) if prev and carried_pop is not None else None,
+        "population_after": int(new_pop.get(area, 0)) if area and new_pop is not None else None,
         "units_in": len(into),
         "units_out": len(out),
         "residents_in": int(into["population"].sum()),
@@ -451,6 +492,13 @@ def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
         else " (no populations in either plan)"
     )
     lines.append(f"Moved: {diff.units_moved:,} of {diff.units_total:,} units{residents}.")
+    if diff.other_data:
+        lines.append(
+            f"Residents are counted on the old plan's populations: {diff.new_path.name} has none, and its run "
+            "counted its areas on other data (its plan.json), shown below as after; whether the band forced a "
+            "move cannot be told. Fix: give the new plan's plan.gpkg, units.geojson or folder to count them on "
+            "its own data."
+        )
     statuses = diff.areas["status"].value_counts()
     n_old = int(statuses.drop("created", errors="ignore").sum())
     n_new = int(statuses.drop("retired", errors="ignore").sum())
@@ -482,7 +530,11 @@ def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
     changed = areas[
         (areas["status"] != "kept")
         | (areas["units_in"] + areas["units_out"] > 0)
-        | (areas["population_before"] != areas["population_after"])
+        | (
+            areas["population_before"].notna()
+            & areas["population_after"].notna()
+            & (areas["population_before"] != areas["population_after"])
+        )
     ]
     if len(changed):
         lines += ["", "Areas that changed (residents before -> after; PCN coterminosity before -> after):"]

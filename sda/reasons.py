@@ -24,12 +24,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["NO_DATA_REASON", "SEARCH_CHOICE", "Band", "carried_populations", "move_reasons"]
+__all__ = ["NO_DATA_REASON", "NO_POPULATION_REASON", "SEARCH_CHOICE", "Band", "carried_populations", "move_reasons"]
 
 #: The reason given when no fact of the data explains a move made by a re-run's search.
 SEARCH_CHOICE = "the search's choice: the plan scores better (PCN alignment, borders) by more than the price of moving"
 #: The same when the new plan may have been edited or made afresh (``sda diff`` of any two plans).
 NO_DATA_REASON = "no change in the data explains it: a choice made in the new plan (by its run, or an edit)"
+#: The same when the new plan's residents are not known (a CSV of a run on other data).
+NO_POPULATION_REASON = (
+    "cause unknown: the new plan file has no populations, so whether the data forced the move cannot be told"
+)
 
 
 @dataclass(frozen=True)

@@ -335,3 +335,43 @@ def test_a_change_log_is_never_written_into_a_plans_folder(plan_dir: Path, tmp_p
     assert result.exit_code == 1, result.output
     assert "it holds an sda plan" in result.output and f"--out {third / 'changes'}" in result.output
     assert folder_bytes(third) == before
+
+
+def test_two_plan_csvs_keep_their_runs_area_populations(plan_dir: Path) -> None:
+    # Neither CSV has per-unit residents, but each run's plan.json has its areas': both are
+    # shown, and no area is said to have changed with the data (to 0 residents).
+    plan = read_planfile(plan_dir / "assignment.csv")
+    diff = diff_plans(plan, plan)
+    recorded = {a["area_id"]: a["population"] for a in json.loads((plan_dir / "plan.json").read_text())["areas"]}
+    areas = diff.areas.set_index("area_id")
+    assert areas["population_before"].to_dict() == recorded
+    assert areas["population_after"].to_dict() == recorded
+    text = render_diff_text(diff)
+    assert "changed with the data alone" not in text and "Areas that changed" not in text, text
+    assert diff.unchanged
+
+
+def test_a_new_plan_csv_on_other_data_is_not_counted_on_the_old_populations(plan_dir: Path, tmp_path: Path) -> None:
+    # The new plan is an assignment.csv whose run had other populations (its plan.json says so):
+    # its areas are shown as its run counted them, and no move is put down to the old data.
+    new = tmp_path / "new"
+    shutil.copytree(plan_dir, new)
+    moves = {"R0C1": "A2"}
+    assignment = {**_assignment(plan_dir), **moves}
+    _plan_csv(new / "assignment.csv", assignment)
+    record = json.loads((new / "plan.json").read_text(encoding="utf-8"))
+    record["assignment"] = assignment
+    grown = {a["area_id"]: round(a["population"] * 1.5) for a in record["areas"]}
+    for area in record["areas"]:
+        area["population"] = grown[area["area_id"]]
+    (new / "plan.json").write_text(json.dumps(record), encoding="utf-8")
+    diff = diff_plans(read_planfile(plan_dir), read_planfile(new / "assignment.csv"))
+    areas = diff.areas.set_index("area_id")
+    assert areas["population_after"].to_dict() == grown
+    assert areas["population_carried"].isna().all()
+    assert diff.moved["unit_code"].tolist() == ["R0C1"]
+    reason = diff.moved["reason"].iloc[0]
+    assert reason != NO_DATA_REASON and "no populations" in reason, reason
+    text = render_diff_text(diff)
+    assert "changed with the data alone" not in text
+    assert "counted on the old plan's populations" in text, text
