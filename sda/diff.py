@@ -507,7 +507,13 @@ def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
         f"retired: {', '.join(diff.retired) or 'none'}."
     )
     if diff.renamed:
-        lines.append("Renamed: " + "; ".join(f"{a} {old!r} -> {new!r}" for a, old, new in diff.renamed) + ".")
+        # A renumbered area's old name goes with its old id: "SDA-08 'March' -> SDA-03 'Chatteris'".
+        was = dict(zip(diff.areas["area_id"], diff.areas["previous_id"], strict=True))
+        told = [
+            f"{a} {old!r} -> {new!r}" if was.get(a, a) == a else f"{was[a]} {old!r} -> {a} {new!r}"
+            for a, old, new in diff.renamed
+        ]
+        lines.append("Renamed: " + "; ".join(told) + ".")
     renumbered = diff.areas[diff.areas["status"] == "renumbered"]
     if len(renumbered):
         pairs = ", ".join(f"{p} -> {a}" for p, a in zip(renumbered["previous_id"], renumbered["area_id"], strict=True))

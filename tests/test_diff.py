@@ -375,3 +375,14 @@ def test_a_new_plan_csv_on_other_data_is_not_counted_on_the_old_populations(plan
     text = render_diff_text(diff)
     assert "changed with the data alone" not in text
     assert "counted on the old plan's populations" in text, text
+
+
+def test_a_renumbered_area_that_was_renamed_is_named_under_both_ids(plan_dir: Path, tmp_path: Path) -> None:
+    # March (A1) is now numbered A2 and named Ely (and A2 is A1): the old name goes with the old
+    # id, so that A2 is not said to have been called March.
+    swap = {"A1": "A2", "A2": "A1"}
+    areas = {c: swap.get(a, a) for c, a in _assignment(plan_dir).items()}
+    named = _plan_csv(tmp_path / "named.csv", areas, names={"A2": "Ely"})
+    old = _plan_csv(tmp_path / "old.csv", _assignment(plan_dir), names={"A1": "March"})
+    text = render_diff_text(diff_plans(read_planfile(old), read_planfile(named)))
+    assert "A1 'March' -> A2 'Ely'" in text and "A2 'March'" not in text, text
