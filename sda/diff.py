@@ -407,7 +407,7 @@ def _area_row(
     area: str,
     prev: str,
     status: str,
-    populations: tuple[pd.Series, pd.Series | None, pd.Series | None],
+    populations: tuple[pd.Series | None, pd.Series | None, pd.Series | None],
     old_table: pd.DataFrame,
     new_table: pd.DataFrame,
     moved: pd.DataFrame,
@@ -419,7 +419,7 @@ def _area_row(
         "area_id": area,
         "previous_id": prev,
         "status": status,
-        "population_before": int(old_pop.get(prev, 0)) if prev else None,
+        "population_before": int(old_pop.get(prev, 0)) if prev and old_pop is not None else None,
         "population_carried": int(carried_pop.get(prev, 0)) if prev and carried_pop is not None else None,
         "population_after": int(new_pop.get(area, 0)) if area and new_pop is not None else None,
         "units_in": len(into),
@@ -441,12 +441,14 @@ def _areas_record(plan: PlanFile) -> pd.DataFrame:
     return frame.assign(area_id=frame["area_id"].astype(str)).set_index("area_id")
 
 
-def _area_population(plan: PlanFile, table: pd.DataFrame) -> pd.Series:
+def _area_population(plan: PlanFile, table: pd.DataFrame) -> pd.Series | None:
+    """Residents of each area of the plan: from its units, else as its run counted them; None
+    when neither is known (a CSV of codes alone), so that no area is said to hold 0."""
     if plan.population is not None:
         return plan.population.groupby(plan.assignment.reindex(plan.population.index).astype(str)).sum()
     if "population" in table.columns:
         return table["population"]
-    return pd.Series(dtype="int64")
+    return None
 
 
 def _cell(table: pd.DataFrame, area: str, column: str) -> float | None:

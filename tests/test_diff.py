@@ -386,3 +386,14 @@ def test_a_renumbered_area_that_was_renamed_is_named_under_both_ids(plan_dir: Pa
     old = _plan_csv(tmp_path / "old.csv", _assignment(plan_dir), names={"A1": "March"})
     text = render_diff_text(diff_plans(read_planfile(old), read_planfile(named)))
     assert "A1 'March' -> A2 'Ely'" in text and "A2 'March'" not in text, text
+
+
+def test_residents_no_plan_gives_are_blank_not_zero(plan_dir: Path, tmp_path: Path) -> None:
+    # Two officer's CSVs, no residents and no plan.json: an area is not said to hold 0 residents.
+    old = _plan_csv(tmp_path / "old.csv", _assignment(plan_dir))
+    new = _plan_csv(tmp_path / "new.csv", {**_assignment(plan_dir), **HAND_MOVES})
+    diff = diff_plans(read_planfile(old), read_planfile(new))
+    columns = ["population_before", "population_carried", "population_after"]
+    assert diff.areas[columns].isna().all().all(), diff.areas[columns]
+    text = render_diff_text(diff)
+    assert ": 0 ->" not in text and "Moved: 3 of 16 units (no populations in either plan)." in text, text
