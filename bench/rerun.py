@@ -45,7 +45,7 @@ from sda.outputs import write_outputs  # noqa: E402
 from sda.planfile import read_planfile  # noqa: E402
 
 DEFAULT = ROOT / "configs" / "cambridgeshire-peterborough.toml"
-OA_POINTS = ROOT.parent / "shared" / "data" / "oa21_cambs_peterborough_pop2021_pwc.csv"
+OA_POINTS = ROOT / "boundaries" / "oa21_cambs_peterborough_pop2021_pwc.csv"
 
 
 def bench_config(steps: int, starts: int) -> RunConfig:

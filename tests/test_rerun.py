@@ -31,7 +31,7 @@ from sda.rerun import _change_count, _count_for
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "configs" / "cambridgeshire-peterborough.toml"
-OA_POINTS = ROOT.parent / "shared" / "data" / "oa21_cambs_peterborough_pop2021_pwc.csv"
+OA_POINTS = ROOT / "boundaries" / "oa21_cambs_peterborough_pop2021_pwc.csv"
 
 pytestmark = pytest.mark.slow
 
