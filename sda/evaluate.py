@@ -126,9 +126,11 @@ def evaluate_plan(
     ------
     InputError, ProblemsError
         The plan file is unreadable or has bad rows (unknown codes, missing units, a unit in two
-        areas, a blank area), all listed.
+        areas, a blank area), all listed; ``original`` is not an output folder, nor a file in one.
     """
     say = progress or (lambda _m: None)
+    if original is not None:  # before the inputs are loaded: the mistake is found at once
+        _refuse_original_without_run(original)
     inputs = inputs or load_inputs(cfg, say)
     problem = inputs.problem
     source = find_plan_file(Path(plan_path))
@@ -391,6 +393,23 @@ def _listed(codes: Sequence[str], limit: int = 8, joiner: str = ", ") -> str:
 # --------------------------------------------------------------------------- edits
 
 
+def _refuse_original_without_run(original: Path) -> None:
+    """``--original`` names the run the plan was edited from; one that is not an output folder (a
+    copy of its ``assignment.csv``, a plan file on its own) cannot be read as that run, and passed
+    over it would leave the edits unknown: repair would move them back."""
+    if run_folder(original) is not None:
+        return
+    folder = original if original.is_dir() else original.parent
+    where = "this folder" if original.is_dir() else "the folder of this file"
+    missing = " and ".join(name for name in ("plan.json", "assignment.csv") if not (folder / name).is_file())
+    msg = (
+        f"--original is not an sda output folder, nor a file in one ({where} has no {missing}), "
+        "so the run the plan was edited from is not known; expected the folder sda propose wrote, holding both. "
+        "Fix: give the output folder the plan was edited from."
+    )
+    raise InputError(original, msg)
+
+
 def _read_run(
     path: Path, problem: Problem
 ) -> tuple[Path | None, pd.Series | None, dict[str, float] | None, dict[str, Any]]:
@@ -398,9 +417,6 @@ def _read_run(
     (None, None, None, {}) without one."""
     folder = run_folder(path)
     if folder is None:
-        if path.is_dir():
-            msg = "not an sda output folder (assignment.csv and plan.json); give the folder the plan came from."
-            raise InputError(path, msg)
         if (path.parent / "assignment.csv").is_file() and not (path.parent / "plan.json").is_file():
             warnings.warn(
                 f"{path.parent}: no plan.json beside the plan, so the run's plan is not known and the edits are not "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -250,6 +251,39 @@ def test_a_plan_moved_out_of_its_folder_is_compared_with_original(
     compared = evaluate_plan(cfg, exported, original=folder)
     assert sorted(compared.edits.index) == sorted(edits.moves)
     assert any(f"after {edits.split_unit} moved to {edits.split_to}" in v for v in compared.violations)
+
+
+def test_an_original_that_is_no_run_is_refused_not_ignored(
+    real_run: tuple[RunConfig, Path], edited: tuple[Path, BreakingEdits], tmp_path: Path
+) -> None:
+    # --original given as a copy of the run's assignment.csv, or a plan file on its own, was
+    # ignored: evaluate listed no edits, and repair held none and moved the officer's edits back.
+    cfg, run = real_run
+    folder, edits = edited
+    exported = tmp_path / "exported"
+    exported.mkdir()
+    read_assignment(folder).rename_axis("unit_code").reset_index().to_csv(exported / "plan.csv", index=False)
+    saved_alone = tmp_path / "saved"
+    saved_alone.mkdir()
+    shutil.copy(run / "assignment.csv", saved_alone / "assignment.csv")
+    gpkg_alone = tmp_path / "gpkg" / "plan.gpkg"
+    gpkg_alone.parent.mkdir()
+    shutil.copy(run / "plan.gpkg", gpkg_alone)
+    for original in (saved_alone / "assignment.csv", gpkg_alone, saved_alone):
+        for command in ("evaluate", "repair"):
+            args = [command, "--config", _config_file(cfg), str(exported / "plan.csv"), "--original", str(original)]
+            result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "out"), "-q"])
+            assert result.exit_code == 1, result.output
+            assert f"{original}: --original is not an sda output folder" in result.output, result.output
+            assert "expected the folder sda propose wrote" in result.output, result.output
+            missing = "plan.json)" if original.parent == saved_alone or original == saved_alone else "plan.json and"
+            assert f"has no {missing}" in result.output, result.output
+            assert "Fix: give the output folder the plan was edited from" in result.output, result.output
+            assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+    # A file inside a run folder stands for the folder, as before.
+    assert sorted(evaluate_plan(cfg, exported / "plan.csv", original=run / "assignment.csv").edits.index) == sorted(
+        edits.moves
+    )
 
 
 def test_a_folder_written_by_evaluate_out_still_knows_the_edits(
