@@ -33,7 +33,7 @@ import pyogrio
 import pyogrio.errors
 
 from sda.cells import plain_cell
-from sda.codes import lost_zeros
+from sda.codes import lost_case, lost_zeros
 from sda.errors import InputError, ProblemsError, SdaWarning
 from sda.io import gdal_reason, not_utf8, read_text_csv
 from sda.validate import SPREADSHEET_SUFFIXES, is_placeholder, row_number
@@ -672,9 +672,11 @@ def _check_rows(
         seen[code] = (row, area)
         keep[-1] = True
     unknown = [] if known_set is None else [c for c in dict.fromkeys(codes) if c and c not in known_set]
-    zeros = lost_zeros(unknown, missing)
-    if zeros:  # first, so that the listing of rows never cuts it off
-        problems.insert(0, f"field {code_col!r}:{zeros[0]} Fix: {zeros[1]}")
+    # Zeros Excel dropped, or codes in another case (retyped, a database export): one diagnosis
+    # and one fix for them all, first, so that the listing of rows never cuts it off.
+    slip = lost_zeros(unknown, missing) or lost_case(unknown, missing)
+    if slip:
+        problems.insert(0, f"field {code_col!r}:{slip[0]} Fix: {slip[1]}")
     if missing:
         shown = ", ".join(missing[:20]) + (f" (+{len(missing) - 20} more)" if len(missing) > 20 else "")
         problems.append(

@@ -296,6 +296,21 @@ def test_codes_whose_leading_zeros_excel_dropped_are_named_first(tmp_path: Path)
     )
 
 
+def test_codes_in_another_case_are_named_first_with_one_fix(tmp_path: Path) -> None:
+    # Codes retyped or exported in lower case were each "not in the units file", one row at a
+    # time, with "correct the code, or delete the row" for every one of them.
+    pd.DataFrame({"unit_code": ["r0c0", "r0c1", "R0C2", "r1c0", "r1c1", "R1C2"], "area_id": AREAS}).to_csv(
+        tmp_path / "plan.csv", index=False
+    )
+    with pytest.raises(ProblemsError) as caught:
+        read_assignment(tmp_path / "plan.csv", units=CODES)
+    assert caught.value.problems[0] == (
+        "field 'unit_code': All 4 codes that match no unit would match units in the units file's case ('r0c0' is "
+        "'R0C0'): codes must match exactly. Fix: write the codes as the units file does (in Excel, =UPPER(A2) in a "
+        "new column, then paste it as values over the codes), or take the column from the original file."
+    )
+
+
 def test_a_unit_twice_in_the_same_area_is_a_warning(tmp_path: Path) -> None:
     rows = [*zip(CODES, AREAS, strict=True), ("R0C0", "A")]
     pd.DataFrame(rows, columns=["unit_code", "area_id"]).to_csv(tmp_path / "plan.csv", index=False)

@@ -467,6 +467,12 @@ def _(folder: Path) -> None:
     write_csv(folder / "plan.csv", ["unit_code", "area_id"], rows)
 
 
+@case("plan-codes-lower-case")
+def _(folder: Path) -> None:
+    rows = [[code.lower(), area] for code, area in PLAN_ROWS]  # retyped, or a database export
+    write_csv(folder / "plan.csv", ["unit_code", "area_id"], rows)
+
+
 @case("plan-unit-missing")
 def _(folder: Path) -> None:
     write_csv(folder / "plan.csv", ["unit_code", "area_id"], [r for r in PLAN_ROWS if r[0] != "E01000003"])
