@@ -315,6 +315,14 @@ def read_planfile(
         layer, rows, layer_name = None, [f"row {row_number(file, i)}" for i in frame.index], None
     else:
         read, layer_name = _read_vector(file, code_choices, area_choices)
+        if len(read) == 0:  # no fields either, in a GeoJSON: not a column to name with --code-field
+            what = f"layer {layer_name!r}" if file.suffix.lower() == ".gpkg" else "the plan"
+            msg = (
+                f"{what} has no features (0 units); expected one feature per unit, with its unit code and area. "
+                "Fix: export the layer again (in QGIS, untick 'Save only selected features'), or undo the "
+                "deletion of its features."
+            )
+            raise InputError(file, msg)
         # QGIS shows a GeoPackage's fids in the attribute table; other files have features in order.
         gpkg = file.suffix.lower() == ".gpkg"
         rows = [f"fid {int(i)}" if gpkg else f"feature {n}" for n, i in enumerate(read.index, start=1)]
@@ -421,7 +429,11 @@ def _read_vector(path: Path, code_fields: Sequence[str], area_fields: Sequence[s
         if frame is None:
             frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, IndexError) as exc:
-        msg = f"cannot open the plan ({gdal_reason(exc)}); expected an sda plan.gpkg or units.geojson, or a CSV."
+        expected = "expected an sda plan.gpkg or units.geojson, or a CSV."
+        if path.stat().st_size == 0:  # a save that failed or a copy cut short, not a format problem
+            msg = f"the file is empty (0 bytes); {expected} Fix: save or copy the plan again."
+        else:
+            msg = f"cannot open the plan ({gdal_reason(exc)}); {expected}"
         raise InputError(path, msg) from exc
     except UnicodeDecodeError as exc:
         raise not_utf8(path, exc) from exc

@@ -74,6 +74,33 @@ def test_a_file_that_is_no_plan_is_named_without_gdal_advice(tmp_path: Path) -> 
     assert "driver" not in text and "It might help" not in text, text
 
 
+@pytest.mark.parametrize("name", ["plan.gpkg", "units.geojson"])
+def test_an_empty_plan_file_is_named_as_empty(tmp_path: Path, name: str) -> None:
+    # A save that failed or a copy cut short leaves 0 bytes: GDAL's "not recognized as being in a
+    # supported file format" sent the officer to look for a format problem.
+    (tmp_path / name).write_bytes(b"")
+    with pytest.raises(InputError) as caught:
+        read_planfile(tmp_path / name)
+    assert str(caught.value) == (
+        f"{tmp_path / name}: the file is empty (0 bytes); expected an sda plan.gpkg or units.geojson, or a CSV. "
+        "Fix: save or copy the plan again."
+    )
+
+
+def test_a_plan_layer_with_no_features_is_named_as_such(tmp_path: Path) -> None:
+    # Exported from QGIS with 'Save only selected features' and nothing selected: the GeoJSON has no
+    # fields either, and was told it had no unit code column, to be named with --code-field.
+    path = tmp_path / "units.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_planfile(path)
+    assert str(caught.value) == (
+        f"{path}: the plan has no features (0 units); expected one feature per unit, with its unit code and "
+        "area. Fix: export the layer again (in QGIS, untick 'Save only selected features'), or undo the deletion "
+        "of its features."
+    )
+
+
 def test_a_plan_geojson_saved_as_latin1_is_named_with_the_fix(plan_dir: Path, tmp_path: Path) -> None:
     # An officer renames an area "Ely Café" in a text editor that saves Latin-1.
     text = (plan_dir / "units.geojson").read_text(encoding="utf-8")

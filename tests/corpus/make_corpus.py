@@ -504,6 +504,11 @@ def _(folder: Path) -> None:
     write_geojson(folder / "plan.geojson", features)
 
 
+@case("plan-geojson-no-features")
+def _(folder: Path) -> None:
+    write_geojson(folder / "plan.geojson", [])  # exported with 'Save only selected features', none selected
+
+
 @case("plan-csv-unicode-text")
 def _(folder: Path) -> None:
     lines = ["unit_code\tarea_id", *(f"{code}\t{area}" for code, area in PLAN_ROWS)]
