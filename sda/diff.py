@@ -15,6 +15,7 @@ removed and its areas wholly outside retired.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -520,18 +521,21 @@ def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
     if len(renumbered):
         pairs = ", ".join(f"{p} -> {a}" for p, a in zip(renumbered["previous_id"], renumbered["area_id"], strict=True))
         lines.append(f"Matched by residents in common under another id: {pairs}.")
+    move = _move_words(diff)
     if len(diff.flows):
         lines += ["", "Between areas (from -> to: units, residents):"]
         for row in diff.flows.itertuples():
             lines.append(
-                f"  {row.from_area} -> {row.to_area}: {counted(row.units, 'unit')}, "
+                f"  {move(row.from_area, row.to_area)}: {counted(row.units, 'unit')}, "
                 f"{counted(int(row.residents), 'resident')}"
             )
     if len(diff.moved):
         lines += ["", "Moved units (code: from -> to, residents):"]
         ordered = diff.moved.sort_values(["population", "unit_code"], ascending=[False, True])
         for row in ordered.head(limit).itertuples():
-            lines.append(f"  {row.unit_code}: {row.from_area} -> {row.to_area}, {int(row.population):,} ({row.reason})")
+            lines.append(
+                f"  {row.unit_code}: {move(row.from_area, row.to_area)}, {int(row.population):,} ({row.reason})"
+            )
         if len(ordered) > limit:
             lines.append(f"  ... and {len(ordered) - limit} more (all in moved.csv with --out)")
     areas = diff.areas
@@ -575,6 +579,24 @@ def render_diff_text(diff: PlanDiff, *, limit: int = 50) -> str:
             text = score_text(key)
             lines.append(f"  {text.words}: {text.show(a)} -> {text.show(b)}")
     return "\n".join(lines) + "\n"
+
+
+def _move_words(diff: PlanDiff) -> Callable[[str, str], str]:
+    """How a move between two ids reads: "SDA-04 -> SDA-07", or, where renumbering gave the new
+    area the old one's id, "SDA-06 (now SDA-09) -> SDA-06 (was SDA-05)", which otherwise reads as
+    a unit moving to the area it was already in."""
+    areas = diff.areas
+    now = {str(p): str(a) for p, a in zip(areas["previous_id"], areas["area_id"], strict=True) if p and a}
+    was = {a: p for p, a in now.items()}
+
+    def words(from_area: str, to_area: str) -> str:
+        if from_area != to_area:
+            return f"{from_area} -> {to_area}"
+        gone = f"now {now[from_area]}" if from_area in now else "retired"
+        came = f"was {was[to_area]}" if to_area in was else "new"
+        return f"{from_area} ({gone}) -> {to_area} ({came})"
+
+    return words
 
 
 def write_diff(diff: PlanDiff, out_dir: Path) -> list[Path]:

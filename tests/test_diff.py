@@ -397,3 +397,17 @@ def test_residents_no_plan_gives_are_blank_not_zero(plan_dir: Path, tmp_path: Pa
     assert diff.areas[columns].isna().all().all(), diff.areas[columns]
     text = render_diff_text(diff)
     assert ": 0 ->" not in text and "Moved: 3 of 16 units (no populations in either plan)." in text, text
+
+
+def test_a_move_between_areas_that_swapped_ids_does_not_read_as_no_move(plan_dir: Path, tmp_path: Path) -> None:
+    # A1 and A2 swap ids, and R0C1 moves from the old A1 to the old A2, which is now numbered A1:
+    # by id alone that is "A1 -> A1", a unit moving to the area it was already in.
+    swap = {"A1": "A2", "A2": "A1"}
+    moved = {**_assignment(plan_dir), "R0C1": "A2"}
+    new = _plan_csv(tmp_path / "new.csv", {c: swap.get(a, a) for c, a in moved.items()})
+    diff = diff_plans(read_planfile(plan_dir), read_planfile(new))
+    assert diff.moved["unit_code"].tolist() == ["R0C1"]
+    text = render_diff_text(diff)
+    assert "A1 (now A2) -> A1 (was A2): 1 unit" in text, text
+    assert "R0C1: A1 (now A2) -> A1 (was A2)" in text, text
+    assert "A1 -> A1" not in text, text
