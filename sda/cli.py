@@ -305,6 +305,15 @@ def _with_overrides(cfg: RunConfig, **changes: Any) -> RunConfig:
     return cfg
 
 
+def _say_jobs_capped(jobs: int, where: str, say: Callable[[str], None]) -> None:
+    """Say so when more workers were asked for than there are cores: only the cores are used."""
+    from sda.engine.parallel import usable_cores  # light: no numpy
+
+    cores = usable_cores()
+    if jobs > cores:
+        say(f"{where} = {jobs:,} is more than the {cores} cores sda may use here: using {cores} (same plan)")
+
+
 def _count(value: str | None) -> int | str | None:
     if value is None or value == "auto":
         return value
@@ -374,7 +383,7 @@ def cli() -> None:
 @click.option(
     "--jobs",
     type=click.IntRange(0, 1024),
-    help="Worker processes, 0 = every core (overrides [search] jobs; same plan).",
+    help="Worker processes, 0 = every core, never more than the cores (overrides [search] jobs; same plan).",
 )
 @click.option("--no-exact", is_flag=True, help="Skip the HiGHS bound.")
 @click.option(
@@ -428,6 +437,7 @@ def propose(
         no_tradeoffs=no_tradeoffs,
     )
     check_config(cfg, "the command line with its config")  # the flags' values in context (e.g. --count vs locks)
+    _say_jobs_capped(cfg.search.jobs, "--jobs" if jobs is not None else "[search] jobs", say)
     # Refused before the search, not after it: an output over an input, a busy folder, another
     # run's files (into a change log of sda diff, propose left the log's files beside the plan).
     example = _beside(previous) if previous else "out/plan"

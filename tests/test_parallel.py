@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sda.engine.parallel import child_seeds, run_tasks, started_tasks
+from sda.engine.parallel import child_seeds, resolve_jobs, run_tasks, started_tasks, usable_cores
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,6 +31,32 @@ def test_results_come_back_in_task_order(jobs: int) -> None:
 def test_started_tasks_give_results_in_task_order(jobs: int) -> None:
     with started_tasks(square, [(i,) for i in range(5)], jobs) as results:
         assert list(results) == [0, 1, 4, 9, 16]
+
+
+def pid_after_a_pause(_: int) -> int:
+    time.sleep(0.3)  # long enough that every worker the pool has takes a task
+    return os.getpid()
+
+
+def test_no_more_workers_than_cores() -> None:
+    # --jobs 1024 started 1024 worker processes (about 0.25 GB each) on a 2-core machine, for no
+    # gain: the work is all computation. The workers are capped at the cores, silently here
+    # (the command line says so).
+    cores = usable_cores()
+    assert resolve_jobs(cores + 2) == cores == resolve_jobs(0)
+    pids = set(run_tasks(pid_after_a_pause, [(i,) for i in range(3 * (cores + 2))], cores + 2))
+    assert len(pids) <= cores, pids
+
+
+def test_the_command_says_when_it_uses_fewer_workers_than_asked() -> None:
+    from sda.cli import _say_jobs_capped
+
+    said: list[str] = []
+    _say_jobs_capped(usable_cores(), "--jobs", said.append)
+    assert said == []
+    _say_jobs_capped(1024, "--jobs", said.append)
+    cores = usable_cores()
+    assert said == [f"--jobs = 1,024 is more than the {cores} cores sda may use here: using {cores} (same plan)"]
 
 
 def fail_on_three(x: int) -> int:

@@ -48,6 +48,7 @@ __all__ = [
     "resolve_jobs",
     "run_tasks",
     "started_tasks",
+    "usable_cores",
     "warm_workers",
 ]
 
@@ -66,9 +67,15 @@ PARENT_CHECK_S = 0.25
 
 
 def resolve_jobs(jobs: int) -> int:
-    """Workers to use: ``jobs`` when >= 1, else every core this process may run on."""
-    if jobs >= 1:
-        return int(jobs)
+    """Workers to use: ``jobs`` when >= 1, else every core this process may run on; never more
+    than those cores. The work is all computation, so a worker beyond them adds only its memory
+    (about 0.25 GB), and ``--jobs 1024`` started 1024 processes; the plan is the same either way."""
+    cores = usable_cores()
+    return min(int(jobs), cores) if jobs >= 1 else cores
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
