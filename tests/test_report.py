@@ -288,6 +288,41 @@ def test_frontier_labels_stay_inside_the_axes_and_apart() -> None:
         assert not covering, (label, covering)
 
 
+def test_ensemble_histograms_read_as_the_report_table_does() -> None:
+    # The histograms showed coterminosity as 0.5-0.9 next to a table saying 91.4%, counted plans
+    # in halves (2.5, 7.5) on an unlabelled axis, did not say which way is better, and the
+    # legend sat on the tallest bar.
+    from sda.maps.charts import draw_ensemble
+
+    rng = __import__("numpy").random.default_rng(0)
+    ensemble = pd.DataFrame(
+        {
+            "coterminosity": rng.normal(0.58, 0.03, 100),
+            "cut_border_km": rng.normal(850.0, 40.0, 100),
+            "objective": rng.normal(0.46, 0.03, 100),
+        }
+    )
+    fig = draw_ensemble(ensemble, {"coterminosity": 0.914, "cut_border_km": 804.5, "objective": 0.1236})
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    axes = {ax.get_title(): ax for ax in fig.axes}
+    assert sorted(axes) == [
+        "PCN coterminosity\n(higher is better)",
+        "cut border, km\n(lower is better)",
+        "objective\n(lower is better)",
+    ]
+    share = axes["PCN coterminosity\n(higher is better)"]
+    ticks = [t.get_text() for t in share.get_xticklabels() if t.get_text()]
+    assert ticks and all(t.endswith("%") for t in ticks), ticks
+    for ax in fig.axes:
+        assert ax.get_ylabel() == "plans"
+        counts = [v for v in ax.get_yticks() if ax.get_ylim()[0] <= v <= ax.get_ylim()[1]]
+        assert counts and all(float(v).is_integer() for v in counts), counts
+        bars = [patch.get_window_extent(renderer) for patch in ax.patches]
+        for legend in [*fig.legends, *([ax.get_legend()] if ax.get_legend() else [])]:
+            box = legend.get_window_extent(renderer)
+            assert not any(box.overlaps(bar) for bar in bars)
+
+
 def test_ensemble_skips_empty() -> None:
     assert plot_ensemble(None, {}) is None
     assert plot_ensemble(pd.DataFrame(), {}) is None

@@ -15,20 +15,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 from matplotlib.transforms import Bbox, offset_copy
 
-from sda.formatting import as_float
+from sda.formatting import as_float, score_text
 
-__all__ = ["ENSEMBLE_SCORES", "ensemble_columns", "frontier_points", "plot_ensemble", "plot_frontier"]
+__all__ = ["ENSEMBLE_SCORES", "draw_ensemble", "ensemble_columns", "frontier_points", "plot_ensemble", "plot_frontier"]
 
-#: Ensemble columns drawn as histograms, with axis titles, in this order (absent ones are skipped).
-ENSEMBLE_SCORES: dict[str, str] = {
-    "coterminosity": "PCN coterminosity",
-    "cut_border_km": "cut border (km)",
-    "mean_polsby_popper": "mean Polsby-Popper",
-    "objective": "objective",
-}
+#: Ensemble columns drawn as histograms, in this order (absent ones are skipped); each is named
+#: as the report's ranking table names it (``sda.formatting.score_text``).
+ENSEMBLE_SCORES: tuple[str, ...] = ("coterminosity", "cut_border_km", "mean_polsby_popper", "objective")
 
 _DPI = 110
 
@@ -154,24 +150,40 @@ def plot_ensemble(ensemble: pd.DataFrame | None, chosen: Mapping[str, float]) ->
     bytes or None
         A PNG image, or ``None`` when the ensemble is missing, empty or has none of the columns.
     """
+    fig = draw_ensemble(ensemble, chosen)
+    return None if fig is None else _png(fig)
+
+
+def draw_ensemble(ensemble: pd.DataFrame | None, chosen: Mapping[str, float]) -> Figure | None:
+    """The figure ``plot_ensemble`` saves, drawn (or ``None`` when there is nothing to draw)."""
     columns = ensemble_columns(ensemble)
     if ensemble is None or not columns:
         return None
     # Fixed margins: constrained layout costs about a second on this many tick labels.
     fig = Figure(figsize=(3.3 * len(columns), 3.0), dpi=_DPI)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.8, wspace=0.3)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.12, top=0.72, wspace=0.35)
     axes = fig.subplots(1, len(columns), squeeze=False)[0]
+    marked = None
     for ax, column in zip(axes, columns, strict=True):
         values = pd.to_numeric(ensemble[column], errors="coerce").dropna().to_numpy(dtype=float)
         ax.hist(values, bins=min(20, max(5, int(np.sqrt(len(values))))), color="#abd9e9", edgecolor="#2c7bb6")
         mine = as_float(chosen.get(column))
         if math.isfinite(mine):
-            ax.axvline(mine, color="#d7191c", linewidth=2, label="this plan")
-            ax.legend(fontsize=7)
-        ax.set_title(ENSEMBLE_SCORES[column], fontsize=9)
+            marked = ax.axvline(mine, color="#d7191c", linewidth=2, label="this plan")
+        # Named, scaled and ranked as the report's ranking table (sda.formatting.SCORE_TEXT).
+        text = score_text(column)
+        better = "higher" if text.higher_is_better else "lower"
+        ax.set_title(f"{text.words}\n({better} is better)", fontsize=9)
+        if text.percent:
+            ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # plans are counted whole
+        ax.set_ylabel("plans", fontsize=8)
         ax.tick_params(labelsize=7)
-    fig.suptitle(f"Scores of {len(ensemble)} alternative valid plans", fontsize=10)
-    return _png(fig)
+    fig.suptitle(f"Scores of {len(ensemble)} alternative valid plans", fontsize=10, y=0.98)
+    if marked is not None:  # one key for every panel, above them, off the bars
+        fig.legend(handles=[marked], loc="upper center", bbox_to_anchor=(0.5, 0.92), fontsize=7, frameon=False)
+    FigureCanvasAgg(fig).draw()
+    return fig
 
 
 # --------------------------------------------------------------------------- helpers
