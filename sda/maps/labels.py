@@ -3,17 +3,21 @@
 Placement runs in three steps on a drawn figure:
 
 1. Every label starts at its feature's pole of inaccessibility. A label whose text box lies
-   inside its feature stays there.
+   inside its feature stays there; one that does not is moved to the spot nearest the pole
+   where its whole box lies inside its feature, clear of the labels already placed, if any,
+   its name wrapped narrower if that is what fits.
 2. The rest are moved by ``adjustText`` (a maintained library), pushed away from each other
    and from the fixed labels, and joined to their anchor by a leader line.
 3. ``adjustText`` minimises overlaps but cannot promise none, so a last deterministic pass
    measures every label's rendered box and, for each pair that still overlaps (or a label
-   that leaves its map or covers the scale bar), demotes the less important one, one step at
-   a time: a full label shrinks to its id at its anchor (the name goes in the map key), then to
-   a number in the key, and a number that still collides is left off and listed in the key.
+   that leaves its map, covers the scale bar, or lies on the features it is not about, its
+   ``others``), demotes the less important one, one step at a time: a full label shrinks to
+   its id inside its feature (the name goes in the map key), then to a number in the key, and
+   a number that still collides is left off and listed in the key.
 
 After ``settle_labels`` no two visible labels of a figure overlap, which ``label_overlaps``
-checks from the renderer's own text extents.
+checks from the renderer's own text extents, and no label lies on a feature it does not name
+(moved onto a neighbouring area, a short leader line did not stop it reading as that area's).
 
 A plan with too many areas to label readably (``sda.maps.layers.MAX_LABELLED_AREAS``) skips
 steps 2 and 3: ``place_fitting_labels`` keeps a label only where its whole box lies inside its
@@ -24,10 +28,12 @@ neither do the labels kept, and the cost grows linearly with the number of label
 from __future__ import annotations
 
 import itertools
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import shapely
 import shapely.ops
 from matplotlib.axes import Axes
@@ -50,6 +56,11 @@ __all__ = [
 #: ``gid`` prefix of every label text, so checks find them among the figure's artists.
 LABEL_GID = "label"
 _HALO = [withStroke(linewidth=2.2, foreground="white")]
+#: Share of a label's box that may lie on its ``others`` whatever lies on its own feature (a
+#: label moved off the map's features, joined by a leader, may touch one).
+_STRAY_SHARE = 0.05
+#: Most candidate spots tried when looking inside a feature for room for its label.
+_MAX_SPOTS = 4000
 _LEADER_INK = "#333333"
 
 
@@ -60,7 +71,8 @@ class MapLabel:
     ``priority``: higher wins a collision. ``key_text`` is what the map key says for it when
     the label is numbered (defaults to the text on one line). An ``optional`` label (context,
     such as a district name) is simply left off when it does not fit or collides, and never
-    enters the key.
+    enters the key. ``others`` are the features the label is not about (the other areas): a
+    label lying on them would be read as theirs, so ``settle_labels`` demotes it.
     """
 
     key: str
@@ -74,6 +86,7 @@ class MapLabel:
     movable: bool = True
     optional: bool = False
     key_text: str = ""
+    others: Any = ()  # a sequence or array of geometries
     artist: Text | None = None
     leader: list[Any] = field(default_factory=list)
     state: str = "full"  # "full", "short" (first line only), "number" or "hidden"
@@ -125,17 +138,32 @@ def place_labels(labels: Sequence[MapLabel], *, obstacles: Sequence[Bbox] = (), 
     inverse = ax.transData.inverted()
     moving: list[MapLabel] = []
     fixed: list[MapLabel] = []
+    misfits: list[MapLabel] = []
     for label in labels:
         assert label.artist is not None
         box = _data_box(label.artist.get_window_extent(renderer), inverse)
         inside = box.intersection(label.shape).area / box.area if box.area else 0.0
         if inside >= fit_share:
             fixed.append(label)
+        elif label.movable:
+            misfits.append(label)
         elif label.optional:
             label.state = "hidden"
             label.artist.set_visible(False)
         else:
-            (moving if label.movable else fixed).append(label)
+            fixed.append(label)
+    taken = [lab.artist.get_window_extent(renderer) for lab in fixed if lab.artist] + list(obstacles)
+    for label in sorted(misfits, key=lambda lab: (-lab.priority, lab.key)):
+        assert label.artist is not None
+        if _move_inside(label, renderer, taken) or _rewrap_inside(label, renderer, taken):
+            fixed.append(label)
+            taken.append(label.artist.get_window_extent(renderer))
+        elif label.optional:
+            label.state = "hidden"
+            label.artist.set_visible(False)
+        else:
+            moving.append(label)
+    moving.sort(key=lambda lab: labels.index(lab))  # adjustText in the callers' order, as before
     moving = [label for label in moving if _fits_its_axes(label, renderer)]
     if not moving:
         return
@@ -160,7 +188,8 @@ def place_labels(labels: Sequence[MapLabel], *, obstacles: Sequence[Bbox] = (), 
 
 
 def settle_labels(fig: Figure, labels: Sequence[MapLabel], obstacles: Sequence[Any] = ()) -> list[tuple[str, str]]:
-    """Demote labels until no two visible ones overlap, none covers an obstacle, and each lies inside its axes.
+    """Demote labels until no two visible ones overlap, none covers an obstacle or its
+    ``others``, and each lies inside its axes.
 
     ``obstacles`` are artists labels must not cover (scale bars, north arrows).
 
@@ -173,12 +202,13 @@ def settle_labels(fig: Figure, labels: Sequence[MapLabel], obstacles: Sequence[A
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     number = itertools.count(1)
     numbers: dict[str, str] = {}
+    strays: dict[tuple[int, str, tuple[float, ...]], bool] = {}  # a label's stray test, by text and spot
     for _ in range(4 * len(labels) + 1):
         blocked = [artist.get_window_extent(renderer) for artist in obstacles]
-        clash = _first_clash(labels, renderer, blocked)
+        clash = _first_clash(labels, renderer, blocked, strays)
         if clash is None:
             break
-        _demote(clash, numbers, number)
+        _demote(clash, numbers, number, renderer, [*blocked, *_boxes_except(labels, clash, renderer)])
     shortened = [lab for lab in labels if lab.state == "short"]
     key = [(lab.text.partition("\n")[0], unwrap(lab.text.partition("\n")[2])) for lab in shortened]
     numbered = sorted((lab for lab in labels if lab.key in numbers), key=lambda lab: int(numbers[lab.key]))
@@ -221,6 +251,99 @@ def label_overlaps(fig: Figure) -> list[tuple[str, str]]:
 def _data_box(extent: Bbox, inverse: Any) -> shapely.Polygon:
     (x0, y0), (x1, y1) = inverse.transform([[extent.x0, extent.y0], [extent.x1, extent.y1]])
     return shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def _move_inside(label: MapLabel, renderer: Any, taken: Sequence[Bbox], *, keep_if_fits: bool = False) -> bool:
+    """Put ``label`` at the spot nearest its anchor where its whole box lies inside its feature
+    and its axes, clear of ``taken`` (display boxes); ``False``, and left where it was, if none.
+
+    Spots are a grid over the feature at a quarter of the label's height (coarser on a big
+    feature, at most ``_MAX_SPOTS``), tested all at once. With ``keep_if_fits``, a label whose
+    box already lies inside its feature stays put.
+    """
+    assert label.artist is not None
+    ax = label.ax
+    inverse = ax.transData.inverted()
+    extent = label.artist.get_window_extent(renderer)
+    box = _data_box(extent, inverse)
+    if keep_if_fits and label.shape.contains(box) and not any(_overlap(extent, other) for other in taken):
+        return True
+    x0, y0, x1, y1 = box.bounds
+    half_w, half_h = (x1 - x0) / 2, (y1 - y0) / 2
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2  # the text's centre (its position is centred)
+    sx0, sy0, sx1, sy1 = label.shape.bounds
+    (vx0, vx1), (vy0, vy1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+    left, right = max(sx0, vx0) + half_w, min(sx1, vx1) - half_w
+    bottom, top = max(sy0, vy0) + half_h, min(sy1, vy1) - half_h
+    if left > right or bottom > top:
+        return False
+    step = max(half_h / 2, ((right - left) * (top - bottom) / _MAX_SPOTS) ** 0.5, 1e-9)
+    grid_x, grid_y = np.meshgrid(np.arange(left, right + step / 2, step), np.arange(bottom, top + step / 2, step))
+    xs, ys = grid_x.ravel(), grid_y.ravel()
+    shapely.prepare(label.shape)
+    near = shapely.contains_xy(label.shape, xs, ys)
+    xs, ys = xs[near], ys[near]
+    if not len(xs):
+        return False
+    ok = shapely.contains(label.shape, shapely.box(xs - half_w, ys - half_h, xs + half_w, ys + half_h))
+    for other in taken:
+        (ox0, oy0), (ox1, oy1) = inverse.transform([[other.x0, other.y0], [other.x1, other.y1]])
+        ox0, ox1, oy0, oy1 = min(ox0, ox1), max(ox0, ox1), min(oy0, oy1), max(oy0, oy1)
+        ok &= ~((xs - half_w < ox1) & (ox0 < xs + half_w) & (ys - half_h < oy1) & (oy0 < ys + half_h))
+    if not ok.any():
+        return False
+    ax_, ay_ = label.anchor
+    best = int(np.argmin(np.where(ok, (xs - ax_) ** 2 + (ys - ay_) ** 2, np.inf)))
+    px, py = label.artist.get_position()
+    label.artist.set_position((px + xs[best] - cx, py + ys[best] - cy))
+    return True
+
+
+def _rewrap_inside(label: MapLabel, renderer: Any, taken: Sequence[Bbox]) -> bool:
+    """Try ``label``'s name wrapped narrower (taller), each with ``_move_inside``; keep the first
+    that fits (``label.text`` becomes it), or restore the text and return ``False``."""
+    assert label.artist is not None
+    first, _, rest = label.text.partition("\n")
+    if not rest:
+        return False
+    name = unwrap(rest)
+    widest = max(len(line) for line in rest.split("\n"))
+    longest_word = max(len(word) for word in name.split())
+    tried = {rest}
+    for width in sorted({max(longest_word, round(widest * f), 6) for f in (0.75, 0.5)}, reverse=True):
+        lines = "\n".join(textwrap.wrap(name, width=width, break_long_words=False))
+        if lines in tried:
+            continue
+        tried.add(lines)
+        label.artist.set_text(f"{first}\n{lines}")
+        if _move_inside(label, renderer, taken):
+            label.text = label.artist.get_text()
+            return True
+    label.artist.set_text(label.text)
+    return False
+
+
+def _strays(label: MapLabel, extent: Bbox) -> bool:
+    """Whether ``label``'s rendered box (``extent``, display pixels) would be read as naming one
+    of its ``others``: more of it lies on them than on its own feature (and over ``_STRAY_SHARE``)."""
+    box = _data_box(extent, label.ax.transData.inverted())
+    if not box.area:
+        return False
+    others = np.asarray(label.others, dtype=object)
+    hit = others[shapely.intersects(box, others)]
+    if not len(hit):
+        return False
+    on_others = float(shapely.area(shapely.intersection(box, hit)).sum()) / box.area
+    return on_others > max(_STRAY_SHARE, box.intersection(label.shape).area / box.area)
+
+
+def _boxes_except(labels: Sequence[MapLabel], label: MapLabel, renderer: Any) -> list[Bbox]:
+    """The rendered boxes of the visible labels on ``label``'s axes, other than ``label``."""
+    return [
+        lab.artist.get_window_extent(renderer)
+        for lab in _visible(labels)
+        if lab is not label and lab.ax is label.ax and lab.artist is not None
+    ]
 
 
 def _fits_its_axes(label: MapLabel, renderer: Any) -> bool:
@@ -275,8 +398,14 @@ def _visible(labels: Iterable[MapLabel]) -> list[MapLabel]:
     return [lab for lab in labels if lab.artist is not None and lab.state != "hidden"]
 
 
-def _first_clash(labels: Sequence[MapLabel], renderer: Any, blocked: Sequence[Bbox]) -> MapLabel | None:
-    """The label to demote next: one outside its axes or on an obstacle, or the loser of the first overlapping pair."""
+def _first_clash(
+    labels: Sequence[MapLabel],
+    renderer: Any,
+    blocked: Sequence[Bbox],
+    strays: dict[tuple[int, str, tuple[float, ...]], bool],
+) -> MapLabel | None:
+    """The label to demote next: one outside its axes, on an obstacle or on its ``others``, or
+    the loser of the first overlapping pair. ``strays`` caches the test on ``others``."""
     shown = _visible(labels)
     boxes = {id(lab): lab.artist.get_window_extent(renderer) for lab in shown if lab.artist is not None}
     for lab in sorted(shown, key=lambda lab: (lab.priority, lab.key)):
@@ -287,6 +416,15 @@ def _first_clash(labels: Sequence[MapLabel], renderer: Any, blocked: Sequence[Bb
         box = boxes[id(lab)]
         if box.x0 < frame.x0 - 0.5 or box.x1 > frame.x1 + 0.5 or box.y0 < frame.y0 - 0.5 or box.y1 > frame.y1 + 0.5:
             return lab
+    for lab in shown:
+        if not len(lab.others):
+            continue
+        assert lab.artist is not None
+        seen = (id(lab), lab.artist.get_text(), tuple(lab.artist.get_position()))
+        if seen not in strays:
+            strays[seen] = _strays(lab, boxes[id(lab)])
+        if strays[seen]:
+            return lab
     for a, b in itertools.combinations(shown, 2):
         if _overlap(boxes[id(a)], boxes[id(b)]):
             # The lower priority loses; between equals, a moved or longer label gives way first.
@@ -294,8 +432,10 @@ def _first_clash(labels: Sequence[MapLabel], renderer: Any, blocked: Sequence[Bb
     return None
 
 
-def _demote(label: MapLabel, numbers: dict[str, str], counter: Any) -> None:
-    """One step down: full -> id only (when it has a name) -> number -> hidden; optional labels hide at once."""
+def _demote(label: MapLabel, numbers: dict[str, str], counter: Any, renderer: Any, taken: Sequence[Bbox]) -> None:
+    """One step down: full -> id only (when it has a name) -> number -> hidden; optional labels
+    hide at once. A shortened label goes back to its anchor, or to the spot nearest it where it
+    fits inside its feature clear of ``taken`` (display boxes), when the anchor has no room."""
     assert label.artist is not None
     for artist in label.leader:
         artist.remove()
@@ -310,11 +450,13 @@ def _demote(label: MapLabel, numbers: dict[str, str], counter: Any) -> None:
     if label.state == "full" and rest:
         label.state = "short"
         label.artist.set_text(first_line)
-        return
-    numbers[label.key] = str(next(counter))
-    label.state = "number"
-    label.artist.set_text(numbers[label.key])
-    label.artist.set_fontsize(max(label.fontsize - 1, 5))
+    else:
+        numbers[label.key] = str(next(counter))
+        label.state = "number"
+        label.artist.set_text(numbers[label.key])
+        label.artist.set_fontsize(max(label.fontsize - 1, 5))
+    if label.movable:
+        _move_inside(label, renderer, taken, keep_if_fits=True)
 
 
 def _draw_at_anchor(ax: Any, label: MapLabel) -> Any:

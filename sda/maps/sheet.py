@@ -161,6 +161,7 @@ def draw_sheet(plan: Plan, paper: str = "a4", districts: gpd.GeoDataFrame | None
     _draw_layers(main, shapes, districts, colours, plan, practices, marker_size=6 * scale)
 
     readable = labels_readable(len(shapes))
+    geoms = shapes.geometry.to_numpy()
     labels = [
         MapLabel(
             key=area,
@@ -173,8 +174,9 @@ def draw_sheet(plan: Plan, paper: str = "a4", districts: gpd.GeoDataFrame | None
             fontsize=font["area"],
             optional=not readable,  # too many areas: an id that does not fit is left off, not keyed
             style={"weight": "bold", "linespacing": 1.0},
+            others=np.delete(geoms, i),
         )
-        for area in shapes.index
+        for i, area in enumerate(shapes.index)
     ]
     insets, crowded = _find_insets(fig, main, labels, plan, shapes) if readable else ([], [])
     col_x = (margin + map_w + gap) / width
@@ -450,6 +452,8 @@ def _label_insets(
 ) -> list[MapLabel]:
     """Full labels for each inset's own areas; the other areas in view get their id where it fits."""
     labels: list[MapLabel] = []
+    geoms = shapes.geometry.to_numpy()
+    others = {area: np.delete(geoms, i) for i, area in enumerate(shapes.index)}
     for inset, ax in zip(insets, axes, strict=True):
         view = shapely.box(*inset.extent)
         batch = []
@@ -466,6 +470,7 @@ def _label_insets(
                     priority=2,
                     fontsize=font["area"],
                     style={"weight": "bold", "linespacing": 1.0},
+                    others=others[area],
                 )
             )
         for area in shapes.index[shapes.intersects(view)]:
@@ -483,6 +488,7 @@ def _label_insets(
                     fontsize=font["area"] - 0.5,
                     optional=True,
                     style={"color": "#444444"},
+                    others=others[area],
                 )
             )
         renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
