@@ -40,7 +40,7 @@ from sda.maps import (
     render_print_maps,
 )
 from sda.maps.changes import draw_moved_units, move_groups
-from sda.maps.furniture import attribution_lines
+from sda.maps.furniture import KEY_CONTINUED, attribution_lines
 from sda.maps.labels import (
     MapLabel,
     label_boxes,
@@ -459,6 +459,39 @@ def test_the_key_stays_on_the_sheet_however_long(monkeypatch: pytest.MonkeyPatch
     else:  # these cannot: the first ones are listed and the last line counts the rest
         assert more is not None and 0 < len(shown) < n
         assert shown == ids[: len(shown)] and int(more[1]) == n - len(shown)
+
+
+#: The labels the report's map of the default run shortened (24 areas, two insets).
+_REPORT_MAP_KEY = [
+    ("SDA-05", "Hampton Hargate and Vale"),
+    ("SDA-07", "Orton Waterville"),
+    ("SDA-11", "Witchford & Littleport"),
+    ("SDA-12", "Holywell-cum-Needingworth & Fenstanton"),
+    ("SDA-14", "Huntingdon"),
+    ("SDA-16", "Impington & Histon"),
+    ("SDA-22", "Cambridge South-East"),
+    ("SDA-04", "Peterborough North-East"),
+    ("SDA-18", "Cambridge North"),
+    ("SDA-19", "Cambridge North-West"),
+    ("1", "SDA-17 Swavesey & Longstanton"),
+]
+
+
+@pytest.mark.parametrize("paper", ["screen", "a4"])
+def test_the_key_cuts_no_name_short_when_a_layout_holds_them_whole(monkeypatch: pytest.MonkeyPatch, paper: str) -> None:
+    # The report's map listed these in three columns cut to "SDA-05  Hampton Hargat…" and
+    # "SDA-12  Holywell-cum-Ne…" while fewer columns, or names wrapped under themselves, held
+    # every name whole: the key is the only place a shortened label's name is written.
+    import sda.maps.sheet
+
+    real = sda.maps.sheet.settle_labels
+    monkeypatch.setattr(sda.maps.sheet, "settle_labels", lambda *a, **k: real(*a, **k) + _REPORT_MAP_KEY)
+    fig = draw_sheet(quadrant_plan(), paper)
+    listed = "\n".join(t.get_text() for t in fig.findobj(Text) if t.get_gid() in ("legend-note", "legend-key"))
+    listed = listed.replace("\n" + KEY_CONTINUED, " ")  # an entry wrapped under its name
+    for area, name in _REPORT_MAP_KEY:
+        assert f"{area}  {name}" in listed, (area, name)
+    assert "…" not in listed
 
 
 # --------------------------------------------------------------------------- a re-run's changes

@@ -223,8 +223,9 @@ def _add_notes(ax: Axes, note: str, entries: Sequence[str], *, top: float, fonts
     labels' ``entries``, kept inside the panel.
 
     A list that fits one column at ``fontsize`` joins the note as one text (``legend-note``).
-    A longer one flows into columns (``legend-key``), at a smaller size when needed; entries
-    wider than a column wrap. When even the smallest, widest layout cannot hold them all, the
+    A longer one flows into columns (``legend-key``), at a smaller size when needed, each entry
+    whole (wrapped under its name, ``KEY_CONTINUED``) where some layout allows; otherwise
+    entries wider than a column end in "…". When even the smallest, widest layout cannot hold them all, the
     last line says how many more there are and that ``areas.csv`` identifies every area.
     """
     style: dict[str, Any] = {"transform": ax.transAxes, "va": "top", "color": "#333333"}
@@ -246,12 +247,16 @@ def _add_notes(ax: Axes, note: str, entries: Sequence[str], *, top: float, fonts
         - 0.25 * renderer.points_to_pixels(fontsize) / panel.height
     )
     sizes = [fontsize * (1 - step * (1 - _KEY_MIN_SHRINK) / 3) for step in range(4)]
-    layouts = [(size, n) for size in sizes for n in range(1, _KEY_MAX_COLUMNS + 1)]
+    # Every layout that writes each name whole first, then those that end long names in "…":
+    # the key is the only place a shortened label's name is written.
+    layouts = [(intact, size, n) for intact in (True, False) for size in sizes for n in range(1, _KEY_MAX_COLUMNS + 1)]
     ruler = _Ruler(ax, style)
     try:
-        for i, (size, n_columns) in enumerate(layouts):
+        for i, (intact, size, n_columns) in enumerate(layouts):
             last = i == len(layouts) - 1
-            drawn = _draw_columns(ax, entries, top=below, fontsize=size, n_columns=n_columns, cut=last, ruler=ruler)
+            drawn = _draw_columns(
+                ax, entries, top=below, fontsize=size, n_columns=n_columns, cut=last, ruler=ruler, whole=intact
+            )
             if drawn is not None and all(_inside(t.get_window_extent(renderer), panel) for t in drawn):
                 return
             for text in drawn or []:
@@ -291,11 +296,20 @@ class _Ruler:
 
 
 def _draw_columns(
-    ax: Axes, entries: Sequence[str], *, top: float, fontsize: float, n_columns: int, cut: bool, ruler: _Ruler
+    ax: Axes,
+    entries: Sequence[str],
+    *,
+    top: float,
+    fontsize: float,
+    n_columns: int,
+    cut: bool,
+    ruler: _Ruler,
+    whole: bool = False,
 ) -> list[Text] | None:
     """Draw ``entries`` in ``n_columns`` texts of about equal length from ``top`` (axes fraction)
     down to the panel's foot, measured with ``ruler``; ``None`` when they do not all fit, unless
-    ``cut``: then the columns fill up and the last line says how many more are in areas.csv."""
+    ``cut``: then the columns fill up and the last line says how many more are in areas.csv.
+    With ``whole``, also ``None`` when a line is wider than its column (rather than end it in "…")."""
     renderer = ruler.renderer
     panel = ax.get_window_extent(renderer)
     one = ruler.size("Ag", fontsize)[1]
@@ -315,11 +329,18 @@ def _draw_columns(
     gap = renderer.points_to_pixels(fontsize)  # an em between columns
     natural = [max(ruler.width(line, fontsize) for line in column) for column in columns]
     allowed = _share_width(natural, panel.width, gap)
-    lines = [
-        [_fit_line(ruler, line, fontsize, width) for line in column]
-        for width, column in zip(allowed, columns, strict=True)
-    ]
-    lefts = [panel.x0 + sum(allowed[:i]) + i * gap for i in range(len(columns))]
+    if whole and any(want > room + 0.5 for want, room in zip(natural, allowed, strict=True)):
+        width = (panel.width - gap * (n_columns - 1)) / n_columns
+        packed = _pack_wrapped(ruler, entries, fontsize, width, capacity, n_columns)
+        if packed is None:
+            return None
+        lines, allowed = packed, [width] * len(packed)
+    else:
+        lines = [
+            [_fit_line(ruler, line, fontsize, width) for line in column]
+            for width, column in zip(allowed, columns, strict=True)
+        ]
+    lefts = [panel.x0 + sum(allowed[:i]) + i * gap for i in range(len(lines))]
     to_axes = ax.transAxes.inverted()
     return [
         ax.text(
@@ -349,6 +370,41 @@ def _share_width(natural: Sequence[float], total: float, gap: float) -> list[flo
         budget -= natural[left[0]]
         left.pop(0)
     return allowed
+
+
+#: How a key entry wrapped onto more lines goes on: indented under its name.
+KEY_CONTINUED = "    "
+
+
+def _pack_wrapped(
+    ruler: _Ruler, entries: Sequence[str], fontsize: float, column_px: float, capacity: int, n_columns: int
+) -> list[list[str]] | None:
+    """``entries`` wrapped at word breaks to ``column_px`` and packed, each entry whole in one
+    column, into at most ``n_columns`` columns of ``capacity`` lines of about equal length;
+    ``None`` when they do not fit (or a single word is wider than the column)."""
+    blocks = []
+    for entry in entries:
+        lines: list[str] = []
+        for word in entry.replace("  ", "\u00a0\u00a0", 1).split(" "):
+            word = word.replace("\u00a0", " ")
+            joined = f"{lines[-1]} {word}" if lines else word
+            if lines and ruler.width(joined, fontsize) <= column_px:
+                lines[-1] = joined
+            elif ruler.width(KEY_CONTINUED + word if lines else word, fontsize) <= column_px:
+                lines.append(KEY_CONTINUED + word if lines else word)
+            else:
+                return None
+        blocks.append(lines)
+    total = sum(len(block) for block in blocks)
+    for limit in sorted({min(capacity, -(-total // n_columns)), capacity}):
+        columns: list[list[str]] = [[]]
+        for block in blocks:
+            if columns[-1] and len(columns[-1]) + len(block) > limit:
+                columns.append([])
+            columns[-1].extend(block)
+        if len(columns) <= n_columns and all(len(column) <= capacity for column in columns):
+            return columns
+    return None
 
 
 def _fit_line(ruler: _Ruler, line: str, fontsize: float, column_px: float) -> str:
