@@ -420,8 +420,9 @@ def areas_csv_text(plan: Plan) -> str:
 
     ``units`` lists the member units as ``code name (residents)``, largest first; ``places``
     lists the places the units contain as ``place (residents)``, where a place is credited with
-    the residents of the units listing it (shared equally when a unit lists several), so it is
-    an indication of size, not a census count for the place.
+    the residents of the units listing it (shared equally when a unit lists several) and of those
+    counted under it for the name (``naming.place_populations``), so it is an indication of
+    size, not a census count for the place.
     """
     units = plan.units
     places = place_populations(units) if "places" in units.columns else {}

@@ -121,6 +121,22 @@ def test_units_without_places_borrow_from_the_nearest_unit_with_places() -> None
     assert name_areas(units) == {"SDA-01": "Wisbech"}
 
 
+def test_the_places_listed_are_counted_as_the_name_counts_them() -> None:
+    # The report and areas.csv list each area's places with residents. Counted without the units
+    # that borrow a place, an area named "Wisbech" was listed as "Leverington (2,500); Wisbech
+    # (2,000)" (on the shipped data: "Marholm (1,711)" before "Hampton Hargate and Vale (1,523)").
+    units = _units(
+        [
+            ("town", "SDA-01", 2000, "Wisbech", "Fenland 001A", 0, 0),
+            ("t2", "SDA-01", 2000, "", "Fenland 001B", 100, 0),
+            ("t3", "SDA-01", 2000, "", "Fenland 001C", 200, 0),
+            ("v", "SDA-01", 2500, "Leverington", "Fenland 002A", 5000, 0),
+        ]
+    )
+    assert name_areas(units) == {"SDA-01": "Wisbech"}
+    assert place_populations(units) == {"SDA-01": [("Wisbech", 6000), ("Leverington", 2500)]}
+
+
 def test_given_names_win_and_made_names_avoid_them() -> None:
     units = _units([("a", "SDA-01", 3000, "Ely", "X", 0, 0), ("b", "SDA-02", 3000, "Ely", "Y", 0, 9000)])
     names = name_areas(units, given={"SDA-02": "Ely", "SDA-99": "Nowhere"})

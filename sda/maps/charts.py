@@ -54,7 +54,7 @@ def plot_frontier(alternatives: Sequence[Mapping[str, Any]], chosen: Mapping[str
     for feasible, marker, colour in ((True, "o", "#2c7bb6"), (False, "x", "#999999")):
         group = [p for p in points if p[3] is feasible]
         if group:
-            label = "feasible run" if feasible else "infeasible run"
+            label = "alternative plan, rules hold" if feasible else "alternative, breaks a rule"
             ax.scatter([p[1] for p in group], [p[2] for p in group], label=label, marker=marker, color=colour)
     if chosen is not None and math.isfinite(as_float(chosen.get("coterminosity"))):
         ax.scatter(

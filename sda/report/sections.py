@@ -194,7 +194,10 @@ def _bound_text(bound: Bound, scores: Mapping[str, float]) -> str:
 
 
 def _map_section(plan: Plan, available: set[str]) -> list[Any]:
-    caption = "Areas coloured and labelled by id over the unit boundaries (grey)"
+    caption = (
+        "Areas coloured and labelled by id and name (the id alone where the name did not fit; the map's key "
+        "gives the name) over the unit boundaries (grey)"
+    )
     if has_practices(plan):
         caption += "; dots are GP practices"
     return [Heading(2, "Map"), Figure("map", caption + ".")]
@@ -258,7 +261,8 @@ def _areas_section(plan: Plan, available: set[str]) -> list[Any]:
             "Names come from the places listed by the small areas (units) inside each area: the place whose "
             "units hold most residents, or two. A unit that lists no place counts under the places of the nearest "
             f"unit of the same area that does (within {BORROW_M / 1000:g} km), so the residents counted for a "
-            "place are those of the units listing it, not the place's own population. The id stays the "
+            "place (each area's Places below) are those of the units listing it or counted under it, not the "
+            "place's own population; a place split between areas names the one holding most of it. The id stays the "
             "same for this plan. Polsby-Popper is measured on the cleaned outline; Parts is how many pieces the "
             "outline has."
         )
@@ -399,7 +403,7 @@ def _card(plan: Plan, area: Any, facts: _AreaFacts, pcn_names: Mapping[str, str]
         ("Population", _room_text(population, *population_band(plan))),
         ("Binding", _binding_text(plan, population, facts.edge_pops)),
         ("Units", f"{show_whole(facts.n_units)}: {facts.members}" if facts.members else show_whole(facts.n_units)),
-        *([("Places (residents of the units listing them)", facts.places)] if facts.places else []),
+        *([("Places (residents counted for each, as for the name)", facts.places)] if facts.places else []),
         ("Districts", facts.districts),
         ("PCNs", facts.pcns or "none recorded"),
         (
