@@ -158,6 +158,7 @@ def evaluate_plan(
             *_new_areas(assignment, before, renumbered),
             *_renamed(run_names, _given_names(run_names, assignment.attrs["area_names"])),
         ]
+    about_the_run += _other_populations(assignment.attrs.get("population"), problem, source)
     for note in about_the_run:  # on the terminal now, and in the report
         warnings.warn(note, SdaWarning, stacklevel=2)
     provenance = _provenance(cfg, inputs, source, run_dir, edits)
@@ -187,6 +188,29 @@ def evaluate_plan(
     return Evaluation(
         plan, violations, edits, costs, source, run_dir, run_scores, recorded, look_alikes, renumbered=renumbered
     )
+
+
+def _other_populations(population: pd.Series | None, problem: Problem, source: Path) -> list[str]:
+    """A note when the plan file's population column differs from the config's populations.
+
+    A plan is scored on the config's data, so a population typed into the file in QGIS changed
+    nothing, and evaluate said VALID without a word about it."""
+    if population is None:
+        return []
+    current = pd.Series(problem.pop, index=list(problem.codes)).reindex(population.index)
+    differs = population[current.notna() & (population != current)]
+    if differs.empty:
+        return []
+    examples = "; ".join(
+        f"{code}: {show_whole(int(n))} in the file, {show_whole(int(current[code]))} in the config's data"
+        for code, n in differs.head(3).items()
+    )
+    return [
+        f"{source.name}: the population column differs from the config's data for {len(differs):,} unit(s) "
+        f"({examples}). The plan is scored on the config's populations; the file's are not read. Fix: to score "
+        "other populations, change the config's population data ([units] population_field, population_csv or "
+        "population_points), or leave the column as sda wrote it."
+    ]
 
 
 def _given_names(run_names: Mapping[str, str], file_names: Mapping[str, str]) -> dict[str, str]:

@@ -253,6 +253,7 @@ def read_assignment(
     series = plan.assignment.copy()
     series.attrs["area_names"] = dict(plan.area_names)
     series.attrs["source"] = str(plan.path)
+    series.attrs["population"] = plan.population  # the file's own, to tell when it differs from the config's
     return series
 
 

@@ -20,6 +20,7 @@ from editing import (
     edit_units_in_place,
     fids_of,
     rename_area_in_place,
+    update_in_place,
 )
 from helpers import cell, folder_bytes, ruled_grid
 
@@ -404,3 +405,21 @@ def test_an_edit_to_assignment_csv_is_seen_when_plan_json_keeps_the_assignment(
     edited.rename_axis("unit_code").reset_index().to_csv(copy / "assignment.csv", index=False)
     ev = evaluate_plan(cfg, copy / "assignment.csv")
     assert ev.edits["to_area"].to_dict() == {unit: other}
+
+
+def test_a_population_typed_into_the_plan_file_is_said_to_be_ignored(
+    real_run: tuple[RunConfig, Path], tmp_path: Path
+) -> None:
+    # An officer raised a unit's population in QGIS to try a new estate: evaluate scored the plan
+    # on the config's data, said VALID and said nothing of the edit.
+    cfg, folder = real_run
+    copy = copy_run(folder, tmp_path / "run")
+    code, fid = next(iter(fids_of(copy / "plan.gpkg").items()))
+    assert update_in_place(copy / "plan.gpkg", "UPDATE units SET population = population + 20000 WHERE fid = ?", (fid,))
+    untouched = evaluate_plan(cfg, folder)
+    assert not [w for w in untouched.plan.warnings if "population column" in w]
+    with pytest.warns(SdaWarning, match=r"population column differs from the config's data for 1 unit"):
+        ev = evaluate_plan(cfg, copy)
+    note = next(w for w in ev.plan.warnings if "population column" in w)
+    assert code in note and "scored on the config's populations" in note and "Fix:" in note, note
+    assert ev.plan.areas["population"].sum() == untouched.plan.areas["population"].sum()
