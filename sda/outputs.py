@@ -179,10 +179,10 @@ def refuse_another_runs_files(out_dir: Path, command: str, *, example: str) -> N
         return
     if made_by is not None:
         what = f"a plan written by {made_by}"
-    elif set(found) <= DIFF_NAMES:
+    elif set(found) <= DIFF_NAMES and "changes.txt" in found:  # a log has its changes.txt
         what = "a change log written by sda diff"
-    else:
-        what = "files sda writes, with no plan.json that says which run wrote them"
+    else:  # e.g. an officer's own areas.csv: named as sda names its files, but maybe not sda's
+        what = "files with the names sda writes, and no plan.json that says which run wrote them"
     shown = ", ".join(found[:6]) + (", ..." if len(found) > 6 else "")
     msg = (
         f"--out {os.path.normpath(out_dir)} holds {what} ({shown}); {command} would replace it. "

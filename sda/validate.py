@@ -643,9 +643,13 @@ def check_population_table(
         )
         problems.append(Finding(message, code=code, field=code_field))
     if unknown:
+        # How many residents go with them: a national table's other rows are expected, but a
+        # few thousand residents under a mistyped code are residents lost from the plan.
+        residents = parse_numbers(table[pop_field])[codes.isin(set(unknown)).to_numpy()].sum()
+        held = f", with {int(residents):,} residents," if residents > 0 else ""
         message = (
             f"{_where(path, field=code_field)}: {len(unknown)} code(s) are not in {cfg.path} and are "
-            f"ignored: {_listed(unknown)}. Check for typos if you expected every code to match."
+            f"ignored{held}: {_listed(unknown)}. Check for typos if you expected every code to match."
         )
         problems.append(Finding(message, "warning", field=code_field))
     return problems

@@ -543,6 +543,9 @@ def test_each_command_replaces_only_its_own_earlier_output(out_dir: Path, tmp_pa
     change_log.mkdir()
     for name in ("changes.txt", "moved.csv", "areas.csv"):
         (change_log / name).write_text("written by sda diff --out", encoding="utf-8")
+    own_table = tmp_path / "own"  # an officer's own areas.csv is no change log (it was called one)
+    own_table.mkdir()
+    (own_table / "areas.csv").write_text("area,notes\n", encoding="utf-8")
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "notes.txt").write_text("the officer's own file", encoding="utf-8")
@@ -562,7 +565,8 @@ def test_each_command_replaces_only_its_own_earlier_output(out_dir: Path, tmp_pa
         for folder, what in [
             *refused[command],
             (change_log, "a change log written by sda diff"),
-            (unknown, "files sda writes, with no plan.json that says which run wrote them"),
+            (unknown, "files with the names sda writes, and no plan.json that says which run wrote them"),
+            (own_table, "files with the names sda writes, and no plan.json that says which run wrote them"),
         ]:
             with pytest.raises(OutputError) as caught:
                 refuse_another_runs_files(folder, command, example="out/new")
