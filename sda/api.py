@@ -118,11 +118,12 @@ def _read_and_link(cfg: RunConfig, say: Progress) -> tuple[gpd.GeoDataFrame, nx.
     for note in (units.attrs.get("population_fit") or {}).get("notes", []):
         say(note)
     if cfg.units.split is not None:
-        from sda.mixed import split_units
+        from sda.mixed import split_progress, split_units
 
         units, records = split_units(units, cfg.units, cfg.areas.max_population)
-        if records:
-            say(f"split {len(records)} units into finer units: {len(units):,} units now")
+        said = split_progress(records, len(units))
+        if said:
+            say(said)
     if cfg.output.names is not None:
         read_names_csv(cfg.output.names, _lock_areas(cfg))  # its mistakes now, not after the search
     graph = build_adjacency(units, cfg.graph)

@@ -31,12 +31,23 @@ import shapely
 
 from sda.config import SplitConfig, UnitsConfig
 from sda.errors import ConfigError, InputError, SdaWarning
-from sda.formatting import show_whole
+from sda.formatting import counted, show_whole
 from sda.population import PopulationPoints, fit_points, read_population_points
 
-__all__ = ["SplitUnit", "split_reasons", "split_units"]
+__all__ = ["SplitUnit", "split_progress", "split_reasons", "split_units"]
 
 _TOUCH_M = 0.5  # a gap part "borders" a piece when they come within this many metres
+
+
+def split_progress(records: list[SplitUnit], n_units: int) -> str | None:
+    """The progress line for a split: the units split, not those marked for it and kept whole
+    (no finer unit lies inside them; a note of their own says so), which it counted too."""
+    split = [r for r in records if r.pieces]
+    kept = len(records) - len(split)
+    if not split:
+        return None
+    whole = f" ({kept} kept whole)" if kept else ""
+    return f"split {counted(len(split), 'unit')} into finer units{whole}: {n_units:,} units now"
 
 
 @dataclass

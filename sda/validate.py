@@ -468,15 +468,17 @@ def _geometry_problems(raw: gpd.GeoDataFrame, codes: pd.Series, path: object) ->
             )
         )
     for pos in np.flatnonzero(wrong_type):
+        kind = geoms[pos].geom_type
+        fix = (
+            # What a clip or an intersection saves: polygons (and maybe slivers of line) in one bag.
+            "A clip or an intersection can save one. Fix: keep its polygons alone, as a (Multi)Polygon: in "
+            "QGIS, 'Multipart to singleparts', delete the line and point parts, then 'Collect geometries' by "
+            "the unit code."
+            if kind == "GeometryCollection"
+            else "Fix: use the boundary (polygon) layer, not a points or lines layer."
+        )
         problems.append(
-            _row_problem(
-                path,
-                pos,
-                codes,
-                None,
-                f"got a {geoms[pos].geom_type}; expected a Polygon or MultiPolygon. "
-                "Fix: use the boundary (polygon) layer, not a points or lines layer.",
-            )
+            _row_problem(path, pos, codes, None, f"got a {kind}; expected a Polygon or MultiPolygon. {fix}")
         )
     for pos in np.flatnonzero(invalid):
         reason = re.sub(r"\[(\S+) (\S+)\]$", r" at \1, \2", str(shapely.is_valid_reason(geoms[pos])))

@@ -23,7 +23,7 @@ from sda.cli import cli
 from sda.config import SplitConfig, UnitsConfig, config_from_dict, load_config
 from sda.errors import ConfigError, SdaWarning
 from sda.io import read_units
-from sda.mixed import split_reasons, split_units
+from sda.mixed import SplitUnit, split_progress, split_reasons, split_units
 
 X0, Y0 = 545_000.0, 258_000.0  # Cambridge, in British National Grid metres
 
@@ -222,3 +222,12 @@ def test_worked_example_config_splits_the_unparished_feature_and_proposes(tmp_pa
 
 def dataclasses_replace_split_none(cfg: UnitsConfig) -> UnitsConfig:
     return dataclasses.replace(cfg, split=None)
+
+
+def test_the_progress_line_counts_the_units_split_not_those_kept_whole() -> None:
+    # A unit marked for splitting that no finer unit lies inside is kept whole; the line said
+    # "split 1 units into finer units" for it all the same.
+    kept = SplitUnit(code="E43000001", name="Town", reason="unparished", population=100)
+    split = SplitUnit(code="E43000002", name="City", reason="unparished", population=900, pieces=["F1", "F2"])
+    assert split_progress([kept], 364) is None
+    assert split_progress([kept, split], 365) == "split 1 unit into finer units (1 kept whole): 365 units now"

@@ -313,3 +313,17 @@ def test_codes_differing_only_in_case_are_refused_as_one_code_typed_twice() -> N
     assert problem.severity == "error"
     assert "the codes 'E01018000' (row 1), 'e01018000' (row 3) differ only in case" in problem.message
     assert "Fix: correct the case" in problem.message
+
+
+def test_a_unit_saved_as_a_geometry_collection_is_told_how_to_keep_its_polygons(data_dir: Path, tmp_path: Path) -> None:
+    # A clip or an intersection can save a unit as a GeometryCollection of its polygons. It was
+    # told to "use the boundary (polygon) layer, not a points or lines layer", which it was.
+    units = gpd.read_file(data_dir / "units_good.geojson")
+    units.loc[1, "geometry"] = shapely.GeometryCollection(
+        [units.geometry.iloc[1], shapely.LineString(units.geometry.iloc[1].exterior.coords[:2])]
+    )
+    path = tmp_path / "clipped.geojson"
+    units.to_file(path)
+    message = str(_problems_of(path))
+    assert "clipped.geojson, row 2" in message and "got a GeometryCollection" in message, message
+    assert "points or lines layer" not in message and "'Collect geometries' by the unit code" in message, message
