@@ -439,8 +439,11 @@ def _missing_shapefile_parts(path: Path) -> str | None:
 
 
 def gdal_reason(exc: Exception) -> str:
-    """GDAL's message without its advice about driver prefixes, which is not for users."""
-    return str(exc).split("; It might help", 1)[0]
+    """GDAL's message without its advice about driver prefixes, which is not for users, and a
+    damaged SQLite file (a GeoPackage cut short in a copy) said in words, not the SQL that failed."""
+    reason = str(exc).split("; It might help", 1)[0]
+    damaged = re.search(r"database disk image is malformed|file is not a database", reason)
+    return f"the file is damaged: {damaged.group(0)}" if damaged else reason
 
 
 def not_utf8(path: Path, exc: UnicodeDecodeError) -> InputError:

@@ -434,7 +434,7 @@ def _read_vector(path: Path, code_fields: Sequence[str], area_fields: Sequence[s
         if path.stat().st_size == 0:  # a save that failed or a copy cut short, not a format problem
             msg = f"the file is empty (0 bytes); {expected} Fix: save or copy the plan again."
         else:
-            msg = f"cannot open the plan ({gdal_reason(exc)}); {expected}"
+            msg = f"cannot open the plan ({gdal_reason(exc)}); {expected} {_unreadable_fix(path)}"
         raise InputError(path, msg) from exc
     except UnicodeDecodeError as exc:
         raise not_utf8(path, exc) from exc
@@ -444,6 +444,18 @@ def _read_vector(path: Path, code_fields: Sequence[str], area_fields: Sequence[s
         msg = "the layer has no CRS; save it with one (sda writes EPSG:27700 in plan.gpkg, WGS84 in GeoJSON)."
         raise InputError(path, msg)
     return (frame if frame.crs == _BNG else frame.to_crs(_BNG)), layer
+
+
+def _unreadable_fix(path: Path) -> str:
+    """The fix for a plan file that cannot be opened: its folder's record is no plan, and a run's
+    folder has the same plan in other files (a plan.gpkg damaged in a copy, beside its CSV)."""
+    if path.name == "plan.json":
+        return f"plan.json records a run; it is not a plan. Fix: give its folder ({path.parent}) instead."
+    others = [n for n in ("units.geojson", "assignment.csv") if n != path.name and (path.parent / n).is_file()]
+    if others:
+        same = path.parent / others[0]
+        return f"Fix: give {same} (the same plan, from the same run) instead, or save the plan again."
+    return "Fix: save the plan again, as a GeoPackage, GeoJSON or CSV."
 
 
 #: The layers of sda's plan.gpkg that are not the plan (``units`` is).

@@ -74,6 +74,25 @@ def test_a_file_that_is_no_plan_is_named_without_gdal_advice(tmp_path: Path) -> 
     assert "driver" not in text and "It might help" not in text, text
 
 
+def test_a_damaged_plan_gpkg_is_said_to_be_damaged_and_its_run_has_the_plan_elsewhere(
+    plan_dir: Path, tmp_path: Path
+) -> None:
+    # A plan.gpkg cut short in a copy gave SQLite's failed statement and no fix, though the run's
+    # units.geojson beside it holds the same plan; plan.json, given as the plan, had no fix either.
+    folder = tmp_path / "run"
+    shutil.copytree(plan_dir, folder)
+    damaged = folder / "plan.gpkg"
+    damaged.write_bytes(damaged.read_bytes()[:5000])
+    with pytest.raises(InputError) as caught:
+        read_planfile(damaged)
+    text = str(caught.value)
+    assert "(the file is damaged: database disk image is malformed)" in text and "sqlite3_prepare" not in text, text
+    assert f"Fix: give {folder / 'units.geojson'} (the same plan, from the same run) instead" in text, text
+    with pytest.raises(InputError) as caught:
+        read_planfile(plan_dir / "plan.json")
+    assert f"plan.json records a run; it is not a plan. Fix: give its folder ({plan_dir}) instead." in str(caught.value)
+
+
 @pytest.mark.parametrize("name", ["plan.gpkg", "units.geojson"])
 def test_an_empty_plan_file_is_named_as_empty(tmp_path: Path, name: str) -> None:
     # A save that failed or a copy cut short leaves 0 bytes: GDAL's "not recognized as being in a
