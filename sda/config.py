@@ -464,6 +464,7 @@ def config_from_dict(raw: dict[str, Any], *, source: Path | None = None, sha256:
         hint = f" (did you mean [{near[0]}]?)" if near else ""
         msg = f"{where}: unknown section [{unknown[0]}]{hint}; expected one of {', '.join(sorted(_SECTIONS))}."
         raise ConfigError(msg)
+    _refuse_unknown_keys(raw, where)
     if "units" not in raw:
         msg = f"{where}: missing section [units] (needs at least 'path' and 'code_field')."
         raise ConfigError(msg)
@@ -477,6 +478,36 @@ def config_from_dict(raw: dict[str, Any], *, source: Path | None = None, sha256:
     cfg = RunConfig(**built, source=source, sha256=sha256)
     _check_values(cfg, where)
     return cfg
+
+
+_RULES_KEYS = ("nest_in", "lock", "keep_together", "keep_apart")
+
+
+def _refuse_unknown_keys(raw: dict[str, Any], where: str) -> None:
+    """Every unknown key of every section at once, when there are several: a config with two
+    typos (``min_pop`` and ``max_pop``) was refused one typo a run. A single one is left to the
+    section's own check, whose message also lists the keys expected."""
+    unknown = []
+    for name, section in raw.items():
+        cls = _SECTIONS.get(name)
+        if cls is None or not isinstance(section, dict):
+            continue
+        tables = [(name, cls, section)]
+        if name == "units" and isinstance(section.get("split"), dict):
+            tables.append(("units.split", SplitConfig, section["split"]))
+        for table, kind, keys in tables:
+            fields = list(_RULES_KEYS) if table == "rules" else [f.name for f in dataclasses.fields(kind)]
+            unknown += [
+                f"{key!r} in [{table}]{_did_you_mean(key, fields)}"
+                for key in keys
+                if key not in fields and not (table == "units" and key == "split")
+            ]
+    if len(unknown) > 1:
+        msg = (
+            f"{where}: {len(unknown)} unknown keys: {'; '.join(unknown)}. Fix: correct or delete each; "
+            "the README's configuration table lists every key."
+        )
+        raise ConfigError(msg)
 
 
 def _build_section(name: str, cls: type, section: dict[str, Any], base: Path, where: str) -> Any:
@@ -534,7 +565,7 @@ def _pairs(value: Any, what: str, where: str) -> tuple[tuple[str, str], ...]:
 
 
 def _build_rules(section: dict[str, Any], where: str) -> RulesConfig:
-    allowed = {"nest_in", "lock", "keep_together", "keep_apart"}
+    allowed = set(_RULES_KEYS)
     for key in section:
         if key not in allowed:
             msg = f"{where}: unknown key {key!r} in [rules]; expected one of {', '.join(sorted(allowed))}."

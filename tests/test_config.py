@@ -402,3 +402,23 @@ def test_lock_names_must_be_seen_and_told_apart(names: list[str], said: str) -> 
     with pytest.raises(ConfigError) as caught:
         config_from_dict({"units": {"path": "u.geojson", "code_field": "code"}, "rules": {"lock": locks}})
     assert said in str(caught.value)
+
+
+def test_every_unknown_key_is_named_at_once() -> None:
+    # Two typos were refused one a run: the officer fixed min_pop, ran again, and met max_pop.
+    raw = {
+        "units": {"path": "u.gpkg", "code_field": "C", "split": {"path": "f.gpkg", "code_feild": "C"}},
+        "areas": {"min_pop": 3, "max_pop": 4},
+        "rules": {"keep_togther": []},
+    }
+    with pytest.raises(ConfigError) as caught:
+        config_from_dict(raw)
+    text = str(caught.value)
+    assert text.startswith("config: 4 unknown keys: "), text
+    for part in (
+        "'code_feild' in [units.split] (did you mean 'code_field'?)",
+        "'min_pop' in [areas] (did you mean 'min_population'?)",
+        "'max_pop' in [areas] (did you mean 'max_population'?)",
+        "'keep_togther' in [rules] (did you mean 'keep_together'?)",
+    ):
+        assert part in text, text
