@@ -447,6 +447,10 @@ def propose(
             from sda.engine.parallel import warm_workers  # light: the workers import the engine, not us
 
             warm_workers(cfg.search.jobs)  # they start while this process imports the engine and reads
+        if previous is not None:  # an empty or wrong folder is named now, not after the inputs load
+            from sda.planfile import find_plan_file
+
+            find_plan_file(previous)
         from sda.api import run
         from sda.outputs import DrawnMaps, draw_maps, write_outputs
 

@@ -524,3 +524,21 @@ def test_jobs_flag_overrides_the_config() -> None:
     assert _with_overrides(cfg, jobs=1).search.jobs == 1
     assert _with_overrides(cfg, jobs=None).search.jobs == 0
     assert CliRunner().invoke(cli, ["propose", "--help"]).output.count("--jobs") == 1
+
+
+def test_an_empty_previous_folder_is_refused_before_the_inputs_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It was found only when the re-run read it, after the units, links and PCNs had loaded.
+    import sda.api
+
+    def never(*_args: object, **_kwargs: object) -> None:
+        msg = "the run started"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(sda.api, "run", never)
+    (tmp_path / "2025").mkdir()
+    args = ["propose", "-c", str(DEFAULT), "--previous", str(tmp_path / "2025"), "-o", str(tmp_path / "2026")]
+    result = CliRunner().invoke(cli, [*args, "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert "no plan found in this folder" in result.output and not (tmp_path / "2026").exists()
