@@ -19,6 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 import shapely
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
@@ -50,7 +51,7 @@ from sda.maps.labels import (
     settle_labels,
     unwrap,
 )
-from sda.maps.layers import MAX_LABELLED_AREAS, area_label, area_names, area_shapes
+from sda.maps.layers import MAX_LABELLED_AREAS, area_label, area_names, area_shapes, label_anchor
 from sda.plan import Plan
 from sda.qgis import AREA_PALETTE, area_colours
 from tests.helpers import block_plan, quadrant_plan
@@ -531,7 +532,7 @@ def test_moves_close_together_get_a_close_up_with_each_move_written_and_no_label
     labels = _move_labels(fig)
     assert sorted(t.get_text() for t in labels) == sorted(_expected_move_labels(_moved(real_plan, near)))
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    boxes = [t.get_window_extent(renderer) for t in close.texts]
+    boxes = [Text.get_window_extent(t, renderer) for t in close.texts]  # the words, not a move's line
     assert not [(a, b) for a, b in itertools.combinations(boxes, 2) if a.overlaps(b)]
     # Areas are named where there is room around the moves, else shown by id.
     names = set(area_names(real_plan).values())
@@ -547,7 +548,7 @@ def test_moves_across_the_county_are_written_on_the_county_map(real_plan: Plan) 
     assert fig is not None and len(fig.axes) == 1
     assert sorted(t.get_text() for t in _move_labels(fig)) == sorted(_expected_move_labels(_moved(real_plan, far)))
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
+    boxes = [Text.get_window_extent(t, renderer) for t in fig.axes[0].texts]  # the words, not a move's line
     assert len(boxes) > len(far)  # area ids too
     assert not [(a, b) for a, b in itertools.combinations(boxes, 2) if a.overlaps(b)]
     assert draw_moved_units(real_plan) is None  # not a re-run: nothing moved
@@ -581,3 +582,58 @@ def _expected_move_labels(plan: Plan) -> list[str]:
     """One label per unit moved, written "from → to": the tests' moves touch no other move of the
     same areas (else they would be written once, with the number of units)."""
     return [f"{m['from_area']} \u2192 {m['to_area']}" for m in plan.provenance["previous"]["moved_units"]]
+
+
+def _window_point(ax: Axes, point: shapely.Point) -> tuple[float, float]:
+    x, y = ax.transData.transform((point.x, point.y))
+    return float(x), float(y)
+
+
+def _neighbourhood(plan: Plan, start: str, n: int) -> list[str]:
+    """``start`` and the units nearest it in the plan's graph (breadth first), ``n`` in all."""
+    near = [start]
+    for code in near:
+        near += [str(v) for v in plan.graph.neighbors(code) if str(v) not in near]
+        if len(near) >= n:
+            break
+    return near[:n]
+
+
+def test_each_move_label_points_at_its_own_units_and_covers_no_other_move(real_plan: Plan) -> None:
+    # Six small city units side by side, each moved from an area of its own, and two units at the
+    # county's ends (so there is no close-up). The labels, set beside tiny units with nothing
+    # joining them, landed on the neighbouring moved units, so "SDA-04 → SDA-03" was read on units
+    # that went to SDA-05. Now no label covers another moved unit, and a line joins it to its own.
+    # Tried around a dozen of the smallest units, the cities' densest places.
+    x = real_plan.units.geometry.centroid.x
+    far = [str(x.idxmin()), str(x.idxmax())]
+    area = real_plan.assignment
+    smallest = [str(c) for c in real_plan.units.geometry.area.sort_values().index[:40:3]]
+    wrong, unjoined = [], []
+    for start in smallest:
+        moves = [
+            {"unit_code": c, "from_area": f"SDA-{90 + i}", "to_area": str(area[c]), "population": 1, "reason": "-"}
+            for i, c in enumerate([*_neighbourhood(real_plan, start, 6), *far])
+        ]
+        provenance = dict(real_plan.provenance) | {"previous": {"moved_units": moves}}
+        plan = dataclasses.replace(real_plan, provenance=provenance)  # type: ignore[arg-type]
+        fig = draw_moved_units(plan)
+        assert fig is not None and len(fig.axes) == 1
+        ax = fig.axes[0]
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        owner = {f"{m['from_area']} \u2192 {m['to_area']}": str(m["unit_code"]) for m in moves}
+        labels = _move_labels(fig)
+        assert sorted(t.get_text() for t in labels) == sorted(owner)
+        for label in labels:
+            own = owner[label.get_text()]
+            box = Text.get_window_extent(label, renderer)  # the words, not the line to the unit
+            wrong += [
+                (start, label.get_text(), c)
+                for c in owner.values()
+                if c != own and box.contains(*_window_point(ax, label_anchor(plan.units.geometry[c])))
+            ]
+            end = shapely.Point(label.xy)  # type: ignore[attr-defined]
+            if label.arrow_patch is None or not plan.units.geometry[own].buffer(1.0).contains(end):  # type: ignore[attr-defined]
+                unjoined.append((start, label.get_text()))
+    assert not wrong
+    assert not unjoined

@@ -10,6 +10,7 @@ moves on its unit, and the areas' ids where they cover no move.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import networkx as nx
@@ -18,7 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.text import Annotation
+from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox
 
 from sda.formatting import counted
@@ -132,20 +133,24 @@ def _draw_close_up(ax: Axes, plan: Plan, codes: list[str], frame: tuple[float, f
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     view = shapely.box(x0, y0, x1, y1)
     names = area_names(plan)
+    clear = _moved_points(ax, plan, codes)
     for area, shape in area_shapes(plan).geometry.items():
         seen = shape.intersection(view)
         if seen.is_empty or seen.area < 0.01 * view.area:
             continue
         full = area_label(str(area), names.get(str(area)), width=16)
         tries = [(full, _MIDDLE), (full, _MIDDLE_UP), (full, _MIDDLE_DOWN), (str(area), _MIDDLE)]
-        _place(ax, tries, label_anchor(seen), {"fontsize": 8}, renderer, taken)
+        _place(ax, tries, label_anchor(seen), {"fontsize": 8}, renderer, taken, clear=clear)
 
 
 def _write_moves(ax: Axes, plan: Plan, codes: list[str]) -> list[Bbox]:
     """Lay the figure out and write each group of units that moved together beside it ("SDA-03 →
-    SDA-02", "SDA-05 → SDA-07 (5 units)"), none on another, when there are at most
-    ``MAX_MOVE_LABELS`` groups; the boxes the labels take, for the area labels placed after them
-    (the moves are what the map is for)."""
+    SDA-02", "SDA-05 → SDA-07 (5 units)"), joined to it by a line, none on another label or on a
+    moved unit, when there are at most ``MAX_MOVE_LABELS`` groups; the boxes the labels take, for
+    the area labels placed after them (the moves are what the map is for).
+
+    Beside a tiny unit, a label without a line, or one over the next moved unit, is read as that
+    unit's move: on a city's side-by-side moves the wrong unit was named."""
     fig = ax.get_figure()
     assert isinstance(fig, Figure)
     FigureCanvasAgg(fig)
@@ -155,13 +160,22 @@ def _write_moves(ax: Axes, plan: Plan, codes: list[str]) -> list[Bbox]:
     groups = move_groups(plan, codes)
     if len(groups) > MAX_MOVE_LABELS:
         return taken
+    clear = _moved_points(ax, plan, codes)
+    leader = {"arrowstyle": "-", "color": _MOVED, "linewidth": 0.9, "shrinkA": 0, "shrinkB": 0}
     for (origin, destination), group in groups:
         point = label_anchor(shapely.union_all(plan.units.geometry.loc[group].to_numpy()))
         text = f"{origin} → {destination}" + (f" ({len(group)} units)" if len(group) > 1 else "")
-        style = {"fontsize": 8.5, "color": _MOVED, "fontweight": "bold"}
+        style = {"fontsize": 8.5, "color": _MOVED, "fontweight": "bold", "arrowprops": leader}
         # Where no side is free, below all the same: a move is never left unwritten.
-        _place(ax, [(text, side) for side in _MOVE_SIDES], point, style, renderer, taken, always=True)
+        _place(ax, [(text, side) for side in _MOVE_SIDES], point, style, renderer, taken, clear=clear, always=True)
     return taken
+
+
+def _moved_points(ax: Axes, plan: Plan, codes: list[str]) -> list[tuple[float, float]]:
+    """Each moved unit's inmost point on the canvas (the figure laid out): no label may cover one,
+    or its red would be hidden, or read as the covering label's move."""
+    points = [label_anchor(shape) for shape in plan.units.geometry.loc[codes]]
+    return [(float(x), float(y)) for x, y in ax.transData.transform([(p.x, p.y) for p in points])]
 
 
 def move_groups(plan: Plan, codes: list[str]) -> list[tuple[tuple[str, str], list[str]]]:
@@ -181,24 +195,35 @@ def move_groups(plan: Plan, codes: list[str]) -> list[tuple[tuple[str, str], lis
 
 def _write_ids(ax: Axes, plan: Plan, taken: list[Bbox]) -> None:
     """Each area's id on the whole plan's map (laid out already), at a point inside it or a line
-    above or below, where it covers no label in ``taken`` (the moves, and the ids placed before):
-    in a dense city some are left off rather than printed one over another."""
+    above or below, where it covers no label in ``taken`` (the moves, and the ids placed before)
+    nor a moved unit: in a dense city some are left off rather than printed one over another."""
     fig = ax.get_figure()
     assert isinstance(fig, Figure)
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     areas = area_shapes(plan)
+    clear = _moved_points(ax, plan, moved_codes(plan))
     for area, point in zip(areas.index, areas.geometry.representative_point(), strict=True):
         tries = [(str(area), side) for side in (_MIDDLE, _MIDDLE_UP, _MIDDLE_DOWN)]
-        _place(ax, tries, point, {"fontsize": 6, "color": "#404040"}, renderer, taken)
+        _place(ax, tries, point, {"fontsize": 6, "color": "#404040"}, renderer, taken, clear=clear)
 
 
 _Side = tuple[float, float, Literal["left", "center", "right"], Literal["top", "center", "bottom"]]
-#: Where a move's label may go, in points from its unit's middle: below, above, right, left.
-_MOVE_SIDES: tuple[_Side, ...] = (
-    (0, -12, "center", "top"),
-    (0, 12, "center", "bottom"),
-    (12, 0, "left", "center"),
-    (-12, 0, "right", "center"),
+#: Where a move's label may go, in points from its unit's middle: below, above, right, left, then
+#: farther out and on the diagonals (the line joins it to its unit).
+_MOVE_SIDES: tuple[_Side, ...] = tuple(
+    side
+    for d in (12, 30, 50)
+    for side in (
+        (0, -d, "center", "top"),
+        (0, d, "center", "bottom"),
+        (d, 0, "left", "center"),
+        (-d, 0, "right", "center"),
+        (d, -d, "left", "top"),
+        (-d, -d, "right", "top"),
+        (d, d, "left", "bottom"),
+        (-d, d, "right", "bottom"),
+    )
+    if d > 12 or side[0] == 0 or side[1] == 0
 )
 #: Where an area's name may go: at the middle of its part in view, or a line above or below.
 _MIDDLE: _Side = (0, 0, "center", "center")
@@ -214,16 +239,19 @@ def _place(
     renderer: Any,
     taken: list[Bbox],
     *,
+    clear: Sequence[tuple[float, float]] = (),
     always: bool = False,
 ) -> None:
-    """Write the first of ``tries`` (text, side) that covers none of the boxes ``taken`` and
-    stays inside the axes, and take its box; with none, the first when ``always``, else nothing."""
+    """Write the first of ``tries`` (text, side) that covers none of the boxes ``taken`` nor the
+    canvas points ``clear`` and stays inside the axes, and take its box; with none, the first when
+    ``always``, else nothing."""
     label = ax.annotate("", (point.x, point.y), xytext=(0, 0), textcoords="offset points", bbox=_HALO, **style)
     label.set_in_layout(False)
     inside = ax.get_window_extent(renderer)
     for text, side in tries:
         box = _put(label, text, side, renderer)
-        if _contains(inside, box) and not any(box.overlaps(other) for other in taken):
+        free = not any(box.overlaps(other) for other in taken) and not any(box.contains(x, y) for x, y in clear)
+        if free and _contains(inside, box):
             taken.append(box)
             return
     if always:
@@ -233,13 +261,14 @@ def _place(
 
 
 def _put(label: Annotation, text: str, side: _Side, renderer: Any) -> Bbox:
-    """Set ``label``'s text and side; its box on the canvas."""
+    """Set ``label``'s text and side; its text's box on the canvas (without the line to its unit)."""
     dx, dy, ha, va = side
     label.set_text(text)
     label.xyann = (dx, dy)
     label.set_horizontalalignment(ha)
     label.set_verticalalignment(va)
-    return label.get_window_extent(renderer)
+    label.update_positions(renderer)
+    return Text.get_window_extent(label, renderer)
 
 
 def _contains(outer: Bbox, inner: Bbox) -> bool:
