@@ -29,7 +29,7 @@ from sda.cells import csv_text
 from sda.errors import InputError
 from sda.formatting import counted, score_text, show_percent, show_whole
 from sda.layers import write_geojson
-from sda.planfile import PlanFile
+from sda.planfile import PlanFile, run_areas
 from sda.previous import Carried, carry_previous
 from sda.reasons import (
     NO_DATA_REASON,
@@ -204,6 +204,7 @@ def diff_plans(old: PlanFile, new: PlanFile, *, points: gpd.GeoDataFrame | None 
         retired=[str(a) for a in areas.loc[areas["status"] == "retired", "previous_id"]],
         pcn_before=_pcn_codes(old, units.index),
         pcn_after=_pcn_codes(new, units.index),
+        run_areas=run_areas(old, units.index),
         otherwise=NO_POPULATION_REASON if other_data else SEARCH_CHOICE if _is_rerun(new) else NO_DATA_REASON,
     )
     moved["reason"] = [r for r, m in zip(reasons, is_moved.tolist(), strict=True) if m]

@@ -49,6 +49,7 @@ __all__ = [
     "read_original",
     "read_planfile",
     "recorded_area_names",
+    "run_areas",
     "run_folder",
 ]
 
@@ -376,6 +377,17 @@ def run_folder(path: Path | str) -> Path | None:
     if (folder / "assignment.csv").is_file() and (folder / "plan.json").is_file():
         return folder
     return None
+
+
+def run_areas(plan: PlanFile, codes: Iterable[str]) -> list[str] | None:
+    """Each of ``codes``' area as the plan's run made it ("" unknown), when the plan was edited
+    after its run (its ``plan.json`` records another assignment), else None: a re-run or a diff
+    can then tell a move that undoes the edit from any other."""
+    saved = (plan.record or {}).get("assignment")
+    if not isinstance(saved, dict) or plan.as_run_wrote:
+        return None
+    made = {str(k): str(v) for k, v in saved.items()}
+    return [made.get(str(code), "") for code in codes]
 
 
 def read_original(path: Path | str, *, units: Iterable[str] | None = None) -> pd.Series | None:

@@ -8,6 +8,9 @@ not only the list. The causes a re-run can have, in the order they are told:
   maximum** (it had to give residents away) or the receiving area is **below its minimum**;
 - the unit's **PCN changed** (a practice moved network, or the practices' locations changed);
 - the **count changed**: the unit makes a new area, or its previous area was retired;
+- the move **undoes an edit** made to the previous plan after its run: the unit goes back to the
+  area its run gave it (an officer's edit a re-run did not keep must be told, not passed off as
+  a routine move);
 - otherwise **the search chose it**: the plan scores better with the move than without, by more
   than the price the re-run puts on moving residents (``[previous]``).
 
@@ -68,6 +71,7 @@ def move_reasons(
     pcn_before: Sequence[str] | None = None,
     pcn_after: Sequence[str] | None = None,
     pcn_names: Mapping[str, str] | None = None,
+    run_areas: Sequence[str] | None = None,
     otherwise: str = SEARCH_CHOICE,
 ) -> list[str]:
     """One reason per unit (positions as ``before``/``after``; "" where the unit did not move).
@@ -88,6 +92,9 @@ def move_reasons(
     pcn_before, pcn_after, pcn_names
         Each unit's PCN code in the previous and the current plan ("" unknown), and names to
         show them by; without both codes the PCN cause is not told.
+    run_areas
+        Each unit's area in the previous plan as its run made it ("" unknown), when the previous
+        plan was edited after its run; without it an undone edit is not told.
     otherwise
         The reason when none of the above holds.
     """
@@ -113,5 +120,9 @@ def move_reasons(
             said.append(f"it is part of {new}, a new area (the count changed)")
         if old in dropped:
             said.append(f"{old} was retired (the count changed)")
-        reasons.append("; ".join(said) or otherwise)
+        told = "; ".join(said) or otherwise
+        made_by_run = str(run_areas[i] or "") if run_areas is not None else ""
+        if made_by_run and made_by_run != old and previous_of.get(new) == made_by_run:
+            told = f"undoes an edit to the previous plan, which had moved it from {made_by_run} to {old}; {told}"
+        reasons.append(told)
     return reasons

@@ -26,7 +26,7 @@ from sda.engine.search import SearchResult, search, target_for
 from sda.errors import InfeasibleError, InputError, SdaWarning
 from sda.formatting import counted
 from sda.identity import Identity, match_areas
-from sda.planfile import read_planfile
+from sda.planfile import read_planfile, run_areas
 from sda.population import read_population_points
 from sda.previous import Carried, carry_previous, start_labels
 from sda.problem import Problem
@@ -142,6 +142,7 @@ def search_from_previous(
         if "pcn_code" in units.columns
         else None,
         pcn_names=pcn_names,
+        run_areas=run_areas(plan_file, problem.codes),
     )
     record = {
         **carried.summary(),

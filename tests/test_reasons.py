@@ -71,3 +71,22 @@ def test_without_a_fact_of_the_data_the_move_is_the_searchs_choice() -> None:
     # Without the band the band cannot be the reason, even where it would be.
     no_band = move_reasons(["A"], ["B"], [True], [9_000], previous_of={"B": "B"})
     assert no_band == [SEARCH_CHOICE]
+
+
+def test_a_move_that_undoes_an_edit_to_the_previous_plan_says_so() -> None:
+    # An officer moved the second unit from A to B after the run; the re-run puts it back in A.
+    # It was told as the search's choice alone, so nobody learnt that the edit was not kept.
+    reasons = move_reasons(
+        ["A", "B", "B"],
+        ["A", "A", "B"],
+        [False, True, False],
+        [4_000, 500, 4_000],
+        previous_of={"A": "A", "B": "B"},
+        run_areas=["A", "A", "B"],
+    )
+    assert reasons[1] == f"undoes an edit to the previous plan, which had moved it from A to B; {SEARCH_CHOICE}"
+    # A unit the edit did not touch, or moved on to a third area, undoes nothing.
+    elsewhere = move_reasons(
+        ["A", "B"], ["C", "C"], [True, True], [500, 500], previous_of={"C": "C"}, run_areas=["A", "A"]
+    )
+    assert elsewhere == [SEARCH_CHOICE, SEARCH_CHOICE]
