@@ -32,6 +32,7 @@ from sda.metrics import piece_labels
 from sda.objective import score_labels
 from sda.plan import Plan, Provenance
 from sda.planfile import (
+    areas_layer_note,
     changed_units,
     find_plan_file,
     read_assignment,
@@ -159,6 +160,11 @@ def evaluate_plan(
             *_renamed(run_names, _given_names(run_names, assignment.attrs["area_names"])),
         ]
     about_the_run += _other_populations(assignment.attrs.get("population"), problem, source)
+    # Said on reading when plan.json sits beside the file; a file moved out of its folder and
+    # given with --original is compared with that run's areas here.
+    layer_note = [note] if run_dir is not None and (note := areas_layer_note(source, record)) else []
+    said_on_reading = (source.parent / "plan.json").is_file()
+    about_the_run += [] if said_on_reading else layer_note
     for note in about_the_run:  # on the terminal now, and in the report
         warnings.warn(note, SdaWarning, stacklevel=2)
     provenance = _provenance(cfg, inputs, source, run_dir, edits)
@@ -179,6 +185,7 @@ def evaluate_plan(
     plan.warnings = [
         *inputs.warnings,
         *about_the_run,
+        *(layer_note if said_on_reading else []),
         *(f"Broken rule: {v}" for v in violations),
         *_edit_notes(edits, costs),
     ]

@@ -41,6 +41,7 @@ from sda.validate import SPREADSHEET_SUFFIXES, is_placeholder, row_number
 __all__ = [
     "PlanFile",
     "areas_layer_changes",
+    "areas_layer_note",
     "changed_units",
     "find_plan_file",
     "plan_text",
@@ -602,23 +603,31 @@ def areas_layer_changes(drawn: Iterable[Any], run_ids: set[str]) -> str:
 
 
 def _warn_if_areas_layer_edited(path: Path, record: dict[str, Any] | None) -> None:
-    """An ``areas`` layer whose ids are not the run's areas was edited in QGIS, where an officer may
-    merge or delete areas: sda reads the units, so say that those edits are not read."""
-    run_ids = {str(a.get("area_id")) for a in (record or {}).get("areas") or [] if isinstance(a, dict)}
-    if not run_ids:
-        return
+    """Warn with ``areas_layer_note`` when the GeoPackage's ``areas`` layer was edited."""
+    if note := areas_layer_note(path, record):
+        warnings.warn(note, SdaWarning, stacklevel=3)
+
+
+def areas_layer_note(path: Path, record: Mapping[str, Any] | None) -> str:
+    """A note when the ``areas`` layer of a GeoPackage has ids that are not the areas of the run
+    ``record`` (its ``plan.json``) describes, "" otherwise: an officer may merge or delete areas
+    there in QGIS, and sda reads the units, so those edits are not read."""
+    areas = (record or {}).get("areas")
+    run_ids = {str(a.get("area_id")) for a in areas if isinstance(a, dict)} if isinstance(areas, list) else set()
+    if not run_ids or path.suffix.lower() != ".gpkg":
+        return ""
     try:  # a file without the layer: DataLayerError
         drawn = pyogrio.read_dataframe(path, layer="areas", columns=["area_id"], read_geometry=False)["area_id"]
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError, KeyError):
-        return
-    if found := areas_layer_changes(drawn, run_ids):
-        warnings.warn(
-            f"{path}: layer 'areas' was edited after the run ({found}); sda reads the plan "
-            "from layer 'units' only, so edits to the areas layer are not read. To merge or move areas, change "
-            "area_id of their units.",
-            SdaWarning,
-            stacklevel=3,
-        )
+        return ""
+    found = areas_layer_changes(drawn, run_ids)
+    if not found:
+        return ""
+    return (
+        f"{path}: layer 'areas' was edited after the run ({found}); sda reads the plan "
+        "from layer 'units' only, so edits to the areas layer are not read. To merge or move areas, change "
+        "area_id of their units."
+    )
 
 
 def _column(

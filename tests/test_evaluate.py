@@ -19,6 +19,7 @@ from editing import (
     copy_run,
     edit_units_in_place,
     fids_of,
+    merge_areas_layer_in_place,
     rename_area_in_place,
     update_in_place,
 )
@@ -423,3 +424,25 @@ def test_a_population_typed_into_the_plan_file_is_said_to_be_ignored(
     note = next(w for w in ev.plan.warnings if "population column" in w)
     assert code in note and "scored on the config's populations" in note and "Fix:" in note, note
     assert ev.plan.areas["population"].sum() == untouched.plan.areas["population"].sum()
+
+
+def test_an_areas_layer_edited_in_a_plan_moved_out_of_its_folder_is_warned_about(
+    real_run: tuple[RunConfig, Path], tmp_path: Path
+) -> None:
+    # An officer merged two areas in the areas layer of a plan.gpkg copied out of its run folder and
+    # gave the run with --original: with no plan.json beside the file, the edit went unsaid (VALID).
+    cfg, folder = real_run
+    moved = tmp_path / "copy" / "plan.gpkg"
+    moved.parent.mkdir()
+    shutil.copy(folder / "plan.gpkg", moved)
+    first, second = sorted(read_assignment(folder).unique())[:2]
+    merge_areas_layer_in_place(moved, into=first, merged=second)
+    said = rf"layer 'areas' was edited after the run \({first} more than once; {second} missing\)"
+    with pytest.warns(SdaWarning, match=said):
+        ev = evaluate_plan(cfg, moved, original=folder)
+    assert ev.run_dir == folder and any("layer 'areas' was edited" in w for w in ev.plan.warnings)
+    beside = copy_run(folder, tmp_path / "run")  # in its folder: said on reading, and in the report too
+    shutil.copy(moved, beside / "plan.gpkg")
+    with pytest.warns(SdaWarning, match=said):
+        ev = evaluate_plan(cfg, beside)
+    assert sum("layer 'areas' was edited" in w for w in ev.plan.warnings) == 1
