@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from sda.api import Inputs, base_provenance, build_plan, load_inputs
 from sda.config import RunConfig
@@ -160,6 +162,7 @@ def evaluate_plan(
             *_renamed(run_names, _given_names(run_names, assignment.attrs["area_names"])),
         ]
     about_the_run += _other_populations(assignment.attrs.get("population"), problem, source)
+    about_the_run += _other_geometry(assignment.attrs.get("geometry"), inputs.units, source)
     # Said on reading when plan.json sits beside the file; a file moved out of its folder and
     # given with --original is compared with that run's areas here.
     layer_note = [note] if run_dir is not None and (note := areas_layer_note(source, record)) else []
@@ -217,6 +220,59 @@ def _other_populations(population: pd.Series | None, problem: Problem, source: P
         f"({examples}). The plan is scored on the config's populations; the file's are not read. Fix: to score "
         "other populations, change the config's population data ([units] population_field, population_csv or "
         "population_points), or leave the column as sda wrote it."
+    ]
+
+
+#: A unit's polygon in the plan file is the units file's when each covers at least this share of
+#: the other: a WGS84 round trip or snapping to a grid moves boundaries by metres, not by half a unit.
+SAME_UNIT_SHARE = 0.5
+
+
+def _other_geometry(geometry: gpd.GeoSeries | None, units: gpd.GeoDataFrame, source: Path) -> list[str]:
+    """A note when the plan file's unit polygons lie mostly away from the config's units.
+
+    A plan is made of the units file's polygons, so a unit moved or redrawn in QGIS, or a file
+    whose coordinates were saved under the wrong CRS, changed nothing, and evaluate said VALID
+    without a word about it."""
+    if geometry is None or geometry.empty:
+        return []
+    theirs = np.asarray(geometry.to_numpy(), dtype=object)
+    mine = np.asarray(units.geometry.reindex(geometry.index).to_numpy(), dtype=object)
+    known = ~shapely.is_missing(mine)
+    share = np.zeros(len(theirs))
+    with np.errstate(all="ignore"):
+        usable = known & np.isfinite(shapely.bounds(theirs)).all(axis=1) & ~shapely.is_empty(theirs)
+        fixed = shapely.make_valid(theirs[usable])
+        common = shapely.area(shapely.intersection(fixed, mine[usable]))
+        share[usable] = np.minimum(common / shapely.area(fixed), common / shapely.area(mine[usable]))
+    differs = known & ~(np.nan_to_num(share) >= SAME_UNIT_SHARE)
+    if not differs.any():
+        return []
+    km = np.full(len(theirs), np.nan)
+    with np.errstate(all="ignore"):
+        points = shapely.point_on_surface(theirs[usable])
+        km[usable] = shapely.distance(points, shapely.point_on_surface(mine[usable])) / 1000
+    examples = "; ".join(
+        f"{geometry.index[i]}: {share[i]:.0%} overlap, {km[i]:,.1f} km away"
+        if usable[i]
+        else f"{geometry.index[i]}: not placeable (no polygon, or coordinates out of range for the CRS)"
+        for i in np.flatnonzero(differs)[:3]
+    )
+    n = int(differs.sum())
+    if n > known.sum() / 2:
+        fix = (
+            "Most units are elsewhere: were the coordinates saved under the wrong CRS (British National Grid "
+            "metres labelled as WGS84 degrees, say)? Fix: in QGIS, set the layer's CRS to the one its coordinates "
+            "are in (EPSG:27700 for sda's plan.gpkg) and save it again"
+        )
+    else:
+        fix = (
+            "Fix: to change units' boundaries, change the config's units file ([units] path) and run sda propose "
+            "again, or leave the geometry as sda wrote it"
+        )
+    return [
+        f"{source.name}: the unit geometry differs from the config's units for {n:,} unit(s) ({examples}). "
+        f"The plan is checked on the polygons of the config's units file; the file's are not read. {fix}."
     ]
 
 

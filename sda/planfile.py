@@ -247,7 +247,8 @@ def read_assignment(
     """Unit code -> area id of a plan file or output folder (see ``read_planfile``).
 
     The area names, when the file has them, are in ``series.attrs["area_names"]``; the file
-    read is ``series.attrs["source"]``.
+    read is ``series.attrs["source"]``; its populations and polygons (EPSG:27700), or None, are in
+    ``series.attrs["population"]`` and ``series.attrs["geometry"]``.
     """
     plan = read_planfile(
         path, units=units, code_field=code_field, area_field=area_field, more_code_fields=more_code_fields
@@ -256,6 +257,7 @@ def read_assignment(
     series.attrs["area_names"] = dict(plan.area_names)
     series.attrs["source"] = str(plan.path)
     series.attrs["population"] = plan.population  # the file's own, to tell when it differs from the config's
+    series.attrs["geometry"] = plan.units.geometry if plan.has_geometry and plan.units is not None else None  # same
     return series
 
 

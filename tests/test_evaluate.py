@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -446,3 +447,50 @@ def test_an_areas_layer_edited_in_a_plan_moved_out_of_its_folder_is_warned_about
     with pytest.warns(SdaWarning, match=said):
         ev = evaluate_plan(cfg, beside)
     assert sum("layer 'areas' was edited" in w for w in ev.plan.warnings) == 1
+
+
+def _units_layer(folder: Path) -> gpd.GeoDataFrame:
+    return gpd.read_file(folder / "plan.gpkg", layer="units")
+
+
+def test_a_unit_moved_in_the_plan_file_is_said_to_be_ignored(real_run: tuple[RunConfig, Path], tmp_path: Path) -> None:
+    # An officer dragged a unit 5 km in QGIS and saved the layer: evaluate checked the plan on the
+    # units file's polygons, said VALID and said nothing of the edit.
+    cfg, folder = real_run
+    units = _units_layer(folder)
+    code = str(units.loc[0, "unit_code"])
+    units.loc[0, "geometry"] = units.geometry.iloc[[0]].translate(5000, 0).iloc[0]
+    units.to_file(tmp_path / "moved.gpkg", layer="units")
+    with pytest.warns(SdaWarning, match=r"moved.gpkg: the unit geometry differs from the config's units for 1 unit"):
+        ev = evaluate_plan(cfg, tmp_path / "moved.gpkg", original=folder)
+    note = next(w for w in ev.plan.warnings if "geometry differs" in w)
+    assert code in note and "Fix:" in note and "wrong CRS" not in note, note
+    assert ev.ok
+
+
+def test_bng_coordinates_labelled_wgs84_are_said_to_be_ignored_with_the_crs_fix(
+    real_run: tuple[RunConfig, Path], tmp_path: Path
+) -> None:
+    # A plan whose BNG metres were saved labelled as WGS84 degrees: every unit lay nowhere, and
+    # evaluate said VALID without a word.
+    cfg, folder = real_run
+    _units_layer(folder).set_crs("EPSG:4326", allow_override=True).to_file(tmp_path / "wgs.gpkg", layer="units")
+    with pytest.warns(SdaWarning, match=r"geometry differs from the config's units for 487 unit"):
+        ev = evaluate_plan(cfg, tmp_path / "wgs.gpkg", original=folder)
+    note = next(w for w in ev.plan.warnings if "geometry differs" in w)
+    assert "wrong CRS" in note and "EPSG:27700" in note, note
+
+
+def test_the_plans_own_geometry_after_a_wgs84_round_trip_is_not_a_difference(
+    real_run: tuple[RunConfig, Path], tmp_path: Path
+) -> None:
+    cfg, folder = real_run
+    units = _units_layer(folder)
+    # units.geojson (WGS84, six decimals) and a layer snapped to a 1 m grid, as QGIS's tools may leave it
+    snapped = units.set_geometry(units.geometry.set_precision(1.0))
+    snapped.to_file(tmp_path / "snapped.gpkg", layer="units")
+    for plan in (folder / "units.geojson", tmp_path / "snapped.gpkg"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SdaWarning)
+            ev = evaluate_plan(cfg, plan, original=folder)
+        assert not [w for w in ev.plan.warnings if "geometry" in w], plan
