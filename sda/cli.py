@@ -660,10 +660,11 @@ def diff(old: Path, new: Path, out: Path | None, code_field: str | None, area_fi
         sda diff out/2025 out/2026 --out out/2026/changes
     """
     from sda.diff import DIFF_NAMES, diff_plans, render_diff_text, write_diff
-    from sda.folder import refuse_overwriting_inputs, replace_folder
+    from sda.folder import refuse_file_name_for_folder, refuse_overwriting_inputs, replace_folder
     from sda.planfile import read_planfile, run_folder
 
     if out is not None:
+        refuse_file_name_for_folder(out, "sda diff", "changes.txt, moved.csv, moved.geojson and areas.csv")
         refuse_overwriting_inputs([out], [old, new])
         if out.is_dir() and run_folder(out) == out:
             msg = (

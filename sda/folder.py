@@ -220,6 +220,34 @@ def refuse_replacing_another_file(
         raise OutputError(msg)
 
 
+#: Suffixes of the files sda reads and writes, and of documents: an output folder named with one
+#: (``--out changes.txt``) is a file name given where a folder goes, and became a folder of that name.
+FILE_SUFFIXES = frozenset(
+    (".txt", ".csv", ".tsv", ".md", ".json", ".geojson", ".gpkg", ".shp", ".html", ".pdf", ".png", ".xlsx", ".zip")
+)
+
+
+def refuse_file_name_for_folder(out: Path, command: str, writes: str, flag: str = "--out") -> None:
+    """Refuse an output folder named like a file, before the work: the officer expected a file
+    and would have found a folder of that name, holding ``writes``.
+
+    Raises
+    ------
+    OutputError
+        Naming the folder, what goes in it and the folder to give instead (exit 1).
+    """
+    out = Path(out)
+    if out.suffix.lower() not in FILE_SUFFIXES:
+        return
+    folder = out.with_suffix("")
+    then = f" ({folder / out.name} is then written)" if out.name in writes else ""
+    msg = (
+        f"{flag} {out}: {flag} is a folder, and {out.name!r} is named like a file; {command} writes {writes} into "
+        f"the folder. Fix: give a folder, e.g. {flag} {folder}{then}."
+    )
+    raise OutputError(msg)
+
+
 @contextlib.contextmanager
 def claim_output_folder(
     out: Path | None, cfg: Any, command: str, plans: Iterable[Path | None], example: str, flag: str = "--out"
@@ -233,6 +261,7 @@ def claim_output_folder(
         return
     from sda.outputs import refuse_another_runs_files  # here: sda.outputs imports this module
 
+    refuse_file_name_for_folder(out, command, "the plan's files (plan.gpkg, report.html and more)", flag)
     refuse_overwriting_inputs(
         [out], input_paths(cfg), also=[p for p in plans if p is not None], flag=flag, example=example
     )

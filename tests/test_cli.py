@@ -542,3 +542,20 @@ def test_an_empty_previous_folder_is_refused_before_the_inputs_load(
     result = CliRunner().invoke(cli, [*args, "--jobs", "1"])
     assert result.exit_code == 1, result.output
     assert "no plan found in this folder" in result.output and not (tmp_path / "2026").exists()
+
+
+def test_a_propose_out_named_like_a_file_is_refused_before_the_inputs_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--out plan.gpkg` made a folder named plan.gpkg, after the whole run, as diff's --out did.
+    import sda.api
+
+    def never(*_args: object, **_kwargs: object) -> None:
+        msg = "the run started"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(sda.api, "run", never)
+    result = CliRunner().invoke(cli, ["propose", "-c", str(DEFAULT), "-o", str(tmp_path / "plan.gpkg"), "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert "--out is a folder" in result.output and f"--out {tmp_path / 'plan'}" in result.output, result.output
+    assert not (tmp_path / "plan.gpkg").exists()

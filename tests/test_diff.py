@@ -411,3 +411,12 @@ def test_a_move_between_areas_that_swapped_ids_does_not_read_as_no_move(plan_dir
     assert "A1 (now A2) -> A1 (was A2): 1 unit" in text, text
     assert "R0C1: A1 (now A2) -> A1 (was A2)" in text, text
     assert "A1 -> A1" not in text, text
+
+
+def test_an_out_named_like_a_file_is_refused_with_the_folder_to_give(plan_dir: Path, tmp_path: Path) -> None:
+    # `--out changes.txt` made a folder named changes.txt holding changes.txt, moved.csv and more.
+    edited = _edited_csv(plan_dir, tmp_path, HAND_MOVES)
+    result = CliRunner().invoke(cli, ["diff", str(plan_dir), str(edited), "--out", str(tmp_path / "changes.txt")])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "--out is a folder" in result.output and f"--out {tmp_path / 'changes'}" in result.output, result.output
+    assert not (tmp_path / "changes.txt").exists()
