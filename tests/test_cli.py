@@ -526,10 +526,9 @@ def test_jobs_flag_overrides_the_config() -> None:
     assert CliRunner().invoke(cli, ["propose", "--help"]).output.count("--jobs") == 1
 
 
-def test_an_empty_previous_folder_is_refused_before_the_inputs_load(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # It was found only when the re-run read it, after the units, links and PCNs had loaded.
+@pytest.fixture
+def no_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sda.api.run`` fails the test if called: a refusal must come before the run."""
     import sda.api
 
     def never(*_args: object, **_kwargs: object) -> None:
@@ -537,6 +536,11 @@ def test_an_empty_previous_folder_is_refused_before_the_inputs_load(
         raise AssertionError(msg)
 
     monkeypatch.setattr(sda.api, "run", never)
+
+
+@pytest.mark.usefixtures("no_run")
+def test_an_empty_previous_folder_is_refused_before_the_inputs_load(tmp_path: Path) -> None:
+    # It was found only when the re-run read it, after the units, links and PCNs had loaded.
     (tmp_path / "2025").mkdir()
     args = ["propose", "-c", str(DEFAULT), "--previous", str(tmp_path / "2025"), "-o", str(tmp_path / "2026")]
     result = CliRunner().invoke(cli, [*args, "--jobs", "1"])
@@ -544,17 +548,9 @@ def test_an_empty_previous_folder_is_refused_before_the_inputs_load(
     assert "no plan found in this folder" in result.output and not (tmp_path / "2026").exists()
 
 
-def test_a_propose_out_named_like_a_file_is_refused_before_the_inputs_load(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("no_run")
+def test_a_propose_out_named_like_a_file_is_refused_before_the_inputs_load(tmp_path: Path) -> None:
     # `--out plan.gpkg` made a folder named plan.gpkg, after the whole run, as diff's --out did.
-    import sda.api
-
-    def never(*_args: object, **_kwargs: object) -> None:
-        msg = "the run started"
-        raise AssertionError(msg)
-
-    monkeypatch.setattr(sda.api, "run", never)
     result = CliRunner().invoke(cli, ["propose", "-c", str(DEFAULT), "-o", str(tmp_path / "plan.gpkg"), "--jobs", "1"])
     assert result.exit_code == 1, result.output
     assert "--out is a folder" in result.output and f"--out {tmp_path / 'plan'}" in result.output, result.output
